@@ -1,0 +1,1 @@
+"""Backends: one folder each; nothing else imports their SDKs."""

@@ -1,0 +1,1 @@
+"""Pydantic models and pure rules. No I/O and no cloud SDK here."""

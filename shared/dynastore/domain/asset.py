@@ -1,0 +1,175 @@
+"""The Asset: one physical file (or external URL) and its description.
+
+The stored form is a plain JSON document (``Asset.to_doc()``): STAC spec field names verbatim
+(``file:size``, ``file:checksum``), STAC extension fields (any ``prefix:name``) kept at the top
+level, every filterable field always present (Firestore drops documents missing a field from an
+index). Backends store and return such documents; services turn them into ``Asset`` where they
+apply rules, and hot read paths (bulk-get, export, search pages) pass the documents through.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from dynastore.domain import time as dtime
+from dynastore.domain.ids import check_id
+
+AssetStatus = Literal["active", "deleted", "missing"]
+ASSET_STATUSES: tuple[str, ...] = ("active", "deleted", "missing")
+HREF_SCHEMES = ("gs://", "s3://", "https://", "http://", "file://")
+# Roles whose assets an item always embeds (DESIGN §4.2).
+METADATA_ROLES = frozenset({"thumbnail", "overview", "metadata"})
+
+
+class StorageLocation(BaseModel):
+    """Where the service found or stored the bytes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bucket: str
+    key: str
+    generation: str | None = None
+    etag: str | None = None
+
+
+class AssetFields(BaseModel):
+    """What a client may set on an asset (POST/PUT body, PATCH after merge, upload metadata)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    id: str | None = None
+    href: str | None = None
+    type: str | None = None
+    roles: list[str] = Field(default_factory=list)
+    title: str | None = None
+    description: str | None = None
+    code: str | None = Field(default=None, description="a short unique code users search by")
+    tags: list[str] = Field(default_factory=list)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    file_size: int | None = Field(default=None, alias="file:size", ge=0)
+    file_checksum: str | None = Field(default=None, alias="file:checksum", pattern=r"^[0-9a-fA-F]{4,}$")
+    datetime: str | None = None
+    start_datetime: str | None = None
+    end_datetime: str | None = None
+    version: str | None = None
+    latest: bool | None = None
+    alternate: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    bbox: list[float] | None = None
+    extensions: dict[str, Any] = Field(default_factory=dict, description="STAC extension fields `prefix:name`")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_extension_fields(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        own = {"file:size", "file:checksum"}
+        ext = {k: v for k, v in data.items() if ":" in k and k not in own}
+        if not ext:
+            return data
+        rest = {k: v for k, v in data.items() if k not in ext}
+        rest["extensions"] = {**(rest.get("extensions") or {}), **ext}
+        return rest
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str | None) -> str | None:
+        return None if value is None else check_id(value, "asset id")
+
+    @field_validator("href")
+    @classmethod
+    def _href(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(HREF_SCHEMES):
+            raise ValueError(f"href must start with one of {', '.join(HREF_SCHEMES)}")
+        return value
+
+    @field_validator("datetime", "start_datetime", "end_datetime")
+    @classmethod
+    def _datetime(cls, value: str | None) -> str | None:
+        return dtime.normalize(value)
+
+    @field_validator("roles", "tags")
+    @classmethod
+    def _strings(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(v.strip() for v in value if v.strip()))
+
+    @field_validator("bbox")
+    @classmethod
+    def _bbox(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None and len(value) not in (4, 6):
+            raise ValueError("bbox must have 4 or 6 numbers")
+        return value
+
+    @model_validator(mode="after")
+    def _interval(self) -> AssetFields:
+        if self.start_datetime and self.end_datetime and self.start_datetime > self.end_datetime:
+            raise ValueError("start_datetime is after end_datetime")
+        return self
+
+
+class Asset(AssetFields):
+    """A stored asset: the client fields plus scope, lifecycle and storage coordinates."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    id: str  # type: ignore[assignment]
+    href: str  # type: ignore[assignment]
+    catalog_id: str
+    collection_id: str | None = None
+    item_id: str | None = None
+    status: AssetStatus = "active"
+    created: str = Field(default_factory=dtime.now_iso)
+    updated: str = Field(default_factory=dtime.now_iso)
+    deleted_at: str | None = None
+    storage: StorageLocation | None = None
+    rev: int = Field(default=0, description="optimistic-concurrency revision, bumped by every write")
+
+    @model_validator(mode="after")
+    def _scope(self) -> Asset:
+        if self.item_id and not self.collection_id:
+            raise ValueError("an item-linked asset needs its collection_id")
+        return self
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Asset:
+        return cls.model_validate(doc)
+
+    def to_doc(self) -> dict[str, Any]:
+        doc = self.model_dump(mode="json", by_alias=True, exclude={"extensions"})
+        doc.update(self.extensions)
+        return doc
+
+    @property
+    def level(self) -> Literal["catalog", "collection", "item"]:
+        return asset_level(self.collection_id, self.item_id)
+
+
+def asset_level(collection_id: str | None, item_id: str | None) -> Literal["catalog", "collection", "item"]:
+    if item_id:
+        return "item"
+    return "collection" if collection_id else "catalog"
+
+
+def file_name(doc: dict[str, Any]) -> str:
+    """The file name of an asset: the last segment of its storage key or href."""
+    storage = doc.get("storage") or {}
+    path = storage.get("key") or doc.get("href") or ""
+    return posixpath.basename(path.split("?", 1)[0].rstrip("/"))
+
+
+def search_text(doc: dict[str, Any]) -> str:
+    """The text that `q` matches case-insensitively as a substring: id, code, title, file name.
+
+    One definition for every backend; fields are joined by a newline so a match never spans two.
+    """
+    parts = (doc.get("id"), doc.get("code"), doc.get("title"), file_name(doc))
+    return "\n".join(p for p in parts if p).lower()
+
+
+def time_bounds(doc: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The [start, end] an asset covers, from ``datetime`` or ``start_/end_datetime``."""
+    if doc.get("datetime"):
+        return doc["datetime"], doc["datetime"]
+    return doc.get("start_datetime"), doc.get("end_datetime")

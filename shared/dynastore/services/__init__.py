@@ -1,0 +1,1 @@
+"""Use cases. They take ports, never a cloud SDK."""
