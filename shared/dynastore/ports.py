@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Literal, Protocol, runtime_checkable
 
-from dynastore.domain.search import AssetQuery, Page
+from dynastore.domain.search import AssetQuery, ItemQuery, Page
 
 Doc = dict[str, Any]
 
@@ -157,6 +157,14 @@ class MetadataStore(Protocol):
         ...
 
     def delete_item(self, catalog_id: str, collection_id: str, item_id: str, *, audit: Doc) -> None: ...
+
+    def search_items(self, query: ItemQuery) -> Page[Doc]:
+        """STAC item search (semantics: ``domain.search.item_matches``); exact keyset paging."""
+        ...
+
+    def count_items(self, query: ItemQuery) -> int:
+        """How many items ``search_items`` would visit in all (for ``numberMatched``)."""
+        ...
 
     # --- assets -----------------------------------------------------------------------------
     def get_asset(self, catalog_id: str, asset_id: str) -> Doc:

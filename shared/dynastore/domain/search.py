@@ -83,3 +83,101 @@ class Page(Generic[T]):
     next_token: str | None = None
     matched: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+# Fields an item search may sort by (bare names; all but ``id``/``collection`` are Item properties).
+ITEM_SORT_FIELDS = ("id", "collection", "datetime", "start_datetime", "end_datetime", "created", "updated", "title")
+ITEM_TOP_LEVEL_FIELDS = ("id", "collection")
+
+
+def item_field_path(name: str) -> str:
+    """The dotted document path of an item sort/queryable name: ``datetime`` → ``properties.datetime``."""
+    name = name.removeprefix("properties.")
+    return name if name in ITEM_TOP_LEVEL_FIELDS else f"properties.{name}"
+
+
+@dataclass(frozen=True)
+class ItemQuery:
+    """What a STAC item search asks for. Empty fields do not filter.
+
+    - ``catalog_ids``: the catalogs to search (the service resolves "all active" before asking).
+    - ``collections`` / ``ids``: any of.
+    - ``bbox`` / ``intersects``: the item geometry intersects it (both given: both must hold).
+    - ``datetime``: stored-form bounds; an item matches if its ``datetime`` (or its
+      ``start_datetime``/``end_datetime`` range) meets the interval, ends included.
+    - ``q``: free text (STAC free-text, basic): comma-separated terms, any of which occurs as a
+      case-insensitive substring of the item's id, title, description or keywords
+      (``item_search_text``); ``free_text_terms`` splits it.
+    - ``filter``: the compiled CQL2 ``filter`` and/or ``query`` (paths as in ``domain.cql2`` items).
+    - ``sortby``: bare names from ``ITEM_SORT_FIELDS``; then ``catalog_id, collection, id`` as
+      tie-breakers, so keyset paging is exact. Default order: ``catalog_id, collection, id``.
+    - ``fields`` (the Fields extension) is applied when rendering, not here.
+    """
+
+    catalog_ids: tuple[str, ...]
+    collections: tuple[str, ...] = ()
+    ids: tuple[str, ...] = ()
+    bbox: tuple[float, ...] | None = None
+    intersects: dict[str, Any] | None = None
+    datetime: tuple[str | None, str | None] | None = None
+    q: str | None = None
+    filter: Expr | None = None
+    sortby: tuple[SortKey, ...] = ()
+    limit: int = 100
+    token: str | None = None
+
+
+def item_search_text(doc: dict[str, Any]) -> str:
+    """The text free-text ``q`` matches in an item: id, title, description, keywords (lower case)."""
+    props = doc.get("properties") or {}
+    keywords = props.get("keywords") or []
+    parts = [doc.get("id"), props.get("title"), props.get("description")]
+    if isinstance(keywords, list):
+        parts.extend(str(k) for k in keywords)
+    return "\n".join(str(p) for p in parts if p).lower()
+
+
+def item_time_bounds(doc: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The [start, end] an item covers, from ``datetime`` or ``start_/end_datetime``."""
+    props = doc.get("properties") or {}
+    if props.get("datetime"):
+        return props["datetime"], props["datetime"]
+    return props.get("start_datetime"), props.get("end_datetime")
+
+
+def free_text_terms(q: str | None) -> tuple[str, ...]:
+    """The lower-cased terms of a free-text ``q`` (comma-separated; any term may match)."""
+    if not q:
+        return ()
+    return tuple(dict.fromkeys(t.strip().lower() for t in q.split(",") if t.strip()))
+
+
+def item_matches(query: ItemQuery, doc: dict[str, Any]) -> bool:
+    """Does a stored item (``doc`` of a catalog in ``query.catalog_ids``) satisfy every criterion
+    of ``query`` but the catalog? The reference semantics every backend implements."""
+    from dynastore.domain.filters import bbox_polygon, geometry_intersects, matches
+
+    if query.collections and doc.get("collection") not in query.collections:
+        return False
+    if query.ids and doc.get("id") not in query.ids:
+        return False
+    geometry = doc.get("geometry") or doc.get("bbox")
+    if query.bbox is not None and not geometry_intersects(geometry, bbox_polygon(list(query.bbox))):
+        return False
+    if query.intersects is not None and not geometry_intersects(geometry, query.intersects):
+        return False
+    if query.datetime is not None:
+        lo, hi = query.datetime
+        start, end = item_time_bounds(doc)
+        if start is None and end is None:
+            return False
+        if hi is not None and start is not None and start > hi:
+            return False
+        if lo is not None and end is not None and end < lo:
+            return False
+    terms = free_text_terms(query.q)
+    if terms:
+        text = item_search_text(doc)
+        if not any(term in text for term in terms):
+            return False
+    return matches(query.filter, doc)
