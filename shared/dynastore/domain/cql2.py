@@ -130,7 +130,7 @@ class _Compiler:
             if node.get("type") in _GEOMETRY_TYPES:
                 return node
             if "interval" in node:
-                raise Invalid("CQL2 intervals (temporal operators) are not supported; compare datetime with < > instead")
+                raise Invalid("CQL2 intervals (temporal operators) are not supported; compare datetime with < >")
             if "op" in node or "property" in node:
                 raise Invalid("the right-hand side of a comparison must be a literal value")
             raise Invalid(f"unsupported CQL2 literal {orjson.dumps(node).decode()[:200]}")
@@ -208,16 +208,16 @@ class _Compiler:
         if op == "s_intersects":
             self._arity(op, args, 2)
             left, right = args
-            field, _ = self.operand(left)
-            if field is None:
-                field, _ = self.operand(right)
+            spatial, _ = self.operand(left)
+            if spatial is None:
+                spatial, _ = self.operand(right)
                 right = left
-            if field is None:
+            if spatial is None:
                 raise Invalid("s_intersects needs a property and a geometry")
             geometry = self.literal(right)
             if not isinstance(geometry, dict) or geometry.get("type") not in _GEOMETRY_TYPES:
                 raise Invalid("s_intersects needs a GeoJSON geometry or BBOX literal")
-            return Intersects(field, geometry)
+            return Intersects(spatial, geometry)
         raise Invalid(f"CQL2 operator {op!r} is not supported; supported: {', '.join(SUPPORTED_OPERATORS)}")
 
     def compare(self, op: CompareOp, args: list[Any]) -> Expr:
