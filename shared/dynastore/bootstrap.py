@@ -7,13 +7,17 @@
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dynastore.config import Settings
 
 if TYPE_CHECKING:
     from dynastore.ports import BlobStore, MetadataStore, Provisioner, TaskQueue
+    from dynastore.services.assets import AssetService
+    from dynastore.services.auth import Authenticator
+    from dynastore.services.catalogs import CatalogService
+    from dynastore.services.search import SearchService
 
 
 @dataclass
@@ -36,3 +40,75 @@ def build_adapters(settings: Settings) -> Adapters:
     backend = importlib.import_module(f"dynastore.backends.{settings.backend}")
     adapters: Adapters = backend.build_adapters(settings)
     return adapters
+
+
+# Something that runs beside the API in a long-lived process (``dynastore dev``): the local folder
+# watcher (INDEXING), the local task worker (TASKS). ``start`` must return quickly; ``stop`` joins.
+class BackgroundWorker(Protocol):
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+@dataclass
+class Services:
+    """Every service of one process, built once by ``bootstrap``.
+
+    Other issues add their services as attributes here (``indexing``, ``lifecycle``, ``tasks``,
+    ``jobs``, ``stac``) and construct them in ``bootstrap`` below. ``background`` holds workers a
+    long-lived host (``dynastore dev``) starts and stops; serverless hosts never start them.
+    """
+
+    settings: Settings
+    adapters: Adapters
+    catalogs: CatalogService
+    assets: AssetService
+    search: SearchService
+    auth: Authenticator
+    indexing: Any = None
+    lifecycle: Any = None
+    tasks: Any = None
+    jobs: Any = None
+    stac: Any = None
+    background: list[BackgroundWorker] = field(default_factory=list)
+    _started: bool = field(default=False, repr=False)
+
+    def start_background(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        for worker in self.background:
+            worker.start()
+
+    def close(self) -> None:
+        """Stop background workers (in reverse start order), then close the adapters."""
+        if self._started:
+            for worker in reversed(self.background):
+                worker.stop()
+            self._started = False
+        self.adapters.close()
+
+
+def bootstrap(settings: Settings | None = None, adapters: Adapters | None = None) -> Services:
+    """Build the services on the configured backend (or on ``adapters`` given by a test)."""
+    from dynastore.services.assets import AssetService
+    from dynastore.services.auth import Authenticator
+    from dynastore.services.catalogs import CatalogService
+    from dynastore.services.search import SearchService
+
+    settings = settings or Settings()
+    adapters = adapters or build_adapters(settings)
+    catalogs = CatalogService(adapters.store, adapters.provisioner)
+    services = Services(
+        settings=settings,
+        adapters=adapters,
+        catalogs=catalogs,
+        assets=AssetService(adapters.store, adapters.blobs, catalogs, settings),
+        search=SearchService(adapters.store, catalogs, settings),
+        auth=Authenticator.from_settings(settings),
+    )
+    # --- other issues wire their services here (small, additive edits) ----------------------
+    # INDEXING: services.indexing = ...; services.lifecycle = ...
+    # TASKS:    services.tasks = ...; services.jobs = ...
+    # STAC:     services.stac = ...
+    return services

@@ -1,0 +1,88 @@
+"""The one ASGI app every host serves (uvicorn locally, functions-framework on GCP, Mangum on AWS).
+
+``create_app(services)`` builds it around an already bootstrapped ``Services``. Routers live in
+``dynastore.api.routes``: every module there that defines ``router`` (a FastAPI ``APIRouter``)
+is included, in the order of ``ROUTER_ORDER`` first and then by module name. So another issue
+plugs its endpoints in by adding ``api/routes/<name>.py`` (``stac*.py``, ``tasks*.py``,
+``ingest*.py``, ...) without editing this file. Paths are absolute in each router (``/assets/...``,
+``/stac/...``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from dynastore import __version__
+from dynastore.api.problems import install_problem_handlers
+from dynastore.bootstrap import Services
+
+log = logging.getLogger("dynastore.api")
+
+# Routers included first, in this order; the rest follow sorted by module name.
+ROUTER_ORDER = ("health", "catalogs", "assets", "search")
+
+OPENAPI_TAGS = [
+    {"name": "service", "description": "health and API description"},
+    {"name": "catalogs", "description": "catalogs (projects): create provisions storage, delete retires"},
+    {"name": "assets", "description": "assets at catalog, collection and item level"},
+    {"name": "search", "description": "asset search, bulk upsert, bulk get and export"},
+]
+
+
+def discover_routers() -> list[tuple[str, APIRouter]]:
+    """Every ``router`` in the modules of ``dynastore.api.routes``, in inclusion order."""
+    from dynastore.api import routes
+
+    names = [m.name for m in pkgutil.iter_modules(routes.__path__) if not m.name.startswith("_")]
+    ordered = [n for n in ROUTER_ORDER if n in names] + sorted(n for n in names if n not in ROUTER_ORDER)
+    found: list[tuple[str, APIRouter]] = []
+    for name in ordered:
+        module = importlib.import_module(f"dynastore.api.routes.{name}")
+        router = getattr(module, "router", None)
+        if isinstance(router, APIRouter):
+            found.append((name, router))
+    return found
+
+
+def create_app(services: Services, *, run_background: bool = False) -> FastAPI:
+    """The FastAPI app over ``services``.
+
+    With ``run_background`` the app starts ``services.background`` workers on startup and stops
+    them on shutdown (what ``dynastore dev`` does); serverless hosts leave it off.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if run_background:
+            services.start_background()
+        try:
+            yield
+        finally:
+            if run_background:
+                services.close()
+
+    app = FastAPI(
+        title="Dynastore Assets",
+        version=__version__,
+        description=(
+            "Files in buckets become a searchable, versioned, STAC-compliant asset catalog. "
+            "Errors are RFC 9457 `application/problem+json`. Authenticate with "
+            "`Authorization: Bearer <key>` or `X-API-Key: <key>`."
+        ),
+        openapi_url="/api",
+        docs_url="/api.html",
+        redoc_url="/api/redoc.html",
+        openapi_tags=OPENAPI_TAGS,
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    install_problem_handlers(app)
+    for _name, router in discover_routers():
+        app.include_router(router)
+    return app

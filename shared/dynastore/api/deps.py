@@ -1,0 +1,109 @@
+"""FastAPI dependencies and small helpers every router shares.
+
+- ``get_services(request)``: the process's ``Services`` (``app.state.services``).
+- ``require_role("reader"|"editor"|"admin")``: a dependency that authenticates the request and
+  returns its ``Principal(key_id, role)``; its ``key_id`` is the audit ``actor``.
+- ``read_json(request)``: the request body parsed with orjson (malformed → 400 problem+json).
+- ``JSONResponse``: orjson-rendered responses for hot paths.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+from fastapi import Depends, Header, Request
+from fastapi.responses import Response
+
+from dynastore.bootstrap import Services
+from dynastore.errors import Invalid, PayloadTooLarge
+from dynastore.services.auth import Principal
+
+MAX_JSON_BODY = 64 * 1024 * 1024  # 10,000 assets of a few KiB each fit comfortably
+
+
+class JSONResponse(Response):
+    """JSON rendered with orjson (documents pass straight through)."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        if isinstance(content, bytes):
+            return content
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def require_role(role: str) -> Callable[..., Principal]:
+    """A dependency: the caller's principal, after checking it holds ``role`` (401/403 otherwise)."""
+
+    def dependency(
+        request: Request,
+        authorization: str | None = Header(default=None, include_in_schema=False),
+        x_api_key: str | None = Header(default=None, alias="X-API-Key", include_in_schema=False),
+    ) -> Principal:
+        auth = get_services(request).auth
+        principal = auth.authenticate(auth.credential(authorization, x_api_key))
+        return auth.authorize(principal, role)
+
+    dependency.__name__ = f"require_{role}"
+    return dependency
+
+
+Reader = Depends(require_role("reader"))
+Editor = Depends(require_role("editor"))
+Admin = Depends(require_role("admin"))
+
+
+async def read_json(request: Request, *, max_bytes: int = MAX_JSON_BODY) -> Any:
+    """The JSON body (any JSON value); ``Invalid`` when it is missing or malformed."""
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > max_bytes:
+        raise PayloadTooLarge(f"the JSON body is larger than {max_bytes} bytes")
+    body = await request.body()
+    if len(body) > max_bytes:
+        raise PayloadTooLarge(f"the JSON body is larger than {max_bytes} bytes")
+    if not body.strip():
+        raise Invalid("the request needs a JSON body")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise Invalid(f"request body is not valid JSON: {exc}") from None
+
+
+def base_url(request: Request) -> str:
+    configured = get_services(request).settings.base_url
+    return (configured or str(request.base_url)).rstrip("/")
+
+
+def url_for_path(request: Request, path: str, params: dict[str, Any] | None = None) -> str:
+    query = urlencode({k: v for k, v in (params or {}).items() if v is not None}, doseq=True)
+    return f"{base_url(request)}{path}" + (f"?{query}" if query else "")
+
+
+def next_link(request: Request, token: str | None) -> list[dict[str, Any]]:
+    """``self`` and (when there is a next page) ``next`` links for a GET list."""
+    self_href = url_for_path(request, request.url.path, _items_without(request, ()))
+    links: list[dict[str, Any]] = [{"rel": "self", "href": self_href, "type": "application/json"}]
+    if token:
+        params = _items_without(request, ("token",))
+        params["token"] = token
+        links.append(
+            {"rel": "next", "href": url_for_path(request, request.url.path, params), "type": "application/json"}
+        )
+    return links
+
+
+def _items_without(request: Request, names: tuple[str, ...]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for key, value in request.query_params.multi_items():
+        if key in names:
+            continue
+        params.setdefault(key, []).append(value)
+    return params

@@ -1,0 +1,1 @@
+"""Routers of the HTTP API; every module defining ``router`` is included by ``api.app``."""

@@ -1,0 +1,87 @@
+"""``/assets/catalogs``: list, create (provisions storage), get, patch, delete (= retire)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Request
+
+from dynastore.api.deps import Editor, JSONResponse, Reader, base_url, get_services, next_link, read_json
+from dynastore.api.schemas import CATALOG_BODY, CATALOG_PATCH_BODY, json_body
+from dynastore.services.auth import Principal
+from dynastore.services.search import parse_limit
+
+router = APIRouter(prefix="/assets/catalogs", tags=["catalogs"])
+
+
+def _with_links(request: Request, doc: dict) -> dict:
+    root = f"{base_url(request)}/assets/catalogs/{doc['id']}"
+    return {
+        **doc,
+        "links": [
+            {"rel": "self", "href": root, "type": "application/json"},
+            {"rel": "assets", "href": f"{root}/assets", "type": "application/json"},
+            {"rel": "export", "href": f"{root}/export", "type": "application/x-ndjson"},
+        ],
+    }
+
+
+@router.get("", summary="List catalogs", response_class=JSONResponse)
+def list_catalogs(
+    request: Request,
+    limit: str | None = Query(default=None, description="page size, 1..10000"),
+    token: str | None = Query(default=None, description="opaque cursor from a `next` link"),
+    include_retired: bool = Query(default=False, description="also list retired catalogs"),
+    principal: Principal = Reader,
+) -> JSONResponse:
+    services = get_services(request)
+    page = services.catalogs.list(
+        include_retired=include_retired, limit=parse_limit(limit, services.settings), token=token
+    )
+    return JSONResponse(
+        {
+            "catalogs": [_with_links(request, doc) for doc in page.items],
+            "next": page.next_token,
+            "numberReturned": len(page.items),
+            "links": next_link(request, page.next_token),
+        }
+    )
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Create a catalog (provisions its storage)",
+    response_class=JSONResponse,
+    openapi_extra=json_body(CATALOG_BODY),
+)
+async def create_catalog(request: Request, principal: Principal = Editor) -> JSONResponse:
+    body = await read_json(request)
+    doc = get_services(request).catalogs.create(body, actor=principal.key_id)
+    location = f"{base_url(request)}/assets/catalogs/{doc['id']}"
+    return JSONResponse(_with_links(request, doc), status_code=201, headers={"Location": location})
+
+
+@router.get("/{catalog_id}", summary="Get a catalog", response_class=JSONResponse)
+def get_catalog(request: Request, catalog_id: str, principal: Principal = Reader) -> JSONResponse:
+    return JSONResponse(_with_links(request, get_services(request).catalogs.get(catalog_id)))
+
+
+@router.patch(
+    "/{catalog_id}",
+    summary="Change a catalog (JSON merge patch)",
+    response_class=JSONResponse,
+    openapi_extra=json_body(CATALOG_PATCH_BODY, "application/merge-patch+json"),
+)
+async def patch_catalog(request: Request, catalog_id: str, principal: Principal = Editor) -> JSONResponse:
+    body = await read_json(request)
+    doc = get_services(request).catalogs.patch(catalog_id, body, actor=principal.key_id)
+    return JSONResponse(_with_links(request, doc))
+
+
+@router.delete(
+    "/{catalog_id}",
+    summary="Retire a catalog (hidden at once, cleaned up after retention)",
+    response_class=JSONResponse,
+)
+def retire_catalog(request: Request, catalog_id: str, principal: Principal = Editor) -> JSONResponse:
+    doc = get_services(request).catalogs.retire(catalog_id, actor=principal.key_id)
+    return JSONResponse(doc)

@@ -1,0 +1,691 @@
+"""Asset use cases: CRUD at the three levels, soft/hard delete, upload/download, bulk, export.
+
+Scopes: an asset hangs off a catalog, a collection or an item. A request addresses it through the
+path of its scope; a path whose scope differs from the record's answers 404 (the record is not
+there). Every write lands together with its audit event in one atomic store call.
+
+Bulk upsert (``POST /assets/bulk``) is per-record: every record is validated on its own and
+reported (``created``/``updated``/``unchanged``/``error``); all valid records are then written in
+one atomic store call (retried record by record only when a concurrent writer got in between).
+
+Uploads are stored at ``{prefix}{collection}/{item}/{filename}`` under the catalog's storage binding,
+create-only, and ``file:checksum`` is the SHA2-256 multihash (``1220`` + hex digest) computed while
+the bytes stream in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import re
+import tempfile
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import IO, Any, BinaryIO, Literal
+
+from pydantic import ValidationError
+
+from dynastore.config import Settings
+from dynastore.domain import time as dtime
+from dynastore.domain.asset import Asset, AssetFields, StorageLocation, asset_level
+from dynastore.domain.ids import check_id, slug
+from dynastore.domain.search import AssetQuery, Page
+from dynastore.errors import Conflict, Invalid, NotFound, PayloadTooLarge
+from dynastore.ports import AssetWrite, BlobInfo, BlobStore, Doc, MetadataStore
+from dynastore.services.catalogs import CatalogService, audit_doc
+from dynastore.services.patching import merge_patch, validation_detail
+
+# Stored fields the service owns; a client body may not set them.
+SYSTEM_FIELDS = frozenset(
+    {"catalog_id", "collection_id", "item_id", "status", "created", "updated", "deleted_at", "storage", "rev"}
+)
+MAX_BULK = 10_000
+_CREATED: Literal["created"] = "created"
+_UPDATED: Literal["updated"] = "updated"
+SHA2_256_MULTIHASH_PREFIX = "1220"
+_BAD_FILE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
+mimetypes.add_type("image/tiff; application=geotiff", ".tif")
+mimetypes.add_type("image/tiff; application=geotiff", ".tiff")
+mimetypes.add_type("application/geo+json", ".geojson")
+mimetypes.add_type("application/x-parquet", ".parquet")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where an asset hangs: a catalog, one of its collections, or one of that collection's items."""
+
+    catalog_id: str
+    collection_id: str | None = None
+    item_id: str | None = None
+
+    @property
+    def level(self) -> Literal["catalog", "collection", "item"]:
+        return asset_level(self.collection_id, self.item_id)
+
+    def holds(self, doc: Doc) -> bool:
+        return (
+            doc.get("catalog_id") == self.catalog_id
+            and (doc.get("collection_id") or None) == self.collection_id
+            and (doc.get("item_id") or None) == self.item_id
+        )
+
+    def describe(self) -> str:
+        if self.item_id:
+            return f"item {self.collection_id}/{self.item_id} of catalog {self.catalog_id!r}"
+        if self.collection_id:
+            return f"collection {self.collection_id!r} of catalog {self.catalog_id!r}"
+        return f"catalog {self.catalog_id!r} (catalog level)"
+
+    def relative_dir(self) -> str:
+        """The key folder of this scope below the catalog prefix (``col/item/``, ``col/`` or empty)."""
+        parts = [p for p in (self.collection_id, self.item_id) if p]
+        return "".join(f"{p}/" for p in parts)
+
+
+def sha256_multihash(hex_digest: str) -> str:
+    return SHA2_256_MULTIHASH_PREFIX + hex_digest
+
+
+def check_file_name(name: str | None) -> str:
+    """A plain file name: no folders, no ``..``, no control characters; else ``Invalid``."""
+    if not name or not name.strip():
+        raise Invalid("the upload needs a file name (multipart part `file` with a filename)")
+    if _BAD_FILE_NAME.search(name) or name in (".", "..") or name.startswith("..") or name.startswith("."):
+        raise Invalid(f"file name {name!r} is not allowed: use a plain name without folders, `..` or a leading dot")
+    if len(name.encode()) > 255:
+        raise Invalid("file name is longer than 255 bytes")
+    return name
+
+
+def guess_media_type(name: str, declared: str | None = None) -> str | None:
+    if declared and declared not in ("application/octet-stream", ""):
+        return declared
+    guessed, _ = mimetypes.guess_type(name)
+    return guessed or declared or None
+
+
+class UploadBuffer:
+    """Spools upload bytes to a temporary file while counting and hashing them.
+
+    Raises ``PayloadTooLarge`` as soon as the limit is passed, so nothing larger is ever buffered.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        self._sha256 = hashlib.sha256()
+        self.file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+
+    def write(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.max_bytes:
+            raise PayloadTooLarge(f"the upload exceeds DYNASTORE_MAX_UPLOAD_BYTES ({self.max_bytes} bytes)")
+        self._sha256.update(chunk)
+        self.file.write(chunk)
+
+    @property
+    def checksum(self) -> str:
+        return sha256_multihash(self._sha256.hexdigest())
+
+    def rewind(self) -> BinaryIO:
+        self.file.seek(0)
+        return self.file  # type: ignore[return-value]
+
+    def close(self) -> None:
+        self.file.close()
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    id: str | None
+    status: Literal["created", "updated", "unchanged", "error"]
+    index: int
+    catalog_id: str | None = None
+    error: str | None = None
+    error_status: int | None = None
+
+    def to_doc(self) -> Doc:
+        doc: Doc = {"index": self.index, "id": self.id, "catalog_id": self.catalog_id, "status": self.status}
+        if self.error is not None:
+            doc["error"] = {"status": self.error_status, "detail": self.error}
+        return doc
+
+
+class AssetService:
+    def __init__(self, store: MetadataStore, blobs: BlobStore, catalogs: CatalogService, settings: Settings) -> None:
+        self.store = store
+        self.blobs = blobs
+        self.catalogs = catalogs
+        self.settings = settings
+
+    # ------------------------------------------------------------------------------ scope
+
+    def check_scope(self, scope: Scope) -> Doc:
+        """The active catalog of a scope, after checking its collection/item exist (``NotFound`` else)."""
+        catalog = self.catalogs.require_active(scope.catalog_id)
+        if scope.item_id:
+            try:
+                self.store.get_item(scope.catalog_id, scope.collection_id or "", scope.item_id)
+            except NotFound:
+                raise NotFound(
+                    f"item {scope.item_id!r} does not exist in collection {scope.collection_id!r} "
+                    f"of catalog {scope.catalog_id!r}"
+                ) from None
+        elif scope.collection_id:
+            try:
+                self.store.get_collection(scope.catalog_id, scope.collection_id)
+            except NotFound:
+                raise NotFound(
+                    f"collection {scope.collection_id!r} does not exist in catalog {scope.catalog_id!r}"
+                ) from None
+        return catalog
+
+    def _get_in_scope(self, scope: Scope, asset_id: str) -> Doc:
+        """The record at this scope, any status (``NotFound`` when absent or elsewhere)."""
+        self.catalogs.require_active(scope.catalog_id)
+        try:
+            doc = self.store.get_asset(scope.catalog_id, asset_id)
+        except NotFound:
+            raise NotFound(f"asset {asset_id!r} does not exist in {scope.describe()}") from None
+        if not scope.holds(doc):
+            raise NotFound(f"asset {asset_id!r} does not exist in {scope.describe()}")
+        return doc
+
+    # ------------------------------------------------------------------------------ reads
+
+    def get(self, scope: Scope, asset_id: str) -> Doc:
+        doc = self._get_in_scope(scope, asset_id)
+        if doc.get("status") == "deleted":
+            raise NotFound(f"asset {asset_id!r} was deleted (an editor can restore it)")
+        return doc
+
+    def list_in_scope(self, scope: Scope, query: AssetQuery | None = None) -> Page[Doc]:
+        """The assets of exactly this scope; ``query`` may narrow further (q, roles, ...)."""
+        self.check_scope(scope)
+        base = query or AssetQuery(catalog_ids=(scope.catalog_id,))
+        return self.store.search_assets(
+            replace(
+                base,
+                catalog_ids=(scope.catalog_id,),
+                collection_id=scope.collection_id,
+                item_id=scope.item_id,
+                level=scope.level,
+            )
+        )
+
+    def history(self, scope: Scope, asset_id: str, *, limit: int = 100, token: str | None = None) -> Page[Doc]:
+        """The audit trail of an asset, newest first (kept after a hard delete)."""
+        try:
+            self._get_in_scope(scope, asset_id)
+        except NotFound:
+            page = self.store.list_audit(
+                scope.catalog_id, record_type="asset", record_id=asset_id, limit=limit, token=token
+            )
+            if page.items:
+                return page
+            raise
+        return self.store.list_audit(
+            scope.catalog_id, record_type="asset", record_id=asset_id, limit=limit, token=token
+        )
+
+    def bulk_get(self, catalog_id: str, ids: Sequence[str]) -> tuple[list[Doc], list[str]]:
+        """The active assets among ``ids`` (in request order, duplicates once) and the ids not found."""
+        self.catalogs.require_active(catalog_id)
+        if len(ids) > MAX_BULK:
+            raise Invalid(f"bulk-get takes at most {MAX_BULK} ids, got {len(ids)}")
+        wanted = list(dict.fromkeys(ids))
+        found = {doc["id"]: doc for doc in self.store.get_assets(catalog_id, wanted) if doc.get("status") == "active"}
+        assets = [found[i] for i in wanted if i in found]
+        missing = [i for i in wanted if i not in found]
+        return assets, missing
+
+    def export(self, catalog_id: str, *, since: str | None = None, include_deleted: bool = False) -> Iterator[Doc]:
+        self.catalogs.require_active(catalog_id)
+        since_norm = dtime.normalize(since, "since") if since else None
+        statuses = ("active", "missing", "deleted") if include_deleted else ("active",)
+        return self.store.export_assets(catalog_id, since=since_norm, statuses=statuses)
+
+    # ------------------------------------------------------------------------------ writes
+
+    def create(self, scope: Scope, body: Any, *, actor: str) -> Doc:
+        self.check_scope(scope)
+        fields = parse_fields(body)
+        if not fields.href:
+            raise Invalid(
+                "an asset needs an `href` (gs://, s3://, https://, file://); to send the bytes use .../upload"
+            )
+        asset = self._new_asset(scope, fields)
+        audit = audit_doc(scope.catalog_id, "asset", asset.id, "create", actor)
+        try:
+            return self._write_one(asset.to_doc(), 0, audit)
+        except Conflict:
+            raise Conflict(
+                f"asset {asset.id!r} exists already in catalog {scope.catalog_id!r}; "
+                "use PUT to replace it or PATCH to change it"
+            ) from None
+
+    def put(self, scope: Scope, asset_id: str, body: Any, *, actor: str) -> tuple[Doc, bool]:
+        """Replace the client fields of an asset, or create it. Returns (doc, created)."""
+        check_id(asset_id, "asset id")
+        self.check_scope(scope)
+        fields = parse_fields(body)
+        if fields.id is not None and fields.id != asset_id:
+            raise Invalid(f"body id {fields.id!r} differs from the path id {asset_id!r}")
+        fields = fields.model_copy(update={"id": asset_id})
+        try:
+            current = self.store.get_asset(scope.catalog_id, asset_id)
+        except NotFound:
+            current = None
+        if current is None:
+            if not fields.href:
+                raise Invalid("an asset needs an `href` (gs://, s3://, https://, file://)")
+            asset = self._new_asset(scope, fields)
+            audit = audit_doc(scope.catalog_id, "asset", asset_id, "create", actor)
+            return self._write_one(asset.to_doc(), 0, audit), True
+        self._check_writable(scope, current, asset_id)
+        if not fields.href:
+            fields = fields.model_copy(update={"href": current["href"]})
+        doc = self._replaced(current, fields)
+        audit = audit_doc(scope.catalog_id, "asset", asset_id, "replace", actor)
+        return self._write_one(doc, current.get("rev"), audit), False
+
+    def patch(self, scope: Scope, asset_id: str, patch: Any, *, actor: str) -> Doc:
+        if not isinstance(patch, dict):
+            raise Invalid("a PATCH body is a JSON object (RFC 7386 merge patch)")
+        owned = sorted(k for k in patch if k in SYSTEM_FIELDS)
+        if owned:
+            raise Invalid(f"cannot change {', '.join(owned)}: the service owns these fields")
+        if "id" in patch and patch["id"] != asset_id:
+            raise Invalid("an asset id cannot be changed")
+        current = self._get_in_scope(scope, asset_id)
+        self._check_writable(scope, current, asset_id)
+        merged = merge_patch(client_view(current), patch)
+        fields = parse_fields(merged)
+        if not fields.href:
+            raise Invalid("href cannot be removed")
+        doc = self._replaced(current, fields)
+        audit = audit_doc(scope.catalog_id, "asset", asset_id, "update", actor, patch=patch)
+        return self._write_one(doc, current.get("rev"), audit)
+
+    def delete(self, scope: Scope, asset_id: str, *, actor: str) -> Doc:
+        """Soft delete: hidden from reads, search and export; ``restore`` brings it back."""
+        current = self.get(scope, asset_id)
+        now = dtime.now_iso()
+        doc = {**current, "status": "deleted", "deleted_at": now, "updated": now}
+        audit = audit_doc(scope.catalog_id, "asset", asset_id, "delete", actor, previous_status=current.get("status"))
+        return self._write_one(doc, current.get("rev"), audit)
+
+    def restore(self, scope: Scope, asset_id: str, *, actor: str) -> Doc:
+        current = self._get_in_scope(scope, asset_id)
+        if current.get("status") != "deleted":
+            raise Conflict(f"asset {asset_id!r} is not deleted (status {current.get('status')!r}); nothing to restore")
+        doc = {**current, "status": "active", "deleted_at": None, "updated": dtime.now_iso()}
+        audit = audit_doc(scope.catalog_id, "asset", asset_id, "restore", actor)
+        return self._write_one(doc, current.get("rev"), audit)
+
+    def hard_delete(self, scope: Scope, asset_id: str, *, actor: str) -> Doc:
+        """Remove the record for good, and its file when the service's bucket holds it."""
+        current = self._get_in_scope(scope, asset_id)
+        key = self.stored_key(current)
+        audit = audit_doc(
+            scope.catalog_id,
+            "asset",
+            asset_id,
+            "hard_delete",
+            actor,
+            href=current.get("href"),
+            deleted_file=key is not None,
+        )
+        self.store.delete_asset(scope.catalog_id, asset_id, audit=audit)
+        if key is not None:
+            self.blobs.delete(key, missing_ok=True)
+        return current
+
+    # ------------------------------------------------------------------------------ bytes
+
+    def stored_key(self, doc: Doc) -> str | None:
+        """The key of the asset's bytes in the service's bucket, or None (external href)."""
+        href = doc.get("href")
+        return self.blobs.key_for_href(href) if href else None
+
+    def upload(
+        self,
+        scope: Scope,
+        *,
+        filename: str | None,
+        data: UploadBuffer,
+        content_type: str | None,
+        metadata: Any,
+        actor: str,
+    ) -> Doc:
+        """Store spooled bytes at ``{prefix}{collection}/{item}/{filename}`` (create-only) and record the asset."""
+        name = check_file_name(filename)
+        catalog = self.check_scope(scope)
+        fields = parse_fields(metadata if metadata is not None else {})
+        if fields.href:
+            raise Invalid("an upload sets `href` itself; leave it out of the metadata")
+        binding = catalog.get("storage") or {}
+        prefix = binding.get("prefix", f"{scope.catalog_id}/")
+        relative = scope.relative_dir() + name
+        key = prefix + relative
+        asset_id = fields.id or slug(relative)
+        try:
+            self.store.get_asset(scope.catalog_id, asset_id)
+        except NotFound:
+            pass
+        else:
+            raise Conflict(
+                f"asset {asset_id!r} exists already in catalog {scope.catalog_id!r}; give the upload another "
+                "`id` in its metadata, or delete that asset first"
+            )
+        try:
+            self.blobs.stat(key)
+        except NotFound:
+            pass
+        else:
+            raise Conflict(f"a file exists already at {key!r}; upload under another file name")
+        media_type = guess_media_type(name, fields.type or content_type)
+        info = self.blobs.put(
+            key,
+            data.rewind(),
+            content_type=media_type,
+            metadata={"asset_id": asset_id},
+            if_generation_match=0,
+        )
+        updates: dict[str, Any] = {
+            "id": asset_id,
+            "href": self.blobs.href(key),
+            "type": media_type,
+            "file_size": data.size,
+            "file_checksum": data.checksum,
+        }
+        asset = self._new_asset(scope, fields.model_copy(update=updates), info)
+        audit = audit_doc(scope.catalog_id, "asset", asset_id, "create", actor, upload=True, key=key, size=data.size)
+        try:
+            return self._write_one(asset.to_doc(), 0, audit)
+        except Exception:
+            # The record did not land: leave no orphan blob behind.
+            self.blobs.delete(key, missing_ok=True)
+            raise
+
+    def upload_target(self, catalog_id: str, body: Any, *, content_type: str | None = None) -> Doc:
+        """Where a client sends bytes directly: a signed PUT URL in the cloud, else the multipart endpoint."""
+        if not isinstance(body, dict):
+            raise Invalid('the body is a JSON object such as {"collection_id": "s2", "filename": "B04.tif"}')
+        scope = Scope(
+            catalog_id, _opt_id(body.get("collection_id"), "collection_id"), _opt_id(body.get("item_id"), "item_id")
+        )
+        if scope.item_id and not scope.collection_id:
+            raise Invalid("item_id needs collection_id")
+        name = check_file_name(body.get("filename"))
+        catalog = self.check_scope(scope)
+        binding = catalog.get("storage") or {}
+        key = binding.get("prefix", f"{catalog_id}/") + scope.relative_dir() + name
+        media_type = guess_media_type(name, body.get("type") or content_type)
+        ttl = self.settings.signed_url_ttl_seconds
+        url = self.blobs.signed_url(key, method="PUT", expires_seconds=ttl, content_type=media_type)
+        target: Doc = {"key": key, "href": self.blobs.href(key), "type": media_type}
+        if url is not None:
+            target.update(
+                {
+                    "method": "PUT",
+                    "url": url,
+                    "signed": True,
+                    "expires_in": ttl,
+                    "headers": {"Content-Type": media_type} if media_type else {},
+                }
+            )
+        else:
+            target.update({"method": "POST", "signed": False, "multipart": {"file": name, "metadata": "JSON object"}})
+        target["scope"] = {"catalog_id": catalog_id, "collection_id": scope.collection_id, "item_id": scope.item_id}
+        return target
+
+    def download_target(self, scope: Scope, asset_id: str) -> tuple[Doc, str | None, str | None]:
+        """(asset, key in our bucket or None, redirect URL or None) for a download."""
+        doc = self.get(scope, asset_id)
+        key = self.stored_key(doc)
+        if key is None:
+            href = doc.get("href") or ""
+            if href.startswith(("http://", "https://")):
+                return doc, None, href
+            raise NotFound(f"asset {asset_id!r} points at {href!r}, which this service cannot serve")
+        url = self.blobs.signed_url(key, method="GET", expires_seconds=self.settings.signed_url_ttl_seconds)
+        return doc, key, url
+
+    # ------------------------------------------------------------------------------ bulk
+
+    def bulk_upsert(self, body: Any, *, actor: str) -> list[BulkResult]:
+        """Create or replace up to 10,000 assets; per-record results (see the module docstring)."""
+        records, default_catalog = _bulk_records(body)
+        results: list[BulkResult | None] = [None] * len(records)
+        prepared: dict[int, tuple[Scope, AssetFields]] = {}
+        scope_ok: dict[Scope, str | None] = {}
+        for index, record in enumerate(records):
+            try:
+                scope, fields = self._bulk_parse(record, default_catalog)
+                if scope not in scope_ok:
+                    try:
+                        self.check_scope(scope)
+                        scope_ok[scope] = None
+                    except NotFound as exc:
+                        scope_ok[scope] = exc.detail
+                if scope_ok[scope] is not None:
+                    raise NotFound(scope_ok[scope] or "")
+                prepared[index] = (scope, fields)
+            except (Invalid, NotFound) as exc:
+                results[index] = BulkResult(
+                    _record_id(record),
+                    "error",
+                    index,
+                    _record_catalog(record, default_catalog),
+                    exc.detail,
+                    404 if isinstance(exc, NotFound) else 400,
+                )
+        seen: set[tuple[str, str]] = set()
+        for index, (scope, fields) in list(prepared.items()):
+            ident = (scope.catalog_id, fields.id or "")
+            if ident in seen:
+                results[index] = BulkResult(
+                    fields.id,
+                    "error",
+                    index,
+                    scope.catalog_id,
+                    f"asset {fields.id!r} appears twice in this request",
+                    400,
+                )
+                del prepared[index]
+            seen.add(ident)
+        existing: dict[tuple[str, str], Doc] = {}
+        by_catalog: dict[str, list[str]] = {}
+        for scope, fields in prepared.values():
+            by_catalog.setdefault(scope.catalog_id, []).append(fields.id or "")
+        for catalog_id, ids in by_catalog.items():
+            for doc in self.store.get_assets(catalog_id, ids):
+                existing[(catalog_id, doc["id"])] = doc
+        writes: list[tuple[int, AssetWrite, Doc, Literal["created", "updated"]]] = []
+        outcome: Literal["created", "updated"]
+        for index, (scope, fields) in prepared.items():
+            asset_id = fields.id or ""
+            current = existing.get((scope.catalog_id, asset_id))
+            try:
+                if current is None:
+                    if not fields.href:
+                        raise Invalid("an asset needs an `href`")
+                    doc = self._new_asset(scope, fields).to_doc()
+                    write, action, outcome = AssetWrite(doc, 0), "create", _CREATED
+                else:
+                    self._check_writable(scope, current, asset_id)
+                    if not fields.href:
+                        fields = fields.model_copy(update={"href": current["href"]})
+                    doc = self._replaced(current, fields)
+                    if _same_content(doc, current):
+                        results[index] = BulkResult(asset_id, "unchanged", index, scope.catalog_id)
+                        continue
+                    write, action, outcome = AssetWrite(doc, current.get("rev")), "replace", _UPDATED
+            except (Invalid, NotFound, Conflict) as exc:
+                status = 404 if isinstance(exc, NotFound) else 409 if isinstance(exc, Conflict) else 400
+                results[index] = BulkResult(asset_id, "error", index, scope.catalog_id, exc.detail, status)
+                continue
+            audit = audit_doc(scope.catalog_id, "asset", asset_id, action, actor, bulk=True)
+            writes.append((index, write, audit, outcome))
+        if writes:
+            try:
+                self.store.write_assets([w for _, w, _, _ in writes], audits=[a for _, _, a, _ in writes])
+                for index, write, _, outcome in writes:
+                    results[index] = BulkResult(write.doc["id"], outcome, index, write.doc["catalog_id"])
+            except Conflict:
+                # Someone wrote one of these records meanwhile: fall back to one atomic write per record.
+                for index, write, audit, outcome in writes:
+                    try:
+                        self._write_one(write.doc, write.expect_rev, audit)
+                        results[index] = BulkResult(write.doc["id"], outcome, index, write.doc["catalog_id"])
+                    except Conflict as exc:
+                        results[index] = BulkResult(
+                            write.doc["id"],
+                            "error",
+                            index,
+                            write.doc["catalog_id"],
+                            f"changed concurrently, retry: {exc.detail}",
+                            409,
+                        )
+        return [r for r in results if r is not None]
+
+    def _bulk_parse(self, record: Any, default_catalog: str | None) -> tuple[Scope, AssetFields]:
+        if not isinstance(record, dict):
+            raise Invalid("each record is a JSON object")
+        body = dict(record)
+        catalog_id = body.pop("catalog_id", None) or default_catalog
+        if not catalog_id:
+            raise Invalid("the record has no catalog_id (set it on the record or at the top of the request)")
+        scope = Scope(
+            check_id(str(catalog_id), "catalog_id"),
+            _opt_id(body.pop("collection_id", None), "collection_id"),
+            _opt_id(body.pop("item_id", None), "item_id"),
+        )
+        if scope.item_id and not scope.collection_id:
+            raise Invalid("item_id needs collection_id")
+        fields = parse_fields(body)
+        if not fields.id:
+            raise Invalid("each bulk record needs an `id` (upserts are keyed by it)")
+        return scope, fields
+
+    # ------------------------------------------------------------------------------ helpers
+
+    def _check_writable(self, scope: Scope, current: Doc, asset_id: str) -> None:
+        if not scope.holds(current):
+            raise Conflict(
+                f"asset {asset_id!r} exists in catalog {scope.catalog_id!r} at another level "
+                f"(collection {current.get('collection_id')!r}, item {current.get('item_id')!r})"
+            )
+        if current.get("status") == "deleted":
+            raise NotFound(f"asset {asset_id!r} was deleted; restore it before changing it")
+
+    def _new_asset(self, scope: Scope, fields: AssetFields, info: BlobInfo | None = None) -> Asset:
+        data = fields.model_dump(by_alias=False)
+        data["id"] = fields.id or uuid.uuid4().hex
+        storage = self._storage_for(fields.href or "", info)
+        return Asset(
+            **data,
+            catalog_id=scope.catalog_id,
+            collection_id=scope.collection_id,
+            item_id=scope.item_id,
+            storage=storage,
+        )
+
+    def _storage_for(self, href: str, info: BlobInfo | None = None) -> StorageLocation | None:
+        key = self.blobs.key_for_href(href) if href else None
+        if key is None:
+            return None
+        if info is None:
+            try:
+                info = self.blobs.stat(key)
+            except NotFound:
+                return StorageLocation(bucket=self.blobs.bucket, key=key)
+        return StorageLocation(bucket=info.bucket, key=info.key, generation=info.generation, etag=info.etag)
+
+    def _replaced(self, current: Doc, fields: AssetFields) -> Doc:
+        """``current`` with its client fields replaced by ``fields`` (system fields kept)."""
+        data = fields.model_dump(by_alias=False)
+        data["id"] = current["id"]
+        storage: Any = current.get("storage")
+        if fields.href != current.get("href"):
+            location = self._storage_for(fields.href or "")
+            storage = location.model_dump() if location else None
+        asset = Asset(
+            **data,
+            catalog_id=current["catalog_id"],
+            collection_id=current.get("collection_id"),
+            item_id=current.get("item_id"),
+            status=current.get("status", "active"),
+            created=current.get("created") or dtime.now_iso(),
+            updated=dtime.now_iso(),
+            deleted_at=current.get("deleted_at"),
+            storage=storage,
+            rev=current.get("rev", 0),
+        )
+        return asset.to_doc()
+
+    def _write_one(self, doc: Doc, expect_rev: int | None, audit: Doc) -> Doc:
+        return self.store.write_assets([AssetWrite(doc, expect_rev)], audits=[audit])[0]
+
+
+def client_view(doc: Doc) -> Doc:
+    """The fields of a stored asset a client may set (what PATCH merges into)."""
+    return {k: v for k, v in doc.items() if k not in SYSTEM_FIELDS and v is not None}
+
+
+def parse_fields(body: Any) -> AssetFields:
+    if not isinstance(body, dict):
+        raise Invalid('an asset is a JSON object such as {"id": "b04", "href": "https://..."}')
+    owned = sorted(k for k in body if k in SYSTEM_FIELDS)
+    if owned:
+        raise Invalid(f"{', '.join(owned)} cannot be set in the body: the path and the service set them")
+    try:
+        return AssetFields.model_validate(body)
+    except ValidationError as exc:
+        raise Invalid(validation_detail(exc, "asset")) from None
+
+
+_VOLATILE = frozenset({"updated", "rev"})
+
+
+def _same_content(new: Doc, current: Doc) -> bool:
+    keys = (set(new) | set(current)) - _VOLATILE
+    return all(new.get(k) == current.get(k) for k in keys)
+
+
+def _opt_id(value: Any, what: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise Invalid(f"{what} must be a string")
+    return check_id(value, what)
+
+
+def _bulk_records(body: Any) -> tuple[list[Any], str | None]:
+    records: Any
+    if isinstance(body, list):
+        records, default_catalog = body, None
+    elif isinstance(body, dict):
+        records = body.get("assets")
+        default_catalog = body.get("catalog_id")
+        if not isinstance(records, list):
+            raise Invalid('the body is {"catalog_id": "...", "assets": [ ... ]} (or a JSON array of assets)')
+        if default_catalog is not None and not isinstance(default_catalog, str):
+            raise Invalid("catalog_id must be a string")
+    else:
+        raise Invalid('the body is {"catalog_id": "...", "assets": [ ... ]} (or a JSON array of assets)')
+    if len(records) > MAX_BULK:
+        raise Invalid(f"a bulk request takes at most {MAX_BULK} assets, got {len(records)}; split it")
+    return records, default_catalog
+
+
+def _record_id(record: Any) -> str | None:
+    value = record.get("id") if isinstance(record, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _record_catalog(record: Any, default: str | None) -> str | None:
+    value = record.get("catalog_id") if isinstance(record, dict) else None
+    return value if isinstance(value, str) else default

@@ -1,0 +1,118 @@
+"""Catalogs (projects): create provisions storage, retire hides at once (cleanup removes later)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from dynastore.domain import time as dtime
+from dynastore.domain.audit import AuditEvent
+from dynastore.domain.catalog import Catalog, CatalogFields, StorageBinding
+from dynastore.domain.search import Page
+from dynastore.errors import Conflict, Invalid, NotFound
+from dynastore.ports import Doc, MetadataStore, Provisioner
+from dynastore.services.patching import merge_patch, validation_detail
+
+# Fields of a catalog the client may set; everything else is owned by the service.
+CLIENT_FIELDS = frozenset(CatalogFields.model_fields)
+
+
+def audit_doc(catalog_id: str, record_type: str, record_id: str, action: str, actor: str, **details: Any) -> Doc:
+    return AuditEvent(
+        catalog_id=catalog_id,
+        record_type=record_type,  # type: ignore[arg-type]
+        record_id=record_id,
+        action=action,
+        actor=actor,
+        details=details,
+    ).to_doc()
+
+
+class CatalogService:
+    def __init__(self, store: MetadataStore, provisioner: Provisioner) -> None:
+        self.store = store
+        self.provisioner = provisioner
+
+    # ------------------------------------------------------------------------------ reads
+
+    def get(self, catalog_id: str, *, include_retired: bool = False) -> Doc:
+        try:
+            doc = self.store.get_catalog(catalog_id)
+        except NotFound:
+            raise NotFound(f"catalog {catalog_id!r} does not exist") from None
+        if doc.get("status") == "retired" and not include_retired:
+            raise NotFound(f"catalog {catalog_id!r} is retired")
+        return doc
+
+    def require_active(self, catalog_id: str) -> Doc:
+        """The catalog document, or ``NotFound`` saying why (absent or retired)."""
+        return self.get(catalog_id)
+
+    def list(self, *, include_retired: bool = False, limit: int = 100, token: str | None = None) -> Page[Doc]:
+        return self.store.list_catalogs(status=None if include_retired else "active", limit=limit, token=token)
+
+    def active_ids(self) -> tuple[str, ...]:
+        """Every active catalog id (searches across catalogs mean these)."""
+        ids: list[str] = []
+        token: str | None = None
+        while True:
+            page = self.store.list_catalogs(status="active", limit=1000, token=token)
+            ids.extend(doc["id"] for doc in page.items)
+            token = page.next_token
+            if not token:
+                return tuple(ids)
+
+    # ------------------------------------------------------------------------------ writes
+
+    def create(self, body: Any, *, actor: str) -> Doc:
+        fields = _catalog_fields(body)
+        if not fields.id:
+            raise Invalid("a catalog needs an `id` (URL-safe: A-Z a-z 0-9 . _ ~ -)")
+        try:
+            existing = self.store.get_catalog(fields.id)
+        except NotFound:
+            existing = None
+        if existing is not None:
+            state = (
+                " (retired; it is removed after the retention period)" if existing.get("status") == "retired" else ""
+            )
+            raise Conflict(f"catalog {fields.id!r} exists already{state}")
+        binding = StorageBinding.model_validate(self.provisioner.provision_catalog(fields.id))
+        catalog = Catalog(**fields.model_dump(), storage=binding)
+        audit = audit_doc(catalog.id, "catalog", catalog.id, "create", actor, storage=binding.model_dump())
+        return self.store.put_catalog(catalog.to_doc(), expect_rev=0, audit=audit)
+
+    def patch(self, catalog_id: str, patch: Any, *, actor: str) -> Doc:
+        current = self.get(catalog_id)
+        if not isinstance(patch, dict):
+            raise Invalid("a catalog patch is a JSON object (RFC 7386 merge patch)")
+        forbidden = sorted(k for k in patch if k not in CLIENT_FIELDS)
+        if forbidden:
+            raise Invalid(
+                f"cannot change {', '.join(forbidden)}; a catalog patch may set {', '.join(sorted(CLIENT_FIELDS))}"
+            )
+        if "id" in patch and patch["id"] != catalog_id:
+            raise Invalid("a catalog id cannot be changed")
+        client_view = {k: v for k, v in current.items() if k in CLIENT_FIELDS}
+        fields = _catalog_fields(merge_patch(client_view, patch))
+        updated = {**current, **fields.model_dump(mode="json"), "id": catalog_id, "updated": dtime.now_iso()}
+        audit = audit_doc(catalog_id, "catalog", catalog_id, "update", actor, patch=patch)
+        return self.store.put_catalog(updated, expect_rev=current.get("rev"), audit=audit)
+
+    def retire(self, catalog_id: str, *, actor: str) -> Doc:
+        """Soft: the catalog disappears at once; the scheduled cleanup removes it after retention."""
+        current = self.get(catalog_id)
+        now = dtime.now_iso()
+        updated = {**current, "status": "retired", "retired_at": now, "updated": now}
+        audit = audit_doc(catalog_id, "catalog", catalog_id, "retire", actor)
+        return self.store.put_catalog(updated, expect_rev=current.get("rev"), audit=audit)
+
+
+def _catalog_fields(body: Any) -> CatalogFields:
+    if not isinstance(body, dict):
+        raise Invalid('a catalog is a JSON object such as {"id": "demo", "title": "Demo"}')
+    try:
+        return CatalogFields.model_validate(body)
+    except ValidationError as exc:
+        raise Invalid(validation_detail(exc, "catalog")) from None
