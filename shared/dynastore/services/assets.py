@@ -16,7 +16,6 @@ the bytes stream in.
 from __future__ import annotations
 
 import hashlib
-import mimetypes
 import re
 import tempfile
 import uuid
@@ -29,10 +28,12 @@ from pydantic import ValidationError
 from dynastore.config import Settings
 from dynastore.domain import time as dtime
 from dynastore.domain.asset import Asset, AssetFields, StorageLocation, asset_level
-from dynastore.domain.ids import check_id, slug
+from dynastore.domain.events import asset_id_for_key
+from dynastore.domain.ids import check_id
 from dynastore.domain.search import AssetQuery, Page
 from dynastore.errors import Conflict, Invalid, NotFound, PayloadTooLarge
 from dynastore.ports import AssetWrite, BlobInfo, BlobStore, Doc, MetadataStore
+from dynastore.services import mediatypes
 from dynastore.services.catalogs import CatalogService, audit_doc
 from dynastore.services.patching import merge_patch, validation_detail
 
@@ -44,11 +45,8 @@ MAX_BULK = 10_000
 _CREATED: Literal["created"] = "created"
 _UPDATED: Literal["updated"] = "updated"
 SHA2_256_MULTIHASH_PREFIX = "1220"
+HEAD_BYTES = 8192
 _BAD_FILE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
-mimetypes.add_type("image/tiff; application=geotiff", ".tif")
-mimetypes.add_type("image/tiff; application=geotiff", ".tiff")
-mimetypes.add_type("application/geo+json", ".geojson")
-mimetypes.add_type("application/x-parquet", ".parquet")
 
 
 @dataclass(frozen=True)
@@ -98,11 +96,6 @@ def check_file_name(name: str | None) -> str:
     return name
 
 
-def guess_media_type(name: str, declared: str | None = None) -> str | None:
-    if declared and declared not in ("application/octet-stream", ""):
-        return declared
-    guessed, _ = mimetypes.guess_type(name)
-    return guessed or declared or None
 
 
 class UploadBuffer:
@@ -114,6 +107,7 @@ class UploadBuffer:
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.size = 0
+        self.head = b""  # the first bytes, for media type sniffing
         self._sha256 = hashlib.sha256()
         self.file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
 
@@ -121,6 +115,8 @@ class UploadBuffer:
         self.size += len(chunk)
         if self.size > self.max_bytes:
             raise PayloadTooLarge(f"the upload exceeds DYNASTORE_MAX_UPLOAD_BYTES ({self.max_bytes} bytes)")
+        if len(self.head) < HEAD_BYTES:
+            self.head += chunk[: HEAD_BYTES - len(self.head)]
         self._sha256.update(chunk)
         self.file.write(chunk)
 
@@ -369,7 +365,8 @@ class AssetService:
         prefix = binding.get("prefix", f"{scope.catalog_id}/")
         relative = scope.relative_dir() + name
         key = prefix + relative
-        asset_id = fields.id or slug(relative)
+        # The id indexing derives from the same key, so the upload's storage event meets this record.
+        asset_id = fields.id or asset_id_for_key(f"{scope.catalog_id}/{relative}")
         try:
             self.store.get_asset(scope.catalog_id, asset_id)
         except NotFound:
@@ -385,7 +382,7 @@ class AssetService:
             pass
         else:
             raise Conflict(f"a file exists already at {key!r}; upload under another file name")
-        media_type = guess_media_type(name, fields.type or content_type)
+        media_type = fields.type or mediatypes.detect(name, data.head, content_type)
         info = self.blobs.put(
             key,
             data.rewind(),
@@ -400,6 +397,8 @@ class AssetService:
             "file_size": data.size,
             "file_checksum": data.checksum,
         }
+        if not fields.roles:
+            updates["roles"] = mediatypes.default_roles(name, media_type)
         asset = self._new_asset(scope, fields.model_copy(update=updates), info)
         audit = audit_doc(scope.catalog_id, "asset", asset_id, "create", actor, upload=True, key=key, size=data.size)
         try:
@@ -422,7 +421,10 @@ class AssetService:
         catalog = self.check_scope(scope)
         binding = catalog.get("storage") or {}
         key = binding.get("prefix", f"{catalog_id}/") + scope.relative_dir() + name
-        media_type = guess_media_type(name, body.get("type") or content_type)
+        declared = body.get("type") or content_type
+        if declared is not None and not isinstance(declared, str):
+            raise Invalid("type must be a media type string")
+        media_type = declared or mediatypes.from_name(name)
         ttl = self.settings.signed_url_ttl_seconds
         url = self.blobs.signed_url(key, method="PUT", expires_seconds=ttl, content_type=media_type)
         target: Doc = {"key": key, "href": self.blobs.href(key), "type": media_type}

@@ -1,0 +1,307 @@
+"""Assets at the three levels: catalog, collection and item (feature-linked).
+
+The same endpoints exist under each level's base path; the path's scope must be the record's
+scope (else 404). ``register_level`` builds one set per level so the three stay identical.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from dynastore.api.deps import (
+    Editor,
+    JSONResponse,
+    Reader,
+    base_url,
+    get_services,
+    next_link,
+    read_json,
+)
+from dynastore.api.schemas import ASSET_BODY, ASSET_PATCH_BODY, UPLOAD_FORM, json_body, multipart_body
+from dynastore.api.uploads import read_upload
+from dynastore.domain.ids import check_id
+from dynastore.errors import Forbidden
+from dynastore.services.assets import Scope
+from dynastore.services.auth import Principal
+from dynastore.services.search import multi_params, parse_limit
+
+router = APIRouter(tags=["assets"])
+
+LIST_PARAMS_DOC = (
+    "Filters as in `/assets/search` (`q`, `roles`, `type`, `tags`, `datetime`, `bbox`, `status`, `query`, `sortby`), "
+    "restricted to this level; `limit` (≤ 10,000) and `token` page."
+)
+LEVEL_PARAMS = frozenset({"catalog_id", "catalog_ids", "collection_id", "item_id", "level"})
+
+
+def catalog_scope(catalog_id: str) -> Scope:
+    return Scope(check_id(catalog_id, "catalog_id"))
+
+
+def collection_scope(catalog_id: str, collection_id: str) -> Scope:
+    return Scope(check_id(catalog_id, "catalog_id"), check_id(collection_id, "collection_id"))
+
+
+def item_scope(catalog_id: str, collection_id: str, item_id: str) -> Scope:
+    return Scope(
+        check_id(catalog_id, "catalog_id"), check_id(collection_id, "collection_id"), check_id(item_id, "item_id")
+    )
+
+
+def asset_path(request: Request, doc: dict[str, Any]) -> str:
+    parts = [f"{base_url(request)}/assets/catalogs/{doc['catalog_id']}"]
+    if doc.get("collection_id"):
+        parts.append(f"/collections/{doc['collection_id']}")
+    if doc.get("item_id"):
+        parts.append(f"/items/{doc['item_id']}")
+    parts.append(f"/assets/{doc['id']}")
+    return "".join(parts)
+
+
+def _asset_id(asset_id: str) -> str:
+    return check_id(asset_id, "asset id")
+
+
+def register_level(base: str, scope_dependency: Callable[..., Scope], label: str) -> None:
+    """Add list/create/upload/get/put/patch/delete/restore/history/download under ``base``."""
+    scope_dep = Depends(scope_dependency)
+
+    @router.get(base, summary=f"List {label} assets", description=LIST_PARAMS_DOC, response_class=JSONResponse)
+    def list_assets(
+        request: Request,
+        scope: Scope = scope_dep,
+        limit: str | None = Query(default=None, description="page size 1..10000"),
+        token: str | None = Query(default=None, description="cursor from the `next` link"),
+        q: str | None = Query(default=None, description="case-insensitive substring of id, code, title, file name"),
+        principal: Principal = Reader,
+    ) -> JSONResponse:
+        services = get_services(request)
+        params = multi_params(request.query_params.multi_items())
+        misplaced = sorted(k for k in params if k in LEVEL_PARAMS)
+        if misplaced:
+            from dynastore.errors import Invalid
+
+            raise Invalid(f"{', '.join(misplaced)} come from the path here; use /assets/search to search across levels")
+        query = services.search.parse({**params, "catalog_id": scope.catalog_id})
+        page = services.assets.list_in_scope(scope, query)
+        return JSONResponse(
+            {
+                "assets": page.items,
+                "next": page.next_token,
+                "numberReturned": len(page.items),
+                "links": next_link(request, page.next_token),
+            }
+        )
+
+    @router.post(
+        base,
+        status_code=201,
+        summary=f"Create a {label} asset",
+        response_class=JSONResponse,
+        openapi_extra=json_body(ASSET_BODY),
+    )
+    async def create_asset(request: Request, scope: Scope = scope_dep, principal: Principal = Editor) -> JSONResponse:
+        body = await read_json(request)
+        doc = await run_in_threadpool(get_services(request).assets.create, scope, body, actor=principal.key_id)
+        return JSONResponse(doc, status_code=201, headers={"Location": asset_path(request, doc)})
+
+    @router.post(
+        f"{base}/upload",
+        status_code=201,
+        summary=f"Upload a file as a {label} asset (multipart: file + metadata JSON)",
+        response_class=JSONResponse,
+        openapi_extra=multipart_body(UPLOAD_FORM),
+    )
+    async def upload_asset(request: Request, scope: Scope = scope_dep, principal: Principal = Editor) -> JSONResponse:
+        services = get_services(request)
+        upload = await read_upload(request, services.settings.max_upload_bytes)
+        try:
+            doc = await run_in_threadpool(
+                services.assets.upload,
+                scope,
+                filename=upload.filename,
+                data=upload.buffer,
+                content_type=upload.content_type,
+                metadata=upload.metadata,
+                actor=principal.key_id,
+            )
+        finally:
+            upload.buffer.close()
+        return JSONResponse(doc, status_code=201, headers={"Location": asset_path(request, doc)})
+
+    @router.get(f"{base}/{{asset_id}}", summary=f"Get a {label} asset", response_class=JSONResponse)
+    def get_asset(
+        request: Request, asset_id: str, scope: Scope = scope_dep, principal: Principal = Reader
+    ) -> JSONResponse:
+        return JSONResponse(get_services(request).assets.get(scope, _asset_id(asset_id)))
+
+    @router.put(
+        f"{base}/{{asset_id}}",
+        summary=f"Create or replace a {label} asset",
+        response_class=JSONResponse,
+        responses={201: {"description": "created"}},
+        openapi_extra=json_body(ASSET_BODY),
+    )
+    async def put_asset(
+        request: Request, asset_id: str, scope: Scope = scope_dep, principal: Principal = Editor
+    ) -> JSONResponse:
+        body = await read_json(request)
+        doc, created = await run_in_threadpool(
+            get_services(request).assets.put, scope, _asset_id(asset_id), body, actor=principal.key_id
+        )
+        headers = {"Location": asset_path(request, doc)} if created else None
+        return JSONResponse(doc, status_code=201 if created else 200, headers=headers)
+
+    @router.patch(
+        f"{base}/{{asset_id}}",
+        summary=f"Change a {label} asset (JSON merge patch, RFC 7386)",
+        response_class=JSONResponse,
+        openapi_extra=json_body(ASSET_PATCH_BODY, "application/merge-patch+json"),
+    )
+    async def patch_asset(
+        request: Request, asset_id: str, scope: Scope = scope_dep, principal: Principal = Editor
+    ) -> JSONResponse:
+        body = await read_json(request)
+        doc = await run_in_threadpool(
+            get_services(request).assets.patch, scope, _asset_id(asset_id), body, actor=principal.key_id
+        )
+        return JSONResponse(doc)
+
+    @router.delete(
+        f"{base}/{{asset_id}}",
+        summary=f"Delete a {label} asset (soft; `?hard=true` removes it and its stored file, admin only)",
+        response_class=JSONResponse,
+    )
+    def delete_asset(
+        request: Request,
+        asset_id: str,
+        scope: Scope = scope_dep,
+        hard: bool = Query(default=False, description="remove for good (admin)"),
+        principal: Principal = Editor,
+    ) -> Response:
+        services = get_services(request)
+        if hard:
+            if not principal.has_role("admin"):
+                raise Forbidden(f"a hard delete needs role admin; the key {principal.key_id} has role {principal.role}")
+            services.assets.hard_delete(scope, _asset_id(asset_id), actor=principal.key_id)
+            return Response(status_code=204)
+        return JSONResponse(services.assets.delete(scope, _asset_id(asset_id), actor=principal.key_id))
+
+    @router.post(
+        f"{base}/{{asset_id}}/restore", summary=f"Undo the soft delete of a {label} asset", response_class=JSONResponse
+    )
+    def restore_asset(
+        request: Request, asset_id: str, scope: Scope = scope_dep, principal: Principal = Editor
+    ) -> JSONResponse:
+        return JSONResponse(get_services(request).assets.restore(scope, _asset_id(asset_id), actor=principal.key_id))
+
+    @router.get(
+        f"{base}/{{asset_id}}/history",
+        summary=f"Audit trail of a {label} asset (newest first)",
+        response_class=JSONResponse,
+    )
+    def asset_history(
+        request: Request,
+        asset_id: str,
+        scope: Scope = scope_dep,
+        limit: str | None = Query(default=None),
+        token: str | None = Query(default=None),
+        principal: Principal = Reader,
+    ) -> JSONResponse:
+        services = get_services(request)
+        page = services.assets.history(
+            scope, _asset_id(asset_id), limit=parse_limit(limit, services.settings), token=token
+        )
+        return JSONResponse(
+            {
+                "events": page.items,
+                "next": page.next_token,
+                "numberReturned": len(page.items),
+                "links": next_link(request, page.next_token),
+            }
+        )
+
+    @router.get(
+        f"{base}/{{asset_id}}/download",
+        summary=f"The bytes of a {label} asset (a redirect to a signed URL in the cloud)",
+        response_class=Response,
+        responses={200: {"content": {"application/octet-stream": {}}}, 307: {"description": "signed URL"}},
+    )
+    def download_asset(
+        request: Request, asset_id: str, scope: Scope = scope_dep, principal: Principal = Reader
+    ) -> Response:
+        services = get_services(request)
+        doc, key, url = services.assets.download_target(scope, _asset_id(asset_id))
+        if url is not None:
+            return RedirectResponse(url, status_code=307)
+        assert key is not None
+        blobs = services.adapters.blobs
+        info = blobs.stat(key)
+        reader = blobs.open(key)
+
+        def chunks() -> Iterator[bytes]:
+            try:
+                while chunk := reader.read(1024 * 1024):
+                    yield chunk
+            finally:
+                reader.close()
+
+        name = key.rsplit("/", 1)[-1]
+        headers = {
+            "Content-Length": str(info.size),
+            "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(name)}",
+        }
+        if info.etag:
+            headers["ETag"] = f'"{info.etag}"'
+        media_type = doc.get("type") or info.content_type or "application/octet-stream"
+        return StreamingResponse(chunks(), media_type=media_type, headers=headers)
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name, safe="")
+
+
+register_level("/assets/catalogs/{catalog_id}/assets", catalog_scope, "catalog-level")
+register_level("/assets/catalogs/{catalog_id}/collections/{collection_id}/assets", collection_scope, "collection-level")
+register_level(
+    "/assets/catalogs/{catalog_id}/collections/{collection_id}/items/{item_id}/assets", item_scope, "item-linked"
+)
+
+
+@router.post(
+    "/assets/catalogs/{catalog_id}/uploads",
+    summary="Where to send a file directly: a signed PUT URL in the cloud, the multipart upload endpoint locally",
+    response_class=JSONResponse,
+    openapi_extra=json_body(
+        {
+            "type": "object",
+            "required": ["filename"],
+            "properties": {
+                "filename": {"type": "string"},
+                "collection_id": {"type": "string"},
+                "item_id": {"type": "string"},
+                "type": {"type": "string"},
+            },
+        }
+    ),
+)
+async def upload_target(request: Request, catalog_id: str, principal: Principal = Editor) -> JSONResponse:
+    body = await read_json(request)
+    services = get_services(request)
+    target = await run_in_threadpool(services.assets.upload_target, check_id(catalog_id, "catalog_id"), body)
+    if not target.get("signed"):
+        scope = target["scope"]
+        path = f"{base_url(request)}/assets/catalogs/{catalog_id}"
+        if scope.get("collection_id"):
+            path += f"/collections/{scope['collection_id']}"
+        if scope.get("item_id"):
+            path += f"/items/{scope['item_id']}"
+        target["url"] = f"{path}/assets/upload"
+    return JSONResponse(target)

@@ -1,0 +1,214 @@
+"""Asset search (GET/POST), bulk upsert, bulk get and the NDJSON export."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import anyio
+import orjson
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from dynastore.api.deps import Editor, JSONResponse, Reader, get_services, next_link, read_json, url_for_path
+from dynastore.api.schemas import BULK_BODY, BULK_GET_BODY, SEARCH_BODY, json_body
+from dynastore.domain.ids import check_id
+from dynastore.errors import Invalid
+from dynastore.services.auth import Principal
+from dynastore.services.search import multi_params
+
+router = APIRouter(tags=["search"])
+
+SEARCH_DESCRIPTION = (
+    "`q` is a case-insensitive substring of id, code, title or file name. Without `catalog_id` the search "
+    "covers every active catalog. Lists (`roles`, `type`, `tags`, `status`, `catalog_id`, `ids`) are "
+    "comma-separated or repeated. `query` is a MongoDB-style JSON object ($eq $ne $gt $gte $lt $lte $in $nin "
+    "$exists $and $or $not, dotted paths into `metadata.*`); `filter` is CQL2 (text or JSON). `limit` ≤ 10,000; "
+    "follow the `next` link (or pass `token`) for the next page."
+)
+
+
+def _page_body(page: Any, links: list[dict[str, Any]]) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "assets": page.items,
+        "next": page.next_token,
+        "numberReturned": len(page.items),
+        "links": links,
+    }
+    if page.matched is not None:
+        body["numberMatched"] = page.matched
+    return body
+
+
+@router.get("/assets/search", summary="Search assets", description=SEARCH_DESCRIPTION, response_class=JSONResponse)
+def search_get(
+    request: Request,
+    q: str | None = Query(default=None, description="case-insensitive substring of id, code, title, file name"),
+    catalog_id: str | None = Query(default=None, description="one or more (comma-separated); default all active"),
+    collection_id: str | None = Query(default=None),
+    item_id: str | None = Query(default=None),
+    roles: str | None = Query(default=None, description="any of, comma-separated"),
+    type: str | None = Query(default=None, description="media types, any of"),
+    tags: str | None = Query(default=None, description="all of, comma-separated"),
+    datetime: str | None = Query(default=None, description="instant or interval: 2024-01-01T00:00:00Z/.."),
+    bbox: str | None = Query(default=None, description="west,south,east,north (item-linked assets)"),
+    status: str | None = Query(default=None, description="active (default), deleted, missing"),
+    query: str | None = Query(default=None, description='MongoDB-style JSON, e.g. {"metadata.cloud":{"$lt":10}}'),
+    filter: str | None = Query(default=None, description="CQL2 text or JSON"),
+    sortby: str | None = Query(default=None, description="-updated,+id"),
+    limit: str | None = Query(default=None, description="1..10000"),
+    token: str | None = Query(default=None),
+    principal: Principal = Reader,
+) -> JSONResponse:
+    services = get_services(request)
+    parsed = services.search.parse(multi_params(request.query_params.multi_items()))
+    page = services.search.run(parsed)
+    return JSONResponse(_page_body(page, next_link(request, page.next_token)))
+
+
+@router.post(
+    "/assets/search",
+    summary="Search assets (JSON body)",
+    description=SEARCH_DESCRIPTION,
+    response_class=JSONResponse,
+    openapi_extra=json_body(SEARCH_BODY),
+)
+async def search_post(request: Request, principal: Principal = Reader) -> JSONResponse:
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise Invalid('the search body is a JSON object such as {"q": "b04", "limit": 100}')
+    services = get_services(request)
+    parsed = services.search.parse(body)
+    page = await run_in_threadpool(services.search.run, parsed)
+    links: list[dict[str, Any]] = [{"rel": "self", "href": url_for_path(request, request.url.path), "method": "POST"}]
+    if page.next_token:
+        links.append(
+            {
+                "rel": "next",
+                "href": url_for_path(request, request.url.path),
+                "method": "POST",
+                "body": {**body, "token": page.next_token},
+                "type": "application/json",
+            }
+        )
+    return JSONResponse(_page_body(page, links))
+
+
+@router.post(
+    "/assets/bulk",
+    summary="Create or replace up to 10,000 assets (per-record results)",
+    description=(
+        "Per-record semantics: each record is validated on its own and reported as `created`, `updated`, "
+        "`unchanged` or `error` (with status and detail); all valid records are written in one atomic batch. "
+        'Body: `{"catalog_id": default, "assets": [{"id", "href", "collection_id"?, "item_id"?, ...}]}`.'
+    ),
+    response_class=JSONResponse,
+    openapi_extra=json_body(BULK_BODY),
+)
+async def bulk_upsert(request: Request, principal: Principal = Editor) -> JSONResponse:
+    body = await read_json(request)
+    results = await run_in_threadpool(get_services(request).assets.bulk_upsert, body, actor=principal.key_id)
+    counts = {"created": 0, "updated": 0, "unchanged": 0, "error": 0}
+    for result in results:
+        counts[result.status] += 1
+    return JSONResponse({**counts, "results": [r.to_doc() for r in results]})
+
+
+@router.post(
+    "/assets/bulk-get",
+    summary="Up to 10,000 assets of one catalog by id",
+    description="`{catalog_id, ids}` → `{assets: [...], missing: [...]}`; deleted assets count as missing.",
+    response_class=JSONResponse,
+    openapi_extra=json_body(BULK_GET_BODY),
+)
+async def bulk_get(request: Request, principal: Principal = Reader) -> JSONResponse:
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise Invalid('the body is {"catalog_id": "...", "ids": ["...", ...]}')
+    catalog_id, ids = body.get("catalog_id"), body.get("ids")
+    if not isinstance(catalog_id, str) or not catalog_id:
+        raise Invalid("catalog_id is required and must be a string")
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise Invalid("ids must be an array of strings")
+    unknown = sorted(set(body) - {"catalog_id", "ids"})
+    if unknown:
+        raise Invalid(f"unknown field(s) {', '.join(unknown)}; the body has catalog_id and ids")
+    services = get_services(request)
+    assets, missing = await run_in_threadpool(services.assets.bulk_get, check_id(catalog_id, "catalog_id"), ids)
+    return JSONResponse(orjson.dumps({"assets": assets, "missing": missing}))
+
+
+def _ndjson_chunks(docs: Iterator[dict[str, Any]], chunk_bytes: int = 256 * 1024) -> Iterator[bytes]:
+    buffer = bytearray()
+    for doc in docs:
+        buffer += orjson.dumps(doc)
+        buffer += b"\n"
+        if len(buffer) >= chunk_bytes:
+            yield bytes(buffer)
+            buffer.clear()
+    if buffer:
+        yield bytes(buffer)
+
+
+async def stream_from_thread(produce: Callable[[], Iterator[bytes]]) -> AsyncIterator[bytes]:
+    """Run a blocking iterator in ONE worker thread (a store cursor may be bound to its thread)."""
+    chunks: queue.Queue[Any] = queue.Queue(maxsize=16)
+    stop = threading.Event()
+    done = object()
+
+    def worker() -> None:
+        try:
+            for chunk in produce():
+                while not stop.is_set():
+                    try:
+                        chunks.put(chunk, timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            chunks.put(done)
+        except BaseException as exc:  # handed to the consumer
+            chunks.put(exc)
+
+    thread = threading.Thread(target=worker, name="dynastore-export", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = await anyio.to_thread.run_sync(chunks.get)
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+
+
+@router.get(
+    "/assets/catalogs/{catalog_id}/export",
+    summary="Every active asset of a catalog as NDJSON (`?since=` for incremental sync)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/x-ndjson": {}}}},
+)
+def export_catalog(
+    request: Request,
+    catalog_id: str,
+    since: str | None = Query(default=None, description="only assets updated at or after this RFC 3339 time"),
+    include_deleted: bool = Query(default=False, description="also deleted and missing assets (for sync)"),
+    principal: Principal = Reader,
+) -> StreamingResponse:
+    services = get_services(request)
+    # Validate up front so a bad request is a 4xx problem, not a broken stream.
+    docs = services.assets.export(check_id(catalog_id, "catalog_id"), since=since, include_deleted=include_deleted)
+    close = getattr(docs, "close", None)
+    if callable(close):
+        close()  # the real iteration happens in the streaming thread below
+
+    def produce() -> Iterator[bytes]:
+        return _ndjson_chunks(services.assets.export(catalog_id, since=since, include_deleted=include_deleted))
+
+    return StreamingResponse(stream_from_thread(produce), media_type="application/x-ndjson")

@@ -1,0 +1,140 @@
+"""Streaming ``multipart/form-data`` parsing for uploads.
+
+Parts: ``file`` (the bytes, with a filename) and optionally ``metadata`` (a JSON object of asset
+fields). The file part streams into an ``UploadBuffer`` that counts and hashes as it goes and
+stops at ``DYNASTORE_MAX_UPLOAD_BYTES`` (413) — the body is never buffered whole in memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from fastapi import Request
+from python_multipart import MultipartParser
+from python_multipart.multipart import parse_options_header
+
+from dynastore.errors import Invalid, PayloadTooLarge
+from dynastore.services.assets import UploadBuffer
+
+MAX_METADATA_BYTES = 1024 * 1024
+MULTIPART_OVERHEAD = 2 * MAX_METADATA_BYTES  # room for headers, boundaries and the metadata part
+
+
+@dataclass
+class ParsedUpload:
+    buffer: UploadBuffer
+    filename: str | None = None
+    content_type: str | None = None
+    metadata: Any = None
+    saw_file: bool = False
+    fields: dict[str, bytes] = field(default_factory=dict)
+
+
+class _PartState:
+    def __init__(self, upload: ParsedUpload) -> None:
+        self.upload = upload
+        self.headers: dict[bytes, bytes] = {}
+        self.header_field = bytearray()
+        self.header_value = bytearray()
+        self.name: str | None = None
+        self.is_file = False
+        self.value = bytearray()
+
+    # python-multipart callbacks --------------------------------------------------------------
+    def on_part_begin(self) -> None:
+        self.headers = {}
+        self.name = None
+        self.is_file = False
+        self.value = bytearray()
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self.header_field += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self.header_value += data[start:end]
+
+    def on_header_end(self) -> None:
+        self.headers[bytes(self.header_field).lower()] = bytes(self.header_value)
+        self.header_field = bytearray()
+        self.header_value = bytearray()
+
+    def on_headers_finished(self) -> None:
+        disposition = self.headers.get(b"content-disposition", b"")
+        _, options = parse_options_header(disposition)
+        self.name = options.get(b"name", b"").decode("latin-1")
+        if self.name == "file":
+            if self.upload.saw_file:
+                raise Invalid("send exactly one `file` part")
+            self.upload.saw_file = True
+            self.is_file = True
+            raw_name = options.get(b"filename")
+            if raw_name is not None:
+                try:
+                    self.upload.filename = raw_name.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise Invalid("the file name is not valid UTF-8") from None
+            part_type = self.headers.get(b"content-type")
+            self.upload.content_type = part_type.decode("latin-1").strip() if part_type else None
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self.is_file:
+            self.upload.buffer.write(data[start:end])
+            return
+        self.value += data[start:end]
+        if len(self.value) > MAX_METADATA_BYTES:
+            raise PayloadTooLarge(f"the `{self.name}` part is larger than {MAX_METADATA_BYTES} bytes")
+
+    def on_part_end(self) -> None:
+        if not self.is_file and self.name:
+            self.upload.fields[self.name] = bytes(self.value)
+
+
+async def read_upload(request: Request, max_bytes: int) -> ParsedUpload:
+    """Parse the multipart body while it streams in; the caller closes ``result.buffer``."""
+    content_type = request.headers.get("content-type", "")
+    ctype, params = parse_options_header(content_type)
+    if ctype != b"multipart/form-data" or not params.get(b"boundary"):
+        raise Invalid("an upload is multipart/form-data with a `file` part and an optional `metadata` JSON part")
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > max_bytes + MULTIPART_OVERHEAD:
+        raise PayloadTooLarge(f"the upload exceeds DYNASTORE_MAX_UPLOAD_BYTES ({max_bytes} bytes)")
+    upload = ParsedUpload(buffer=UploadBuffer(max_bytes))
+    state = _PartState(upload)
+    callbacks: Any = {
+        "on_part_begin": state.on_part_begin,
+        "on_header_field": state.on_header_field,
+        "on_header_value": state.on_header_value,
+        "on_header_end": state.on_header_end,
+        "on_headers_finished": state.on_headers_finished,
+        "on_part_data": state.on_part_data,
+        "on_part_end": state.on_part_end,
+    }
+    parser = MultipartParser(params[b"boundary"], callbacks)
+    try:
+        async for chunk in request.stream():
+            if chunk:
+                parser.write(chunk)
+        parser.finalize()
+    except (Invalid, PayloadTooLarge):
+        upload.buffer.close()
+        raise
+    except Exception as exc:  # python-multipart raises its own errors for malformed bodies
+        upload.buffer.close()
+        raise Invalid(f"malformed multipart body: {exc}") from None
+    if not upload.saw_file:
+        upload.buffer.close()
+        raise Invalid("the upload has no `file` part")
+    unknown = sorted(set(upload.fields) - {"metadata"})
+    if unknown:
+        upload.buffer.close()
+        raise Invalid(f"unknown form field(s) {', '.join(unknown)}; send `file` and optionally `metadata` (JSON)")
+    raw = upload.fields.get("metadata")
+    if raw is not None and raw.strip():
+        try:
+            upload.metadata = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            upload.buffer.close()
+            raise Invalid(f"the `metadata` part is not valid JSON: {exc}") from None
+    return upload
