@@ -59,7 +59,7 @@ def compile_filter(value: Any, lang: str | None) -> Expr:
         cql2 = importlib.import_module("dynastore.domain.cql2")
     except ModuleNotFoundError:
         raise Invalid("CQL2 `filter` is not supported by this deployment yet; use `query` (MongoDB-style)") from None
-    expr: Expr = cql2.compile_cql2(value, lang)
+    expr: Expr = cql2.compile_cql2(value, lang, target="asset")
     return expr
 
 
