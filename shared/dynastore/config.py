@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     gcp_tasks_service_account: str | None = Field(default=None, description="identity Cloud Tasks signs OIDC tokens as")
     gcp_bucket_per_catalog: bool = False
     gcp_notification_topic: str | None = Field(default=None, description="Pub/Sub topic per-catalog buckets notify")
+    gcp_tasks_emulator_host: str | None = Field(
+        default=None, description="host:port of a Cloud Tasks emulator (tests, `dynastore dev --backend gcp`)"
+    )
+    gcp_signer_email: str | None = Field(
+        default=None, description="service account that signs V4 URLs through IAM signBlob when there is no key file"
+    )
 
     # --- aws backend -------------------------------------------------------------------------
     aws_region: str = "eu-west-1"
