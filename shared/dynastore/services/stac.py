@@ -613,6 +613,7 @@ class StacService:
             link("search", f"{links.stac}/search", GEOJSON, "Item search across catalogs", method="POST"),
             link("asset-search", f"{links.stac}/asset-search", JSON, "Asset search across catalogs", method="GET"),
             link("asset-search", f"{links.stac}/asset-search", JSON, "Asset search across catalogs", method="POST"),
+            link(QUERYABLES_REL, f"{links.stac}/queryables", SCHEMA_JSON, "Queryables"),
         ]
         for catalog in self._active_catalogs():
             out_links.append(link("child", links.catalog(catalog["id"]), JSON, catalog.get("title") or catalog["id"]))
@@ -668,14 +669,15 @@ class StacService:
         self.catalogs.require_active(catalog_id)
         return {"conformsTo": list(CATALOG_CONFORMANCE)}
 
-    def queryables(self, links: Links, catalog_id: str, collection_id: str | None = None) -> Doc:
+    def queryables(self, links: Links, catalog_id: str | None, collection_id: str | None = None) -> Doc:
         """JSON Schema of what a CQL2 filter may name (any property is accepted; these are the known ones)."""
-        self.catalogs.require_active(catalog_id)
-        if collection_id is not None:
-            self.get_collection_doc(catalog_id, collection_id)
-        url = f"{links.catalog(catalog_id)}/queryables"
-        if collection_id is not None:
-            url = f"{links.collection(catalog_id, collection_id)}/queryables"
+        url = f"{links.stac}/queryables"
+        if catalog_id is not None:
+            self.catalogs.require_active(catalog_id)
+            url = f"{links.catalog(catalog_id)}/queryables"
+            if collection_id is not None:
+                self.get_collection_doc(catalog_id, collection_id)
+                url = f"{links.collection(catalog_id, collection_id)}/queryables"
         dt = {"type": "string", "format": "date-time"}
         return {
             "$schema": "https://json-schema.org/draft/2019-09/schema",
