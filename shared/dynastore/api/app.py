@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 from dynastore import __version__
 from dynastore.api.problems import install_problem_handlers
@@ -83,6 +84,14 @@ def create_app(services: Services, *, run_background: bool = False) -> FastAPI:
     )
     app.state.services = services
     install_problem_handlers(app)
+    # CORS: browser clients (STAC Browser) read the API from other origins; auth is a header, not a cookie.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=["ETag", "Location", "Link"],
+    )
     for _name, router in discover_routers():
         app.include_router(router)
     return app
