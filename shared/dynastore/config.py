@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     sync_execute_timeout_seconds: float = Field(default=30, gt=0, description="sync-execute turns into an async job after this")
     worker_threads: int = Field(default=2, ge=0, description="local backend: task worker threads in the process")
     task_max_attempts: int = Field(default=3, ge=1)
+    job_heartbeat_seconds: float = Field(default=5, gt=0, description="a running job proves it is alive this often")
+    job_stale_seconds: float = Field(default=30, gt=0, description="a running job silent this long is taken over")
+    job_cancel_poll_seconds: float = Field(default=0.5, gt=0, description="how often a running job checks dismissal")
+    job_inline_results_bytes: int = Field(default=256 * 1024, ge=1024, description="larger results go to the blob store")
 
     # --- gcp backend -------------------------------------------------------------------------
     gcp_project: str | None = None

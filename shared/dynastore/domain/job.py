@@ -31,6 +31,12 @@ class Job(BaseModel):
     started: str | None = None
     finished: str | None = None
     attempts: int = 0
+    # Execution bookkeeping (TASKS): how it was requested, who runs it now, and where big results went.
+    mode: Literal["async-execute", "sync-execute"] = "async-execute"
+    runner: str | None = Field(default=None, description="the worker executing the job now; null when none is")
+    heartbeat: str | None = Field(default=None, description="last sign of life of the runner")
+    committing: bool = Field(default=False, description="the task finished and its writes are being applied")
+    results_href: str | None = Field(default=None, description="blob holding results too large for the record")
     rev: int = 0
 
     def to_doc(self) -> dict[str, Any]:
