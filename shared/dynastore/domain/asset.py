@@ -33,6 +33,7 @@ class StorageLocation(BaseModel):
     key: str
     generation: str | None = None
     etag: str | None = None
+    md5: str | None = Field(default=None, description="hex md5 storage reported for these bytes, if any")
 
 
 class AssetFields(BaseModel):
