@@ -1,0 +1,37 @@
+"""The local metadata store: every ``ports.MetadataStore`` method on one SQLite file.
+
+The methods live in three mixins by record kind (``sqlite_catalogs``: catalogs, collections,
+items and item search; ``sqlite_assets``: assets, search and export; ``sqlite_records``: audit,
+ingest state, jobs and purge). This class opens the database and creates the schema.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dynastore.backends.local.sqlite_assets import AssetRecords
+from dynastore.backends.local.sqlite_base import SqliteDatabase
+from dynastore.backends.local.sqlite_catalogs import CatalogRecords
+from dynastore.backends.local.sqlite_records import OtherRecords
+from dynastore.backends.local.sqlite_schema import SCHEMA, SCHEMA_VERSION
+from dynastore.errors import Unavailable
+
+
+class SqliteMetadataStore(CatalogRecords, AssetRecords, OtherRecords):
+    """``ports.MetadataStore`` on SQLite (WAL, FTS5 trigram, JSON1, R*Tree)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.db = SqliteDatabase(path)
+        self.path = self.db.path
+        version = self.db.query_one("PRAGMA user_version")[0]
+        if version > SCHEMA_VERSION:
+            raise Unavailable(
+                f"{self.path} was written by a newer dynastore (schema {version} > {SCHEMA_VERSION}); upgrade"
+            )
+        self.db.executescript(f"BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
+
+    def health(self) -> None:
+        self.db.health()
+
+    def close(self) -> None:
+        self.db.close()

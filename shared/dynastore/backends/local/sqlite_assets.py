@@ -1,0 +1,281 @@
+"""Assets of the SQLite metadata store: writes, bulk reads, search and export."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import orjson
+
+from dynastore.backends.local.sql_filters import split_filter
+from dynastore.backends.local.sqlite_base import SqliteDatabase
+from dynastore.backends.local.sqlite_catalogs import item_geometry_condition, marks, time_overlap
+from dynastore.backends.local.sqlite_common import (
+    OrderKey,
+    check_limit,
+    check_rev,
+    dumps,
+    insert_audits,
+    keyset_page,
+    loads,
+    require_str,
+)
+from dynastore.domain.asset import asset_level, search_text, time_bounds
+from dynastore.domain.filters import bbox_polygon, matches
+from dynastore.domain.search import ASSET_SORT_FIELDS, AssetQuery, Page
+from dynastore.errors import Invalid, NotFound
+from dynastore.ports import AssetWrite, Doc
+
+# Never-NULL sort expressions (NULL sorts as '' or -1: first ascending, last descending).
+ASSET_SORT_SQL = {
+    "id": "a.id",
+    "catalog_id": "a.catalog_id",
+    "collection_id": "ifnull(a.collection_id, '')",
+    "item_id": "ifnull(a.item_id, '')",
+    "title": "ifnull(a.title, '')",
+    "created": "ifnull(a.created, '')",
+    "updated": "a.updated",
+    "datetime": "ifnull(a.dt_start, '')",
+    "file:size": "ifnull(a.file_size, -1)",
+}
+EXPORT_BATCH = 1000
+TRIGRAM = 3
+
+
+def asset_columns(doc: Doc) -> dict[str, Any]:
+    """The indexed columns of an asset document."""
+    catalog_id = require_str(doc, "catalog_id", "an asset")
+    asset_id = require_str(doc, "id", "an asset")
+    dt_start, dt_end = time_bounds(doc)
+    size = doc.get("file:size")
+    title = doc.get("title")
+    return {
+        "catalog_id": catalog_id,
+        "id": asset_id,
+        "collection_id": doc.get("collection_id"),
+        "item_id": doc.get("item_id"),
+        "level": asset_level(doc.get("collection_id"), doc.get("item_id")),
+        "status": doc.get("status") or "active",
+        "type": doc.get("type"),
+        "title": title if isinstance(title, str) else None,
+        "dt_start": dt_start,
+        "dt_end": dt_end,
+        "file_size": size if isinstance(size, int) and not isinstance(size, bool) else None,
+        "created": doc.get("created"),
+        "updated": doc.get("updated") or "",
+        "search_text": search_text(doc),
+    }
+
+
+_COLUMNS = (
+    "collection_id",
+    "item_id",
+    "level",
+    "status",
+    "type",
+    "title",
+    "dt_start",
+    "dt_end",
+    "file_size",
+    "created",
+    "updated",
+    "search_text",
+    "rev",
+    "doc",
+)
+_INSERT = f"INSERT INTO assets (catalog_id, id, {', '.join(_COLUMNS)}) VALUES (?, ?, {', '.join('?' * len(_COLUMNS))})"
+_UPDATE = f"UPDATE assets SET {', '.join(f'{c} = ?' for c in _COLUMNS)} WHERE seq = ?"
+
+
+def fts_phrase(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+class AssetRecords:
+    db: SqliteDatabase
+
+    # ------------------------------------------------------------------ reads
+    def get_asset(self, catalog_id: str, asset_id: str) -> Doc:
+        row = self.db.query_one("SELECT doc FROM assets WHERE catalog_id = ? AND id = ?", (catalog_id, asset_id))
+        if row is None:
+            raise NotFound(f"asset {asset_id!r} does not exist in catalog {catalog_id!r}")
+        return loads(row[0])
+
+    def get_assets(self, catalog_id: str, asset_ids: Sequence[str]) -> list[Doc]:
+        if not asset_ids:
+            return []
+        rows = self.db.query(
+            "SELECT doc FROM assets WHERE catalog_id = ? AND id IN (SELECT value FROM json_each(?))",
+            (catalog_id, orjson.dumps(list(asset_ids)).decode()),
+        )
+        parse = orjson.loads
+        return [parse(row[0]) for row in rows]
+
+    # ------------------------------------------------------------------ writes
+    def write_assets(self, writes: Sequence[AssetWrite], *, audits: Sequence[Doc]) -> list[Doc]:
+        prepared = [(write, asset_columns(write.doc)) for write in writes]
+        if not prepared and not audits:
+            return []
+        stored: list[Doc] = []
+        with self.db.write() as conn:
+            current: dict[tuple[str, str], tuple[int, int]] = {}
+            by_catalog: dict[str, list[str]] = {}
+            for _, cols in prepared:
+                by_catalog.setdefault(cols["catalog_id"], []).append(cols["id"])
+            for catalog_id, ids in by_catalog.items():
+                for asset_id, rev, seq in conn.execute(
+                    "SELECT id, rev, seq FROM assets WHERE catalog_id = ? AND id IN (SELECT value FROM json_each(?))",
+                    (catalog_id, dumps(ids)),
+                ):
+                    current[(catalog_id, asset_id)] = (rev, seq)
+            for write, cols in prepared:
+                key = (cols["catalog_id"], cols["id"])
+                existing = current.get(key)
+                rev = check_rev(
+                    existing[0] if existing else None, write.expect_rev, f"asset {key[1]!r} in catalog {key[0]!r}"
+                )
+                doc = {**write.doc, "rev": rev}
+                values = [cols[c] for c in _COLUMNS[:-2]] + [rev, dumps(doc)]
+                if existing:
+                    conn.execute(_UPDATE, (*values, existing[1]))
+                    seq = existing[1]
+                else:
+                    seq = conn.execute(_INSERT, (key[0], key[1], *values)).lastrowid or 0
+                current[key] = (rev, seq)
+                stored.append(doc)
+            insert_audits(conn, audits)
+        return stored
+
+    def delete_asset(self, catalog_id: str, asset_id: str, *, audit: Doc) -> None:
+        with self.db.write() as conn:
+            if not conn.execute("DELETE FROM assets WHERE catalog_id = ? AND id = ?", (catalog_id, asset_id)).rowcount:
+                raise NotFound(f"asset {asset_id!r} does not exist in catalog {catalog_id!r}")
+            insert_audits(conn, [audit])
+
+    # ------------------------------------------------------------------ search
+    def _asset_conditions(self, query: AssetQuery) -> tuple[list[str], list[Any], Any]:
+        where = [f"a.catalog_id IN ({marks(query.catalog_ids)})"]
+        params: list[Any] = list(query.catalog_ids)
+        if query.collection_id is not None:
+            where.append("a.collection_id = ?")
+            params.append(query.collection_id)
+        if query.item_id is not None:
+            where.append("a.item_id = ?")
+            params.append(query.item_id)
+        if query.level is not None:
+            where.append("a.level = ?")
+            params.append(query.level)
+        if query.ids:
+            where.append("a.id IN (SELECT value FROM json_each(?))")
+            params.append(dumps(list(query.ids)))
+        if query.status:
+            where.append(f"a.status IN ({marks(query.status)})")
+            params.extend(query.status)
+        if query.types:
+            where.append(f"a.type IN ({marks(query.types)})")
+            params.extend(query.types)
+        if query.roles:
+            where.append(f"EXISTS (SELECT 1 FROM json_each(a.doc, '$.roles') WHERE value IN ({marks(query.roles)}))")
+            params.extend(query.roles)
+        for tag in dict.fromkeys(query.tags):
+            where.append("EXISTS (SELECT 1 FROM json_each(a.doc, '$.tags') WHERE value = ?)")
+            params.append(tag)
+        if query.datetime is not None:
+            sql, dt_params = time_overlap(query.datetime[0], query.datetime[1], "a")
+            where.append(sql)
+            params.extend(dt_params)
+        if query.q:
+            text = query.q.lower()
+            if len(text) >= TRIGRAM:
+                # the trigram index narrows the candidates, instr() keeps the exact semantics
+                where.append("a.seq IN (SELECT rowid FROM assets_fts WHERE assets_fts MATCH ?)")
+                params.append(fts_phrase(text))
+            where.append("instr(a.search_text, ?) > 0")
+            params.append(text)
+        if query.bbox is not None:
+            if len(query.bbox) not in (4, 6):
+                raise Invalid("bbox must have 4 or 6 numbers")
+            geo_sql, geo_params = item_geometry_condition(bbox_polygon(list(query.bbox)), "i")
+            where.append(
+                "a.item_id IS NOT NULL AND (a.catalog_id, a.collection_id, a.item_id) IN "
+                f"(SELECT i.catalog_id, i.collection_id, i.id FROM items AS i WHERE {geo_sql})"
+            )
+            params.extend(geo_params)
+        filter_sql, filter_params, residual = split_filter(query.filter, "a.doc")
+        if filter_sql:
+            where.append(filter_sql)
+            params.extend(filter_params)
+        return where, params, residual
+
+    def _asset_order(self, query: AssetQuery) -> list[OrderKey]:
+        order: list[OrderKey] = []
+        seen: set[str] = set()
+        for key in query.sortby:
+            if key.field not in ASSET_SORT_SQL:
+                raise Invalid(f"cannot sort by {key.field!r}; sortable fields: {', '.join(ASSET_SORT_FIELDS)}")
+            if key.field in seen:
+                continue
+            seen.add(key.field)
+            order.append(OrderKey(ASSET_SORT_SQL[key.field], key.direction == "desc"))
+        for name in ("catalog_id", "id"):
+            if name not in seen:
+                order.append(OrderKey(ASSET_SORT_SQL[name]))
+        return order
+
+    def search_assets(self, query: AssetQuery) -> Page[Doc]:
+        check_limit(query.limit)
+        order = self._asset_order(query)
+        if not query.catalog_ids:
+            return Page(items=[])
+        where, params, residual = self._asset_conditions(query)
+        return keyset_page(
+            self.db,
+            kind="asset-search",
+            from_sql="assets AS a",
+            doc_sql="a.doc",
+            where=where,
+            params=params,
+            order=order,
+            limit=query.limit,
+            token=query.token,
+            residual=residual,
+        )
+
+    def count_assets(self, query: AssetQuery) -> int:
+        if not query.catalog_ids:
+            return 0
+        where, params, residual = self._asset_conditions(query)
+        sql_where = " AND ".join(where)
+        if residual is None:
+            return int(self.db.query_one(f"SELECT count(*) FROM assets AS a WHERE {sql_where}", params)[0])
+        rows = self.db.query(f"SELECT a.doc FROM assets AS a WHERE {sql_where}", params)
+        return sum(1 for (doc,) in rows if matches(residual, loads(doc)))
+
+    # ------------------------------------------------------------------ export
+    def export_assets(
+        self, catalog_id: str, *, since: str | None = None, statuses: Sequence[str] = ("active",)
+    ) -> Iterator[Doc]:
+        """Batches of ``EXPORT_BATCH`` in (updated, id) order; no cursor stays open between them."""
+        where = ["catalog_id = ?"]
+        params: list[Any] = [catalog_id]
+        if statuses:
+            where.append(f"status IN ({marks(statuses)})")
+            params.extend(statuses)
+        if since is not None:
+            where.append("updated >= ?")
+            params.append(since)
+        cursor: tuple[str, str] | None = None
+        while True:
+            clauses, all_params = list(where), list(params)
+            if cursor is not None:
+                clauses.append("(updated, id) > (?, ?)")
+                all_params.extend(cursor)
+            rows = self.db.query(
+                f"SELECT doc, updated, id FROM assets WHERE {' AND '.join(clauses)} ORDER BY updated, id LIMIT ?",
+                [*all_params, EXPORT_BATCH],
+            )
+            for row in rows:
+                yield orjson.loads(row[0])
+            if len(rows) < EXPORT_BATCH:
+                return
+            cursor = (rows[-1][1], rows[-1][2])

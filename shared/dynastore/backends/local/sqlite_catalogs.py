@@ -1,0 +1,357 @@
+"""Catalogs, STAC collections and items of the SQLite metadata store (and STAC item search)."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from typing import Any
+
+from dynastore.backends.local.sql_filters import json_path, split_filter
+from dynastore.backends.local.sqlite_base import SqliteDatabase
+from dynastore.backends.local.sqlite_common import (
+    OrderKey,
+    check_limit,
+    check_rev,
+    dumps,
+    insert_audits,
+    keyset_page,
+    loads,
+    require_str,
+)
+from dynastore.domain.filters import bbox_polygon, matches
+from dynastore.domain.search import (
+    ITEM_SORT_FIELDS,
+    ItemQuery,
+    Page,
+    free_text_terms,
+    item_field_path,
+    item_search_text,
+)
+from dynastore.domain.search import item_time_bounds as _item_time_bounds
+from dynastore.errors import Invalid, NotFound
+from dynastore.ports import Doc
+
+
+def geometry_bounds(value: Any) -> tuple[float, float, float, float] | None:
+    """(minx, miny, maxx, maxy) of a GeoJSON geometry or a 4/6-number bbox; None if empty."""
+    if isinstance(value, list) and len(value) in (4, 6) and all(isinstance(v, int | float) for v in value):
+        if len(value) == 6:
+            return float(value[0]), float(value[1]), float(value[3]), float(value[4])
+        return float(value[0]), float(value[1]), float(value[2]), float(value[3])
+    if isinstance(value, dict) and "type" in value:
+        from shapely.geometry import shape
+
+        try:
+            geometry = shape(value)
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
+            raise Invalid(f"geometry is not valid GeoJSON: {exc}") from exc
+        if geometry.is_empty:
+            return None
+        minx, miny, maxx, maxy = geometry.bounds
+        if any(math.isnan(v) for v in (minx, miny, maxx, maxy)):
+            return None
+        return minx, miny, maxx, maxy
+    return None
+
+
+def _rtree_hit(bounds: tuple[float, float, float, float], alias: str) -> tuple[str, list[Any]]:
+    minx, miny, maxx, maxy = bounds
+    sql = f"{alias}.seq IN (SELECT seq FROM item_bounds WHERE minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?)"
+    return sql, [maxx, minx, maxy, miny]
+
+
+def item_geometry_condition(geometry: dict[str, Any], alias: str = "i") -> tuple[str, list[Any]]:
+    """Items (table alias ``alias``) whose ``geometry or bbox`` intersects ``geometry``: the R*Tree
+    pre-selects by bounding box, shapely decides exactly."""
+    bounds = geometry_bounds(geometry)
+    if bounds is None:
+        return "0", []
+    rtree_sql, params = _rtree_hit(bounds, alias)
+    doc = f"{alias}.doc"
+    exact = (
+        f"item_geo_intersects(json_type({doc}, '$.geometry'), json_extract({doc}, '$.geometry'), "
+        f"json_type({doc}, '$.bbox'), json_extract({doc}, '$.bbox'), ?)"
+    )
+    return f"({rtree_sql} AND {exact})", [*params, dumps(geometry)]
+
+
+def time_overlap(lo: str | None, hi: str | None, alias: str) -> tuple[str, list[Any]]:
+    """Rows whose [dt_start, dt_end] (either end open) meets [lo, hi] (either end open)."""
+    parts = [f"({alias}.dt_start IS NOT NULL OR {alias}.dt_end IS NOT NULL)"]
+    params: list[Any] = []
+    if hi is not None:
+        parts.append(f"({alias}.dt_start IS NULL OR {alias}.dt_start <= ?)")
+        params.append(hi)
+    if lo is not None:
+        parts.append(f"({alias}.dt_end IS NULL OR {alias}.dt_end >= ?)")
+        params.append(lo)
+    return "(" + " AND ".join(parts) + ")", params
+
+
+def marks(values: Any) -> str:
+    return ", ".join("?" * len(values))
+
+
+class CatalogRecords:
+    db: SqliteDatabase
+
+    # ------------------------------------------------------------------ catalogs
+    def get_catalog(self, catalog_id: str) -> Doc:
+        row = self.db.query_one("SELECT doc FROM catalogs WHERE id = ?", (catalog_id,))
+        if row is None:
+            raise NotFound(f"catalog {catalog_id!r} does not exist")
+        return loads(row[0])
+
+    def list_catalogs(self, *, status: str | None = None, limit: int = 100, token: str | None = None) -> Page[Doc]:
+        where, params = ([], []) if status is None else (["status = ?"], [status])
+        return keyset_page(
+            self.db,
+            kind="catalogs",
+            from_sql="catalogs",
+            doc_sql="doc",
+            where=where,
+            params=params,
+            order=[OrderKey("id")],
+            limit=limit,
+            token=token,
+        )
+
+    def put_catalog(self, doc: Doc, *, expect_rev: int | None, audit: Doc) -> Doc:
+        catalog_id = require_str(doc, "id", "a catalog")
+        with self.db.write() as conn:
+            row = conn.execute("SELECT rev FROM catalogs WHERE id = ?", (catalog_id,)).fetchone()
+            rev = check_rev(row[0] if row else None, expect_rev, f"catalog {catalog_id!r}")
+            stored = {**doc, "rev": rev}
+            conn.execute(
+                "INSERT INTO catalogs (id, status, rev, doc) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET status = excluded.status, rev = excluded.rev, doc = excluded.doc",
+                (catalog_id, stored.get("status"), rev, dumps(stored)),
+            )
+            insert_audits(conn, [audit])
+        return stored
+
+    # ------------------------------------------------------------------ collections
+    def get_collection(self, catalog_id: str, collection_id: str) -> Doc:
+        row = self.db.query_one(
+            "SELECT doc FROM collections WHERE catalog_id = ? AND id = ?", (catalog_id, collection_id)
+        )
+        if row is None:
+            raise NotFound(f"collection {collection_id!r} does not exist in catalog {catalog_id!r}")
+        return loads(row[0])
+
+    def list_collections(self, catalog_id: str, *, limit: int = 100, token: str | None = None) -> Page[Doc]:
+        return keyset_page(
+            self.db,
+            kind="collections",
+            from_sql="collections",
+            doc_sql="doc",
+            where=["catalog_id = ?"],
+            params=[catalog_id],
+            order=[OrderKey("id")],
+            limit=limit,
+            token=token,
+        )
+
+    def put_collection(self, catalog_id: str, doc: Doc, *, expect_rev: int | None, audit: Doc) -> Doc:
+        collection_id = require_str(doc, "id", "a collection")
+        with self.db.write() as conn:
+            row = conn.execute(
+                "SELECT rev FROM collections WHERE catalog_id = ? AND id = ?", (catalog_id, collection_id)
+            ).fetchone()
+            rev = check_rev(row[0] if row else None, expect_rev, f"collection {collection_id!r}")
+            stored = {**doc, "rev": rev}
+            conn.execute(
+                "INSERT INTO collections (catalog_id, id, rev, doc) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (catalog_id, id) DO UPDATE SET rev = excluded.rev, doc = excluded.doc",
+                (catalog_id, collection_id, rev, dumps(stored)),
+            )
+            insert_audits(conn, [audit])
+        return stored
+
+    def delete_collection(self, catalog_id: str, collection_id: str, *, audit: Doc) -> None:
+        with self.db.write() as conn:
+            gone = conn.execute(
+                "DELETE FROM collections WHERE catalog_id = ? AND id = ?", (catalog_id, collection_id)
+            ).rowcount
+            if not gone:
+                raise NotFound(f"collection {collection_id!r} does not exist in catalog {catalog_id!r}")
+            scope = (catalog_id, collection_id)
+            conn.execute("DELETE FROM assets WHERE catalog_id = ? AND collection_id = ?", scope)
+            conn.execute(
+                "DELETE FROM item_bounds WHERE seq IN "
+                "(SELECT seq FROM items WHERE catalog_id = ? AND collection_id = ?)",
+                scope,
+            )
+            conn.execute("DELETE FROM items WHERE catalog_id = ? AND collection_id = ?", scope)
+            insert_audits(conn, [audit])
+
+    # ------------------------------------------------------------------ items
+    def get_item(self, catalog_id: str, collection_id: str, item_id: str) -> Doc:
+        row = self.db.query_one(
+            "SELECT doc FROM items WHERE catalog_id = ? AND collection_id = ? AND id = ?",
+            (catalog_id, collection_id, item_id),
+        )
+        if row is None:
+            raise NotFound(f"item {item_id!r} does not exist in collection {collection_id!r} of catalog {catalog_id!r}")
+        return loads(row[0])
+
+    def list_items(
+        self, catalog_id: str, collection_id: str, *, limit: int = 100, token: str | None = None
+    ) -> Page[Doc]:
+        return keyset_page(
+            self.db,
+            kind="items",
+            from_sql="items",
+            doc_sql="doc",
+            where=["catalog_id = ?", "collection_id = ?"],
+            params=[catalog_id, collection_id],
+            order=[OrderKey("id")],
+            limit=limit,
+            token=token,
+        )
+
+    def put_item(self, catalog_id: str, doc: Doc, *, expect_rev: int | None, audit: Doc) -> Doc:
+        item_id = require_str(doc, "id", "an item")
+        collection_id = require_str(doc, "collection", "an item")
+        bounds = geometry_bounds(doc.get("geometry") or doc.get("bbox"))
+        dt_start, dt_end = _item_time_bounds(doc)
+        search = item_search_text(doc)
+        with self.db.write() as conn:
+            if (
+                conn.execute(
+                    "SELECT 1 FROM collections WHERE catalog_id = ? AND id = ?", (catalog_id, collection_id)
+                ).fetchone()
+                is None
+            ):
+                raise NotFound(f"collection {collection_id!r} does not exist in catalog {catalog_id!r}")
+            row = conn.execute(
+                "SELECT seq, rev FROM items WHERE catalog_id = ? AND collection_id = ? AND id = ?",
+                (catalog_id, collection_id, item_id),
+            ).fetchone()
+            rev = check_rev(row[1] if row else None, expect_rev, f"item {item_id!r}")
+            stored = {**doc, "rev": rev}
+            values = (dt_start, dt_end, search, rev, dumps(stored))
+            if row:
+                seq = row[0]
+                conn.execute(
+                    "UPDATE items SET dt_start = ?, dt_end = ?, search_text = ?, rev = ?, doc = ? WHERE seq = ?",
+                    (*values, seq),
+                )
+            else:
+                seq = conn.execute(
+                    "INSERT INTO items (catalog_id, collection_id, id, dt_start, dt_end, search_text, rev, doc) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (catalog_id, collection_id, item_id, *values),
+                ).lastrowid
+            _set_bounds(conn, seq, bounds)
+            insert_audits(conn, [audit])
+        return stored
+
+    def delete_item(self, catalog_id: str, collection_id: str, item_id: str, *, audit: Doc) -> None:
+        """Removes the item and the assets linked to it, in one step."""
+        with self.db.write() as conn:
+            row = conn.execute(
+                "SELECT seq FROM items WHERE catalog_id = ? AND collection_id = ? AND id = ?",
+                (catalog_id, collection_id, item_id),
+            ).fetchone()
+            if row is None:
+                raise NotFound(
+                    f"item {item_id!r} does not exist in collection {collection_id!r} of catalog {catalog_id!r}"
+                )
+            conn.execute("DELETE FROM items WHERE seq = ?", (row[0],))
+            conn.execute("DELETE FROM item_bounds WHERE seq = ?", (row[0],))
+            conn.execute(
+                "DELETE FROM assets WHERE catalog_id = ? AND collection_id = ? AND item_id = ?",
+                (catalog_id, collection_id, item_id),
+            )
+            insert_audits(conn, [audit])
+
+    # ------------------------------------------------------------------ item search
+    def _item_conditions(self, query: ItemQuery) -> tuple[list[str], list[Any], Any]:
+        where = [f"i.catalog_id IN ({marks(query.catalog_ids)})"]
+        params: list[Any] = list(query.catalog_ids)
+        if query.collections:
+            where.append(f"i.collection_id IN ({marks(query.collections)})")
+            params.extend(query.collections)
+        if query.ids:
+            where.append("i.id IN (SELECT value FROM json_each(?))")
+            params.append(dumps(list(query.ids)))
+        for geometry in (
+            bbox_polygon(list(query.bbox)) if query.bbox is not None else None,
+            query.intersects,
+        ):
+            if geometry is not None:
+                sql, geo_params = item_geometry_condition(geometry)
+                where.append(sql)
+                params.extend(geo_params)
+        if query.datetime is not None:
+            sql, dt_params = time_overlap(query.datetime[0], query.datetime[1], "i")
+            where.append(sql)
+            params.extend(dt_params)
+        terms = free_text_terms(query.q)
+        if terms:
+            where.append("(" + " OR ".join("instr(i.search_text, ?) > 0" for _ in terms) + ")")
+            params.extend(terms)
+        filter_sql, filter_params, residual = split_filter(query.filter, "i.doc")
+        if filter_sql:
+            where.append(filter_sql)
+            params.extend(filter_params)
+        return where, params, residual
+
+    def search_items(self, query: ItemQuery) -> Page[Doc]:
+        check_limit(query.limit)
+        if not query.catalog_ids:
+            return Page(items=[])
+        where, params, residual = self._item_conditions(query)
+        order: list[OrderKey] = []
+        seen: set[str] = set()
+        for key in query.sortby:
+            if key.field not in ITEM_SORT_FIELDS:
+                raise Invalid(f"cannot sort items by {key.field!r}; sortable fields: {', '.join(ITEM_SORT_FIELDS)}")
+            if key.field in seen:
+                continue
+            seen.add(key.field)
+            order.append(OrderKey(_item_sort_sql(key.field), key.direction == "desc"))
+        for name, sql in (("catalog_id", "i.catalog_id"), ("collection", "i.collection_id"), ("id", "i.id")):
+            if name not in seen:
+                order.append(OrderKey(sql))
+        return keyset_page(
+            self.db,
+            kind="item-search",
+            from_sql="items AS i",
+            doc_sql="i.doc",
+            where=where,
+            params=params,
+            order=order,
+            limit=query.limit,
+            token=query.token,
+            residual=residual,
+        )
+
+    def count_items(self, query: ItemQuery) -> int:
+        if not query.catalog_ids:
+            return 0
+        where, params, residual = self._item_conditions(query)
+        sql_where = " AND ".join(where)
+        if residual is None:
+            return int(self.db.query_one(f"SELECT count(*) FROM items AS i WHERE {sql_where}", params)[0])
+        rows = self.db.query(f"SELECT i.doc FROM items AS i WHERE {sql_where}", params)
+        return sum(1 for (doc,) in rows if matches(residual, loads(doc)))
+
+
+def _item_sort_sql(name: str) -> str:
+    if name == "id":
+        return "i.id"
+    if name == "collection":
+        return "i.collection_id"
+    return f"ifnull(json_extract(i.doc, {json_path(item_field_path(name))}), '')"
+
+
+def _set_bounds(conn: sqlite3.Connection, seq: int | None, bounds: tuple[float, float, float, float] | None) -> None:
+    conn.execute("DELETE FROM item_bounds WHERE seq = ?", (seq,))
+    if bounds is not None:
+        minx, miny, maxx, maxy = bounds
+        conn.execute(
+            "INSERT INTO item_bounds (seq, minx, maxx, miny, maxy) VALUES (?, ?, ?, ?, ?)",
+            (seq, minx, maxx, miny, maxy),
+        )

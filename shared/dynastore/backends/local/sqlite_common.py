@@ -1,0 +1,173 @@
+"""Helpers shared by the parts of the SQLite metadata store: keyset paging, tokens, revisions."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import orjson
+
+from dynastore.backends.local.sqlite_base import SqliteDatabase
+from dynastore.domain.filters import Expr, matches
+from dynastore.domain.search import Page
+from dynastore.errors import Conflict, Invalid
+from dynastore.ports import Doc
+
+MAX_LIMIT = 10_000
+
+
+def dumps(doc: Any) -> str:
+    return orjson.dumps(doc).decode()
+
+
+def loads(text: str | bytes) -> Doc:
+    return cast(Doc, orjson.loads(text))
+
+
+def check_limit(limit: int) -> int:
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
+        raise Invalid(f"limit must be an integer from 1 to {MAX_LIMIT}, got {limit!r}")
+    return limit
+
+
+def encode_token(spec: str, values: Sequence[Any]) -> str:
+    raw = orjson.dumps({"s": spec, "v": list(values)})
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_token(token: str | None, spec: str, width: int) -> list[Any] | None:
+    """The keyset values of a token issued for the same ordering ``spec``; ``Invalid`` otherwise."""
+    if token is None or token == "":
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        data = orjson.loads(raw)
+    except (binascii.Error, ValueError, orjson.JSONDecodeError) as exc:
+        raise Invalid("token is not a token this service issued; start again without it") from exc
+    if not isinstance(data, dict) or data.get("s") != spec or not isinstance(data.get("v"), list):
+        raise Invalid("token belongs to another listing or sort order; start again without it")
+    values = data["v"]
+    if len(values) != width or not all(v is None or isinstance(v, str | int | float) for v in values):
+        raise Invalid("token is damaged; start again without it")
+    return cast(list[Any], values)
+
+
+@dataclass(frozen=True)
+class OrderKey:
+    """One key of a keyset ordering: a never-NULL SQL expression and its direction."""
+
+    sql: str
+    descending: bool = False
+
+
+def keyset_condition(order: Sequence[OrderKey], values: Sequence[Any]) -> tuple[str, list[Any]]:
+    """SQL selecting the rows strictly after ``values`` in ``order``."""
+    if all(not k.descending for k in order) or all(k.descending for k in order):
+        op = "<" if order[0].descending else ">"
+        if len(order) == 1:
+            return f"{order[0].sql} {op} ?", [values[0]]
+        columns = ", ".join(k.sql for k in order)
+        marks = ", ".join("?" * len(order))
+        return f"({columns}) {op} ({marks})", list(values)
+    clauses: list[str] = []
+    params: list[Any] = []
+    for i, key in enumerate(order):
+        parts = [f"{order[j].sql} = ?" for j in range(i)]
+        parts.append(f"{key.sql} {'<' if key.descending else '>'} ?")
+        clauses.append("(" + " AND ".join(parts) + ")")
+        params.extend(values[: i + 1])
+    return "(" + " OR ".join(clauses) + ")", params
+
+
+def order_by(order: Sequence[OrderKey]) -> str:
+    return ", ".join(f"{k.sql} {'DESC' if k.descending else 'ASC'}" for k in order)
+
+
+def order_spec(kind: str, order: Sequence[OrderKey]) -> str:
+    """A short fingerprint of a listing and its ordering: a token only fits the listing it came from."""
+    text = kind + ":" + ",".join(("-" if k.descending else "+") + k.sql for k in order)
+    return hashlib.sha1(text.encode()).hexdigest()[:10]
+
+
+def keyset_page(
+    db: SqliteDatabase,
+    *,
+    kind: str,
+    from_sql: str,
+    doc_sql: str,
+    where: Sequence[str],
+    params: Sequence[Any],
+    order: Sequence[OrderKey],
+    limit: int,
+    token: str | None,
+    residual: Expr | None = None,
+    residual_match: Callable[[Doc], bool] | None = None,
+) -> Page[Doc]:
+    """One page in ``order`` after ``token``; rows failing ``residual`` are skipped while paging,
+    so pages stay exact when part of a filter runs in Python."""
+    check_limit(limit)
+    spec = order_spec(kind, order)
+    cursor = decode_token(token, spec, len(order))
+    keys_sql = ", ".join(k.sql for k in order)
+    base_where = list(where)
+    check = residual_match or (None if residual is None else (lambda doc: matches(residual, doc)))
+    batch = limit + 1 if check is None else max(limit + 1, 500)
+    found: list[tuple[Doc, list[Any]]] = []
+    while True:
+        clauses = list(base_where)
+        all_params = list(params)
+        if cursor is not None:
+            condition, condition_params = keyset_condition(order, cursor)
+            clauses.append(condition)
+            all_params.extend(condition_params)
+        sql = f"SELECT {doc_sql}, {keys_sql} FROM {from_sql}"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += f" ORDER BY {order_by(order)} LIMIT ?"
+        rows = db.query(sql, [*all_params, batch])
+        for row in rows:
+            doc = loads(row[0])
+            if check is None or check(doc):
+                found.append((doc, list(row[1:])))
+                if len(found) > limit:
+                    break
+        if len(found) > limit or len(rows) < batch:
+            break
+        cursor = list(rows[-1][1:])
+    next_token = encode_token(spec, found[limit - 1][1]) if len(found) > limit else None
+    return Page(items=[doc for doc, _ in found[:limit]], next_token=next_token)
+
+
+def check_rev(current: int | None, expect_rev: int | None, what: str) -> int:
+    """The new revision of a record at ``current`` (None: absent) written with ``expect_rev``."""
+    if expect_rev is not None:
+        if expect_rev == 0 and current is not None:
+            raise Conflict(f"{what} already exists", current_rev=current)
+        if expect_rev != 0 and current != expect_rev:
+            found = "does not exist" if current is None else f"is at revision {current}"
+            raise Conflict(f"{what} {found}, not at revision {expect_rev}; reload it and retry", current_rev=current)
+    return (current or 0) + 1
+
+
+def insert_audits(conn: sqlite3.Connection, audits: Sequence[Doc]) -> None:
+    rows = []
+    for audit in audits:
+        if not isinstance(audit, dict) or not isinstance(audit.get("catalog_id"), str):
+            raise Invalid("an audit event needs a catalog_id")
+        rows.append(
+            (audit["catalog_id"], audit.get("record_type"), audit.get("record_id"), audit.get("at"), dumps(audit))
+        )
+    if rows:
+        conn.executemany("INSERT INTO audit (catalog_id, record_type, record_id, at, doc) VALUES (?, ?, ?, ?, ?)", rows)
+
+
+def require_str(doc: Doc, field: str, what: str) -> str:
+    value = doc.get(field) if isinstance(doc, dict) else None
+    if not isinstance(value, str) or not value:
+        raise Invalid(f"{what} needs a string {field!r}")
+    return value

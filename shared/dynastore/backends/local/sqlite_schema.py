@@ -1,0 +1,125 @@
+"""The schema of the local metadata store (one SQLite file; the task queue adds its own tables).
+
+Every record keeps its JSON document in ``doc`` (text, as ``orjson`` wrote it) next to the
+columns the store filters, sorts and pages on. ``assets_fts`` is an external-content FTS5 table
+with the ``trigram`` tokenizer over ``assets.search_text`` (``domain.asset.search_text``), kept in
+sync by triggers; ``item_bounds`` is an R*Tree of item bounding boxes (from the geometry, else
+the bbox).
+"""
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS catalogs (
+    id TEXT PRIMARY KEY,
+    status TEXT,
+    rev INTEGER NOT NULL,
+    doc TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS collections (
+    catalog_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    rev INTEGER NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (catalog_id, id)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS items (
+    seq INTEGER PRIMARY KEY,
+    catalog_id TEXT NOT NULL,
+    collection_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    dt_start TEXT,
+    dt_end TEXT,
+    search_text TEXT NOT NULL,
+    rev INTEGER NOT NULL,
+    doc TEXT NOT NULL,
+    UNIQUE (catalog_id, collection_id, id)
+);
+CREATE INDEX IF NOT EXISTS items_catalog_id ON items (catalog_id, id);
+
+CREATE VIRTUAL TABLE IF NOT EXISTS item_bounds USING rtree(seq, minx, maxx, miny, maxy);
+
+CREATE TABLE IF NOT EXISTS assets (
+    seq INTEGER PRIMARY KEY,
+    catalog_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    collection_id TEXT,
+    item_id TEXT,
+    level TEXT NOT NULL,
+    status TEXT NOT NULL,
+    type TEXT,
+    title TEXT,
+    dt_start TEXT,
+    dt_end TEXT,
+    file_size INTEGER,
+    created TEXT,
+    updated TEXT NOT NULL,
+    search_text TEXT NOT NULL,
+    rev INTEGER NOT NULL,
+    doc TEXT NOT NULL,
+    UNIQUE (catalog_id, id)
+);
+CREATE INDEX IF NOT EXISTS assets_scope ON assets (catalog_id, collection_id, item_id, id);
+CREATE INDEX IF NOT EXISTS assets_updated ON assets (catalog_id, updated, id);
+CREATE INDEX IF NOT EXISTS assets_created ON assets (catalog_id, created, id);
+CREATE INDEX IF NOT EXISTS assets_dt_start ON assets (catalog_id, dt_start);
+CREATE INDEX IF NOT EXISTS assets_dt_end ON assets (catalog_id, dt_end);
+CREATE INDEX IF NOT EXISTS assets_type ON assets (catalog_id, type);
+CREATE INDEX IF NOT EXISTS assets_status ON assets (status, catalog_id);
+
+CREATE VIRTUAL TABLE IF NOT EXISTS assets_fts USING fts5(
+    search_text, content='assets', content_rowid='seq', tokenize='trigram'
+);
+CREATE TRIGGER IF NOT EXISTS assets_fts_insert AFTER INSERT ON assets BEGIN
+    INSERT INTO assets_fts (rowid, search_text) VALUES (new.seq, new.search_text);
+END;
+CREATE TRIGGER IF NOT EXISTS assets_fts_delete AFTER DELETE ON assets BEGIN
+    INSERT INTO assets_fts (assets_fts, rowid, search_text) VALUES ('delete', old.seq, old.search_text);
+END;
+CREATE TRIGGER IF NOT EXISTS assets_fts_update AFTER UPDATE ON assets
+WHEN old.search_text IS NOT new.search_text BEGIN
+    INSERT INTO assets_fts (assets_fts, rowid, search_text) VALUES ('delete', old.seq, old.search_text);
+    INSERT INTO assets_fts (rowid, search_text) VALUES (new.seq, new.search_text);
+END;
+
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY,
+    catalog_id TEXT NOT NULL,
+    record_type TEXT,
+    record_id TEXT,
+    at TEXT,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_catalog ON audit (catalog_id, seq);
+CREATE INDEX IF NOT EXISTS audit_record ON audit (catalog_id, record_type, record_id, seq);
+
+CREATE TABLE IF NOT EXISTS claimed_events (
+    id TEXT PRIMARY KEY,
+    expires REAL NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS claimed_events_expires ON claimed_events (expires);
+
+CREATE TABLE IF NOT EXISTS ingest_records (
+    bucket TEXT NOT NULL,
+    key TEXT NOT NULL,
+    catalog_id TEXT,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (bucket, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ingest_records_catalog ON ingest_records (catalog_id);
+
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    catalog_id TEXT,
+    task_id TEXT,
+    status TEXT,
+    asset_id TEXT,
+    created TEXT NOT NULL,
+    rev INTEGER NOT NULL,
+    doc TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created, id);
+CREATE INDEX IF NOT EXISTS jobs_catalog ON jobs (catalog_id, created, id);
+"""
