@@ -1,0 +1,72 @@
+# How object changes reach on_object_event.
+#
+# - Landing bucket: one Eventarc trigger per Cloud Storage event type (finalized, deleted,
+#   metadataUpdated), delivered as CloudEvents to the function's Cloud Run service.
+# - Per-catalog buckets (created by the service at run time): each gets a Cloud Storage
+#   notification to one Pub/Sub topic; one Eventarc Pub/Sub trigger pushes those messages to the
+#   same function (CloudEvent type google.cloud.pubsub.topic.v1.messagePublished).
+# Eventarc delivers at least once and retries failed deliveries; the handler is idempotent.
+
+locals {
+  storage_event_types = {
+    finalized       = "google.cloud.storage.object.v1.finalized"
+    deleted         = "google.cloud.storage.object.v1.deleted"
+    metadataupdated = "google.cloud.storage.object.v1.metadataUpdated"
+  }
+}
+
+resource "google_eventarc_trigger" "landing" {
+  for_each        = local.storage_event_types
+  project         = var.project_id
+  location        = var.region
+  name            = "${var.name_prefix}-landing-${each.key}"
+  service_account = var.events_invoker_email
+  labels          = var.labels
+
+  matching_criteria {
+    attribute = "type"
+    value     = each.value
+  }
+  matching_criteria {
+    attribute = "bucket"
+    value     = var.landing_bucket
+  }
+
+  destination {
+    cloud_run_service {
+      service = google_cloudfunctions2_function.this["on_object_event"].name
+      region  = var.region
+    }
+  }
+
+  depends_on = [google_cloud_run_v2_service_iam_member.invokers]
+}
+
+resource "google_eventarc_trigger" "catalog_buckets" {
+  count           = var.bucket_per_catalog ? 1 : 0
+  project         = var.project_id
+  location        = var.region
+  name            = "${var.name_prefix}-catalog-buckets"
+  service_account = var.events_invoker_email
+  labels          = var.labels
+
+  matching_criteria {
+    attribute = "type"
+    value     = "google.cloud.pubsub.topic.v1.messagePublished"
+  }
+
+  transport {
+    pubsub {
+      topic = var.notification_topic_id
+    }
+  }
+
+  destination {
+    cloud_run_service {
+      service = google_cloudfunctions2_function.this["on_object_event"].name
+      region  = var.region
+    }
+  }
+
+  depends_on = [google_cloud_run_v2_service_iam_member.invokers]
+}

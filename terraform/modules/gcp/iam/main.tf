@@ -1,0 +1,272 @@
+# Identities of the deployment and every role they hold. One service account per function, plus
+# the identities Eventarc, Cloud Tasks, Cloud Scheduler and Cloud Build act as. The table in
+# `local.runtime` is the whole policy of the four functions; terraform/modules/gcp/README.md maps
+# each grant to the code path that needs it.
+
+locals {
+  role_prefix = replace(var.name_prefix, "-", "_")
+
+  accounts = {
+    api             = { id = "${var.name_prefix}-api", title = "Dynastore api function" }
+    on_object_event = { id = "${var.name_prefix}-indexer", title = "Dynastore on_object_event function" }
+    run_task        = { id = "${var.name_prefix}-worker", title = "Dynastore run_task function" }
+    scheduled       = { id = "${var.name_prefix}-scheduled", title = "Dynastore scheduled function" }
+    tasks_oidc      = { id = "${var.name_prefix}-tasks-oidc", title = "Dynastore Cloud Tasks -> run_task caller" }
+    eventarc        = { id = "${var.name_prefix}-eventarc", title = "Dynastore Eventarc -> on_object_event caller" }
+    scheduler       = { id = "${var.name_prefix}-scheduler", title = "Dynastore Cloud Scheduler -> scheduled caller" }
+    build           = { id = "${var.name_prefix}-build", title = "Dynastore Cloud Functions builder" }
+  }
+
+  # What each function may do.
+  #   landing          role on the landing bucket's objects
+  #   catalog_buckets  role on the objects of per-catalog buckets (bucket-per-catalog mode only)
+  #   enqueue          create (and cancel) tasks on the deployment's queues, as tasks_oidc
+  #   provision        create a catalog's queue (and, in bucket mode, its bucket + notification)
+  #   deprovision      delete a retired catalog's queue (and, in bucket mode, its bucket)
+  #   sign_urls        sign download/upload URLs with its own key (signBlob on itself)
+  runtime = {
+    api = {
+      landing = "roles/storage.objectUser", catalog_buckets = "roles/storage.objectUser"
+      enqueue = true, provision = true, deprovision = false, sign_urls = true
+    }
+    on_object_event = {
+      landing = "roles/storage.objectViewer", catalog_buckets = "roles/storage.objectViewer"
+      enqueue = true, provision = true, deprovision = false, sign_urls = false
+    }
+    run_task = {
+      landing = "roles/storage.objectUser", catalog_buckets = "roles/storage.objectUser"
+      enqueue = true, provision = false, deprovision = false, sign_urls = false
+    }
+    scheduled = {
+      landing = "roles/storage.objectUser", catalog_buckets = "roles/storage.objectUser"
+      enqueue = true, provision = true, deprovision = true, sign_urls = false
+    }
+  }
+
+  catalog_bucket_condition = "resource.name.startsWith(\"projects/_/buckets/${var.catalog_bucket_prefix}\")"
+  database_condition       = "resource.name == \"projects/${var.project_id}/databases/${var.database_name}\""
+
+  enqueuers    = [for name, grant in local.runtime : name if grant.enqueue]
+  provisioners = [for name, grant in local.runtime : name if grant.provision]
+  removers     = [for name, grant in local.runtime : name if grant.deprovision]
+  signers      = [for name, grant in local.runtime : name if grant.sign_urls]
+}
+
+resource "google_service_account" "this" {
+  for_each     = local.accounts
+  project      = var.project_id
+  account_id   = each.value.id
+  display_name = each.value.title
+}
+
+# --- Firestore: read/write documents of this deployment's database only --------------------------
+
+resource "google_project_iam_member" "firestore" {
+  for_each = local.runtime
+  project  = var.project_id
+  role     = "roles/datastore.user"
+  member   = google_service_account.this[each.key].member
+
+  condition {
+    title       = "${var.name_prefix}-firestore-database"
+    description = "Only the ${var.database_name} database."
+    expression  = local.database_condition
+  }
+}
+
+# --- landing bucket ------------------------------------------------------------------------------
+
+resource "google_storage_bucket_iam_member" "landing" {
+  for_each = local.runtime
+  bucket   = var.landing_bucket
+  role     = each.value.landing
+  member   = google_service_account.this[each.key].member
+}
+
+# The functions check the bucket exists (GET /health) and read its settings.
+resource "google_storage_bucket_iam_member" "landing_bucket_reader" {
+  for_each = local.runtime
+  bucket   = var.landing_bucket
+  role     = "roles/storage.legacyBucketReader"
+  member   = google_service_account.this[each.key].member
+}
+
+# --- Cloud Tasks: queues cannot be scoped by IAM condition, so custom roles hold the exact verbs ---
+
+resource "google_project_iam_custom_role" "task_enqueuer" {
+  project     = var.project_id
+  role_id     = "${local.role_prefix}_task_enqueuer"
+  title       = "Dynastore task enqueuer"
+  description = "Create and cancel tasks on Cloud Tasks queues (no queue administration)."
+  permissions = ["cloudtasks.tasks.create", "cloudtasks.tasks.delete"]
+}
+
+resource "google_project_iam_custom_role" "catalog_provisioner" {
+  project     = var.project_id
+  role_id     = "${local.role_prefix}_catalog_provisioner"
+  title       = "Dynastore catalog provisioner"
+  description = "Create (or find) the task queue of a new catalog."
+  permissions = ["cloudtasks.queues.create", "cloudtasks.queues.get", "cloudtasks.queues.update"]
+}
+
+resource "google_project_iam_custom_role" "catalog_remover" {
+  project     = var.project_id
+  role_id     = "${local.role_prefix}_catalog_remover"
+  title       = "Dynastore catalog remover"
+  description = "Delete the task queue of a purged catalog."
+  permissions = ["cloudtasks.queues.delete", "cloudtasks.queues.get"]
+}
+
+resource "google_project_iam_member" "task_enqueuer" {
+  for_each = toset(local.enqueuers)
+  project  = var.project_id
+  role     = google_project_iam_custom_role.task_enqueuer.id
+  member   = google_service_account.this[each.key].member
+}
+
+resource "google_project_iam_member" "catalog_provisioner" {
+  for_each = toset(local.provisioners)
+  project  = var.project_id
+  role     = google_project_iam_custom_role.catalog_provisioner.id
+  member   = google_service_account.this[each.key].member
+}
+
+resource "google_project_iam_member" "catalog_remover" {
+  for_each = toset(local.removers)
+  project  = var.project_id
+  role     = google_project_iam_custom_role.catalog_remover.id
+  member   = google_service_account.this[each.key].member
+}
+
+# Tasks carry an OIDC token of tasks_oidc: whoever enqueues must be able to act as it.
+resource "google_service_account_iam_member" "enqueuers_act_as_tasks_oidc" {
+  for_each           = toset(local.enqueuers)
+  service_account_id = google_service_account.this["tasks_oidc"].name
+  role               = "roles/iam.serviceAccountUser"
+  member             = google_service_account.this[each.key].member
+}
+
+# --- signed URLs (no key files: the function signs through the IAM signBlob API as itself) -------
+
+resource "google_service_account_iam_member" "sign_own_urls" {
+  for_each           = toset(local.signers)
+  service_account_id = google_service_account.this[each.key].name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = google_service_account.this[each.key].member
+}
+
+# --- bucket-per-catalog mode: buckets the service creates at run time ----------------------------
+
+resource "google_project_iam_custom_role" "catalog_bucket_creator" {
+  count       = var.bucket_per_catalog ? 1 : 0
+  project     = var.project_id
+  role_id     = "${local.role_prefix}_catalog_bucket_creator"
+  title       = "Dynastore catalog bucket creator"
+  description = "Create a catalog's bucket (and nothing else at project level)."
+  permissions = ["storage.buckets.create"]
+}
+
+resource "google_project_iam_custom_role" "catalog_bucket_manager" {
+  count       = var.bucket_per_catalog ? 1 : 0
+  project     = var.project_id
+  role_id     = "${local.role_prefix}_catalog_bucket_manager"
+  title       = "Dynastore catalog bucket manager"
+  description = "Configure a catalog bucket (notifications, settings); granted on the catalog bucket prefix only."
+  permissions = ["storage.buckets.get", "storage.buckets.update"]
+}
+
+resource "google_project_iam_custom_role" "catalog_bucket_remover" {
+  count       = var.bucket_per_catalog ? 1 : 0
+  project     = var.project_id
+  role_id     = "${local.role_prefix}_catalog_bucket_remover"
+  title       = "Dynastore catalog bucket remover"
+  description = "Delete a purged catalog's bucket; granted on the catalog bucket prefix only."
+  permissions = ["storage.buckets.get", "storage.buckets.update", "storage.buckets.delete"]
+}
+
+resource "google_project_iam_member" "catalog_bucket_creator" {
+  for_each = toset(var.bucket_per_catalog ? local.provisioners : [])
+  project  = var.project_id
+  role     = google_project_iam_custom_role.catalog_bucket_creator[0].id
+  member   = google_service_account.this[each.key].member
+}
+
+resource "google_project_iam_member" "catalog_bucket_manager" {
+  for_each = toset(var.bucket_per_catalog ? local.provisioners : [])
+  project  = var.project_id
+  role     = google_project_iam_custom_role.catalog_bucket_manager[0].id
+  member   = google_service_account.this[each.key].member
+
+  condition {
+    title       = "${var.name_prefix}-catalog-buckets"
+    description = "Only buckets named ${var.catalog_bucket_prefix}*."
+    expression  = local.catalog_bucket_condition
+  }
+}
+
+resource "google_project_iam_member" "catalog_bucket_remover" {
+  for_each = toset(var.bucket_per_catalog ? local.removers : [])
+  project  = var.project_id
+  role     = google_project_iam_custom_role.catalog_bucket_remover[0].id
+  member   = google_service_account.this[each.key].member
+
+  condition {
+    title       = "${var.name_prefix}-catalog-buckets"
+    description = "Only buckets named ${var.catalog_bucket_prefix}*."
+    expression  = local.catalog_bucket_condition
+  }
+}
+
+resource "google_project_iam_member" "catalog_bucket_objects" {
+  for_each = var.bucket_per_catalog ? local.runtime : {}
+  project  = var.project_id
+  role     = each.value.catalog_buckets
+  member   = google_service_account.this[each.key].member
+
+  condition {
+    title       = "${var.name_prefix}-catalog-bucket-objects"
+    description = "Only objects of buckets named ${var.catalog_bucket_prefix}*."
+    expression  = local.catalog_bucket_condition
+  }
+}
+
+# --- event delivery ------------------------------------------------------------------------------
+
+# Eventarc: the trigger identity receives events (it is granted run.invoker on on_object_event by
+# the functions module).
+resource "google_project_iam_member" "eventarc_receives_events" {
+  project = var.project_id
+  role    = "roles/eventarc.eventReceiver"
+  member  = google_service_account.this["eventarc"].member
+}
+
+# Eventarc's Cloud Storage triggers publish through Pub/Sub as the Cloud Storage service agent.
+resource "google_project_iam_member" "gcs_agent_publishes_events" {
+  project = var.project_id
+  role    = "roles/pubsub.publisher"
+  member  = "serviceAccount:${var.gcs_service_agent}"
+}
+
+# --- build ---------------------------------------------------------------------------------------
+
+resource "google_project_iam_member" "build_writes_logs" {
+  project = var.project_id
+  role    = "roles/logging.logWriter"
+  member  = google_service_account.this["build"].member
+}
+
+resource "google_project_iam_member" "build_reads_sources" {
+  project = var.project_id
+  role    = "roles/storage.objectViewer"
+  member  = google_service_account.this["build"].member
+
+  condition {
+    title       = "${var.name_prefix}-function-sources"
+    description = "The bundle bucket and the Cloud Functions staging buckets."
+    expression = join(" || ", [
+      "resource.name == \"projects/_/buckets/${var.artifacts_bucket}\"",
+      "resource.name.startsWith(\"projects/_/buckets/${var.artifacts_bucket}/\")",
+      "resource.name.startsWith(\"projects/_/buckets/gcf-v2-sources-\")",
+    ])
+  }
+}
