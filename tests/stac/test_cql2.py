@@ -33,9 +33,7 @@ def test_text_comparison_compiles_to_properties_paths() -> None:
 
 def test_json_and_text_agree() -> None:
     text = compile_cql2("properties.eo:cloud_cover BETWEEN 10 AND 15")
-    tree = compile_cql2(
-        {"op": "between", "args": [{"property": "eo:cloud_cover"}, 10, 15]}, "cql2-json"
-    )
+    tree = compile_cql2({"op": "between", "args": [{"property": "eo:cloud_cover"}, 10, 15]}, "cql2-json")
     assert isinstance(text, Between) and isinstance(tree, Between)
     assert text.field == tree.field == "properties.eo:cloud_cover"
     assert matches(text, ITEM) and matches(tree, ITEM)
@@ -80,9 +78,7 @@ def test_s_intersects_geojson_literal_in_json() -> None:
 
 def test_asset_paths_are_document_paths_with_aliases() -> None:
     expr = compile_cql2("roles IN ('data') AND item = 'scene-1' AND metadata.band LIKE 'B0%'", target="asset")
-    assert expr == And(
-        (In("roles", ("data",)), Compare("eq", "item_id", "scene-1"), Like("metadata.band", "B0%"))
-    )
+    assert expr == And((In("roles", ("data",)), Compare("eq", "item_id", "scene-1"), Like("metadata.band", "B0%")))
     doc = {"roles": ["data", "reflectance"], "item_id": "scene-1", "metadata": {"band": "B04"}}
     assert matches(expr, doc)
 
@@ -96,7 +92,7 @@ def test_not_and_or_structure() -> None:
     ("value", "lang", "message"),
     [
         ("eo:cloud_cover <<< 3", "cql2-text", "invalid CQL2 text"),
-        ("{\"op\": ", "cql2-json", "invalid CQL2 JSON"),
+        ('{"op": ', "cql2-json", "invalid CQL2 JSON"),
         ({"op": "=", "args": [1]}, None, "invalid CQL2 JSON"),
         ("A_CONTAINS(roles, ('data'))", None, "not supported"),
         ("T_INTERSECTS(datetime, INTERVAL('2020-01-01T00:00:00Z', '2021-01-01T00:00:00Z'))", None, "not supported"),

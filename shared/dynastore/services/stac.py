@@ -822,12 +822,12 @@ class StacService:
         now = dtime.now_iso()
         doc["created"] = (current or {}).get("created") or now
         doc["updated"] = now
+        validate_stac({**doc, "links": []}, "Collection")
         try:
             collection = pystac.Collection.from_dict(doc, migrate=False, preserve_dict=True)
             rendered = collection.to_dict(include_self_link=False, transform_hrefs=False)
         except (KeyError, TypeError, ValueError, AttributeError, pystac.STACError) as exc:
             raise Invalid(f"not a valid STAC Collection: {exc!r}") from None
-        validate_stac({**rendered, "links": []}, "Collection")
         rendered["links"] = doc["links"]
         rendered["catalog_id"] = catalog_id
         return rendered
@@ -996,13 +996,16 @@ class StacService:
         for key, value in body.items():
             if key not in doc and key not in ("assets", *_ITEM_PRIVATE):
                 doc[key] = value  # foreign members are kept
+        # the managed links are rendered per request; a collection link stands in for them here
+        validate_stac({**doc, "links": [{"rel": "collection", "href": "./collection.json"}]}, "Item")
         try:
             item = pystac.Item.from_dict(doc, migrate=False, preserve_dict=True)
             rendered = item.to_dict(include_self_link=False, transform_hrefs=False)
         except (KeyError, TypeError, ValueError, AttributeError, pystac.STACError) as exc:
             raise Invalid(f"not a valid STAC Item: {exc!r}") from None
         rendered.pop("assets", None)
-        validate_stac({**rendered, "links": [], "assets": {}}, "Item")
+        # keep the one stored text form of timestamps (pystac re-serializes them its own way)
+        rendered["properties"].update({k: properties[k] for k in ITEM_DATETIME_FIELDS if properties.get(k)})
         rendered["links"] = doc["links"]
         rendered["catalog_id"] = catalog_id
         return rendered, inline
