@@ -71,7 +71,7 @@ log = logging.getLogger("dynastore.indexing")
 ACTOR = "indexer"
 STAC_VERSION = "1.0.0"
 MAX_SIDECAR_BYTES = 1024 * 1024
-CACHE_SECONDS = 5.0  # how long a catalog/collection/item known to exist is trusted without a read
+CACHE_SECONDS = 1.0  # how long a catalog's status or a collection/item's existence is trusted without a read
 API_UPLOAD_GRACE_SECONDS = 2.0  # how long to wait for the API to record a blob it just wrote
 WRITE_ATTEMPTS = 5
 
@@ -664,7 +664,7 @@ class IndexingService:
             return cached
         try:
             status = str(self.store.get_catalog(catalog_id).get("status") or "active")
-        except NotFound:
+        except (NotFound, Invalid):
             return None
         self._cache.put(("catalog", catalog_id), status)
         return status
