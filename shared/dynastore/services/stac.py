@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from dynastore.config import Settings
 from dynastore.domain import time as dtime
-from dynastore.domain.asset import METADATA_ROLES, Asset, AssetFields
+from dynastore.domain.asset import METADATA_ROLES, Asset, AssetFields, file_name
 from dynastore.domain.audit import AuditEvent
 from dynastore.domain.cql2 import compile_cql2
 from dynastore.domain.filters import And, Compare, Exists, Expr, In, Like, Not, Or, conjoin
@@ -103,7 +103,7 @@ VERSION_SCAN_MAX = 1000
 ITEM_DATETIME_FIELDS = ("datetime", "start_datetime", "end_datetime", "created", "updated")
 # ``name@<timestamp>.<ext>`` (seed 004) and the ``name@latest.<ext>`` alias.
 VERSIONED_NAME = re.compile(r"^(?P<name>.+)@(?P<version>[0-9][0-9A-Za-z:\-.]*?|latest)(?P<ext>\.[A-Za-z0-9]+)?$")
-VERSIONED_FILTER: Expr = Or((Exists("version"), Like("id", "%@%")))
+VERSIONED_FILTER: Expr = Or((Exists("version"), Like("href", "%@%")))
 # Asset document fields that stay out of a rendered STAC Asset Object (scope, lifecycle, storage).
 _ASSET_INTERNAL = frozenset({"id", "catalog_id", "collection_id", "item_id", "status", "storage", "rev", "deleted_at"})
 _ITEM_PRIVATE = ("catalog_id", "rev")
@@ -1302,13 +1302,21 @@ def render_asset(doc: Doc, links: Links) -> Doc:
 
 
 def version_of(doc: Doc) -> tuple[tuple[str, str], str] | None:
-    """``((series name, extension), version)`` of a versioned asset, else None."""
-    match = VERSIONED_NAME.match(doc.get("id") or "")
+    """``((series, extension), version)`` of a versioned asset, else None.
+
+    Versioned: a ``version`` field, or a file named ``name@<timestamp>.<ext>`` (seed 004; ``@`` is
+    not allowed in ids, so the file name, not the id, carries it). The series groups the versions
+    of one asset: ``name`` + ``ext`` from the file name, else the id without its version text.
+    """
+    match = VERSIONED_NAME.match(file_name(doc))
     if match:
         version = doc.get("version") or match.group("version")
         return (match.group("name"), match.group("ext") or ""), str(version)
-    if doc.get("version"):
-        return (doc.get("title") or doc["id"], ""), str(doc["version"])
+    version = doc.get("version")
+    if version:
+        text = str(version)
+        series = doc["id"].replace(text, "") if text in doc["id"] else (doc.get("title") or doc["id"])
+        return (series, ""), text
     return None
 
 
