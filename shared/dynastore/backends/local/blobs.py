@@ -51,6 +51,7 @@ RESERVED_PREFIX = ".dynastore"
 MAX_KEY_BYTES = 1024
 MAX_SEGMENT_BYTES = 255
 CHUNK = 1024 * 1024
+RECORD_GRACE_SECONDS = 300
 
 
 def is_internal(relative_path: str) -> bool:
@@ -151,23 +152,35 @@ class FolderBlobStore:
 
     def _write_record(self, key: str, ino: int, record: dict[str, Any]) -> Path:
         folder = self._meta_dir(key)
-        folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{ino}.json"
-        tmp = folder / f"{TMP_PREFIX}{uuid.uuid4().hex}"
-        tmp.write_bytes(orjson.dumps(record))
-        os.replace(tmp, target)
+        body = orjson.dumps(record)
+        for attempt in range(3):
+            tmp = folder / f"{TMP_PREFIX}{uuid.uuid4().hex}"
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                tmp.write_bytes(body)
+                os.replace(tmp, target)
+                return target
+            except FileNotFoundError:  # a concurrent delete of the key removed the folder: again
+                if attempt == 2:
+                    raise
         return target
 
     def _prune_records(self, key: str, keep_ino: int | None) -> None:
+        """Drop records of bytes that are gone. After a put, only records older than a grace
+        period go: a concurrent writer may have just written its own, about to publish it."""
         folder = self._meta_dir(key)
+        if keep_ino is None:
+            shutil.rmtree(folder, ignore_errors=True)
+            return
+        cutoff = time.time() - RECORD_GRACE_SECONDS
         with contextlib.suppress(OSError):
             for entry in os.scandir(folder):
-                if keep_ino is None or entry.name != f"{keep_ino}.json":
-                    with contextlib.suppress(OSError):
+                if entry.name == f"{keep_ino}.json":
+                    continue
+                with contextlib.suppress(OSError):
+                    if entry.stat().st_mtime < cutoff:
                         os.unlink(entry.path)
-        if keep_ino is None:
-            with contextlib.suppress(OSError):
-                folder.rmdir()
 
     def _info(self, key: str, st: os.stat_result, record: dict[str, Any] | None) -> BlobInfo:
         record = record or {}

@@ -1,0 +1,96 @@
+"""The contract suite: written once against the ports, run on every backend.
+
+Each backend contributes ONE entry to ``BACKENDS``: a factory ``(request, tmp_path)`` returning a
+context manager that yields a fresh, isolated ``Backend`` for one test and tears it down after.
+``Backend.adapters`` are the four port objects; ``Backend.deliver(queue)`` hands over (and
+acknowledges) the messages of a queue that are due now, so queue semantics can be checked
+without knowing how a backend delivers. Tests take the ``adapters`` (or ``backend``) fixture and
+never name a backend; ``pytest -m "not gcp"`` etc. select backends by their marker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dynastore.bootstrap import Adapters
+from dynastore.config import Settings
+from dynastore.ports import BlobStore, MetadataStore, Provisioner, TaskQueue
+
+
+@dataclass
+class Backend:
+    """What a backend factory yields."""
+
+    name: str
+    adapters: Adapters
+    deliver: Callable[[str], list[dict[str, Any]]]
+
+
+BackendFactory = Callable[[pytest.FixtureRequest, Path], AbstractContextManager[Backend]]
+
+
+@contextmanager
+def make_local_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    from dynastore.backends.local import build_adapters
+    from dynastore.backends.local.queue import SqliteTaskQueue
+
+    adapters = build_adapters(Settings(backend="local", data_dir=tmp_path / "local-backend"))
+    queue = adapters.queue
+    assert isinstance(queue, SqliteTaskQueue)
+
+    def deliver(name: str) -> list[dict[str, Any]]:
+        received: list[dict[str, Any]] = []
+        queue.drain(received.append, queues=[name])
+        return received
+
+    try:
+        yield Backend("local", adapters, deliver)
+    finally:
+        adapters.close()
+
+
+BACKENDS: dict[str, BackendFactory] = {
+    "local": make_local_backend,
+}
+
+
+def _param(name: str) -> Any:
+    marks = [getattr(pytest.mark, name)] if name in ("gcp", "aws") else []
+    return pytest.param(name, id=name, marks=marks)
+
+
+@pytest.fixture(params=[_param(name) for name in BACKENDS])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    with BACKENDS[request.param](request, tmp_path) as built:
+        yield built
+
+
+@pytest.fixture
+def adapters(backend: Backend) -> Adapters:
+    return backend.adapters
+
+
+@pytest.fixture
+def blobs(adapters: Adapters) -> BlobStore:
+    return adapters.blobs
+
+
+@pytest.fixture
+def store(adapters: Adapters) -> MetadataStore:
+    return adapters.store
+
+
+@pytest.fixture
+def queue(adapters: Adapters) -> TaskQueue:
+    return adapters.queue
+
+
+@pytest.fixture
+def provisioner(adapters: Adapters) -> Provisioner:
+    return adapters.provisioner
