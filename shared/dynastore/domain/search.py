@@ -11,7 +11,17 @@ from dynastore.errors import Invalid
 T = TypeVar("T")
 
 # Fields an asset search may sort by; every backend can order by these (Firestore: declared indexes).
-ASSET_SORT_FIELDS = ("id", "title", "created", "updated", "datetime", "file:size", "catalog_id", "collection_id", "item_id")
+ASSET_SORT_FIELDS = (
+    "id",
+    "title",
+    "created",
+    "updated",
+    "datetime",
+    "file:size",
+    "catalog_id",
+    "collection_id",
+    "item_id",
+)
 SortDirection = Literal["asc", "desc"]
 
 
@@ -86,7 +96,17 @@ class Page(Generic[T]):
 
 
 # Fields an item search may sort by (bare names; all but ``id``/``collection`` are Item properties).
-ITEM_SORT_FIELDS = ("id", "collection", "datetime", "start_datetime", "end_datetime", "created", "updated", "title")
+ITEM_SORT_FIELDS = (
+    "id",
+    "collection",
+    "datetime",
+    "start_datetime",
+    "end_datetime",
+    "created",
+    "updated",
+    "title",
+    "eo:cloud_cover",
+)
 ITEM_TOP_LEVEL_FIELDS = ("id", "collection")
 
 
