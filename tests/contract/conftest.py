@@ -55,8 +55,24 @@ def make_local_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
         adapters.close()
 
 
+@contextmanager
+def make_gcp_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    """GCS + Firestore + Cloud Tasks on the emulators (started once per process, on first use);
+    each test gets its own bucket, Firestore collection prefix and queue prefix (infra/testing.py)."""
+    import sys
+
+    root = str(Path(__file__).resolve().parents[2])
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from infra.testing import gcp_adapters
+
+    with gcp_adapters() as built:
+        yield Backend("gcp", built.adapters, built.deliver)
+
+
 BACKENDS: dict[str, BackendFactory] = {
     "local": make_local_backend,
+    "gcp": make_gcp_backend,
 }
 
 

@@ -69,7 +69,7 @@ METADATA_VARIANTS: list[dict[str, Any]] = [
     {"cloud": 0, "bands": ["B04", "B04"], "nested": {"a": {"b": 1}}},
     {"cloud": -3.75, "bands": {"B04": 1}},
 ]
-TITLES = ["Band 4", "band_4 red", "Ébène", "Straße", None, "100% cloud", "Zulu", "mid", "He said \"hi\"", "x"]
+TITLES = ["Band 4", "band_4 red", "Ébène", "Straße", None, "100% cloud", "Zulu", "mid", 'He said "hi"', "x"]
 ROLES = [["data"], ["thumbnail"], ["data", "overview"], [], ["metadata"]]
 TYPES = ["image/tiff; application=geotiff", "application/pdf", None, "image/png"]
 
@@ -175,8 +175,26 @@ def test_filters_agree_with_the_reference_evaluator(
     assert store.count_assets(query) == len(expected)
 
 
-Q_CASES = ["b04", "B04", "s2a_2024", "s2a_2024000", "4", "04", ".tif", "_b1", "é", "ÉB", "straße", "%", "_", "\"hi",
-           "code-0", "he said", "zz-no-match", "TIF\ncode"]
+Q_CASES = [
+    "b04",
+    "B04",
+    "s2a_2024",
+    "s2a_2024000",
+    "4",
+    "04",
+    ".tif",
+    "_b1",
+    "é",
+    "ÉB",
+    "straße",
+    "%",
+    "_",
+    '"hi',
+    "code-0",
+    "he said",
+    "zz-no-match",
+    "TIF\ncode",
+]
 
 
 @pytest.mark.parametrize("q", Q_CASES, ids=repr)
@@ -265,7 +283,10 @@ TIMES = {
         (("2024-01-15T00:00:00.000000Z", None), {"interval", "open-end"}),
         ((None, "2024-01-05T00:00:00.000000Z"), {"interval", "open-start"}),
         (("2024-01-15T00:00:00.000001Z", "2024-01-31T23:59:59.999999Z"), set()),
-        (("2023-12-01T00:00:00.000000Z", "2024-02-01T00:00:00.000000Z"), {"instant", "interval", "open-end", "open-start"}),
+        (
+            ("2023-12-01T00:00:00.000000Z", "2024-02-01T00:00:00.000000Z"),
+            {"instant", "interval", "open-end", "open-start"},
+        ),
         (("2030-01-01T00:00:00.000000Z", None), {"open-end"}),
     ],
 )
@@ -360,7 +381,11 @@ def test_paging_visits_every_record_exactly_once_while_inserts_happen(store: Met
         while True:
             page = store.search_assets(replace(query, token=token))
             seen.extend(d["id"] for d in page.items)
-            write_new(store, asset_doc("demo", f"z-{len(seen)}", title="match"), asset_doc("demo", f"0-{len(seen)}", title="match"))
+            write_new(
+                store,
+                asset_doc("demo", f"z-{len(seen)}", title="match"),
+                asset_doc("demo", f"0-{len(seen)}", title="match"),
+            )
             token = page.next_token
             if token is None:
                 break

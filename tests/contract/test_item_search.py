@@ -28,8 +28,11 @@ def items(store: MetadataStore) -> list[dict[str, Any]]:
         geometry: dict[str, Any] | None = box(n, 0, n + 2, 2) if n % 5 else {"type": "Point", "coordinates": [n, n]}
         props: dict[str, Any] = {"eo:cloud_cover": n % 11, "title": f"Scene {n} {'Alps' if n % 4 == 0 else 'Sea'}"}
         if n % 7 == 0:
-            props.update(datetime=None, start_datetime=f"2024-01-{n % 28 + 1:02d}T00:00:00.000000Z",
-                         end_datetime=f"2024-02-{n % 28 + 1:02d}T00:00:00.000000Z")
+            props.update(
+                datetime=None,
+                start_datetime=f"2024-01-{n % 28 + 1:02d}T00:00:00.000000Z",
+                end_datetime=f"2024-02-{n % 28 + 1:02d}T00:00:00.000000Z",
+            )
         else:
             props["datetime"] = f"2024-01-{n % 28 + 1:02d}T12:00:00.000000Z"
         doc = item_doc(col, f"scene-{n:02d}", geometry=geometry, **props)
@@ -74,9 +77,7 @@ def test_item_search_agrees_with_the_reference(
 ) -> None:
     catalogs = {i["id"]: c for c in ("demo", "other") for i in store.list_items(c, "s2", limit=100).items}
     catalogs.update({i["id"]: c for c in ("demo", "other") for i in store.list_items(c, "l8", limit=100).items})
-    expected = sorted(
-        i["id"] for i in items if catalogs[i["id"]] in query.catalog_ids and item_matches(query, i)
-    )
+    expected = sorted(i["id"] for i in items if catalogs[i["id"]] in query.catalog_ids and item_matches(query, i))
     found = everything(store, replace(query, limit=4))
     assert sorted(i["id"] for i in found) == expected
     assert len({i["id"] for i in found}) == len(found)

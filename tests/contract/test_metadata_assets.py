@@ -109,7 +109,9 @@ def test_hard_delete_keeps_the_audit_trail(store: MetadataStore) -> None:
 def test_audit_trail_is_newest_first_and_pages(store: MetadataStore) -> None:
     seed_catalog(store, "demo")
     for n in range(12):
-        store.write_assets([AssetWrite(asset_doc("demo", "a", title=str(n)))], audits=[audit("demo", "asset", "a", f"u{n}")])
+        store.write_assets(
+            [AssetWrite(asset_doc("demo", "a", title=str(n)))], audits=[audit("demo", "asset", "a", f"u{n}")]
+        )
     write_new(store, asset_doc("demo", "b"))
     actions: list[str] = []
     token = None

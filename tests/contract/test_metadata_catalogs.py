@@ -161,7 +161,8 @@ def test_delete_collection_cascades_atomically(store: MetadataStore) -> None:
     remaining = {a["id"] for a in store.get_assets("demo", ["s2-b04", "s2-guide", "l8-b04", "l8-guide", "readme"])}
     assert remaining == {"l8-b04", "l8-guide", "readme"}
     assert store.get_item("demo", "l8", "scene-1")["id"] == "scene-1"
-    assert [e["action"] for e in store.list_audit("demo", record_type="collection", record_id="s2").items][0] == "delete"
+    trail = store.list_audit("demo", record_type="collection", record_id="s2").items
+    assert trail[0]["action"] == "delete"
     with pytest.raises(NotFound):
         store.delete_collection("demo", "s2", audit=audit("demo", "collection", "s2", "delete"))
 

@@ -48,12 +48,26 @@ def test_concurrent_claims_of_one_event_have_one_winner(store: MetadataStore) ->
 def test_ingest_records_are_upserted_by_bucket_and_key(store: MetadataStore) -> None:
     with pytest.raises(NotFound):
         store.get_ingest_record("bucket-a", "demo/a.tif")
-    first = IngestRecord(bucket="bucket-a", key="demo/a.tif", status="failed", at="2024-01-01T00:00:00.000000Z",
-                         catalog_id="demo", error="boom", generation="1")
+    first = IngestRecord(
+        bucket="bucket-a",
+        key="demo/a.tif",
+        status="failed",
+        at="2024-01-01T00:00:00.000000Z",
+        catalog_id="demo",
+        error="boom",
+        generation="1",
+    )
     store.put_ingest_record(first)
     assert store.get_ingest_record("bucket-a", "demo/a.tif") == first
-    second = IngestRecord(bucket="bucket-a", key="demo/a.tif", status="indexed", at="2024-01-02T00:00:00.000000Z",
-                          catalog_id="demo", asset_id="a.tif", generation="2")
+    second = IngestRecord(
+        bucket="bucket-a",
+        key="demo/a.tif",
+        status="indexed",
+        at="2024-01-02T00:00:00.000000Z",
+        catalog_id="demo",
+        asset_id="a.tif",
+        generation="2",
+    )
     store.put_ingest_record(second)
     assert store.get_ingest_record("bucket-a", "demo/a.tif") == second
     with pytest.raises(NotFound):
@@ -63,8 +77,12 @@ def test_ingest_records_are_upserted_by_bucket_and_key(store: MetadataStore) -> 
 def test_jobs_revisions_and_newest_first_listing(store: MetadataStore) -> None:
     jobs = []
     for n in range(7):
-        doc = job_doc("demo" if n % 2 else "other", task_id="checksum" if n < 4 else "gdalinfo",
-                      asset_id=f"a{n}", created=f"2024-01-0{n + 1}T00:00:00.000000Z")
+        doc = job_doc(
+            "demo" if n % 2 else "other",
+            task_id="checksum" if n < 4 else "gdalinfo",
+            asset_id=f"a{n}",
+            created=f"2024-01-0{n + 1}T00:00:00.000000Z",
+        )
         jobs.append(store.put_job(doc, expect_rev=0))
     assert jobs[0]["rev"] == 1
     assert store.get_job(jobs[0]["id"]) == jobs[0]
@@ -91,7 +109,9 @@ def test_jobs_revisions_and_newest_first_listing(store: MetadataStore) -> None:
         j["id"] for j in reversed(jobs) if j["catalog_id"] == "demo"
     ]
     assert [j["id"] for j in store.list_jobs(filters={"status": "running"}).items] == [jobs[0]["id"]]
-    assert [j["id"] for j in store.list_jobs(filters={"task_id": "gdalinfo", "asset_id": "a5"}).items] == [jobs[5]["id"]]
+    assert [j["id"] for j in store.list_jobs(filters={"task_id": "gdalinfo", "asset_id": "a5"}).items] == [
+        jobs[5]["id"]
+    ]
     with pytest.raises(Invalid):
         store.list_jobs(filters={"colour": "blue"})
 
@@ -102,7 +122,9 @@ def _populate(store: MetadataStore, catalog_id: str) -> None:
     for n in range(4):
         store.put_item(catalog_id, item_doc("s2", f"i{n}"), expect_rev=0, audit=audit(catalog_id, "item"))
     write_new(store, *(asset_doc(catalog_id, f"a{n}", collection_id="s2", item_id=f"i{n % 4}") for n in range(25)))
-    store.put_ingest_record(IngestRecord(bucket="b", key=f"{catalog_id}/x", status="indexed", at="t", catalog_id=catalog_id))
+    store.put_ingest_record(
+        IngestRecord(bucket="b", key=f"{catalog_id}/x", status="indexed", at="t", catalog_id=catalog_id)
+    )
     store.put_job(job_doc(catalog_id), expect_rev=0)
 
 
