@@ -562,35 +562,34 @@ def _audit(catalog_id: str, record_type: str, record_id: str, action: str, actor
     ).to_doc()
 
 
-def _validator() -> Any:
-    from pystac.validation.stac_validator import JsonSchemaSTACValidator
-
-    global _VALIDATOR
-    if _VALIDATOR is None:
-        _VALIDATOR = JsonSchemaSTACValidator()
-    return _VALIDATOR
+_VALIDATORS: dict[str, Any] = {}
 
 
-_VALIDATOR: Any = None
+def _validator(kind: str) -> Any:
+    """A jsonschema validator of a STAC core schema bundled with pystac, built once per process
+    (pystac's own validator re-checks the schema and rebuilds its registry on every call)."""
+    if kind not in _VALIDATORS:
+        import jsonschema
+        from pystac.validation.local_validator import get_local_schema_cache
+        from referencing import Registry, Resource
+
+        cache = get_local_schema_cache()
+        registry: Any = Registry().with_resources((uri, Resource.from_contents(doc)) for uri, doc in cache.items())
+        folder = {"Item": "item", "Collection": "collection", "Catalog": "catalog"}[kind]
+        uri = f"https://schemas.stacspec.org/v{STAC_VERSION}/{folder}-spec/json-schema/{folder}.json"
+        schema = cache[uri]
+        _VALIDATORS[kind] = jsonschema.validators.validator_for(schema)(schema, registry=registry)
+    return _VALIDATORS[kind]
 
 
 def validate_stac(doc: Doc, kind: Literal["Item", "Collection", "Catalog"]) -> None:
     """Validate against the STAC core JSON schema bundled with pystac (offline); ``Invalid`` with the reason."""
     import jsonschema
 
-    object_type = {
-        "Item": pystac.STACObjectType.ITEM,
-        "Collection": pystac.STACObjectType.COLLECTION,
-        "Catalog": pystac.STACObjectType.CATALOG,
-    }[kind]
-    try:
-        _validator().validate_core(doc, object_type, STAC_VERSION)
-    except pystac.STACValidationError as exc:
-        source = getattr(exc, "source", None)
-        best = jsonschema.exceptions.best_match(source) if source else None
-        where = "/".join(str(p) for p in best.absolute_path) if best is not None else ""
-        reason = best.message if best is not None else str(exc)
-        raise Invalid(f"not a valid STAC {kind}{f' at {where}' if where else ''}: {reason}") from None
+    best = jsonschema.exceptions.best_match(_validator(kind).iter_errors(doc))
+    if best is not None:
+        where = "/".join(str(p) for p in best.absolute_path)
+        raise Invalid(f"not a valid STAC {kind}{f' at {where}' if where else ''}: {best.message}")
 
 
 class StacService:
