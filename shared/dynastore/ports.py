@@ -12,6 +12,11 @@ Concurrency: every document carries ``rev`` (an int). A write with ``expect_rev=
 raises ``Conflict`` if the record exists; ``expect_rev=n`` writes only over revision ``n``
 (``Conflict`` otherwise); ``expect_rev=None`` writes unconditionally. The store sets the new
 ``rev`` (old + 1) on what it writes and returns the stored document.
+
+Optional fast paths (duck-typed, not part of the protocols; services fall back when absent): a
+``MetadataStore`` that keeps documents as JSON text may offer ``get_assets_json(catalog_id, ids)
+-> list[tuple[id, status, json_text]]`` and ``export_assets_json(catalog_id, *, since, statuses)
+-> Iterator[json_text]``, so bulk-get and export splice stored JSON without parsing it.
 """
 
 from __future__ import annotations

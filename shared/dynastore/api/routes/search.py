@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import anyio
-import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
@@ -137,20 +136,8 @@ async def bulk_get(request: Request, principal: Principal = Reader) -> JSONRespo
     if unknown:
         raise Invalid(f"unknown field(s) {', '.join(unknown)}; the body has catalog_id and ids")
     services = get_services(request)
-    assets, missing = await run_in_threadpool(services.assets.bulk_get, check_id(catalog_id, "catalog_id"), ids)
-    return JSONResponse(orjson.dumps({"assets": assets, "missing": missing}))
-
-
-def _ndjson_chunks(docs: Iterator[dict[str, Any]], chunk_bytes: int = 256 * 1024) -> Iterator[bytes]:
-    buffer = bytearray()
-    for doc in docs:
-        buffer += orjson.dumps(doc)
-        buffer += b"\n"
-        if len(buffer) >= chunk_bytes:
-            yield bytes(buffer)
-            buffer.clear()
-    if buffer:
-        yield bytes(buffer)
+    body_bytes = await run_in_threadpool(services.assets.bulk_get_json, check_id(catalog_id, "catalog_id"), ids)
+    return JSONResponse(body_bytes)
 
 
 async def stream_from_thread(produce: Callable[[], Iterator[bytes]]) -> AsyncIterator[bytes]:
@@ -202,13 +189,8 @@ def export_catalog(
     principal: Principal = Reader,
 ) -> StreamingResponse:
     services = get_services(request)
-    # Validate up front so a bad request is a 4xx problem, not a broken stream.
-    docs = services.assets.export(check_id(catalog_id, "catalog_id"), since=since, include_deleted=include_deleted)
-    close = getattr(docs, "close", None)
-    if callable(close):
-        close()  # the real iteration happens in the streaming thread below
-
-    def produce() -> Iterator[bytes]:
-        return _ndjson_chunks(services.assets.export(catalog_id, since=since, include_deleted=include_deleted))
-
-    return StreamingResponse(stream_from_thread(produce), media_type="application/x-ndjson")
+    # Validates before the first byte (a bad request is a 4xx problem, not a broken stream).
+    chunks = services.assets.export_ndjson(
+        check_id(catalog_id, "catalog_id"), since=since, include_deleted=include_deleted
+    )
+    return StreamingResponse(stream_from_thread(lambda: chunks), media_type="application/x-ndjson")

@@ -111,6 +111,16 @@ class AssetRecords:
         parse = orjson.loads
         return [parse(row[0]) for row in rows]
 
+    def get_assets_json(self, catalog_id: str, asset_ids: Sequence[str]) -> list[tuple[str, str, str]]:
+        """Optional fast path of ``get_assets`` (see ports.py): ``(id, status, doc JSON)`` rows, unparsed."""
+        if not asset_ids:
+            return []
+        rows = self.db.query(
+            "SELECT id, status, doc FROM assets WHERE catalog_id = ? AND id IN (SELECT value FROM json_each(?))",
+            (catalog_id, orjson.dumps(list(asset_ids)).decode()),
+        )
+        return [(row[0], row[1], row[2]) for row in rows]
+
     # ------------------------------------------------------------------ writes
     def write_assets(self, writes: Sequence[AssetWrite], *, audits: Sequence[Doc]) -> list[Doc]:
         prepared = [(write, asset_columns(write.doc)) for write in writes]
@@ -276,6 +286,34 @@ class AssetRecords:
             )
             for row in rows:
                 yield orjson.loads(row[0])
+            if len(rows) < EXPORT_BATCH:
+                return
+            cursor = (rows[-1][1], rows[-1][2])
+
+    def export_assets_json(
+        self, catalog_id: str, *, since: str | None = None, statuses: Sequence[str] = ("active",)
+    ) -> Iterator[str]:
+        """Optional fast path of ``export_assets`` (see ports.py): the stored JSON text of each document."""
+        where = ["catalog_id = ?"]
+        params: list[Any] = [catalog_id]
+        if statuses:
+            where.append(f"status IN ({marks(statuses)})")
+            params.extend(statuses)
+        if since is not None:
+            where.append("updated >= ?")
+            params.append(since)
+        cursor: tuple[str, str] | None = None
+        while True:
+            clauses, all_params = list(where), list(params)
+            if cursor is not None:
+                clauses.append("(updated, id) > (?, ?)")
+                all_params.extend(cursor)
+            rows = self.db.query(
+                f"SELECT doc, updated, id FROM assets WHERE {' AND '.join(clauses)} ORDER BY updated, id LIMIT ?",
+                [*all_params, EXPORT_BATCH],
+            )
+            for row in rows:
+                yield row[0]
             if len(rows) < EXPORT_BATCH:
                 return
             cursor = (rows[-1][1], rows[-1][2])
