@@ -1,0 +1,59 @@
+"""The SQLite metadata store under threads and processes sharing one file."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from dynastore.backends.local.metadata import SqliteMetadataStore
+from dynastore.domain.asset import Asset
+from dynastore.errors import Unavailable
+from dynastore.ports import AssetWrite
+
+
+def _asset(n: int) -> dict[str, object]:
+    return Asset(id=f"a{n}", catalog_id="demo", href=f"https://example.com/{n}").to_doc()
+
+
+def test_many_threads_write_and_read_without_errors(tmp_path: Path) -> None:
+    store = SqliteMetadataStore(tmp_path / "db.sqlite")
+    errors: list[BaseException] = []
+
+    def work(worker: int) -> None:
+        try:
+            for n in range(40):
+                number = worker * 1000 + n
+                audit = {"catalog_id": "demo", "record_type": "asset", "record_id": f"a{number}", "action": "create"}
+                store.write_assets([AssetWrite(_asset(number), expect_rev=0)], audits=[audit])
+                assert store.get_asset("demo", f"a{number}")["rev"] == 1
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    ids = [f"a{w * 1000 + n}" for w in range(8) for n in range(40)]
+    assert len(store.get_assets("demo", ids)) == 320
+    store.close()
+
+
+def test_two_stores_on_one_file_see_each_others_writes(tmp_path: Path) -> None:
+    one = SqliteMetadataStore(tmp_path / "db.sqlite")
+    two = SqliteMetadataStore(tmp_path / "db.sqlite")
+    one.write_assets([AssetWrite(_asset(1), expect_rev=0)], audits=[])
+    assert two.get_asset("demo", "a1")["rev"] == 1
+    one.close()
+    two.close()
+
+
+def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    store = SqliteMetadataStore(tmp_path / "db.sqlite")
+    store.db.connection().execute("PRAGMA user_version = 99")
+    store.close()
+    with pytest.raises(Unavailable):
+        SqliteMetadataStore(tmp_path / "db.sqlite")
