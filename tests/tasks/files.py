@@ -28,7 +28,7 @@ def write_geotiff(
     dtype: str = "uint16",
 ) -> Path:
     import rasterio
-    from rasterio.transform import from_origin
+    from affine import Affine
 
     data = (np.arange(width * height * count, dtype="uint32").reshape(count, height, width) % 250 + 1).astype(dtype)
     profile = {
@@ -38,7 +38,7 @@ def write_geotiff(
         "count": count,
         "dtype": dtype,
         "crs": f"EPSG:{epsg}",
-        "transform": from_origin(500000, 5000000, 10, 10),
+        "transform": Affine(10.0, 0.0, 500000.0, 0.0, -10.0, 5000000.0),
         "nodata": nodata,
     }
     if tiled:

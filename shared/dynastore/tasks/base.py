@@ -73,6 +73,10 @@ class Task(ABC):
         """Fill inputs a caller may omit from the asset the task runs on (e.g. ingestion's ids)."""
         return inputs
 
+    def check_request(self, inputs: Any, asset: dict[str, Any]) -> None:
+        """Reject a request that cannot work (``Invalid``) before a job exists; no I/O here."""
+        return None
+
     @abstractmethod
     def run(self, ctx: TaskContext, inputs: Any) -> BaseModel | dict[str, Any]:
         """Do the work; return the outputs. Stage writes on ``ctx``; raise to fail the job."""

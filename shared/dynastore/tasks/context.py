@@ -36,6 +36,7 @@ class StagedWrites:
     items: list[dict[str, Any]] = field(default_factory=list)  # STAC items, created or replaced
     assets: list[StagedAsset] = field(default_factory=list)
     asset_update: dict[str, Any] = field(default_factory=dict)  # merged into the asset the task ran on
+    catalog_id: str | None = None  # the catalog items and collections go to (default: the asset's)
 
     def is_empty(self) -> bool:
         return not (self.collections or self.items or self.assets or self.asset_update)

@@ -83,6 +83,15 @@ class IngestionTask(Task):
         prepared["ingestion_request"] = request
         return prepared
 
+    def check_request(self, inputs: IngestionInputs, asset: dict[str, Any]) -> None:
+        if not inputs.collection_id:
+            raise Invalid(
+                "ingestion needs a collection: run it on a collection or item asset, or pass inputs.collection_id"
+            )
+        check_id(inputs.collection_id, "collection_id")
+        if inputs.catalog_id:
+            check_id(inputs.catalog_id, "catalog_id")
+
     def run(self, ctx: TaskContext, inputs: IngestionInputs) -> dict[str, Any]:
         catalog_id = inputs.catalog_id or ctx.catalog_id
         collection_id = inputs.collection_id
@@ -95,6 +104,7 @@ class IngestionTask(Task):
         request = inputs.ingestion_request
         code = request.asset.code or str(ctx.asset.get("id"))
         collection_created = self._check_target(ctx, catalog_id, collection_id, request.create_collection)
+        ctx.staged.catalog_id = catalog_id
 
         ctx.progress(2, "fetching the file")
         path = ctx.local_copy()

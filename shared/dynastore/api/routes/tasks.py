@@ -1,0 +1,218 @@
+"""Tasks and jobs (OGC API - Processes semantics) under ``/assets``.
+
+``GET /assets/tasks[/{task_id}]`` describe the tasks; ``POST <asset path>/tasks/{task_id}/execute``
+runs one on an asset at catalog, collection or item level (``mode=async-execute`` default, or
+``Prefer: respond-async``; ``sync-execute``; ``dismiss``); ``/assets/jobs[/{job_id}[/results]]``
+follow jobs, ``DELETE /assets/jobs/{job_id}`` dismisses one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Header, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from dynastore.api.deps import Editor, JSONResponse, Reader, base_url, get_services, next_link
+from dynastore.api.schemas import json_body
+from dynastore.domain.ids import check_id
+from dynastore.errors import Invalid
+from dynastore.services.assets import Scope
+from dynastore.services.auth import Principal
+from dynastore.services.jobs import status_document
+from dynastore.services.search import parse_limit
+
+router = APIRouter(tags=["tasks"])
+
+EXECUTE_BODY: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "inputs": {
+            "type": "object",
+            "description": "task inputs (see GET /assets/tasks/{task_id}); `asset_metadata` is merged into the asset "
+            "after a successful run",
+            "additionalProperties": True,
+        },
+        "response": {"type": "string", "enum": ["document", "raw"]},
+    },
+    "example": {
+        "inputs": {
+            "asset_metadata": {
+                "description": "Updated description from task execution",
+                "properties": {"custom_field": "value"},
+            }
+        },
+        "response": "document",
+    },
+}
+MODE_DOC = "async-execute (default): 201 + Location; sync-execute: 200 with the results; dismiss: stop the task's job"
+EXECUTE_DOC = (
+    "Run a task on this asset. `async-execute` (default, also chosen by `Prefer: respond-async`) persists the job, "
+    "queues it and answers 201 with its status and a `Location`; `sync-execute` answers 200 with the results, or 201 "
+    "with the job when it runs longer than the sync timeout; `dismiss` stops this task's accepted or running job on "
+    "this asset."
+)
+
+
+def _links_for_task(request: Request, task_id: str) -> list[dict[str, Any]]:
+    href = f"{base_url(request)}/assets/tasks/{task_id}"
+    return [{"rel": "self", "href": href, "type": "application/json", "title": "task description"}]
+
+
+@router.get("/assets/tasks", summary="List the tasks", response_class=JSONResponse)
+def list_tasks(request: Request, principal: Principal = Reader) -> JSONResponse:
+    tasks = [{**t, "links": _links_for_task(request, t["id"])} for t in get_services(request).tasks.list_tasks()]
+    links = [{"rel": "self", "href": f"{base_url(request)}/assets/tasks", "type": "application/json"}]
+    return JSONResponse({"tasks": tasks, "processes": tasks, "links": links})
+
+
+@router.get("/assets/tasks/{task_id}", summary="Describe a task (inputs, outputs, modes)", response_class=JSONResponse)
+def describe_task(task_id: str, request: Request, principal: Principal = Reader) -> JSONResponse:
+    doc = get_services(request).tasks.describe_task(task_id)
+    return JSONResponse({**doc, "links": _links_for_task(request, task_id)})
+
+
+async def _execute(
+    request: Request, scope: Scope, asset_id: str, task_id: str, mode: str | None, prefer: str | None, actor: str
+) -> JSONResponse:
+    raw = await request.body()
+    body: Any = None
+    if raw.strip():
+        import orjson
+
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise Invalid(f"request body is not valid JSON: {exc}") from None
+    services = get_services(request)
+    result = await run_in_threadpool(
+        services.tasks.execute,
+        scope,
+        check_id(asset_id, "asset id"),
+        task_id,
+        body,
+        mode=mode,
+        prefer=prefer,
+        actor=actor,
+        base_url=base_url(request),
+    )
+    return JSONResponse(result.body, status_code=result.status_code, headers=result.headers)
+
+
+_EXECUTE_KW: dict[str, Any] = {
+    "response_class": JSONResponse,
+    "openapi_extra": json_body(EXECUTE_BODY),
+    "description": EXECUTE_DOC,
+    "responses": {201: {"description": "job accepted (async)"}, 200: {"description": "results (sync) or status"}},
+}
+
+
+@router.post(
+    "/assets/catalogs/{catalog_id}/assets/{asset_id}/tasks/{task_id}/execute",
+    summary="Execute a task on a catalog-level asset",
+    **_EXECUTE_KW,
+)
+async def execute_on_catalog_asset(
+    catalog_id: str,
+    asset_id: str,
+    task_id: str,
+    request: Request,
+    mode: str | None = Query(default=None, description=MODE_DOC),
+    prefer: str | None = Header(default=None, description="`respond-async` asks for an async job"),
+    principal: Principal = Editor,
+) -> JSONResponse:
+    scope = Scope(check_id(catalog_id, "catalog_id"))
+    return await _execute(request, scope, asset_id, task_id, mode, prefer, principal.key_id)
+
+
+@router.post(
+    "/assets/catalogs/{catalog_id}/collections/{collection_id}/assets/{asset_id}/tasks/{task_id}/execute",
+    summary="Execute a task on a collection-level asset",
+    **_EXECUTE_KW,
+)
+async def execute_on_collection_asset(
+    catalog_id: str,
+    collection_id: str,
+    asset_id: str,
+    task_id: str,
+    request: Request,
+    mode: str | None = Query(default=None, description=MODE_DOC),
+    prefer: str | None = Header(default=None, description="`respond-async` asks for an async job"),
+    principal: Principal = Editor,
+) -> JSONResponse:
+    scope = Scope(check_id(catalog_id, "catalog_id"), check_id(collection_id, "collection_id"))
+    return await _execute(request, scope, asset_id, task_id, mode, prefer, principal.key_id)
+
+
+@router.post(
+    "/assets/catalogs/{catalog_id}/collections/{collection_id}/items/{item_id}/assets/{asset_id}/tasks/{task_id}/execute",
+    summary="Execute a task on an item (feature-linked) asset",
+    **_EXECUTE_KW,
+)
+async def execute_on_item_asset(
+    catalog_id: str,
+    collection_id: str,
+    item_id: str,
+    asset_id: str,
+    task_id: str,
+    request: Request,
+    mode: str | None = Query(default=None, description=MODE_DOC),
+    prefer: str | None = Header(default=None, description="`respond-async` asks for an async job"),
+    principal: Principal = Editor,
+) -> JSONResponse:
+    scope = Scope(
+        check_id(catalog_id, "catalog_id"), check_id(collection_id, "collection_id"), check_id(item_id, "item_id")
+    )
+    return await _execute(request, scope, asset_id, task_id, mode, prefer, principal.key_id)
+
+
+@router.get("/assets/jobs", summary="List jobs (newest first)", response_class=JSONResponse)
+def list_jobs(
+    request: Request,
+    status: str | None = Query(default=None, description="accepted, running, successful, failed or dismissed"),
+    task_id: str | None = Query(default=None, description="only jobs of this task (alias `task`, `processID`)"),
+    task: str | None = Query(default=None, include_in_schema=False),
+    process_id: str | None = Query(default=None, alias="processID", include_in_schema=False),
+    catalog_id: str | None = Query(default=None, description="only jobs on assets of this catalog (alias `catalog`)"),
+    catalog: str | None = Query(default=None, include_in_schema=False),
+    asset_id: str | None = Query(default=None, description="only jobs on this asset (alias `asset`)"),
+    asset: str | None = Query(default=None, include_in_schema=False),
+    limit: str | None = Query(default=None, description="page size, 1..10000"),
+    token: str | None = Query(default=None, description="opaque cursor from a `next` link"),
+    principal: Principal = Reader,
+) -> JSONResponse:
+    services = get_services(request)
+    candidates = {
+        "status": status,
+        "task_id": task_id or task or process_id,
+        "catalog_id": catalog_id or catalog,
+        "asset_id": asset_id or asset,
+    }
+    filters = {k: v for k, v in candidates.items() if v}
+    page = services.tasks.list_jobs(filters=filters, limit=parse_limit(limit, services.settings), token=token)
+    root = base_url(request)
+    return JSONResponse(
+        {
+            "jobs": [status_document(doc, root) for doc in page.items],
+            "next": page.next_token,
+            "numberReturned": len(page.items),
+            "links": next_link(request, page.next_token),
+        }
+    )
+
+
+@router.get("/assets/jobs/{job_id}", summary="A job's status", response_class=JSONResponse)
+def get_job(job_id: str, request: Request, principal: Principal = Reader) -> JSONResponse:
+    doc = get_services(request).tasks.get_job(job_id)
+    return JSONResponse(status_document(doc, base_url(request)))
+
+
+@router.get("/assets/jobs/{job_id}/results", summary="A finished job's results", response_class=JSONResponse)
+def get_job_results(job_id: str, request: Request, principal: Principal = Reader) -> JSONResponse:
+    return JSONResponse(get_services(request).tasks.results(job_id))
+
+
+@router.delete("/assets/jobs/{job_id}", summary="Dismiss a job (stops it when running)", response_class=JSONResponse)
+def dismiss_job(job_id: str, request: Request, principal: Principal = Editor) -> JSONResponse:
+    doc = get_services(request).tasks.dismiss(job_id, actor=principal.key_id)
+    return JSONResponse(status_document(doc, base_url(request)))

@@ -1,0 +1,149 @@
+"""Fixtures of the task/job tests: services on a fresh local backend, test tasks, asset helpers."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dynastore.bootstrap import Services, bootstrap
+from dynastore.config import Settings
+from dynastore.services.assets import Scope, UploadBuffer
+from dynastore.tasks import Task, TaskContext, TaskInputs
+
+FAST_JOB_TIMING: dict[str, Any] = {
+    "job_cancel_poll_seconds": 0.05,
+    "job_heartbeat_seconds": 0.2,
+    "job_stale_seconds": 2.0,
+}
+
+
+class SlowInputs(TaskInputs):
+    steps: int = 200
+    step_seconds: float = 0.05
+    items: bool = True
+
+
+class SlowTask(Task):
+    """Stages one item per step and sleeps between steps, checking for cancellation each time."""
+
+    id = "slow"
+    title = "Slow test task"
+    description = "stages items slowly (tests dismissal and timeouts)"
+    Inputs = SlowInputs
+
+    def __init__(self) -> None:
+        self.steps_done = 0
+        self.started = threading.Event()
+
+    def run(self, ctx: TaskContext, inputs: SlowInputs) -> dict[str, Any]:
+        self.started.set()
+        for step in range(inputs.steps):
+            ctx.progress(100 * step / inputs.steps, f"step {step}")
+            if inputs.items:
+                ctx.stage_item(
+                    {
+                        "type": "Feature",
+                        "stac_version": "1.0.0",
+                        "id": f"slow-{step}",
+                        "collection": ctx.collection_id,
+                        "geometry": {"type": "Point", "coordinates": [1.0, 2.0]},
+                        "bbox": [1.0, 2.0, 1.0, 2.0],
+                        "properties": {"datetime": "2024-01-01T00:00:00Z"},
+                        "links": [],
+                        "assets": {},
+                    }
+                )
+            time.sleep(inputs.step_seconds)
+            self.steps_done = step + 1
+        ctx.update_asset({"metadata": {"slow": "done"}})
+        return {"steps": inputs.steps}
+
+
+class BoomTask(Task):
+    id = "boom"
+    title = "Failing test task"
+    description = "stages an asset update and an item, then raises"
+
+    def run(self, ctx: TaskContext, inputs: TaskInputs) -> dict[str, Any]:
+        ctx.update_asset({"title": "should never land", "metadata": {"boom": True}})
+        raise RuntimeError("the sensor file is corrupt")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        backend="local",
+        data_dir=tmp_path / "data",
+        watch_bucket=False,
+        worker_threads=0,
+        sync_execute_timeout_seconds=20,
+        **FAST_JOB_TIMING,
+    )
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    built = bootstrap(settings)
+    built.tasks.registry.register(SlowTask())
+    built.tasks.registry.register(BoomTask())
+    try:
+        yield built
+    finally:
+        built.tasks.shutdown()
+        built.close()
+
+
+@pytest.fixture
+def catalog(services: Services) -> str:
+    services.catalogs.create({"id": "demo", "title": "Demo"}, actor="test")
+    return "demo"
+
+
+@pytest.fixture
+def collection(services: Services, catalog: str) -> str:
+    body = {
+        "type": "Collection",
+        "stac_version": "1.0.0",
+        "id": "obs",
+        "description": "observations",
+        "license": "proprietary",
+        "extent": {"spatial": {"bbox": [[-180, -90, 180, 90]]}, "temporal": {"interval": [[None, None]]}},
+        "links": [],
+    }
+    services.stac.create_collection(catalog, body, actor="test")
+    return "obs"
+
+
+def upload(services: Services, scope: Scope, path: Path, **metadata: Any) -> dict[str, Any]:
+    """Store a local file as an asset through the API's upload use case."""
+    buffer = UploadBuffer(services.settings.max_upload_bytes)
+    buffer.write(path.read_bytes())
+    try:
+        return services.assets.upload(
+            scope, filename=path.name, data=buffer, content_type=None, metadata=metadata, actor="test"
+        )
+    finally:
+        buffer.close()
+
+
+def wait_for(check: Callable[[], Any], *, timeout: float = 15, what: str = "condition") -> Any:
+    """Poll ``check`` until it returns something truthy (returned) or fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.02)
+
+
+def drain(services: Services) -> int:
+    """Deliver every due queue message to the task service (what the local worker does)."""
+    count: int = services.adapters.queue.drain(services.tasks.handle_message)  # type: ignore[attr-defined]
+    return count

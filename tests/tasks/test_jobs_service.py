@@ -1,0 +1,228 @@
+"""Jobs on the local backend through the TaskService: async/sync/dismiss, merge, failure, redelivery."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from dynastore.bootstrap import Services
+from dynastore.errors import Invalid, NotFound
+from dynastore.services.assets import Scope
+
+from .conftest import drain, upload, wait_for
+from .files import write_geotiff, write_stations_csv
+
+
+def test_async_execute_persists_the_job_before_answering_and_the_worker_runs_it(
+    services: Services, catalog: str, tmp_path: Path
+) -> None:
+    # GIVEN a catalog-level GeoTIFF asset
+    asset = upload(services, Scope(catalog), write_geotiff(tmp_path / "scene.tif"))
+
+    # WHEN gdalinfo is executed without a mode (async-execute is the default)
+    result = services.tasks.execute(Scope(catalog), asset["id"], "gdalinfo", {"inputs": {}}, mode=None, actor="alice")
+
+    # THEN the answer is 201 with a Location, and the job is already stored as accepted
+    assert result.status_code == 201
+    job_id = result.body["jobID"]
+    assert result.headers["Location"].endswith(f"/assets/jobs/{job_id}")
+    assert services.tasks.get_job(job_id)["status"] == "accepted"
+    assert result.body["status"] == "accepted"
+
+    # WHEN the queue delivers its message
+    assert drain(services) == 1
+
+    # THEN the job succeeded and the asset carries the raster fields
+    job = services.tasks.get_job(job_id)
+    assert job["status"] == "successful", job
+    assert job["progress"] == 100 and job["runner"] is None and job["finished"]
+    stored = services.adapters.store.get_asset(catalog, asset["id"])
+    assert stored["proj:epsg"] == 32633 and stored["raster:bands"][0]["data_type"] == "uint16"
+    assert services.tasks.results(job_id)["info"]["width"] == 64
+
+
+def test_redelivery_of_a_finished_job_does_nothing(services: Services, catalog: str, tmp_path: Path) -> None:
+    asset = upload(services, Scope(catalog), write_geotiff(tmp_path / "scene.tif"))
+    job_id = services.tasks.execute(Scope(catalog), asset["id"], "checksum", {}, mode=None, actor="a").body["jobID"]
+    drain(services)
+    finished = services.tasks.get_job(job_id)
+    asset_before = services.adapters.store.get_asset(catalog, asset["id"])
+
+    services.tasks.handle_message({"kind": "job", "job_id": job_id})
+    services.tasks.handle_message(b'{"job_id": "%s"}' % job_id.encode())
+
+    assert services.tasks.get_job(job_id) == finished
+    assert services.adapters.store.get_asset(catalog, asset["id"]) == asset_before
+
+
+def test_seed_sync_execute_example_merges_asset_metadata(services: Services, catalog: str, tmp_path: Path) -> None:
+    # GIVEN the seed's request body verbatim
+    asset = upload(services, Scope(catalog), write_geotiff(tmp_path / "scene.tif"), description="original")
+    body = {
+        "inputs": {
+            "asset_metadata": {
+                "description": "Updated description from task execution",
+                "properties": {"custom_field": "value"},
+            },
+            "other_task_param": "some_value",
+        },
+        "response": "document",
+    }
+
+    result = services.tasks.execute(Scope(catalog), asset["id"], "gdalinfo", body, mode="sync-execute", actor="bob")
+
+    # THEN 200 with the results, and the asset has both the task's fields and the explicit metadata
+    assert result.status_code == 200
+    assert result.body["kind"] == "raster" and result.body["info"]["driver"] == "GTiff"
+    stored = services.adapters.store.get_asset(catalog, asset["id"])
+    assert stored["description"] == "Updated description from task execution"
+    assert stored["metadata"]["custom_field"] == "value"
+    assert stored["proj:epsg"] == 32633
+    # AND the audit trail records the merge with the job
+    [event] = [
+        e for e in services.adapters.store.list_audit(catalog, record_id=asset["id"]).items if e["action"] == "task"
+    ]
+    assert event["details"]["task_id"] == "gdalinfo" and event["details"]["job_id"] == result.job["id"]  # type: ignore[index]
+    assert event["actor"] == "bob"
+
+
+def test_explicit_asset_metadata_wins_over_task_results(services: Services, catalog: str, tmp_path: Path) -> None:
+    asset = upload(services, Scope(catalog), write_geotiff(tmp_path / "scene.tif"))
+    body = {
+        "inputs": {"asset_metadata": {"proj:epsg": 4326, "metadata": {"a": {"b": 1}}, "properties": {"a": {"c": 2}}}}
+    }
+    services.tasks.execute(Scope(catalog), asset["id"], "gdalinfo", body, mode="sync-execute", actor="x")
+    stored = services.adapters.store.get_asset(catalog, asset["id"])
+    assert stored["proj:epsg"] == 4326  # explicit beats the task's 32633
+    assert stored["proj:shape"] == [48, 64]  # the task's other fields still land
+    assert stored["metadata"]["a"] == {"b": 1, "c": 2}  # deep merge
+
+
+def test_a_raising_task_fails_the_job_and_leaves_the_asset_unchanged(
+    services: Services, catalog: str, tmp_path: Path
+) -> None:
+    asset = upload(services, Scope(catalog), write_geotiff(tmp_path / "scene.tif"))
+    before = services.adapters.store.get_asset(catalog, asset["id"])
+    body = {"inputs": {"asset_metadata": {"description": "must not land"}}}
+
+    job_id = services.tasks.execute(Scope(catalog), asset["id"], "boom", body, mode=None, actor="a").body["jobID"]
+    drain(services)
+
+    job = services.tasks.get_job(job_id)
+    assert job["status"] == "failed"
+    assert "the sensor file is corrupt" in job["message"]
+    assert services.adapters.store.get_asset(catalog, asset["id"]) == before
+    with pytest.raises(NotFound, match="failed"):
+        services.tasks.results(job_id)
+
+
+def test_sync_execute_of_a_raising_task_answers_an_error_naming_the_job(
+    services: Services, catalog: str, tmp_path: Path
+) -> None:
+    junk = tmp_path / "notes.bin"
+    junk.write_bytes(b"\x00\x01 not a raster at all")
+    asset = upload(services, Scope(catalog), junk)
+    before = services.adapters.store.get_asset(catalog, asset["id"])
+    with pytest.raises(Invalid, match=r"job .* failed: .*neither a raster") as info:
+        services.tasks.execute(Scope(catalog), asset["id"], "gdalinfo", {}, mode="sync-execute", actor="a")
+    job = services.tasks.get_job(info.value.extra["job_id"])
+    assert job["status"] == "failed"
+    assert services.adapters.store.get_asset(catalog, asset["id"]) == before
+
+
+def test_sync_execute_turns_into_a_job_after_the_timeout(
+    services: Services, catalog: str, collection: str, tmp_path: Path
+) -> None:
+    services.settings.sync_execute_timeout_seconds = 0.2
+    scope = Scope(catalog, collection)
+    asset = upload(services, scope, write_stations_csv(tmp_path / "stations.csv"))
+    body = {"inputs": {"steps": 20, "step_seconds": 0.05}}
+
+    result = services.tasks.execute(scope, asset["id"], "slow", body, mode="sync-execute", actor="a")
+
+    assert result.status_code == 201 and result.body["status"] in ("accepted", "running")
+    job_id = result.body["jobID"]
+    # it carries on in this process and finishes
+    job = wait_for(lambda: (j := services.tasks.get_job(job_id))["status"] == "successful" and j, what="job done")
+    assert job["outputs"] == {"steps": 20}
+    # the delayed take-over message finds it finished and does nothing
+    time.sleep(0.01)
+    services.tasks.handle_message({"job_id": job_id})
+    assert services.tasks.get_job(job_id)["rev"] == job["rev"]
+
+
+def test_dismiss_stops_a_running_job_quickly_and_writes_nothing(
+    services: Services, catalog: str, collection: str, tmp_path: Path
+) -> None:
+    import threading
+
+    scope = Scope(catalog, collection)
+    asset = upload(services, scope, write_stations_csv(tmp_path / "stations.csv"))
+    before = services.adapters.store.get_asset(catalog, asset["id"])
+    body = {"inputs": {"steps": 400, "step_seconds": 0.05, "asset_metadata": {"title": "must not land"}}}
+    job_id = services.tasks.execute(scope, asset["id"], "slow", body, mode=None, actor="a").body["jobID"]
+    worker = threading.Thread(target=drain, args=(services,), daemon=True)
+    worker.start()
+    wait_for(
+        lambda: (
+            services.tasks.get_job(job_id)["status"] == "running" and services.tasks.registry.get("slow").steps_done > 3
+        ),
+        what="job running",
+    )  # type: ignore[attr-defined]
+
+    dismissed_at = time.monotonic()
+    doc = services.tasks.dismiss(job_id, actor="carol")
+    assert doc["status"] == "dismissed"
+    wait_for(lambda: services.tasks.get_job(job_id)["runner"] is None, timeout=2, what="the runner to stop")
+    stopped_after = time.monotonic() - dismissed_at
+    worker.join(5)
+
+    job = services.tasks.get_job(job_id)
+    assert job["status"] == "dismissed" and "carol" in job["message"]
+    assert services.adapters.store.list_items(catalog, collection).items == []
+    assert services.adapters.store.get_asset(catalog, asset["id"]) == before
+    print(f"dismissed job stopped after {stopped_after:.2f}s")
+
+
+def test_dismiss_mode_on_the_asset_path_and_a_dismissed_queued_job_never_runs(
+    services: Services, catalog: str, collection: str, tmp_path: Path
+) -> None:
+    scope = Scope(catalog, collection)
+    asset = upload(services, scope, write_stations_csv(tmp_path / "stations.csv"))
+    job_id = services.tasks.execute(scope, asset["id"], "slow", {"inputs": {"steps": 2}}, mode=None, actor="a").body[
+        "jobID"
+    ]
+
+    result = services.tasks.execute(scope, asset["id"], "slow", None, mode="dismiss", actor="a")
+
+    assert result.status_code == 200 and result.body["jobID"] == job_id and result.body["status"] == "dismissed"
+    drain(services)
+    assert services.tasks.get_job(job_id)["status"] == "dismissed"
+    assert services.tasks.registry.get("slow").steps_done == 0  # type: ignore[attr-defined]
+    with pytest.raises(NotFound, match="no accepted or running"):
+        services.tasks.execute(scope, asset["id"], "slow", None, mode="dismiss", actor="a")
+
+
+def test_bad_requests_are_rejected_before_any_job_exists(services: Services, catalog: str, tmp_path: Path) -> None:
+    asset = upload(services, Scope(catalog), write_geotiff(tmp_path / "scene.tif"))
+    cases = [
+        ("gdalinfo", {"inputs": {"update_asset": "yes please"}}, None, "inputs.update_asset"),
+        ("gdalinfo", {"inputs": {"asset_metadata": {"id": "other"}}}, None, "cannot set id"),
+        ("gdalinfo", {"inputs": {"asset_metadata": {"roles": "not-a-list"}}}, None, "roles"),
+        ("gdalinfo", {"inputs": []}, None, "inputs is a JSON object"),
+        ("gdalinfo", {"input": {}}, None, "unknown execute body members"),
+        ("gdalinfo", {}, "fast", "mode 'fast'"),
+        ("ingestion", {}, None, "needs a collection"),
+    ]
+    for task_id, body, mode, message in cases:
+        with pytest.raises(Invalid, match=message):
+            services.tasks.execute(Scope(catalog), asset["id"], task_id, body, mode=mode, actor="a")
+            drain(services)
+            raise AssertionError(services.tasks.list_jobs(filters={}).items[0])
+    with pytest.raises(NotFound, match="task 'nope'"):
+        services.tasks.execute(Scope(catalog), asset["id"], "nope", {}, mode=None, actor="a")
+    with pytest.raises(NotFound):
+        services.tasks.execute(Scope(catalog, "elsewhere"), asset["id"], "gdalinfo", {}, mode=None, actor="a")
+    assert services.tasks.list_jobs(filters={}).items == []
