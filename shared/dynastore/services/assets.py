@@ -28,7 +28,7 @@ from pydantic import ValidationError
 
 from dynastore.config import Settings
 from dynastore.domain import time as dtime
-from dynastore.domain.asset import Asset, AssetFields, StorageLocation, asset_level
+from dynastore.domain.asset import AssetFields, StorageLocation, asset_level
 from dynastore.domain.events import asset_id_for_key
 from dynastore.domain.ids import check_id
 from dynastore.domain.search import AssetQuery, Page
@@ -299,13 +299,13 @@ class AssetService:
             raise Invalid(
                 "an asset needs an `href` (gs://, s3://, https://, file://); to send the bytes use .../upload"
             )
-        asset = self._new_asset(scope, fields)
-        audit = audit_doc(scope.catalog_id, "asset", asset.id, "create", actor)
+        doc = self._new_asset(scope, fields)
+        audit = audit_doc(scope.catalog_id, "asset", doc["id"], "create", actor)
         try:
-            return self._write_one(asset.to_doc(), 0, audit)
+            return self._write_one(doc, 0, audit)
         except Conflict:
             raise Conflict(
-                f"asset {asset.id!r} exists already in catalog {scope.catalog_id!r}; "
+                f"asset {doc['id']!r} exists already in catalog {scope.catalog_id!r}; "
                 "use PUT to replace it or PATCH to change it"
             ) from None
 
@@ -324,9 +324,9 @@ class AssetService:
         if current is None:
             if not fields.href:
                 raise Invalid("an asset needs an `href` (gs://, s3://, https://, file://)")
-            asset = self._new_asset(scope, fields)
+            doc = self._new_asset(scope, fields)
             audit = audit_doc(scope.catalog_id, "asset", asset_id, "create", actor)
-            return self._write_one(asset.to_doc(), 0, audit), True
+            return self._write_one(doc, 0, audit), True
         self._check_writable(scope, current, asset_id)
         if not fields.href:
             fields = fields.model_copy(update={"href": current["href"]})
@@ -447,10 +447,10 @@ class AssetService:
         }
         if not fields.roles:
             updates["roles"] = mediatypes.default_roles(name, media_type)
-        asset = self._new_asset(scope, fields.model_copy(update=updates), info)
+        doc = self._new_asset(scope, fields.model_copy(update=updates), info)
         audit = audit_doc(scope.catalog_id, "asset", asset_id, "create", actor, upload=True, key=key, size=data.size)
         try:
-            return self._write_one(asset.to_doc(), 0, audit)
+            return self._write_one(doc, 0, audit)
         except Exception:
             # The record did not land: leave no orphan blob behind.
             self.blobs.delete(key, missing_ok=True)
@@ -562,7 +562,7 @@ class AssetService:
                 if current is None:
                     if not fields.href:
                         raise Invalid("an asset needs an `href`")
-                    doc = self._new_asset(scope, fields).to_doc()
+                    doc = self._new_asset(scope, fields)
                     write, action, outcome = AssetWrite(doc, 0), "create", _CREATED
                 else:
                     self._check_writable(scope, current, asset_id)
@@ -631,16 +631,24 @@ class AssetService:
         if current.get("status") == "deleted":
             raise NotFound(f"asset {asset_id!r} was deleted; restore it before changing it")
 
-    def _new_asset(self, scope: Scope, fields: AssetFields, info: BlobInfo | None = None) -> Asset:
-        data = fields.model_dump(by_alias=False)
-        data["id"] = fields.id or uuid.uuid4().hex
-        storage = self._storage_for(fields.href or "", info)
-        return Asset(
-            **data,
-            catalog_id=scope.catalog_id,
-            collection_id=scope.collection_id,
-            item_id=scope.item_id,
-            storage=storage,
+    def _new_asset(self, scope: Scope, fields: AssetFields, info: BlobInfo | None = None) -> Doc:
+        """The stored document of a new asset (fields are validated already; no second validation pass)."""
+        now = dtime.now_iso()
+        location = self._storage_for(fields.href or "", info)
+        return asset_doc(
+            fields,
+            fields.id or uuid.uuid4().hex,
+            {
+                "catalog_id": scope.catalog_id,
+                "collection_id": scope.collection_id,
+                "item_id": scope.item_id,
+                "status": "active",
+                "created": now,
+                "updated": now,
+                "deleted_at": None,
+                "storage": location.model_dump(mode="json") if location else None,
+                "rev": 0,
+            },
         )
 
     def _storage_for(self, href: str, info: BlobInfo | None = None) -> StorageLocation | None:
@@ -656,28 +664,37 @@ class AssetService:
 
     def _replaced(self, current: Doc, fields: AssetFields) -> Doc:
         """``current`` with its client fields replaced by ``fields`` (system fields kept)."""
-        data = fields.model_dump(by_alias=False)
-        data["id"] = current["id"]
         storage: Any = current.get("storage")
         if fields.href != current.get("href"):
             location = self._storage_for(fields.href or "")
-            storage = location.model_dump() if location else None
-        asset = Asset(
-            **data,
-            catalog_id=current["catalog_id"],
-            collection_id=current.get("collection_id"),
-            item_id=current.get("item_id"),
-            status=current.get("status", "active"),
-            created=current.get("created") or dtime.now_iso(),
-            updated=dtime.now_iso(),
-            deleted_at=current.get("deleted_at"),
-            storage=storage,
-            rev=current.get("rev", 0),
+            storage = location.model_dump(mode="json") if location else None
+        return asset_doc(
+            fields,
+            current["id"],
+            {
+                "catalog_id": current["catalog_id"],
+                "collection_id": current.get("collection_id"),
+                "item_id": current.get("item_id"),
+                "status": current.get("status", "active"),
+                "created": current.get("created") or dtime.now_iso(),
+                "updated": dtime.now_iso(),
+                "deleted_at": current.get("deleted_at"),
+                "storage": storage,
+                "rev": current.get("rev", 0),
+            },
         )
-        return asset.to_doc()
 
     def _write_one(self, doc: Doc, expect_rev: int | None, audit: Doc) -> Doc:
         return self.store.write_assets([AssetWrite(doc, expect_rev)], audits=[audit])[0]
+
+
+def asset_doc(fields: AssetFields, asset_id: str, system: Doc) -> Doc:
+    """The stored shape of ``Asset.to_doc()`` from validated client fields and the service's own fields."""
+    doc = fields.model_dump(mode="json", by_alias=True, exclude={"extensions"})
+    doc["id"] = asset_id
+    doc.update(fields.extensions)
+    doc.update(system)
+    return doc
 
 
 def client_view(doc: Doc) -> Doc:
