@@ -230,6 +230,10 @@ class MetadataStore(Protocol):
 
     def health(self) -> None: ...
 
+    # Optional capability (not part of the protocol, looked up with ``getattr``): ``batch()``, a
+    # context manager in which a backend groups many small writes (e.g. ``put_ingest_record``)
+    # into one transaction. Bulk indexing uses it when present and works without it.
+
 
 # ------------------------------------------------------------------------------------ tasks
 

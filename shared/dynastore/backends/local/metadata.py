@@ -7,6 +7,7 @@ ingest state, jobs and purge). This class opens the database and creates the sch
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from dynastore.backends.local.sqlite_assets import AssetRecords
@@ -32,6 +33,10 @@ class SqliteMetadataStore(CatalogRecords, AssetRecords, OtherRecords):
 
     def health(self) -> None:
         self.db.health()
+
+    def batch(self) -> AbstractContextManager[object]:
+        """Optional capability (see ``ports.MetadataStore``): the writes inside share one transaction."""
+        return self.db.write()
 
     def close(self) -> None:
         self.db.close()
