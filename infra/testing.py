@@ -1,0 +1,191 @@
+"""Test support for the gcp backend: isolated adapters on the emulator stack, a Cloud Tasks sink.
+
+``gcp_adapters()`` builds a fresh ``Adapters`` on the process-wide emulator stack
+(``infra.emulators.shared_stack``, started on first use), isolated from every other test by a
+unique Firestore collection prefix, bucket name and Cloud Tasks queue prefix, instead of
+restarting emulators. Cloud Tasks delivers its HTTP tasks to ``TaskSink``, a small HTTP server in
+the test process, so ``deliver(queue)`` can hand the contract suite the messages of a queue that
+are due, exactly as the emulator POSTed them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import orjson
+
+from infra.emulators import EmulatorStack, shared_stack
+
+TASKS_SERVICE_ACCOUNT = "tasks@dynastore-local.iam.gserviceaccount.com"
+
+
+@dataclass
+class Delivery:
+    channel: str
+    queue_id: str
+    task_id: str
+    logical_queue: str
+    body: bytes
+    headers: dict[str, str]
+
+    @property
+    def message(self) -> dict[str, Any]:
+        return dict(orjson.loads(self.body))
+
+
+class TaskSink:
+    """Receives the HTTP tasks Cloud Tasks dispatches (``POST /<channel>``) and answers 200."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self._received: list[Delivery] = []
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length)
+                delivery = Delivery(
+                    channel=self.path.strip("/"),
+                    queue_id=self.headers.get("X-CloudTasks-QueueName", ""),
+                    task_id=self.headers.get("X-CloudTasks-TaskName", ""),
+                    logical_queue=self.headers.get("X-Dynastore-Queue", ""),
+                    body=body,
+                    headers={k: v for k, v in self.headers.items()},
+                )
+                with sink._lock:
+                    sink._received.append(delivery)
+                    sink._lock.notify_all()
+                self.send_response(200)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = int(self.server.server_address[1])
+        self._thread = threading.Thread(target=self.server.serve_forever, name="task-sink", daemon=True)
+        self._thread.start()
+
+    def url(self, channel: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{channel}"
+
+    def received(self, channel: str) -> list[Delivery]:
+        with self._lock:
+            return [d for d in self._received if d.channel == channel]
+
+    def wait(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while not predicate():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._lock.wait(min(left, 0.2))
+        return True
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+_sink: TaskSink | None = None
+_sink_lock = threading.Lock()
+
+
+def task_sink() -> TaskSink:
+    global _sink
+    with _sink_lock:
+        if _sink is None:
+            _sink = TaskSink()
+        return _sink
+
+
+def _split_task_name(name: str) -> tuple[str, str]:
+    """``projects/p/locations/l/queues/Q/tasks/T`` → (Q, T)."""
+    parts = name.split("/")
+    return parts[-3], parts[-1]
+
+
+@dataclass
+class GcpTestBackend:
+    settings: Any
+    adapters: Any
+    stack: EmulatorStack
+    tag: str
+    deliver: Callable[[str], list[dict[str, Any]]]
+
+
+@contextlib.contextmanager
+def gcp_adapters(stack: EmulatorStack | None = None, *, deliver_timeout: float = 20.0) -> Iterator[GcpTestBackend]:
+    """Fresh, isolated gcp adapters on the emulators (``stack`` or the process-wide one)."""
+    from dynastore.backends.gcp import build_adapters
+    from dynastore.backends.gcp.tasks_queue import CloudTasksQueue
+    from dynastore.config import Settings
+
+    stack = stack or shared_stack("firestore", "gcs", "tasks")
+    stack.ensure("firestore", "gcs", "tasks")
+    os.environ.update(stack.env())  # the Google SDKs read the emulator hosts from the environment
+    tag = uuid.uuid4().hex[:10]
+    sink = task_sink()
+    settings = Settings(
+        backend="gcp",
+        gcp_project=stack.project,
+        gcp_region=stack.location,
+        gcp_bucket=f"dyn-{tag}",
+        gcp_collection_prefix=f"t{tag}_",
+        gcp_tasks_queue_prefix=f"t{tag}",
+        gcp_run_task_url=sink.url(tag),
+        gcp_tasks_service_account=TASKS_SERVICE_ACCOUNT,
+        gcp_tasks_emulator_host=stack.emulators["tasks"].host,
+    )
+    adapters = build_adapters(settings)
+    adapters.blobs.ensure_bucket(stack.location)
+    queue: CloudTasksQueue = adapters.queue
+    enqueued: dict[tuple[str, str], tuple[str, float]] = {}
+    handed: set[tuple[str, str]] = set()
+    original_enqueue = queue.enqueue
+
+    def recording_enqueue(name: str, message: dict[str, Any], **kwargs: Any) -> str:
+        task_name = original_enqueue(name, message, **kwargs)
+        enqueued.setdefault(_split_task_name(task_name), (name, time.time() + float(kwargs.get("delay_seconds") or 0)))
+        return task_name
+
+    queue.enqueue = recording_enqueue  # type: ignore[method-assign]
+
+    def deliver(name: str) -> list[dict[str, Any]]:
+        """The messages of queue ``name`` due now, once each, in the order Cloud Tasks sent them."""
+        now = time.time()
+        due = {key for key, (q, at) in enqueued.items() if q == name and at <= now and key not in handed}
+
+        def arrived() -> set[tuple[str, str]]:
+            return {(d.queue_id, d.task_id) for d in sink.received(tag)}
+
+        if not sink.wait(lambda: due <= arrived(), deliver_timeout):
+            missing = sorted(t for _, t in due - arrived())
+            raise AssertionError(f"Cloud Tasks emulator did not deliver {missing} of queue {name!r} in time")
+        out: list[dict[str, Any]] = []
+        for delivery in sink.received(tag):
+            key = (delivery.queue_id, delivery.task_id)
+            if delivery.logical_queue == name and key not in handed and enqueued.get(key, (name, 0))[1] <= now:
+                handed.add(key)
+                out.append(delivery.message)
+        return out
+
+    try:
+        yield GcpTestBackend(settings, adapters, stack, tag, deliver)
+    finally:
+        with contextlib.suppress(Exception):
+            for queue_name in {q for q, _ in enqueued.values()}:
+                queue.delete_queue(queue_name)
+        adapters.close()

@@ -1,0 +1,62 @@
+"""Google SDK errors → ``dynastore.errors`` (imported lazily with the SDK)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from dynastore.errors import Conflict, DynastoreError, Invalid, NotFound, PreconditionFailed, Unavailable
+
+T = TypeVar("T")
+
+
+def translate(exc: BaseException, what: str) -> DynastoreError:
+    """The dynastore error for an SDK error raised while doing ``what``."""
+    from google.api_core import exceptions as gexc
+
+    detail = getattr(exc, "message", None) or str(exc)
+    if isinstance(exc, gexc.NotFound):
+        return NotFound(f"{what}: not found")
+    if isinstance(exc, gexc.AlreadyExists | gexc.Conflict):
+        return Conflict(f"{what}: already exists")
+    if isinstance(exc, gexc.PreconditionFailed):
+        return PreconditionFailed(f"{what}: precondition failed")
+    if isinstance(exc, gexc.FailedPrecondition):
+        # Firestore answers FAILED_PRECONDITION when a query needs a composite index.
+        return Invalid(f"{what}: the database cannot answer this query ({detail})")
+    if isinstance(exc, gexc.InvalidArgument | gexc.BadRequest | gexc.OutOfRange):
+        return Invalid(f"{what}: {detail}")
+    if isinstance(exc, gexc.GoogleAPIError | ConnectionError | TimeoutError):
+        return Unavailable(f"{what}: {type(exc).__name__}: {detail}")
+    try:
+        from google.auth import exceptions as auth_exc
+
+        if isinstance(exc, auth_exc.GoogleAuthError):
+            return Unavailable(f"{what}: Google credentials problem: {exc}")
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        import requests
+
+        if isinstance(exc, requests.RequestException):
+            return Unavailable(f"{what}: {exc}")
+    except ImportError:  # pragma: no cover
+        pass
+    raise exc
+
+
+@contextmanager
+def sdk_errors(what: str) -> Iterator[None]:
+    """Re-raise SDK errors inside the block as dynastore errors (ours pass through)."""
+    try:
+        yield
+    except DynastoreError:
+        raise
+    except Exception as exc:
+        raise translate(exc, what) from exc
+
+
+def call(what: str, fn: Callable[[], T]) -> T:
+    with sdk_errors(what):
+        return fn()

@@ -1,0 +1,346 @@
+"""``ports.BlobStore`` on Cloud Storage (google-cloud-storage).
+
+- Generations are GCS object generations; ``if_generation_match=0`` is GCS's create-only
+  precondition (``Conflict`` if the object exists), any other value a generation match
+  (``PreconditionFailed``).
+- Reads stream through ``Blob.open("rb")`` pinned to the generation ``stat`` saw.
+- Signed URLs are V4. With a service-account key the SDK signs locally; without one (Cloud
+  Functions, Cloud Run: metadata-server credentials) it signs through the IAM ``signBlob`` API as
+  ``signer_email`` (default: the runtime service account), which needs
+  ``roles/iam.serviceAccountTokenCreator`` on itself. Against an emulator
+  (``STORAGE_EMULATOR_HOST``) an ephemeral key signs and the URL points at the emulator, which
+  does not check signatures but serves the same paths.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any, BinaryIO, Literal, cast
+
+from dynastore.backends.gcp._errors import sdk_errors
+from dynastore.domain import time as dtime
+from dynastore.errors import Conflict, Invalid, NotFound, PreconditionFailed, Unavailable
+from dynastore.ports import BlobInfo
+
+MAX_KEY_BYTES = 1024
+CHUNK = 8 * 1024 * 1024
+
+
+def check_key(key: str) -> str:
+    """``key`` if it is a safe object key (the local backend's rules), else ``Invalid``."""
+    if not isinstance(key, str) or not key:
+        raise Invalid("an object key must be a non-empty string")
+    size = len(key.encode("utf-8", "surrogatepass"))
+    if size > MAX_KEY_BYTES:
+        raise Invalid(f"object key is {size} bytes long; at most {MAX_KEY_BYTES} are allowed")
+    if any(ord(ch) < 0x20 or ch in "\x7f\\" for ch in key):
+        raise Invalid(f"object key {key!r} contains a backslash, NUL or control character")
+    if key.startswith("/"):
+        raise Invalid(f"object key {key!r} must be relative (no leading /)")
+    for segment in key.split("/"):
+        if not segment:
+            raise Invalid(f"object key {key!r} has an empty path segment")
+        if segment in (".", ".."):
+            raise Invalid(f"object key {key!r} contains a '.' or '..' segment")
+        if segment.startswith(".dynastore"):
+            raise Invalid(f"object key {key!r} uses the reserved prefix '.dynastore'")
+    return key
+
+
+def _b64_hex(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return base64.b64decode(value).hex()
+    except (binascii.Error, ValueError):
+        return None
+
+
+def blob_info(blob: Any) -> BlobInfo:
+    return BlobInfo(
+        bucket=blob.bucket.name,
+        key=blob.name,
+        size=int(blob.size or 0),
+        generation=str(blob.generation),
+        etag=blob.etag,
+        md5=_b64_hex(blob.md5_hash),
+        crc32c=_b64_hex(blob.crc32c),
+        content_type=blob.content_type,
+        metadata={str(k): str(v) for k, v in (blob.metadata or {}).items()},
+        updated=dtime.isoformat(blob.updated) if blob.updated else None,
+    )
+
+
+_ephemeral_lock = threading.Lock()
+_ephemeral: Any = None
+
+
+def ephemeral_signing_credentials() -> Any:
+    """A throwaway service-account key (emulator only: nothing checks its signatures)."""
+    global _ephemeral
+    with _ephemeral_lock:
+        if _ephemeral is None:
+            from cryptography.hazmat.primitives import serialization
+            from cryptography.hazmat.primitives.asymmetric import rsa
+            from google.oauth2 import service_account
+
+            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            pem = key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            ).decode()
+            _ephemeral = service_account.Credentials.from_service_account_info(
+                {
+                    "type": "service_account",
+                    "client_email": "emulator-signer@dynastore-local.iam.gserviceaccount.com",
+                    "private_key": pem,
+                    "token_uri": "http://127.0.0.1/token",
+                    "project_id": "dynastore-local",
+                }
+            )
+        return _ephemeral
+
+
+class GcsBlobStore:
+    """One Cloud Storage bucket."""
+
+    def __init__(
+        self,
+        client: Any,
+        bucket: str,
+        *,
+        signer_email: str | None = None,
+        emulator_host: str | None = None,
+    ) -> None:
+        self.client = client
+        self.bucket = bucket
+        self.signer_email = signer_email
+        self.emulator_host = emulator_host if emulator_host is not None else os.environ.get("STORAGE_EMULATOR_HOST")
+        self._bucket = client.bucket(bucket)
+
+    def for_bucket(self, bucket: str) -> GcsBlobStore:
+        """The same client on another bucket (per-catalog buckets)."""
+        return GcsBlobStore(self.client, bucket, signer_email=self.signer_email, emulator_host=self.emulator_host)
+
+    def _what(self, key: str) -> str:
+        return f"object {key!r} in bucket {self.bucket!r}"
+
+    # ------------------------------------------------------------------ writes
+    def put(
+        self,
+        key: str,
+        data: bytes | BinaryIO,
+        *,
+        content_type: str | None = None,
+        metadata: dict[str, str] | None = None,
+        if_generation_match: int | None = None,
+    ) -> BlobInfo:
+        check_key(key)
+        if metadata is not None and not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
+            raise Invalid("object metadata must map strings to strings")
+        if if_generation_match is not None and if_generation_match < 0:
+            raise Invalid("if_generation_match must be 0 (create only) or a generation")
+        blob = self._bucket.blob(key, chunk_size=CHUNK)
+        if metadata:
+            blob.metadata = dict(metadata)
+        from google.api_core import exceptions as gexc
+
+        try:
+            with sdk_errors(f"upload of {self._what(key)}"):
+                try:
+                    if isinstance(data, bytes | bytearray | memoryview):
+                        blob.upload_from_string(
+                            bytes(data),
+                            content_type=content_type or "application/octet-stream",
+                            if_generation_match=if_generation_match,
+                        )
+                    else:
+                        blob.upload_from_file(
+                            data,
+                            content_type=content_type or "application/octet-stream",
+                            if_generation_match=if_generation_match,
+                            rewind=False,
+                        )
+                except gexc.PreconditionFailed as exc:
+                    if if_generation_match == 0:
+                        raise Conflict(f"{self._what(key)} already exists") from exc
+                    raise PreconditionFailed(f"{self._what(key)} is not at generation {if_generation_match}") from exc
+        except NotFound as exc:
+            raise Unavailable(f"bucket {self.bucket!r} does not exist") from exc
+        return blob_info(blob)
+
+    def copy(self, source_key: str, dest_key: str) -> BlobInfo:
+        check_key(source_key)
+        check_key(dest_key)
+        with sdk_errors(f"copy of {self._what(source_key)}"):
+            copied = self._bucket.copy_blob(self._bucket.blob(source_key), self._bucket, dest_key)
+        return blob_info(copied)
+
+    def delete(self, key: str, *, missing_ok: bool = True) -> None:
+        check_key(key)
+        try:
+            with sdk_errors(f"delete of {self._what(key)}"):
+                self._bucket.blob(key).delete()
+        except NotFound:
+            if not missing_ok:
+                raise NotFound(f"{self._what(key)} does not exist") from None
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Delete every object under ``prefix``; returns how many."""
+        if not prefix:
+            raise Invalid("refusing to delete a whole bucket through delete_prefix")
+        count = 0
+        for info in self.list(prefix):
+            self.delete(info.key)
+            count += 1
+        return count
+
+    # ------------------------------------------------------------------ reads
+    def stat(self, key: str) -> BlobInfo:
+        check_key(key)
+        with sdk_errors(f"stat of {self._what(key)}"):
+            blob = self._bucket.get_blob(key)
+        if blob is None:
+            raise NotFound(f"{self._what(key)} does not exist")
+        return blob_info(blob)
+
+    def get(self, key: str) -> bytes:
+        check_key(key)
+        try:
+            with sdk_errors(f"download of {self._what(key)}"):
+                return bytes(self._bucket.blob(key).download_as_bytes())
+        except NotFound:
+            raise NotFound(f"{self._what(key)} does not exist") from None
+
+    def open(self, key: str) -> BinaryIO:
+        check_key(key)
+        with sdk_errors(f"open of {self._what(key)}"):
+            blob = self._bucket.get_blob(key)
+            if blob is None:
+                raise NotFound(f"{self._what(key)} does not exist")
+            reader = blob.open("rb", chunk_size=CHUNK, if_generation_match=blob.generation)
+        return cast(BinaryIO, _Reader(reader, self._what(key)))
+
+    def list(self, prefix: str = "") -> Iterator[BlobInfo]:
+        if not isinstance(prefix, str):
+            raise Invalid("a list prefix must be a string")
+        with sdk_errors(f"list of bucket {self.bucket!r}"):
+            for blob in self.client.list_blobs(self.bucket, prefix=prefix or None):
+                yield blob_info(blob)
+
+    # ------------------------------------------------------------------ addressing
+    def href(self, key: str) -> str:
+        return f"gs://{self.bucket}/{check_key(key)}"
+
+    def key_for_href(self, href: str) -> str | None:
+        head = f"gs://{self.bucket}/"
+        if not isinstance(href, str) or not href.startswith(head):
+            return None
+        try:
+            return check_key(href[len(head) :])
+        except Invalid:
+            return None
+
+    def signed_url(
+        self,
+        key: str,
+        *,
+        method: Literal["GET", "PUT"] = "GET",
+        expires_seconds: int = 900,
+        content_type: str | None = None,
+    ) -> str | None:
+        check_key(key)
+        if method not in ("GET", "PUT"):
+            raise Invalid("signed URLs are for GET or PUT")
+        if not 1 <= expires_seconds <= 7 * 24 * 3600:
+            raise Invalid("a V4 signed URL lives from 1 second to 7 days")
+        kwargs: dict[str, Any] = {
+            "version": "v4",
+            "expiration": timedelta(seconds=expires_seconds),
+            "method": method,
+        }
+        if content_type and method == "PUT":
+            kwargs["content_type"] = content_type
+        if self.emulator_host:
+            kwargs["api_access_endpoint"] = self.emulator_host.rstrip("/")
+            kwargs["credentials"] = ephemeral_signing_credentials()
+        else:
+            kwargs.update(self._signing_kwargs())
+        with sdk_errors(f"signing a URL for {self._what(key)}"):
+            return str(self._bucket.blob(key).generate_signed_url(**kwargs))
+
+    def _signing_kwargs(self) -> dict[str, Any]:
+        credentials = self.client._credentials
+        if getattr(credentials, "signer", None) is not None and hasattr(credentials, "sign_bytes"):
+            return {"credentials": credentials}  # a key file: sign locally
+        import google.auth.transport.requests
+
+        with sdk_errors("refreshing credentials to sign a URL"):
+            if not credentials.valid:
+                credentials.refresh(google.auth.transport.requests.Request())
+        email = self.signer_email or getattr(credentials, "service_account_email", None)
+        if not email or email == "default":
+            raise Unavailable(
+                "cannot sign URLs: no key file and no service account email; set DYNASTORE_GCP_SIGNER_EMAIL"
+            )
+        return {"service_account_email": email, "access_token": credentials.token}
+
+    def health(self) -> None:
+        try:
+            with sdk_errors(f"bucket {self.bucket!r}"):
+                exists = self._bucket.exists()
+        except NotFound:
+            exists = False
+        if not exists:
+            raise Unavailable(f"bucket {self.bucket!r} does not exist")
+
+    def ensure_bucket(self, location: str | None = None) -> None:
+        """Create the bucket if it is missing (emulator and dev setups; Terraform in production)."""
+        from google.api_core import exceptions as gexc
+
+        try:
+            with sdk_errors(f"bucket {self.bucket!r}"):
+                if not self._bucket.exists():
+                    self.client.create_bucket(self.bucket, location=location)
+        except Conflict:
+            pass
+        except gexc.Conflict:  # pragma: no cover - raced with another creator
+            pass
+
+
+class _Reader:
+    """A ``BlobReader`` whose SDK errors come out as dynastore errors."""
+
+    def __init__(self, reader: Any, what: str) -> None:
+        self._reader = reader
+        self._what = what
+
+    def read(self, size: int = -1) -> bytes:
+        with sdk_errors(f"read of {self._what}"):
+            return bytes(self._reader.read(size))
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._reader.close()
+
+    def __enter__(self) -> _Reader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[bytes]:
+        while True:
+            chunk = self.read(CHUNK)
+            if not chunk:
+                return
+            yield chunk
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reader, name)
