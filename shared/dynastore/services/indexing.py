@@ -74,6 +74,7 @@ MAX_SIDECAR_BYTES = 1024 * 1024
 CACHE_SECONDS = 1.0  # how long a catalog's status or a collection/item's existence is trusted without a read
 API_UPLOAD_GRACE_SECONDS = 2.0  # how long to wait for the API to record a blob it just wrote
 WRITE_ATTEMPTS = 5
+BATCH_SIZE = 250  # objects per batch write in bulk indexing and reconcile
 
 # Descriptive fields storage may set (custom object metadata or sidecar); absent ones keep their value.
 DESCRIPTIVE_FIELDS = ("roles", "title", "description", "code", "tags", "datetime", "start_datetime", "end_datetime")
@@ -81,8 +82,24 @@ _LIST_FIELDS = frozenset({"roles", "tags"})
 _SIDECAR_ONLY_FIELDS = ("type", "bbox", "alternate")
 # Keys that are never copied into `metadata` (the service or storage owns them).
 _RESERVED_KEYS = frozenset(
-    {*ASSET_ID_METADATA_KEYS, "id", "href", "file:size", "file:checksum", "catalog_id", "collection_id", "item_id",
-     "status", "created", "updated", "deleted_at", "storage", "rev", "version", "latest"}
+    {
+        *ASSET_ID_METADATA_KEYS,
+        "id",
+        "href",
+        "file:size",
+        "file:checksum",
+        "catalog_id",
+        "collection_id",
+        "item_id",
+        "status",
+        "created",
+        "updated",
+        "deleted_at",
+        "storage",
+        "rev",
+        "version",
+        "latest",
+    }
 )
 _STORAGE_METADATA_PREFIXES = ("x-goog-meta-", "x-amz-meta-", "goog-reserved-")
 _VOLATILE = frozenset({"updated", "rev"})
@@ -114,6 +131,17 @@ class Described:
     metadata: dict[str, Any] = field(default_factory=dict)
     extensions: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Plan:
+    """What indexing one object decided: the outcome and the writes it needs (none when unchanged)."""
+
+    outcome: IngestOutcome
+    record: IngestRecord | None = None
+    write: AssetWrite | None = None
+    audit: Doc | None = None
+    scope: KeyScope | None = None
 
 
 @dataclass
@@ -196,6 +224,83 @@ class IndexingService:
             return self._failed(key, exc, None)
         return self.apply(StorageEvent.from_blob(info), observed=True)
 
+    def index_keys(
+        self,
+        keys: Iterable[str],
+        *,
+        listed: bool = False,
+        chunk_size: int = BATCH_SIZE,
+        progress: Callable[[IngestOutcome], None] | None = None,
+    ) -> list[IngestOutcome]:
+        """Index many objects as they are now (``dynastore index``), in batches.
+
+        ``listed``: ``keys`` is a complete listing (sidecars included), so a file without
+        ``<file>.meta.json`` among them has no sidecar and nobody needs to look for one.
+        """
+        all_keys = list(keys)
+        known = set(all_keys) if listed else None
+        outcomes: list[IngestOutcome] = []
+        for start in range(0, len(all_keys), chunk_size):
+            events: list[StorageEvent] = []
+            for key in all_keys[start : start + chunk_size]:
+                try:
+                    events.append(StorageEvent.from_blob(self.blobs.stat(key)))
+                except NotFound:
+                    events.append(
+                        StorageEvent(kind="deleted", bucket=self.blobs.bucket, key=key, event_time=dtime.now_iso())
+                    )
+                except DynastoreError as exc:
+                    outcomes.append(self._failed(key, exc, key.split("/", 1)[0] if "/" in key else None))
+            for outcome in self.index_batch(events, observed=True, listed_keys=known):
+                outcomes.append(outcome)
+                if progress is not None:
+                    progress(outcome)
+        return outcomes
+
+    def index_batch(
+        self, events: Sequence[StorageEvent], *, observed: bool = False, listed_keys: set[str] | None = None
+    ) -> list[IngestOutcome]:
+        """Apply many events with few writes: every new or changed asset of the batch lands in one
+        atomic ``write_assets`` call. Plain finalizes go first, together; deletes, sidecars and
+        anything unusual follow one by one, in order. If the batch write meets a concurrent writer,
+        each event is applied on its own (the rules are the same, only slower).
+        """
+        outcomes: dict[int, IngestOutcome] = {}
+        planned: list[tuple[int, StorageEvent, _Plan]] = []
+        one_by_one: list[int] = []
+        for index, event in enumerate(events):
+            key = event.key
+            if (
+                event.kind != "finalized"
+                or event.bucket != self.blobs.bucket
+                or is_sidecar(key)
+                or ignored_reason(key) is not None
+            ):
+                one_by_one.append(index)
+                continue
+            try:
+                scope = parse_key(key)
+                hint = None if listed_keys is None else sidecar_key(key) in listed_keys
+                plan = self._plan_present(scope, event, observed=observed, sidecar_listed=hint)
+            except Exception as exc:  # recorded per key, like single events
+                outcomes[index] = self._failed(key, exc, key.split("/", 1)[0] if "/" in key else None)
+                continue
+            planned.append((index, event, plan))
+        ids = [plan.write.doc["id"] for _, _, plan in planned if plan.write is not None]
+        try:
+            if len(ids) != len(set(ids)):
+                raise Conflict("two objects of the batch resolve to one asset")
+            self._execute([plan for _, _, plan in planned])
+            for index, _, plan in planned:
+                outcomes[index] = plan.outcome
+        except Exception as exc:
+            log.info("batch of %d fell back to one by one: %s", len(planned), exc)
+            for index, event, _ in planned:
+                outcomes[index] = self.apply(event, observed=observed)
+        for index in one_by_one:
+            outcomes[index] = self.apply(events[index], observed=observed)
+        return [outcomes[i] for i in range(len(events))]
+
     def apply(self, event: StorageEvent, *, observed: bool = False) -> IngestOutcome:
         """Apply an event (no duplicate check). Never raises for a problem with this object."""
         key = event.key
@@ -205,9 +310,7 @@ class IndexingService:
         catalog_id = key.split("/", 1)[0] if "/" in key else None
         try:
             if event.bucket != self.blobs.bucket:
-                raise Invalid(
-                    f"bucket {event.bucket!r} is not the bucket this service indexes ({self.blobs.bucket!r})"
-                )
+                raise Invalid(f"bucket {event.bucket!r} is not the bucket this service indexes ({self.blobs.bucket!r})")
             if is_sidecar(key):
                 return self._retry(lambda: self._apply_sidecar(event))
             scope = parse_key(key)
@@ -228,52 +331,88 @@ class IndexingService:
 
     # ------------------------------------------------------------------------------ present objects
 
-    def _apply_present(self, scope: KeyScope, event: StorageEvent, *, observed: bool) -> IngestOutcome:
+    def _apply_present(
+        self, scope: KeyScope, event: StorageEvent, *, observed: bool, sidecar_listed: bool | None = None
+    ) -> IngestOutcome:
+        plan = self._plan_present(scope, event, observed=observed, sidecar_listed=sidecar_listed)
+        self._execute([plan])
+        return plan.outcome
+
+    def _plan_present(
+        self, scope: KeyScope, event: StorageEvent, *, observed: bool, sidecar_listed: bool | None = None
+    ) -> _Plan:
+        """Decide what an object present in storage means for its record (reads only)."""
         key = scope.key
         if not self._ensure_catalog(scope.catalog_id):
-            return IngestOutcome(key, "skipped", catalog_id=scope.catalog_id, detail="catalog is retired")
+            return _Plan(IngestOutcome(key, "skipped", catalog_id=scope.catalog_id, detail="catalog is retired"))
         record = self._ingest_record(event.bucket, key)
         if not observed and record is not None:
             order = compare_generations(event.generation, record.generation)
             if order is not None and order < 0:
-                return IngestOutcome(key, "stale", catalog_id=scope.catalog_id, asset_id=record.asset_id,
-                                     detail=f"generation {event.generation} is older than {record.generation}")
+                return _Plan(
+                    IngestOutcome(
+                        key,
+                        "stale",
+                        catalog_id=scope.catalog_id,
+                        asset_id=record.asset_id,
+                        detail=f"generation {event.generation} is older than {record.generation}",
+                    )
+                )
             if record.status == "deleted" and order == 0:
-                return IngestOutcome(key, "stale", catalog_id=scope.catalog_id, asset_id=record.asset_id,
-                                     detail=f"generation {event.generation} was deleted")
+                return _Plan(
+                    IngestOutcome(
+                        key,
+                        "stale",
+                        catalog_id=scope.catalog_id,
+                        asset_id=record.asset_id,
+                        detail=f"generation {event.generation} was deleted",
+                    )
+                )
 
         existing, asset_id = self._resolve(scope, event, record)
-        sidecar, sidecar_error = self._read_sidecar(key)
-        described = describe(event.metadata, sidecar)
-        if sidecar_error:
-            described.warnings.append(sidecar_error)
         if existing is not None and not observed:
             order = compare_generations(event.generation, _storage(existing).get("generation"))
             if order is not None and order < 0:
                 newer = _storage(existing).get("generation")
-                return IngestOutcome(key, "stale", catalog_id=scope.catalog_id, asset_id=asset_id,
-                                     detail=f"the asset holds a newer generation {newer}")
-        if existing is not None and existing.get("status") == "deleted":
-            same_bytes = _same_bytes(existing, event)
-            if same_bytes:
-                # A user soft-deleted this asset: the same bytes do not bring it back.
-                self._put_record(record, "indexed", event, scope.catalog_id, asset_id, "the asset is soft-deleted")
-                return IngestOutcome(key, "unchanged", catalog_id=scope.catalog_id, asset_id=asset_id,
-                                     detail="the asset is soft-deleted")
+                return _Plan(
+                    IngestOutcome(
+                        key,
+                        "stale",
+                        catalog_id=scope.catalog_id,
+                        asset_id=asset_id,
+                        detail=f"the asset holds a newer generation {newer}",
+                    )
+                )
+        if existing is not None and existing.get("status") == "deleted" and _same_bytes(existing, event):
+            # A user soft-deleted this asset: the same bytes do not bring it back.
+            note = "the asset is soft-deleted"
+            return _Plan(
+                IngestOutcome(key, "unchanged", catalog_id=scope.catalog_id, asset_id=asset_id, detail=note),
+                record=self._record_for(record, "indexed", event, scope.catalog_id, asset_id, note),
+            )
+        unchanged_bytes = existing is not None and existing.get("status") == "active" and _same_bytes(existing, event)
+        if unchanged_bytes and not observed:
+            # A report about the bytes this record already describes (a redelivery, or a finalize
+            # overtaken by a metadata update): nothing new, and never older metadata over newer.
+            return _Plan(
+                IngestOutcome(key, "unchanged", catalog_id=scope.catalog_id, asset_id=asset_id),
+                record=self._record_for(record, "indexed", event, scope.catalog_id, asset_id, None),
+            )
 
-        if existing is not None and existing.get("status") == "active" and _same_bytes(existing, event):
-            if not observed:
-                # A report about the bytes this record already describes (a redelivery, or a finalize
-                # overtaken by a metadata update): nothing new, and never older metadata over newer.
-                self._put_record(record, "indexed", event, scope.catalog_id, asset_id, None)
-                return IngestOutcome(key, "unchanged", catalog_id=scope.catalog_id, asset_id=asset_id)
+        sidecar, sidecar_error = self._read_sidecar(key) if sidecar_listed is not False else (None, None)
+        described = describe(event.metadata, sidecar)
+        if sidecar_error:
+            described.warnings.append(sidecar_error)
+        if existing is not None and unchanged_bytes:
             # Observed now: only what storage says about these bytes may have changed.
             doc = self._descriptive_update(existing, described, event)
-            return self._commit(scope, event, record, existing, doc, "update", described.warnings, moved_from=None)
+            return self._plan_write(scope, event, record, existing, doc, "update", described.warnings, moved_from=None)
 
         inspection = self._inspect(key, existing, event)
         if inspection is None:
-            return IngestOutcome(key, "skipped", catalog_id=scope.catalog_id, detail="object vanished while reading it")
+            return _Plan(
+                IngestOutcome(key, "skipped", catalog_id=scope.catalog_id, detail="object vanished while reading it")
+            )
         size, checksum, media_type = inspection
         moved_from: Doc | None = None
         action = "update" if existing is not None else "index"
@@ -282,7 +421,7 @@ class IndexingService:
             if moved_from is not None:
                 existing, asset_id, action = moved_from, moved_from["id"], "move"
         doc = self._full_doc(scope, event, existing, asset_id, described, size, checksum, media_type)
-        return self._commit(scope, event, record, existing, doc, action, described.warnings, moved_from=moved_from)
+        return self._plan_write(scope, event, record, existing, doc, action, described.warnings, moved_from=moved_from)
 
     def _resolve(self, scope: KeyScope, event: StorageEvent, record: IngestRecord | None) -> tuple[Doc | None, str]:
         """The asset this key already has (any status), or None and the id a new one gets."""
@@ -385,8 +524,14 @@ class IndexingService:
             filter=And((Compare("eq", "file:checksum", checksum), Compare("gte", "deleted_at", since))),
             limit=50,
         )
+        if self._cache.get(("no-missing", catalog_id)) is not None:
+            return None
+        if self.store.count_assets(query) == 0:  # cheap (status index); searching is not
+            self._cache.put(("no-missing", catalog_id), "none")
+            return None
         candidates = [
-            doc for doc in self.store.search_assets(query).items
+            doc
+            for doc in self.store.search_assets(query).items
             if _storage(doc).get("key") != key and _storage(doc).get("bucket") in (None, self.blobs.bucket)
         ]
         if not candidates:
@@ -395,7 +540,7 @@ class IndexingService:
 
     # ------------------------------------------------------------------------------ writes
 
-    def _commit(
+    def _plan_write(
         self,
         scope: KeyScope,
         event: StorageEvent,
@@ -406,24 +551,75 @@ class IndexingService:
         warnings: list[str],
         *,
         moved_from: Doc | None,
-    ) -> IngestOutcome:
+    ) -> _Plan:
         doc = _validated(doc)
         note = "; ".join(warnings) or None
+        new_record = self._record_for(record, "indexed", event, scope.catalog_id, doc["id"], note)
         if existing is not None and _same_content(doc, existing):
-            self._put_record(record, "indexed", event, scope.catalog_id, doc["id"], note)
-            return IngestOutcome(scope.key, "unchanged", catalog_id=scope.catalog_id, asset_id=doc["id"], detail=note)
-        self._ensure_shells(scope, doc)
+            unchanged = IngestOutcome(
+                scope.key, "unchanged", catalog_id=scope.catalog_id, asset_id=doc["id"], detail=note
+            )
+            return _Plan(unchanged, record=new_record)
         details: dict[str, Any] = {"key": scope.key, "generation": event.generation, "event_id": event.event_id}
         if moved_from is not None:
             details["from"] = _storage(moved_from).get("key")
         if existing is not None and existing.get("status") != "active":
             details["previous_status"] = existing.get("status")
         audit = _audit(scope.catalog_id, doc["id"], action, **details)
-        self.store.write_assets([AssetWrite(doc, existing.get("rev", 0) if existing else 0)], audits=[audit])
-        self._put_record(record, "indexed", event, scope.catalog_id, doc["id"], note)
-        log.debug("%s %s -> %s/%s", action, scope.key, scope.catalog_id, doc["id"])
-        return IngestOutcome(scope.key, "indexed", action=action, catalog_id=scope.catalog_id, asset_id=doc["id"],
-                             detail=note)
+        outcome = IngestOutcome(
+            scope.key, "indexed", action=action, catalog_id=scope.catalog_id, asset_id=doc["id"], detail=note
+        )
+        write = AssetWrite(doc, existing.get("rev", 0) if existing else 0)
+        return _Plan(outcome, record=new_record, write=write, audit=audit, scope=scope)
+
+    def _execute(self, plans: Sequence[_Plan]) -> None:
+        """Write what the plans decided: shells, then every asset in one atomic call, then ingest records."""
+        writes = [plan for plan in plans if plan.write is not None]
+        for plan in writes:
+            if plan.scope is not None and plan.write is not None:
+                self._ensure_shells(plan.scope, plan.write.doc)
+        if writes:
+            self.store.write_assets([p.write for p in writes if p.write], audits=[p.audit for p in writes if p.audit])
+        records = [plan.record for plan in plans if plan.record is not None]
+        if not records:
+            return
+        batch = getattr(self.store, "batch", None)
+        with batch() if callable(batch) and len(records) > 1 else contextlib.nullcontext():
+            for new_record in records:
+                self.store.put_ingest_record(new_record)
+
+    def _record_for(
+        self,
+        current: IngestRecord | None,
+        status: Literal["indexed", "failed", "deleted", "skipped"],
+        event: StorageEvent,
+        catalog_id: str | None,
+        asset_id: str | None,
+        error: str | None,
+        *,
+        generation: str | None = None,
+    ) -> IngestRecord | None:
+        """The ingest record to write, or None when the current one says the same already."""
+        generation = generation if generation is not None else event.generation
+        if (
+            current is not None
+            and current.status == status
+            and current.asset_id == asset_id
+            and current.generation == generation
+            and current.error == error
+            and current.catalog_id == catalog_id
+        ):
+            return None
+        return IngestRecord(
+            bucket=event.bucket,
+            key=event.key,
+            status=status,
+            at=dtime.now_iso(),
+            catalog_id=catalog_id,
+            asset_id=asset_id,
+            generation=generation,
+            error=error,
+        )
 
     def _put_record(
         self,
@@ -436,28 +632,9 @@ class IndexingService:
         *,
         generation: str | None = None,
     ) -> None:
-        generation = generation if generation is not None else event.generation
-        if (
-            current is not None
-            and current.status == status
-            and current.asset_id == asset_id
-            and current.generation == generation
-            and current.error == error
-            and current.catalog_id == catalog_id
-        ):
-            return
-        self.store.put_ingest_record(
-            IngestRecord(
-                bucket=event.bucket,
-                key=event.key,
-                status=status,
-                at=dtime.now_iso(),
-                catalog_id=catalog_id,
-                asset_id=asset_id,
-                generation=generation,
-                error=error,
-            )
-        )
+        new_record = self._record_for(current, status, event, catalog_id, asset_id, error, generation=generation)
+        if new_record is not None:
+            self.store.put_ingest_record(new_record)
 
     def _failed(self, key: str, exc: Exception, catalog_id: str | None) -> IngestOutcome:
         detail = exc.detail if isinstance(exc, DynastoreError) else f"{type(exc).__name__}: {exc}"
@@ -467,8 +644,14 @@ class IndexingService:
             log.warning("indexing %s failed: %s", key, detail)
         try:
             self.store.put_ingest_record(
-                IngestRecord(bucket=self.blobs.bucket, key=key, status="failed", at=dtime.now_iso(),
-                             catalog_id=catalog_id, error=detail)
+                IngestRecord(
+                    bucket=self.blobs.bucket,
+                    key=key,
+                    status="failed",
+                    at=dtime.now_iso(),
+                    catalog_id=catalog_id,
+                    error=detail,
+                )
             )
         except Exception:  # the store is down: the reconciler catches up
             log.exception("cannot record the failure of %s", key)
@@ -493,37 +676,65 @@ class IndexingService:
         if self._catalog_status(scope.catalog_id) != "active":
             return IngestOutcome(key, "skipped", catalog_id=scope.catalog_id, detail="no active catalog")
         if event.replaced:
-            return IngestOutcome(key, "skipped", catalog_id=scope.catalog_id,
-                                 detail="overwritten: the new generation's finalize updates the asset")
+            return IngestOutcome(
+                key,
+                "skipped",
+                catalog_id=scope.catalog_id,
+                detail="overwritten: the new generation's finalize updates the asset",
+            )
         record = self._ingest_record(event.bucket, key)
         if not observed and record is not None:
             order = compare_generations(event.generation, record.generation)
             if order is not None and order < 0:
-                return IngestOutcome(key, "stale", catalog_id=scope.catalog_id, asset_id=record.asset_id,
-                                     detail=f"generation {event.generation} is older than {record.generation}")
+                return IngestOutcome(
+                    key,
+                    "stale",
+                    catalog_id=scope.catalog_id,
+                    asset_id=record.asset_id,
+                    detail=f"generation {event.generation} is older than {record.generation}",
+                )
         try:
             current = self.blobs.stat(key)
         except NotFound:
             current = None
         if current is not None:
-            return IngestOutcome(key, "stale", catalog_id=scope.catalog_id,
-                                 detail=f"the object exists (generation {current.generation})")
+            return IngestOutcome(
+                key, "stale", catalog_id=scope.catalog_id, detail=f"the object exists (generation {current.generation})"
+            )
         existing, asset_id = self._resolve(scope, event, record)
         tombstone = event.generation or (_storage(existing).get("generation") if existing else None)
         if existing is None or existing.get("status") != "active":
-            self._put_record(record, "deleted", event, scope.catalog_id, existing["id"] if existing else None, None,
-                             generation=tombstone)
-            return IngestOutcome(key, "deleted", catalog_id=scope.catalog_id, asset_id=asset_id if existing else None,
-                                 detail=None if existing else "no asset")
+            self._put_record(
+                record,
+                "deleted",
+                event,
+                scope.catalog_id,
+                existing["id"] if existing else None,
+                None,
+                generation=tombstone,
+            )
+            return IngestOutcome(
+                key,
+                "deleted",
+                catalog_id=scope.catalog_id,
+                asset_id=asset_id if existing else None,
+                detail=None if existing else "no asset",
+            )
         order = compare_generations(event.generation, _storage(existing).get("generation"))
         if not observed and order is not None and order < 0:
-            return IngestOutcome(key, "stale", catalog_id=scope.catalog_id, asset_id=asset_id,
-                                 detail="the asset holds a newer generation")
+            return IngestOutcome(
+                key,
+                "stale",
+                catalog_id=scope.catalog_id,
+                asset_id=asset_id,
+                detail="the asset holds a newer generation",
+            )
         twin = self._move_target(existing)
         now = dtime.now_iso()
         if twin is not None:
             return self._merge_move(scope, event, record, existing, twin, tombstone)
         doc = {**existing, "status": "missing", "deleted_at": now, "updated": now}
+        self._cache.forget(("no-missing", scope.catalog_id))
         audit = _audit(scope.catalog_id, asset_id, "missing", key=key, generation=tombstone, event_id=event.event_id)
         self.store.write_assets([AssetWrite(doc, existing.get("rev", 0))], audits=[audit])
         self._put_record(record, "deleted", event, scope.catalog_id, asset_id, None, generation=tombstone)
@@ -583,8 +794,13 @@ class IndexingService:
         for name in (*DESCRIPTIVE_FIELDS, "metadata"):
             if twin.get(name) not in (None, [], {}) and name not in ("roles",):
                 moved[name] = twin[name]
-        retired = {**twin, "status": "deleted", "deleted_at": now, "updated": now,
-                   "metadata": {**(twin.get("metadata") or {}), "merged_into": source["id"]}}
+        retired = {
+            **twin,
+            "status": "deleted",
+            "deleted_at": now,
+            "updated": now,
+            "metadata": {**(twin.get("metadata") or {}), "merged_into": source["id"]},
+        }
         to_key = _storage(twin).get("key")
         audits = [
             _audit(scope.catalog_id, source["id"], "move", key=to_key, **{"from": scope.key}, event_id=event.event_id),
@@ -596,15 +812,28 @@ class IndexingService:
         )
         self._put_record(record, "deleted", event, scope.catalog_id, source["id"], None, generation=tombstone)
         if to_key:
-            target_event = StorageEvent(kind="finalized", bucket=self.blobs.bucket, key=to_key,
-                                        generation=_storage(twin).get("generation"))
-            self._put_record(self._ingest_record(self.blobs.bucket, to_key), "indexed", target_event,
-                             scope.catalog_id, source["id"], None)
+            target_event = StorageEvent(
+                kind="finalized", bucket=self.blobs.bucket, key=to_key, generation=_storage(twin).get("generation")
+            )
+            self._put_record(
+                self._ingest_record(self.blobs.bucket, to_key),
+                "indexed",
+                target_event,
+                scope.catalog_id,
+                source["id"],
+                None,
+            )
         with contextlib.suppress(NotFound):
             audit = _audit(scope.catalog_id, twin["id"], "hard_delete", merged_into=source["id"])
             self.store.delete_asset(scope.catalog_id, twin["id"], audit=audit)
-        return IngestOutcome(scope.key, "indexed", action="move", catalog_id=scope.catalog_id, asset_id=source["id"],
-                             detail=f"moved to {to_key}")
+        return IngestOutcome(
+            scope.key,
+            "indexed",
+            action="move",
+            catalog_id=scope.catalog_id,
+            asset_id=source["id"],
+            detail=f"moved to {to_key}",
+        )
 
     # ------------------------------------------------------------------------------ sidecars
 
@@ -621,8 +850,14 @@ class IndexingService:
             if event.kind == "deleted":
                 self._put_record(record, "deleted", event, scope.catalog_id, None, None)
                 return IngestOutcome(key, "deleted", catalog_id=scope.catalog_id, detail=f"sidecar of absent {target}")
-            self._put_record(record, "skipped", event, scope.catalog_id, None,
-                             f"waiting for {target}: a sidecar is applied when its file arrives")
+            self._put_record(
+                record,
+                "skipped",
+                event,
+                scope.catalog_id,
+                None,
+                f"waiting for {target}: a sidecar is applied when its file arrives",
+            )
             return IngestOutcome(key, "skipped", catalog_id=scope.catalog_id, detail=f"waiting for {target}")
         outcome = self._apply_present(scope, StorageEvent.from_blob(info), observed=True)
         _, error = self._read_sidecar(target) if event.kind != "deleted" else (None, None)
@@ -635,8 +870,14 @@ class IndexingService:
         else:
             status = "skipped"
         self._put_record(record, status, event, scope.catalog_id, outcome.asset_id, error or None)
-        return IngestOutcome(key, "indexed" if status == "indexed" else outcome.status, action="sidecar",
-                             catalog_id=scope.catalog_id, asset_id=outcome.asset_id, detail=error)
+        return IngestOutcome(
+            key,
+            "indexed" if status == "indexed" else outcome.status,
+            action="sidecar",
+            catalog_id=scope.catalog_id,
+            asset_id=outcome.asset_id,
+            detail=error,
+        )
 
     def _read_sidecar(self, key: str) -> tuple[Doc | None, str | None]:
         """The sidecar of ``key`` as a JSON object (None when there is none) and a parse error, if any."""
@@ -691,8 +932,14 @@ class IndexingService:
                 return
             binding = StorageBinding.model_validate(self.provisioner.provision_catalog(catalog_id))
             catalog = Catalog(id=catalog_id, title=body["title"], description=body["description"], storage=binding)
-            audit = AuditEvent(catalog_id=catalog_id, record_type="catalog", record_id=catalog_id, action="create",
-                               actor=ACTOR, details={"source": "indexing"}).to_doc()
+            audit = AuditEvent(
+                catalog_id=catalog_id,
+                record_type="catalog",
+                record_id=catalog_id,
+                action="create",
+                actor=ACTOR,
+                details={"source": "indexing"},
+            ).to_doc()
             self.store.put_catalog(catalog.to_doc(), expect_rev=0, audit=audit)
             log.info("created catalog %s for its first file", catalog_id)
         except Conflict:
@@ -736,7 +983,7 @@ class IndexingService:
             "id": collection_id,
             "title": collection_id,
             "description": f"Collection {collection_id}, created by zero-touch indexing from folder "
-                           f"{scope.catalog_id}/{scope.key.split('/')[1]}/",
+            f"{scope.catalog_id}/{scope.key.split('/')[1]}/",
             "license": "other",
             "extent": {"spatial": {"bbox": [[-180.0, -90.0, 180.0, 90.0]]}, "temporal": {"interval": [[None, None]]}},
             "links": [],
@@ -766,8 +1013,14 @@ class IndexingService:
             "links": [],
             "catalog_id": scope.catalog_id,
         }
-        audit = _audit(scope.catalog_id, item_id, "create", record_type="item", source="indexing",
-                       collection_id=scope.collection_id)
+        audit = _audit(
+            scope.catalog_id,
+            item_id,
+            "create",
+            record_type="item",
+            source="indexing",
+            collection_id=scope.collection_id,
+        )
         self.store.put_item(scope.catalog_id, doc, expect_rev=0, audit=audit)
 
     # ------------------------------------------------------------------------------ small reads
@@ -856,8 +1109,10 @@ def _apply_described(doc: Doc, described: Described) -> Doc:
         doc["metadata"] = {**(doc.get("metadata") or {}), **described.metadata}
     for name, value in described.extensions.items():
         doc[name] = value
-    if doc.get("datetime") and (doc.get("start_datetime") or doc.get("end_datetime")) and (
-        "datetime" not in described.fields
+    if (
+        doc.get("datetime")
+        and (doc.get("start_datetime") or doc.get("end_datetime"))
+        and ("datetime" not in described.fields)
     ):
         doc["datetime"] = None  # an interval from storage replaces an instant set earlier
     return doc
@@ -870,7 +1125,7 @@ def _metadata_name(raw_key: str) -> str | None:
         if lowered.startswith(prefix):
             if prefix == "goog-reserved-":
                 return None
-            name, lowered = name[len(prefix):], lowered[len(prefix):]
+            name, lowered = name[len(prefix) :], lowered[len(prefix) :]
     if lowered in DESCRIPTIVE_FIELDS or lowered in ASSET_ID_METADATA_KEYS:
         return lowered
     return name or None
@@ -921,8 +1176,13 @@ def _storage(doc: Doc | None) -> Doc:
 
 
 def _storage_doc(event: StorageEvent) -> Doc:
-    return {"bucket": event.bucket, "key": event.key, "generation": event.generation, "etag": event.etag,
-            "md5": event.md5}
+    return {
+        "bucket": event.bucket,
+        "key": event.key,
+        "generation": event.generation,
+        "etag": event.etag,
+        "md5": event.md5,
+    }
 
 
 def _same_bytes(doc: Doc, event: StorageEvent) -> bool:
