@@ -108,7 +108,22 @@ def bootstrap(settings: Settings | None = None, adapters: Adapters | None = None
         auth=Authenticator.from_settings(settings),
     )
     # --- other issues wire their services here (small, additive edits) ----------------------
-    # INDEXING: services.indexing = ...; services.lifecycle = ...
+    from dynastore.services.indexing import IndexingService
+    from dynastore.services.lifecycle import LifecycleService
+
+    services.indexing = IndexingService(
+        adapters.store, adapters.blobs, adapters.provisioner, settings, catalogs=catalogs
+    )
+    services.lifecycle = LifecycleService(
+        adapters.store, adapters.blobs, adapters.provisioner, settings, indexing=services.indexing
+    )
+    bucket_root = getattr(adapters.blobs, "root", None)
+    if settings.backend == "local" and settings.watch_bucket and bucket_root is not None:
+        from dynastore.backends.local.watcher import FolderWatcher
+
+        # `dynastore dev` starts it: watch <data_dir>/bucket, reconcile once at start.
+        watcher = FolderWatcher(services.indexing, bucket_root, reconciler=services.lifecycle.reconciler)
+        services.background.append(watcher)
     # TASKS:    services.tasks = ...; services.jobs = ...
     from dynastore.services.stac import StacService
 

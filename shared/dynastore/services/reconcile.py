@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from dynastore.domain.events import StorageEvent, ignored_reason, is_sidecar
 from dynastore.errors import Invalid, NotFound
 from dynastore.ports import BlobInfo, BlobStore, Doc, MetadataStore
-from dynastore.services.indexing import IndexingService, IngestOutcome
+from dynastore.services.indexing import BATCH_SIZE, IndexingService, IngestOutcome
 
 log = logging.getLogger("dynastore.reconcile")
 
@@ -104,13 +104,12 @@ class Reconciler:
             return  # hidden, and the cleanup removes it: nothing to repair
         report.catalogs.append(catalog_id)
         by_key = self._assets_by_key(catalog_id) if status == "active" else {}
-        listed: set[str] = set()
+        infos_list = [info for info in infos if ignored_reason(info.key) is None]
+        listed = {info.key for info in infos_list}
+        report.scanned += len(infos_list)
+        stale: list[StorageEvent] = []
         sidecars: list[BlobInfo] = []
-        for info in infos:
-            listed.add(info.key)
-            if ignored_reason(info.key) is not None:
-                continue
-            report.scanned += 1
+        for info in infos_list:
             if is_sidecar(info.key):
                 sidecars.append(info)
                 continue
@@ -118,7 +117,11 @@ class Reconciler:
             if doc is not None and self._up_to_date(doc, info):
                 report.unchanged += 1
                 continue
-            self._apply(StorageEvent.from_blob(info), report, progress)
+            stale.append(StorageEvent.from_blob(info))
+        for start in range(0, len(stale), BATCH_SIZE):
+            batch = stale[start : start + BATCH_SIZE]
+            for outcome in self.indexing.index_batch(batch, observed=False, listed_keys=listed):
+                self._count(outcome, report, progress)
         for info in sidecars:
             record = self.indexing._ingest_record(info.bucket, info.key)
             if record is not None and record.status == "indexed" and record.generation == info.generation:
@@ -147,7 +150,12 @@ class Reconciler:
     def _apply(
         self, event: StorageEvent, report: ReconcileReport, progress: Callable[[IngestOutcome], None] | None
     ) -> None:
-        outcome = self.indexing.apply(event, observed=False)
+        self._count(self.indexing.apply(event, observed=False), report, progress)
+
+    @staticmethod
+    def _count(
+        outcome: IngestOutcome, report: ReconcileReport, progress: Callable[[IngestOutcome], None] | None
+    ) -> None:
         report.count(outcome)
         if progress is not None:
             progress(outcome)
