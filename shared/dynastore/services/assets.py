@@ -508,6 +508,7 @@ class AssetService:
     def bulk_upsert(self, body: Any, *, actor: str) -> list[BulkResult]:
         """Create or replace up to 10,000 assets; per-record results (see the module docstring)."""
         records, default_catalog = _bulk_records(body)
+        now = dtime.now_iso()  # one timestamp for the whole batch
         results: list[BulkResult | None] = [None] * len(records)
         prepared: dict[int, tuple[Scope, AssetFields]] = {}
         scope_ok: dict[Scope, str | None] = {}
@@ -562,13 +563,13 @@ class AssetService:
                 if current is None:
                     if not fields.href:
                         raise Invalid("an asset needs an `href`")
-                    doc = self._new_asset(scope, fields)
+                    doc = self._new_asset(scope, fields, now=now)
                     write, action, outcome = AssetWrite(doc, 0), "create", _CREATED
                 else:
                     self._check_writable(scope, current, asset_id)
                     if not fields.href:
                         fields = fields.model_copy(update={"href": current["href"]})
-                    doc = self._replaced(current, fields)
+                    doc = self._replaced(current, fields, now=now)
                     if _same_content(doc, current):
                         results[index] = BulkResult(asset_id, "unchanged", index, scope.catalog_id)
                         continue
@@ -577,7 +578,7 @@ class AssetService:
                 status = 404 if isinstance(exc, NotFound) else 409 if isinstance(exc, Conflict) else 400
                 results[index] = BulkResult(asset_id, "error", index, scope.catalog_id, exc.detail, status)
                 continue
-            audit = audit_doc(scope.catalog_id, "asset", asset_id, action, actor, bulk=True)
+            audit = audit_doc(scope.catalog_id, "asset", asset_id, action, actor, at=now, bulk=True)
             writes.append((index, write, audit, outcome))
         if writes:
             try:
@@ -631,9 +632,11 @@ class AssetService:
         if current.get("status") == "deleted":
             raise NotFound(f"asset {asset_id!r} was deleted; restore it before changing it")
 
-    def _new_asset(self, scope: Scope, fields: AssetFields, info: BlobInfo | None = None) -> Doc:
+    def _new_asset(
+        self, scope: Scope, fields: AssetFields, info: BlobInfo | None = None, *, now: str | None = None
+    ) -> Doc:
         """The stored document of a new asset (fields are validated already; no second validation pass)."""
-        now = dtime.now_iso()
+        now = now or dtime.now_iso()
         location = self._storage_for(fields.href or "", info)
         return asset_doc(
             fields,
@@ -662,7 +665,7 @@ class AssetService:
                 return StorageLocation(bucket=self.blobs.bucket, key=key)
         return StorageLocation(bucket=info.bucket, key=info.key, generation=info.generation, etag=info.etag)
 
-    def _replaced(self, current: Doc, fields: AssetFields) -> Doc:
+    def _replaced(self, current: Doc, fields: AssetFields, *, now: str | None = None) -> Doc:
         """``current`` with its client fields replaced by ``fields`` (system fields kept)."""
         storage: Any = current.get("storage")
         if fields.href != current.get("href"):
@@ -676,8 +679,8 @@ class AssetService:
                 "collection_id": current.get("collection_id"),
                 "item_id": current.get("item_id"),
                 "status": current.get("status", "active"),
-                "created": current.get("created") or dtime.now_iso(),
-                "updated": dtime.now_iso(),
+                "created": current.get("created") or now or dtime.now_iso(),
+                "updated": now or dtime.now_iso(),
                 "deleted_at": current.get("deleted_at"),
                 "storage": storage,
                 "rev": current.get("rev", 0),

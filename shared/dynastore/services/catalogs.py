@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+import os
 from typing import Any
 
 from pydantic import ValidationError
@@ -18,16 +18,18 @@ from dynastore.services.patching import merge_patch, validation_detail
 CLIENT_FIELDS = frozenset(CatalogFields.model_fields)
 
 
-def audit_doc(catalog_id: str, record_type: str, record_id: str, action: str, actor: str, **details: Any) -> Doc:
+def audit_doc(
+    catalog_id: str, record_type: str, record_id: str, action: str, actor: str, *, at: str | None = None, **details: Any
+) -> Doc:
     """An audit event document (the shape of ``AuditEvent.to_doc()``, built without a validation pass)."""
     return {
-        "id": uuid.uuid4().hex,
+        "id": os.urandom(16).hex(),
         "catalog_id": catalog_id,
         "record_type": record_type,
         "record_id": record_id,
         "action": action,
         "actor": actor,
-        "at": dtime.now_iso(),
+        "at": at or dtime.now_iso(),
         "details": details,
     }
 

@@ -254,12 +254,17 @@ def register_level(base: str, scope_dependency: Callable[..., Scope], label: str
         name = key.rsplit("/", 1)[-1]
         headers = {
             "Content-Length": str(info.size),
-            "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(name)}",
+            "Content-Disposition": f"attachment; filename=\"{_ascii_name(name)}\"; filename*=UTF-8''{_quote(name)}",
         }
         if info.etag:
             headers["ETag"] = f'"{info.etag}"'
         media_type = doc.get("type") or info.content_type or "application/octet-stream"
         return StreamingResponse(chunks(), media_type=media_type, headers=headers)
+
+
+def _ascii_name(name: str) -> str:
+    """A plain-ASCII fallback file name for clients that ignore ``filename*``."""
+    return "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in name)
 
 
 def _quote(name: str) -> str:
