@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_dev(sub)
     # Other issues register their commands here: _add_index(sub), _add_reconcile(sub), _add_cleanup(sub), ...
+    from dynastore.cli_indexing import add_commands as _add_indexing_commands  # index, reconcile, cleanup
+
+    _add_indexing_commands(sub)
     return parser
 
 

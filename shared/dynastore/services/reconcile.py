@@ -143,7 +143,7 @@ class Reconciler:
         report.scanned += 1
         record = self.indexing._ingest_record(info.bucket, info.key)
         if record is not None and record.status == "failed" and record.generation in (None, info.generation):
-            report.failed += 1  # already recorded as not indexable (a file at the bucket root)
+            report.skipped += 1  # already recorded as not indexable (a file at the bucket root)
             return
         self._apply(StorageEvent.from_blob(info), report, progress)
 
