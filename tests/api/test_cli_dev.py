@@ -1,0 +1,89 @@
+"""`dynastore dev`: serves the API, generates an admin key once and reuses it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from dynastore.cli import build_parser
+
+
+def start_dev_in(cwd: Path, data_dir: Path, port: int) -> tuple[subprocess.Popen[str], list[str]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DYNASTORE_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dynastore.cli", "dev", "--port", str(port), "--data-dir", str(data_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=cwd,
+    )
+    lines: list[str] = []
+    deadline = time.monotonic() + 60
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "Uvicorn running" in line or "Application startup complete" in line:
+            return process, lines
+    process.kill()
+    raise AssertionError("dynastore dev did not start:\n" + "".join(lines))
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def test_dev_parser_defaults() -> None:
+    args = build_parser().parse_args(["dev"])
+    assert (args.host, args.port, args.data_dir) == ("127.0.0.1", 8080, None)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_dev_serves_with_a_generated_admin_key_that_survives_a_restart(tmp_path: Path) -> None:
+    # GIVEN no configured keys WHEN `dynastore dev` starts
+    data_dir = tmp_path / "data"
+    port = free_port()
+    process, lines = start_dev_in(tmp_path, data_dir, port)
+    try:
+        output = "".join(lines)
+        key = (data_dir / "api-key").read_text().strip()
+        # THEN it prints the URL and the generated admin key, and the key works as admin
+        assert f"http://127.0.0.1:{port}" in output and key in output
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {key}"}) as client:
+            assert client.get("/health").json()["status"] == "ok"
+            created = client.post("/assets/catalogs", json={"id": "cli-demo"})
+            assert created.status_code == 201, created.text
+            assert client.get("/assets/catalogs").status_code == 200
+    finally:
+        stop(process)
+    # WHEN it starts again THEN it reuses the stored key and the data
+    port = free_port()
+    process, lines = start_dev_in(tmp_path, data_dir, port)
+    try:
+        assert key in "".join(lines)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {key}"}) as client:
+            assert client.get("/assets/catalogs/cli-demo").status_code == 200
+    finally:
+        stop(process)
