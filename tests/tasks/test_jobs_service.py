@@ -226,3 +226,147 @@ def test_bad_requests_are_rejected_before_any_job_exists(services: Services, cat
     with pytest.raises(NotFound):
         services.tasks.execute(Scope(catalog, "elsewhere"), asset["id"], "gdalinfo", {}, mode=None, actor="a")
     assert services.tasks.list_jobs(filters={}).items == []
+
+
+def test_ingestion_with_one_invalid_row_writes_no_item(
+    services: Services, catalog: str, collection: str, tmp_path: Path
+) -> None:
+    # GIVEN a CSV whose third row breaks STAC common metadata (gsd must be > 0)
+    path = tmp_path / "gsd.csv"
+    path.write_text("id,lon,lat,gsd\na,1,2,10\nb,3,4,20\nc,5,6,0\nd,7,8,30\n")
+    asset = upload(services, Scope(catalog, collection), path)
+
+    # WHEN it is ingested
+    job_id = services.tasks.execute(Scope(catalog, collection), asset["id"], "ingestion", {}, mode=None, actor="a")
+    drain(services)
+
+    # THEN the job failed naming the problem, and no item of the file was written
+    job = services.tasks.get_job(job_id.body["jobID"])
+    assert job["status"] == "failed" and "gsd" in job["message"], job
+    assert services.adapters.store.list_items(catalog, collection).items == []
+
+
+def test_ingestion_updates_existing_items_and_keeps_their_created_time(
+    services: Services, catalog: str, collection: str, tmp_path: Path
+) -> None:
+    scope = Scope(catalog, collection)
+    asset = upload(services, scope, write_stations_csv(tmp_path / "stations.csv"))
+    body = {"inputs": {"ingestion_request": {"column_mapping": {"id": "station_id", "datetime": "observed"}}}}
+    services.tasks.execute(scope, asset["id"], "ingestion", body, mode="sync-execute", actor="a")
+    first = services.adapters.store.get_item(catalog, collection, "st-1")
+
+    result = services.tasks.execute(scope, asset["id"], "ingestion", body, mode="sync-execute", actor="a")
+
+    assert result.status_code == 200 and result.body["items"] == 3
+    again = services.adapters.store.get_item(catalog, collection, "st-1")
+    assert again["properties"]["created"] == first["properties"]["created"]
+    assert again["rev"] == first["rev"] + 1
+    assert len(services.adapters.store.list_items(catalog, collection).items) == 3
+    events = services.adapters.store.list_audit(catalog, record_type="item", record_id="st-1").items
+    assert [e["action"] for e in events] == ["replace", "create"]
+
+
+def test_ingestion_creates_a_missing_collection_in_another_catalog(
+    services: Services, catalog: str, collection: str, tmp_path: Path
+) -> None:
+    services.catalogs.create({"id": "target"}, actor="test")
+    scope = Scope(catalog, collection)
+    asset = upload(services, scope, write_stations_csv(tmp_path / "stations.csv"))
+    body = {"inputs": {"catalog_id": "target", "collection_id": "stations", "ingestion_request": {}}}
+
+    result = services.tasks.execute(scope, asset["id"], "ingestion", body, mode="sync-execute", actor="a")
+
+    assert result.body["collection_created"] is True
+    assert services.adapters.store.get_collection("target", "stations")["id"] == "stations"
+    assert len(services.adapters.store.list_items("target", "stations").items) == 3
+
+
+def test_convert_job_writes_a_new_linked_asset_and_its_file(
+    services: Services, catalog: str, collection: str, tmp_path: Path
+) -> None:
+    scope = Scope(catalog, collection)
+    source = upload(services, scope, write_stations_csv(tmp_path / "stations.csv"))
+    body = {"inputs": {"format": "geoparquet", "column_mapping": {"id": "station_id"}}}
+
+    result = services.tasks.execute(scope, source["id"], "convert", body, mode="sync-execute", actor="a")
+
+    assert result.status_code == 200
+    new = services.assets.get(scope, result.body["asset_id"])
+    assert new["href"].endswith("/demo/obs/stations.parquet") and new["type"] == "application/vnd.apache.parquet"
+    assert new["metadata"]["derived_from"]["asset_id"] == source["id"]
+    assert services.adapters.blobs.stat(result.body["key"]).size == new["file:size"]
+    # the same conversion again is refused rather than silently replacing the result
+    with pytest.raises(Invalid, match="exists already"):
+        services.tasks.execute(scope, source["id"], "convert", body, mode="sync-execute", actor="a")
+
+
+def test_checksum_job_flags_a_file_changed_behind_the_services_back(
+    services: Services, catalog: str, tmp_path: Path
+) -> None:
+    asset = upload(services, Scope(catalog), write_geotiff(tmp_path / "scene.tif"))
+    key = asset["storage"]["key"]
+    services.adapters.blobs.put(key, b"tampered bytes")
+
+    result = services.tasks.execute(Scope(catalog), asset["id"], "checksum", {}, mode="sync-execute", actor="a")
+
+    assert result.body["mismatch"] is True and result.body["file:size"] == len(b"tampered bytes")
+    stored = services.adapters.store.get_asset(catalog, asset["id"])
+    assert stored["file:size"] == len(b"tampered bytes")
+    assert stored["metadata"]["integrity"]["previous_checksum"] == asset["file:checksum"]
+
+
+def test_large_results_go_to_the_blob_store_and_are_linked(
+    services: Services, catalog: str, collection: str, tmp_path: Path
+) -> None:
+    services.settings.job_inline_results_bytes = 1024
+    rows = [(f"id-{n}", "x", 1.0, 2.0, "2024-01-01T00:00:00Z", n) for n in range(300)]
+    asset = upload(services, Scope(catalog, collection), write_stations_csv(tmp_path / "many.csv", rows))
+    body = {"inputs": {"ingestion_request": {"column_mapping": {"id": "station_id"}}}}
+
+    result = services.tasks.execute(
+        Scope(catalog, collection), asset["id"], "ingestion", body, mode="sync-execute", actor="a"
+    )
+
+    job = services.tasks.get_job(result.job["id"])  # type: ignore[index]
+    assert job["results_href"] and job["outputs"]["item_ids"] == {"count": 300, "stored": "results_href"}
+    assert len(result.body["item_ids"]) == 300
+    assert services.tasks.results(job["id"])["item_ids"][-1] == "id-299"
+    # dismissing the finished job forgets its results, blob included
+    services.tasks.dismiss(job["id"], actor="a")
+    key = services.adapters.blobs.key_for_href(job["results_href"])
+    assert key is not None
+    with pytest.raises(NotFound):
+        services.adapters.blobs.stat(key)
+
+
+def test_a_job_whose_runner_died_is_taken_over(services: Services, catalog: str, tmp_path: Path) -> None:
+    from dynastore.domain import time as dtime
+
+    asset = upload(services, Scope(catalog), write_geotiff(tmp_path / "scene.tif"))
+    job_id = services.tasks.execute(Scope(catalog), asset["id"], "checksum", {}, mode=None, actor="a").body["jobID"]
+    # a runner on another machine claimed it and went silent long ago
+    services.tasks.records.update(
+        job_id,
+        lambda d: {
+            **d,
+            "status": "running",
+            "runner": "elsewhere:1:dead",
+            "heartbeat": "2020-01-01T00:00:00.000000Z",
+            "attempts": 1,
+        },
+    )
+    drain(services)
+    job = services.tasks.get_job(job_id)
+    assert job["status"] == "successful" and job["attempts"] == 2
+
+    # a live runner elsewhere (fresh heartbeat) is left alone; the message is re-queued to check later
+    job_id = services.tasks.execute(Scope(catalog), asset["id"], "checksum", {}, mode=None, actor="a").body["jobID"]
+    services.tasks.records.update(
+        job_id, lambda d: {**d, "status": "running", "runner": "elsewhere:2:live", "heartbeat": dtime.now_iso()}
+    )
+    drain(services)
+    assert services.tasks.get_job(job_id)["runner"] == "elsewhere:2:live"
+    queued = services.adapters.queue.db.query(  # type: ignore[attr-defined]
+        "SELECT dedup_key FROM task_queue WHERE state = 'ready'"
+    )
+    assert [row[0] for row in queued] == [f"{job_id}:watch:1"]

@@ -23,6 +23,7 @@ runner went silent for ``job_stale_seconds`` (a killed process) is taken over an
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import socket
@@ -39,6 +40,7 @@ from pydantic import BaseModel, ValidationError
 from dynastore.config import Settings
 from dynastore.domain import time as dtime
 from dynastore.domain.asset import Asset, asset_level
+from dynastore.domain.ids import check_id
 from dynastore.domain.job import Job
 from dynastore.domain.search import Page
 from dynastore.errors import Conflict, DynastoreError, Invalid, NotFound, Unavailable
@@ -105,6 +107,7 @@ class _Active:
 class _CommitPlan:
     asset_patch: Doc
     staged: StagedWrites
+    items: list[Doc] = field(default_factory=list)  # validated, in their stored form
 
 
 class TaskWorker:
@@ -435,7 +438,7 @@ class TaskService:
             if doc.get("status") == "running" and doc.get("runner"):
                 beat = doc.get("heartbeat") or doc.get("updated")
                 fresh = beat and (now - dtime.parse_datetime(beat)).total_seconds() < self.settings.job_stale_seconds
-                if fresh and doc["runner"] != self.runner_id:
+                if fresh and doc["runner"] != self.runner_id and not runner_is_gone(doc["runner"]):
                     raise _Busy(job_id)
             if doc.get("attempts", 0) >= self.settings.task_max_attempts:
                 gave_up.append(job_id)
@@ -584,23 +587,23 @@ class TaskService:
         if patch:
             current = self.store.get_asset(job["catalog_id"], job["asset_id"])
             merged_asset_doc(current, patch)
+        items: list[Doc] = []
         if ctx.staged.items or ctx.staged.collections:
             if self.stac is None:
                 raise Unavailable("this deployment has no STAC service to write items")
-            from dynastore.services.stac import STAC_VERSION, validate_stac
+            from dynastore.services.stac import STAC_VERSION
 
+            for collection in ctx.staged.collections:
+                collection["stac_version"] = STAC_VERSION
+            catalog_id = ctx.staged.catalog_id or job["catalog_id"]
+            checker = ItemChecker()
             for number, item in enumerate(ctx.staged.items, start=1):
                 if number % 200 == 0:
                     ctx.check_cancelled()
-                item["stac_version"] = STAC_VERSION
-                # as the STAC service validates: the collection link comes with rendering, not storage
-                body = {k: v for k, v in item.items() if k != "collection"}
-                validate_stac({**body, "links": [], "assets": {}}, "Item")
-            for collection in ctx.staged.collections:
-                collection["stac_version"] = STAC_VERSION
+                items.append(stored_item(item, catalog_id, STAC_VERSION, checker))
         for staged in ctx.staged.assets:
             parse_fields({k: v for k, v in staged.fields.items() if k != "id"} | {"href": self.blobs.href(staged.key)})
-        return _CommitPlan(asset_patch=patch, staged=ctx.staged)
+        return _CommitPlan(asset_patch=patch, staged=ctx.staged, items=items)
 
     def _commit(self, job: Doc, ctx: TaskContext, plan: _CommitPlan) -> None:
         actor = f"{job.get('actor', 'system')}/job:{job['id']}"
@@ -609,8 +612,8 @@ class TaskService:
         for collection in staged.collections:
             with contextlib.suppress(Conflict):  # created meanwhile (or by an earlier attempt of this job)
                 self.stac.create_collection(target_catalog, collection, actor=actor)
-        for item in staged.items:
-            self.stac.replace_item(target_catalog, item["collection"], item["id"], item, actor=actor)
+        for item in plan.items:
+            self._put_item(target_catalog, item, job, actor)
         for new in staged.assets:
             scope = Scope(job["catalog_id"], ctx.collection_id, ctx.item_id)
             fields = dict(new.fields)
@@ -620,6 +623,27 @@ class TaskService:
             self.assets.put(scope, asset_id, {**fields, "href": self.blobs.href(new.key)}, actor=actor)
         if plan.asset_patch:
             self._merge_into_asset(job, plan.asset_patch)
+
+    def _put_item(self, catalog_id: str, item: Doc, job: Doc, actor: str) -> Doc:
+        """Create or replace one item (keeping ``created`` of an existing one), with its audit event."""
+        for _ in range(5):
+            try:
+                current: Doc | None = self.store.get_item(catalog_id, item["collection"], item["id"])
+            except NotFound:
+                current = None
+            doc = dict(item)
+            if current is not None:
+                created = (current.get("properties") or {}).get("created")
+                doc["properties"] = {**doc["properties"], "created": created or doc["properties"]["created"]}
+            action = "create" if current is None else "replace"
+            audit = audit_doc(catalog_id, "item", item["id"], action, actor, job_id=job["id"], task_id=job["task_id"])
+            try:
+                return self.store.put_item(
+                    catalog_id, doc, expect_rev=0 if current is None else current.get("rev"), audit=audit
+                )
+            except Conflict:
+                continue
+        raise Unavailable(f"item {item['id']!r} kept changing; the job's items could not be written")
 
     def _merge_into_asset(self, job: Doc, patch: Doc) -> Doc:
         for _ in range(20):
@@ -696,6 +720,148 @@ def merged_asset_doc(current: Doc, patch: Doc) -> Doc:
     except ValidationError as exc:
         raise Invalid(validation_detail(exc, "asset")) from None
     return asset.to_doc()
+
+
+def stored_item(item: Doc, catalog_id: str, stac_version: str, checker: ItemChecker | None = None) -> Doc:
+    """A staged item in the form the STAC service stores, validated against the STAC Item schema."""
+    now = dtime.now_iso()
+    properties = dict(item.get("properties") or {})
+    for name in ("datetime", "start_datetime", "end_datetime"):
+        if isinstance(properties.get(name), str):
+            properties[name] = dtime.normalize(properties[name], f"item {item.get('id')}: properties.{name}")
+    properties.setdefault("created", now)
+    properties["updated"] = now
+    doc: Doc = {
+        **{k: v for k, v in item.items() if k not in ("assets", "catalog_id", "rev")},
+        "type": "Feature",
+        "stac_version": stac_version,
+        "stac_extensions": item.get("stac_extensions") or [],
+        "properties": properties,
+        "links": [],
+    }
+    if doc.get("geometry") is not None and doc.get("bbox") is None:
+        from shapely.geometry import shape
+
+        doc["bbox"] = list(shape(doc["geometry"]).bounds)
+    check_id(str(doc.get("id") or ""), "item id")
+    (checker or ItemChecker()).check(doc)
+    doc["catalog_id"] = catalog_id
+    return doc
+
+
+class ItemChecker:
+    """Validates staged items against the STAC Item schema, once per distinct shape.
+
+    JSON Schema validation costs milliseconds an item. What the schema can reject in an item built
+    here is its shape (members, geometry type, extensions) and the values of the properties the
+    schema names (common metadata such as ``gsd`` or ``title``): one full validation per distinct
+    combination of those covers every item. Date-times are normalized before, and each geometry is
+    parsed by shapely.
+    """
+
+    def __init__(self) -> None:
+        self._seen: set[bytes] = set()
+
+    def check(self, doc: Doc) -> None:
+        from shapely.geometry import shape
+
+        geometry = doc.get("geometry")
+        if geometry is not None:
+            try:
+                shape(geometry)
+            except Exception as exc:  # shapely raises several types for malformed GeoJSON
+                raise Invalid(f"item {doc.get('id')!r}: invalid geometry: {exc}") from None
+        properties = doc.get("properties") or {}
+        constrained = _schema_property_names()
+        signature = orjson.dumps(
+            [
+                sorted(doc),
+                (geometry or {}).get("type"),
+                len(doc.get("bbox") or ()),
+                doc.get("stac_extensions"),
+                {
+                    k: (v if k in constrained and k not in _TIME_FIELDS else type(v).__name__)
+                    for k, v in properties.items()
+                },
+            ],
+            option=orjson.OPT_SORT_KEYS,
+            default=str,
+        )
+        if signature in self._seen:
+            return
+        check_stac_item(doc)
+        self._seen.add(signature)
+
+
+_TIME_FIELDS = frozenset({"datetime", "start_datetime", "end_datetime", "created", "updated"})
+
+
+@functools.cache
+def _schema_property_names() -> frozenset[str]:
+    """Every member name the STAC Item schemas constrain anywhere."""
+    _item_validator()
+    from pystac.validation.stac_validator import JsonSchemaSTACValidator
+
+    names: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "properties" and isinstance(value, dict):
+                    names.update(value)
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for schema in JsonSchemaSTACValidator().schema_cache.values():
+        walk(schema)
+    return frozenset(names)
+
+
+def check_stac_item(doc: Doc) -> None:
+    """``Invalid`` unless ``doc`` is a valid STAC Item (a compiled validator: ~1 ms an item)."""
+    body = {k: v for k, v in doc.items() if k not in ("collection", "catalog_id")}  # the link comes with rendering
+    body.update(links=[], assets={})
+    if not _item_validator().is_valid(body):
+        from dynastore.services.stac import validate_stac
+
+        validate_stac(body, "Item")  # raises Invalid with the reason
+        raise Invalid(f"item {doc.get('id')!r} is not a valid STAC Item")
+
+
+@functools.cache
+def _item_validator() -> Any:
+    import jsonschema
+    import pystac
+    from pystac.validation.stac_validator import JsonSchemaSTACValidator
+
+    from dynastore.services.stac import STAC_VERSION
+
+    validator = JsonSchemaSTACValidator()
+    uri = validator.schema_uri_map.get_object_schema_uri(pystac.STACObjectType.ITEM, STAC_VERSION)
+    schema = validator._get_schema(str(uri))
+    return jsonschema.validators.validator_for(schema)(schema, registry=validator.registry)
+
+
+def runner_is_gone(runner: str) -> bool:
+    """Is ``runner`` (``host:pid:token``) a process of this host that no longer exists (a killed dev server)?"""
+    parts = runner.rsplit(":", 2)
+    if len(parts) != 3 or parts[0] != socket.gethostname():
+        return False
+    try:
+        pid = int(parts[1])
+    except ValueError:
+        return False
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def _finished(doc: Doc, status: str, message: str) -> Doc:
