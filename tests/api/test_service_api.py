@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from .helpers import KEYS, Api, assert_problem, make_client, start_api
@@ -113,3 +114,30 @@ def test_public_read_serves_gets_without_a_key_but_not_writes(public_api: Api) -
         public_api.anon.post(f"/assets/catalogs/{catalog_id}/assets", json={"id": "a", "href": "https://x.org/a"}),
         401,
     )
+
+
+def test_framework_validation_errors_are_400_problems_naming_the_parameter(api: Api, catalog: str) -> None:
+    response = api.reader.get("/assets/catalogs", params={"include_retired": "maybe"})
+    assert_problem(response, 400, "include_retired")
+    api.editor.post(f"/assets/catalogs/{catalog}/assets", json={"id": "v", "href": "https://x.org/v"})
+    assert_problem(api.admin.delete(f"/assets/catalogs/{catalog}/assets/v", params={"hard": "perhaps"}), 400, "hard")
+    assert api.reader.get(f"/assets/catalogs/{catalog}/assets/v").status_code == 200
+
+
+def test_an_unexpected_error_is_a_problem_500_that_reveals_nothing(api: Api, serve: Any) -> None:
+    # GIVEN an app whose route fails in an unforeseen way
+    from dynastore.api.app import create_app
+
+    app = create_app(api.services)
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    # WHEN it is called THEN the answer is a generic problem+json 500
+    with serve(app) as base_url, httpx.Client(base_url=base_url) as client:
+        response = client.get("/boom")
+    assert response.status_code == 500
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == 500 and "secret" not in response.text and body["instance"] == "/boom"
