@@ -201,6 +201,7 @@ class EmulatorStack:
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="dynastore-emulators-")))
     emulators: dict[str, Emulator] = field(default_factory=dict)
     notifications: bool = False
+    tasks_paused: bool = False  # queues start paused: tests dispatch by resuming them
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # --- public API ------------------------------------------------------------------------
@@ -339,8 +340,17 @@ class EmulatorStack:
     def _spawn_firestore(self) -> tuple[Emulator, Callable[[], bool]]:
         jar, port = firestore_jar(), free_port()
         main_class = "com.google.cloud.datastore.emulator.firestore.CloudFirestore"
-        cmd = [java(), *self._JVM, "-Xmx1g", "-cp", str(jar), main_class,
-               "--host=127.0.0.1", f"--port={port}", f"--project_id={self.project}"]
+        cmd = [
+            java(),
+            *self._JVM,
+            "-Xmx1g",
+            "-cp",
+            str(jar),
+            main_class,
+            "--host=127.0.0.1",
+            f"--port={port}",
+            f"--project_id={self.project}",
+        ]
         proc, log = self._popen("firestore", cmd)
         emulator = self._register("firestore", port, proc, log)
         return emulator, lambda: _http_ok(f"http://127.0.0.1:{port}/", lambda s, b: b.strip() == b"Ok")
@@ -354,13 +364,35 @@ class EmulatorStack:
 
     def _spawn_gcs(self) -> tuple[Emulator, Callable[[], bool]]:
         binary, port = fake_gcs_binary(), free_port()
-        cmd = [str(binary), "-scheme", "http", "-host", "127.0.0.1", "-port", str(port), "-backend", "memory",
-               "-public-host", f"127.0.0.1:{port}", "-external-url", f"http://127.0.0.1:{port}",
-               "-log-level", "warn", "-location", self.location.upper()]
+        cmd = [
+            str(binary),
+            "-scheme",
+            "http",
+            "-host",
+            "127.0.0.1",
+            "-port",
+            str(port),
+            "-backend",
+            "memory",
+            "-public-host",
+            f"127.0.0.1:{port}",
+            "-external-url",
+            f"http://127.0.0.1:{port}",
+            "-log-level",
+            "warn",
+            "-location",
+            self.location.upper(),
+        ]
         env: dict[str, str] = {}
         if self.notifications:
-            cmd += ["-event.pubsub-project-id", self.project, "-event.pubsub-topic", NOTIFICATION_TOPIC,
-                    "-event.list", "finalize,delete,metadataUpdate"]
+            cmd += [
+                "-event.pubsub-project-id",
+                self.project,
+                "-event.pubsub-topic",
+                NOTIFICATION_TOPIC,
+                "-event.list",
+                "finalize,delete,metadataUpdate",
+            ]
             env["PUBSUB_EMULATOR_HOST"] = self.emulators["pubsub"].host
         proc, log = self._popen("gcs", cmd, env)
         emulator = self._register("gcs", port, proc, log)
@@ -368,8 +400,19 @@ class EmulatorStack:
 
     def _spawn_tasks(self) -> tuple[Emulator, Callable[[], bool]]:
         python, port = tasks_python(), free_port()
-        cmd = [str(python), str(ROOT / "infra" / "tasks_emulator.py"), "--port", str(port), "--max-retries", "4",
-               "--dispatch-timeout", "60", "--retry-delay", "0.5"]
+        cmd = [
+            str(python),
+            str(ROOT / "infra" / "tasks_emulator.py"),
+            "--port",
+            str(port),
+            "--max-retries",
+            "4",
+            "--dispatch-timeout",
+            "60",
+            "--retry-delay",
+            "0.5",
+            *(["--paused"] if self.tasks_paused else []),
+        ]
         proc, log = self._popen("tasks", cmd)
         emulator = self._register("tasks", port, proc, log)
         return emulator, lambda: _tcp_ok(port)
@@ -412,7 +455,9 @@ def shared_stack(*names: str, notifications: bool = False) -> EmulatorStack:
     with _STACKS_LOCK:
         stack = _STACKS.get(notifications)
         if stack is None:
-            stack = _STACKS[notifications] = EmulatorStack(notifications=notifications)
+            # The plain stack (contract and integration tests) holds tasks until a test delivers
+            # them; the notifications stack (end-to-end chain) dispatches as Cloud Tasks does.
+            stack = _STACKS[notifications] = EmulatorStack(notifications=notifications, tasks_paused=not notifications)
             if len(_STACKS) == 1:
                 atexit.register(stop_shared_stacks)
     return stack.ensure(*names)

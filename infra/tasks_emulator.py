@@ -10,6 +10,9 @@ Runs inside ``.infra-venvs/tasks`` (the emulator pins ``protobuf<5``), started b
   failing target immediately and forever);
 - a queue deleted and created again is processed again (the emulator forgets it);
 - ``GetQueue`` on an unknown queue answers ``NOT_FOUND``;
+- ``--paused`` creates queues paused, so a test decides when tasks are dispatched (it resumes
+  the queue, waits for the tasks it listed, pauses it again);
+- ``ListTasks``, ``PauseQueue``, ``ResumeQueue`` on an unknown queue answer ``NOT_FOUND``;
 - the ``Authorization: Bearer`` header of an OIDC task is filled with an unsigned marker token so
   targets can see that one was asked for (the emulator drops OIDC settings).
 """
@@ -31,7 +34,7 @@ from google.api_core.exceptions import AlreadyExists, NotFound
 TOMBSTONE_SECONDS = 3600.0
 
 
-def patch(max_retries: int, dispatch_timeout: float, retry_delay: float) -> None:
+def patch(max_retries: int, dispatch_timeout: float, retry_delay: float, paused: bool = False) -> None:
     state_cls = emu.QueueState
     seen: dict[str, float] = {}
     failed_at: dict[str, float] = {}
@@ -40,13 +43,15 @@ def patch(max_retries: int, dispatch_timeout: float, retry_delay: float) -> None
     original_create_task = state_cls.create_task
 
     def create_task(self, queue, task):  # type: ignore[no-untyped-def]
-        if task.name:
-            with lock:
-                now = time.monotonic()
-                if now - seen.get(task.name, -1e18) < TOMBSTONE_SECONDS:
-                    raise AlreadyExists(f"Requested entity already exists: {task.name}")
-                seen[task.name] = now
-        return original_create_task(self, queue, task)
+        if not task.name:
+            return original_create_task(self, queue, task)
+        with lock:
+            now = time.monotonic()
+            if now - seen.get(task.name, -1e18) < TOMBSTONE_SECONDS:
+                raise AlreadyExists(f"Requested entity already exists: {task.name}")
+            created = original_create_task(self, queue, task)  # raises if the queue is missing
+            seen[task.name] = now
+            return created
 
     state_cls.create_task = create_task
 
@@ -56,6 +61,24 @@ def patch(max_retries: int, dispatch_timeout: float, retry_delay: float) -> None
         return self._queues[name]
 
     state_cls.queue = queue
+
+    original_create_queue = state_cls.create_queue
+
+    def create_queue(self, parent, queue):  # type: ignore[no-untyped-def]
+        known = queue.name in self._queues
+        created = original_create_queue(self, parent, queue)
+        if paused and not known:
+            created.state = emu.Queue.State.PAUSED
+        return created
+
+    state_cls.create_queue = create_queue
+
+    def list_tasks(self, queue_name):  # type: ignore[no-untyped-def]
+        if queue_name not in self._queue_tasks:
+            raise NotFound(f"Queue does not exist: {queue_name}")
+        return list(self._queue_tasks[queue_name])
+
+    state_cls.list_tasks = list_tasks
 
     original_submit = state_cls.submit_task
 
@@ -130,6 +153,26 @@ def patch(max_retries: int, dispatch_timeout: float, retry_delay: float) -> None
 
     emu.Greeter.GetQueue = greeter_get_queue
 
+    def greeter_list_tasks(self, request, context):  # type: ignore[no-untyped-def]
+        try:
+            return emu.ListTasksResponse(tasks=self._state.list_tasks(request.parent))
+        except NotFound as err:
+            context.abort(grpc.StatusCode.NOT_FOUND, err.message)
+
+    emu.Greeter.ListTasks = greeter_list_tasks
+
+    def greeter_queue_state(method):  # type: ignore[no-untyped-def]
+        def call(self, request, context):  # type: ignore[no-untyped-def]
+            try:
+                return getattr(self._state, method)(request.name)
+            except (NotFound, ValueError, KeyError) as err:
+                context.abort(grpc.StatusCode.NOT_FOUND, str(err))
+
+        return call
+
+    emu.Greeter.PauseQueue = greeter_queue_state("pause_queue")
+    emu.Greeter.ResumeQueue = greeter_queue_state("resume_queue")
+
     def greeter_create_task(self, request, context):  # type: ignore[no-untyped-def]
         try:
             return self._state.create_task(request.parent, request.task)
@@ -149,9 +192,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dispatch-timeout", type=float, default=60.0)
     parser.add_argument("--retry-delay", type=float, default=0.5)
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--paused", action="store_true", help="create queues paused (tests resume them to deliver)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR if args.quiet else logging.INFO, stream=sys.stderr)
-    patch(args.max_retries, args.dispatch_timeout, args.retry_delay)
+    patch(args.max_retries, args.dispatch_timeout, args.retry_delay, args.paused)
     server = emu.create_server("127.0.0.1", args.port, "127.0.0.1", 80, [], args.max_retries)
     print(f"cloud tasks emulator on 127.0.0.1:{args.port}", flush=True)
     server.run()

@@ -111,12 +111,6 @@ def task_sink() -> TaskSink:
         return _sink
 
 
-def _split_task_name(name: str) -> tuple[str, str]:
-    """``projects/p/locations/l/queues/Q/tasks/T`` → (Q, T)."""
-    parts = name.split("/")
-    return parts[-3], parts[-1]
-
-
 @dataclass
 class GcpTestBackend:
     settings: Any
@@ -152,32 +146,44 @@ def gcp_adapters(stack: EmulatorStack | None = None, *, deliver_timeout: float =
     adapters = build_adapters(settings)
     adapters.blobs.ensure_bucket(stack.location)
     queue: CloudTasksQueue = adapters.queue
-    enqueued: dict[tuple[str, str], tuple[str, float]] = {}
     handed: set[tuple[str, str]] = set()
-    original_enqueue = queue.enqueue
-
-    def recording_enqueue(name: str, message: dict[str, Any], **kwargs: Any) -> str:
-        task_name = original_enqueue(name, message, **kwargs)
-        enqueued.setdefault(_split_task_name(task_name), (name, time.time() + float(kwargs.get("delay_seconds") or 0)))
-        return task_name
-
-    queue.enqueue = recording_enqueue  # type: ignore[method-assign]
 
     def deliver(name: str) -> list[dict[str, Any]]:
-        """The messages of queue ``name`` due now, once each, in the order Cloud Tasks sent them."""
+        """The messages of queue ``name`` due now, once each, as Cloud Tasks POSTed them.
+
+        The emulator holds every queue paused; this lists the due tasks, resumes the queue until
+        each of them reached the sink, and pauses it again.
+        """
+        from google.api_core import exceptions as gexc
+
+        path = queue.queue_path(name)
+        queue_id = path.rsplit("/", 1)[-1]
+        try:
+            tasks = list(queue.client.list_tasks(request={"parent": path}))
+        except gexc.NotFound:
+            tasks = []
         now = time.time()
-        due = {key for key, (q, at) in enqueued.items() if q == name and at <= now and key not in handed}
+        due = {
+            (queue_id, t.name.rsplit("/", 1)[-1])
+            for t in tasks
+            if not t.schedule_time or t.schedule_time.timestamp() <= now
+        }
+        if due:
+            queue.client.resume_queue(name=path)
+            try:
 
-        def arrived() -> set[tuple[str, str]]:
-            return {(d.queue_id, d.task_id) for d in sink.received(tag)}
+                def arrived() -> bool:
+                    return due <= {(d.queue_id, d.task_id) for d in sink.received(tag)}
 
-        if not sink.wait(lambda: due <= arrived(), deliver_timeout):
-            missing = sorted(t for _, t in due - arrived())
-            raise AssertionError(f"Cloud Tasks emulator did not deliver {missing} of queue {name!r} in time")
+                if not sink.wait(arrived, deliver_timeout):
+                    raise AssertionError(f"the Cloud Tasks emulator did not deliver the due tasks of queue {name!r}")
+            finally:
+                with contextlib.suppress(gexc.NotFound):
+                    queue.client.pause_queue(name=path)
         out: list[dict[str, Any]] = []
         for delivery in sink.received(tag):
             key = (delivery.queue_id, delivery.task_id)
-            if delivery.logical_queue == name and key not in handed and enqueued.get(key, (name, 0))[1] <= now:
+            if delivery.queue_id == queue_id and key not in handed:
                 handed.add(key)
                 out.append(delivery.message)
         return out
@@ -186,6 +192,7 @@ def gcp_adapters(stack: EmulatorStack | None = None, *, deliver_timeout: float =
         yield GcpTestBackend(settings, adapters, stack, tag, deliver)
     finally:
         with contextlib.suppress(Exception):
-            for queue_name in {q for q, _ in enqueued.values()}:
-                queue.delete_queue(queue_name)
+            for existing in queue.client.list_queues(request={"parent": queue.parent}):
+                if existing.name.rsplit("/", 1)[-1].startswith(settings.gcp_tasks_queue_prefix + "-"):
+                    queue.client.delete_queue(name=existing.name)
         adapters.close()

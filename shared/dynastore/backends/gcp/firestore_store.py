@@ -71,6 +71,7 @@ MAX_LIMIT = 10_000
 MAX_IN = 30  # values of one `in` / `array-contains-any` filter, and disjunctions per query
 TXN_WRITES = 400  # documents per transaction (Firestore takes 500 writes and 10 MiB per commit)
 DELETE_BATCH = 400
+EXPORT_BATCH = 2000
 JOB_FILTERS = ("status", "task_id", "catalog_id", "asset_id")
 
 # Native sort fields (what `sortby` names become) and how "none" is stored for them.
@@ -577,70 +578,84 @@ class FirestoreMetadataStore:
             return []
         for write in writes:
             asset_fields(write.doc)  # validates before anything is written
-        audit_rows = [_audit_fields(a) for a in audits]
+        audit_rows = [(self._audit_ref(a), _audit_fields(a)) for a in audits]
         refs = [self._asset_ref(w.doc["catalog_id"], w.doc["id"]) for w in writes]
-        if len({r.path for r in refs}) != len(refs):
-            raise Invalid("the same asset appears twice in one write")
+        unique = {r.path: r for r in refs}
 
-        def what(write: AssetWrite) -> str:
-            return f"asset {write.doc['id']!r} in catalog {write.doc['catalog_id']!r}"
-
-        def apply(transaction: Any, indexes: Sequence[int], audit_slice: Sequence[int]) -> list[Doc]:
-            current = self._get_all([refs[i] for i in indexes], "asset write", transaction)
+        def plan(current: dict[str, int | None]) -> tuple[list[Doc], dict[str, Doc]]:
+            """Apply the writes in order over ``current`` revisions: (stored docs, last doc per path)."""
+            revs = dict(current)
             stored: list[Doc] = []
-            for i in indexes:
-                existing = current.get(refs[i].path)
-                rev = check_rev(existing.get("rev") if existing else None, writes[i].expect_rev, what(writes[i]))
-                doc = {**writes[i].doc, "rev": rev}
-                transaction.set(refs[i], asset_fields(doc))
+            final: dict[str, Doc] = {}
+            for ref, write in zip(refs, writes, strict=True):
+                what = f"asset {write.doc['id']!r} in catalog {write.doc['catalog_id']!r}"
+                rev = check_rev(revs.get(ref.path), write.expect_rev, what)
+                revs[ref.path] = rev
+                doc = {**write.doc, "rev": rev}
                 stored.append(doc)
-            for j in audit_slice:
-                transaction.set(self._audit_ref(audits[j]), audit_rows[j])
-            return stored
+                final[ref.path] = doc
+            return stored, final
 
-        total = len(writes) + len(audits)
-        if total <= TXN_WRITES:
-            return cast(
-                list[Doc],
-                self._transaction("asset write", lambda t: apply(t, range(len(writes)), range(len(audits)))),
-            )
-        return self._write_assets_chunked(writes, audits, refs, apply, what)
+        def revisions(found: dict[str, dict[str, Any]]) -> dict[str, int | None]:
+            return {path: (found[path].get("rev") if path in found else None) for path in unique}
+
+        if len(unique) + len(audits) <= TXN_WRITES:
+
+            def apply(transaction: Any) -> list[Doc]:
+                current = revisions(self._get_all(list(unique.values()), "asset write", transaction))
+                stored, final = plan(current)
+                for path, doc in final.items():
+                    transaction.set(unique[path], asset_fields(doc))
+                for ref, row in audit_rows:
+                    transaction.set(ref, row)
+                return stored
+
+            return cast(list[Doc], self._transaction("asset write", apply))
+        return self._write_assets_chunked(unique, audit_rows, plan, revisions)
 
     def _write_assets_chunked(
         self,
-        writes: Sequence[AssetWrite],
-        audits: Sequence[Doc],
-        refs: list[Any],
-        apply: Callable[[Any, Sequence[int], Sequence[int]], list[Doc]],
-        what: Callable[[AssetWrite], str],
+        unique: dict[str, Any],
+        audit_rows: list[tuple[Any, dict[str, Any]]],
+        plan: Callable[[dict[str, int | None]], tuple[list[Doc], dict[str, Doc]]],
+        revisions: Callable[[dict[str, dict[str, Any]]], dict[str, int | None]],
     ) -> list[Doc]:
-        before = self._get_all(refs, "asset write")
-        for i, write in enumerate(writes):  # fail fast: nothing written on a stale revision
-            existing = before.get(refs[i].path)
-            check_rev(existing.get("rev") if existing else None, write.expect_rev, what(write))
+        """A write too big for one commit: check every revision first (nothing is written on a
+        stale one), commit in parts that re-check what they overwrite, undo the parts already
+        committed if a later one fails."""
+        before = self._get_all(list(unique.values()), "asset write")
+        expected = revisions(before)
+        stored, final = plan(expected)
         half = TXN_WRITES // 2
-        index_chunks = _chunks(list(range(len(writes))), half) or [[]]
-        audit_chunks = _chunks(list(range(len(audits))), half)
-        stored: list[Doc] = []
-        done: list[int] = []
+        paths = list(final)
+        path_chunks = _chunks(paths, half) or [[]]
+        audit_chunks = _chunks(audit_rows, half)
+        done: list[str] = []
         try:
-            for k, (indexes, audit_slice) in enumerate(itertools.zip_longest(index_chunks, audit_chunks)):
-                part_writes: list[int] = indexes or []
-                part_audits: list[int] = audit_slice or []
+            for k, (chunk, audit_chunk) in enumerate(itertools.zip_longest(path_chunks, audit_chunks)):
+                part_paths: list[str] = chunk or []
+                part_audits: list[tuple[Any, dict[str, Any]]] = audit_chunk or []
 
-                def part(transaction: Any, i: list[int] = part_writes, a: list[int] = part_audits) -> list[Doc]:
-                    return apply(transaction, i, a)
+                def part(
+                    transaction: Any, chunk_paths: list[str] = part_paths, chunk_audits: Any = part_audits
+                ) -> None:
+                    current = revisions(self._get_all([unique[p] for p in chunk_paths], "asset write", transaction))
+                    for path in chunk_paths:
+                        if current.get(path) != expected[path]:
+                            raise Conflict(f"asset {final[path]['id']!r} changed during a bulk write; retry")
+                        transaction.set(unique[path], asset_fields(final[path]))
+                    for ref, row in chunk_audits:
+                        transaction.set(ref, row)
 
-                stored.extend(self._transaction(f"asset write part {k + 1}", part))
-                done.extend(part_writes)
+                self._transaction(f"asset write part {k + 1}", part)
+                done.extend(part_paths)
         except BaseException:
-            self._compensate([refs[i] for i in done], before, stored)
+            self._compensate([unique[p] for p in done], before, {p: final[p]["rev"] for p in done})
             raise
         return stored
 
-    def _compensate(self, refs: list[Any], before: dict[str, dict[str, Any]], stored: list[Doc]) -> None:
+    def _compensate(self, refs: list[Any], before: dict[str, dict[str, Any]], ours: dict[str, int]) -> None:
         """Undo the committed part of a failed chunked write (restore the previous documents)."""
-        ours = {self._asset_ref(d["catalog_id"], d["id"]).path: d["rev"] for d in stored}
         for chunk in _chunks(refs, DELETE_BATCH):
 
             def undo(transaction: Any, chunk: list[Any] = chunk) -> None:
@@ -819,7 +834,7 @@ class FirestoreMetadataStore:
         if since is not None:
             filters.append(("updated", ">=", since))
         scan = self._scan("assets", [filters], [("updated", "ASCENDING")])
-        for row in scan.stream(filters, None, 500):
+        for row in scan.stream(filters, None, EXPORT_BATCH):
             yield unpack(row.data)
 
     # ------------------------------------------------------------------ audit trail
