@@ -74,18 +74,18 @@ def to_cql2_json(filter: str | dict[str, Any], lang: str | None = None) -> Any:
     if isinstance(filter, dict | bool):
         if lang == "cql2-text":
             raise Invalid("filter-lang is cql2-text but the filter is a JSON object")
-        tree: Any = filter
-        text = orjson.dumps(filter).decode()
+        tree: Any = _legacy(filter)
+        text = orjson.dumps(tree).decode()
     elif isinstance(filter, str):
         stripped = filter.strip()
         if not stripped:
             raise Invalid("filter is empty")
         if lang == "cql2-json" or (lang is None and stripped.startswith("{")):
             try:
-                tree = orjson.loads(stripped)
+                tree = _legacy(orjson.loads(stripped))
             except orjson.JSONDecodeError as exc:
                 raise Invalid(f"invalid CQL2 JSON: {exc}") from exc
-            text = stripped
+            text = orjson.dumps(tree).decode()
         else:
             try:
                 return cql2.parse_text(stripped).to_json()
@@ -98,6 +98,21 @@ def to_cql2_json(filter: str | dict[str, Any], lang: str | None = None) -> Any:
     except (cql2.ParseError, cql2.ValidationError, ValueError) as exc:
         raise Invalid(f"invalid CQL2 JSON: {_message(exc)}") from exc
     return tree
+
+
+def _legacy(node: Any) -> Any:
+    """Accept the pre-1.0 CQL2 JSON ``between`` form ``[property, [low, high]]`` (still sent by clients)."""
+    if isinstance(node, list):
+        return [_legacy(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _legacy(v) for k, v in node.items()}
+    args = out.get("args")
+    if out.get("op") == "between" and isinstance(args, list) and len(args) == 2:
+        bounds = args[1]
+        if isinstance(bounds, list) and len(bounds) == 2:
+            out["args"] = [args[0], bounds[0], bounds[1]]
+    return out
 
 
 def _message(exc: Exception) -> str:

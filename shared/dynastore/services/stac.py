@@ -252,7 +252,8 @@ def _one(value: Any, what: str) -> Any:
     return value
 
 
-def parse_limit(value: Any, settings: Settings, default: int | None = None) -> int:
+def parse_limit(value: Any, settings: Settings, default: int | None = None, *, clamp: bool = False) -> int:
+    """``limit`` in 1..``max_page_limit``; with ``clamp`` (STAC/OGC searches) a larger one is capped."""
     value = _one(value, "limit")
     if value is None or value == "":
         return default or settings.default_page_limit
@@ -264,14 +265,19 @@ def parse_limit(value: Any, settings: Settings, default: int | None = None) -> i
         raise Invalid(f"limit must be an integer, got {value!r}") from None
     if isinstance(value, float) and value != limit:
         raise Invalid(f"limit must be an integer, got {value!r}")
+    if clamp and limit > settings.max_page_limit:
+        return settings.max_page_limit
     if limit < 1 or limit > settings.max_page_limit:
         raise Invalid(f"limit must be between 1 and {settings.max_page_limit}, got {limit}")
     return limit
 
 
-def parse_bbox(value: Any) -> tuple[float, ...] | None:
+def parse_bbox(value: Any, *, json_body: bool = False) -> tuple[float, ...] | None:
+    """GET ``west,south,east,north``; in a JSON body an array of 4 or 6 numbers."""
     if value is None or value == "" or value == []:
         return None
+    if json_body and not (isinstance(value, list) and all(isinstance(v, int | float) for v in value)):
+        raise Invalid("bbox in a JSON body is an array of 4 or 6 numbers, e.g. [-10, 40, 10, 50]")
     parts: list[Any]
     if isinstance(value, str):
         parts = value.split(",")
@@ -320,12 +326,24 @@ def check_geometry(value: Any, what: str) -> None:
         raise Invalid(f"{what} is not a valid GeoJSON geometry: {exc}") from None
 
 
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+
+
 def parse_datetime_param(value: Any) -> tuple[str | None, str | None] | None:
+    """A STAC ``datetime``: an RFC 3339 date-time (with its offset) or an interval ``a/b`` (``..`` open)."""
     text = _one(value, "datetime")
     if text is None or text == "":
         return None
     if not isinstance(text, str):
         raise Invalid("datetime must be an RFC 3339 date-time or interval string")
+    for end in text.split("/") if "/" in text else [text]:
+        if end not in ("", "..") and not _RFC3339.match(end):
+            raise Invalid(
+                f"datetime {end!r} is not an RFC 3339 date-time such as 2024-01-01T00:00:00Z "
+                "(date and time, with Z or an offset like +01:00)"
+            )
+    if text.count("/") > 1:
+        raise Invalid("a datetime interval has one `/`: start/end, `..` for an open end")
     return dtime.parse_interval(text)
 
 
@@ -383,7 +401,12 @@ def _sort_keys(value: Any, allowed: tuple[str, ...]) -> tuple[SortKey, ...]:
 
 
 def parse_item_search(
-    params: Mapping[str, Any], settings: Settings, *, catalog_ids: tuple[str, ...] = (), strict: bool = True
+    params: Mapping[str, Any],
+    settings: Settings,
+    *,
+    catalog_ids: tuple[str, ...] = (),
+    strict: bool = True,
+    json_body: bool = False,
 ) -> tuple[ItemQuery, Fields]:
     """GET parameters (str or list of str) or a POST body → ``ItemQuery`` and the Fields to render."""
     if not isinstance(params, Mapping):
@@ -392,7 +415,7 @@ def parse_item_search(
         _check_params(params, ITEM_SEARCH_PARAMS)
     collections = _str_list(params.get("collections"), "collections")
     ids = _str_list(params.get("ids"), "ids")
-    bbox = parse_bbox(params.get("bbox"))
+    bbox = parse_bbox(params.get("bbox"), json_body=json_body)
     intersects = parse_intersects(_one(params.get("intersects"), "intersects"))
     if bbox is not None and intersects is not None:
         raise Invalid("bbox and intersects cannot be used together")
@@ -412,14 +435,19 @@ def parse_item_search(
         q=q.strip() if q and q.strip() else None,
         filter=conjoin(compile_stac_query(_one(params.get("query"), "query")), parse_filter(params, "item")),
         sortby=_sort_keys(params.get("sortby"), ITEM_SORT_FIELDS),
-        limit=parse_limit(params.get("limit"), settings, default=min(settings.default_page_limit, 100)),
+        limit=parse_limit(params.get("limit"), settings, default=min(settings.default_page_limit, 100), clamp=True),
         token=str(token) if token else None,
     )
     return query, parse_fields(params.get("fields"))
 
 
 def parse_asset_search(
-    params: Mapping[str, Any], settings: Settings, *, catalog_ids: tuple[str, ...] = (), strict: bool = True
+    params: Mapping[str, Any],
+    settings: Settings,
+    *,
+    catalog_ids: tuple[str, ...] = (),
+    strict: bool = True,
+    json_body: bool = False,
 ) -> AssetQuery:
     """STAC asset-search parameters → ``AssetQuery`` (item-search parameters on asset records)."""
     if not isinstance(params, Mapping):
@@ -459,7 +487,7 @@ def parse_asset_search(
         roles=_str_list(params.get("roles"), "roles"),
         types=_str_list(params.get("type"), "type") + _str_list(params.get("types"), "types"),
         datetime=parse_datetime_param(params.get("datetime")),
-        bbox=parse_bbox(params.get("bbox")),
+        bbox=parse_bbox(params.get("bbox"), json_body=json_body),
         filter=conjoin(*extra, query_expr, parse_filter(params, "asset")),
         sortby=_sort_keys(params.get("sortby"), ASSET_SORT_FIELDS),
         limit=parse_limit(params.get("limit"), settings, default=min(settings.default_page_limit, 100)),
@@ -606,7 +634,7 @@ class StacService:
             link("self", links.stac),
             link("root", links.stac),
             link("conformance", f"{links.stac}/conformance", title="Conformance classes"),
-            link("service-desc", f"{links.base}/api", OPENAPI, "OpenAPI definition"),
+            link("service-desc", f"{links.stac}/api", OPENAPI, "OpenAPI definition"),
             link("service-doc", f"{links.base}/api.html", "text/html", "API documentation"),
             link("search", f"{links.stac}/search", GEOJSON, "Item search across catalogs", method="GET"),
             link("search", f"{links.stac}/search", GEOJSON, "Item search across catalogs", method="POST"),
@@ -637,7 +665,7 @@ class StacService:
             link("parent", links.stac, title="All catalogs"),
             link("conformance", f"{base}/conformance", title="Conformance classes"),
             link("data", links.collections(catalog_id), JSON, "Collections"),
-            link("service-desc", f"{links.base}/api", OPENAPI, "OpenAPI definition"),
+            link("service-desc", f"{links.stac}/api", OPENAPI, "OpenAPI definition"),
             link("service-doc", f"{links.base}/api.html", "text/html", "API documentation"),
             link("search", f"{base}/search", GEOJSON, "Item search", method="GET"),
             link("search", f"{base}/search", GEOJSON, "Item search", method="POST"),

@@ -24,6 +24,7 @@ from dynastore.services.search import multi_params
 from dynastore.services.stac import (
     GEOJSON,
     ITEM_SEARCH_PARAMS,
+    OPENAPI,
     Fields,
     Links,
     StacService,
@@ -102,6 +103,12 @@ def stac_root(request: Request, principal: Principal = Reader) -> JSONResponse:
     return JSONResponse(_stac(request).root(_links(request)))
 
 
+@router.get("/stac/api", include_in_schema=False, response_class=JSONResponse)
+def stac_service_desc(request: Request, principal: Principal = Reader) -> JSONResponse:
+    """The OpenAPI document (as ``/api``) with the OpenAPI media type STAC clients ask for."""
+    return JSONResponse(request.app.openapi(), media_type=OPENAPI)
+
+
 @router.get("/stac/conformance", summary="Conformance classes of the root", response_class=JSONResponse)
 def stac_conformance(request: Request, principal: Principal = Reader) -> JSONResponse:
     return JSONResponse(_stac(request).conformance())
@@ -175,7 +182,9 @@ async def _search_post(request: Request, catalog_id: str | None) -> GeoJSONRespo
     if not isinstance(body, dict):
         raise Invalid('the search body is a JSON object such as {"bbox": [0, 0, 1, 1], "limit": 10}')
     stac = _stac(request)
-    query, fields = parse_item_search(body, stac.settings, catalog_ids=(catalog_id,) if catalog_id else ())
+    query, fields = parse_item_search(
+        body, stac.settings, catalog_ids=(catalog_id,) if catalog_id else (), json_body=True
+    )
     page = await _call(stac.search_items, query)
     return await _call(_item_collection, request, page, fields, body, _root_links(request, catalog_id))
 
@@ -262,7 +271,7 @@ async def _asset_search_post(request: Request, catalog_id: str | None) -> JSONRe
     if not isinstance(body, dict):
         raise Invalid('the search body is a JSON object such as {"roles": ["data"], "limit": 10}')
     stac = _stac(request)
-    query = parse_asset_search(body, stac.settings, catalog_ids=(catalog_id,) if catalog_id else ())
+    query = parse_asset_search(body, stac.settings, catalog_ids=(catalog_id,) if catalog_id else (), json_body=True)
     page = await _call(stac.search_assets, query)
     return _asset_collection(request, page, body, _root_links(request, catalog_id))
 
