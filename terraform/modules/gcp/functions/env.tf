@@ -33,12 +33,13 @@ locals {
     DYNASTORE_GCP_TASKS_SERVICE_ACCOUNT = var.tasks_invoker_email
     DYNASTORE_GCP_BUCKET_PER_CATALOG    = tostring(var.bucket_per_catalog)
     DYNASTORE_GCP_NOTIFICATION_TOPIC    = var.notification_topic
-    DYNASTORE_RETENTION_DAYS            = tostring(var.retention_days)
-    DYNASTORE_TASK_MAX_ATTEMPTS         = tostring(var.task_max_attempts)
-    DYNASTORE_LOG_LEVEL                 = var.log_level
+    # DYNASTORE_GCP_SIGNER_EMAIL is per function (its own identity), see function_env.
+    DYNASTORE_RETENTION_DAYS    = tostring(var.retention_days)
+    DYNASTORE_TASK_MAX_ATTEMPTS = tostring(var.task_max_attempts)
+    DYNASTORE_LOG_LEVEL         = var.log_level
   }
 
-  # What only one function needs. Optional settings are left out when unset (the default applies).
+  # What differs per function. Optional settings are left out when unset (the default applies).
   function_env = {
     api = {
       for key, value in {
@@ -53,7 +54,12 @@ locals {
   }
 
   environment = {
-    for target in keys(local.function_names) : target => merge(local.common_env, local.function_env[target])
+    for target in keys(local.function_names) : target => merge(
+      local.common_env,
+      # Signed URLs are signed through IAM signBlob as the function's own identity (no key file).
+      { DYNASTORE_GCP_SIGNER_EMAIL = var.service_accounts[target] },
+      local.function_env[target],
+    )
   }
 
   # Settings read from Secret Manager (environment variable => secret), per function.

@@ -12,7 +12,6 @@ resource "random_password" "admin_api_key" {
 }
 
 resource "google_secret_manager_secret" "api_keys" {
-  #checkov:skip=CKV2_GCP_??:placeholder
   count     = var.api_keys_secret_id == null ? 1 : 0
   project   = var.project_id
   secret_id = local.api_keys_secret

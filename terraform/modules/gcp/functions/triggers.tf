@@ -1,7 +1,8 @@
 # How object changes reach on_object_event.
 #
 # - Landing bucket: one Eventarc trigger per Cloud Storage event type (finalized, deleted,
-#   metadataUpdated), delivered as CloudEvents to the function's Cloud Run service.
+#   metadataUpdated, and archived: with object versioning on, deleting or overwriting a live object
+#   archives it instead of deleting it), delivered as CloudEvents to the function's Cloud Run service.
 # - Per-catalog buckets (created by the service at run time): each gets a Cloud Storage
 #   notification to one Pub/Sub topic; one Eventarc Pub/Sub trigger pushes those messages to the
 #   same function (CloudEvent type google.cloud.pubsub.topic.v1.messagePublished).
@@ -12,6 +13,7 @@ locals {
     finalized       = "google.cloud.storage.object.v1.finalized"
     deleted         = "google.cloud.storage.object.v1.deleted"
     metadataupdated = "google.cloud.storage.object.v1.metadataUpdated"
+    archived        = "google.cloud.storage.object.v1.archived"
   }
 }
 

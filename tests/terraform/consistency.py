@@ -1,0 +1,588 @@
+"""Static consistency checks between the Terraform modules and the code they deploy (no cloud access).
+
+Each ``check_*`` takes a ``Tree`` (the repository, or a modified copy of it) and returns a list of
+problems, empty when consistent. What is compared:
+
+- **targets**: every functions-framework target of ``functions/gcp/main.py`` is deployed, with that
+  target as entry point, and nothing else is deployed;
+- **environment**: every environment variable a function gets (plain or from Secret Manager) is a
+  field of ``shared/dynastore/config.py`` ``Settings``, and every field the gcp deployment needs is
+  set on every function that needs it (see ``required_settings``);
+- **indexes**: every composite index and field override of the gcp backend's index file becomes a
+  Terraform resource, unchanged, and the module creates no index the file does not declare.
+
+Terraform expressions are evaluated by Terraform itself (``terraform console`` on the files of a
+module that hold only ``variable`` and ``locals`` blocks); resource wiring is read with python-hcl2.
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import contextlib
+import importlib.util
+import json
+import os
+import posixpath
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import hcl2
+
+TERRAFORM = shutil.which("terraform") or "/usr/local/bin/terraform"
+ENV_PREFIX = "DYNASTORE_"
+
+# Settings of other backends or of the local process model: a gcp function must not set them.
+# Emulator hosts are for tests and `dynastore dev` only.
+FOREIGN_SETTINGS = re.compile(r"^(aws_.*|data_dir|watch_bucket|worker_threads|.*emulator.*)$")
+
+
+class ConsistencyError(RuntimeError):
+    """A check could not run (missing file, Terraform error) — reported as a problem."""
+
+
+@dataclass(frozen=True)
+class Tree:
+    """Where the pieces live in a checkout (or a copy of one)."""
+
+    root: Path
+
+    @property
+    def modules(self) -> Path:
+        return self.root / "terraform" / "modules" / "gcp"
+
+    @property
+    def main_py(self) -> Path:
+        return self.root / "functions" / "gcp" / "main.py"
+
+    @property
+    def config_py(self) -> Path:
+        return self.root / "shared" / "dynastore" / "config.py"
+
+    @property
+    def index_file(self) -> Path:
+        return self.root / "shared" / "dynastore" / "backends" / "gcp" / "firestore_indexes.json"
+
+    @property
+    def gcp_backend(self) -> Path:
+        return self.root / "shared" / "dynastore" / "backends" / "gcp"
+
+
+# ------------------------------------------------------------------------------------ HCL helpers
+
+
+def _unquote(value: Any) -> Any:
+    """python-hcl2 (v7+) keeps the quotes of string literals and keys; drop them."""
+    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1]
+    return value
+
+
+def _normalize(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            _unquote(key): _normalize(value) for key, value in node.items() if key not in {"__is_block__", "__comments__"}
+        }
+    if isinstance(node, list):
+        return [_normalize(item) for item in node]
+    return _unquote(node)
+
+
+def load_hcl(path: Path) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as handle:
+        parsed: dict[str, Any] = _normalize(hcl2.load(handle))
+    return parsed
+
+
+def resources(directory: Path, resource_type: str) -> dict[str, tuple[Path, dict[str, Any]]]:
+    """Every ``resource "<type>" "<name>"`` under ``directory`` (recursively), by name."""
+    found: dict[str, tuple[Path, dict[str, Any]]] = {}
+    for path in sorted(directory.rglob("*.tf")):
+        for block in load_hcl(path).get("resource", []):
+            for name, body in block.get(resource_type, {}).items():
+                found[f"{path.relative_to(directory)}:{name}"] = (path, body)
+    return found
+
+
+def _expression(value: Any) -> str:
+    """An attribute as its Terraform expression text (``${...}`` unwrapped)."""
+    text = str(value).strip()
+    if text.startswith("${") and text.endswith("}") and text.count("${") == 1:
+        return text[2:-1].strip()
+    return text
+
+
+def _is_pure(path: Path) -> bool:
+    """True for a file of only variable and locals blocks (evaluable without providers)."""
+    return set(load_hcl(path)) <= {"variable", "locals"}
+
+
+# ------------------------------------------------------------------------------------ terraform console
+
+
+def _placeholder(type_expression: str) -> Any:
+    text = _expression(type_expression).replace(" ", "")
+    if text.startswith(("map(", "object(")):
+        return {}
+    if text.startswith(("list(", "set(", "tuple(")):
+        return []
+    return {"string": "placeholder", "number": 1, "bool": False}.get(text, "placeholder")
+
+
+def evaluate(module_dir: Path, expression: str, variables: dict[str, Any], *, strict: bool = True) -> Any:
+    """Evaluate ``expression`` against the variable/locals-only files of a module.
+
+    Variables without a value here and without a default get a placeholder of their type, so a
+    new module input does not break the checks. ``strict``: an error in any other local of those
+    files is a failure too (Terraform would refuse to plan).
+    """
+    pure_files = [path for path in sorted(module_dir.glob("*.tf")) if _is_pure(path)]
+    if not pure_files:
+        raise ConsistencyError(f"{module_dir} has no variables/locals-only file to evaluate")
+    values = dict(variables)
+    for path in pure_files:
+        for block in load_hcl(path).get("variable", []):
+            for name, body in block.items():
+                if name not in values and "default" not in body:
+                    values[name] = _placeholder(body.get("type", "string"))
+    with tempfile.TemporaryDirectory(prefix="tf-eval-") as tmp:
+        for path in pure_files:
+            shutil.copy(path, tmp)
+        Path(tmp, "terraform.tfvars.json").write_text(json.dumps(values), encoding="utf-8")
+        env = {**os.environ, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1", "TF_CLI_CONFIG_FILE": os.devnull}
+        env.pop("TF_CLI_ARGS", None)
+        try:
+            proc = subprocess.run(
+                [TERRAFORM, "console", "-no-color"],
+                input=f"base64encode(jsonencode({expression}))\n",
+                cwd=tmp,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+        except FileNotFoundError as exc:
+            raise ConsistencyError(f"terraform is not installed ({TERRAFORM}); see README 'Deploy to Google Cloud'") from exc
+        results = [line for line in proc.stdout.splitlines() if re.fullmatch(r'"[A-Za-z0-9+/=]*"', line.strip())]
+        if proc.returncode != 0 or not results or (strict and "Error:" in proc.stderr):
+            raise ConsistencyError(
+                f"terraform console failed in {module_dir.name} on {expression}: {proc.stderr.strip() or proc.stdout.strip()}"
+            )
+        return json.loads(base64.b64decode(results[-1].strip().strip('"')))
+
+
+# ------------------------------------------------------------------------------------ the code side
+
+
+FRAMEWORK_DECORATORS = {"http", "cloud_event", "errorhandler"}
+
+
+def function_targets(main_py: Path) -> set[str]:
+    """Names of the functions-framework targets a module defines.
+
+    A target is a module-level function decorated with ``functions_framework.http`` /
+    ``functions_framework.cloud_event`` (also ``functions_framework.aio.*`` or the names imported
+    from those modules).
+    """
+    tree = ast.parse(main_py.read_text(encoding="utf-8"), filename=str(main_py))
+    imported: set[str] = set()  # local names bound to framework decorators
+    modules: set[str] = set()  # local names bound to the functions_framework modules
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("functions_framework"):
+            for alias in node.names:
+                if alias.name in {"http", "cloud_event"}:
+                    imported.add(alias.asname or alias.name)
+                elif alias.name == "aio":
+                    modules.add(alias.asname or alias.name)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("functions_framework"):
+                    modules.add(alias.asname or alias.name.split(".")[0])
+
+    def is_target_decorator(decorator: ast.expr) -> bool:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if isinstance(target, ast.Name):
+            return target.id in imported
+        if isinstance(target, ast.Attribute) and target.attr in {"http", "cloud_event"}:
+            base = target.value
+            while isinstance(base, ast.Attribute):
+                base = base.value
+            return isinstance(base, ast.Name) and base.id in modules
+        return False
+
+    return {
+        node.name
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and any(map(is_target_decorator, node.decorator_list))
+    }
+
+
+@dataclass(frozen=True)
+class SettingsField:
+    name: str
+    env_names: frozenset[str]
+    required_default: bool  # default is None: the service cannot guess it
+
+
+@contextlib.contextmanager
+def _loaded_config(config_py: Path) -> Iterator[Any]:
+    name = f"_dynastore_config_under_test_{uuid.uuid4().hex}"
+    spec = importlib.util.spec_from_file_location(name, config_py)
+    if spec is None or spec.loader is None:
+        raise ConsistencyError(f"cannot load {config_py}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.modules.pop(name, None)
+
+
+def settings_fields(config_py: Path) -> dict[str, SettingsField]:
+    """The fields of ``Settings`` in a config.py (loaded from the file, so a copy can differ)."""
+    from pydantic import AliasChoices
+
+    with _loaded_config(config_py) as module:
+        settings_cls = module.Settings
+        prefix = settings_cls.model_config.get("env_prefix", "")
+        fields: dict[str, SettingsField] = {}
+        for name, info in settings_cls.model_fields.items():
+            alias = info.validation_alias
+            if isinstance(alias, AliasChoices):
+                env_names = {choice for choice in alias.choices if isinstance(choice, str)}
+            elif isinstance(alias, str):
+                env_names = {alias}
+            else:
+                env_names = {f"{prefix}{name}"}
+            fields[name] = SettingsField(
+                name=name,
+                env_names=frozenset(env.upper() for env in env_names),
+                required_default=info.default is None and info.default_factory is None,
+            )
+    return fields
+
+
+def settings_validate(config_py: Path, environment: dict[str, str]) -> str | None:
+    """Build ``Settings`` from exactly ``environment``; the error text if it is rejected."""
+    saved = {key: value for key, value in os.environ.items() if key.upper().startswith(ENV_PREFIX)}
+    with _loaded_config(config_py) as module:
+        try:
+            for key in saved:
+                del os.environ[key]
+            os.environ.update(environment)
+            module.Settings()
+        except Exception as exc:
+            return str(exc)
+        finally:
+            for key in environment:
+                os.environ.pop(key, None)
+            os.environ.update(saved)
+    return None
+
+
+# ------------------------------------------------------------------------------------ checks
+
+
+# Inputs the functions module is evaluated with: realistic values, so value checks mean something.
+FUNCTION_VARIABLES: dict[str, Any] = {
+    "project_id": "my-project",
+    "region": "europe-west1",
+    "name_prefix": "dyn",
+    "landing_bucket": "my-project-dyn-landing",
+    "database_name": "(default)",
+    "collection_prefix": "",
+    "queue_prefix": "dyn",
+    "bucket_per_catalog": True,
+    "notification_topic": "dyn-catalog-bucket-events",
+    "tasks_invoker_email": "dyn-tasks-oidc@my-project.iam.gserviceaccount.com",
+    "service_accounts": {
+        target: f"dyn-{target.replace('_', '-')}@my-project.iam.gserviceaccount.com"
+        for target in ("api", "on_object_event", "run_task", "scheduled")
+    },
+    "public_read": False,
+    "retention_days": 30,
+    "task_max_attempts": 3,
+    "max_upload_bytes": 33554432,
+    "log_level": "INFO",
+}
+# Optional inputs that add variables when set.
+FUNCTION_OPTIONAL_VARIABLES: dict[str, Any] = {"base_url": "https://assets.example.org", "api_keys_secret_id": "my-keys"}
+
+
+def deployed_functions(tree: Tree) -> tuple[dict[str, str], list[str]]:
+    """(target -> function name, problems) as the functions module deploys them."""
+    problems: list[str] = []
+    functions_dir = tree.modules / "functions"
+    found = resources(tree.modules, "google_cloudfunctions2_function")
+    if list(found) != ["functions/main.tf:this"]:
+        problems.append(
+            "expected exactly one google_cloudfunctions2_function (functions/main.tf \"this\", one per target) "
+            f"in terraform/modules/gcp, found {sorted(found) or 'none'}"
+        )
+    for key, (_path, body) in found.items():
+        if _expression(body.get("for_each", "")) != "local.function_names":
+            problems.append(f"{key}: for_each must be local.function_names (the targets), not {body.get('for_each')!r}")
+        entry_points = [_expression(build.get("entry_point", "")) for build in body.get("build_config", [])]
+        if entry_points != ["each.key"]:
+            problems.append(f"{key}: build_config.entry_point must be each.key (the target name), not {entry_points}")
+    # Not strict: a target added on one side leaves other locals (its environment) incomplete,
+    # and what matters here is the list of deployed targets.
+    names: dict[str, str] = evaluate(functions_dir, "local.function_names", FUNCTION_VARIABLES, strict=False)
+    return names, problems
+
+
+def check_targets(tree: Tree) -> list[str]:
+    if not tree.main_py.is_file():
+        return [f"{tree.main_py.relative_to(tree.root)} is missing: there is nothing to deploy"]
+    try:
+        names, problems = deployed_functions(tree)
+    except ConsistencyError as exc:
+        return [str(exc)]
+    in_code = function_targets(tree.main_py)
+    if not in_code:
+        problems.append(f"{tree.main_py.relative_to(tree.root)} defines no functions-framework target")
+    for target in sorted(in_code - set(names)):
+        problems.append(f"target {target!r} of functions/gcp/main.py is not deployed by terraform/modules/gcp/functions")
+    for target in sorted(set(names) - in_code):
+        problems.append(f"terraform deploys entry point {target!r}, which functions/gcp/main.py does not define")
+    return problems
+
+
+def required_settings(fields: dict[str, SettingsField]) -> dict[str, set[str]]:
+    """Settings each deployed function must get explicitly, by target.
+
+    - every function: ``backend`` and every ``gcp_*`` field except the emulator hosts — they name
+      the project, bucket, database, queues, URLs and identities Terraform creates, so the code must
+      never fall back to a default (a default region or database would silently point elsewhere);
+    - ``api``: also ``api_keys`` (from Secret Manager): without keys the API rejects every write.
+    """
+    infrastructure = {"backend"} | {name for name in fields if name.startswith("gcp_") and not FOREIGN_SETTINGS.match(name)}
+    return {
+        "api": infrastructure | {"api_keys"},
+        "on_object_event": set(infrastructure),
+        "run_task": set(infrastructure),
+        "scheduled": set(infrastructure),
+    }
+
+
+def _function_environment(tree: Tree, variables: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = evaluate(
+        tree.modules / "functions",
+        "{ environment = local.environment, secret_env = local.secret_env, names = local.function_names }",
+        variables,
+    )
+    return result
+
+
+def check_environment(tree: Tree) -> list[str]:
+    try:
+        fields = settings_fields(tree.config_py)
+        minimal = _function_environment(tree, FUNCTION_VARIABLES)
+        maximal = _function_environment(tree, {**FUNCTION_VARIABLES, **FUNCTION_OPTIONAL_VARIABLES})
+    except ConsistencyError as exc:
+        return [str(exc)]
+    problems: list[str] = []
+    by_env_name = {env: field for field in fields.values() for env in field.env_names}
+
+    # 1. every variable set anywhere is a Settings field of this backend
+    for target in sorted(maximal["environment"]):
+        plain = maximal["environment"][target]
+        secret = maximal["secret_env"].get(target, {})
+        for key in sorted(set(plain) | set(secret)):
+            field = by_env_name.get(key.upper())
+            if field is None:
+                problems.append(f"{target}: {key} is not a field of Settings (shared/dynastore/config.py)")
+            elif FOREIGN_SETTINGS.match(field.name):
+                problems.append(f"{target}: {key} configures another backend ({field.name}); a gcp function must not set it")
+        if "DYNASTORE_API_KEYS" in plain:
+            problems.append(f"{target}: DYNASTORE_API_KEYS must come from Secret Manager, not a plain environment variable")
+
+    # 2. every setting the deployment needs is set (with the optional inputs unset)
+    for target, needed in sorted(required_settings(fields).items()):
+        if target not in minimal["environment"]:
+            problems.append(f"{target}: not deployed, so none of its settings are set")
+            continue
+        given = {key.upper() for key in minimal["environment"][target]} | {
+            key.upper() for key in minimal["secret_env"].get(target, {})
+        }
+        for name in sorted(needed):
+            if not fields[name].env_names & given:
+                problems.append(f"{target}: Settings.{name} is needed on gcp but none of {sorted(fields[name].env_names)} is set")
+
+    # 3. the values are what the rest of the module creates, and Settings accepts them
+    for target, plain in sorted(minimal["environment"].items()):
+        if plain.get("DYNASTORE_BACKEND") != "gcp":
+            problems.append(f"{target}: DYNASTORE_BACKEND is {plain.get('DYNASTORE_BACKEND')!r}, not 'gcp'")
+        run_task_url = plain.get("DYNASTORE_GCP_RUN_TASK_URL", "")
+        if "run_task" in minimal["names"] and not run_task_url.endswith("/" + minimal["names"]["run_task"]):
+            problems.append(f"{target}: DYNASTORE_GCP_RUN_TASK_URL {run_task_url!r} is not the run_task function's URL")
+        candidate = dict(plain)
+        if target in {name for name, env in minimal["secret_env"].items() if "DYNASTORE_API_KEYS" in env}:
+            candidate["DYNASTORE_API_KEYS"] = "example-key:admin"
+        error = settings_validate(tree.config_py, candidate)
+        if error:
+            problems.append(f"{target}: Settings rejects the environment Terraform sets: {error}")
+    return problems
+
+
+SUPPORTED_INDEX_KEYS = {"collectionGroup", "queryScope", "apiScope", "fields"}
+SUPPORTED_INDEX_FIELD_KEYS = {"fieldPath", "order", "arrayConfig"}
+SUPPORTED_OVERRIDE_KEYS = {"collectionGroup", "fieldPath", "ttl", "indexes"}
+SUPPORTED_OVERRIDE_INDEX_KEYS = {"queryScope", "order", "arrayConfig"}
+
+
+def _index_file_problems(index_file: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
+    for key in sorted(set(index_file) - {"indexes", "fieldOverrides"}):
+        problems.append(f"index file: top-level key {key!r} is not read by terraform/modules/gcp/database")
+    for number, index in enumerate(index_file.get("indexes", [])):
+        where = f"index file: indexes[{number}] ({index.get('collectionGroup')})"
+        for key in sorted(set(index) - SUPPORTED_INDEX_KEYS):
+            problems.append(f"{where}: {key!r} is not mapped by terraform/modules/gcp/database")
+        if not index.get("fields"):
+            problems.append(f"{where}: has no fields")
+        for field in index.get("fields", []):
+            for key in sorted(set(field) - SUPPORTED_INDEX_FIELD_KEYS):
+                problems.append(f"{where}: field {field.get('fieldPath')!r} uses {key!r}, not mapped by the module")
+            if ("order" in field) == ("arrayConfig" in field):
+                problems.append(f"{where}: field {field.get('fieldPath')!r} needs exactly one of order / arrayConfig")
+    for number, override in enumerate(index_file.get("fieldOverrides", [])):
+        where = f"index file: fieldOverrides[{number}] ({override.get('collectionGroup')}.{override.get('fieldPath')})"
+        for key in sorted(set(override) - SUPPORTED_OVERRIDE_KEYS):
+            problems.append(f"{where}: {key!r} is not mapped by terraform/modules/gcp/database")
+        for index in override.get("indexes", []):
+            for key in sorted(set(index) - SUPPORTED_OVERRIDE_INDEX_KEYS):
+                problems.append(f"{where}: index key {key!r} is not mapped by the module")
+    return problems
+
+
+def _expected_index(index: dict[str, Any], prefix: str) -> dict[str, Any]:
+    return {
+        "collection": prefix + index["collectionGroup"],
+        "query_scope": index.get("queryScope", "COLLECTION"),
+        "api_scope": index.get("apiScope", "ANY_API"),
+        "fields": [
+            {"field_path": field["fieldPath"], "order": field.get("order"), "array_config": field.get("arrayConfig")}
+            for field in index["fields"]
+        ],
+    }
+
+
+def _expected_override(override: dict[str, Any], prefix: str) -> dict[str, Any]:
+    indexes = override.get("indexes")
+    return {
+        "collection": prefix + override["collectionGroup"],
+        "field": override["fieldPath"],
+        "ttl": bool(override.get("ttl", False)),
+        "indexes": None
+        if indexes is None
+        else [
+            {"query_scope": index.get("queryScope", "COLLECTION"), "order": index.get("order"), "array_config": index.get("arrayConfig")}
+            for index in indexes
+        ],
+    }
+
+
+def _canonical(items: list[dict[str, Any]]) -> list[str]:
+    return sorted(json.dumps(item, sort_keys=True) for item in items)
+
+
+def check_index_wiring(tree: Tree) -> list[str]:
+    """The Firestore resources are generated from the file, and the root passes the backend's file."""
+    problems: list[str] = []
+    indexes = resources(tree.modules, "google_firestore_index")
+    if list(indexes) != ["database/main.tf:composite"]:
+        problems.append(
+            "expected exactly one google_firestore_index (database/main.tf \"composite\", for_each over the index file), "
+            f"found {sorted(indexes) or 'none'}"
+        )
+    for key, (_path, body) in indexes.items():
+        if _expression(body.get("for_each", "")) != "local.composite_indexes":
+            problems.append(f"{key}: for_each must be local.composite_indexes (read from the index file)")
+        dynamic = [block.get("fields", {}) for block in body.get("dynamic", []) if "fields" in block]
+        if not dynamic or _expression(dynamic[0].get("for_each", "")) != "each.value.fields":
+            problems.append(f"{key}: its fields must be a dynamic block over each.value.fields")
+    overrides = resources(tree.modules, "google_firestore_field")
+    for key, (_path, body) in overrides.items():
+        if _expression(body.get("for_each", "")) != "local.field_overrides":
+            problems.append(f"{key}: for_each must be local.field_overrides (read from the index file)")
+
+    indexes_tf = tree.modules / "database" / "indexes.tf"
+    if not indexes_tf.is_file() or "jsondecode(file(var.indexes_file))" not in indexes_tf.read_text(encoding="utf-8"):
+        problems.append("terraform/modules/gcp/database/indexes.tf must read jsondecode(file(var.indexes_file))")
+
+    root = load_hcl(tree.modules / "main.tf")
+    database_module = next((block["database"] for block in root.get("module", []) if "database" in block), None)
+    if database_module is None or _expression(database_module.get("indexes_file", "")) != "local.indexes_file":
+        problems.append("terraform/modules/gcp/main.tf: module \"database\" must get indexes_file = local.indexes_file")
+    default_path = None
+    for block in root.get("locals", []):
+        if "indexes_file" in block:
+            match = re.search(r'"\$\{path\.module\}/([^"]+)"', str(block["indexes_file"]))
+            default_path = match.group(1) if match else None
+    expected = posixpath.relpath(tree.index_file.as_posix(), tree.modules.as_posix())
+    if default_path is None or posixpath.normpath(default_path) != expected:
+        problems.append(f"terraform/modules/gcp/main.tf: local.indexes_file must default to ${{path.module}}/{expected}, found {default_path!r}")
+    return problems
+
+
+def check_indexes(tree: Tree) -> list[str]:
+    problems = check_index_wiring(tree)
+    if not tree.index_file.is_file():
+        problems.append(
+            f"{tree.index_file.relative_to(tree.root)} is missing: the gcp backend keeps its Firestore indexes there and "
+            "terraform/modules/gcp/database reads it (an empty list is fine when no composite index is needed)"
+        )
+        return problems
+    try:
+        declared = json.loads(tree.index_file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        return [*problems, f"{tree.index_file.relative_to(tree.root)} is not JSON: {exc}"]
+    if not isinstance(declared, dict):
+        return [*problems, "index file: must be an object with `indexes` (and optionally `fieldOverrides`)"]
+    shape = _index_file_problems(declared)
+    if shape:
+        return problems + shape
+    for prefix in ("", "tenant1_"):
+        try:
+            evaluated = evaluate(
+                tree.modules / "database",
+                "{ indexes = values(local.composite_indexes), overrides = values(local.field_overrides) }",
+                {"project_id": "my-project", "database_name": "(default)", "location_id": "europe-west1",
+                 "indexes_file": str(tree.index_file), "collection_prefix": prefix},
+            )
+        except ConsistencyError as exc:
+            return [*problems, str(exc)]
+        wanted = _canonical([_expected_index(index, prefix) for index in declared.get("indexes", [])])
+        created = _canonical(evaluated["indexes"] or [])
+        for item in sorted(set(wanted) - set(created)):
+            problems.append(f"collection prefix {prefix!r}: index declared by the backend is not created: {item}")
+        for item in sorted(set(created) - set(wanted)):
+            problems.append(f"collection prefix {prefix!r}: Terraform creates an index the backend does not declare: {item}")
+        if len(wanted) != len(created):
+            problems.append(f"collection prefix {prefix!r}: {len(wanted)} indexes declared, {len(created)} created (duplicates?)")
+        wanted_overrides = _canonical([_expected_override(item, prefix) for item in declared.get("fieldOverrides", [])])
+        created_overrides = _canonical(evaluated["overrides"] or [])
+        if wanted_overrides != created_overrides:
+            problems.append(
+                f"collection prefix {prefix!r}: field overrides differ: declared {wanted_overrides}, created {created_overrides}"
+            )
+    return problems
+
+
+def all_problems(tree: Tree) -> dict[str, list[str]]:
+    return {
+        "targets": check_targets(tree),
+        "environment": check_environment(tree),
+        "indexes": check_indexes(tree),
+    }
