@@ -146,6 +146,43 @@ class StorageEvent(BaseModel):
         )
 
     @classmethod
+    def from_cloudevent(cls, envelope: dict[str, Any]) -> StorageEvent:
+        """From a structured CloudEvent (Eventarc ``google.cloud.storage.object.v1.*``)."""
+        data = envelope.get("data")
+        if not isinstance(data, dict):
+            raise Invalid("a Cloud Storage CloudEvent carries the object resource in `data`")
+        return cls.from_gcs(
+            data, event_type=str(envelope.get("type") or ""), event_id=str(envelope.get("id") or ""),
+            event_time=envelope.get("time"),
+        )
+
+    @classmethod
+    def from_pubsub_message(cls, message: dict[str, Any]) -> StorageEvent:
+        """From a Pub/Sub notification of Cloud Storage (``JSON_API_V1`` payload).
+
+        ``message`` is the Pub/Sub message (``attributes``, base64 ``data``, ``messageId``); an
+        ``overwrittenByGeneration`` attribute marks a delete caused by an overwrite.
+        """
+        import orjson
+
+        attributes = message.get("attributes") or {}
+        raw = message.get("data") or ""
+        try:
+            data = orjson.loads(base64.b64decode(raw)) if raw else {}
+        except (binascii.Error, ValueError) as exc:
+            raise Invalid(f"the notification data is not base64 JSON: {exc}") from None
+        if not data:  # payload format NONE: only attributes
+            data = {"bucket": attributes.get("bucketId"), "name": attributes.get("objectId"),
+                    "generation": attributes.get("objectGeneration")}
+        if attributes.get("overwrittenByGeneration"):
+            data = {**data, "overwrittenByGeneration": attributes["overwrittenByGeneration"]}
+        return cls.from_gcs(
+            data, event_type=str(attributes.get("eventType") or ""),
+            event_id=str(message.get("messageId") or message.get("message_id") or ""),
+            event_time=attributes.get("eventTime") or message.get("publishTime"),
+        )
+
+    @classmethod
     def from_s3_record(cls, record: dict[str, Any]) -> StorageEvent:
         """From one record of an S3 event notification (``Records[i]``)."""
         name = str(record.get("eventName") or "")
