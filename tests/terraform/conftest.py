@@ -116,7 +116,8 @@ def checkov_bin() -> Path:
             proc = subprocess.run(step, capture_output=True, text=True, timeout=900, check=False)
             if proc.returncode != 0:
                 pytest.fail(
-                    f"could not install {' '.join(CHECKOV_PINS)} into {CHECKOV_VENV} (needs the Python package index once):\n"
+                    f"could not install {' '.join(CHECKOV_PINS)} into {CHECKOV_VENV} "
+                    "(needs the Python package index once):\n"
                     f"$ {' '.join(step)}\n{proc.stderr[-3000:]}"
                 )
         marker.write_text(" ".join(CHECKOV_PINS) + "\n")

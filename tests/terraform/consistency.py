@@ -89,7 +89,9 @@ def _unquote(value: Any) -> Any:
 def _normalize(node: Any) -> Any:
     if isinstance(node, dict):
         return {
-            _unquote(key): _normalize(value) for key, value in node.items() if key not in {"__is_block__", "__comments__"}
+            _unquote(key): _normalize(value)
+            for key, value in node.items()
+            if key not in {"__is_block__", "__comments__"}
         }
     if isinstance(node, list):
         return [_normalize(item) for item in node]
@@ -171,11 +173,14 @@ def evaluate(module_dir: Path, expression: str, variables: dict[str, Any], *, st
                 check=False,
             )
         except FileNotFoundError as exc:
-            raise ConsistencyError(f"terraform is not installed ({TERRAFORM}); see README 'Deploy to Google Cloud'") from exc
+            raise ConsistencyError(
+                f"terraform is not installed ({TERRAFORM}); see README 'Deploy to Google Cloud'"
+            ) from exc
         results = [line for line in proc.stdout.splitlines() if re.fullmatch(r'"[A-Za-z0-9+/=]*"', line.strip())]
         if proc.returncode != 0 or not results or (strict and "Error:" in proc.stderr):
             raise ConsistencyError(
-                f"terraform console failed in {module_dir.name} on {expression}: {proc.stderr.strip() or proc.stdout.strip()}"
+                f"terraform console failed in {module_dir.name} on {expression}: "
+                f"{proc.stderr.strip() or proc.stdout.strip()}"
             )
         return json.loads(base64.b64decode(results[-1].strip().strip('"')))
 
@@ -222,7 +227,8 @@ def function_targets(main_py: Path) -> set[str]:
     return {
         node.name
         for node in tree.body
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and any(map(is_target_decorator, node.decorator_list))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and any(map(is_target_decorator, node.decorator_list))
     }
 
 
@@ -316,7 +322,10 @@ FUNCTION_VARIABLES: dict[str, Any] = {
     "log_level": "INFO",
 }
 # Optional inputs that add variables when set.
-FUNCTION_OPTIONAL_VARIABLES: dict[str, Any] = {"base_url": "https://assets.example.org", "api_keys_secret_id": "my-keys"}
+FUNCTION_OPTIONAL_VARIABLES: dict[str, Any] = {
+    "base_url": "https://assets.example.org",
+    "api_keys_secret_id": "my-keys",
+}
 
 
 def deployed_functions(tree: Tree) -> tuple[dict[str, str], list[str]]:
@@ -326,7 +335,7 @@ def deployed_functions(tree: Tree) -> tuple[dict[str, str], list[str]]:
     found = resources(tree.modules, "google_cloudfunctions2_function")
     if list(found) != ["functions/main.tf:this"]:
         problems.append(
-            "expected exactly one google_cloudfunctions2_function (functions/main.tf \"this\", one per target) "
+            'expected exactly one google_cloudfunctions2_function (functions/main.tf "this", one per target) '
             f"in terraform/modules/gcp, found {sorted(found) or 'none'}"
         )
     for key, (_path, body) in found.items():
@@ -352,7 +361,9 @@ def check_targets(tree: Tree) -> list[str]:
     if not in_code:
         problems.append(f"{tree.main_py.relative_to(tree.root)} defines no functions-framework target")
     for target in sorted(in_code - set(names)):
-        problems.append(f"target {target!r} of functions/gcp/main.py is not deployed by terraform/modules/gcp/functions")
+        problems.append(
+            f"target {target!r} of functions/gcp/main.py is not deployed by terraform/modules/gcp/functions"
+        )
     for target in sorted(set(names) - in_code):
         problems.append(f"terraform deploys entry point {target!r}, which functions/gcp/main.py does not define")
     return problems
@@ -366,7 +377,9 @@ def required_settings(fields: dict[str, SettingsField]) -> dict[str, set[str]]:
       never fall back to a default (a default region or database would silently point elsewhere);
     - ``api``: also ``api_keys`` (from Secret Manager): without keys the API rejects every write.
     """
-    infrastructure = {"backend"} | {name for name in fields if name.startswith("gcp_") and not FOREIGN_SETTINGS.match(name)}
+    infrastructure = {"backend"} | {
+        name for name in fields if name.startswith("gcp_") and not FOREIGN_SETTINGS.match(name)
+    }
     return {
         "api": infrastructure | {"api_keys"},
         "on_object_event": set(infrastructure),
@@ -403,9 +416,13 @@ def check_environment(tree: Tree) -> list[str]:
             if field is None:
                 problems.append(f"{target}: {key} is not a field of Settings (shared/dynastore/config.py)")
             elif FOREIGN_SETTINGS.match(field.name):
-                problems.append(f"{target}: {key} configures another backend ({field.name}); a gcp function must not set it")
+                problems.append(
+                    f"{target}: {key} configures another backend ({field.name}); a gcp function must not set it"
+                )
         if "DYNASTORE_API_KEYS" in plain:
-            problems.append(f"{target}: DYNASTORE_API_KEYS must come from Secret Manager, not a plain environment variable")
+            problems.append(
+                f"{target}: DYNASTORE_API_KEYS must come from Secret Manager, not a plain environment variable"
+            )
 
     # 2. every setting the deployment needs is set (with the optional inputs unset)
     for target, needed in sorted(required_settings(fields).items()):
@@ -417,7 +434,9 @@ def check_environment(tree: Tree) -> list[str]:
         }
         for name in sorted(needed):
             if not fields[name].env_names & given:
-                problems.append(f"{target}: Settings.{name} is needed on gcp but none of {sorted(fields[name].env_names)} is set")
+                problems.append(
+                    f"{target}: Settings.{name} is needed on gcp but none of {sorted(fields[name].env_names)} is set"
+                )
 
     # 3. the values are what the rest of the module creates, and Settings accepts them
     for target, plain in sorted(minimal["environment"].items()):
@@ -487,7 +506,11 @@ def _expected_override(override: dict[str, Any], prefix: str) -> dict[str, Any]:
         "indexes": None
         if indexes is None
         else [
-            {"query_scope": index.get("queryScope", "COLLECTION"), "order": index.get("order"), "array_config": index.get("arrayConfig")}
+            {
+                "query_scope": index.get("queryScope", "COLLECTION"),
+                "order": index.get("order"),
+                "array_config": index.get("arrayConfig"),
+            }
             for index in indexes
         ],
     }
@@ -503,7 +526,7 @@ def check_index_wiring(tree: Tree) -> list[str]:
     indexes = resources(tree.modules, "google_firestore_index")
     if list(indexes) != ["database/main.tf:composite"]:
         problems.append(
-            "expected exactly one google_firestore_index (database/main.tf \"composite\", for_each over the index file), "
+            'expected exactly one google_firestore_index (database/main.tf "composite", for_each over the index file), '
             f"found {sorted(indexes) or 'none'}"
         )
     for key, (_path, body) in indexes.items():
@@ -524,7 +547,7 @@ def check_index_wiring(tree: Tree) -> list[str]:
     root = load_hcl(tree.modules / "main.tf")
     database_module = next((block["database"] for block in root.get("module", []) if "database" in block), None)
     if database_module is None or _expression(database_module.get("indexes_file", "")) != "local.indexes_file":
-        problems.append("terraform/modules/gcp/main.tf: module \"database\" must get indexes_file = local.indexes_file")
+        problems.append('terraform/modules/gcp/main.tf: module "database" must get indexes_file = local.indexes_file')
     default_path = None
     for block in root.get("locals", []):
         if "indexes_file" in block:
@@ -532,7 +555,10 @@ def check_index_wiring(tree: Tree) -> list[str]:
             default_path = match.group(1) if match else None
     expected = posixpath.relpath(tree.index_file.as_posix(), tree.modules.as_posix())
     if default_path is None or posixpath.normpath(default_path) != expected:
-        problems.append(f"terraform/modules/gcp/main.tf: local.indexes_file must default to ${{path.module}}/{expected}, found {default_path!r}")
+        problems.append(
+            f"terraform/modules/gcp/main.tf: local.indexes_file must default to ${{path.module}}/{expected}, "
+            f"found {default_path!r}"
+        )
     return problems
 
 
@@ -540,7 +566,8 @@ def check_indexes(tree: Tree) -> list[str]:
     problems = check_index_wiring(tree)
     if not tree.index_file.is_file():
         problems.append(
-            f"{tree.index_file.relative_to(tree.root)} is missing: the gcp backend keeps its Firestore indexes there and "
+            f"{tree.index_file.relative_to(tree.root)} is missing: the gcp backend keeps its Firestore indexes "
+            "there and "
             "terraform/modules/gcp/database reads it (an empty list is fine when no composite index is needed)"
         )
         return problems
@@ -558,8 +585,13 @@ def check_indexes(tree: Tree) -> list[str]:
             evaluated = evaluate(
                 tree.modules / "database",
                 "{ indexes = values(local.composite_indexes), overrides = values(local.field_overrides) }",
-                {"project_id": "my-project", "database_name": "(default)", "location_id": "europe-west1",
-                 "indexes_file": str(tree.index_file), "collection_prefix": prefix},
+                {
+                    "project_id": "my-project",
+                    "database_name": "(default)",
+                    "location_id": "europe-west1",
+                    "indexes_file": str(tree.index_file),
+                    "collection_prefix": prefix,
+                },
             )
         except ConsistencyError as exc:
             return [*problems, str(exc)]
@@ -568,14 +600,19 @@ def check_indexes(tree: Tree) -> list[str]:
         for item in sorted(set(wanted) - set(created)):
             problems.append(f"collection prefix {prefix!r}: index declared by the backend is not created: {item}")
         for item in sorted(set(created) - set(wanted)):
-            problems.append(f"collection prefix {prefix!r}: Terraform creates an index the backend does not declare: {item}")
+            problems.append(
+                f"collection prefix {prefix!r}: Terraform creates an index the backend does not declare: {item}"
+            )
         if len(wanted) != len(created):
-            problems.append(f"collection prefix {prefix!r}: {len(wanted)} indexes declared, {len(created)} created (duplicates?)")
+            problems.append(
+                f"collection prefix {prefix!r}: {len(wanted)} indexes declared, {len(created)} created (duplicates?)"
+            )
         wanted_overrides = _canonical([_expected_override(item, prefix) for item in declared.get("fieldOverrides", [])])
         created_overrides = _canonical(evaluated["overrides"] or [])
         if wanted_overrides != created_overrides:
             problems.append(
-                f"collection prefix {prefix!r}: field overrides differ: declared {wanted_overrides}, created {created_overrides}"
+                f"collection prefix {prefix!r}: field overrides differ: "
+                f"declared {wanted_overrides}, created {created_overrides}"
             )
     return problems
 

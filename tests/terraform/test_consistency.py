@@ -75,10 +75,16 @@ def test_landing_triggers_cover_the_event_types_indexing_understands(repo: Tree)
 def test_the_bundle_is_uploaded_under_its_content_hash_and_deployed_from_there(repo: Tree) -> None:
     # GIVEN the functions module
     main_tf = consistency.load_hcl(repo.modules / "functions" / "main.tf")
-    bundle = next(block["google_storage_bucket_object"]["bundle"] for block in main_tf["resource"]
-                  if "google_storage_bucket_object" in block)
-    function = next(block["google_cloudfunctions2_function"]["this"] for block in main_tf["resource"]
-                    if "google_cloudfunctions2_function" in block)
+    bundle = next(
+        block["google_storage_bucket_object"]["bundle"]
+        for block in main_tf["resource"]
+        if "google_storage_bucket_object" in block
+    )
+    function = next(
+        block["google_cloudfunctions2_function"]["this"]
+        for block in main_tf["resource"]
+        if "google_cloudfunctions2_function" in block
+    )
     # THEN the object name is the bundle's SHA-256 and every function builds from that object
     assert "filesha256(var.source_archive)" in bundle["name"]
     storage_source = function["build_config"][0]["source"][0]["storage_source"][0]
@@ -100,7 +106,7 @@ def test_example_has_no_hard_coded_project_or_credentials(repo: Tree) -> None:
     # THEN the project is a required, validated input and no credentials are configured
     assert "default" not in project and project.get("validation")
     assert not re.search(r"\bcredentials\s*=|access_token\s*=|\.json\"", text)
-    assert 'project = var.project_id' in text
+    assert "project = var.project_id" in text
 
 
 # ------------------------------------------------------------------------------------ edits on one side
@@ -163,7 +169,11 @@ def test_a_setting_added_to_the_code_only_fails_the_check(tree_copy: Tree, terra
 
 def test_a_needed_setting_dropped_from_terraform_fails_the_check(tree_copy: Tree, terraform_bin: str) -> None:
     before = consistency.check_environment(tree_copy)
-    edit(tree_copy.modules / "functions" / "env.tf", "    DYNASTORE_GCP_RUN_TASK_URL          = local.function_urls.run_task\n", "")
+    edit(
+        tree_copy.modules / "functions" / "env.tf",
+        "    DYNASTORE_GCP_RUN_TASK_URL          = local.function_urls.run_task\n",
+        "",
+    )
     added = new_problems(before, consistency.check_environment(tree_copy))
     assert any("Settings.gcp_run_task_url is needed on gcp" in problem for problem in added), added
 
@@ -210,7 +220,9 @@ def _sample_indexes() -> dict[str, object]:
                 ],
             },
         ],
-        "fieldOverrides": [{"collectionGroup": "processed_events", "fieldPath": "expires_at", "ttl": True, "indexes": []}],
+        "fieldOverrides": [
+            {"collectionGroup": "processed_events", "fieldPath": "expires_at", "ttl": True, "indexes": []}
+        ],
     }
 
 
@@ -223,15 +235,24 @@ def test_an_index_added_to_the_backend_file_is_created_without_touching_terrafor
     # WHEN the backend declares one more index (and Terraform is not edited)
     document = _sample_indexes()
     document["indexes"].append(  # type: ignore[attr-defined]
-        {"collectionGroup": "jobs", "queryScope": "COLLECTION", "fields": [
-            {"fieldPath": "status", "order": "ASCENDING"}, {"fieldPath": "created", "order": "DESCENDING"}]}
+        {
+            "collectionGroup": "jobs",
+            "queryScope": "COLLECTION",
+            "fields": [{"fieldPath": "status", "order": "ASCENDING"}, {"fieldPath": "created", "order": "DESCENDING"}],
+        }
     )
     _write_indexes(tree_copy, document)
     # THEN Terraform creates it: the file is the single source of truth
     assert consistency.check_indexes(tree_copy) == []
     created = consistency.evaluate(
-        tree_copy.modules / "database", "length(local.composite_indexes)",
-        {"project_id": "p", "database_name": "(default)", "location_id": "eu", "indexes_file": str(tree_copy.index_file)},
+        tree_copy.modules / "database",
+        "length(local.composite_indexes)",
+        {
+            "project_id": "p",
+            "database_name": "(default)",
+            "location_id": "eu",
+            "indexes_file": str(tree_copy.index_file),
+        },
     )
     assert created == 3
 
@@ -257,7 +278,9 @@ def test_an_index_the_module_drops_fails_the_check(tree_copy: Tree, terraform_bi
         'for index in [for i in lookup(local.index_file, "indexes", []) : i if i.fields[0].fieldPath != "tags"] :',
     )
     problems = consistency.check_indexes(tree_copy)
-    assert any("index declared by the backend is not created" in problem and "tags" in problem for problem in problems), problems
+    assert any(
+        "index declared by the backend is not created" in problem and "tags" in problem for problem in problems
+    ), problems
 
 
 def test_an_index_the_module_cannot_express_fails_the_check(tree_copy: Tree, terraform_bin: str) -> None:

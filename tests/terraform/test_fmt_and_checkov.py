@@ -35,8 +35,16 @@ def _checkov(checkov_bin: Path, directory: Path) -> list[dict[str, Any]]:
         "LOG_LEVEL": "WARNING",
     }
     proc = subprocess.run(
-        [str(checkov_bin), "--directory", str(directory), "--framework", "terraform", "--skip-download",
-         "--output", "json"],
+        [
+            str(checkov_bin),
+            "--directory",
+            str(directory),
+            "--framework",
+            "terraform",
+            "--skip-download",
+            "--output",
+            "json",
+        ],
         capture_output=True,
         text=True,
         timeout=600,
@@ -58,7 +66,8 @@ def test_checkov_passes_and_every_skip_is_justified_inline(checkov_bin: Path) ->
     # THEN checkov really scanned the resources, nothing fails ...
     assert len(passed) > 50, f"checkov ran only {len(passed)} checks: did it parse the modules?"
     assert failed == [], "\n".join(
-        f"{check['check_id']} {check['check_name']}: {check['resource']} ({check['file_path']}:{check['file_line_range']})"
+        f"{check['check_id']} {check['check_name']}: {check['resource']} "
+        f"({check['file_path']}:{check['file_line_range']})"
         for check in failed
     )
     # ... and every skipped check carries its reason next to the resource (#checkov:skip=ID:reason)
