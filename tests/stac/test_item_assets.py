@@ -86,6 +86,7 @@ def test_item_document_stays_small_and_links_to_all_its_assets(stac_api: StacApi
     response = stac_api.reader.get(big["url"])
     assert response.status_code == 200
     size = len(response.content)
+    print(f"item document with {len(response.json()['assets'])} embedded assets: {size} bytes")
     assert size < 100_000, f"item document is {size} bytes"
     doc = response.json()
     validate_stac(doc)
