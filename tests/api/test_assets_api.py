@@ -248,3 +248,10 @@ def test_list_filters_and_limits(api: Api, scoped: str) -> None:
     assert_problem(api.reader.get(base, params={"limit": 10001}), 400, "limit")
     assert_problem(api.reader.get(base, params={"catalog_id": "x"}), 400, "path")
     assert_problem(api.reader.get(base, params={"query": '{"$where": 1}'}), 400, "$where")
+
+
+def test_history_is_only_served_at_the_assets_own_level(api: Api, scoped: str) -> None:
+    api.editor.post(level_path(scoped, "collection"), json={"id": "hist", "href": HREF})
+    assert api.reader.get(f"{level_path(scoped, 'collection')}/hist/history").status_code == 200
+    assert_problem(api.reader.get(f"{level_path(scoped, 'catalog')}/hist/history"), 404, "hist")
+    assert_problem(api.reader.get(f"{level_path(scoped, 'item')}/hist/history"), 404, "hist")

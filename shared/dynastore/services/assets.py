@@ -210,19 +210,20 @@ class AssetService:
         )
 
     def history(self, scope: Scope, asset_id: str, *, limit: int = 100, token: str | None = None) -> Page[Doc]:
-        """The audit trail of an asset, newest first (kept after a hard delete)."""
+        """The audit trail of an asset, newest first; still there after a hard delete."""
+        self.catalogs.require_active(scope.catalog_id)
         try:
-            self._get_in_scope(scope, asset_id)
+            doc = self.store.get_asset(scope.catalog_id, asset_id)
         except NotFound:
-            page = self.store.list_audit(
-                scope.catalog_id, record_type="asset", record_id=asset_id, limit=limit, token=token
-            )
-            if page.items:
-                return page
-            raise
-        return self.store.list_audit(
+            doc = None
+        if doc is not None and not scope.holds(doc):
+            raise NotFound(f"asset {asset_id!r} does not exist in {scope.describe()}")
+        page = self.store.list_audit(
             scope.catalog_id, record_type="asset", record_id=asset_id, limit=limit, token=token
         )
+        if doc is None and not page.items and token is None:
+            raise NotFound(f"asset {asset_id!r} does not exist in {scope.describe()} and has no history")
+        return page
 
     def bulk_get(self, catalog_id: str, ids: Sequence[str]) -> tuple[list[Doc], list[str]]:
         """The active assets among ``ids`` (in request order, duplicates once) and the ids not found."""
