@@ -257,6 +257,13 @@ def test_item_transaction_crud_with_inline_assets(stac_api: StacApi) -> None:
     assert_problem(
         stac_api.editor.post(f"/stac/catalogs/{catalog_id}/collections/nope/items", json=item("y")), 404, "nope"
     )
+    # a FeatureCollection is all-or-nothing: one bad feature and none is written
+    batch = {"type": "FeatureCollection", "features": [item("fc-1"), {**item("fc-2"), "geometry": 3}, item("fc-3")]}
+    assert_problem(stac_api.editor.post(base, json=batch), 400, "features[1]")
+    assert stac_api.reader.get(f"{base}/fc-1").status_code == 404
+    dup = {"type": "FeatureCollection", "features": [item("fc-1"), item("Bluefin-13")]}
+    assert_problem(stac_api.editor.post(base, json=dup), 409, "Bluefin-13")
+    assert stac_api.reader.get(f"{base}/fc-1").status_code == 404
     # DELETE removes the item and its assets; every write was audited
     assert stac_api.editor.delete(f"{base}/Bluefin-12").status_code == 204
     assert_problem(stac_api.reader.get(f"{base}/Bluefin-12"), 404)

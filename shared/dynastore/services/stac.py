@@ -905,6 +905,40 @@ class StacService:
         self._write_inline_assets(writes)
         return stored
 
+    def create_items(self, catalog_id: str, collection_id: str, features: Any, *, actor: str) -> list[Doc]:
+        """POST of a FeatureCollection: every item is validated (and must be new) before any is written."""
+        self.get_collection_doc(catalog_id, collection_id)
+        if not isinstance(features, list) or not features:
+            raise Invalid("a FeatureCollection needs a non-empty features array")
+        if len(features) > 10_000:
+            raise Invalid("at most 10,000 items in one FeatureCollection")
+        planned: list[tuple[Doc, list[tuple[AssetWrite, Doc]]]] = []
+        seen: set[str] = set()
+        for index, feature in enumerate(features):
+            try:
+                doc, inline = self._item_doc(catalog_id, collection_id, feature, None)
+                if doc["id"] in seen:
+                    raise Invalid(f"item id {doc['id']!r} appears twice")
+                seen.add(doc["id"])
+                try:
+                    self.store.get_item(catalog_id, collection_id, doc["id"])
+                except NotFound:
+                    pass
+                else:
+                    raise Conflict(
+                        f"item {doc['id']!r} exists already in collection {collection_id!r}; PUT replaces it"
+                    )
+                writes = self._inline_asset_writes(catalog_id, collection_id, doc["id"], inline, actor)
+            except (Invalid, Conflict) as exc:
+                raise type(exc)(f"features[{index}]: {exc.detail}") from None
+            planned.append((doc, writes))
+        stored: list[Doc] = []
+        for doc, writes in planned:
+            audit = _audit(catalog_id, "item", doc["id"], "create", actor, assets=len(writes))
+            stored.append(self.store.put_item(catalog_id, doc, expect_rev=0, audit=audit))
+            self._write_inline_assets(writes)
+        return stored
+
     def replace_item(
         self, catalog_id: str, collection_id: str, item_id: str, body: Any, *, actor: str, if_rev: int | None = None
     ) -> tuple[Doc, bool]:

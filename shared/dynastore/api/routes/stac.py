@@ -501,12 +501,9 @@ async def create_item(
     body = await read_json(request)
     stac = _stac(request)
     if isinstance(body, dict) and body.get("type") == "FeatureCollection":
-        features = body.get("features")
-        if not isinstance(features, list):
-            raise Invalid("a FeatureCollection needs a features array")
-        created = []
-        for feature in features:
-            created.append(await _call(stac.create_item, catalog_id, collection_id, feature, actor=principal.key_id))
+        created = await _call(
+            stac.create_items, catalog_id, collection_id, body.get("features"), actor=principal.key_id
+        )
         return GeoJSONResponse(
             {
                 "type": "FeatureCollection",
