@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from dynastore.backends.local.sql_filters import split_filter
-from dynastore.backends.local.sqlite_base import SqliteDatabase
+from dynastore.backends.local.sqlite_base import SqliteDatabase, gc_paused
 from dynastore.backends.local.sqlite_catalogs import item_geometry_condition, marks, time_overlap
 from dynastore.backends.local.sqlite_common import (
     OrderKey,
@@ -40,6 +40,8 @@ ASSET_SORT_SQL = {
 }
 EXPORT_BATCH = 1000
 TRIGRAM = 3
+# Up to this many trigram candidates, the index drives a q search; beyond, an ordered scan does.
+FTS_DRIVE_MAX = 5000
 
 
 def asset_columns(doc: Doc) -> dict[str, Any]:
@@ -85,6 +87,7 @@ _COLUMNS = (
 )
 _INSERT = f"INSERT INTO assets (catalog_id, id, {', '.join(_COLUMNS)}) VALUES (?, ?, {', '.join('?' * len(_COLUMNS))})"
 _UPDATE = f"UPDATE assets SET {', '.join(f'{c} = ?' for c in _COLUMNS)} WHERE seq = ?"
+_TEXT = _COLUMNS.index("search_text")
 
 
 def fts_phrase(text: str) -> str:
@@ -109,50 +112,64 @@ class AssetRecords:
             (catalog_id, orjson.dumps(list(asset_ids)).decode()),
         )
         parse = orjson.loads
-        return [parse(row[0]) for row in rows]
-
-    def get_assets_json(self, catalog_id: str, asset_ids: Sequence[str]) -> list[tuple[str, str, str]]:
-        """Optional fast path of ``get_assets`` (see ports.py): ``(id, status, doc JSON)`` rows, unparsed."""
-        if not asset_ids:
-            return []
-        rows = self.db.query(
-            "SELECT id, status, doc FROM assets WHERE catalog_id = ? AND id IN (SELECT value FROM json_each(?))",
-            (catalog_id, orjson.dumps(list(asset_ids)).decode()),
-        )
-        return [(row[0], row[1], row[2]) for row in rows]
+        with gc_paused():
+            return [parse(row[0]) for row in rows]
 
     # ------------------------------------------------------------------ writes
     def write_assets(self, writes: Sequence[AssetWrite], *, audits: Sequence[Doc]) -> list[Doc]:
+        """One transaction: revisions are checked in order (a record may appear twice), then the
+        final state of every record is written with ``executemany`` and the trigram index is fed
+        in bulk."""
         prepared = [(write, asset_columns(write.doc)) for write in writes]
         if not prepared and not audits:
             return []
         stored: list[Doc] = []
         with self.db.write() as conn:
-            current: dict[tuple[str, str], tuple[int, int]] = {}
+            # (catalog_id, id) -> (rev, seq, search_text) as stored before this call
+            before: dict[tuple[str, str], tuple[int, int, str]] = {}
             by_catalog: dict[str, list[str]] = {}
             for _, cols in prepared:
                 by_catalog.setdefault(cols["catalog_id"], []).append(cols["id"])
             for catalog_id, ids in by_catalog.items():
-                for asset_id, rev, seq in conn.execute(
-                    "SELECT id, rev, seq FROM assets WHERE catalog_id = ? AND id IN (SELECT value FROM json_each(?))",
+                for asset_id, rev, seq, text in conn.execute(
+                    "SELECT id, rev, seq, search_text FROM assets "
+                    "WHERE catalog_id = ? AND id IN (SELECT value FROM json_each(?))",
                     (catalog_id, dumps(ids)),
                 ):
-                    current[(catalog_id, asset_id)] = (rev, seq)
+                    before[(catalog_id, asset_id)] = (rev, seq, text)
+            revs = {key: value[0] for key, value in before.items()}
+            final: dict[tuple[str, str], list[Any]] = {}
             for write, cols in prepared:
                 key = (cols["catalog_id"], cols["id"])
-                existing = current.get(key)
-                rev = check_rev(
-                    existing[0] if existing else None, write.expect_rev, f"asset {key[1]!r} in catalog {key[0]!r}"
-                )
+                rev = check_rev(revs.get(key), write.expect_rev, f"asset {key[1]!r} in catalog {key[0]!r}")
+                revs[key] = rev
                 doc = {**write.doc, "rev": rev}
-                values = [cols[c] for c in _COLUMNS[:-2]] + [rev, dumps(doc)]
-                if existing:
-                    conn.execute(_UPDATE, (*values, existing[1]))
-                    seq = existing[1]
-                else:
-                    seq = conn.execute(_INSERT, (key[0], key[1], *values)).lastrowid or 0
-                current[key] = (rev, seq)
+                final[key] = [*(cols[c] for c in _COLUMNS[:-2]), rev, dumps(doc)]
                 stored.append(doc)
+            inserts = [(*key, *values) for key, values in final.items() if key not in before]
+            updates = [(*values, before[key][1]) for key, values in final.items() if key in before]
+            reindex = [
+                (before[key][1], before[key][2], values[_TEXT])
+                for key, values in final.items()
+                if key in before and before[key][2] != values[_TEXT]
+            ]
+            last_seq = conn.execute("SELECT ifnull(max(seq), 0) FROM assets").fetchone()[0]
+            if inserts:
+                conn.executemany(_INSERT, inserts)
+                conn.execute(
+                    "INSERT INTO assets_fts (rowid, search_text) SELECT seq, search_text FROM assets WHERE seq > ?",
+                    (last_seq,),
+                )
+            if updates:
+                conn.executemany(_UPDATE, updates)
+            if reindex:
+                conn.executemany(
+                    "INSERT INTO assets_fts (assets_fts, rowid, search_text) VALUES ('delete', ?, ?)",
+                    [(seq, old) for seq, old, _ in reindex],
+                )
+                conn.executemany(
+                    "INSERT INTO assets_fts (rowid, search_text) VALUES (?, ?)", [(seq, new) for seq, _, new in reindex]
+                )
             insert_audits(conn, audits)
         return stored
 
@@ -196,8 +213,8 @@ class AssetRecords:
             params.extend(dt_params)
         if query.q:
             text = query.q.lower()
-            if len(text) >= TRIGRAM:
-                # the trigram index narrows the candidates, instr() keeps the exact semantics
+            if len(text) >= TRIGRAM and self._fts_is_selective(text):
+                # few candidates: the trigram index narrows them, instr() keeps the exact semantics
                 where.append("a.seq IN (SELECT rowid FROM assets_fts WHERE assets_fts MATCH ?)")
                 params.append(fts_phrase(text))
             where.append("instr(a.search_text, ?) > 0")
@@ -216,6 +233,15 @@ class AssetRecords:
             where.append(filter_sql)
             params.extend(filter_params)
         return where, params, residual
+
+    def _fts_is_selective(self, text: str) -> bool:
+        """Does ``text`` occur in few enough assets that the trigram index should drive the
+        search? When it occurs in many, scanning in sort order with ``instr`` finds a page sooner."""
+        row = self.db.query_one(
+            "SELECT count(*) FROM (SELECT 1 FROM assets_fts WHERE assets_fts MATCH ? LIMIT ?)",
+            (fts_phrase(text), FTS_DRIVE_MAX + 1),
+        )
+        return bool(row[0] <= FTS_DRIVE_MAX)
 
     def _asset_order(self, query: AssetQuery) -> list[OrderKey]:
         order: list[OrderKey] = []

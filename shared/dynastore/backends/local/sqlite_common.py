@@ -105,11 +105,18 @@ def keyset_page(
     order: Sequence[OrderKey],
     limit: int,
     token: str | None,
+    from_params: Sequence[Any] = (),
     residual: Expr | None = None,
     residual_match: Callable[[Doc], bool] | None = None,
+    doc_table: str | None = None,
 ) -> Page[Doc]:
     """One page in ``order`` after ``token``; rows failing ``residual`` are skipped while paging,
-    so pages stay exact when part of a filter runs in Python."""
+    so pages stay exact when part of a filter runs in Python.
+
+    With ``doc_table`` the page is read in two steps: ``doc_sql`` names the rowid (``seq``) and only
+    rowids and sort keys go through the sort, then the documents of the winners are fetched by
+    rowid. Sorting never drags whole documents around, which keeps large sorted scans fast.
+    """
     check_limit(limit)
     spec = order_spec(kind, order)
     cursor = decode_token(token, spec, len(order))
@@ -118,29 +125,41 @@ def keyset_page(
     check = residual_match or (None if residual is None else (lambda doc: matches(residual, doc)))
     batch = limit + 1 if check is None else max(limit + 1, 500)
     found: list[tuple[Doc, list[Any]]] = []
-    while True:
-        clauses = list(base_where)
-        all_params = list(params)
-        if cursor is not None:
-            condition, condition_params = keyset_condition(order, cursor)
-            clauses.append(condition)
-            all_params.extend(condition_params)
-        sql = f"SELECT {doc_sql}, {keys_sql} FROM {from_sql}"
-        if clauses:
-            sql += " WHERE " + " AND ".join(clauses)
-        sql += f" ORDER BY {order_by(order)} LIMIT ?"
-        rows = db.query(sql, [*all_params, batch])
-        for row in rows:
-            doc = loads(row[0])
-            if check is None or check(doc):
-                found.append((doc, list(row[1:])))
-                if len(found) > limit:
-                    break
-        if len(found) > limit or len(rows) < batch:
-            break
-        cursor = list(rows[-1][1:])
+    with db.read():
+        while True:
+            clauses = list(base_where)
+            all_params = [*from_params, *params]
+            if cursor is not None:
+                condition, condition_params = keyset_condition(order, cursor)
+                clauses.append(condition)
+                all_params.extend(condition_params)
+            sql = f"SELECT {doc_sql}, {keys_sql} FROM {from_sql}"
+            if clauses:
+                sql += " WHERE " + " AND ".join(clauses)
+            sql += f" ORDER BY {order_by(order)} LIMIT ?"
+            rows = db.query(sql, [*all_params, batch])
+            docs = _fetch_docs(db, doc_table, [row[0] for row in rows]) if doc_table else None
+            for row in rows:
+                text = docs.get(row[0]) if docs is not None else row[0]
+                if text is None:
+                    continue
+                doc = loads(text)
+                if check is None or check(doc):
+                    found.append((doc, list(row[1:])))
+                    if len(found) > limit:
+                        break
+            if len(found) > limit or len(rows) < batch:
+                break
+            cursor = list(rows[-1][1:])
     next_token = encode_token(spec, found[limit - 1][1]) if len(found) > limit else None
     return Page(items=[doc for doc, _ in found[:limit]], next_token=next_token)
+
+
+def _fetch_docs(db: SqliteDatabase, table: str, seqs: list[int]) -> dict[int, str]:
+    if not seqs:
+        return {}
+    rows = db.query(f"SELECT seq, doc FROM {table} WHERE seq IN (SELECT value FROM json_each(?))", (dumps(seqs),))
+    return {seq: doc for seq, doc in rows}
 
 
 def check_rev(current: int | None, expect_rev: int | None, what: str) -> int:
