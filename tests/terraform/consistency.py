@@ -617,9 +617,92 @@ def check_indexes(tree: Tree) -> list[str]:
     return problems
 
 
+# Calls of the Google SDKs in shared/dynastore/backends/gcp that act on resources the service
+# creates or removes at run time, and the permission each needs. The custom roles of
+# terraform/modules/gcp/iam must hold exactly these (object data and Firestore documents are
+# covered by predefined roles on the bucket / database and are not listed here).
+RUNTIME_CALLS: dict[str, str] = {
+    r"\.create_task\(": "cloudtasks.tasks.create",
+    r"\.delete_task\(": "cloudtasks.tasks.delete",
+    r"\.create_queue\(": "cloudtasks.queues.create",
+    r"\.get_queue\(": "cloudtasks.queues.get",
+    r"\.delete_queue\(name=": "cloudtasks.queues.delete",
+    r"\.list_queues\(": "cloudtasks.queues.list",
+    r"\.(update|pause|resume|purge)_queue\(": "cloudtasks.queues.update",
+    r"\.create_bucket\(": "storage.buckets.create",
+    r"\.list_notifications\(": "storage.buckets.get",
+    r"\bnotification\.create\(": "storage.buckets.update",
+    r"\bnotification\.delete\(": "storage.buckets.update",
+    r"\bbucket\.delete\(": "storage.buckets.delete",
+    r"\bbucket\.exists\(\)": "storage.buckets.get",
+    r"\bbucket\.(patch|update)\(\)": "storage.buckets.update",
+}
+RUNTIME_SERVICES = ("cloudtasks.", "storage.buckets.")
+
+
+def runtime_permissions(tree: Tree) -> dict[str, set[str]]:
+    """Permission -> the backend files whose SDK calls need it."""
+    used: dict[str, set[str]] = {}
+    for path in sorted(tree.gcp_backend.glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        for pattern, permission in RUNTIME_CALLS.items():
+            if re.search(pattern, text):
+                used.setdefault(permission, set()).add(path.name)
+    return used
+
+
+def granted_custom_permissions(tree: Tree) -> dict[str, set[str]]:
+    """Permission -> the custom roles of the iam module that hold it."""
+    granted: dict[str, set[str]] = {}
+    for key, (_path, body) in resources(tree.modules, "google_project_iam_custom_role").items():
+        for permission in body.get("permissions", []):
+            granted.setdefault(_unquote(permission), set()).add(key)
+    return granted
+
+
+def check_iam(tree: Tree) -> list[str]:
+    """Runtime-provisioned resources are covered by the custom roles, and nothing more is granted."""
+    problems: list[str] = []
+    used = runtime_permissions(tree)
+    granted = granted_custom_permissions(tree)
+    if not used:
+        problems.append(f"no Cloud Tasks / bucket call found in {tree.gcp_backend.relative_to(tree.root)}")
+    for permission in sorted(set(used) - set(granted)):
+        problems.append(
+            f"{permission} is needed by {sorted(used[permission])} "
+            "but no custom role of terraform/modules/gcp/iam holds it"
+        )
+    for permission in sorted(set(granted) - set(used)):
+        if permission.startswith(RUNTIME_SERVICES):
+            problems.append(f"{permission} is granted by {sorted(granted[permission])} but no backend code needs it")
+        else:
+            problems.append(f"{permission} ({sorted(granted[permission])}) is outside what custom roles are for here")
+    # Predefined roles at project level would reach resources the service never touches.
+    for key, (_path, body) in resources(tree.modules, "google_project_iam_member").items():
+        role = _unquote(str(body.get("role", "")))
+        if role.startswith("roles/") and role not in PROJECT_ROLES_ALLOWED:
+            problems.append(f"{key}: project-level {role} is broader than the deployment needs")
+        if role in CONDITIONED_PROJECT_ROLES and not body.get("condition"):
+            problems.append(f"{key}: project-level {role} must carry an IAM condition (database / bucket prefix)")
+    return problems
+
+
+# Predefined roles the module may grant at project level, and which of them need a condition.
+PROJECT_ROLES_ALLOWED = {
+    "roles/datastore.user",  # conditioned on the deployment's database
+    "roles/storage.objectUser",  # conditioned on the per-catalog bucket prefix
+    "roles/storage.objectViewer",  # conditioned (per-catalog buckets; build sources)
+    "roles/eventarc.eventReceiver",  # the Eventarc trigger identity
+    "roles/pubsub.publisher",  # the Cloud Storage service agent, for Eventarc storage triggers
+    "roles/logging.logWriter",  # the build identity
+}
+CONDITIONED_PROJECT_ROLES = {"roles/datastore.user", "roles/storage.objectUser", "roles/storage.objectViewer"}
+
+
 def all_problems(tree: Tree) -> dict[str, list[str]]:
     return {
         "targets": check_targets(tree),
         "environment": check_environment(tree),
         "indexes": check_indexes(tree),
+        "iam": check_iam(tree),
     }

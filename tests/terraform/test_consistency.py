@@ -301,7 +301,45 @@ def test_the_database_module_reading_another_file_fails_the_check(tree_copy: Tre
     assert any("local.indexes_file must default to" in problem for problem in problems), problems
 
 
-@pytest.mark.parametrize("check", ["targets", "environment", "indexes"])
+def test_every_runtime_provisioned_resource_is_covered_by_the_iam_roles_and_nothing_more(repo: Tree) -> None:
+    # GIVEN the SDK calls of the gcp backend on queues and buckets (created/removed at run time)
+    # WHEN they are compared with the permissions of the iam module's custom roles
+    problems = consistency.check_iam(repo)
+    # THEN each call's permission is granted and no custom permission is unused
+    assert problems == []
+
+
+def test_a_new_runtime_call_without_its_permission_fails_the_check(tree_copy: Tree) -> None:
+    before = consistency.check_iam(tree_copy)
+    with (tree_copy.gcp_backend / "tasks_queue.py").open("a", encoding="utf-8") as handle:
+        handle.write("\n\ndef pause(client, path):\n    client.pause_queue(name=path)\n")
+    added = new_problems(before, consistency.check_iam(tree_copy))
+    assert any(problem.startswith("cloudtasks.queues.update is needed") for problem in added), added
+
+
+def test_a_permission_no_code_needs_fails_the_check(tree_copy: Tree) -> None:
+    before = consistency.check_iam(tree_copy)
+    edit(
+        tree_copy.modules / "iam" / "main.tf",
+        'permissions = ["cloudtasks.queues.delete"]',
+        'permissions = ["cloudtasks.queues.delete", "cloudtasks.queues.purge"]',
+    )
+    added = new_problems(before, consistency.check_iam(tree_copy))
+    assert any(problem.startswith("cloudtasks.queues.purge is granted") for problem in added), added
+
+
+def test_a_broad_project_role_fails_the_check(tree_copy: Tree) -> None:
+    before = consistency.check_iam(tree_copy)
+    with (tree_copy.modules / "iam" / "main.tf").open("a", encoding="utf-8") as handle:
+        handle.write(
+            '\nresource "google_project_iam_member" "too_much" {\n  project = var.project_id\n'
+            '  role    = "roles/cloudtasks.admin"\n  member  = google_service_account.this["api"].member\n}\n'
+        )
+    added = new_problems(before, consistency.check_iam(tree_copy))
+    assert any("roles/cloudtasks.admin is broader" in problem for problem in added), added
+
+
+@pytest.mark.parametrize("check", ["targets", "environment", "indexes", "iam"])
 def test_the_unedited_copy_is_as_consistent_as_the_repository(tree_copy: Tree, terraform_bin: str, check: str) -> None:
     # The stand-ins of the copy (when the gcp files are not written yet) are themselves consistent,
     # so the edit tests above start from a clean baseline.

@@ -17,29 +17,36 @@ locals {
     build           = { id = "${var.name_prefix}-build", title = "Dynastore Cloud Functions builder" }
   }
 
-  # What each function may do.
+  # What each function may do (terraform/modules/gcp/README.md maps each to its code path).
   #   landing          role on the landing bucket's objects
   #   catalog_buckets  role on the objects of per-catalog buckets (bucket-per-catalog mode only)
-  #   enqueue          create (and cancel) tasks on the deployment's queues, as tasks_oidc
-  #   provision        create a catalog's queue (and, in bucket mode, its bucket + notification)
-  #   deprovision      delete a retired catalog's queue (and, in bucket mode, its bucket)
-  #   sign_urls        sign download/upload URLs with its own key (signBlob on itself)
+  #   enqueue          create tasks (CloudTasksQueue.enqueue), acting as tasks_oidc; enqueue also
+  #                    creates a queue that does not exist yet
+  #   provision        CatalogService.create / IndexingService auto-provisioning ->
+  #                    GcpProvisioner.provision_catalog: find or create the catalog's queue (and, in
+  #                    bucket mode, its bucket and notification)
+  #   deprovision      LifecycleService purge -> GcpProvisioner.deprovision_catalog: delete the
+  #                    catalog's queue (and, in bucket mode, its notification and bucket)
+  #   sign_urls        AssetService upload/download URLs: GcsBlobStore.signed_url signs through IAM
+  #                    signBlob as the function's own identity
+  #   health           GET /health: CloudTasksQueue.health lists queues, GcsBlobStore.health reads
+  #                    the landing bucket
   runtime = {
     api = {
       landing = "roles/storage.objectUser", catalog_buckets = "roles/storage.objectUser"
-      enqueue = true, provision = true, deprovision = false, sign_urls = true
+      enqueue = true, provision = true, deprovision = false, sign_urls = true, health = true
     }
     on_object_event = {
       landing = "roles/storage.objectViewer", catalog_buckets = "roles/storage.objectViewer"
-      enqueue = true, provision = true, deprovision = false, sign_urls = false
+      enqueue = false, provision = true, deprovision = false, sign_urls = false, health = false
     }
     run_task = {
       landing = "roles/storage.objectUser", catalog_buckets = "roles/storage.objectUser"
-      enqueue = true, provision = false, deprovision = false, sign_urls = false
+      enqueue = true, provision = false, deprovision = false, sign_urls = false, health = false
     }
     scheduled = {
       landing = "roles/storage.objectUser", catalog_buckets = "roles/storage.objectUser"
-      enqueue = true, provision = true, deprovision = true, sign_urls = false
+      enqueue = false, provision = true, deprovision = true, sign_urls = false, health = false
     }
   }
 
@@ -50,6 +57,7 @@ locals {
   provisioners = [for name, grant in local.runtime : name if grant.provision]
   removers     = [for name, grant in local.runtime : name if grant.deprovision]
   signers      = [for name, grant in local.runtime : name if grant.sign_urls]
+  health       = [for name, grant in local.runtime : name if grant.health]
 }
 
 resource "google_service_account" "this" {
@@ -83,9 +91,9 @@ resource "google_storage_bucket_iam_member" "landing" {
   member   = google_service_account.this[each.key].member
 }
 
-# The functions check the bucket exists (GET /health) and read its settings.
+# GET /health checks the landing bucket exists (storage.buckets.get).
 resource "google_storage_bucket_iam_member" "landing_bucket_reader" {
-  for_each = local.runtime
+  for_each = toset(local.health)
   bucket   = var.landing_bucket
   role     = "roles/storage.legacyBucketReader"
   member   = google_service_account.this[each.key].member
@@ -97,24 +105,32 @@ resource "google_project_iam_custom_role" "task_enqueuer" {
   project     = var.project_id
   role_id     = "${local.role_prefix}_task_enqueuer"
   title       = "Dynastore task enqueuer"
-  description = "Create and cancel tasks on Cloud Tasks queues (no queue administration)."
-  permissions = ["cloudtasks.tasks.create", "cloudtasks.tasks.delete"]
+  description = "Create tasks; create their queue when it does not exist yet (CloudTasksQueue.enqueue)."
+  permissions = ["cloudtasks.tasks.create", "cloudtasks.queues.create"]
 }
 
 resource "google_project_iam_custom_role" "catalog_provisioner" {
   project     = var.project_id
   role_id     = "${local.role_prefix}_catalog_provisioner"
   title       = "Dynastore catalog provisioner"
-  description = "Create (or find) the task queue of a new catalog."
-  permissions = ["cloudtasks.queues.create", "cloudtasks.queues.get", "cloudtasks.queues.update"]
+  description = "Find or create the task queue of a new catalog (CloudTasksQueue.ensure_queue)."
+  permissions = ["cloudtasks.queues.get", "cloudtasks.queues.create"]
 }
 
 resource "google_project_iam_custom_role" "catalog_remover" {
   project     = var.project_id
   role_id     = "${local.role_prefix}_catalog_remover"
   title       = "Dynastore catalog remover"
-  description = "Delete the task queue of a purged catalog."
-  permissions = ["cloudtasks.queues.delete", "cloudtasks.queues.get"]
+  description = "Delete the task queue of a purged catalog (CloudTasksQueue.delete_queue)."
+  permissions = ["cloudtasks.queues.delete"]
+}
+
+resource "google_project_iam_custom_role" "queue_health" {
+  project     = var.project_id
+  role_id     = "${local.role_prefix}_queue_health"
+  title       = "Dynastore queue health check"
+  description = "List queues to prove Cloud Tasks answers (CloudTasksQueue.health, GET /health)."
+  permissions = ["cloudtasks.queues.list"]
 }
 
 resource "google_project_iam_member" "task_enqueuer" {
@@ -128,6 +144,13 @@ resource "google_project_iam_member" "catalog_provisioner" {
   for_each = toset(local.provisioners)
   project  = var.project_id
   role     = google_project_iam_custom_role.catalog_provisioner.id
+  member   = google_service_account.this[each.key].member
+}
+
+resource "google_project_iam_member" "queue_health" {
+  for_each = toset(local.health)
+  project  = var.project_id
+  role     = google_project_iam_custom_role.queue_health.id
   member   = google_service_account.this[each.key].member
 }
 
