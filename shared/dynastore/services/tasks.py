@@ -245,10 +245,11 @@ class TaskService:
     def _enqueue(self, job: Doc, *, dedup_key: str, delay_seconds: float = 0) -> str:
         message = {"kind": MESSAGE_KIND, "job_id": job["id"], "catalog_id": job["catalog_id"]}
         return self.queue.enqueue(
-            self._queue_name(job["catalog_id"]), message, dedup_key=dedup_key, delay_seconds=delay_seconds
+            self.queue_name(job["catalog_id"]), message, dedup_key=dedup_key, delay_seconds=delay_seconds
         )
 
-    def _queue_name(self, catalog_id: str) -> str:
+    def queue_name(self, catalog_id: str) -> str:
+        """The queue that carries the jobs of a catalog (its storage binding's, else the default)."""
         try:
             binding = self.store.get_catalog(catalog_id).get("storage") or {}
         except NotFound:

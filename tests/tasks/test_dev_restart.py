@@ -1,0 +1,207 @@
+"""Jobs survive a restart of ``dynastore dev`` (real subprocesses on one data folder).
+
+1. A job accepted while no worker runs completes after the server restarts with one.
+2. A job whose server is killed (SIGKILL) mid-run is taken over after the restart and completes.
+   The slow task comes from a third-party plugin registered through the ``dynastore.tasks`` entry
+   point group, so this also proves plugins load in the real server.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from .conftest import wait_for
+from .files import write_stations_csv
+
+KEY = "restart-admin-key"
+PLUGIN = """
+import time
+from dynastore.tasks import Task, TaskInputs
+
+
+class SlowInputs(TaskInputs):
+    steps: int = 40
+    step_seconds: float = 0.1
+
+
+class PluginSlowTask(Task):
+    id = "plugin-slow"
+    title = "Slow plugin task"
+    description = "stages one item per step, slowly"
+    Inputs = SlowInputs
+
+    def run(self, ctx, inputs):
+        for step in range(inputs.steps):
+            ctx.progress(100 * step / inputs.steps, f"step {step}")
+            ctx.stage_item({
+                "type": "Feature", "id": f"p-{step}", "collection": ctx.collection_id,
+                "geometry": {"type": "Point", "coordinates": [1.0, 2.0]},
+                "properties": {"datetime": "2024-01-01T00:00:00Z"}, "links": [], "assets": {},
+            })
+            time.sleep(inputs.step_seconds)
+        return {"steps": inputs.steps}
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def plugin_path(tmp_path: Path) -> Path:
+    """A third-party task package, installed the way pip would: module + dist-info with entry points."""
+    root = tmp_path / "plugins"
+    root.mkdir()
+    (root / "dynastore_slow_plugin.py").write_text(textwrap.dedent(PLUGIN))
+    dist = root / "dynastore_slow_plugin-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: dynastore-slow-plugin\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[dynastore.tasks]\nplugin-slow = dynastore_slow_plugin:PluginSlowTask\n")
+    return root
+
+
+@contextmanager
+def dev_server(data_dir: Path, *, workers: int, plugin_path: Path | None = None) -> Iterator[tuple[httpx.Client, Any]]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DYNASTORE_API_KEYS": f"{KEY}:admin",
+        "DYNASTORE_WATCH_BUCKET": "false",
+        "DYNASTORE_WORKER_THREADS": str(workers),
+        "DYNASTORE_JOB_CANCEL_POLL_SECONDS": "0.1",
+        "DYNASTORE_JOB_HEARTBEAT_SECONDS": "0.5",
+        "DYNASTORE_LOG_LEVEL": "WARNING",
+    }
+    if plugin_path is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(plugin_path), env.get("PYTHONPATH")]))
+    log = (data_dir.parent / f"dev-{port}.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dynastore.cli", "dev", "--port", str(port), "--data-dir", str(data_dir)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {KEY}"}, timeout=30)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise AssertionError(f"dynastore dev exited with {process.returncode}: {Path(log.name).read_text()}")
+            try:
+                if client.get("/health").status_code < 500:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"dynastore dev did not answer within 60 s: {Path(log.name).read_text()}")
+            time.sleep(0.1)
+        yield client, process
+    finally:
+        client.close()
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+        log.close()
+
+
+def _setup_catalog(client: httpx.Client, tmp_path: Path) -> str:
+    assert client.post("/assets/catalogs", json={"id": "restart"}).status_code == 201
+    collection = {
+        "type": "Collection",
+        "id": "obs",
+        "description": "observations",
+        "license": "proprietary",
+        "extent": {"spatial": {"bbox": [[-180, -90, 180, 90]]}, "temporal": {"interval": [[None, None]]}},
+        "links": [],
+    }
+    assert client.post("/stac/catalogs/restart/collections", json=collection).status_code == 201
+    csv_path = write_stations_csv(tmp_path / "stations.csv")
+    with csv_path.open("rb") as handle:
+        uploaded = client.post(
+            "/assets/catalogs/restart/collections/obs/assets/upload",
+            files={"file": ("stations.csv", handle, "text/csv")},
+        )
+    assert uploaded.status_code == 201, uploaded.text
+    return str(uploaded.json()["id"])
+
+
+def test_an_accepted_job_completes_after_the_server_restarts(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    # GIVEN a server without a worker that accepted an ingestion job
+    with dev_server(data_dir, workers=0) as (client, _):
+        asset_id = _setup_catalog(client, tmp_path)
+        response = client.post(
+            f"/assets/catalogs/restart/collections/obs/assets/{asset_id}/tasks/ingestion/execute",
+            json={"inputs": {"ingestion_request": {"column_mapping": {"id": "station_id", "datetime": "observed"}}}},
+        )
+        assert response.status_code == 201, response.text
+        job_id = response.json()["jobID"]
+        time.sleep(0.3)
+        assert client.get(f"/assets/jobs/{job_id}").json()["status"] == "accepted"
+
+    # WHEN the server restarts with its worker
+    with dev_server(data_dir, workers=1) as (client, _):
+        # THEN the job completes and the items exist
+        job = wait_for(
+            lambda: (doc := client.get(f"/assets/jobs/{job_id}").json())["status"] in ("successful", "failed") and doc,
+            timeout=60,
+            what="the job to finish after the restart",
+        )
+        assert job["status"] == "successful", job
+        items = client.get("/stac/catalogs/restart/collections/obs/items").json()["features"]
+        assert sorted(i["id"] for i in items) == ["st-1", "st-2", "st-3"]
+
+
+def test_a_job_killed_mid_run_is_taken_over_after_the_restart(tmp_path: Path, plugin_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    # GIVEN a running job of a plugin task
+    with dev_server(data_dir, workers=1, plugin_path=plugin_path) as (client, process):
+        assert "plugin-slow" in {t["id"] for t in client.get("/assets/tasks").json()["tasks"]}
+        asset_id = _setup_catalog(client, tmp_path)
+        response = client.post(
+            f"/assets/catalogs/restart/collections/obs/assets/{asset_id}/tasks/plugin-slow/execute",
+            json={"inputs": {"steps": 40, "step_seconds": 0.1}},
+        )
+        assert response.status_code == 201, response.text
+        job_id = response.json()["jobID"]
+        wait_for(
+            lambda: (
+                (doc := client.get(f"/assets/jobs/{job_id}").json())["status"] == "running" and doc["progress"] >= 10
+            ),
+            timeout=30,
+            what="the job to be running",
+        )
+        # WHEN the server dies without any chance to clean up
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+
+    with dev_server(data_dir, workers=1, plugin_path=plugin_path) as (client, _):
+        # THEN the restarted server takes the job over and finishes it (a second attempt)
+        job = wait_for(
+            lambda: (doc := client.get(f"/assets/jobs/{job_id}").json())["status"] in ("successful", "failed") and doc,
+            timeout=60,
+            what="the job to finish after the restart",
+        )
+        assert job["status"] == "successful", job
+        assert job["attempts"] == 2
+        items = client.get("/stac/catalogs/restart/collections/obs/items", params={"limit": 100}).json()["features"]
+        assert len(items) == 40
