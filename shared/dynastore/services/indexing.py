@@ -673,7 +673,8 @@ class IndexingService:
 
     def _apply_deleted(self, scope: KeyScope, event: StorageEvent, *, observed: bool) -> IngestOutcome:
         key = scope.key
-        if self._catalog_status(scope.catalog_id) != "active":
+        # Read, not cached: the deletes of a cleanup must not leave records of a purged catalog.
+        if self._catalog_status(scope.catalog_id, fresh=True) != "active":
             return IngestOutcome(key, "skipped", catalog_id=scope.catalog_id, detail="no active catalog")
         if event.replaced:
             return IngestOutcome(
@@ -899,8 +900,12 @@ class IndexingService:
 
     # ------------------------------------------------------------------------------ catalogs and shells
 
-    def _catalog_status(self, catalog_id: str) -> str | None:
-        cached = self._cache.get(("catalog", catalog_id))
+    def forget_catalog(self, catalog_id: str) -> None:
+        """Drop what this process remembers of a catalog (after a retire or a purge)."""
+        self._cache.forget(("catalog", catalog_id))
+
+    def _catalog_status(self, catalog_id: str, *, fresh: bool = False) -> str | None:
+        cached = None if fresh else self._cache.get(("catalog", catalog_id))
         if cached is not None:
             return cached
         try:

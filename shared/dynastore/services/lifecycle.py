@@ -142,6 +142,8 @@ class LifecycleService:
             report.records_deleted += deleted
             if deleted == 0:
                 break
+        if self.indexing is not None:
+            self.indexing.forget_catalog(catalog_id)
         report.catalogs_purged.append(catalog_id)
         log.info("purged retired catalog %s", catalog_id)
         return report
