@@ -699,10 +699,50 @@ PROJECT_ROLES_ALLOWED = {
 CONDITIONED_PROJECT_ROLES = {"roles/datastore.user", "roles/storage.objectUser", "roles/storage.objectViewer"}
 
 
+def _module_constant(path: Path, name: str) -> Any:
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(target, ast.Name) and target.id == name for target in targets) and node.value:
+                return ast.literal_eval(node.value)
+    raise ConsistencyError(f"{path} defines no constant {name}")
+
+
+def check_queues(tree: Tree) -> list[str]:
+    """Terraform creates (with its retry and rate settings) the queue the code uses by default."""
+    problems: list[str] = []
+    try:
+        default_queue = _module_constant(tree.root / "shared" / "dynastore" / "services" / "tasks.py", "DEFAULT_QUEUE")
+    except (ConsistencyError, OSError) as exc:
+        return [str(exc)]
+    root_locals = {
+        key: value for block in load_hcl(tree.modules / "main.tf").get("locals", []) for key, value in block.items()
+    }
+    if root_locals.get("default_task_queue") != default_queue:
+        problems.append(
+            f"terraform/modules/gcp/main.tf: local.default_task_queue is {root_locals.get('default_task_queue')!r}, "
+            f"the code's DEFAULT_QUEUE is {default_queue!r}"
+        )
+    queues = resources(tree.modules, "google_cloud_tasks_queue")
+    for key, (_path, body) in queues.items():
+        if body.get("name") != "${var.queue_prefix}-${each.key}":
+            problems.append(f"{key}: queue name must be <queue_prefix>-<name>, as CloudTasksQueue.queue_id builds it")
+    tasks_queue = tree.gcp_backend / "tasks_queue.py"
+    if tasks_queue.is_file():
+        spec = importlib.util.spec_from_file_location(f"_tasks_queue_{uuid.uuid4().hex}", tasks_queue)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        if module.queue_id("dyn", default_queue) != f"dyn-{default_queue}":
+            problems.append(f"CloudTasksQueue.queue_id no longer maps {default_queue!r} to <prefix>-{default_queue}")
+    return problems
+
+
 def all_problems(tree: Tree) -> dict[str, list[str]]:
     return {
         "targets": check_targets(tree),
         "environment": check_environment(tree),
         "indexes": check_indexes(tree),
         "iam": check_iam(tree),
+        "queues": check_queues(tree),
     }

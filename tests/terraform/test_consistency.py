@@ -339,7 +339,21 @@ def test_a_broad_project_role_fails_the_check(tree_copy: Tree) -> None:
     assert any("roles/cloudtasks.admin is broader" in problem for problem in added), added
 
 
-@pytest.mark.parametrize("check", ["targets", "environment", "indexes", "iam"])
+def test_the_default_task_queue_of_the_code_is_created_by_terraform(repo: Tree) -> None:
+    assert consistency.check_queues(repo) == []
+
+
+def test_a_renamed_default_queue_fails_the_check(tree_copy: Tree) -> None:
+    edit(
+        tree_copy.root / "shared" / "dynastore" / "services" / "tasks.py",
+        'DEFAULT_QUEUE = "dynastore-tasks"',
+        'DEFAULT_QUEUE = "jobs"',
+    )
+    problems = consistency.check_queues(tree_copy)
+    assert any("the code's DEFAULT_QUEUE is 'jobs'" in problem for problem in problems), problems
+
+
+@pytest.mark.parametrize("check", ["targets", "environment", "indexes", "iam", "queues"])
 def test_the_unedited_copy_is_as_consistent_as_the_repository(tree_copy: Tree, terraform_bin: str, check: str) -> None:
     # The stand-ins of the copy (when the gcp files are not written yet) are themselves consistent,
     # so the edit tests above start from a clean baseline.

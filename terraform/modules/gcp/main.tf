@@ -10,6 +10,9 @@ locals {
   indexes_file     = coalesce(var.firestore_indexes_file, "${path.module}/../../../shared/dynastore/backends/gcp/firestore_indexes.json")
   # Per-catalog buckets are named <landing bucket>-<catalog id> by the gcp backend's provisioner.
   catalog_bucket_prefix = "${local.landing_bucket}-"
+  # The logical queue of jobs whose catalog has no queue of its own (DEFAULT_QUEUE in
+  # shared/dynastore/services/tasks.py); its Cloud Tasks id is <queue_prefix>-<name>.
+  default_task_queue = "dynastore-tasks"
 
   apis = [
     "artifactregistry.googleapis.com",
@@ -91,7 +94,7 @@ module "queues" {
   region       = var.region
   queue_prefix = local.queue_prefix
   queues = {
-    default = merge(var.task_queue, { max_attempts = var.task_max_attempts })
+    (local.default_task_queue) = merge(var.task_queue, { max_attempts = var.task_max_attempts })
   }
 
   depends_on = [google_project_service.this]

@@ -68,8 +68,8 @@ variable "landing_bucket_name" {
   type        = string
   default     = null
   validation {
-    condition     = var.landing_bucket_name == null || can(regex("^[a-z0-9][a-z0-9_-]{1,50}[a-z0-9]$", var.landing_bucket_name))
-    error_message = "landing_bucket_name must be 3-52 lowercase letters, digits, hyphens or underscores (room is left for per-catalog suffixes)."
+    condition     = var.landing_bucket_name == null || (can(regex("^[a-z0-9][a-z0-9-]{1,50}[a-z0-9]$", var.landing_bucket_name)) && !strcontains(coalesce(var.landing_bucket_name, "-"), "goog"))
+    error_message = "landing_bucket_name must be 3-52 lowercase letters, digits or hyphens, without \"goog\" (per-catalog buckets are named <landing>-<catalog>)."
   }
 }
 

@@ -69,6 +69,15 @@ resource "google_storage_bucket" "landing" {
     }
   }
 
+  lifecycle {
+    # Per-catalog buckets are named <landing>-<catalog> (the provisioner truncates to 54 characters
+    # before adding a hash), and IAM conditions match that prefix: keep it intact.
+    precondition {
+      condition     = length(var.landing_bucket_name) <= 52 && can(regex("^[a-z0-9][a-z0-9-]*[a-z0-9]$", var.landing_bucket_name)) && !strcontains(var.landing_bucket_name, "goog")
+      error_message = "The landing bucket name must be at most 52 lowercase letters, digits or hyphens, without \"goog\" (set landing_bucket_name or a shorter name_prefix)."
+    }
+  }
+
   dynamic "lifecycle_rule" {
     for_each = var.nearline_after_days == null ? [] : [var.nearline_after_days]
     content {
