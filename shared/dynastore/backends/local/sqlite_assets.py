@@ -96,6 +96,7 @@ def fts_phrase(text: str) -> str:
 
 class AssetRecords:
     db: SqliteDatabase
+    fts_drive_max: int = FTS_DRIVE_MAX
 
     # ------------------------------------------------------------------ reads
     def get_asset(self, catalog_id: str, asset_id: str) -> Doc:
@@ -180,7 +181,11 @@ class AssetRecords:
             insert_audits(conn, [audit])
 
     # ------------------------------------------------------------------ search
-    def _asset_conditions(self, query: AssetQuery) -> tuple[list[str], list[Any], Any]:
+    def _asset_conditions(
+        self, query: AssetQuery, *, count: bool = False
+    ) -> tuple[str, list[Any], list[str], list[Any], Any]:
+        """(FROM clause, its parameters, WHERE conditions, their parameters, Python residual)."""
+        from_sql, from_params = "assets AS a", []
         where = [f"a.catalog_id IN ({marks(query.catalog_ids)})"]
         params: list[Any] = list(query.catalog_ids)
         if query.collection_id is not None:
@@ -213,10 +218,14 @@ class AssetRecords:
             params.extend(dt_params)
         if query.q:
             text = query.q.lower()
-            if len(text) >= TRIGRAM and self._fts_is_selective(text):
-                # few candidates: the trigram index narrows them, instr() keeps the exact semantics
-                where.append("a.seq IN (SELECT rowid FROM assets_fts WHERE assets_fts MATCH ?)")
-                params.append(fts_phrase(text))
+            if len(text) >= TRIGRAM and (count or self._fts_is_selective(text)):
+                # few candidates: the trigram index drives (CROSS JOIN keeps it the outer loop) and
+                # instr() keeps the exact semantics
+                from_sql = (
+                    "(SELECT rowid AS fts_seq FROM assets_fts WHERE assets_fts MATCH ?) AS f "
+                    "CROSS JOIN assets AS a ON a.seq = f.fts_seq"
+                )
+                from_params = [fts_phrase(text)]
             where.append("instr(a.search_text, ?) > 0")
             params.append(text)
         if query.bbox is not None:
@@ -232,16 +241,16 @@ class AssetRecords:
         if filter_sql:
             where.append(filter_sql)
             params.extend(filter_params)
-        return where, params, residual
+        return from_sql, from_params, where, params, residual
 
     def _fts_is_selective(self, text: str) -> bool:
         """Does ``text`` occur in few enough assets that the trigram index should drive the
         search? When it occurs in many, scanning in sort order with ``instr`` finds a page sooner."""
         row = self.db.query_one(
             "SELECT count(*) FROM (SELECT 1 FROM assets_fts WHERE assets_fts MATCH ? LIMIT ?)",
-            (fts_phrase(text), FTS_DRIVE_MAX + 1),
+            (fts_phrase(text), self.fts_drive_max + 1),
         )
-        return bool(row[0] <= FTS_DRIVE_MAX)
+        return bool(row[0] <= self.fts_drive_max)
 
     def _asset_order(self, query: AssetQuery) -> list[OrderKey]:
         order: list[OrderKey] = []
@@ -263,11 +272,12 @@ class AssetRecords:
         order = self._asset_order(query)
         if not query.catalog_ids:
             return Page(items=[])
-        where, params, residual = self._asset_conditions(query)
+        from_sql, from_params, where, params, residual = self._asset_conditions(query)
         return keyset_page(
             self.db,
             kind="asset-search",
-            from_sql="assets AS a",
+            from_sql=from_sql,
+            from_params=from_params,
             doc_sql="a.doc",
             where=where,
             params=params,
@@ -280,11 +290,12 @@ class AssetRecords:
     def count_assets(self, query: AssetQuery) -> int:
         if not query.catalog_ids:
             return 0
-        where, params, residual = self._asset_conditions(query)
+        from_sql, from_params, where, params, residual = self._asset_conditions(query, count=True)
         sql_where = " AND ".join(where)
+        all_params = [*from_params, *params]
         if residual is None:
-            return int(self.db.query_one(f"SELECT count(*) FROM assets AS a WHERE {sql_where}", params)[0])
-        rows = self.db.query(f"SELECT a.doc FROM assets AS a WHERE {sql_where}", params)
+            return int(self.db.query_one(f"SELECT count(*) FROM {from_sql} WHERE {sql_where}", all_params)[0])
+        rows = self.db.query(f"SELECT a.doc FROM {from_sql} WHERE {sql_where}", all_params)
         return sum(1 for (doc,) in rows if matches(residual, loads(doc)))
 
     # ------------------------------------------------------------------ export
