@@ -460,6 +460,20 @@ SUPPORTED_OVERRIDE_KEYS = {"collectionGroup", "fieldPath", "ttl", "indexes"}
 SUPPORTED_OVERRIDE_INDEX_KEYS = {"queryScope", "order", "arrayConfig"}
 
 
+_SIMPLE_SEGMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_QUOTED_SEGMENT = re.compile(r"^`(?:[^`\\]|\\.)+`$")
+
+
+def _valid_field_path(path: str) -> bool:
+    """A Firestore field path: dot-separated simple names or backtick-quoted names."""
+    segments = re.findall(r"`(?:[^`\\]|\\.)+`|[^.]+", path)
+    return (
+        bool(path)
+        and ".".join(segments) == path
+        and all(_SIMPLE_SEGMENT.match(segment) or _QUOTED_SEGMENT.match(segment) for segment in segments)
+    )
+
+
 def _index_file_problems(index_file: dict[str, Any]) -> list[str]:
     problems: list[str] = []
     for key in sorted(set(index_file) - {"indexes", "fieldOverrides"}):
@@ -470,13 +484,23 @@ def _index_file_problems(index_file: dict[str, Any]) -> list[str]:
             problems.append(f"{where}: {key!r} is not mapped by terraform/modules/gcp/database")
         if not index.get("fields"):
             problems.append(f"{where}: has no fields")
+        paths = [field.get("fieldPath") for field in index.get("fields", [])]
+        for path in sorted({path for path in paths if paths.count(path) > 1}, key=str):
+            problems.append(f"{where}: field {path!r} appears twice; Firestore rejects such an index at apply time")
         for field in index.get("fields", []):
+            if not _valid_field_path(str(field.get("fieldPath", ""))):
+                problems.append(
+                    f"{where}: fieldPath {field.get('fieldPath')!r} must quote segments that are not simple names "
+                    "with backticks (e.g. `eo:cloud_cover`); the index API rejects it otherwise"
+                )
             for key in sorted(set(field) - SUPPORTED_INDEX_FIELD_KEYS):
                 problems.append(f"{where}: field {field.get('fieldPath')!r} uses {key!r}, not mapped by the module")
             if ("order" in field) == ("arrayConfig" in field):
                 problems.append(f"{where}: field {field.get('fieldPath')!r} needs exactly one of order / arrayConfig")
     for number, override in enumerate(index_file.get("fieldOverrides", [])):
         where = f"index file: fieldOverrides[{number}] ({override.get('collectionGroup')}.{override.get('fieldPath')})"
+        if not _valid_field_path(str(override.get("fieldPath", ""))):
+            problems.append(f"{where}: fieldPath must quote segments that are not simple names with backticks")
         for key in sorted(set(override) - SUPPORTED_OVERRIDE_KEYS):
             problems.append(f"{where}: {key!r} is not mapped by terraform/modules/gcp/database")
         for index in override.get("indexes", []):
@@ -589,7 +613,7 @@ def check_indexes(tree: Tree) -> list[str]:
                     "project_id": "my-project",
                     "database_name": "(default)",
                     "location_id": "europe-west1",
-                    "indexes_file": str(tree.index_file),
+                    "indexes_file": str(tree.index_file.resolve()),
                     "collection_prefix": prefix,
                 },
             )
