@@ -57,3 +57,20 @@ def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
     store.close()
     with pytest.raises(Unavailable):
         SqliteMetadataStore(tmp_path / "db.sqlite")
+
+
+def test_json_fast_paths_return_the_stored_documents(tmp_path: Path) -> None:
+    # the optional get_assets_json / export_assets_json (ports.py) agree with the parsed reads
+    import orjson
+
+    store = SqliteMetadataStore(tmp_path / "db.sqlite")
+    docs = [_asset(n) for n in range(2500)]
+    store.write_assets([AssetWrite(d, expect_rev=0) for d in docs], audits=[])
+    rows = store.get_assets_json("demo", ["a1", "a2", "nope"])
+    assert sorted((i, s) for i, s, _ in rows) == [("a1", "active"), ("a2", "active")]
+    assert sorted((orjson.loads(t) for _, _, t in rows), key=lambda d: d["id"]) == sorted(
+        store.get_assets("demo", ["a1", "a2"]), key=lambda d: d["id"]
+    )
+    assert [orjson.loads(t) for t in store.export_assets_json("demo")] == list(store.export_assets("demo"))
+    assert len(list(store.export_assets_json("demo"))) == 2500
+    store.close()

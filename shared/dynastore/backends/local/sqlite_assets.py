@@ -116,6 +116,16 @@ class AssetRecords:
         with gc_paused():
             return [parse(row[0]) for row in rows]
 
+    def get_assets_json(self, catalog_id: str, asset_ids: Sequence[str]) -> list[tuple[str, str, str]]:
+        """Optional fast path of ``get_assets`` (see ports.py): ``(id, status, doc JSON)`` rows, unparsed."""
+        if not asset_ids:
+            return []
+        rows = self.db.query(
+            "SELECT id, status, doc FROM assets WHERE catalog_id = ? AND id IN (SELECT value FROM json_each(?))",
+            (catalog_id, orjson.dumps(list(asset_ids)).decode()),
+        )
+        return [(row[0], row[1], row[2]) for row in rows]
+
     # ------------------------------------------------------------------ writes
     def write_assets(self, writes: Sequence[AssetWrite], *, audits: Sequence[Doc]) -> list[Doc]:
         """One transaction: revisions are checked in order (a record may appear twice), then the
@@ -303,34 +313,19 @@ class AssetRecords:
         self, catalog_id: str, *, since: str | None = None, statuses: Sequence[str] = ("active",)
     ) -> Iterator[Doc]:
         """Batches of ``EXPORT_BATCH`` in (updated, id) order; no cursor stays open between them."""
-        where = ["catalog_id = ?"]
-        params: list[Any] = [catalog_id]
-        if statuses:
-            where.append(f"status IN ({marks(statuses)})")
-            params.extend(statuses)
-        if since is not None:
-            where.append("updated >= ?")
-            params.append(since)
-        cursor: tuple[str, str] | None = None
-        while True:
-            clauses, all_params = list(where), list(params)
-            if cursor is not None:
-                clauses.append("(updated, id) > (?, ?)")
-                all_params.extend(cursor)
-            rows = self.db.query(
-                f"SELECT doc, updated, id FROM assets WHERE {' AND '.join(clauses)} ORDER BY updated, id LIMIT ?",
-                [*all_params, EXPORT_BATCH],
-            )
-            for row in rows:
-                yield orjson.loads(row[0])
-            if len(rows) < EXPORT_BATCH:
-                return
-            cursor = (rows[-1][1], rows[-1][2])
+        for batch in self._export_batches(catalog_id, since, statuses):
+            with gc_paused():
+                docs = [orjson.loads(text) for text in batch]
+            yield from docs
 
     def export_assets_json(
         self, catalog_id: str, *, since: str | None = None, statuses: Sequence[str] = ("active",)
     ) -> Iterator[str]:
         """Optional fast path of ``export_assets`` (see ports.py): the stored JSON text of each document."""
+        for batch in self._export_batches(catalog_id, since, statuses):
+            yield from batch
+
+    def _export_batches(self, catalog_id: str, since: str | None, statuses: Sequence[str]) -> Iterator[list[str]]:
         where = ["catalog_id = ?"]
         params: list[Any] = [catalog_id]
         if statuses:
@@ -349,8 +344,7 @@ class AssetRecords:
                 f"SELECT doc, updated, id FROM assets WHERE {' AND '.join(clauses)} ORDER BY updated, id LIMIT ?",
                 [*all_params, EXPORT_BATCH],
             )
-            for row in rows:
-                yield row[0]
+            yield [row[0] for row in rows]
             if len(rows) < EXPORT_BATCH:
                 return
             cursor = (rows[-1][1], rows[-1][2])
