@@ -11,6 +11,11 @@ from dynastore.errors import Conflict, DynastoreError, Invalid, NotFound, Precon
 T = TypeVar("T")
 
 
+class MissingIndex(Invalid):
+    """Firestore has no composite index for a query (FAILED_PRECONDITION); the store retries
+    with the indexed filters only."""
+
+
 def translate(exc: BaseException, what: str) -> DynastoreError:
     """The dynastore error for an SDK error raised while doing ``what``."""
     from google.api_core import exceptions as gexc
@@ -24,6 +29,8 @@ def translate(exc: BaseException, what: str) -> DynastoreError:
         return PreconditionFailed(f"{what}: precondition failed")
     if isinstance(exc, gexc.FailedPrecondition):
         # Firestore answers FAILED_PRECONDITION when a query needs a composite index.
+        if "index" in detail.lower():
+            return MissingIndex(f"{what}: the database has no index for this query ({detail})")
         return Invalid(f"{what}: the database cannot answer this query ({detail})")
     if isinstance(exc, gexc.InvalidArgument | gexc.BadRequest | gexc.OutOfRange):
         return Invalid(f"{what}: {detail}")

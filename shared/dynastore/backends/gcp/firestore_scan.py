@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import functools
 import heapq
 import threading
@@ -30,6 +31,7 @@ from typing import Any
 import orjson
 
 from dynastore.backends.gcp._errors import sdk_errors
+from dynastore.backends.gcp.indexes import QueryShape
 from dynastore.domain.search import Page
 from dynastore.errors import Invalid
 
@@ -46,6 +48,7 @@ class ReadStats:
         self.documents = 0
         self.aggregations = 0
         self.queries = 0
+        self.shapes: set[QueryShape] = set()
 
     def add(self, documents: int = 0, aggregations: int = 0, queries: int = 0) -> None:
         with self._lock:
@@ -138,6 +141,19 @@ class Scan:
     exact: bool = False  # True when the native filters already are the whole predicate
     select: list[str] | None = None
     stats: ReadStats = field(default_factory=ReadStats)
+    prefix: str = ""
+    # Called with the shape of every query before it runs (tests enforce production's indexes).
+    index_guard: Callable[[QueryShape], None] | None = None
+
+    def shape(self, filters: list[Filter]) -> QueryShape:
+        collection = self.collection.id.removeprefix(self.prefix)
+        return QueryShape(
+            collection=collection,
+            equalities=frozenset(p for p, op, _ in filters if op in ("==", "in")),
+            arrays=frozenset(p for p, op, _ in filters if op in ("array_contains", "array_contains_any")),
+            ranges=tuple(dict.fromkeys(p for p, op, _ in filters if op in ("<", "<=", ">", ">="))),
+            order=tuple(self.order),
+        )
 
     # --- building Firestore queries ---------------------------------------------------------
 
@@ -145,6 +161,11 @@ class Scan:
         from google.cloud.firestore_v1.base_query import FieldFilter
         from google.cloud.firestore_v1.field_path import FieldPath
 
+        shape = self.shape(filters)
+        self.stats.shapes.add(shape)
+        if self.index_guard is not None:
+            with sdk_errors("Firestore query"):
+                self.index_guard(shape)
         query = self.collection
         for path, op, value in filters:
             query = query.where(filter=FieldFilter(path, op, value))
@@ -250,12 +271,13 @@ class Scan:
 
     def count(self) -> int:
         """How many documents satisfy the scan (aggregation when exact, else a checked scan)."""
+        unordered = dataclasses.replace(self, order=[])  # a count needs no order (nor its index)
         if self.exact:  # the alternatives of an exact scan are disjoint (catalog chunks)
             total = 0
             for filters in self.alternatives:
                 with sdk_errors("Firestore count"):
-                    result = self._query(filters).count().get()
+                    result = unordered._query(filters).count().get()
                 self.stats.add(aggregations=1)
                 total += int(result[0][0].value)
             return total
-        return sum(1 for row in self.merged(None, 1000) if self.check(row.data))
+        return sum(1 for row in unordered.merged(None, 1000) if self.check(row.data))

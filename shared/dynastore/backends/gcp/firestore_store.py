@@ -39,6 +39,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import itertools
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -47,7 +48,7 @@ from typing import Any, cast
 
 import orjson
 
-from dynastore.backends.gcp._errors import sdk_errors
+from dynastore.backends.gcp._errors import MissingIndex, sdk_errors
 from dynastore.backends.gcp.firestore_scan import Filter, Order, ReadStats, Row, Scan
 from dynastore.backends.gcp.grams import gram_key, gram_map, query_grams
 from dynastore.domain.asset import asset_level, search_text, time_bounds
@@ -86,7 +87,7 @@ ASSET_SORT_NATIVE = {
     "datetime": "dt_start",
     "file:size": "file_size",
 }
-ITEM_SORT_NATIVE = {name: name for name in ITEM_SORT_FIELDS}
+ITEM_SORT_NATIVE = {name: re.sub(r"[^A-Za-z0-9_]", "_", name) for name in ITEM_SORT_FIELDS}  # eo:cloud_cover
 
 _seq_lock = threading.Lock()
 _last_seq = 0
@@ -193,10 +194,10 @@ def item_fields(catalog_id: str, doc: Doc) -> dict[str, Any]:
         "has_time": bool(dt_start or dt_end),
         **_gram_fields(item_search_text(doc)),
     }
-    for name in ITEM_SORT_FIELDS:
+    for name, native in ITEM_SORT_NATIVE.items():
         if name not in ("id", "collection"):
             value = props.get(name)
-            fields[name] = value if isinstance(value, str | int | float) and not isinstance(value, bool) else ""
+            fields[native] = value if isinstance(value, str | int | float) and not isinstance(value, bool) else ""
     return fields
 
 
@@ -281,6 +282,8 @@ class FirestoreMetadataStore:
         self.scan_budget = scan_budget
         self.candidate_cap = candidate_cap
         self.stats = ReadStats()
+        # Tests set this to enforce production's composite indexes (the emulator needs none).
+        self.index_guard: Callable[[Any], None] | None = None
 
     # ------------------------------------------------------------------ plumbing
     def col(self, name: str) -> Any:
@@ -368,6 +371,8 @@ class FirestoreMetadataStore:
             check=check or (lambda data: True),
             exact=check is None if exact is None else exact,
             stats=self.stats,
+            prefix=self.prefix,
+            index_guard=self.index_guard,
         )
 
     # ------------------------------------------------------------------ catalogs
@@ -510,12 +515,17 @@ class FirestoreMetadataStore:
         self._delete_scope(target, self._scope_refs(catalog_id, collection_id, item_id), audit, what)
 
     # ------------------------------------------------------------------ item search
-    def _item_scan(self, query: ItemQuery, *, use_grams: bool = True) -> Scan:
+    def _item_scan(self, query: ItemQuery, *, use_grams: bool = True, minimal: bool = False) -> Scan:
+        """``minimal``: only the filters every sorted item index holds (catalog, collection)."""
         base: list[Filter] = []
         exact = True
         disjunctions = 1
         for field, values in (("collection", query.collections), ("id", query.ids)):
             if not values:
+                continue
+            sorted_by_it = any(k.field == field for k in query.sortby)
+            if minimal and (field != "collection" or (sorted_by_it and len(values) > 1)):
+                exact = False
                 continue
             if len(values) == 1:
                 base.append((field, "==", values[0]))
@@ -527,7 +537,8 @@ class FirestoreMetadataStore:
         if query.bbox is not None or query.intersects is not None or query.filter is not None:
             exact = False
         if query.datetime is not None:
-            base.append(("has_time", "==", True))
+            if not minimal:
+                base.append(("has_time", "==", True))
             exact = False
         alternatives = self._catalog_alternatives(query.catalog_ids, base, disjunctions)
         terms = free_text_terms(query.q)
@@ -540,7 +551,7 @@ class FirestoreMetadataStore:
                     for alt in alternatives
                     for term_grams in grams
                 ] + [[*alt, ("tri_ok", "==", False)] for alt in alternatives]
-        order = self._order(query.sortby, ITEM_SORT_NATIVE, "items")
+        order = self._order(query.sortby, ITEM_SORT_NATIVE, "items", alternatives)
 
         def check(data: dict[str, Any]) -> bool:
             doc = unpack(data)
@@ -557,7 +568,10 @@ class FirestoreMetadataStore:
     def count_items(self, query: ItemQuery) -> int:
         if not query.catalog_ids:
             return 0
-        return self._item_scan(query).count()
+        try:
+            return self._item_scan(query).count()
+        except MissingIndex:
+            return self._item_scan(query, minimal=True).count()
 
     # ------------------------------------------------------------------ assets
     def _asset_ref(self, catalog_id: str, asset_id: str) -> Any:
@@ -694,7 +708,16 @@ class FirestoreMetadataStore:
         size = max(1, MAX_IN // disjunctions)
         return [[("catalog_id", "in", chunk), *base] for chunk in _chunks(ids, size)]
 
-    def _order(self, sortby: Sequence[Any], native: dict[str, str], kind: str) -> list[Order]:
+    def _order(
+        self, sortby: Sequence[Any], native: dict[str, str], kind: str, alternatives: Sequence[list[Filter]] = ()
+    ) -> list[Order]:
+        """The native order of ``sortby``, without fields every alternative pins to one value (a
+        constant sorts nothing, and Firestore has no index ordering by an equality field)."""
+        constant = (
+            set.intersection(*({p for p, op, _ in alt if op == "=="} for alt in alternatives))
+            if alternatives
+            else set()
+        )
         order: list[Order] = []
         seen: set[str] = set()
         for key in sortby:
@@ -704,10 +727,16 @@ class FirestoreMetadataStore:
             if key.field in seen:
                 continue
             seen.add(key.field)
+            if native[key.field] in constant:
+                continue
             order.append((native[key.field], "DESCENDING" if key.direction == "desc" else "ASCENDING"))
         return order
 
-    def _asset_scan(self, query: AssetQuery, *, use_grams: bool = True) -> Scan:
+    def _asset_scan(self, query: AssetQuery, *, use_grams: bool = True, minimal: bool = False) -> Scan:
+        """The scan of an asset search. ``minimal``: only the filters every sorted asset index
+        holds (catalog, status); the rest is checked on each document read."""
+        if minimal:
+            return self._minimal_asset_scan(query)
         base: list[Filter] = []
         exact = True
         disjunctions = 1
@@ -762,13 +791,33 @@ class FirestoreMetadataStore:
                 alternatives = [[*alt, *gram_filters] for alt in alternatives] + [
                     [*alt, ("tri_ok", "==", False)] for alt in alternatives
                 ]
-        order = self._order(query.sortby, ASSET_SORT_NATIVE, "assets")
+        order = self._order(query.sortby, ASSET_SORT_NATIVE, "assets", alternatives)
         item_geometry = self._item_geometry_lookup() if query.bbox is not None else None
 
         def check(data: dict[str, Any]) -> bool:
             return asset_matches(query, unpack(data), item_geometry)
 
         return self._scan("assets", alternatives, order, check, exact=exact)
+
+    def _minimal_asset_scan(self, query: AssetQuery) -> Scan:
+        base: list[Filter] = []
+        status = list(dict.fromkeys(query.status))
+        if len(status) == 1:
+            base.append(("status", "==", status[0]))
+        elif status:
+            base.append(("status", "in", status))
+        catalogs = tuple(dict.fromkeys(query.catalog_ids))
+        if len(catalogs) > 1 and any(k.field == "catalog_id" for k in query.sortby):
+            alternatives = [base]  # ordered by catalog: index (status, catalog_id); catalogs checked
+        else:
+            alternatives = self._catalog_alternatives(catalogs, base, max(1, len(status)))
+        order = self._order(query.sortby, ASSET_SORT_NATIVE, "assets", alternatives)
+        item_geometry = self._item_geometry_lookup() if query.bbox is not None else None
+
+        def check(data: dict[str, Any]) -> bool:
+            return asset_matches(query, unpack(data), item_geometry)
+
+        return self._scan("assets", alternatives, order, check, exact=False)
 
     def _item_geometry_lookup(self) -> Callable[[Doc], Any]:
         cache: dict[str, Any] = {}
@@ -784,8 +833,16 @@ class FirestoreMetadataStore:
         return geometry
 
     def _search(self, query: Any, build: Callable[..., Scan]) -> Page[Doc]:
-        """One page of a search: native, or gram candidates sorted in memory, or a budgeted scan."""
-        scan = build(query)
+        """One page of a search. Without a composite index for the native filters (production
+        Firestore says so), again with the indexed filters only and the rest checked per document."""
+        try:
+            return self._search_once(query, build, minimal=False)
+        except MissingIndex:
+            return self._search_once(query, build, minimal=True)
+
+    def _search_once(self, query: Any, build: Callable[..., Scan], *, minimal: bool) -> Page[Doc]:
+        """Native, or gram candidates sorted in memory, or a budgeted scan."""
+        scan = build(query, minimal=minimal)
 
         def in_memory(found: Sequence[tuple[str, dict[str, Any]]], scanned: int) -> Page[Doc]:
             rows = [Row(tuple(data.get(p) for p, _ in scan.order), name, data) for name, data in found]
@@ -806,7 +863,7 @@ class FirestoreMetadataStore:
             candidates = dataclasses.replace(scan, order=[]).collect(self.candidate_cap)
             if candidates is not None:
                 return in_memory([(row.name, row.data) for row in candidates], len(candidates))
-            scan = build(query, use_grams=False)
+            scan = build(query, use_grams=False, minimal=minimal)
         return self._page(scan, query.limit, query.token)
 
     def search_assets(self, query: AssetQuery) -> Page[Doc]:
@@ -819,7 +876,10 @@ class FirestoreMetadataStore:
     def count_assets(self, query: AssetQuery) -> int:
         if not query.catalog_ids:
             return 0
-        return self._asset_scan(query).count()
+        try:
+            return self._asset_scan(query).count()
+        except MissingIndex:
+            return self._asset_scan(query, minimal=True).count()
 
     def export_assets(
         self, catalog_id: str, *, since: str | None = None, statuses: Sequence[str] = ("active",)
