@@ -74,3 +74,18 @@ def test_json_fast_paths_return_the_stored_documents(tmp_path: Path) -> None:
     assert [orjson.loads(t) for t in store.export_assets_json("demo")] == list(store.export_assets("demo"))
     assert len(list(store.export_assets_json("demo"))) == 2500
     store.close()
+
+
+def test_a_failed_write_inside_a_batch_leaves_nothing_and_the_batch_goes_on(tmp_path: Path) -> None:
+    from dynastore.errors import Conflict, Invalid
+
+    store = SqliteMetadataStore(tmp_path / "db.sqlite")
+    with store.batch():
+        store.write_assets([AssetWrite(_asset(1), expect_rev=0)], audits=[])
+        with pytest.raises(Conflict):
+            store.write_assets([AssetWrite(_asset(2), expect_rev=0), AssetWrite(_asset(1), expect_rev=0)], audits=[])
+        with pytest.raises(Invalid):  # the asset row is written before the bad audit fails
+            store.write_assets([AssetWrite(_asset(3), expect_rev=0)], audits=[{"no": "catalog"}])
+        store.write_assets([AssetWrite(_asset(4), expect_rev=0)], audits=[])
+    assert sorted(d["id"] for d in store.get_assets("demo", ["a1", "a2", "a3", "a4"])) == ["a1", "a4"]
+    store.close()

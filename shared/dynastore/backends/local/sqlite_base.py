@@ -118,6 +118,7 @@ class SqliteDatabase:
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
         self._closed = False
+        self._savepoints = 0
 
     # ------------------------------------------------------------------ connections
     def connection(self) -> sqlite3.Connection:
@@ -162,8 +163,19 @@ class SqliteDatabase:
     def write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction (``BEGIN IMMEDIATE``): committed on success, rolled back on error."""
         conn = self.connection()
-        if conn.in_transaction:  # nested use inside a write: join the outer transaction
-            yield conn
+        if conn.in_transaction:  # nested inside a write (``batch``): a savepoint, undone on error
+            name = f"sp{id(conn)}_{self._savepoints}"
+            self._savepoints += 1
+            conn.execute(f"SAVEPOINT {name}")
+            try:
+                yield conn
+            except BaseException:
+                with suppress(sqlite3.Error):
+                    conn.execute(f"ROLLBACK TO {name}")
+                    conn.execute(f"RELEASE {name}")
+                raise
+            else:
+                conn.execute(f"RELEASE {name}")
             return
         try:
             conn.execute("BEGIN IMMEDIATE")
