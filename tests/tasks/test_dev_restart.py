@@ -1,7 +1,7 @@
 """Jobs survive a restart of ``dynastore dev`` (real subprocesses on one data folder).
 
 1. A job accepted while no worker runs completes after the server restarts with one.
-2. A job whose server is killed (SIGKILL) mid-run is taken over after the restart and completes.
+2. A job whose server is killed (SIGKILL) or stopped (SIGTERM) mid-run completes after the restart.
    The slow task comes from a third-party plugin registered through the ``dynastore.tasks`` entry
    point group, so this also proves plugins load in the real server.
 """
@@ -171,7 +171,10 @@ def test_an_accepted_job_completes_after_the_server_restarts(tmp_path: Path) -> 
         assert sorted(i["id"] for i in items) == ["st-1", "st-2", "st-3"]
 
 
-def test_a_job_killed_mid_run_is_taken_over_after_the_restart(tmp_path: Path, plugin_path: Path) -> None:
+@pytest.mark.parametrize(("stop_signal", "attempts"), [(signal.SIGKILL, 2), (signal.SIGTERM, 1)], ids=["kill", "term"])
+def test_a_job_stopped_mid_run_completes_after_the_restart(
+    tmp_path: Path, plugin_path: Path, stop_signal: signal.Signals, attempts: int
+) -> None:
     data_dir = tmp_path / "data"
     # GIVEN a running job of a plugin task
     with dev_server(data_dir, workers=1, plugin_path=plugin_path) as (client, process):
@@ -190,18 +193,18 @@ def test_a_job_killed_mid_run_is_taken_over_after_the_restart(tmp_path: Path, pl
             timeout=30,
             what="the job to be running",
         )
-        # WHEN the server dies without any chance to clean up
-        process.send_signal(signal.SIGKILL)
-        process.wait(10)
+        # WHEN the server is killed (no chance to clean up) or stopped (it hands the job back to the queue)
+        process.send_signal(stop_signal)
+        process.wait(30)
 
     with dev_server(data_dir, workers=1, plugin_path=plugin_path) as (client, _):
-        # THEN the restarted server takes the job over and finishes it (a second attempt)
+        # THEN the restarted server finishes it: a killed run counts as an attempt, a clean stop does not
         job = wait_for(
             lambda: (doc := client.get(f"/assets/jobs/{job_id}").json())["status"] in ("successful", "failed") and doc,
             timeout=60,
             what="the job to finish after the restart",
         )
         assert job["status"] == "successful", job
-        assert job["attempts"] == 2
+        assert job["attempts"] == attempts
         items = client.get("/stac/catalogs/restart/collections/obs/items", params={"limit": 100}).json()["features"]
         assert len(items) == 40

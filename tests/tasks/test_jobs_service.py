@@ -370,3 +370,18 @@ def test_a_job_whose_runner_died_is_taken_over(services: Services, catalog: str,
         "SELECT dedup_key FROM task_queue WHERE state = 'ready'"
     )
     assert [row[0] for row in queued] == [f"{job_id}:watch:1"]
+
+
+def test_a_job_applying_its_results_can_no_longer_be_dismissed(
+    services: Services, catalog: str, tmp_path: Path
+) -> None:
+    from dynastore.errors import Conflict
+
+    asset = upload(services, Scope(catalog), write_geotiff(tmp_path / "scene.tif"))
+    job_id = services.tasks.execute(Scope(catalog), asset["id"], "checksum", {}, mode=None, actor="a").body["jobID"]
+    services.tasks.records.update(
+        job_id, lambda d: {**d, "status": "running", "runner": "elsewhere:1:x", "committing": True}
+    )
+    with pytest.raises(Conflict, match="applying its results"):
+        services.tasks.dismiss(job_id, actor="a")
+    assert services.tasks.get_job(job_id)["status"] == "running"
