@@ -101,7 +101,7 @@ async def _execute(
 
 _EXECUTE_KW: dict[str, Any] = {
     "response_class": JSONResponse,
-    "openapi_extra": json_body(EXECUTE_BODY),
+    "openapi_extra": {"requestBody": {**json_body(EXECUTE_BODY)["requestBody"], "required": False}},
     "description": EXECUTE_DOC,
     "responses": {201: {"description": "job accepted (async)"}, 200: {"description": "results (sync) or status"}},
 }
