@@ -22,12 +22,16 @@ class Settings(BaseSettings):
 
     # --- which backend ---------------------------------------------------------------------
     backend: Literal["local", "gcp", "aws"] = "local"
-    data_dir: Path = Field(default=Path(".dynastore"), description="local backend: where blobs, SQLite and the API key live")
+    data_dir: Path = Field(
+        default=Path(".dynastore"), description="local backend: where blobs, SQLite and the API key live"
+    )
 
     # --- HTTP API ---------------------------------------------------------------------------
     api_keys: str = Field(default="", description="`key:role,key:role`, roles reader < editor < admin")
     public_read: bool = Field(default=False, description="serve GET requests without a key")
-    base_url: str | None = Field(default=None, description="public URL of the API, for links; default: from the request")
+    base_url: str | None = Field(
+        default=None, description="public URL of the API, for links; default: from the request"
+    )
     max_upload_bytes: int = Field(default=1024 * 1024 * 1024, ge=1, description="largest accepted upload")
     max_page_limit: int = Field(default=10_000, ge=1, le=10_000, description="largest `limit` of any list")
     default_page_limit: int = Field(default=100, ge=1, le=10_000)
@@ -43,26 +47,38 @@ class Settings(BaseSettings):
     )
 
     # --- indexing and lifecycle -------------------------------------------------------------
-    retention_days: float = Field(default=30, ge=0, description="days before retired catalogs and soft-deleted assets are purged")
-    processed_event_ttl_hours: float = Field(default=24, gt=0, description="how long processed storage event ids are remembered")
-    move_window_seconds: float = Field(default=300, ge=0, description="a delete then a create of the same bytes within this window is a move")
+    retention_days: float = Field(
+        default=30, ge=0, description="days before retired catalogs and soft-deleted assets are purged"
+    )
+    processed_event_ttl_hours: float = Field(
+        default=24, gt=0, description="how long processed storage event ids are remembered"
+    )
+    move_window_seconds: float = Field(
+        default=300, ge=0, description="a delete then a create of the same bytes within this window is a move"
+    )
     watch_bucket: bool = Field(default=True, description="local backend: `dynastore dev` watches <data_dir>/bucket")
 
     # --- tasks -------------------------------------------------------------------------------
-    sync_execute_timeout_seconds: float = Field(default=30, gt=0, description="sync-execute turns into an async job after this")
+    sync_execute_timeout_seconds: float = Field(
+        default=30, gt=0, description="sync-execute turns into an async job after this"
+    )
     worker_threads: int = Field(default=2, ge=0, description="local backend: task worker threads in the process")
     task_max_attempts: int = Field(default=3, ge=1)
     job_heartbeat_seconds: float = Field(default=5, gt=0, description="a running job proves it is alive this often")
     job_stale_seconds: float = Field(default=30, gt=0, description="a running job silent this long is taken over")
     job_cancel_poll_seconds: float = Field(default=0.5, gt=0, description="how often a running job checks dismissal")
-    job_inline_results_bytes: int = Field(default=256 * 1024, ge=1024, description="larger results go to the blob store")
+    job_inline_results_bytes: int = Field(
+        default=256 * 1024, ge=1024, description="larger results go to the blob store"
+    )
 
     # --- gcp backend -------------------------------------------------------------------------
     gcp_project: str | None = None
     gcp_region: str = "europe-west1"
     gcp_bucket: str | None = Field(default=None, description="landing bucket that holds `{catalog}/...` objects")
     gcp_firestore_database: str = "(default)"
-    gcp_collection_prefix: str = Field(default="", description="prefix of every Firestore collection (tests isolate with it)")
+    gcp_collection_prefix: str = Field(
+        default="", description="prefix of every Firestore collection (tests isolate with it)"
+    )
     gcp_tasks_queue_prefix: str = "dynastore"
     gcp_run_task_url: str | None = Field(default=None, description="HTTPS URL of the `run_task` function")
     gcp_tasks_service_account: str | None = Field(default=None, description="identity Cloud Tasks signs OIDC tokens as")

@@ -94,7 +94,12 @@ class BlobStore(Protocol):
         ...
 
     def signed_url(
-        self, key: str, *, method: Literal["GET", "PUT"] = "GET", expires_seconds: int = 900, content_type: str | None = None
+        self,
+        key: str,
+        *,
+        method: Literal["GET", "PUT"] = "GET",
+        expires_seconds: int = 900,
+        content_type: str | None = None,
     ) -> str | None:
         """A time-limited URL for direct access, or None where the API must stream (local)."""
         ...
@@ -192,13 +197,21 @@ class MetadataStore(Protocol):
 
     def count_assets(self, query: AssetQuery) -> int: ...
 
-    def export_assets(self, catalog_id: str, *, since: str | None = None, statuses: Sequence[str] = ("active",)) -> Iterator[Doc]:
+    def export_assets(
+        self, catalog_id: str, *, since: str | None = None, statuses: Sequence[str] = ("active",)
+    ) -> Iterator[Doc]:
         """Every asset of a catalog (``updated >= since`` when given), in ``updated`` order."""
         ...
 
     # --- audit trail ------------------------------------------------------------------------
     def list_audit(
-        self, catalog_id: str, *, record_type: str | None = None, record_id: str | None = None, limit: int = 100, token: str | None = None
+        self,
+        catalog_id: str,
+        *,
+        record_type: str | None = None,
+        record_id: str | None = None,
+        limit: int = 100,
+        token: str | None = None,
     ) -> Page[Doc]:
         """Newest first."""
         ...

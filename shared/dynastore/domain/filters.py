@@ -98,14 +98,21 @@ def conjoin(*exprs: Expr | None) -> Expr | None:
 
 # --------------------------------------------------------------------------- MongoDB-style query
 
-_MONGO_COMPARE: dict[str, CompareOp] = {"$eq": "eq", "$ne": "ne", "$gt": "gt", "$gte": "gte", "$lt": "lt", "$lte": "lte"}
+_MONGO_COMPARE: dict[str, CompareOp] = {
+    "$eq": "eq",
+    "$ne": "ne",
+    "$gt": "gt",
+    "$gte": "gte",
+    "$lt": "lt",
+    "$lte": "lte",
+}
 MONGO_OPERATORS = (*_MONGO_COMPARE, "$in", "$nin", "$exists", "$and", "$or", "$not")
 
 
 def from_mongo(query: Any) -> Expr:
     """Compile a MongoDB-style query document; unknown operators raise ``Invalid``."""
     if not isinstance(query, dict):
-        raise Invalid("query must be a JSON object such as {\"metadata.cloud\": {\"$lt\": 10}}")
+        raise Invalid('query must be a JSON object such as {"metadata.cloud": {"$lt": 10}}')
     parts: list[Expr] = []
     for key, value in query.items():
         if key in ("$and", "$or"):
