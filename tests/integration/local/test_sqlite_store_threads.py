@@ -89,3 +89,14 @@ def test_a_failed_write_inside_a_batch_leaves_nothing_and_the_batch_goes_on(tmp_
         store.write_assets([AssetWrite(_asset(4), expect_rev=0)], audits=[])
     assert sorted(d["id"] for d in store.get_assets("demo", ["a1", "a2", "a3", "a4"])) == ["a1", "a4"]
     store.close()
+
+
+def test_connections_of_ended_threads_are_closed(tmp_path: Path) -> None:
+    store = SqliteMetadataStore(tmp_path / "db.sqlite")
+    for _ in range(20):
+        thread = threading.Thread(target=lambda: store.get_assets("demo", ["a1"]))
+        thread.start()
+        thread.join()
+    store.get_assets("demo", ["a1"])
+    assert len(store.db._connections) <= 3
+    store.close()

@@ -116,7 +116,7 @@ class SqliteDatabase:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._connections: list[sqlite3.Connection] = []
+        self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._closed = False
         self._savepoints = 0
 
@@ -145,14 +145,20 @@ class SqliteDatabase:
         conn.create_function("item_geo_intersects", 5, _item_geo_intersects, deterministic=True)
         self._local.conn = conn
         with self._lock:
-            self._connections.append(conn)
+            # connections of threads that have ended are closed here (nobody can use them any more)
+            ended = [c for thread, c in self._connections if not thread.is_alive()]
+            self._connections = [(t, c) for t, c in self._connections if t.is_alive()]
+            self._connections.append((threading.current_thread(), conn))
+        for old in ended:
+            with suppress(sqlite3.Error):
+                old.close()
         return conn
 
     def close(self) -> None:
         """Close every connection this object opened (from any thread)."""
         with self._lock:
             self._closed = True
-            connections, self._connections = self._connections, []
+            connections, self._connections = [c for _, c in self._connections], []
         for conn in connections:
             with suppress(sqlite3.Error):
                 conn.close()
