@@ -97,6 +97,7 @@ class Row:
     values: tuple[Any, ...]  # native sort values, in order
     name: str  # document id
     data: dict[str, Any]  # the stored Firestore fields
+    cut: bool = False  # a marker: the stream stopped early here (read budget); nothing after is known
 
 
 def row_compare(order: Sequence[Order], a: Row, b: Row) -> int:
@@ -104,7 +105,9 @@ def row_compare(order: Sequence[Order], a: Row, b: Row) -> int:
         c = fs_compare(x, y)
         if c:
             return -c if direction == "DESCENDING" else c
-    return -1 if a.name < b.name else (1 if a.name > b.name else 0)
+    if a.name != b.name:
+        return -1 if a.name < b.name else 1
+    return int(a.cut) - int(b.cut)  # a cut marker sorts right after the row it follows
 
 
 # ------------------------------------------------------------------ tokens
@@ -185,16 +188,40 @@ class Scan:
         data = snapshot.to_dict() or {}
         return Row(tuple(data.get(path) for path, _ in self.order), snapshot.id, data)
 
-    def stream(self, filters: list[Filter], after: tuple[tuple[Any, ...], str] | None, batch: int) -> Iterator[Row]:
-        """The rows of one alternative after a cursor, fetched ``batch`` at a time."""
+    def stream(
+        self,
+        filters: list[Filter],
+        after: tuple[tuple[Any, ...], str] | None,
+        batch: int,
+        grow: bool = False,
+        allowance: list[int] | None = None,
+    ) -> Iterator[Row]:
+        """The rows of one alternative after a cursor, fetched ``batch`` at a time (``grow``: the
+        batch doubles after each fetch, up to 1,000: few reads when the first batch suffices).
+        ``allowance`` (shared by the streams of one page) caps the documents fetched after each
+        stream's first batch; a stream it stops ends with a ``cut`` marker at its last row, so a
+        merge never runs past rows it did not read."""
         base = self._query(filters)
         cursor = after
+        first = True
         while True:
+            if not first:
+                if grow:
+                    batch = min(2 * batch, max(batch, 1000))
+                if allowance is not None:
+                    if allowance[0] <= 0:
+                        if cursor is not None:
+                            yield Row(cursor[0], cursor[1], {}, cut=True)
+                        return
+                    batch = min(batch, allowance[0])
+            first = False
             query = base if cursor is None else base.start_after(self._cursor(*cursor))
             got = 0
             with sdk_errors("Firestore query"):
                 snapshots = list(query.limit(batch).stream())
             self.stats.add(documents=len(snapshots), queries=1)
+            if allowance is not None:
+                allowance[0] -= len(snapshots)
             for snapshot in snapshots:
                 got += 1
                 row = self._row(snapshot)
@@ -203,15 +230,24 @@ class Scan:
             if got < batch:
                 return
 
-    def merged(self, after: tuple[tuple[Any, ...], str] | None, batch: int) -> Iterator[Row]:
+    def merged(
+        self,
+        after: tuple[tuple[Any, ...], str] | None,
+        batch: int,
+        grow: bool = False,
+        allowance: list[int] | None = None,
+    ) -> Iterator[Row]:
         """The union of the alternatives in order, each document once."""
-        streams = [self.stream(f, after, batch) for f in self.alternatives]
+        streams = [self.stream(f, after, batch, grow, allowance) for f in self.alternatives]
         if len(streams) == 1:
             yield from streams[0]
             return
         key = functools.cmp_to_key(functools.partial(row_compare, self.order))
         last: str | None = None
         for row in heapq.merge(*streams, key=key):
+            if row.cut:
+                yield row
+                return
             if row.name != last:
                 last = row.name
                 yield row
@@ -221,12 +257,19 @@ class Scan:
     def page(self, limit: int, token: str | None, budget: int) -> Page[dict[str, Any]]:
         after = decode_token(token, self.order)
         want = limit + 1
-        batch = want if self.exact else min(max(2 * want, 100), max(want, 1000))
+        # Exact native filters: the page and one more. Post-filtered: a little slack first, then
+        # growing batches, so a selective query reads little more than its page.
+        batch = want if self.exact else want + max(4, want // 4)
         found: list[Row] = []
         scanned = 0
         last: Row | None = None
         truncated = False
-        for row in self.merged(after, batch):
+        allowance = None if self.exact else [budget]
+        for row in self.merged(after, batch, grow=not self.exact, allowance=allowance):
+            if row.cut:  # the read budget stopped a stream here: resume after what was read
+                truncated = True
+                last = last or row
+                break
             scanned += 1
             last = row
             if self.check(row.data):
