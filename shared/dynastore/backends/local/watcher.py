@@ -9,10 +9,15 @@ deleted). Temporary files, hidden folders and the blob store's own bookkeeping
 On ``start`` a reconcile of the whole bucket runs in the background, concurrently with live
 events (both are safe together), so files that arrived while the service was down, or that a
 killed service was in the middle of indexing, are caught up.
+
+The bucket folder itself is watched without recursion and each top-level (catalog) folder
+recursively, so the blob store's own bookkeeping tree (``.dynastore-meta``, one folder per key)
+costs no inotify watch.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -26,7 +31,7 @@ from dynastore.domain.events import ignored_reason
 
 if TYPE_CHECKING:
     from watchdog.events import FileSystemEvent, FileSystemEventHandler
-    from watchdog.observers.api import BaseObserver
+    from watchdog.observers.api import BaseObserver, ObservedWatch
 
     from dynastore.services.indexing import IndexingService, IngestOutcome
     from dynastore.services.reconcile import Reconciler
@@ -58,6 +63,9 @@ class FolderWatcher:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._observer: BaseObserver | None = None
+        self._handler: FileSystemEventHandler | None = None
+        self._watches: dict[str, ObservedWatch] = {}  # top-level folder -> its recursive watch
+        self._new_folders: set[str] = set()  # top-level folders to start watching
         self._threads: list[threading.Thread] = []
         self.startup_reconcile_done = threading.Event()
 
@@ -68,10 +76,14 @@ class FolderWatcher:
 
         self.root.mkdir(parents=True, exist_ok=True)
         observer = Observer()
-        observer.schedule(_handler(self), str(self.root), recursive=True)
+        self._handler = _handler(self)
+        observer.schedule(self._handler, str(self.root), recursive=False)
         observer.daemon = True
         observer.start()
         self._observer = observer
+        for entry in os.scandir(self.root):
+            if entry.is_dir(follow_symlinks=False) and self._watchable(entry.name):
+                self._watch_folder(entry.name)
         worker = threading.Thread(target=self._run, name="dynastore-watcher", daemon=True)
         worker.start()
         self._threads.append(worker)
@@ -92,6 +104,40 @@ class FolderWatcher:
         for thread in self._threads:
             thread.join(timeout=30)
         self._threads.clear()
+
+    # ------------------------------------------------------------------------------ top-level folders
+
+    @staticmethod
+    def _watchable(name: str) -> bool:
+        return not (is_internal(name) or name.startswith("."))
+
+    def _watch_folder(self, name: str) -> None:
+        if self._observer is None or self._handler is None or name in self._watches:
+            return
+        path = self.root / name
+        if not path.is_dir():
+            return
+        try:
+            self._watches[name] = self._observer.schedule(self._handler, str(path), recursive=True)
+        except OSError:
+            log.exception("cannot watch %s", path)
+
+    def _unwatch_folder(self, name: str) -> None:
+        watch = self._watches.pop(name, None)
+        if watch is not None and self._observer is not None:
+            with contextlib.suppress(KeyError, OSError):
+                self._observer.unschedule(watch)
+
+    def top_level_folder(self, name: str, *, gone: bool) -> None:
+        """A folder appeared in (or left) the bucket root: watch it, and scan what it already holds."""
+        if not self._watchable(name):
+            return
+        with self._lock:
+            if gone:
+                self._new_folders.discard(name)
+            else:
+                self._new_folders.add(name)
+        self.touch_folder(name + "/", gone=gone)
 
     def idle(self) -> bool:
         """Nothing pending (tests and benchmarks poll this)."""
@@ -134,17 +180,21 @@ class FolderWatcher:
 
     def _drain(self) -> None:
         while not self._stopping.is_set():
+            with self._lock:
+                new_folders, self._new_folders = self._new_folders, set()
+            for name in new_folders:
+                self._watch_folder(name)  # before the scan: nothing written after it is missed
             ready_scans, ready_catalogs, ready_keys = self._take_ready()
             if not (ready_scans or ready_catalogs or ready_keys):
                 return
             for prefix in ready_scans:
                 for key in self._keys_under(prefix):
                     self.touch(key)
-            for key in ready_keys:
-                if self._stopping.is_set():
-                    return
-                self._index(key)
+            if ready_keys:
+                self._index(ready_keys)
             for catalog_id in ready_catalogs:
+                if not (self.root / catalog_id).is_dir():
+                    self._unwatch_folder(catalog_id)
                 self._reconcile(catalog_id)
 
     def _take_ready(self) -> tuple[list[str], list[str], list[str]]:
@@ -161,16 +211,18 @@ class FolderWatcher:
                 del self._pending[key]
         return scans, catalogs, keys
 
-    def _index(self, key: str) -> None:
+    def _index(self, keys: list[str]) -> None:
+        """Index keys as they are now, in batches (a copy of many files becomes few writes)."""
         try:
-            outcome = self.indexing.index_key(key)
+            outcomes = self.indexing.index_keys(keys)
         except Exception:  # the watcher thread must survive anything
-            log.exception("indexing %s failed", key)
+            log.exception("indexing %d files failed", len(keys))
             return
-        if outcome.status == "failed":
-            log.warning("could not index %s: %s", key, outcome.detail)
-        if self.on_outcome is not None:
-            self.on_outcome(outcome)
+        for outcome in outcomes:
+            if outcome.status == "failed":
+                log.warning("could not index %s: %s", outcome.key, outcome.detail)
+            if self.on_outcome is not None:
+                self.on_outcome(outcome)
 
     def _keys_under(self, prefix: str) -> list[str]:
         list_keys = getattr(self.indexing.blobs, "list_keys", None)
@@ -226,6 +278,9 @@ def _dispatch(watcher: FolderWatcher, event: FileSystemEvent) -> None:
             continue
         if event.is_directory:
             gone = kind == "deleted" or (kind == "moved" and index == 0)
+            if "/" not in key:
+                watcher.top_level_folder(key, gone=gone)
+                continue
             if gone:
                 watcher.touch_folder(key + "/", gone=True)
             elif kind in ("created", "moved"):
