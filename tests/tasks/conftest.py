@@ -42,6 +42,11 @@ class SlowTask(Task):
 
     def run(self, ctx: TaskContext, inputs: SlowInputs) -> dict[str, Any]:
         self.started.set()
+        if inputs.items:  # a new asset too, like `convert` stages its result
+            result = ctx.temp_path("slow-result.txt")
+            result.write_text("partial result")
+            key = f"{ctx.catalog_id}/{ctx.collection_id}/slow-result.txt"
+            ctx.stage_asset(key, result, {"id": "slow-result", "type": "text/plain", "roles": ["data"]})
         for step in range(inputs.steps):
             ctx.progress(100 * step / inputs.steps, f"step {step}")
             if inputs.items:

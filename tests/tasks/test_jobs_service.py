@@ -183,6 +183,8 @@ def test_dismiss_stops_a_running_job_quickly_and_writes_nothing(
     assert job["status"] == "dismissed" and "carol" in job["message"]
     assert services.adapters.store.list_items(catalog, collection).items == []
     assert services.adapters.store.get_asset(catalog, asset["id"]) == before
+    with pytest.raises(NotFound):
+        services.adapters.store.get_asset(catalog, "slow-result")
     print(f"dismissed job stopped after {stopped_after:.2f}s")
 
 

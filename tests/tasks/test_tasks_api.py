@@ -229,6 +229,9 @@ def test_delete_dismisses_a_running_job_within_two_seconds_leaving_nothing(
     assert items == []
     after = server.reader.get(f"/assets/catalogs/{catalog}/collections/obs/assets/{asset['id']}").json()
     assert after == before
+    listed = server.reader.get(f"/assets/catalogs/{catalog}/collections/obs/assets").json()
+    assert [a["id"] for a in listed["assets"]] == [asset["id"]]  # the staged result asset never landed
+    assert not list(server.services.adapters.blobs.list(f"{catalog}/obs/slow-result"))
     assert server.reader.get(f"/assets/jobs/{job_id}/results").status_code == 404
 
 
