@@ -22,11 +22,11 @@ def test_claim_event_once_within_its_ttl(store: MetadataStore) -> None:
 
 
 def test_claim_event_again_after_the_ttl(store: MetadataStore) -> None:
-    assert store.claim_event("evt-short", ttl_seconds=0.3) is True
-    assert store.claim_event("evt-short", ttl_seconds=0.3) is False
-    time.sleep(0.5)
-    assert store.claim_event("evt-short", ttl_seconds=0.3) is True
-    assert store.claim_event("evt-short", ttl_seconds=0.3) is False
+    assert store.claim_event("evt-short", ttl_seconds=1.0) is True
+    assert store.claim_event("evt-short", ttl_seconds=1.0) is False
+    time.sleep(1.3)
+    assert store.claim_event("evt-short", ttl_seconds=30) is True
+    assert store.claim_event("evt-short", ttl_seconds=30) is False
 
 
 def test_concurrent_claims_of_one_event_have_one_winner(store: MetadataStore) -> None:

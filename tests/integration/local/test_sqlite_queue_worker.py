@@ -56,10 +56,26 @@ def test_failures_are_retried_with_backoff_then_dead_lettered(db: Path) -> None:
     finally:
         queue.close()
     assert len(attempts) == 3
-    assert attempts[2] - attempts[1] >= attempts[1] - attempts[0] >= 0.04  # exponential backoff
     task = SqliteTaskQueue(db).get_task(name)
     assert task is not None and task["state"] == "dead" and "boom" in task["last_error"]
     assert dead == [({"job": "j1"}, "RuntimeError: boom")]
+
+
+def test_retry_delays_grow_exponentially_up_to_a_cap(db: Path) -> None:
+    queue = SqliteTaskQueue(db, max_attempts=5, retry_base_seconds=10, retry_max_seconds=30)
+    name = queue.enqueue("demo", {})
+    delays = []
+    for _ in range(4):
+        queue.db.connection().execute("UPDATE task_queue SET available_at = 0 WHERE name = ?", (name,))
+        task = queue.claim()
+        assert task is not None
+        assert queue.nack(name, "boom") == "ready"
+        updated, available = queue.db.query_one("SELECT updated, available_at FROM task_queue WHERE name = ?", (name,))
+        delays.append(round(available - updated, 6))
+    assert delays == [10, 20, 30, 30]
+    queue.db.connection().execute("UPDATE task_queue SET available_at = 0 WHERE name = ?", (name,))
+    assert queue.claim() is not None
+    assert queue.nack(name, "boom") == "dead"
 
 
 def test_a_failure_then_success_is_acked(db: Path) -> None:
@@ -93,12 +109,12 @@ def test_a_message_survives_a_restart(db: Path) -> None:
 
 
 def test_a_lease_whose_worker_crashed_is_redelivered_after_it_expires(db: Path) -> None:
-    crashed = SqliteTaskQueue(db, lease_seconds=0.2)
+    crashed = SqliteTaskQueue(db, lease_seconds=1.5)
+    other = SqliteTaskQueue(db, lease_seconds=1.5)
     crashed.enqueue("demo", {"job": "j1"})
     assert crashed.claim() is not None  # leased, then the worker "dies" without ack
-    other = SqliteTaskQueue(db, lease_seconds=0.2)
     assert other.claim() is None  # still leased
-    time.sleep(0.3)
+    time.sleep(1.7)
     task = other.claim()
     assert task is not None and task["message"] == {"job": "j1"} and task["attempts"] == 2
 
@@ -124,13 +140,13 @@ def test_leases_of_a_dead_process_are_released_when_a_worker_starts(db: Path) ->
 
 
 def test_a_long_handler_keeps_its_lease(db: Path) -> None:
-    queue = SqliteTaskQueue(db, lease_seconds=0.3, poll_seconds=0.02)
+    queue = SqliteTaskQueue(db, lease_seconds=1.0, poll_seconds=0.02)
     calls: list[int] = []
     done = threading.Event()
 
     def slow(message: dict[str, Any]) -> None:
         calls.append(1)
-        time.sleep(1.0)
+        time.sleep(2.5)
         done.set()
 
     queue.start_worker(slow, threads=2)
@@ -157,7 +173,7 @@ def test_a_message_that_keeps_crashing_its_worker_is_dead_lettered(db: Path) -> 
 
 def test_delayed_delivery(db: Path) -> None:
     queue = SqliteTaskQueue(db)
-    queue.enqueue("demo", {"n": 1}, delay_seconds=0.3)
+    queue.enqueue("demo", {"n": 1}, delay_seconds=1.0)
     assert queue.claim() is None
-    time.sleep(0.4)
+    time.sleep(1.2)
     assert queue.claim() is not None
