@@ -12,17 +12,17 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
-import shapely
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
-from shapely.geometry import shape
-from shapely.geometry.base import BaseGeometry
 
 from dynastore.domain import time as dtime
 from dynastore.domain.ids import ID_PATTERN, slug
 from dynastore.errors import DynastoreError, Invalid
+
+if TYPE_CHECKING:  # shapely is imported where it is used: the API's cold start does not pay for it
+    from shapely.geometry.base import BaseGeometry
 
 TableFormat = Literal["csv", "geojson", "geoparquet"]
 LON_NAMES = ("lon", "lng", "long", "longitude", "x")
@@ -184,6 +184,8 @@ def _read_geojson(path: Path) -> tuple[int, Iterator[SourceRow]]:
         raise Invalid(f"{path.name}: expected a GeoJSON FeatureCollection or Feature")
 
     def rows() -> Iterator[SourceRow]:
+        from shapely.geometry import shape
+
         for number, feature in enumerate(features, start=1):
             if not isinstance(feature, dict) or feature.get("type") != "Feature":
                 raise Invalid(f"{path.name}: feature {number} is not a GeoJSON Feature")
@@ -254,6 +256,9 @@ def _plain(value: Any) -> Any:
 
 
 def _parse_geometry(value: Any, encoding: str, where: str) -> BaseGeometry:
+    import shapely
+    from shapely.geometry import shape
+
     try:
         if isinstance(value, (bytes, bytearray)):
             return shapely.from_wkb(bytes(value))
@@ -330,6 +335,8 @@ def to_features(
     source: str = "file",
 ) -> Iterator[Feature]:
     """Map source rows to features; ``Invalid`` (naming the row) on the first bad one."""
+    import shapely
+
     column_mapping = column_mapping or ColumnMapping()
     resolved: _Resolved | None = None
     seen: dict[str, int] = {}
@@ -360,6 +367,8 @@ def to_features(
 
 
 def _point(lon: Any, lat: Any, where: str) -> BaseGeometry | None:
+    import shapely
+
     if lon is None and lat is None:
         return None
     try:
@@ -446,6 +455,8 @@ def write_geoparquet(features: Iterator[Feature], path: Path) -> int:
     """GeoParquet 1.1 (WKB geometry column ``geometry``, CRS84). Returns the number of features."""
     import pyarrow as pa
     import pyarrow.parquet as pq
+    import shapely
+    from shapely.geometry import shape
 
     rows = list(features)
     names: list[str] = []
