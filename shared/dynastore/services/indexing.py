@@ -871,9 +871,10 @@ class IndexingService:
         else:
             status = "skipped"
         self._put_record(record, status, event, scope.catalog_id, outcome.asset_id, error or None)
+        reported: OutcomeStatus = "failed" if status == "failed" else outcome.status
         return IngestOutcome(
             key,
-            "indexed" if status == "indexed" else outcome.status,
+            reported,
             action="sidecar",
             catalog_id=scope.catalog_id,
             asset_id=outcome.asset_id,
