@@ -381,6 +381,12 @@ def test_sortby_fields_query_and_free_text(stac_api: StacApi, data: dict[str, An
     trimmed = post(search, json={"ids": ["s2-1"], "fields": {"exclude": ["assets", "properties.platform"]}}).json()
     feature = trimmed["features"][0]
     assert "assets" not in feature and "platform" not in feature["properties"] and feature["geometry"]
+    nested = get(search, params={"ids": "s2-1", "fields": "-properties,+properties.platform"}).json()["features"][0]
+    assert nested["properties"] == {"platform": "Sentinel-2A"} and "geometry" not in nested
+    defaults = post(search, json={"ids": ["s2-1"], "fields": {"include": [], "exclude": ["geometry"]}}).json()
+    feature = defaults["features"][0]
+    assert "geometry" not in feature and set(feature["properties"]) == {"datetime"} and feature["bbox"]
+    assert_problem(post(search, json={"fields": None}), 400, "fields")
     # Query extension
     queried = post(search, json={"query": {"eo:cloud_cover": {"gte": 20, "lt": 80}, "platform": {"startsWith": "Sen"}}})
     assert _ids(queried.json()) == []
@@ -389,6 +395,9 @@ def test_sortby_fields_query_and_free_text(stac_api: StacApi, data: dict[str, An
     )
     assert _ids(queried.json()) == ["s2-3"]
     assert _ids(get(search, params={"query": '{"platform": {"in": ["Landsat-8"]}}'}).json()) == ["l8-1"]
+    # a number sent as text compares as that number too
+    assert _ids(post(search, json={"query": {"eo:cloud_cover": {"lte": "20"}}}).json()) == ["l8-1", "s2-1"]
+    assert _ids(post(search, json={"query": {"eo:cloud_cover": {"neq": "5"}}}).json()) == ["l8-1", "s2-2", "s2-3"]
     assert_problem(post(search, json={"query": {"platform": {"like": "x"}}}), 400, "like")
     # Free text: id, title, description, keywords; comma-separated terms are any-of
     assert _ids(get(search, params={"q": "alpine"}).json()) == ["s2-1"]

@@ -24,6 +24,14 @@ VALIDATOR_VERSION = "0.6.8"
 REPO = Path(__file__).resolve().parents[2]
 VENV = REPO / ".infra-venvs" / "stac-validator"
 WRAPPER = Path(__file__).parent / "data" / "run_stac_api_validator.py"
+CONFORMANCE = (
+    "core", "collections", "features", "item-search", "filter",
+    "item-search#sort", "item-search#fields", "item-search#query",
+    "features#sort", "features#fields", "features#query",
+)
+# Not "transaction": the validator insists on 204 answers and on reading back datetimes byte for byte,
+# while we answer 200 with the stored item and store datetimes in one normalized form (text order is
+# time order in every backend). tests/stac/test_stac_api.py covers the Transaction extension.
 
 
 def validator_python() -> Path:
@@ -67,14 +75,22 @@ def catalog(public_api: StacApi) -> str:
     catalog_id = public_api.new_catalog("validated")
     public_api.new_collection(catalog_id, "s2")
     public_api.new_collection(catalog_id, "l8")
+    # the validator opens asset hrefs: they point at this server (no network here)
+    landing = f"{public_api.base_url}/stac/catalogs/{catalog_id}"
     features = [
         item(
             f"s2-{i:03d}",
             west=-10 + i * 0.5,
             south=40 + (i % 5),
             datetime=f"2024-01-{1 + i % 28:02d}T10:00:00Z",
-            **{"eo:cloud_cover": i % 100},
+            assets={
+                f"s2-{i:03d}-meta": {
+                    "href": landing, "type": "application/json", "roles": ["metadata"], "title": "Landing page"
+                }
+            },
+            **{"eo:cloud_cover": 1 + i % 9},
             platform="sentinel-2a" if i % 2 else "sentinel-2b",
+            instruments=["msi"] if i % 3 else ["msi", "oli"],
         )
         for i in range(30)
     ]
@@ -98,8 +114,17 @@ def test_stac_api_validator_reports_no_errors(public_api: StacApi, catalog: str)
         "--log-level",
         "ERROR",
     ]
-    for conformance in ("core", "collections", "features", "item-search", "filter"):
+    for conformance in CONFORMANCE:
         args += ["--conformance", conformance]
+    args += [
+        "--fields-nested-property", "properties.eo:cloud_cover",
+        "--query-comparison-field", "eo:cloud_cover",
+        "--query-eq-value", "5", "--query-neq-value", "5",
+        "--query-lt-value", "5", "--query-lte-value", "5", "--query-gt-value", "5", "--query-gte-value", "5",
+        "--query-substring-field", "platform",
+        "--query-starts-with-value", "sentinel", "--query-ends-with-value", "2a", "--query-contains-value", "nel-2",
+        "--query-in-field", "instruments", "--query-in-values", "oli,tirs",
+    ]
     env = {
         k: v
         for k, v in os.environ.items()

@@ -119,6 +119,8 @@ class Fields:
 
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    # POST ``{"include": [] or null, "exclude": [...]}``: exclude from the default set, not the item
+    from_defaults: bool = False
 
     def __bool__(self) -> bool:
         return bool(self.include or self.exclude)
@@ -132,7 +134,8 @@ def parse_fields(value: Any) -> Fields:
         include, exclude = value.get("include") or [], value.get("exclude") or []
         if not isinstance(include, list) or not isinstance(exclude, list):
             raise Invalid("fields.include and fields.exclude are arrays of property paths")
-        return Fields(tuple(str(v) for v in include), tuple(str(v) for v in exclude))
+        from_defaults = "include" in value and not include and bool(exclude)
+        return Fields(tuple(str(v) for v in include), tuple(str(v) for v in exclude), from_defaults)
     parts: list[str] = []
     for entry in value if isinstance(value, list) else [value]:
         if not isinstance(entry, str):
@@ -143,23 +146,37 @@ def parse_fields(value: Any) -> Fields:
     return Fields(include, exclude)
 
 
-_FIELDS_ALWAYS = ("type", "stac_version", "id", "collection", "links")
+# What an item keeps whatever ``include`` says (the Fields extension lets a server add these).
+_FIELDS_ALWAYS = ("type", "stac_version", "id", "links")
+# The Fields extension's default set.
+_FIELDS_DEFAULT = (
+    "collection", "geometry", "bbox", "assets",
+    "properties.datetime", "properties.start_datetime", "properties.end_datetime",
+)
 
 
 def apply_fields(doc: Doc, fields: Fields) -> Doc:
-    """Shape a rendered item per the Fields extension (``id``, ``type``, ``links``... always stay)."""
+    """Shape a rendered item per the Fields extension.
+
+    With ``include``: the always-kept members plus the included paths; else the whole item. Then
+    ``exclude`` removes paths, except that an included path wins over an exclusion of itself or of
+    a parent (``-properties,+properties.eo:cloud_cover`` keeps that one property).
+    """
     if not fields:
         return doc
-    if fields.include:
+    if fields.include or fields.from_defaults:
         out: Doc = {k: doc[k] for k in _FIELDS_ALWAYS if k in doc}
-        for path in fields.include:
+        for path in fields.include or _FIELDS_DEFAULT:
             _copy_path(doc, out, path.split("."))
     else:
         out = _deep_copy_dicts(doc)
     for path in fields.exclude:
-        if path.split(".")[0] in ("id", "type", "links"):
+        if path.split(".")[0] in ("id", "type", "links") or path in fields.include:
             continue
         _drop_path(out, path.split("."))
+    for path in fields.include:
+        if any(path == ex or path.startswith(f"{ex}.") for ex in fields.exclude):
+            _copy_path(doc, out, path.split("."))
     return out
 
 
@@ -208,7 +225,13 @@ def compile_stac_query(value: Any) -> Expr | None:
         for op, operand in ops.items():
             if op in ("eq", "neq", "lt", "lte", "gt", "gte"):
                 operand = _maybe_datetime(path, operand)
-                parts.append(Compare("ne" if op == "neq" else op, path, operand))  # type: ignore[arg-type]
+                compare_op: Any = "ne" if op == "neq" else op
+                number = _as_number(operand)
+                if number is None:
+                    parts.append(Compare(compare_op, path, operand))
+                else:  # "5" also compares as the number 5 (clients send query values as text)
+                    both = (Compare(compare_op, path, operand), Compare(compare_op, path, number))
+                    parts.append(And(both) if op == "neq" else Or(both))
             elif op in ("startsWith", "endsWith", "contains"):
                 if not isinstance(operand, str):
                     raise Invalid(f"query {op} on {name!r} takes a string")
@@ -218,10 +241,23 @@ def compile_stac_query(value: Any) -> Expr | None:
             elif op == "in":
                 if not isinstance(operand, list):
                     raise Invalid(f"query in on {name!r} takes an array")
-                parts.append(In(path, tuple(_maybe_datetime(path, v) for v in operand)))
+                values = [_maybe_datetime(path, v) for v in operand]
+                numbers = [n for n in (_as_number(v) for v in values) if n is not None]
+                parts.append(In(path, tuple(values + numbers)))
             else:
                 raise Invalid(f"unknown query operator {op!r} on {name!r}; supported: {', '.join(_QUERY_OPS)}")
     return conjoin(*parts)
+
+
+def _as_number(value: Any) -> float | None:
+    """The number a text operand spells (``"5"``, ``"3.14"``), else None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if number == number and number not in (float("inf"), float("-inf")) else None
 
 
 def _maybe_datetime(path: str, value: Any) -> Any:
@@ -438,6 +474,8 @@ def parse_item_search(
         limit=parse_limit(params.get("limit"), settings, default=min(settings.default_page_limit, 100), clamp=True),
         token=str(token) if token else None,
     )
+    if json_body and "fields" in params and params["fields"] is None:
+        raise Invalid('fields is an object {"include": [...], "exclude": [...]}, not null')
     return query, parse_fields(params.get("fields"))
 
 
