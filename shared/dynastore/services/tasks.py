@@ -550,8 +550,10 @@ class TaskService:
                 if not _mine(doc, self.runner_id):
                     active.cancel.set()  # dismissed (or taken over): stop at the next check
                     continue
-                due = (dtime.utcnow() - last_beat).total_seconds() >= self.settings.job_heartbeat_seconds
-                if not (due or active.progress_dirty):
+                since = (dtime.utcnow() - last_beat).total_seconds()
+                due = since >= self.settings.job_heartbeat_seconds
+                # progress is written with the heartbeat, and at most once a second in between
+                if not (due or (active.progress_dirty and since >= min(1.0, self.settings.job_heartbeat_seconds))):
                     continue
                 active.progress_dirty = False
                 progress, message = active.progress, active.message
