@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import base64
 import contextlib
+import functools
 import importlib.util
 import json
 import os
@@ -98,10 +99,15 @@ def _normalize(node: Any) -> Any:
     return _unquote(node)
 
 
-def load_hcl(path: Path) -> dict[str, Any]:
-    with path.open(encoding="utf-8") as handle:
-        parsed: dict[str, Any] = _normalize(hcl2.load(handle))
+@functools.lru_cache(maxsize=256)
+def _parse_hcl(text: str) -> dict[str, Any]:
+    parsed: dict[str, Any] = _normalize(hcl2.loads(text))
     return parsed
+
+
+def load_hcl(path: Path) -> dict[str, Any]:
+    """A .tf file as a dict (read-only: parses are cached by content, python-hcl2 is slow)."""
+    return _parse_hcl(path.read_text(encoding="utf-8"))
 
 
 def resources(directory: Path, resource_type: str) -> dict[str, tuple[Path, dict[str, Any]]]:

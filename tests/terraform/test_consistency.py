@@ -8,12 +8,30 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from . import consistency
+from .conftest import copy_tree
 from .consistency import Tree
+
+Baseline = Callable[[str], list[str]]
+
+
+@pytest.fixture(scope="session")
+def baseline(tmp_path_factory: pytest.TempPathFactory) -> Baseline:
+    """The problems each check finds on an unedited copy (computed once; the edits add to them)."""
+    tree = copy_tree(tmp_path_factory.mktemp("baseline") / "repo")
+    found: dict[str, list[str]] = {}
+
+    def problems(check: str) -> list[str]:
+        if check not in found:
+            found[check] = getattr(consistency, f"check_{check}")(tree)
+        return found[check]
+
+    return problems
 
 
 def new_problems(before: list[str], after: list[str]) -> list[str]:
@@ -112,8 +130,10 @@ def test_example_has_no_hard_coded_project_or_credentials(repo: Tree) -> None:
 # ------------------------------------------------------------------------------------ edits on one side
 
 
-def test_a_target_added_to_main_py_only_fails_the_check(tree_copy: Tree, terraform_bin: str) -> None:
-    before = consistency.check_targets(tree_copy)
+def test_a_target_added_to_main_py_only_fails_the_check(
+    tree_copy: Tree, terraform_bin: str, baseline: Baseline
+) -> None:
+    before = baseline("targets")
     # WHEN a new functions-framework target appears in main.py but not in Terraform
     with tree_copy.main_py.open("a", encoding="utf-8") as handle:
         handle.write("\n\n@functions_framework.http\ndef export_catalog(request):\n    return 'ok'\n")
@@ -122,8 +142,10 @@ def test_a_target_added_to_main_py_only_fails_the_check(tree_copy: Tree, terrafo
     assert any("'export_catalog'" in problem and "not deployed" in problem for problem in added), added
 
 
-def test_a_function_added_to_terraform_only_fails_the_check(tree_copy: Tree, terraform_bin: str) -> None:
-    before = consistency.check_targets(tree_copy)
+def test_a_function_added_to_terraform_only_fails_the_check(
+    tree_copy: Tree, terraform_bin: str, baseline: Baseline
+) -> None:
+    before = baseline("targets")
     # WHEN Terraform deploys an entry point main.py does not define
     edit(
         tree_copy.modules / "functions" / "env.tf",
@@ -135,15 +157,19 @@ def test_a_function_added_to_terraform_only_fails_the_check(tree_copy: Tree, ter
     assert any("'export_catalog'" in problem and "does not define" in problem for problem in added), added
 
 
-def test_an_entry_point_that_is_not_the_target_name_fails_the_check(tree_copy: Tree, terraform_bin: str) -> None:
-    before = consistency.check_targets(tree_copy)
+def test_an_entry_point_that_is_not_the_target_name_fails_the_check(
+    tree_copy: Tree, terraform_bin: str, baseline: Baseline
+) -> None:
+    before = baseline("targets")
     edit(tree_copy.modules / "functions" / "main.tf", "entry_point       = each.key", 'entry_point       = "main"')
     added = new_problems(before, consistency.check_targets(tree_copy))
     assert any("entry_point must be each.key" in problem for problem in added), added
 
 
-def test_an_environment_variable_set_by_terraform_only_fails_the_check(tree_copy: Tree, terraform_bin: str) -> None:
-    before = consistency.check_environment(tree_copy)
+def test_an_environment_variable_set_by_terraform_only_fails_the_check(
+    tree_copy: Tree, terraform_bin: str, baseline: Baseline
+) -> None:
+    before = baseline("environment")
     # WHEN a function gets a variable Settings does not have
     edit(
         tree_copy.modules / "functions" / "env.tf",
@@ -154,8 +180,10 @@ def test_an_environment_variable_set_by_terraform_only_fails_the_check(tree_copy
     assert any("DYNASTORE_GCP_QUEUE_REGION is not a field of Settings" in problem for problem in added), added
 
 
-def test_a_setting_added_to_the_code_only_fails_the_check(tree_copy: Tree, terraform_bin: str) -> None:
-    before = consistency.check_environment(tree_copy)
+def test_a_setting_added_to_the_code_only_fails_the_check(
+    tree_copy: Tree, terraform_bin: str, baseline: Baseline
+) -> None:
+    before = baseline("environment")
     # WHEN config.py gains a gcp setting Terraform does not set
     edit(
         tree_copy.config_py,
@@ -167,8 +195,10 @@ def test_a_setting_added_to_the_code_only_fails_the_check(tree_copy: Tree, terra
     assert {problem.split(":")[0] for problem in added} == {"api", "on_object_event", "run_task", "scheduled"}
 
 
-def test_a_needed_setting_dropped_from_terraform_fails_the_check(tree_copy: Tree, terraform_bin: str) -> None:
-    before = consistency.check_environment(tree_copy)
+def test_a_needed_setting_dropped_from_terraform_fails_the_check(
+    tree_copy: Tree, terraform_bin: str, baseline: Baseline
+) -> None:
+    before = baseline("environment")
     edit(
         tree_copy.modules / "functions" / "env.tf",
         "    DYNASTORE_GCP_RUN_TASK_URL          = local.function_urls.run_task\n",
@@ -178,8 +208,8 @@ def test_a_needed_setting_dropped_from_terraform_fails_the_check(tree_copy: Tree
     assert any("Settings.gcp_run_task_url is needed on gcp" in problem for problem in added), added
 
 
-def test_api_keys_as_a_plain_variable_fail_the_check(tree_copy: Tree, terraform_bin: str) -> None:
-    before = consistency.check_environment(tree_copy)
+def test_api_keys_as_a_plain_variable_fail_the_check(tree_copy: Tree, terraform_bin: str, baseline: Baseline) -> None:
+    before = baseline("environment")
     edit(
         tree_copy.modules / "functions" / "env.tf",
         "DYNASTORE_PUBLIC_READ      = tostring(var.public_read)",
@@ -189,8 +219,8 @@ def test_api_keys_as_a_plain_variable_fail_the_check(tree_copy: Tree, terraform_
     assert any("must come from Secret Manager" in problem for problem in added), added
 
 
-def test_a_value_settings_rejects_fails_the_check(tree_copy: Tree, terraform_bin: str) -> None:
-    before = consistency.check_environment(tree_copy)
+def test_a_value_settings_rejects_fails_the_check(tree_copy: Tree, terraform_bin: str, baseline: Baseline) -> None:
+    before = baseline("environment")
     edit(tree_copy.modules / "functions" / "env.tf", "tostring(var.task_max_attempts)", '"three"')
     added = new_problems(before, consistency.check_environment(tree_copy))
     assert any("Settings rejects" in problem and "task_max_attempts" in problem for problem in added), added
@@ -309,16 +339,16 @@ def test_every_runtime_provisioned_resource_is_covered_by_the_iam_roles_and_noth
     assert problems == []
 
 
-def test_a_new_runtime_call_without_its_permission_fails_the_check(tree_copy: Tree) -> None:
-    before = consistency.check_iam(tree_copy)
+def test_a_new_runtime_call_without_its_permission_fails_the_check(tree_copy: Tree, baseline: Baseline) -> None:
+    before = baseline("iam")
     with (tree_copy.gcp_backend / "tasks_queue.py").open("a", encoding="utf-8") as handle:
         handle.write("\n\ndef pause(client, path):\n    client.pause_queue(name=path)\n")
     added = new_problems(before, consistency.check_iam(tree_copy))
     assert any(problem.startswith("cloudtasks.queues.update is needed") for problem in added), added
 
 
-def test_a_permission_no_code_needs_fails_the_check(tree_copy: Tree) -> None:
-    before = consistency.check_iam(tree_copy)
+def test_a_permission_no_code_needs_fails_the_check(tree_copy: Tree, baseline: Baseline) -> None:
+    before = baseline("iam")
     edit(
         tree_copy.modules / "iam" / "main.tf",
         'permissions = ["cloudtasks.queues.delete"]',
@@ -328,8 +358,8 @@ def test_a_permission_no_code_needs_fails_the_check(tree_copy: Tree) -> None:
     assert any(problem.startswith("cloudtasks.queues.purge is granted") for problem in added), added
 
 
-def test_a_broad_project_role_fails_the_check(tree_copy: Tree) -> None:
-    before = consistency.check_iam(tree_copy)
+def test_a_broad_project_role_fails_the_check(tree_copy: Tree, baseline: Baseline) -> None:
+    before = baseline("iam")
     with (tree_copy.modules / "iam" / "main.tf").open("a", encoding="utf-8") as handle:
         handle.write(
             '\nresource "google_project_iam_member" "too_much" {\n  project = var.project_id\n'
@@ -354,7 +384,9 @@ def test_a_renamed_default_queue_fails_the_check(tree_copy: Tree) -> None:
 
 
 @pytest.mark.parametrize("check", ["targets", "environment", "indexes", "iam", "queues"])
-def test_the_unedited_copy_is_as_consistent_as_the_repository(tree_copy: Tree, terraform_bin: str, check: str) -> None:
+def test_the_unedited_copy_is_as_consistent_as_the_repository(
+    terraform_bin: str, check: str, baseline: Baseline
+) -> None:
     # The stand-ins of the copy (when the gcp files are not written yet) are themselves consistent,
     # so the edit tests above start from a clean baseline.
-    assert getattr(consistency, f"check_{check}")(tree_copy) == []
+    assert baseline(check) == []

@@ -10,6 +10,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from .conftest import ROOT
 
 
@@ -57,21 +59,31 @@ def _checkov(checkov_bin: Path, directory: Path) -> list[dict[str, Any]]:
     return report if isinstance(report, list) else [report]
 
 
-def test_checkov_passes_and_every_skip_is_justified_inline(checkov_bin: Path) -> None:
-    # GIVEN the modules and the example
-    reports = _checkov(checkov_bin, ROOT / "terraform")
-    failed = [check for report in reports for check in report["results"]["failed_checks"]]
-    skipped = [check for report in reports for check in report["results"]["skipped_checks"]]
-    passed = [check for report in reports for check in report["results"]["passed_checks"]]
-    # THEN checkov really scanned the resources, nothing fails ...
-    assert len(passed) > 50, f"checkov ran only {len(passed)} checks: did it parse the modules?"
-    assert failed == [], "\n".join(
-        f"{check['check_id']} {check['check_name']}: {check['resource']} "
-        f"({check['file_path']}:{check['file_line_range']})"
-        for check in failed
-    )
-    # ... and every skipped check carries its reason next to the resource (#checkov:skip=ID:reason)
-    assert unjustified_skips(skipped) == []
+@pytest.fixture(scope="module")
+def checkov_results(checkov_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, Any]]]:
+    """One checkov run over a copy of terraform/ (`repo/`) and a deliberately weakened module
+    (`weakened/`: public access prevention removed, one skip without a reason)."""
+    scan = tmp_path_factory.mktemp("checkov")
+    shutil.copytree(ROOT / "terraform", scan / "repo", ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
+    # The example reaches the modules through ../../modules, which the copy keeps.
+    weakened = scan / "weakened"
+    shutil.copytree(ROOT / "terraform" / "modules" / "gcp" / "storage", weakened)
+    main_tf = weakened / "main.tf"
+    text = main_tf.read_text(encoding="utf-8")
+    assert '  public_access_prevention    = "enforced"\n' in text
+    text = text.replace('  public_access_prevention    = "enforced"\n', "", 1)
+    text = re.sub(r"#checkov:skip=CKV_GCP_83:[^\n]*", "#checkov:skip=CKV_GCP_83", text)
+    main_tf.write_text(text, encoding="utf-8")
+
+    results: dict[str, list[dict[str, Any]]] = {"passed": [], "failed": [], "skipped": []}
+    for report in _checkov(checkov_bin, scan):
+        for kind in results:
+            results[kind].extend(report["results"][f"{kind}_checks"])
+    return results
+
+
+def _in(checks: list[dict[str, Any]], part: str) -> list[dict[str, Any]]:
+    return [check for check in checks if check["file_path"].lstrip("/").startswith(part)]
 
 
 def unjustified_skips(skipped: list[dict[str, Any]]) -> list[str]:
@@ -84,19 +96,28 @@ def unjustified_skips(skipped: list[dict[str, Any]]) -> list[str]:
     ]
 
 
-def test_checkov_catches_a_weakened_bucket_and_an_unjustified_skip(checkov_bin: Path, tmp_path: Path) -> None:
-    # GIVEN a copy of the storage module with public access prevention removed and a bare skip
-    module = tmp_path / "storage"
-    shutil.copytree(ROOT / "terraform" / "modules" / "gcp" / "storage", module)
-    main_tf = module / "main.tf"
-    text = main_tf.read_text(encoding="utf-8")
-    text = text.replace('  public_access_prevention    = "enforced"\n', "", 1)
-    text = re.sub(r"#checkov:skip=CKV_GCP_83:[^\n]*", "#checkov:skip=CKV_GCP_83", text)
-    main_tf.write_text(text, encoding="utf-8")
-    # WHEN checkov scans it
-    reports = _checkov(checkov_bin, module)
-    failed = {check["check_id"] for report in reports for check in report["results"]["failed_checks"]}
-    skipped = [check for report in reports for check in report["results"]["skipped_checks"]]
+def test_checkov_passes_and_every_skip_is_justified_inline(checkov_results: dict[str, list[dict[str, Any]]]) -> None:
+    # GIVEN checkov's results on the modules and the example
+    passed = _in(checkov_results["passed"], "repo/")
+    failed = _in(checkov_results["failed"], "repo/")
+    skipped = _in(checkov_results["skipped"], "repo/")
+    # THEN it really scanned the resources, nothing fails ...
+    assert len(passed) > 50, f"checkov ran only {len(passed)} checks: did it parse the modules?"
+    assert failed == [], "\n".join(
+        f"{check['check_id']} {check['check_name']}: {check['resource']} "
+        f"({check['file_path']}:{check['file_line_range']})"
+        for check in failed
+    )
+    # ... and every skipped check carries its reason next to the resource (#checkov:skip=ID:reason)
+    assert unjustified_skips(skipped) == []
+
+
+def test_checkov_catches_a_weakened_bucket_and_an_unjustified_skip(
+    checkov_results: dict[str, list[dict[str, Any]]],
+) -> None:
+    # GIVEN the copy of the storage module without public access prevention and with a bare skip
+    failed = {check["check_id"] for check in _in(checkov_results["failed"], "weakened/")}
+    skipped = _in(checkov_results["skipped"], "weakened/")
     # THEN the weakened bucket fails and the bare skip is reported as unjustified
     assert "CKV_GCP_114" in failed
     assert any(entry.startswith("CKV_GCP_83") for entry in unjustified_skips(skipped))
