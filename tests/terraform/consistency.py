@@ -197,21 +197,21 @@ def evaluate(module_dir: Path, expression: str, variables: dict[str, Any], *, st
 FRAMEWORK_DECORATORS = {"http", "cloud_event", "errorhandler"}
 
 
-def function_targets(main_py: Path) -> set[str]:
-    """Names of the functions-framework targets a module defines.
+def function_targets(main_py: Path) -> dict[str, str]:
+    """The functions-framework targets a module defines: name -> ``http`` or ``cloud_event``.
 
     A target is a module-level function decorated with ``functions_framework.http`` /
     ``functions_framework.cloud_event`` (also ``functions_framework.aio.*`` or the names imported
     from those modules).
     """
     tree = ast.parse(main_py.read_text(encoding="utf-8"), filename=str(main_py))
-    imported: set[str] = set()  # local names bound to framework decorators
+    imported: dict[str, str] = {}  # local name -> decorator kind
     modules: set[str] = set()  # local names bound to the functions_framework modules
     for node in tree.body:
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("functions_framework"):
             for alias in node.names:
                 if alias.name in {"http", "cloud_event"}:
-                    imported.add(alias.asname or alias.name)
+                    imported[alias.asname or alias.name] = alias.name
                 elif alias.name == "aio":
                     modules.add(alias.asname or alias.name)
         elif isinstance(node, ast.Import):
@@ -219,23 +219,56 @@ def function_targets(main_py: Path) -> set[str]:
                 if alias.name.startswith("functions_framework"):
                     modules.add(alias.asname or alias.name.split(".")[0])
 
-    def is_target_decorator(decorator: ast.expr) -> bool:
+    def kind_of(decorator: ast.expr) -> str | None:
         target = decorator.func if isinstance(decorator, ast.Call) else decorator
         if isinstance(target, ast.Name):
-            return target.id in imported
+            return imported.get(target.id)
         if isinstance(target, ast.Attribute) and target.attr in {"http", "cloud_event"}:
             base = target.value
             while isinstance(base, ast.Attribute):
                 base = base.value
-            return isinstance(base, ast.Name) and base.id in modules
-        return False
+            return target.attr if isinstance(base, ast.Name) and base.id in modules else None
+        return None
 
-    return {
-        node.name
-        for node in tree.body
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-        and any(map(is_target_decorator, node.decorator_list))
-    }
+    targets: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            kinds = [kind for kind in map(kind_of, node.decorator_list) if kind]
+            if kinds:
+                targets[node.name] = kinds[0]
+    return targets
+
+
+def scheduled_actions(main_py: Path, target: str = "scheduled") -> set[str]:
+    """The string constants the ``scheduled`` target compares ``action`` with."""
+    tree = ast.parse(main_py.read_text(encoding="utf-8"), filename=str(main_py))
+    actions: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == target:
+            for compare in ast.walk(node):
+                if (
+                    isinstance(compare, ast.Compare)
+                    and isinstance(compare.left, ast.Name)
+                    and compare.left.id == "action"
+                    and all(isinstance(op, ast.Eq) for op in compare.ops)
+                ):
+                    actions.update(
+                        c.value for c in compare.comparators if isinstance(c, ast.Constant) and isinstance(c.value, str)
+                    )
+    return actions
+
+
+def event_targets(tree: Tree) -> set[str]:
+    """Targets that Eventarc triggers deliver CloudEvents to (they are deployed without a
+    function-managed trigger, so the ``cloud_event`` decorator is what makes them parse events)."""
+    found: set[str] = set()
+    for _key, (_path, body) in resources(tree.modules, "google_eventarc_trigger").items():
+        for destination in body.get("destination", []):
+            for service in destination.get("cloud_run_service", []):
+                match = re.search(r'google_cloudfunctions2_function\.this\["(\w+)"\]', str(service.get("service", "")))
+                if match:
+                    found.add(match.group(1))
+    return found
 
 
 @dataclass(frozen=True)
@@ -363,9 +396,21 @@ def check_targets(tree: Tree) -> list[str]:
         names, problems = deployed_functions(tree)
     except ConsistencyError as exc:
         return [str(exc)]
-    in_code = function_targets(tree.main_py)
+    kinds = function_targets(tree.main_py)
+    in_code = set(kinds)
     if not in_code:
         problems.append(f"{tree.main_py.relative_to(tree.root)} defines no functions-framework target")
+    for target in sorted(event_targets(tree)):
+        if kinds.get(target, "cloud_event") != "cloud_event":
+            problems.append(
+                f"Eventarc delivers CloudEvents to {target!r}, but functions/gcp/main.py declares it "
+                f"@{kinds[target]}, not @functions_framework.cloud_event"
+            )
+    for target in sorted(in_code - event_targets(tree)):
+        if kinds[target] != "http":
+            problems.append(
+                f"{target!r} is called over plain HTTP (API, Cloud Tasks, Cloud Scheduler) but is not @http"
+            )
     for target in sorted(in_code - set(names)):
         problems.append(
             f"target {target!r} of functions/gcp/main.py is not deployed by terraform/modules/gcp/functions"
@@ -738,6 +783,34 @@ def _module_constant(path: Path, name: str) -> Any:
     raise ConsistencyError(f"{path} defines no constant {name}")
 
 
+def check_scheduler(tree: Tree) -> list[str]:
+    """Every Cloud Scheduler job asks `scheduled` for an action it knows."""
+    if not tree.main_py.is_file():
+        return [f"{tree.main_py.relative_to(tree.root)} is missing"]
+    known = scheduled_actions(tree.main_py)
+    root = load_hcl(tree.modules / "main.tf")
+    scheduler = next((block["scheduler"] for block in root.get("module", []) if "scheduler" in block), None)
+    if scheduler is None:
+        return ['terraform/modules/gcp/main.tf has no module "scheduler"']
+    jobs = scheduler.get("jobs", {})
+    problems = []
+    if not jobs:
+        problems.append("the scheduler module gets no jobs")
+    for action in sorted(jobs):
+        if action not in known:
+            problems.append(
+                f"scheduler job {action!r} asks `scheduled` for an action it does not handle ({sorted(known)})"
+            )
+    for name in ("cleanup", "reconcile"):
+        if name not in jobs:
+            problems.append(f"no Cloud Scheduler job runs {name!r}")
+    jobs_resource = resources(tree.modules, "google_cloud_scheduler_job").get("scheduler/main.tf:this")
+    body = str(jobs_resource[1].get("http_target", [{}])[0].get("body", "")) if jobs_resource else ""
+    if "action = each.key" not in body:
+        problems.append("scheduler/main.tf: the job body must be {action = <job name>}")
+    return problems
+
+
 def check_queues(tree: Tree) -> list[str]:
     """Terraform creates (with its retry and rate settings) the queue the code uses by default."""
     problems: list[str] = []
@@ -775,4 +848,5 @@ def all_problems(tree: Tree) -> dict[str, list[str]]:
         "indexes": check_indexes(tree),
         "iam": check_iam(tree),
         "queues": check_queues(tree),
+        "scheduler": check_scheduler(tree),
     }

@@ -383,7 +383,33 @@ def test_a_renamed_default_queue_fails_the_check(tree_copy: Tree) -> None:
     assert any("the code's DEFAULT_QUEUE is 'jobs'" in problem for problem in problems), problems
 
 
-@pytest.mark.parametrize("check", ["targets", "environment", "indexes", "iam", "queues"])
+def test_every_scheduler_job_asks_for_an_action_scheduled_handles(repo: Tree) -> None:
+    assert consistency.check_scheduler(repo) == []
+
+
+def test_a_scheduler_job_for_an_unknown_action_fails_the_check(tree_copy: Tree, baseline: Baseline) -> None:
+    before = baseline("scheduler")
+    edit(tree_copy.main_py, 'action == "reconcile"', 'action == "reconcile-all"')
+    added = new_problems(before, consistency.check_scheduler(tree_copy))
+    assert any("scheduler job 'reconcile' asks `scheduled` for an action it does not handle" in p for p in added), added
+
+
+def test_an_event_target_that_is_not_a_cloud_event_function_fails_the_check(
+    tree_copy: Tree, terraform_bin: str, baseline: Baseline
+) -> None:
+    before = baseline("targets")
+    text = tree_copy.main_py.read_text(encoding="utf-8")
+    text = re.sub(
+        r"@functions_framework\.cloud_event\n(async )?def on_object_event",
+        r"@functions_framework.http\n\1def on_object_event",
+        text,
+    )
+    tree_copy.main_py.write_text(text, encoding="utf-8")
+    added = new_problems(before, consistency.check_targets(tree_copy))
+    assert any("Eventarc delivers CloudEvents to 'on_object_event'" in problem for problem in added), added
+
+
+@pytest.mark.parametrize("check", ["targets", "environment", "indexes", "iam", "queues", "scheduler"])
 def test_the_unedited_copy_is_as_consistent_as_the_repository(
     terraform_bin: str, check: str, baseline: Baseline
 ) -> None:
