@@ -231,7 +231,9 @@ class AssetService:
         if len(ids) > MAX_BULK:
             raise Invalid(f"bulk-get takes at most {MAX_BULK} ids, got {len(ids)}")
         wanted = list(dict.fromkeys(ids))
-        found = {doc["id"]: doc for doc in self.store.get_assets(catalog_id, wanted) if doc.get("status") == "active"}
+        found = {
+            doc["id"]: doc for doc in self.store.get_assets(catalog_id, sorted(wanted)) if doc.get("status") == "active"
+        }
         assets = [found[i] for i in wanted if i in found]
         missing = [i for i in wanted if i not in found]
         return assets, missing
@@ -249,7 +251,8 @@ class AssetService:
         if len(ids) > MAX_BULK:
             raise Invalid(f"bulk-get takes at most {MAX_BULK} ids, got {len(ids)}")
         wanted = list(dict.fromkeys(ids))
-        found = {row[0]: row[2] for row in raw_reader(catalog_id, wanted) if row[1] == "active"}
+        # Sorted ids read the store's index in key order (measurably faster on SQLite); the answer keeps request order.
+        found = {row[0]: row[2] for row in raw_reader(catalog_id, sorted(wanted)) if row[1] == "active"}
         parts = [found[i] for i in wanted if i in found]
         missing = [i for i in wanted if i not in found]
         return b"".join((b'{"assets":[', ",".join(parts).encode(), b'],"missing":', orjson.dumps(missing), b"}"))
