@@ -177,4 +177,6 @@ module "scheduler" {
       description = "Compare buckets and Firestore and repair drift (missed events)."
     }
   }
+
+  depends_on = [google_project_service.this]
 }

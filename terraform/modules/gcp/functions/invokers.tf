@@ -6,14 +6,18 @@
 #   scheduled        the Cloud Scheduler identity only (granted by the scheduler module)
 
 locals {
+  api_invoker_members = var.api_public ? ["allUsers"] : var.api_invokers
+
+  # Static keys (the service account emails are only known after apply).
   invoker_bindings = merge(
     {
-      "on_object_event/${var.events_invoker_email}" = { target = "on_object_event", member = "serviceAccount:${var.events_invoker_email}" }
-      "run_task/${var.tasks_invoker_email}"         = { target = "run_task", member = "serviceAccount:${var.tasks_invoker_email}" }
+      "on_object_event/eventarc" = { target = "on_object_event", member = "serviceAccount:${var.events_invoker_email}" }
+      "run_task/tasks"           = { target = "run_task", member = "serviceAccount:${var.tasks_invoker_email}" }
     },
-    var.api_public ? {
-      "api/allUsers" = { target = "api", member = "allUsers" }
-    } : { for member in var.api_invokers : "api/${member}" => { target = "api", member = member } },
+    {
+      for member in local.api_invoker_members :
+      "api/${member}" => { target = "api", member = member }
+    },
   )
 }
 

@@ -31,9 +31,3 @@ variable "log_sampling_ratio" {
   type        = number
   default     = 1.0
 }
-
-variable "labels" {
-  description = "Labels (used on the log-based metric description only; queues take none)."
-  type        = map(string)
-  default     = {}
-}

@@ -120,11 +120,10 @@ data "google_storage_project_service_account" "gcs" {
 
 resource "google_pubsub_topic" "catalog_notifications" {
   #checkov:skip=CKV_GCP_83:Carries object notifications only (bucket, key, generation), no object data; Google-managed encryption.
-  count                      = var.bucket_per_catalog ? 1 : 0
-  project                    = var.project_id
-  name                       = "${var.name_prefix}-catalog-bucket-events"
-  labels                     = var.labels
-  message_retention_duration = "604800s"
+  count   = var.bucket_per_catalog ? 1 : 0
+  project = var.project_id
+  name    = "${var.name_prefix}-catalog-bucket-events"
+  labels  = var.labels
 }
 
 # Cloud Storage publishes the notifications of the per-catalog buckets as its service agent. Granting
