@@ -22,6 +22,7 @@ import logging
 import os
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -74,6 +75,8 @@ class FolderWatcher:
     def start(self) -> None:
         from watchdog.observers import Observer
 
+        # watchdog re-adds a watch when a folder is re-created and warns about it: harmless noise.
+        warnings.filterwarnings("ignore", message="Callback with id", category=RuntimeWarning)
         self.root.mkdir(parents=True, exist_ok=True)
         observer = Observer()
         self._handler = _handler(self)
