@@ -705,6 +705,7 @@ RUNTIME_CALLS: dict[str, str] = {
     r"\.list_queues\(": "cloudtasks.queues.list",
     r"\.(update|pause|resume|purge)_queue\(": "cloudtasks.queues.update",
     r"\.create_bucket\(": "storage.buckets.create",
+    r"\.list_buckets\(": "storage.buckets.list",
     r"\.list_notifications\(": "storage.buckets.get",
     r"\bnotification\.create\(": "storage.buckets.update",
     r"\bnotification\.delete\(": "storage.buckets.update",

@@ -263,6 +263,19 @@ resource "google_project_iam_member" "eventarc_receives_events" {
   member  = google_service_account.this["eventarc"].member
 }
 
+# Eventarc pushes through Pub/Sub with an OIDC token of the trigger identity; projects created
+# before April 2021 need the Pub/Sub service agent to be allowed to mint it (scoped to that one
+# account, harmless elsewhere).
+data "google_project" "this" {
+  project_id = var.project_id
+}
+
+resource "google_service_account_iam_member" "pubsub_agent_signs_for_eventarc" {
+  service_account_id = google_service_account.this["eventarc"].name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+}
+
 # Eventarc's Cloud Storage triggers publish through Pub/Sub as the Cloud Storage service agent.
 resource "google_project_iam_member" "gcs_agent_publishes_events" {
   project = var.project_id
