@@ -40,6 +40,7 @@ import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 TASKS_VENV = ROOT / ".infra-venvs" / "tasks"
@@ -269,7 +270,7 @@ class EmulatorStack:
 
     # --- Pub/Sub helpers (REST, no SDK needed) ----------------------------------------------
 
-    def pubsub_call(self, method: str, path: str, body: dict[str, object] | None = None) -> dict[str, object]:
+    def pubsub_call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         url = f"http://{self.host('pubsub')}/v1/{path}"
         data = json.dumps(body or {}).encode() if method != "GET" else None
         req = urllib.request.Request(url, data=data, method=method, headers={"content-type": "application/json"})

@@ -84,8 +84,9 @@ class LocalGcpDeployment:
 
     def env(self) -> dict[str, str]:
         """What the functions get (Terraform sets the same variables in production)."""
-        if not self.ports:
-            self.ports = {t: free_port() for t in TARGETS}
+        for target in TARGETS:
+            if target not in self.ports:
+                self.ports[target] = free_port()
         return {
             **self.stack.env(),
             "DYNASTORE_BACKEND": "gcp",
@@ -173,10 +174,10 @@ class LocalGcpDeployment:
         self.functions.clear()
 
 
-def main() -> int:
+def main(api_port: int | None = None) -> int:
     """Run the whole local deployment until interrupted; print its URLs."""
     with EmulatorStack(notifications=True) as stack:
-        deployment = LocalGcpDeployment(stack)
+        deployment = LocalGcpDeployment(stack, ports={"api": api_port} if api_port else {})
         try:
             deployment.start()
             deployment.subscribe()
@@ -184,6 +185,7 @@ def main() -> int:
             print(f"error: {exc}", file=sys.stderr)
             deployment.stop()
             return 1
+        print(f"emulators started in {stack.start_times()} s", flush=True)
         for target in TARGETS:
             print(f"{target:16} {deployment.url(target)}")
         print(f"bucket {deployment.bucket} (STORAGE_EMULATOR_HOST={stack.env()['STORAGE_EMULATOR_HOST']})")

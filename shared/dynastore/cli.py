@@ -34,10 +34,20 @@ def _add_dev(sub: argparse._SubParsersAction) -> None:
     dev.add_argument("--port", type=int, default=8080, help="port (default 8080)")
     dev.add_argument("--data-dir", default=None, help="where blobs, SQLite and the API key live (default ./.dynastore)")
     dev.add_argument("--log-level", default=None, help="uvicorn/dynastore log level (default from DYNASTORE_LOG_LEVEL)")
+    dev.add_argument(
+        "--backend",
+        choices=("local", "gcp"),
+        default="local",
+        help="gcp: the four Cloud Functions on the local Google Cloud emulators (a repository checkout)",
+    )
     dev.set_defaults(run=_run_dev)
 
 
 def _run_dev(args: argparse.Namespace) -> int:
+    if getattr(args, "backend", "local") == "gcp":
+        from dynastore.backends.gcp.dev import run_dev
+
+        return run_dev(args.port)
     import uvicorn
 
     from dynastore.api.app import create_app
