@@ -6,8 +6,10 @@ differ only by entry point)::
 
     main.py            functions/gcp/main.py (and any other file of functions/gcp/)
     dynastore/...      the library (shared/dynastore), without caches
-    requirements.txt   every distribution the base dependencies plus the requested extras need,
-                       pinned to the versions installed in this environment (``name==version``)
+    requirements.txt   every distribution the base dependencies plus the requested extras need
+                       (default ``[gcp,tasks]``: the Google clients and functions-framework, and
+                       rasterio/pyarrow for the built-in tasks run_task executes), pinned to the
+                       versions installed in this environment (``name==version``)
 
 Same input, same bytes: entries are sorted, every timestamp is 1980-01-01, permissions are fixed,
 the compression level is fixed and nothing about the build machine (time, user, paths) goes in.
@@ -43,6 +45,7 @@ FILE_MODE = 0o100644  # regular file, rw-r--r--
 SKIPPED_DIRS = {"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
 SKIPPED_SUFFIXES = {".pyc", ".pyo"}
 PROJECT_DIST = "dynastore-assets"
+DEFAULT_EXTRAS = ("gcp", "tasks")
 
 
 class PackagingError(RuntimeError):
@@ -203,7 +206,7 @@ def build(
     out_dir: Path,
     *,
     root: Path = ROOT,
-    extras: Iterable[str] = ("gcp",),
+    extras: Iterable[str] = DEFAULT_EXTRAS,
     python_version: str = "3.12",
 ) -> Bundle:
     extras = list(extras)
@@ -230,7 +233,11 @@ def build(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "dist" / "functions", help="output folder")
-    parser.add_argument("--extras", default="gcp", help="comma-separated extras to pin (default: gcp)")
+    parser.add_argument(
+        "--extras",
+        default=",".join(DEFAULT_EXTRAS),
+        help="comma-separated extras to pin (default: gcp,tasks; `gcp` alone skips the raster/parquet tasks)",
+    )
     parser.add_argument("--python-version", default="3.12", help="Python of the runtime (python312 -> 3.12)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
     args = parser.parse_args(argv)

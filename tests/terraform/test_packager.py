@@ -63,6 +63,7 @@ def test_the_bundle_holds_main_the_library_and_pinned_requirements(source_root: 
     pinned = {line.split("==")[0] for line in pins}
     assert {"functions-framework", "google-cloud-firestore", "google-cloud-storage", "google-cloud-tasks"} <= pinned
     assert {"pydantic", "fastapi", "protobuf"} <= pinned  # base dependency and a transitive one
+    assert {"rasterio", "pyarrow"} <= pinned  # the [tasks] extra: built-in tasks run on run_task
     assert "dynastore-assets" not in pinned  # the library ships as source
     # AND nothing of the build machine leaks in
     assert {info.date_time for info in infos} == {(1980, 1, 1, 0, 0, 0)}
