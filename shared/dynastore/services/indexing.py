@@ -34,6 +34,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -75,6 +76,7 @@ CACHE_SECONDS = 1.0  # how long a catalog's status or a collection/item's existe
 API_UPLOAD_GRACE_SECONDS = 2.0  # how long to wait for the API to record a blob it just wrote
 WRITE_ATTEMPTS = 5
 BATCH_SIZE = 250  # objects per batch write in bulk indexing and reconcile
+READ_THREADS = 4  # bulk indexing plans (stat, read, hash, look up) this many objects at once
 
 # Descriptive fields storage may set (custom object metadata or sidecar); absent ones keep their value.
 DESCRIPTIVE_FIELDS = ("roles", "title", "description", "code", "tags", "datetime", "start_datetime", "end_datetime")
@@ -178,13 +180,17 @@ class IndexingService:
         settings: Settings,
         *,
         catalogs: CatalogService | None = None,
+        read_threads: int = READ_THREADS,
     ) -> None:
         self.store = store
         self.blobs = blobs
         self.provisioner = provisioner
         self.settings = settings
         self.catalogs = catalogs
+        self.read_threads = read_threads
         self._cache = _Cache()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     # ------------------------------------------------------------------------------ entry points
 
@@ -242,15 +248,15 @@ class IndexingService:
         outcomes: list[IngestOutcome] = []
         for start in range(0, len(all_keys), chunk_size):
             events: list[StorageEvent] = []
-            for key in all_keys[start : start + chunk_size]:
-                try:
-                    events.append(StorageEvent.from_blob(self.blobs.stat(key)))
-                except NotFound:
-                    events.append(
-                        StorageEvent(kind="deleted", bucket=self.blobs.bucket, key=key, event_time=dtime.now_iso())
-                    )
-                except DynastoreError as exc:
-                    outcomes.append(self._failed(key, exc, key.split("/", 1)[0] if "/" in key else None))
+            for key, described in zip(
+                all_keys[start : start + chunk_size],
+                self._map(self._stat_event, all_keys[start : start + chunk_size]),
+                strict=True,
+            ):
+                if isinstance(described, StorageEvent):
+                    events.append(described)
+                else:
+                    outcomes.append(self._failed(key, described, key.split("/", 1)[0] if "/" in key else None))
             for outcome in self.index_batch(events, observed=True, listed_keys=known):
                 outcomes.append(outcome)
                 if progress is not None:
@@ -268,6 +274,7 @@ class IndexingService:
         outcomes: dict[int, IngestOutcome] = {}
         planned: list[tuple[int, StorageEvent, _Plan]] = []
         one_by_one: list[int] = []
+        plain: list[int] = []
         for index, event in enumerate(events):
             key = event.key
             if (
@@ -277,15 +284,23 @@ class IndexingService:
                 or ignored_reason(key) is not None
             ):
                 one_by_one.append(index)
-                continue
+            else:
+                plain.append(index)
+
+        def plan_one(index: int) -> _Plan | Exception:
+            event = events[index]
             try:
-                scope = parse_key(key)
-                hint = None if listed_keys is None else sidecar_key(key) in listed_keys
-                plan = self._plan_present(scope, event, observed=observed, sidecar_listed=hint)
+                hint = None if listed_keys is None else sidecar_key(event.key) in listed_keys
+                return self._plan_present(parse_key(event.key), event, observed=observed, sidecar_listed=hint)
             except Exception as exc:  # recorded per key, like single events
-                outcomes[index] = self._failed(key, exc, key.split("/", 1)[0] if "/" in key else None)
-                continue
-            planned.append((index, event, plan))
+                return exc
+
+        for index, result in zip(plain, self._map(plan_one, plain), strict=True):
+            key = events[index].key
+            if isinstance(result, Exception):
+                outcomes[index] = self._failed(key, result, key.split("/", 1)[0] if "/" in key else None)
+            else:
+                planned.append((index, events[index], result))
         ids = [plan.write.doc["id"] for _, _, plan in planned if plan.write is not None]
         try:
             if len(ids) != len(set(ids)):
@@ -300,6 +315,28 @@ class IndexingService:
         for index in one_by_one:
             outcomes[index] = self.apply(events[index], observed=observed)
         return [outcomes[i] for i in range(len(events))]
+
+    def _stat_event(self, key: str) -> StorageEvent | Exception:
+        try:
+            return StorageEvent.from_blob(self.blobs.stat(key))
+        except NotFound:
+            return StorageEvent(kind="deleted", bucket=self.blobs.bucket, key=key, event_time=dtime.now_iso())
+        except DynastoreError as exc:
+            return exc
+
+    def _map(self, work: Callable[[Any], Any], values: Sequence[Any]) -> list[Any]:
+        """``work`` over ``values`` on a few threads (reads and hashing overlap), results in order."""
+        if self.read_threads <= 1 or len(values) < 8:
+            return [work(value) for value in values]
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=self.read_threads, thread_name_prefix="dynastore-index")
+        return list(self._pool.map(work, values))
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def apply(self, event: StorageEvent, *, observed: bool = False) -> IngestOutcome:
         """Apply an event (no duplicate check). Never raises for a problem with this object."""
