@@ -116,11 +116,30 @@ class GcsBlobStore:
         signer_email: str | None = None,
         emulator_host: str | None = None,
     ) -> None:
-        self.client = client
+        """``client``: a ``storage.Client``, or a function that makes one on first use (cold starts
+        that never touch storage do not import the SDK)."""
+        self._client = None if callable(client) else client
+        self._client_factory = client if callable(client) else None
         self.bucket = bucket
         self.signer_email = signer_email
         self.emulator_host = emulator_host if emulator_host is not None else os.environ.get("STORAGE_EMULATOR_HOST")
-        self._bucket = client.bucket(bucket)
+        self._bucket_ref: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    assert self._client_factory is not None
+                    self._client = self._client_factory()
+        return self._client
+
+    @property
+    def _bucket(self) -> Any:
+        if self._bucket_ref is None:
+            self._bucket_ref = self.client.bucket(self.bucket)
+        return self._bucket_ref
 
     def for_bucket(self, bucket: str) -> GcsBlobStore:
         """The same client on another bucket (per-catalog buckets)."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
+import threading
 import time
 from typing import Any
 
@@ -63,7 +64,10 @@ class CloudTasksQueue:
         queue_prefix: str = "dynastore",
         max_attempts: int = 3,
     ) -> None:
-        self.client = client
+        """``client``: a ``CloudTasksClient``, or a function that makes one on first use."""
+        self._client = None if callable(client) else client
+        self._client_factory = client if callable(client) else None
+        self._lock = threading.Lock()
         self.project = project
         self.location = location
         self.target_url = target_url
@@ -71,6 +75,15 @@ class CloudTasksQueue:
         self.queue_prefix = queue_prefix
         self.max_attempts = max_attempts
         self._known: set[str] = set()
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    assert self._client_factory is not None
+                    self._client = self._client_factory()
+        return self._client
 
     @property
     def parent(self) -> str:
@@ -176,7 +189,9 @@ class CloudTasksQueue:
             self.client.list_queues(request={"parent": self.parent, "page_size": 1})
 
     def close(self) -> None:
-        transport = getattr(self.client, "transport", None)
+        if self._client is None:
+            return
+        transport = getattr(self._client, "transport", None)
         close = getattr(transport, "close", None)
         if callable(close):
             close()
