@@ -364,7 +364,7 @@ class IndexingService:
             present = event
             return self._retry(lambda: self._apply_present(scope, present, observed=observed))
         except Exception as exc:  # every failure is recorded, never dropped
-            return self._failed(key, exc, catalog_id)
+            return self._failed(key, exc, catalog_id, bucket=event.bucket)
 
     # ------------------------------------------------------------------------------ present objects
 
@@ -673,7 +673,7 @@ class IndexingService:
         if new_record is not None:
             self.store.put_ingest_record(new_record)
 
-    def _failed(self, key: str, exc: Exception, catalog_id: str | None) -> IngestOutcome:
+    def _failed(self, key: str, exc: Exception, catalog_id: str | None, *, bucket: str | None = None) -> IngestOutcome:
         detail = exc.detail if isinstance(exc, DynastoreError) else f"{type(exc).__name__}: {exc}"
         if not isinstance(exc, DynastoreError):
             log.exception("indexing %s failed", key)
@@ -682,7 +682,7 @@ class IndexingService:
         try:
             self.store.put_ingest_record(
                 IngestRecord(
-                    bucket=self.blobs.bucket,
+                    bucket=bucket or self.blobs.bucket,
                     key=key,
                     status="failed",
                     at=dtime.now_iso(),
