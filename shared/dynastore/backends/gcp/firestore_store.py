@@ -64,13 +64,14 @@ from dynastore.domain.search import (
     item_search_text,
     item_time_bounds,
 )
-from dynastore.errors import Conflict, Invalid, NotFound
+from dynastore.errors import Conflict, Invalid, NotFound, Unavailable
 from dynastore.ports import AssetWrite, Doc, IngestRecord
 
 SEP = "!"
 MAX_LIMIT = 10_000
 MAX_IN = 30  # values of one `in` / `array-contains-any` filter, and disjunctions per query
-TXN_WRITES = 400  # documents per transaction (Firestore takes 500 writes and 10 MiB per commit)
+TXN_WRITES = 400
+CAS_ATTEMPTS = 50  # documents per transaction (Firestore takes 500 writes and 10 MiB per commit)
 DELETE_BATCH = 400
 EXPORT_BATCH = 2000
 JOB_FILTERS = ("status", "task_id", "catalog_id", "asset_id")
@@ -316,6 +317,62 @@ class FirestoreMetadataStore:
         with sdk_errors(what):
             return run(self.db.transaction(max_attempts=10))
 
+    def _snapshots(self, refs: Sequence[Any], what: str) -> dict[str, Any]:
+        """Current snapshots (existing or not) of ``refs`` by path, with their update times."""
+        out: dict[str, Any] = {}
+        for chunk in _chunks(list(refs), 300):
+            with sdk_errors(what):
+                snapshots = list(self.db.get_all(chunk))
+            self.stats.add(documents=len(chunk))
+            out.update({snapshot.reference.path: snapshot for snapshot in snapshots})
+        for ref in refs:  # get_all omits nothing today; be explicit about absent ones anyway
+            if ref.path not in out:
+                out[ref.path] = None
+        return out
+
+    def _compare_and_set(
+        self,
+        what: str,
+        refs: Sequence[Any],
+        plan: Callable[[dict[str, dict[str, Any] | None]], tuple[Any, dict[str, dict[str, Any] | None], list[Any]]],
+        snapshots: dict[str, Any] | None = None,
+    ) -> Any:
+        """Read ``refs``, let ``plan`` decide (it raises ``Conflict`` on a stale ``rev``), then commit
+        one batch whose every write is conditional on what was read: ``create`` where nothing was,
+        an update precondition on the read ``update_time`` elsewhere. Another writer in between
+        makes the commit fail as a whole; it is then re-read and re-planned (optimistic concurrency,
+        no locks: the Firestore emulator's pessimistic transactions serialise racing writers for
+        seconds). ``plan`` returns (result, {path: fields or None to delete}, [(ref, fields) to set
+        unconditionally]). ``snapshots``: use these for the first round (a caller that read them)."""
+        from google.api_core import exceptions as gexc
+
+        by_path = {ref.path: ref for ref in refs}
+        for _ in range(CAS_ATTEMPTS):
+            current = snapshots if snapshots is not None else self._snapshots(refs, what)
+            snapshots = None
+            state = {p: (s.to_dict() if s is not None and s.exists else None) for p, s in current.items()}
+            result, writes, extras = plan(state)
+            batch = self.db.batch()
+            for path, fields in writes.items():
+                snapshot = current.get(path)
+                if snapshot is not None and snapshot.exists:
+                    option = self.db.write_option(last_update_time=snapshot.update_time)
+                    if fields is None:
+                        batch.delete(by_path[path], option=option)
+                    else:
+                        batch.update(by_path[path], fields, option=option)
+                elif fields is not None:
+                    batch.create(by_path[path], fields)
+            for ref, fields in extras:
+                batch.set(ref, fields)
+            with sdk_errors(what):
+                try:
+                    batch.commit()
+                except (gexc.FailedPrecondition, gexc.AlreadyExists, gexc.NotFound, gexc.Aborted):
+                    continue  # changed since it was read: read again
+            return result
+        raise Unavailable(f"{what} kept changing under {CAS_ATTEMPTS} attempts to write it; retry")
+
     def _audit_ref(self, audit: Doc) -> Any:
         audit_id = audit.get("id") if isinstance(audit, dict) else None
         return (
@@ -335,10 +392,19 @@ class FirestoreMetadataStore:
         precheck: Callable[[Any], None] | None = None,
     ) -> Doc:
         audit_fields = _audit_fields(audit) if audit is not None else None
+        if precheck is None:
+            extras = [(self._audit_ref(cast(Doc, audit)), audit_fields)] if audit_fields is not None else []
 
-        def write(transaction: Any) -> Doc:
-            if precheck is not None:
-                precheck(transaction)
+            def plan(state: dict[str, dict[str, Any] | None]) -> tuple[Doc, dict[str, Any], list[Any]]:
+                current = state[ref.path]
+                rev = check_rev(current.get("rev") if current else None, expect_rev, what)
+                stored = {**doc, "rev": rev}
+                return stored, {ref.path: fields(stored)}, extras
+
+            return cast(Doc, self._compare_and_set(what, [ref], plan))
+
+        def write(transaction: Any) -> Doc:  # a check of another record must hold at commit: a transaction
+            precheck(transaction)
             current = self._get(ref, what, transaction)
             rev = check_rev(current.get("rev") if current else None, expect_rev, what)
             stored = {**doc, "rev": rev}
@@ -615,16 +681,11 @@ class FirestoreMetadataStore:
 
         if len(unique) + len(audits) <= TXN_WRITES:
 
-            def apply(transaction: Any) -> list[Doc]:
-                current = revisions(self._get_all(list(unique.values()), "asset write", transaction))
-                stored, final = plan(current)
-                for path, doc in final.items():
-                    transaction.set(unique[path], asset_fields(doc))
-                for ref, row in audit_rows:
-                    transaction.set(ref, row)
-                return stored
+            def whole(state: dict[str, dict[str, Any] | None]) -> tuple[list[Doc], dict[str, Any], list[Any]]:
+                stored, final = plan(revisions({p: d for p, d in state.items() if d is not None}))
+                return stored, {path: asset_fields(doc) for path, doc in final.items()}, audit_rows
 
-            return cast(list[Doc], self._transaction("asset write", apply))
+            return cast(list[Doc], self._compare_and_set("asset write", list(unique.values()), whole))
         return self._write_assets_chunked(unique, audit_rows, plan, revisions)
 
     def _write_assets_chunked(
@@ -637,7 +698,8 @@ class FirestoreMetadataStore:
         """A write too big for one commit: check every revision first (nothing is written on a
         stale one), commit in parts that re-check what they overwrite, undo the parts already
         committed if a later one fails."""
-        before = self._get_all(list(unique.values()), "asset write")
+        read = self._snapshots(list(unique.values()), "asset write")
+        before = {p: snap.to_dict() for p, snap in read.items() if snap is not None and snap.exists}
         expected = revisions(before)
         stored, final = plan(expected)
         half = TXN_WRITES // 2
@@ -649,24 +711,31 @@ class FirestoreMetadataStore:
             for k, (chunk, audit_chunk) in enumerate(itertools.zip_longest(path_chunks, audit_chunks)):
                 part_paths: list[str] = chunk or []
                 part_audits: list[tuple[Any, dict[str, Any]]] = audit_chunk or []
-
-                def part(
-                    transaction: Any, chunk_paths: list[str] = part_paths, chunk_audits: Any = part_audits
-                ) -> None:
-                    current = revisions(self._get_all([unique[p] for p in chunk_paths], "asset write", transaction))
-                    for path in chunk_paths:
-                        if current.get(path) != expected[path]:
-                            raise Conflict(f"asset {final[path]['id']!r} changed during a bulk write; retry")
-                        transaction.set(unique[path], asset_fields(final[path]))
-                    for ref, row in chunk_audits:
-                        transaction.set(ref, row)
-
-                self._transaction(f"asset write part {k + 1}", part)
+                batch = self.db.batch()
+                for path in part_paths:  # each write holds only over the version read first
+                    snapshot = read[path]
+                    if snapshot is not None and snapshot.exists:
+                        option = self.db.write_option(last_update_time=snapshot.update_time)
+                        batch.update(unique[path], asset_fields(final[path]), option=option)
+                    else:
+                        batch.create(unique[path], asset_fields(final[path]))
+                for ref, row in part_audits:
+                    batch.set(ref, row)
+                self._commit_part(batch, f"asset write part {k + 1}")
                 done.extend(part_paths)
         except BaseException:
             self._compensate([unique[p] for p in done], before, {p: final[p]["rev"] for p in done})
             raise
         return stored
+
+    def _commit_part(self, batch: Any, what: str) -> None:
+        from google.api_core import exceptions as gexc
+
+        with sdk_errors(what):
+            try:
+                batch.commit()
+            except (gexc.FailedPrecondition, gexc.AlreadyExists, gexc.NotFound) as exc:
+                raise Conflict(f"{what}: an asset changed during a bulk write; retry") from exc
 
     def _compensate(self, refs: list[Any], before: dict[str, dict[str, Any]], ours: dict[str, int]) -> None:
         """Undo the committed part of a failed chunked write (restore the previous documents)."""
@@ -688,15 +757,14 @@ class FirestoreMetadataStore:
     def delete_asset(self, catalog_id: str, asset_id: str, *, audit: Doc) -> None:
         what = f"asset {asset_id!r} in catalog {catalog_id!r}"
         ref = self._asset_ref(catalog_id, asset_id)
-        audit_fields = _audit_fields(audit)
+        extras = [(self._audit_ref(audit), _audit_fields(audit))]
 
-        def delete(transaction: Any) -> None:
-            if self._get(ref, what, transaction) is None:
+        def plan(state: dict[str, dict[str, Any] | None]) -> tuple[None, dict[str, Any], list[Any]]:
+            if state[ref.path] is None:
                 raise NotFound(f"asset {asset_id!r} does not exist in catalog {catalog_id!r}")
-            transaction.delete(ref)
-            transaction.set(self._audit_ref(audit), audit_fields)
+            return None, {ref.path: None}, extras
 
-        self._transaction(what, delete)
+        self._compare_and_set(what, [ref], plan)
 
     # ------------------------------------------------------------------ asset search
     def _catalog_alternatives(
@@ -920,17 +988,30 @@ class FirestoreMetadataStore:
             raise Invalid("an event id must be a non-empty string")
         ref = self.col("events").document(hashlib.sha256(event_id.encode()).hexdigest())
 
-        def claim(transaction: Any) -> bool:
-            now = datetime.now(UTC)
-            current = self._get(ref, "event claim", transaction)
-            if current is not None and current.get("expires_at") and current["expires_at"] > now:
-                return False
-            transaction.set(
-                ref, {"event_id": event_id, "claimed_at": now, "expires_at": now + timedelta(seconds=ttl_seconds)}
-            )
-            return True
+        from google.api_core import exceptions as gexc
 
-        return bool(self._transaction("event claim", claim))
+        now = datetime.now(UTC)
+        claim = {"event_id": event_id, "claimed_at": now, "expires_at": now + timedelta(seconds=ttl_seconds)}
+        try:
+            with sdk_errors("event claim"):
+                ref.create(claim)  # the first claimer wins, atomically
+            return True
+        except Conflict:
+            pass
+        snapshot = self._snapshots([ref], "event claim")[ref.path]
+        if snapshot is None or not snapshot.exists:
+            return self.claim_event(event_id, ttl_seconds=ttl_seconds)  # expired and removed meanwhile
+        expires = (snapshot.to_dict() or {}).get("expires_at")
+        if expires is not None and expires > now:
+            return False
+        try:  # an expired claim: take it over, unless another claimer just did
+            with sdk_errors("event claim"):
+                ref.update(claim, option=self.db.write_option(last_update_time=snapshot.update_time))
+            return True
+        except (Invalid, NotFound):
+            return False
+        except gexc.GoogleAPIError:  # pragma: no cover
+            raise
 
     def _ingest_ref(self, bucket: str, key: str) -> Any:
         return self.col("ingest").document(hashlib.sha256(f"{bucket}/{key}".encode()).hexdigest())
@@ -961,15 +1042,14 @@ class FirestoreMetadataStore:
         ref = self.col("jobs").document(job_id)
         what = f"job {job_id!r}"
 
-        def write(transaction: Any) -> Doc:
-            current = self._get(ref, what, transaction)
+        def plan(state: dict[str, dict[str, Any] | None]) -> tuple[Doc, dict[str, Any], list[Any]]:
+            current = state[ref.path]
             rev = check_rev(current.get("rev") if current else None, expect_rev, what)
             stored = {**doc, "rev": rev}
             seq = int(current["seq"]) if current and current.get("seq") else next_seq()
-            transaction.set(ref, _job_fields(stored, seq))
-            return stored
+            return stored, {ref.path: _job_fields(stored, seq)}, []
 
-        return cast(Doc, self._transaction(what, write))
+        return cast(Doc, self._compare_and_set(what, [ref], plan))
 
     def list_jobs(
         self, *, filters: dict[str, str] | None = None, limit: int = 100, token: str | None = None
