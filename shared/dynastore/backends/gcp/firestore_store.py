@@ -28,9 +28,12 @@ search); everything else (datetime overlap, bbox through the item's geometry, CQ
 page. Composite indexes the queries need are declared in ``firestore_indexes.json``
 (``dynastore.backends.gcp.indexes``); the emulator does not enforce them.
 
-Multi-record writes run in one Firestore transaction (read, check ``rev``, write, audit).
-``write_assets`` above ``TXN_WRITES`` documents is split into transactions after checking every
-revision first; if a later transaction fails the earlier ones are rolled back by compensating
+Multi-record writes are one atomic batch commit whose every write is conditional on the version
+read (``create`` where nothing was, an ``update_time`` precondition elsewhere): read, check
+``rev``, write, audit, and re-read and re-plan if another writer got in between (optimistic
+concurrency; ``put_item``, which must also see its collection, and collection/item deletes use
+transactions). ``write_assets`` above ``TXN_WRITES`` documents is split into conditional commits
+after checking every revision first; if a later commit fails the earlier ones are rolled back by compensating
 writes (restore what was there), so a conflict leaves no partial bulk behind.
 """
 
@@ -70,8 +73,8 @@ from dynastore.ports import AssetWrite, Doc, IngestRecord
 SEP = "!"
 MAX_LIMIT = 10_000
 MAX_IN = 30  # values of one `in` / `array-contains-any` filter, and disjunctions per query
-TXN_WRITES = 400
-CAS_ATTEMPTS = 50  # documents per transaction (Firestore takes 500 writes and 10 MiB per commit)
+TXN_WRITES = 400  # documents per commit (Firestore takes 500 writes and 10 MiB per commit)
+CAS_ATTEMPTS = 50
 DELETE_BATCH = 400
 EXPORT_BATCH = 2000
 JOB_FILTERS = ("status", "task_id", "catalog_id", "asset_id")
