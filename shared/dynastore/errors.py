@@ -26,6 +26,12 @@ class Invalid(DynastoreError):
     title = "Invalid request"
 
 
+class Unprocessable(Invalid):
+    """Well-formed, but the work it asks for could not be done on this input (422): a task that failed."""
+
+    title = "Unprocessable"
+
+
 class Unauthorized(DynastoreError):
     """No or unknown credentials (401)."""
 
@@ -71,6 +77,7 @@ class Unavailable(DynastoreError):
 HTTP_STATUS: dict[type[DynastoreError], int] = {
     Invalid: 400,
     PayloadTooLarge: 413,
+    Unprocessable: 422,
     Unauthorized: 401,
     Forbidden: 403,
     NotFound: 404,

@@ -246,7 +246,7 @@ def test_failed_job_over_http_keeps_the_asset(server: Server, catalog: str, tmp_
     assert job["status"] == "failed" and "the sensor file is corrupt" in job["message"]
     assert server.reader.get(path).json() == before
     sync = server.editor.post(f"{path}/tasks/boom/execute?mode=sync-execute", json={})
-    assert sync.status_code == 500 and "the sensor file is corrupt" in sync.json()["detail"]
+    assert sync.status_code == 422 and "the sensor file is corrupt" in sync.json()["detail"]
     assert sync.json()["job_id"]
 
 

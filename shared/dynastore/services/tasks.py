@@ -43,7 +43,7 @@ from dynastore.domain.asset import Asset, asset_level
 from dynastore.domain.ids import check_id
 from dynastore.domain.job import Job
 from dynastore.domain.search import Page
-from dynastore.errors import Conflict, DynastoreError, Invalid, NotFound, Unavailable
+from dynastore.errors import Conflict, DynastoreError, Invalid, NotFound, Unavailable, Unprocessable
 from dynastore.ports import AssetWrite, Doc
 from dynastore.services.assets import SYSTEM_FIELDS, Scope, client_view, parse_fields
 from dynastore.services.catalogs import audit_doc
@@ -275,7 +275,8 @@ class TaskService:
             detail = f"job {job_id} failed: {doc.get('message')}"
             if isinstance(error, DynastoreError):
                 raise type(error)(detail, job_id=job_id)
-            raise DynastoreError(detail, job_id=job_id)
+            # The task itself broke on this asset: the job record says why; not a server fault.
+            raise Unprocessable(detail, job_id=job_id)
         return ExecuteResult(200, status_document(doc, base_url), doc, headers)
 
     def _pool(self) -> ThreadPoolExecutor:
