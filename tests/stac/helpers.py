@@ -2,58 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+from support.live_api import KEYS, LiveApi, assert_problem, start_live_api
 
-from dynastore.api.app import create_app
-from dynastore.bootstrap import Services, bootstrap
-from dynastore.config import Settings
+__all__ = ["READER_KEY", "StacApi", "assert_problem", "collection", "item", "square", "start_stac_api"]
 
-EDITOR_KEY = "stac-editor-key"
-READER_KEY = "stac-reader-key"
+READER_KEY = KEYS["reader"]
 
 
-def _no_server_errors(response: httpx.Response) -> None:
-    if response.status_code >= 500 and response.status_code != 503:
-        response.read()
-        raise AssertionError(
-            f"{response.request.method} {response.request.url} answered {response.status_code}: {response.text}"
-        )
-
-
-def client(base_url: str, key: str | None) -> httpx.Client:
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    return httpx.Client(base_url=base_url, headers=headers, timeout=60, event_hooks={"response": [_no_server_errors]})
-
-
-@dataclass
-class StacApi:
-    base_url: str
-    services: Services
-    clients: dict[str, httpx.Client] = field(default_factory=dict)
-
-    @property
-    def editor(self) -> httpx.Client:
-        return self.clients["editor"]
-
-    @property
-    def reader(self) -> httpx.Client:
-        return self.clients["reader"]
-
-    @property
-    def anon(self) -> httpx.Client:
-        return self.clients["anon"]
-
-    def new_catalog(self, prefix: str = "stac") -> str:
-        catalog_id = f"{prefix}-{uuid.uuid4().hex[:8]}"
-        response = self.editor.post("/assets/catalogs", json={"id": catalog_id, "title": f"Catalog {catalog_id}"})
-        assert response.status_code == 201, response.text
-        return catalog_id
+class StacApi(LiveApi):
+    catalog_prefix = "stac"
 
     def new_collection(self, catalog_id: str, collection_id: str = "s2", **extra: Any) -> dict[str, Any]:
         response = self.editor.post(f"/stac/catalogs/{catalog_id}/collections", json=collection(collection_id, **extra))
@@ -69,29 +30,7 @@ class StacApi:
 
 
 def start_stac_api(serve_app: Any, data_dir: Path, **overrides: Any) -> Iterator[StacApi]:
-    values: dict[str, Any] = {
-        "data_dir": data_dir,
-        "api_keys": f"{EDITOR_KEY}:editor,{READER_KEY}:reader",
-        "watch_bucket": False,
-        "worker_threads": 0,
-    }
-    values.update(overrides)
-    services = bootstrap(Settings(**values))
-    try:
-        with serve_app(create_app(services)) as base_url:
-            api = StacApi(base_url, services)
-            api.clients = {
-                "editor": client(base_url, EDITOR_KEY),
-                "reader": client(base_url, READER_KEY),
-                "anon": client(base_url, None),
-            }
-            try:
-                yield api
-            finally:
-                for c in api.clients.values():
-                    c.close()
-    finally:
-        services.close()
+    yield from start_live_api(StacApi, serve_app, data_dir, **overrides)
 
 
 def collection(collection_id: str, **extra: Any) -> dict[str, Any]:
@@ -137,14 +76,3 @@ def item(
         "links": [],
         "assets": assets or {},
     }
-
-
-def assert_problem(response: httpx.Response, status: int, *words: str) -> dict[str, Any]:
-    """The answer is an RFC 9457 problem with ``status`` whose detail mentions every word."""
-    assert response.status_code == status, f"expected {status}, got {response.status_code}: {response.text}"
-    assert response.headers["content-type"].startswith("application/problem+json"), response.headers
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status and body["detail"]
-    for word in words:
-        assert word.lower() in body["detail"].lower(), f"{word!r} not in detail {body['detail']!r}"
-    return body
