@@ -108,6 +108,12 @@ class BlobStore(Protocol):
         """Raise ``Unavailable`` if the store cannot be reached."""
         ...
 
+    def for_bucket(self, bucket: str) -> BlobStore:
+        """The store of another bucket of this backend (a catalog's storage binding), sharing the
+        client. Its own name gives this very store. ``Invalid`` for a malformed name; ``NotFound``
+        where the backend can tell at once that no such bucket can exist (local: only its own)."""
+        ...
+
 
 # ------------------------------------------------------------------------------------ metadata
 

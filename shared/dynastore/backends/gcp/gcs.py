@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -50,6 +51,22 @@ def check_key(key: str) -> str:
         if segment.startswith(".dynastore"):
             raise Invalid(f"object key {key!r} uses the reserved prefix '.dynastore'")
     return key
+
+
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
+
+
+def check_bucket_name(bucket: str) -> str:
+    """``bucket`` if Cloud Storage accepts it as a bucket name (3-63 characters per dot-separated
+    part; lowercase letters, digits, ``-``, ``_`` and ``.``), else ``Invalid``."""
+    if not isinstance(bucket, str) or not _BUCKET_NAME.match(bucket):
+        raise Invalid(
+            f"bucket name {bucket!r} is not valid: 3-63 lowercase letters, digits, '-', '_' or '.', "
+            "starting and ending with a letter or digit"
+        )
+    if ".." in bucket or any(len(part) > 63 for part in bucket.split(".")) or ("." not in bucket and len(bucket) > 63):
+        raise Invalid(f"bucket name {bucket!r} is not valid: at most 63 characters between dots")
+    return bucket
 
 
 def _b64_hex(value: str | None) -> str | None:
@@ -142,8 +159,15 @@ class GcsBlobStore:
         return self._bucket_ref
 
     def for_bucket(self, bucket: str) -> GcsBlobStore:
-        """The same client on another bucket (per-catalog buckets)."""
-        return GcsBlobStore(self.client, bucket, signer_email=self.signer_email, emulator_host=self.emulator_host)
+        """This store for its own name, else a store on ``bucket`` (per-catalog buckets) sharing the
+        client, made on first use by whichever store needs it first. ``Invalid`` for a name Cloud
+        Storage would refuse; a missing bucket shows on first use (``health`` says ``Unavailable``)."""
+        if bucket == self.bucket:
+            return self
+        check_bucket_name(bucket)
+        return GcsBlobStore(
+            lambda: self.client, bucket, signer_email=self.signer_email, emulator_host=self.emulator_host
+        )
 
     def _what(self, key: str) -> str:
         return f"object {key!r} in bucket {self.bucket!r}"

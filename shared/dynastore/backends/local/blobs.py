@@ -451,6 +451,16 @@ class FolderBlobStore:
         if not self.root.is_dir() or not os.access(self.root, os.W_OK | os.X_OK):
             raise Unavailable(f"the bucket folder {self.root} is missing or not writable")
 
+    def for_bucket(self, bucket: str) -> FolderBlobStore:
+        """This store for its own name; the local backend has no other bucket (``NotFound``)."""
+        if bucket == self.bucket:
+            return self
+        if not isinstance(bucket, str) or not bucket:
+            raise Invalid("a bucket name must be a non-empty string")
+        raise NotFound(
+            f"bucket {bucket!r} does not exist: the local backend has one bucket, {self.bucket!r} ({self.root})"
+        )
+
     def close(self) -> None:
         """Nothing to release."""
 
