@@ -98,7 +98,7 @@ def bootstrap(settings: Settings | None = None, adapters: Adapters | None = None
 
     settings = settings or Settings()
     adapters = adapters or build_adapters(settings)
-    catalogs = CatalogService(adapters.store, adapters.provisioner)
+    catalogs = CatalogService(adapters.store, adapters.provisioner, adapters.blobs)
     services = Services(
         settings=settings,
         adapters=adapters,

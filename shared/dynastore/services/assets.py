@@ -8,9 +8,11 @@ Bulk upsert (``POST /assets/bulk``) is per-record: every record is validated on 
 reported (``created``/``updated``/``unchanged``/``error``); all valid records are then written in
 one atomic store call (retried record by record only when a concurrent writer got in between).
 
-Uploads are stored at ``{prefix}{collection}/{item}/{filename}`` under the catalog's storage binding,
-create-only, and ``file:checksum`` is the SHA2-256 multihash (``1220`` + hex digest) computed while
-the bytes stream in.
+Uploads are stored at ``{prefix}{collection}/{item}/{filename}`` under the catalog's storage binding
+(in the bucket it names: the landing bucket, or the catalog's own), create-only, and
+``file:checksum`` is the SHA2-256 multihash (``1220`` + hex digest) computed while the bytes stream
+in. An asset's file is "stored by the service" when its href points into its catalog's bucket:
+only then do downloads stream or sign it and hard deletes remove it.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from dynastore.domain.search import AssetQuery, Page
 from dynastore.errors import Conflict, Invalid, NotFound, PayloadTooLarge
 from dynastore.ports import AssetWrite, BlobInfo, BlobStore, Doc, MetadataStore
 from dynastore.services import mediatypes
-from dynastore.services.catalogs import CatalogService, audit_doc
+from dynastore.services.catalogs import CatalogService, CatalogStorage, audit_doc
 from dynastore.services.patching import merge_patch, validation_detail
 
 # Stored fields the service owns; a client body may not set them.
@@ -150,9 +152,11 @@ class BulkResult:
 class AssetService:
     def __init__(self, store: MetadataStore, blobs: BlobStore, catalogs: CatalogService, settings: Settings) -> None:
         self.store = store
-        self.blobs = blobs
+        self.blobs = blobs  # the landing bucket; a catalog's files are in `self.storage.for_catalog(catalog)`
         self.catalogs = catalogs
         self.settings = settings
+        shared = catalogs.storage
+        self.storage = shared if shared is not None and shared.landing is blobs else CatalogStorage(blobs)
 
     # ------------------------------------------------------------------------------ scope
 
@@ -178,22 +182,29 @@ class AssetService:
 
     def _get_in_scope(self, scope: Scope, asset_id: str) -> Doc:
         """The record at this scope, any status (``NotFound`` when absent or elsewhere)."""
-        self.catalogs.require_active(scope.catalog_id)
+        return self._scoped(scope, asset_id)[1]
+
+    def _scoped(self, scope: Scope, asset_id: str) -> tuple[Doc, Doc]:
+        """(active catalog, record at this scope, any status); ``NotFound`` when absent or elsewhere."""
+        catalog = self.catalogs.require_active(scope.catalog_id)
         try:
             doc = self.store.get_asset(scope.catalog_id, asset_id)
         except NotFound:
             raise NotFound(f"asset {asset_id!r} does not exist in {scope.describe()}") from None
         if not scope.holds(doc):
             raise NotFound(f"asset {asset_id!r} does not exist in {scope.describe()}")
-        return doc
+        return catalog, doc
 
     # ------------------------------------------------------------------------------ reads
 
     def get(self, scope: Scope, asset_id: str) -> Doc:
-        doc = self._get_in_scope(scope, asset_id)
+        return self._get_active(scope, asset_id)[1]
+
+    def _get_active(self, scope: Scope, asset_id: str) -> tuple[Doc, Doc]:
+        catalog, doc = self._scoped(scope, asset_id)
         if doc.get("status") == "deleted":
             raise NotFound(f"asset {asset_id!r} was deleted (an editor can restore it)")
-        return doc
+        return catalog, doc
 
     def list_in_scope(self, scope: Scope, query: AssetQuery | None = None) -> Page[Doc]:
         """The assets of exactly this scope; ``query`` may narrow further (q, roles, ...)."""
@@ -297,13 +308,13 @@ class AssetService:
     # ------------------------------------------------------------------------------ writes
 
     def create(self, scope: Scope, body: Any, *, actor: str) -> Doc:
-        self.check_scope(scope)
+        catalog = self.check_scope(scope)
         fields = parse_fields(body)
         if not fields.href:
             raise Invalid(
                 "an asset needs an `href` (gs://, s3://, https://, file://); to send the bytes use .../upload"
             )
-        doc = self._new_asset(scope, fields)
+        doc = self._new_asset(scope, fields, blobs=self.storage.for_catalog(catalog))
         audit = audit_doc(scope.catalog_id, "asset", doc["id"], "create", actor)
         try:
             return self._write_one(doc, 0, audit)
@@ -316,7 +327,7 @@ class AssetService:
     def put(self, scope: Scope, asset_id: str, body: Any, *, actor: str) -> tuple[Doc, bool]:
         """Replace the client fields of an asset, or create it. Returns (doc, created)."""
         check_id(asset_id, "asset id")
-        self.check_scope(scope)
+        blobs = self.storage.for_catalog(self.check_scope(scope))
         fields = parse_fields(body)
         if fields.id is not None and fields.id != asset_id:
             raise Invalid(f"body id {fields.id!r} differs from the path id {asset_id!r}")
@@ -328,13 +339,13 @@ class AssetService:
         if current is None:
             if not fields.href:
                 raise Invalid("an asset needs an `href` (gs://, s3://, https://, file://)")
-            doc = self._new_asset(scope, fields)
+            doc = self._new_asset(scope, fields, blobs=blobs)
             audit = audit_doc(scope.catalog_id, "asset", asset_id, "create", actor)
             return self._write_one(doc, 0, audit), True
         self._check_writable(scope, current, asset_id)
         if not fields.href:
             fields = fields.model_copy(update={"href": current["href"]})
-        doc = self._replaced(current, fields)
+        doc = self._replaced(current, fields, blobs=blobs)
         audit = audit_doc(scope.catalog_id, "asset", asset_id, "replace", actor)
         return self._write_one(doc, current.get("rev"), audit), False
 
@@ -346,13 +357,13 @@ class AssetService:
             raise Invalid(f"cannot change {', '.join(owned)}: the service owns these fields")
         if "id" in patch and patch["id"] != asset_id:
             raise Invalid("an asset id cannot be changed")
-        current = self._get_in_scope(scope, asset_id)
+        catalog, current = self._scoped(scope, asset_id)
         self._check_writable(scope, current, asset_id)
         merged = merge_patch(client_view(current), patch)
         fields = parse_fields(merged)
         if not fields.href:
             raise Invalid("href cannot be removed")
-        doc = self._replaced(current, fields)
+        doc = self._replaced(current, fields, blobs=self.storage.for_catalog(catalog))
         audit = audit_doc(scope.catalog_id, "asset", asset_id, "update", actor, patch=patch)
         return self._write_one(doc, current.get("rev"), audit)
 
@@ -373,9 +384,10 @@ class AssetService:
         return self._write_one(doc, current.get("rev"), audit)
 
     def hard_delete(self, scope: Scope, asset_id: str, *, actor: str) -> Doc:
-        """Remove the record for good, and its file when the service's bucket holds it."""
-        current = self._get_in_scope(scope, asset_id)
-        key = self.stored_key(current)
+        """Remove the record for good, and its file when its catalog's bucket holds it."""
+        catalog, current = self._scoped(scope, asset_id)
+        location = self.stored_location(current, catalog)
+        key = location[1] if location else None
         audit = audit_doc(
             scope.catalog_id,
             "asset",
@@ -386,16 +398,32 @@ class AssetService:
             deleted_file=key is not None,
         )
         self.store.delete_asset(scope.catalog_id, asset_id, audit=audit)
-        if key is not None:
-            self.blobs.delete(key, missing_ok=True)
+        if location is not None:
+            blobs, key = location
+            blobs.delete(key, missing_ok=True)
         return current
 
     # ------------------------------------------------------------------------------ bytes
 
-    def stored_key(self, doc: Doc) -> str | None:
-        """The key of the asset's bytes in the service's bucket, or None (external href)."""
+    def stored_key(self, doc: Doc, catalog: Doc | None = None) -> str | None:
+        """The key of the asset's bytes in its catalog's bucket, or None (external href)."""
+        location = self.stored_location(doc, catalog)
+        return location[1] if location else None
+
+    def stored_location(self, doc: Doc, catalog: Doc | None = None) -> tuple[BlobStore, str] | None:
+        """(store, key) of the asset's bytes when its href points into its catalog's bucket, else None.
+
+        ``catalog`` is the asset's catalog record when the caller has it (else it is read)."""
         href = doc.get("href")
-        return self.blobs.key_for_href(href) if href else None
+        if not href:
+            return None
+        blobs = self.storage.for_catalog(catalog) if catalog is not None else self.blobs_of(doc)
+        key = blobs.key_for_href(href)
+        return (blobs, key) if key is not None else None
+
+    def blobs_of(self, doc: Doc) -> BlobStore:
+        """The store of the bucket an asset's catalog is bound to (retired catalogs included)."""
+        return self.storage.for_catalog(self.catalogs.get(doc["catalog_id"], include_retired=True))
 
     def upload(
         self,
@@ -413,10 +441,9 @@ class AssetService:
         fields = parse_fields(metadata if metadata is not None else {})
         if fields.href:
             raise Invalid("an upload sets `href` itself; leave it out of the metadata")
-        binding = catalog.get("storage") or {}
-        prefix = binding.get("prefix", f"{scope.catalog_id}/")
+        blobs = self.storage.for_catalog(catalog)
         relative = scope.relative_dir() + name
-        key = prefix + relative
+        key = self.storage.prefix_of(catalog) + relative
         # The id indexing derives from the same key, so the upload's storage event meets this record.
         asset_id = fields.id or asset_id_for_key(f"{scope.catalog_id}/{relative}")
         try:
@@ -429,13 +456,13 @@ class AssetService:
                 "`id` in its metadata, or delete that asset first"
             )
         try:
-            self.blobs.stat(key)
+            blobs.stat(key)
         except NotFound:
             pass
         else:
             raise Conflict(f"a file exists already at {key!r}; upload under another file name")
         media_type = fields.type or mediatypes.detect(name, data.head, content_type)
-        info = self.blobs.put(
+        info = blobs.put(
             key,
             data.rewind(),
             content_type=media_type,
@@ -444,20 +471,20 @@ class AssetService:
         )
         updates: dict[str, Any] = {
             "id": asset_id,
-            "href": self.blobs.href(key),
+            "href": blobs.href(key),
             "type": media_type,
             "file_size": data.size,
             "file_checksum": data.checksum,
         }
         if not fields.roles:
             updates["roles"] = mediatypes.default_roles(name, media_type)
-        doc = self._new_asset(scope, fields.model_copy(update=updates), info)
+        doc = self._new_asset(scope, fields.model_copy(update=updates), info, blobs=blobs)
         audit = audit_doc(scope.catalog_id, "asset", asset_id, "create", actor, upload=True, key=key, size=data.size)
         try:
             return self._write_one(doc, 0, audit)
         except Exception:
             # The record did not land: leave no orphan blob behind.
-            self.blobs.delete(key, missing_ok=True)
+            blobs.delete(key, missing_ok=True)
             raise
 
     def upload_target(self, catalog_id: str, body: Any, *, content_type: str | None = None) -> Doc:
@@ -471,15 +498,15 @@ class AssetService:
             raise Invalid("item_id needs collection_id")
         name = check_file_name(body.get("filename"))
         catalog = self.check_scope(scope)
-        binding = catalog.get("storage") or {}
-        key = binding.get("prefix", f"{catalog_id}/") + scope.relative_dir() + name
+        blobs = self.storage.for_catalog(catalog)
+        key = self.storage.prefix_of(catalog) + scope.relative_dir() + name
         declared = body.get("type") or content_type
         if declared is not None and not isinstance(declared, str):
             raise Invalid("type must be a media type string")
         media_type = declared or mediatypes.from_name(name)
         ttl = self.settings.signed_url_ttl_seconds
-        url = self.blobs.signed_url(key, method="PUT", expires_seconds=ttl, content_type=media_type)
-        target: Doc = {"key": key, "href": self.blobs.href(key), "type": media_type}
+        url = blobs.signed_url(key, method="PUT", expires_seconds=ttl, content_type=media_type)
+        target: Doc = {"key": key, "href": blobs.href(key), "type": media_type}
         if url is not None:
             target.update(
                 {
@@ -496,15 +523,18 @@ class AssetService:
         return target
 
     def download_target(self, scope: Scope, asset_id: str) -> tuple[Doc, str | None, str | None]:
-        """(asset, key in our bucket or None, redirect URL or None) for a download."""
-        doc = self.get(scope, asset_id)
-        key = self.stored_key(doc)
-        if key is None:
+        """(asset, key in its catalog's bucket or None, redirect URL or None) for a download.
+
+        Without a URL the caller streams ``key`` from ``blobs_of(asset)``."""
+        catalog, doc = self._get_active(scope, asset_id)
+        location = self.stored_location(doc, catalog)
+        if location is None:
             href = doc.get("href") or ""
             if href.startswith(("http://", "https://")):
                 return doc, None, href
             raise NotFound(f"asset {asset_id!r} points at {href!r}, which this service cannot serve")
-        url = self.blobs.signed_url(key, method="GET", expires_seconds=self.settings.signed_url_ttl_seconds)
+        blobs, key = location
+        url = blobs.signed_url(key, method="GET", expires_seconds=self.settings.signed_url_ttl_seconds)
         return doc, key, url
 
     # ------------------------------------------------------------------------------ bulk
@@ -516,12 +546,13 @@ class AssetService:
         results: list[BulkResult | None] = [None] * len(records)
         prepared: dict[int, tuple[Scope, AssetFields]] = {}
         scope_ok: dict[Scope, str | None] = {}
+        catalog_blobs: dict[str, BlobStore] = {}
         for index, record in enumerate(records):
             try:
                 scope, fields = self._bulk_parse(record, default_catalog)
                 if scope not in scope_ok:
                     try:
-                        self.check_scope(scope)
+                        catalog_blobs[scope.catalog_id] = self.storage.for_catalog(self.check_scope(scope))
                         scope_ok[scope] = None
                     except NotFound as exc:
                         scope_ok[scope] = exc.detail
@@ -567,13 +598,13 @@ class AssetService:
                 if current is None:
                     if not fields.href:
                         raise Invalid("an asset needs an `href`")
-                    doc = self._new_asset(scope, fields, now=now)
+                    doc = self._new_asset(scope, fields, now=now, blobs=catalog_blobs[scope.catalog_id])
                     write, action, outcome = AssetWrite(doc, 0), "create", _CREATED
                 else:
                     self._check_writable(scope, current, asset_id)
                     if not fields.href:
                         fields = fields.model_copy(update={"href": current["href"]})
-                    doc = self._replaced(current, fields, now=now)
+                    doc = self._replaced(current, fields, now=now, blobs=catalog_blobs[scope.catalog_id])
                     if _same_content(doc, current):
                         results[index] = BulkResult(asset_id, "unchanged", index, scope.catalog_id)
                         continue
@@ -637,11 +668,19 @@ class AssetService:
             raise NotFound(f"asset {asset_id!r} was deleted; restore it before changing it")
 
     def _new_asset(
-        self, scope: Scope, fields: AssetFields, info: BlobInfo | None = None, *, now: str | None = None
+        self,
+        scope: Scope,
+        fields: AssetFields,
+        info: BlobInfo | None = None,
+        *,
+        blobs: BlobStore,
+        now: str | None = None,
     ) -> Doc:
-        """The stored document of a new asset (fields are validated already; no second validation pass)."""
+        """The stored document of a new asset (fields are validated already; no second validation pass).
+
+        ``blobs``: the store of the catalog's bucket (an href into it gets storage coordinates)."""
         now = now or dtime.now_iso()
-        location = self._storage_for(fields.href or "", info)
+        location = self._storage_for(blobs, fields.href or "", info)
         return asset_doc(
             fields,
             fields.id or uuid.uuid4().hex,
@@ -658,22 +697,23 @@ class AssetService:
             },
         )
 
-    def _storage_for(self, href: str, info: BlobInfo | None = None) -> StorageLocation | None:
-        key = self.blobs.key_for_href(href) if href else None
+    @staticmethod
+    def _storage_for(blobs: BlobStore, href: str, info: BlobInfo | None = None) -> StorageLocation | None:
+        key = blobs.key_for_href(href) if href else None
         if key is None:
             return None
         if info is None:
             try:
-                info = self.blobs.stat(key)
+                info = blobs.stat(key)
             except NotFound:
-                return StorageLocation(bucket=self.blobs.bucket, key=key)
+                return StorageLocation(bucket=blobs.bucket, key=key)
         return StorageLocation(bucket=info.bucket, key=info.key, generation=info.generation, etag=info.etag)
 
-    def _replaced(self, current: Doc, fields: AssetFields, *, now: str | None = None) -> Doc:
+    def _replaced(self, current: Doc, fields: AssetFields, *, blobs: BlobStore, now: str | None = None) -> Doc:
         """``current`` with its client fields replaced by ``fields`` (system fields kept)."""
         storage: Any = current.get("storage")
         if fields.href != current.get("href"):
-            location = self._storage_for(fields.href or "")
+            location = self._storage_for(blobs, fields.href or "")
             storage = location.model_dump(mode="json") if location else None
         return asset_doc(
             fields,

@@ -1,8 +1,17 @@
-"""Catalogs (projects): create provisions storage, retire hides at once (cleanup removes later)."""
+"""Catalogs (projects): create provisions storage, retire hides at once (cleanup removes later).
+
+A catalog's storage binding (``catalog["storage"]``: ``bucket``, ``prefix``, ``queue``) is what the
+``Provisioner`` returned when the catalog was created, and it is authoritative: every service
+reaches a catalog's files through ``CatalogStorage`` (the ``BlobStore`` of the binding's bucket),
+never through the landing bucket by assumption. Keys keep the ``{catalog}/{collection}/{item}/...``
+convention in a dedicated bucket too (the provisioners return the prefix ``{catalog}/``), so a key
+alone still names its catalog and indexing reads it the same way in any bucket.
+"""
 
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 from pydantic import ValidationError
@@ -10,8 +19,8 @@ from pydantic import ValidationError
 from dynastore.domain import time as dtime
 from dynastore.domain.catalog import Catalog, CatalogFields, StorageBinding
 from dynastore.domain.search import Page
-from dynastore.errors import Conflict, Invalid, NotFound
-from dynastore.ports import Doc, MetadataStore, Provisioner
+from dynastore.errors import Conflict, Invalid, NotFound, Unavailable
+from dynastore.ports import BlobStore, Doc, MetadataStore, Provisioner
 from dynastore.services.patching import merge_patch, validation_detail
 
 # Fields of a catalog the client may set; everything else is owned by the service.
@@ -34,10 +43,71 @@ def audit_doc(
     }
 
 
+class CatalogStorage:
+    """The blob store and key prefix of each catalog, from its storage binding.
+
+    ``landing`` is the deployment's own bucket (``Adapters.blobs``); a binding naming another
+    bucket (gcp ``gcp_bucket_per_catalog``) gets ``landing.for_bucket(name)``, made once per bucket.
+    A catalog record without a binding lives in the landing bucket under ``{catalog}/``.
+    """
+
+    MAX_STORES = 1024  # buckets remembered (each holds only a name and a shared client)
+
+    def __init__(self, landing: BlobStore) -> None:
+        self.landing = landing
+        self._stores: dict[str, BlobStore] = {}
+        self._lock = threading.Lock()
+
+    def for_bucket(self, bucket: str | None) -> BlobStore:
+        """The store of ``bucket`` (the landing store for None or its own name)."""
+        if not bucket or bucket == self.landing.bucket:
+            return self.landing
+        with self._lock:
+            store = self._stores.get(bucket)
+        if store is None:
+            store = self.landing.for_bucket(bucket)
+            with self._lock:
+                if len(self._stores) >= self.MAX_STORES:
+                    self._stores.clear()
+                store = self._stores.setdefault(bucket, store)
+        return store
+
+    def bucket_of(self, catalog: Doc) -> str:
+        return str((catalog.get("storage") or {}).get("bucket") or self.landing.bucket)
+
+    @staticmethod
+    def prefix_of(catalog: Doc) -> str:
+        """The key prefix of the catalog's files (``{catalog}/``)."""
+        prefix = (catalog.get("storage") or {}).get("prefix")
+        return str(prefix) if prefix is not None else f"{catalog['id']}/"
+
+    def for_catalog(self, catalog: Doc) -> BlobStore:
+        """The store of the bucket the catalog's binding names."""
+        return self.for_bucket(self.bucket_of(catalog))
+
+    def is_landing(self, bucket: str | None) -> bool:
+        return not bucket or bucket == self.landing.bucket
+
+
 class CatalogService:
-    def __init__(self, store: MetadataStore, provisioner: Provisioner) -> None:
+    def __init__(self, store: MetadataStore, provisioner: Provisioner, blobs: BlobStore | None = None) -> None:
+        """``blobs``: the landing bucket; needed by ``blobs_for`` (the other calls work without it)."""
         self.store = store
         self.provisioner = provisioner
+        self.storage = CatalogStorage(blobs) if blobs is not None else None
+
+    # ------------------------------------------------------------------------------ storage
+
+    def blobs_for(self, catalog: Doc) -> BlobStore:
+        """The blob store holding a catalog's files (the bucket of its storage binding)."""
+        if self.storage is None:
+            raise Unavailable("this catalog service was built without a blob store")
+        return self.storage.for_catalog(catalog)
+
+    @staticmethod
+    def key_prefix(catalog: Doc) -> str:
+        """The key prefix of a catalog's files in that store (``{catalog}/``)."""
+        return CatalogStorage.prefix_of(catalog)
 
     # ------------------------------------------------------------------------------ reads
 

@@ -240,7 +240,7 @@ def register_level(base: str, scope_dependency: Callable[..., Scope], label: str
         if url is not None:
             return RedirectResponse(url, status_code=307)
         assert key is not None
-        blobs = services.adapters.blobs
+        blobs = services.assets.blobs_of(doc)  # the bucket of the asset's catalog
         info = blobs.stat(key)
         reader = blobs.open(key)
 
