@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from dynastore.cli import build_parser
+from support.devserver import free_port
 
 
 def start_dev_in(cwd: Path, data_dir: Path, port: int) -> tuple[subprocess.Popen[str], list[str]]:
@@ -50,15 +51,6 @@ def stop(process: subprocess.Popen[str]) -> None:
 def test_dev_parser_defaults() -> None:
     args = build_parser().parse_args(["dev"])
     assert (args.host, args.port, args.data_dir) == ("127.0.0.1", 8080, None)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def test_dev_serves_with_a_generated_admin_key_that_survives_a_restart(tmp_path: Path) -> None:

@@ -17,8 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
+from support.devserver import dev_server, wait_until
+
 from . import files
-from .devserver import dev_server, wait_until
 
 pytestmark = pytest.mark.slow
 

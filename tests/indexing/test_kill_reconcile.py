@@ -14,8 +14,7 @@ import pytest
 
 from dynastore.backends.local.metadata import SqliteMetadataStore
 from dynastore.domain.search import AssetQuery
-
-from .devserver import dev_server, dynastore, env, wait_until
+from support.devserver import dev_server, dynastore, env, wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
 import textwrap
 import time
 from collections.abc import Iterator
@@ -23,10 +20,11 @@ from typing import Any
 import httpx
 import pytest
 
+from support.devserver import dev_server as live_dev_server
+
 from .conftest import wait_for
 from .files import write_stations_csv
 
-KEY = "restart-admin-key"
 PLUGIN = """
 import time
 from dynastore.tasks import Task, TaskInputs
@@ -56,12 +54,6 @@ class PluginSlowTask(Task):
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def plugin_path(tmp_path: Path) -> Path:
     """A third-party task package, installed the way pip would: module + dist-info with entry points."""
@@ -77,50 +69,17 @@ def plugin_path(tmp_path: Path) -> Path:
 
 @contextmanager
 def dev_server(data_dir: Path, *, workers: int, plugin_path: Path | None = None) -> Iterator[tuple[httpx.Client, Any]]:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DYNASTORE_API_KEYS": f"{KEY}:admin",
+    """``dynastore dev`` with ``workers`` worker threads, fast job timing, and ``plugin_path`` importable."""
+    extra_env = {
         "DYNASTORE_WATCH_BUCKET": "false",
         "DYNASTORE_WORKER_THREADS": str(workers),
         "DYNASTORE_JOB_CANCEL_POLL_SECONDS": "0.1",
         "DYNASTORE_JOB_HEARTBEAT_SECONDS": "0.5",
-        "DYNASTORE_LOG_LEVEL": "WARNING",
     }
     if plugin_path is not None:
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(plugin_path), env.get("PYTHONPATH")]))
-    log = (data_dir.parent / f"dev-{port}.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dynastore.cli", "dev", "--port", str(port), "--data-dir", str(data_dir)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {KEY}"}, timeout=30)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(f"dynastore dev exited with {process.returncode}: {Path(log.name).read_text()}")
-            try:
-                if client.get("/health").status_code < 500:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"dynastore dev did not answer within 60 s: {Path(log.name).read_text()}")
-            time.sleep(0.1)
-        yield client, process
-    finally:
-        client.close()
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
-        log.close()
+        extra_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(plugin_path), os.environ.get("PYTHONPATH")]))
+    with live_dev_server(data_dir, **extra_env) as served:
+        yield served
 
 
 def _setup_catalog(client: httpx.Client, tmp_path: Path) -> str:

@@ -15,16 +15,17 @@ from typing import Any
 
 import httpx
 
-KEY = "indexing-test-key"
+KEY = "dev-admin-key"
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
 def env(**extra: str) -> dict[str, str]:
+    """This process's environment with an admin ``KEY``, quiet logs and no worker; ``extra`` wins."""
     return {
         **os.environ,
         "DYNASTORE_API_KEYS": f"{KEY}:admin",
@@ -34,12 +35,18 @@ def env(**extra: str) -> dict[str, str]:
     }
 
 
-def dynastore(*args: str, **extra_env: str) -> list[str]:
+def dynastore(*args: str) -> list[str]:
+    """The command line of ``dynastore <args>`` in this interpreter."""
     return [sys.executable, "-m", "dynastore.cli", *args]
 
 
 @contextmanager
-def dev_server(data_dir: Path, **extra_env: str) -> Iterator[tuple[httpx.Client, Any]]:
+def dev_server(data_dir: Path, **extra_env: str) -> Iterator[tuple[httpx.Client, subprocess.Popen[bytes]]]:
+    """Start ``dynastore dev`` on a free port; yield an admin client once ``/health`` answers, and the process.
+
+    On exit the server gets SIGTERM (SIGKILL if it does not stop). Its output goes to ``dev-<port>.log``
+    next to ``data_dir`` and is quoted when it fails to start.
+    """
     port = free_port()
     log_path = data_dir.parent / f"dev-{port}.log"
     with log_path.open("wb") as log:
