@@ -29,7 +29,9 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import re
 import shutil
+import stat as stat_module
 import threading
 import time
 import uuid
@@ -37,7 +39,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, cast
-from urllib.parse import unquote, urlparse
+from urllib.parse import quote_from_bytes, unquote, urlparse
 
 import orjson
 
@@ -52,6 +54,7 @@ MAX_KEY_BYTES = 1024
 MAX_SEGMENT_BYTES = 255
 CHUNK = 1024 * 1024
 RECORD_GRACE_SECONDS = 300
+_FORBIDDEN_KEY_CHARS = re.compile(r"[\x00-\x1f\x7f\\]")  # control characters, DEL, backslash
 
 
 def is_internal(relative_path: str) -> bool:
@@ -72,7 +75,7 @@ def check_key(key: str) -> str:
         raise Invalid(f"object key {key!r} is not valid UTF-8") from exc
     if size > MAX_KEY_BYTES:
         raise Invalid(f"object key is {size} bytes long; at most {MAX_KEY_BYTES} are allowed")
-    if any(ord(ch) < 0x20 or ch in "\x7f\\" for ch in key):
+    if _FORBIDDEN_KEY_CHARS.search(key):
         raise Invalid(f"object key {key!r} contains a backslash, NUL or control character")
     if key.startswith("/"):
         raise Invalid(f"object key {key!r} must be relative (no leading /)")
@@ -83,7 +86,7 @@ def check_key(key: str) -> str:
             raise Invalid(f"object key {key!r} contains a '.' or '..' segment")
         if segment.startswith(RESERVED_PREFIX):
             raise Invalid(f"object key {key!r} uses the reserved prefix {RESERVED_PREFIX!r}")
-        if len(segment.encode("utf-8")) > MAX_SEGMENT_BYTES:
+        if size > MAX_SEGMENT_BYTES and len(segment.encode("utf-8")) > MAX_SEGMENT_BYTES:
             raise Invalid(f"a segment of object key {key!r} is longer than {MAX_SEGMENT_BYTES} bytes")
     return key
 
@@ -114,6 +117,7 @@ class FolderBlobStore:
         self.root = root_path.resolve()
         self._root_str = str(self.root)
         self._meta_root = self.root / META_DIR
+        self._meta_root_str = str(self._meta_root)
         self._gen_lock = threading.Lock()
         self._last_generation = 0
 
@@ -123,28 +127,63 @@ class FolderBlobStore:
         return self.root / check_key(key)
 
     def _inside(self, path: Path | str) -> bool:
+        text = os.fspath(path)
+        if text.startswith(self._root_str + os.sep) and self._plain_stat(text) is not None:
+            return True  # nothing below the root is a symlink: no need to resolve the whole path
         real = os.path.realpath(path)
         return real == self._root_str or real.startswith(self._root_str + os.sep)
 
-    def _existing_file(self, key: str) -> tuple[Path, os.stat_result]:
-        path = self.path_for(key)
+    def _plain_stat(self, path: str) -> os.stat_result | None:
+        """``lstat`` of each component of ``path`` below the (resolved) root, and the last result
+        when none of them is a symlink (then ``path`` is inside the root as it stands); None when
+        one is a symlink, a component is ``.``/``..``/empty, or a component cannot be read (the
+        caller then resolves the path the careful way, ``realpath``).
+
+        Cheaper than ``realpath``, which lstat-s every component of the absolute path in Python.
+        """
+        current = self._root_str
+        st: os.stat_result | None = None
         try:
-            st = os.stat(path)
-        except (FileNotFoundError, NotADirectoryError) as exc:
-            raise NotFound(f"object {key!r} does not exist in bucket {self.bucket!r}") from exc
-        if not _is_regular(st) or not self._inside(path):
+            for part in path[len(current) + 1 :].split(os.sep):
+                if part in ("", ".", ".."):
+                    return None
+                current = f"{current}{os.sep}{part}"
+                st = os.lstat(current)
+                if stat_module.S_ISLNK(st.st_mode):
+                    return None
+        except OSError:
+            return None
+        return st
+
+    def _existing_file(self, key: str) -> tuple[str, os.stat_result]:
+        path = f"{self._root_str}{os.sep}{check_key(key)}"
+        st = self._plain_stat(path)
+        if st is None:  # a symlink on the way (or gone): follow it and check where it lands
+            try:
+                st = os.stat(path)
+            except (FileNotFoundError, NotADirectoryError) as exc:
+                raise NotFound(f"object {key!r} does not exist in bucket {self.bucket!r}") from exc
+            if not _is_regular(st) or not self._inside(path):
+                raise NotFound(f"object {key!r} does not exist in bucket {self.bucket!r}")
+        elif not _is_regular(st):
             raise NotFound(f"object {key!r} does not exist in bucket {self.bucket!r}")
         return path, st
 
     def _meta_dir(self, key: str) -> Path:
+        return Path(self._meta_dir_str(key))
+
+    def _meta_dir_str(self, key: str) -> str:
         digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
-        return self._meta_root / digest[:2] / digest
+        return f"{self._meta_root_str}{os.sep}{digest[:2]}{os.sep}{digest}"
 
     # ------------------------------------------------------------------ metadata records
     def _read_record(self, key: str, st: os.stat_result) -> dict[str, Any] | None:
         try:
-            record = cast(dict[str, Any], orjson.loads((self._meta_dir(key) / f"{st.st_ino}.json").read_bytes()))
+            with open(f"{self._meta_dir_str(key)}{os.sep}{st.st_ino}.json", "rb") as handle:
+                record = cast(dict[str, Any], orjson.loads(handle.read()))
         except (OSError, orjson.JSONDecodeError):
+            return None
+        if not isinstance(record, dict):
             return None
         if record.get("key") != key or record.get("size") != st.st_size or record.get("mtime_ns") != st.st_mtime_ns:
             return None
@@ -421,7 +460,8 @@ class FolderBlobStore:
 
     # ------------------------------------------------------------------ addressing
     def href(self, key: str) -> str:
-        return self.path_for(key).as_uri()
+        # what ``path_for(key).as_uri()`` gives, without building a Path
+        return "file://" + quote_from_bytes(os.fsencode(f"{self._root_str}{os.sep}{check_key(key)}"))
 
     def key_for_href(self, href: str) -> str | None:
         if not isinstance(href, str) or not href.startswith("file://"):
@@ -466,8 +506,6 @@ class FolderBlobStore:
 
 
 def _is_regular(st: os.stat_result) -> bool:
-    import stat as stat_module
-
     return stat_module.S_ISREG(st.st_mode)
 
 
