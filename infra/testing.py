@@ -124,6 +124,7 @@ class GcpTestBackend:
 def gcp_adapters(stack: EmulatorStack | None = None, *, deliver_timeout: float = 20.0) -> Iterator[GcpTestBackend]:
     """Fresh, isolated gcp adapters on the emulators (``stack`` or the process-wide one)."""
     from dynastore.backends.gcp import build_adapters
+    from dynastore.backends.gcp.gcs import GcsBlobStore
     from dynastore.backends.gcp.tasks_queue import CloudTasksQueue
     from dynastore.config import Settings
 
@@ -144,8 +145,9 @@ def gcp_adapters(stack: EmulatorStack | None = None, *, deliver_timeout: float =
         gcp_tasks_emulator_host=stack.emulators["tasks"].host,
     )
     adapters = build_adapters(settings)
-    adapters.blobs.ensure_bucket(stack.location)
-    queue: CloudTasksQueue = adapters.queue
+    blobs, queue = adapters.blobs, adapters.queue
+    assert isinstance(blobs, GcsBlobStore) and isinstance(queue, CloudTasksQueue)
+    blobs.ensure_bucket(stack.location)
     handed: set[tuple[str, str]] = set()
 
     def deliver(name: str) -> list[dict[str, Any]]:

@@ -207,14 +207,14 @@ def test_paging_visits_every_record_once_while_inserts_happen(api: Api) -> None:
     assert {f"p{i:03d}" for i in range(60)} <= set(seen)
     # AND POST paging with token does the same
     seen_post: list[str] = []
-    body: dict[str, Any] = {"catalog_id": catalog_id, "limit": 9}
+    search_body: dict[str, Any] = {"catalog_id": catalog_id, "limit": 9}
     while True:
-        page = api.reader.post("/assets/search", json=body).json()
+        page = api.reader.post("/assets/search", json=search_body).json()
         seen_post.extend(a["id"] for a in page["assets"])
         nxt = [link for link in page["links"] if link["rel"] == "next"]
         if not nxt:
             break
-        body = nxt[0]["body"]
+        search_body = nxt[0]["body"]
     assert sorted(seen_post) == sorted({*(f"p{i:03d}" for i in range(60)), *inserted})
 
 

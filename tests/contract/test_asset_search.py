@@ -29,13 +29,14 @@ from dynastore.domain.filters import (
     from_mongo,
     matches,
 )
-from dynastore.domain.search import AssetQuery, SortKey
+from dynastore.domain.search import AssetQuery, SortDirection, SortKey
 from dynastore.errors import Invalid
 from dynastore.ports import MetadataStore
 
 from .helpers import asset_doc, audit, box, collection_doc, item_doc, seed_catalog, write_new
 
 ALL_STATUSES = ("active", "deleted", "missing")
+DIRECTIONS: tuple[SortDirection, ...] = ("asc", "desc")
 
 
 def everything(store: MetadataStore, query: AssetQuery) -> list[dict[str, Any]]:
@@ -351,7 +352,7 @@ def test_sorting_with_exact_paging(store: MetadataStore) -> None:
 def test_sorting_by_a_sometimes_missing_field_still_visits_each_record_once(
     store: MetadataStore, corpus: list[dict[str, Any]]
 ) -> None:
-    for field, direction in itertools.product(("title", "file:size", "datetime", "item_id"), ("asc", "desc")):
+    for field, direction in itertools.product(("title", "file:size", "datetime", "item_id"), DIRECTIONS):
         query = AssetQuery(catalog_ids=("demo", "other"), status=(), sortby=(SortKey(field, direction),), limit=6)
         assert ids(everything(store, query)) == ids(corpus)
 

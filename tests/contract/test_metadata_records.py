@@ -95,7 +95,7 @@ def test_jobs_revisions_and_newest_first_listing(store: MetadataStore) -> None:
     with pytest.raises(NotFound):
         store.get_job("no-such-job")
     # newest first, paged
-    seen = []
+    seen: list[str] = []
     token = None
     while True:
         page = store.list_jobs(limit=3, token=token)

@@ -61,7 +61,7 @@ def test_killed_mid_indexing_then_restarted_indexes_everything_once(tmp_path: Pa
                       f"{time.monotonic() - started:.1f} s")
 
             # THEN every file is one asset, indexed exactly once
-            keys = Counter()
+            keys: Counter[str] = Counter()
             token = None
             while True:
                 page = store.search_assets(AssetQuery(catalog_ids=("demo",), limit=10000, token=token))

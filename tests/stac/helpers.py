@@ -65,8 +65,12 @@ def item(
     south: float = 40.0,
     datetime: str = "2024-01-01T10:00:00Z",
     assets: dict[str, Any] | None = None,
+    cloud_cover: float | None = None,
     **properties: Any,
 ) -> dict[str, Any]:
+    """A STAC item on a 1-degree square at (west, south); ``cloud_cover`` becomes ``eo:cloud_cover``."""
+    if cloud_cover is not None:
+        properties = {"eo:cloud_cover": cloud_cover, **properties}
     return {
         "type": "Feature",
         "stac_version": "1.1.0",

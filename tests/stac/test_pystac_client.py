@@ -23,7 +23,7 @@ def thousand(stac_api: StacApi) -> dict[str, Any]:
             west=-180 + (i % 100) * 3.0,
             south=-60 + (i // 100) * 10.0,
             datetime=f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}T00:00:00Z",
-            **{"eo:cloud_cover": i % 100},
+            cloud_cover=i % 100,
             platform="Sentinel-2A" if i % 2 else "Landsat-8",
         )
         for i in range(N_ITEMS)
@@ -42,7 +42,8 @@ def test_client_opens_the_catalog_root_and_sees_its_capabilities(thousand: dict[
     for capability in ("ITEM_SEARCH", "FILTER", "SORT", "FIELDS", "QUERY", "COLLECTIONS"):
         assert client.conforms_to(capability), capability
     assert [c.id for c in client.get_collections()] == ["grid"]
-    assert client.get_collection("grid").id == "grid"
+    grid = client.get_collection("grid")
+    assert grid is not None and grid.id == "grid"
 
 
 def test_paging_through_1000_items_at_limit_50_sees_each_once(thousand: dict[str, Any]) -> None:

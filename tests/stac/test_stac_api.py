@@ -54,7 +54,7 @@ def data(stac_api: StacApi) -> dict[str, Any]:
                 west=0,
                 south=0,
                 datetime="2024-01-01T00:00:00Z",
-                **{"eo:cloud_cover": 5},
+                cloud_cover=5,
                 platform="Sentinel-2A",
                 title="Alpine scene",
                 assets={"s2-1-B01": b01, "s2-1-thumb": thumb},
@@ -64,7 +64,7 @@ def data(stac_api: StacApi) -> dict[str, Any]:
                 west=10,
                 south=0,
                 datetime="2024-02-01T00:00:00Z",
-                **{"eo:cloud_cover": 50},
+                cloud_cover=50,
                 platform="sentinel-2b",
                 keywords=["glacier"],
                 assets={"s2-2-B02": b02},
@@ -74,7 +74,7 @@ def data(stac_api: StacApi) -> dict[str, Any]:
                 west=20,
                 south=0,
                 datetime="2024-03-01T00:00:00Z",
-                **{"eo:cloud_cover": 80},
+                cloud_cover=80,
                 platform="Sentinel-2A",
                 description="Coastal fog",
             ),
@@ -85,7 +85,7 @@ def data(stac_api: StacApi) -> dict[str, Any]:
         "l8",
         [
             item(
-                "l8-1", west=0, south=0, datetime="2024-01-15T00:00:00Z", **{"eo:cloud_cover": 20}, platform="Landsat-8"
+                "l8-1", west=0, south=0, datetime="2024-01-15T00:00:00Z", cloud_cover=20, platform="Landsat-8"
             ),
         ],
     )

@@ -88,7 +88,7 @@ def catalog(public_api: StacApi) -> str:
                     "href": landing, "type": "application/json", "roles": ["metadata"], "title": "Landing page"
                 }
             },
-            **{"eo:cloud_cover": 1 + i % 9},
+            cloud_cover=1 + i % 9,
             platform="sentinel-2a" if i % 2 else "sentinel-2b",
             instruments=["msi"] if i % 3 else ["msi", "oli"],
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,7 @@ def broken():
 
 
 @pytest.fixture
-def plugin_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def plugin_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     (tmp_path / "hello_plugin.py").write_text(textwrap.dedent(PLUGIN))
     dist = tmp_path / "hello_plugin-1.0.dist-info"
     dist.mkdir()

@@ -225,4 +225,5 @@ def test_duplicate_and_reordered_events_leave_the_same_state(deployment: Any, ap
     # AND replaying everything again changes nothing
     revision = b["rev"]
     deliver(shuffled, [0, 1, 2, 3])
-    assert asset(shuffled)["rev"] == revision
+    replayed = asset(shuffled)
+    assert replayed is not None and replayed["rev"] == revision

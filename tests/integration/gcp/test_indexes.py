@@ -18,15 +18,25 @@ import pytest
 
 from dynastore.backends.gcp.firestore_store import ASSET_SORT_NATIVE, FirestoreMetadataStore, asset_matches
 from dynastore.backends.gcp.indexes import INDEX_FILE, QueryShape, index_file, servable
-from dynastore.domain.asset import Asset
+from dynastore.domain.asset import Asset, AssetStatus
 from dynastore.domain.audit import AuditEvent
 from dynastore.domain.catalog import Catalog
 from dynastore.domain.filters import Compare
 from dynastore.domain.job import Job
-from dynastore.domain.search import ASSET_SORT_FIELDS, ITEM_SORT_FIELDS, AssetQuery, ItemQuery, SortKey
+from dynastore.domain.search import (
+    ASSET_SORT_FIELDS,
+    ITEM_SORT_FIELDS,
+    AssetQuery,
+    ItemQuery,
+    SortDirection,
+    SortKey,
+)
 from dynastore.ports import AssetWrite
 
 pytestmark = pytest.mark.gcp
+
+DIRECTIONS: tuple[SortDirection, ...] = ("asc", "desc")
+STATUS_CYCLE: tuple[AssetStatus, ...] = ("active", "deleted", "active", "missing")
 
 
 def test_index_file_is_generated_from_the_code() -> None:
@@ -80,6 +90,8 @@ def seed(store: FirestoreMetadataStore) -> list[dict[str, Any]]:
         )
     docs = []
     for n in range(60):
+        # fields whose alias is not a Python name go in by alias (mypy sees them only as **kwargs)
+        by_alias: dict[str, Any] = {"file:size": n * 10 if n % 8 else None}
         docs.append(
             Asset(
                 id=f"a{n:03d}",
@@ -90,11 +102,11 @@ def seed(store: FirestoreMetadataStore) -> list[dict[str, Any]]:
                 type=["image/tiff", "application/pdf", None][n % 3],
                 roles=[["data"], ["thumbnail"], []][n % 3],
                 tags=[["x", "y"], ["y"], []][n % 3],
-                status=["active", "deleted", "active", "missing"][n % 4],
+                status=STATUS_CYCLE[n % 4],
                 datetime=f"2024-0{1 + n % 9}-01T00:00:00Z" if n % 6 else None,
                 metadata={"cloud": n % 11},
                 updated=f"2024-05-{1 + n % 28:02d}T00:00:00.000000Z",
-                **{"file:size": n * 10 if n % 8 else None},
+                **by_alias,
             ).to_doc()
         )
     store.write_assets([AssetWrite(d, 0) for d in docs], audits=[])
@@ -119,8 +131,8 @@ def test_every_query_shape_is_indexed_or_falls_back_exactly(gcp: Any) -> None:
     production_guard(store, refused)
     queries: list[AssetQuery] = []
     base = AssetQuery(catalog_ids=("demo", "other"), limit=7)
-    for field, direction in itertools.product(ASSET_SORT_FIELDS, ("asc", "desc")):
-        queries.append(replace(base, sortby=(SortKey(field, direction),)))  # type: ignore[arg-type]
+    for field, direction in itertools.product(ASSET_SORT_FIELDS, DIRECTIONS):
+        queries.append(replace(base, sortby=(SortKey(field, direction),)))
     queries += [
         replace(base, types=("image/tiff",), sortby=(SortKey("updated", "desc"),)),  # not indexed: fallback
         replace(base, roles=("data",), collection_id="c1", status=("active", "missing")),
@@ -187,11 +199,11 @@ def test_item_search_jobs_and_audit_under_production_indexes(gcp: Any) -> None:
         store.put_job(Job(task_id="checksum", catalog_id="demo", status="accepted").to_doc(), expect_rev=0)
     refused: list[QueryShape] = []
     production_guard(store, refused)
-    for field, direction in itertools.product(ITEM_SORT_FIELDS, ("asc", "desc")):
+    for field, direction in itertools.product(ITEM_SORT_FIELDS, DIRECTIONS):
         for collections in ((), ("c1",)):
             query = ItemQuery(
                 catalog_ids=("demo",), collections=collections, sortby=(SortKey(field, direction),), limit=5
-            )  # type: ignore[arg-type]
+            )
             seen = []
             token = None
             while True:

@@ -17,12 +17,14 @@ from dynastore.ports import AssetWrite
 def store(tmp_path_factory: pytest.TempPathFactory) -> SqliteMetadataStore:
     store = SqliteMetadataStore(Path(tmp_path_factory.mktemp("plans")) / "db.sqlite")
     docs = [
-        Asset(
-            id=f"S2A_{n:05d}_B{n % 13:02d}.TIF",
-            catalog_id="demo",
-            href="https://h.example.com/x",
-            title=f"scene {n}",
-            **{"file:size": n % 97},
+        Asset.model_validate(
+            {
+                "id": f"S2A_{n:05d}_B{n % 13:02d}.TIF",
+                "catalog_id": "demo",
+                "href": "https://h.example.com/x",
+                "title": f"scene {n}",
+                "file:size": n % 97,
+            }
         ).to_doc()
         for n in range(3000)
     ]
