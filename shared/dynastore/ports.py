@@ -16,7 +16,9 @@ raises ``Conflict`` if the record exists; ``expect_rev=n`` writes only over revi
 Optional fast paths (duck-typed, not part of the protocols; services fall back when absent): a
 ``MetadataStore`` that keeps documents as JSON text may offer ``get_assets_json(catalog_id, ids)
 -> list[tuple[id, status, json_text]]`` and ``export_assets_json(catalog_id, *, since, statuses)
--> Iterator[json_text]``, so bulk-get and export splice stored JSON without parsing it.
+-> Iterator[json_text]``, so bulk-get and export splice stored JSON without parsing it. Bulk
+indexing uses ``get_ingest_records(bucket, keys) -> list[IngestRecord]`` (those that exist, any
+order) and ``put_ingest_records(records)`` (one atomic write) when a store offers them.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from dynastore.backends.local.sqlite_base import SqliteDatabase
@@ -14,6 +15,11 @@ from dynastore.ports import Doc, IngestRecord
 
 JOB_FILTERS = ("status", "task_id", "catalog_id", "asset_id")
 CLAIM_GC_EVERY = 500
+_INGEST_FIELDS = tuple(f.name for f in dataclasses.fields(IngestRecord))
+_PUT_INGEST = (
+    "INSERT INTO ingest_records (bucket, key, catalog_id, doc) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (bucket, key) DO UPDATE SET catalog_id = excluded.catalog_id, doc = excluded.doc"
+)
 
 
 class OtherRecords:
@@ -72,17 +78,30 @@ class OtherRecords:
 
     def put_ingest_record(self, record: IngestRecord) -> None:
         with self.db.write() as conn:
-            conn.execute(
-                "INSERT INTO ingest_records (bucket, key, catalog_id, doc) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (bucket, key) DO UPDATE SET catalog_id = excluded.catalog_id, doc = excluded.doc",
-                (record.bucket, record.key, record.catalog_id, dumps(dataclasses.asdict(record))),
-            )
+            conn.execute(_PUT_INGEST, _ingest_row(record))
+
+    def put_ingest_records(self, records: Sequence[IngestRecord]) -> None:
+        """Optional fast path (see ports.py): many ingest records in one transaction, one statement."""
+        rows = [_ingest_row(record) for record in records]
+        if rows:
+            with self.db.write() as conn:
+                conn.executemany(_PUT_INGEST, rows)
 
     def get_ingest_record(self, bucket: str, key: str) -> IngestRecord:
         row = self.db.query_one("SELECT doc FROM ingest_records WHERE bucket = ? AND key = ?", (bucket, key))
         if row is None:
             raise NotFound(f"no ingest record for {key!r} in bucket {bucket!r}")
         return IngestRecord(**loads(row[0]))
+
+    def get_ingest_records(self, bucket: str, keys: Sequence[str]) -> list[IngestRecord]:
+        """Optional fast path (see ports.py): the records of those keys that have one, in no particular order."""
+        if not keys:
+            return []
+        rows = self.db.query(
+            "SELECT doc FROM ingest_records WHERE bucket = ? AND key IN (SELECT value FROM json_each(?))",
+            (bucket, dumps(list(keys))),
+        )
+        return [IngestRecord(**loads(row[0])) for row in rows]
 
     # ------------------------------------------------------------------ jobs
     def get_job(self, job_id: str) -> Doc:
@@ -182,3 +201,9 @@ class OtherRecords:
             if deleted < batch_size:
                 deleted += conn.execute("DELETE FROM catalogs WHERE id = ?", (catalog_id,)).rowcount
         return deleted
+
+
+def _ingest_row(record: IngestRecord) -> tuple[str, str, str | None, str]:
+    # the fields are flat strings: no need for ``dataclasses.asdict``'s deep copy
+    doc = {name: getattr(record, name) for name in _INGEST_FIELDS}
+    return record.bucket, record.key, record.catalog_id, dumps(doc)
