@@ -23,6 +23,14 @@ Delivery is at least once and out of order, so the rules are:
   gets the new href and scope.
 - **Failures** are recorded per key (``IngestRecord`` status ``failed`` with the error) and the
   event is acknowledged; the reconciler retries them. Nothing is dropped silently.
+
+**Buckets.** A catalog's files live in the bucket of its storage binding (``CatalogStorage``): the
+landing bucket, or a dedicated one (gcp ``gcp_bucket_per_catalog``). Keys keep the
+``{catalog}/...`` convention in either, so the key names the catalog and the event's bucket must
+be the one that catalog is bound to. An object of the landing bucket under an unknown catalog
+creates it (zero touch); an object of any other bucket is indexed only for the catalog bound to
+that bucket, and is otherwise recorded as ``failed`` with nothing else written (a delete there is
+skipped: nothing of it can exist). Reads of the object (stat, bytes, sidecar) go to its bucket.
 """
 
 from __future__ import annotations
@@ -63,6 +71,7 @@ from dynastore.domain.search import AssetQuery
 from dynastore.errors import Conflict, DynastoreError, Invalid, NotFound
 from dynastore.ports import AssetWrite, BlobStore, Doc, IngestRecord, MetadataStore, Provisioner
 from dynastore.services import mediatypes
+from dynastore.services.catalogs import CatalogStorage
 
 if TYPE_CHECKING:
     from dynastore.services.catalogs import CatalogService
@@ -183,10 +192,12 @@ class IndexingService:
         read_threads: int = READ_THREADS,
     ) -> None:
         self.store = store
-        self.blobs = blobs
+        self.blobs = blobs  # the landing bucket
         self.provisioner = provisioner
         self.settings = settings
         self.catalogs = catalogs
+        shared = catalogs.storage if catalogs is not None else None
+        self.storage = shared if shared is not None and shared.landing is blobs else CatalogStorage(blobs)
         self.read_threads = read_threads
         self._cache = _Cache()
         self._pool: ThreadPoolExecutor | None = None
@@ -277,12 +288,7 @@ class IndexingService:
         plain: list[int] = []
         for index, event in enumerate(events):
             key = event.key
-            if (
-                event.kind != "finalized"
-                or event.bucket != self.blobs.bucket
-                or is_sidecar(key)
-                or ignored_reason(key) is not None
-            ):
+            if event.kind != "finalized" or is_sidecar(key) or ignored_reason(key) is not None:
                 one_by_one.append(index)
             else:
                 plain.append(index)
@@ -298,7 +304,8 @@ class IndexingService:
         for index, result in zip(plain, self._map(plan_one, plain), strict=True):
             key = events[index].key
             if isinstance(result, Exception):
-                outcomes[index] = self._failed(key, result, key.split("/", 1)[0] if "/" in key else None)
+                catalog_id = key.split("/", 1)[0] if "/" in key else None
+                outcomes[index] = self._failed(key, result, catalog_id, bucket=events[index].bucket)
             else:
                 planned.append((index, events[index], result))
         ids = [plan.write.doc["id"] for _, _, plan in planned if plan.write is not None]
@@ -346,8 +353,11 @@ class IndexingService:
             return IngestOutcome(key, "skipped", detail=reason)
         catalog_id = key.split("/", 1)[0] if "/" in key else None
         try:
-            if event.bucket != self.blobs.bucket:
-                raise Invalid(f"bucket {event.bucket!r} is not the bucket this service indexes ({self.blobs.bucket!r})")
+            if event.kind == "deleted" and not self._bucket_known(event.bucket, catalog_id):
+                return IngestOutcome(
+                    key, "skipped", catalog_id=catalog_id, detail=f"no catalog is bound to bucket {event.bucket!r}"
+                )
+            self._check_bucket(event.bucket, catalog_id)
             if is_sidecar(key):
                 return self._retry(lambda: self._apply_sidecar(event))
             scope = parse_key(key)
@@ -356,7 +366,7 @@ class IndexingService:
             if event.kind == "metadata-updated":
                 # The payload may be older than the object's current metadata: read what holds now.
                 try:
-                    info = self.blobs.stat(key)
+                    info = self._blobs(event.bucket).stat(key)
                 except NotFound:
                     return IngestOutcome(key, "skipped", catalog_id=scope.catalog_id, detail="object no longer exists")
                 event = StorageEvent.from_blob(info, event_id=event.event_id)
@@ -378,10 +388,13 @@ class IndexingService:
     def _plan_present(
         self, scope: KeyScope, event: StorageEvent, *, observed: bool, sidecar_listed: bool | None = None
     ) -> _Plan:
-        """Decide what an object present in storage means for its record (reads only)."""
+        """Decide what an object present in storage means for its record (reads only, except that a
+        first object of the landing bucket creates its catalog)."""
         key = scope.key
+        self._check_bucket(event.bucket, scope.catalog_id)  # before: another bucket creates no catalog
         if not self._ensure_catalog(scope.catalog_id):
             return _Plan(IngestOutcome(key, "skipped", catalog_id=scope.catalog_id, detail="catalog is retired"))
+        self._check_bucket(event.bucket, scope.catalog_id)  # after: a catalog just made may have its own bucket
         record = self._ingest_record(event.bucket, key)
         if not observed and record is not None:
             order = compare_generations(event.generation, record.generation)
@@ -436,7 +449,8 @@ class IndexingService:
                 record=self._record_for(record, "indexed", event, scope.catalog_id, asset_id, None),
             )
 
-        sidecar, sidecar_error = self._read_sidecar(key) if sidecar_listed is not False else (None, None)
+        blobs = self._blobs(event.bucket)
+        sidecar, sidecar_error = self._read_sidecar(blobs, key) if sidecar_listed is not False else (None, None)
         described = describe(event.metadata, sidecar)
         if sidecar_error:
             described.warnings.append(sidecar_error)
@@ -454,7 +468,7 @@ class IndexingService:
         moved_from: Doc | None = None
         action = "update" if existing is not None else "index"
         if existing is None and size > 0:
-            moved_from = self._move_source(scope.catalog_id, checksum, key)
+            moved_from = self._move_source(scope.catalog_id, checksum, key, event.bucket)
             if moved_from is not None:
                 existing, asset_id, action = moved_from, moved_from["id"], "move"
         doc = self._full_doc(scope, event, existing, asset_id, described, size, checksum, media_type)
@@ -502,7 +516,7 @@ class IndexingService:
             size = int(existing.get("file:size") or event.size or 0)
             return size, existing["file:checksum"], existing.get("type") or mediatypes.OCTET_STREAM
         try:
-            with self.blobs.open(key) as reader:
+            with self._blobs(event.bucket).open(key) as reader:
                 inspection = mediatypes.inspect_stream(reader)
         except NotFound:
             return None
@@ -528,7 +542,7 @@ class IndexingService:
                 "catalog_id": scope.catalog_id,
                 "collection_id": scope.collection_id,
                 "item_id": scope.item_id,
-                "href": self.blobs.href(scope.key),
+                "href": self._blobs(event.bucket).href(scope.key),
                 "type": media_type,
                 "file:size": size,
                 "file:checksum": checksum,
@@ -549,8 +563,8 @@ class IndexingService:
         doc["storage"] = storage
         return doc
 
-    def _move_source(self, catalog_id: str, checksum: str, key: str) -> Doc | None:
-        """A ``missing`` asset of the same bytes in this catalog, gone within the move window."""
+    def _move_source(self, catalog_id: str, checksum: str, key: str, bucket: str) -> Doc | None:
+        """A ``missing`` asset of the same bytes in this catalog and bucket, gone within the move window."""
         window = self.settings.move_window_seconds
         if window <= 0:
             return None
@@ -569,7 +583,7 @@ class IndexingService:
         candidates = [
             doc
             for doc in self.store.search_assets(query).items
-            if _storage(doc).get("key") != key and _storage(doc).get("bucket") in (None, self.blobs.bucket)
+            if _storage(doc).get("key") != key and _storage(doc).get("bucket") in (None, bucket)
         ]
         if not candidates:
             return None
@@ -732,7 +746,7 @@ class IndexingService:
                     detail=f"generation {event.generation} is older than {record.generation}",
                 )
         try:
-            current = self.blobs.stat(key)
+            current = self._blobs(event.bucket).stat(key)
         except NotFound:
             current = None
         if current is not None:
@@ -792,6 +806,7 @@ class IndexingService:
             limit=50,
         )
         source_key = _storage(source).get("key")
+        bucket = _storage(source).get("bucket") or self.blobs.bucket
         candidates = []
         for doc in self.store.search_assets(query).items:
             storage = _storage(doc)
@@ -799,9 +814,9 @@ class IndexingService:
                 continue
             if doc.get("created", "") < source.get("created", ""):
                 continue
-            if storage.get("bucket") not in (None, self.blobs.bucket) or not storage.get("key"):
+            if storage.get("bucket") not in (None, bucket) or not storage.get("key"):
                 continue
-            if self._exists(storage["key"]):
+            if self._exists(bucket, storage["key"]):
                 candidates.append(doc)
         if not candidates:
             return None
@@ -850,11 +865,12 @@ class IndexingService:
         )
         self._put_record(record, "deleted", event, scope.catalog_id, source["id"], None, generation=tombstone)
         if to_key:
+            to_bucket = _storage(twin).get("bucket") or event.bucket
             target_event = StorageEvent(
-                kind="finalized", bucket=self.blobs.bucket, key=to_key, generation=_storage(twin).get("generation")
+                kind="finalized", bucket=to_bucket, key=to_key, generation=_storage(twin).get("generation")
             )
             self._put_record(
-                self._ingest_record(self.blobs.bucket, to_key),
+                self._ingest_record(to_bucket, to_key),
                 "indexed",
                 target_event,
                 scope.catalog_id,
@@ -882,8 +898,9 @@ class IndexingService:
         if self._catalog_status(scope.catalog_id) == "retired":
             return IngestOutcome(key, "skipped", catalog_id=scope.catalog_id, detail="catalog is retired")
         record = self._ingest_record(event.bucket, key)
+        blobs = self._blobs(event.bucket)
         try:
-            info = self.blobs.stat(target)
+            info = blobs.stat(target)
         except NotFound:
             if event.kind == "deleted":
                 self._put_record(record, "deleted", event, scope.catalog_id, None, None)
@@ -898,7 +915,7 @@ class IndexingService:
             )
             return IngestOutcome(key, "skipped", catalog_id=scope.catalog_id, detail=f"waiting for {target}")
         outcome = self._apply_present(scope, StorageEvent.from_blob(info), observed=True)
-        _, error = self._read_sidecar(target) if event.kind != "deleted" else (None, None)
+        _, error = self._read_sidecar(blobs, target) if event.kind != "deleted" else (None, None)
         if event.kind == "deleted":
             status: Literal["indexed", "failed", "deleted", "skipped"] = "deleted"
         elif error:
@@ -918,11 +935,12 @@ class IndexingService:
             detail=error,
         )
 
-    def _read_sidecar(self, key: str) -> tuple[Doc | None, str | None]:
+    @staticmethod
+    def _read_sidecar(blobs: BlobStore, key: str) -> tuple[Doc | None, str | None]:
         """The sidecar of ``key`` as a JSON object (None when there is none) and a parse error, if any."""
         name = sidecar_key(key)
         try:
-            with self.blobs.open(name) as reader:
+            with blobs.open(name) as reader:
                 raw = reader.read(MAX_SIDECAR_BYTES + 1)
         except NotFound:
             return None, None
@@ -941,17 +959,61 @@ class IndexingService:
     def forget_catalog(self, catalog_id: str) -> None:
         """Drop what this process remembers of a catalog (after a retire or a purge)."""
         self._cache.forget(("catalog", catalog_id))
+        self._cache.forget(("bucket", catalog_id))
 
     def _catalog_status(self, catalog_id: str, *, fresh: bool = False) -> str | None:
         cached = None if fresh else self._cache.get(("catalog", catalog_id))
         if cached is not None:
             return cached
+        doc = self._read_catalog(catalog_id)
+        return None if doc is None else str(doc.get("status") or "active")
+
+    def _read_catalog(self, catalog_id: str) -> Doc | None:
+        """The catalog record (None when absent); remembers its status and bucket for a moment."""
         try:
-            status = str(self.store.get_catalog(catalog_id).get("status") or "active")
+            doc = self.store.get_catalog(catalog_id)
         except (NotFound, Invalid):
             return None
-        self._cache.put(("catalog", catalog_id), status)
-        return status
+        self._cache.put(("catalog", catalog_id), str(doc.get("status") or "active"))
+        self._cache.put(("bucket", catalog_id), self.storage.bucket_of(doc))
+        return doc
+
+    def _catalog_bucket(self, catalog_id: str | None) -> str | None:
+        """The bucket a catalog's binding names (None: no such catalog)."""
+        if not catalog_id:
+            return None
+        cached = self._cache.get(("bucket", catalog_id))
+        if cached is not None:
+            return cached
+        doc = self._read_catalog(catalog_id)
+        return None if doc is None else self.storage.bucket_of(doc)
+
+    def _bucket_known(self, bucket: str, catalog_id: str | None) -> bool:
+        """The landing bucket, or the bucket the key's catalog is bound to."""
+        return self.storage.is_landing(bucket) or self._catalog_bucket(catalog_id) == bucket
+
+    def _check_bucket(self, bucket: str, catalog_id: str | None) -> None:
+        """``Invalid`` unless ``bucket`` may hold the key's catalog: the bucket it is bound to, or
+        the landing bucket for a catalog that does not exist yet (the key convention creates it)."""
+        bound = self._catalog_bucket(catalog_id)
+        if bound is None:
+            if self.storage.is_landing(bucket):
+                return
+            whose = f"catalog {catalog_id!r}, which does not exist" if catalog_id else "any catalog"
+            raise Invalid(
+                f"bucket {bucket!r} is not the landing bucket {self.blobs.bucket!r} nor the bucket of {whose}; "
+                "nothing was indexed"
+            )
+        if bucket != bound:
+            prefix = f"{catalog_id}/"
+            raise Invalid(
+                f"catalog {catalog_id!r} keeps its files in bucket {bound!r} (under {prefix}), not in {bucket!r}; "
+                f"this object was not indexed: put it under {prefix} in {bound!r}"
+            )
+
+    def _blobs(self, bucket: str) -> BlobStore:
+        """The store of an event's bucket (checked by ``_check_bucket`` first)."""
+        return self.storage.for_bucket(bucket)
 
     def _ensure_catalog(self, catalog_id: str) -> bool:
         """True when the catalog is active (created now if missing), False when it is retired."""
@@ -1080,17 +1142,22 @@ class IndexingService:
         except NotFound:
             return None
 
-    def _exists(self, key: str) -> bool:
+    def _exists(self, bucket: str, key: str) -> bool:
         try:
-            self.blobs.stat(key)
+            self._blobs(bucket).stat(key)
         except NotFound:
             return False
         return True
 
     def ingest_status(self, key: str, *, bucket: str | None = None) -> IngestRecord:
-        """The ingest record of an object key (``NotFound`` when no event for it was ever seen)."""
+        """The ingest record of an object key (``NotFound`` when no event for it was ever seen).
+
+        Without ``bucket``: the bucket the key's catalog is bound to (the landing bucket when that
+        catalog does not exist)."""
+        if bucket is None:
+            bucket = self._catalog_bucket(key.split("/", 1)[0] if "/" in key else None) or self.blobs.bucket
         try:
-            return self.store.get_ingest_record(bucket or self.blobs.bucket, key)
+            return self.store.get_ingest_record(bucket, key)
         except NotFound:
             raise NotFound(f"no ingest record for {key!r}: no storage event for this key has been seen") from None
 
