@@ -8,7 +8,8 @@ from dynastore.config import Settings
 from dynastore.domain.filters import And, Compare, In, Not
 from dynastore.domain.search import SortKey
 from dynastore.errors import Invalid
-from dynastore.services.search import multi_params, parse_search
+from dynastore.services.params import multi_params
+from dynastore.services.search import parse_search
 
 SETTINGS = Settings()
 

@@ -27,7 +27,6 @@ from dynastore.config import Settings
 from dynastore.domain import time as dtime
 from dynastore.domain.asset import METADATA_ROLES, Asset, AssetFields, file_name
 from dynastore.domain.audit import AuditEvent
-from dynastore.domain.cql2 import compile_cql2
 from dynastore.domain.filters import And, Compare, Exists, Expr, In, Like, Not, Or, conjoin
 from dynastore.domain.ids import check_id, slug
 from dynastore.domain.search import (
@@ -42,6 +41,15 @@ from dynastore.domain.search import (
 from dynastore.errors import Conflict, Invalid, NotFound
 from dynastore.ports import AssetWrite, Doc, MetadataStore
 from dynastore.services.catalogs import CatalogService
+from dynastore.services.params import (
+    check_params,
+    json_value,
+    one_value,
+    parse_bbox,
+    parse_filter,
+    parse_limit,
+    str_list,
+)
 
 STAC_VERSION = pystac.get_stac_version()
 GEOJSON = "application/geo+json"
@@ -208,13 +216,7 @@ def compile_stac_query(value: Any) -> Expr | None:
     """The STAC Query extension (``{"eo:cloud_cover": {"lt": 10}}``) → the shared filter tree."""
     if value in (None, "", {}):
         return None
-    if isinstance(value, str):
-        import orjson
-
-        try:
-            value = orjson.loads(value)
-        except orjson.JSONDecodeError as exc:
-            raise Invalid(f"query is not valid JSON: {exc}") from None
+    value = json_value(value, "query")
     if not isinstance(value, dict):
         raise Invalid('query is a JSON object such as {"eo:cloud_cover": {"lt": 10}}')
     parts: list[Expr] = []
@@ -269,84 +271,10 @@ def _maybe_datetime(path: str, value: Any) -> Any:
     return value
 
 
-def _str_list(value: Any, what: str) -> tuple[str, ...]:
-    if value is None or value == "":
-        return ()
-    raw: list[str] = []
-    for part in value if isinstance(value, list | tuple) else [value]:
-        if not isinstance(part, str):
-            raise Invalid(f"{what} must be a string or an array of strings")
-        raw.extend(part.split(","))
-    return tuple(dict.fromkeys(p.strip() for p in raw if p.strip()))
-
-
-def _one(value: Any, what: str) -> Any:
-    if isinstance(value, list | tuple):
-        if len(value) > 1:
-            raise Invalid(f"{what} takes one value")
-        return value[0] if value else None
-    return value
-
-
-def parse_limit(value: Any, settings: Settings, default: int | None = None, *, clamp: bool = False) -> int:
-    """``limit`` in 1..``max_page_limit``; with ``clamp`` (STAC/OGC searches) a larger one is capped."""
-    value = _one(value, "limit")
-    if value is None or value == "":
-        return default or settings.default_page_limit
-    if isinstance(value, bool):
-        raise Invalid("limit must be an integer")
-    try:
-        limit = int(value)
-    except (TypeError, ValueError):
-        raise Invalid(f"limit must be an integer, got {value!r}") from None
-    if isinstance(value, float) and value != limit:
-        raise Invalid(f"limit must be an integer, got {value!r}")
-    if clamp and limit > settings.max_page_limit:
-        return settings.max_page_limit
-    if limit < 1 or limit > settings.max_page_limit:
-        raise Invalid(f"limit must be between 1 and {settings.max_page_limit}, got {limit}")
-    return limit
-
-
-def parse_bbox(value: Any, *, json_body: bool = False) -> tuple[float, ...] | None:
-    """GET ``west,south,east,north``; in a JSON body an array of 4 or 6 numbers."""
-    if value is None or value == "" or value == []:
-        return None
-    if json_body and not (isinstance(value, list) and all(isinstance(v, int | float) for v in value)):
-        raise Invalid("bbox in a JSON body is an array of 4 or 6 numbers, e.g. [-10, 40, 10, 50]")
-    parts: list[Any]
-    if isinstance(value, str):
-        parts = value.split(",")
-    elif isinstance(value, list | tuple):
-        parts = list(value)
-        if len(parts) == 1 and isinstance(parts[0], str):
-            parts = parts[0].split(",")
-    else:
-        raise Invalid("bbox must be 4 or 6 numbers: west,south,east,north")
-    try:
-        numbers = tuple(float(p) for p in parts)
-    except (TypeError, ValueError):
-        raise Invalid(f"bbox must be 4 or 6 numbers, got {value!r}") from None
-    if len(numbers) not in (4, 6):
-        raise Invalid(f"bbox must be 4 or 6 numbers, got {len(numbers)}")
-    west, south, east, north = (numbers[0], numbers[1], numbers[3], numbers[4]) if len(numbers) == 6 else numbers
-    if south > north:
-        raise Invalid("bbox south is greater than north")
-    if not (-180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= 90 and -90 <= north <= 90):
-        raise Invalid("bbox is outside -180..180 / -90..90")
-    return numbers
-
-
 def parse_intersects(value: Any) -> dict[str, Any] | None:
     if value in (None, "", {}):
         return None
-    if isinstance(value, str):
-        import orjson
-
-        try:
-            value = orjson.loads(value)
-        except orjson.JSONDecodeError as exc:
-            raise Invalid(f"intersects is not valid GeoJSON: {exc}") from None
+    value = json_value(value, "intersects", "GeoJSON")
     check_geometry(value, "intersects")
     return dict(value)
 
@@ -367,7 +295,7 @@ _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-
 
 def parse_datetime_param(value: Any) -> tuple[str | None, str | None] | None:
     """A STAC ``datetime``: an RFC 3339 date-time (with its offset) or an interval ``a/b`` (``..`` open)."""
-    text = _one(value, "datetime")
+    text = one_value(value, "datetime")
     if text is None or text == "":
         return None
     if not isinstance(text, str):
@@ -381,21 +309,6 @@ def parse_datetime_param(value: Any) -> tuple[str | None, str | None] | None:
     if text.count("/") > 1:
         raise Invalid("a datetime interval has one `/`: start/end, `..` for an open end")
     return dtime.parse_interval(text)
-
-
-def parse_filter(params: Mapping[str, Any], target: Literal["item", "asset"]) -> Expr | None:
-    value = params.get("filter")
-    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
-        value = value[-1] if value else None
-    if value in (None, "", {}):
-        return None
-    lang = _one(params.get("filter-lang") or params.get("filter_lang"), "filter-lang")
-    crs = _one(params.get("filter-crs") or params.get("filter_crs"), "filter-crs")
-    if crs not in (None, "", "http://www.opengis.net/def/crs/OGC/1.3/CRS84"):
-        raise Invalid("filter-crs must be http://www.opengis.net/def/crs/OGC/1.3/CRS84 (WGS 84 longitude/latitude)")
-    if lang is None and isinstance(value, dict):
-        lang = "cql2-json"
-    return compile_cql2(value, lang, target=target)
 
 
 ITEM_SEARCH_PARAMS = frozenset(
@@ -421,12 +334,6 @@ ITEM_SEARCH_PARAMS = frozenset(
 ASSET_SEARCH_PARAMS = ITEM_SEARCH_PARAMS | {"items", "roles", "type", "types", "catalog_id", "catalog_ids"}
 
 
-def _check_params(params: Mapping[str, Any], allowed: frozenset[str]) -> None:
-    unknown = sorted(k for k in params if k not in allowed)
-    if unknown:
-        raise Invalid(f"unknown search parameter(s) {', '.join(unknown)}; supported: {', '.join(sorted(allowed))}")
-
-
 def _sort_keys(value: Any, allowed: tuple[str, ...]) -> tuple[SortKey, ...]:
     """GET ``sortby=-datetime,+id`` (maybe repeated) or POST ``[{"field", "direction"}]``."""
     if isinstance(value, list | tuple) and value and all(isinstance(v, str) for v in value):
@@ -441,26 +348,22 @@ def parse_item_search(
     settings: Settings,
     *,
     catalog_ids: tuple[str, ...] = (),
-    strict: bool = True,
     json_body: bool = False,
 ) -> tuple[ItemQuery, Fields]:
     """GET parameters (str or list of str) or a POST body → ``ItemQuery`` and the Fields to render."""
-    if not isinstance(params, Mapping):
-        raise Invalid("the search body is a JSON object")
-    if strict:
-        _check_params(params, ITEM_SEARCH_PARAMS)
-    collections = _str_list(params.get("collections"), "collections")
-    ids = _str_list(params.get("ids"), "ids")
+    check_params(params, ITEM_SEARCH_PARAMS)
+    collections = str_list(params.get("collections"), "collections")
+    ids = str_list(params.get("ids"), "ids")
     bbox = parse_bbox(params.get("bbox"), json_body=json_body)
-    intersects = parse_intersects(_one(params.get("intersects"), "intersects"))
+    intersects = parse_intersects(one_value(params.get("intersects"), "intersects"))
     if bbox is not None and intersects is not None:
         raise Invalid("bbox and intersects cannot be used together")
-    q = _one(params.get("q"), "q")
+    q = one_value(params.get("q"), "q")
     if isinstance(q, list):
         q = ",".join(str(v) for v in q)
     if q is not None and not isinstance(q, str):
         raise Invalid("q must be a string of comma-separated terms")
-    token = _one(params.get("token"), "token")
+    token = one_value(params.get("token"), "token")
     query = ItemQuery(
         catalog_ids=catalog_ids,
         collections=collections,
@@ -469,7 +372,7 @@ def parse_item_search(
         intersects=intersects,
         datetime=parse_datetime_param(params.get("datetime")),
         q=q.strip() if q and q.strip() else None,
-        filter=conjoin(compile_stac_query(_one(params.get("query"), "query")), parse_filter(params, "item")),
+        filter=conjoin(compile_stac_query(one_value(params.get("query"), "query")), parse_filter(params, "item")),
         sortby=_sort_keys(params.get("sortby"), ITEM_SORT_FIELDS),
         limit=parse_limit(params.get("limit"), settings, default=min(settings.default_page_limit, 100), clamp=True),
         token=str(token) if token else None,
@@ -484,23 +387,19 @@ def parse_asset_search(
     settings: Settings,
     *,
     catalog_ids: tuple[str, ...] = (),
-    strict: bool = True,
     json_body: bool = False,
 ) -> AssetQuery:
     """STAC asset-search parameters → ``AssetQuery`` (item-search parameters on asset records)."""
-    if not isinstance(params, Mapping):
-        raise Invalid("the search body is a JSON object")
-    if strict:
-        _check_params(params, ASSET_SEARCH_PARAMS)
+    check_params(params, ASSET_SEARCH_PARAMS)
     if params.get("intersects") not in (None, "", {}):
         raise Invalid("asset-search filters space with bbox (matched against the asset's item geometry)")
-    named = _str_list(params.get("catalog_id"), "catalog_id") + _str_list(params.get("catalog_ids"), "catalog_ids")
+    named = str_list(params.get("catalog_id"), "catalog_id") + str_list(params.get("catalog_ids"), "catalog_ids")
     for catalog_id in named:
         check_id(catalog_id, "catalog_id")
     if catalog_ids and named and set(named) - set(catalog_ids):
         raise Invalid("catalog_id names another catalog than this endpoint's")
-    collections = _str_list(params.get("collections"), "collections")
-    items = _str_list(params.get("items"), "items")
+    collections = str_list(params.get("collections"), "collections")
+    items = str_list(params.get("items"), "items")
     extra: list[Expr | None] = []
     collection_id = item_id = None
     if len(collections) == 1:
@@ -511,19 +410,19 @@ def parse_asset_search(
         item_id = items[0]
     elif items:
         extra.append(In("item_id", items))
-    q = _one(params.get("q"), "q")
+    q = one_value(params.get("q"), "q")
     if q is not None and not isinstance(q, str):
         raise Invalid("q must be a string")
-    token = _one(params.get("token"), "token")
-    query_expr = _asset_query(_one(params.get("query"), "query"))
+    token = one_value(params.get("token"), "token")
+    query_expr = _asset_query(one_value(params.get("query"), "query"))
     return AssetQuery(
         catalog_ids=named or catalog_ids,
         collection_id=collection_id,
         item_id=item_id,
-        ids=_str_list(params.get("ids"), "ids"),
+        ids=str_list(params.get("ids"), "ids"),
         q=q.strip() if q and q.strip() else None,
-        roles=_str_list(params.get("roles"), "roles"),
-        types=_str_list(params.get("type"), "type") + _str_list(params.get("types"), "types"),
+        roles=str_list(params.get("roles"), "roles"),
+        types=str_list(params.get("type"), "type") + str_list(params.get("types"), "types"),
         datetime=parse_datetime_param(params.get("datetime")),
         bbox=parse_bbox(params.get("bbox"), json_body=json_body),
         filter=conjoin(*extra, query_expr, parse_filter(params, "asset")),
@@ -537,13 +436,7 @@ def _asset_query(value: Any) -> Expr | None:
     """``query`` on asset-search: MongoDB-style (``$lt``) like ``/assets/search``, or STAC-style (``lt``)."""
     if value in (None, "", {}):
         return None
-    if isinstance(value, str):
-        import orjson
-
-        try:
-            value = orjson.loads(value)
-        except orjson.JSONDecodeError as exc:
-            raise Invalid(f"query is not valid JSON: {exc}") from None
+    value = json_value(value, "query")
     from dynastore.domain.filters import from_mongo
 
     if isinstance(value, dict) and all(

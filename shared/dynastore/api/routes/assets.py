@@ -28,7 +28,7 @@ from dynastore.domain.ids import check_id
 from dynastore.errors import Forbidden
 from dynastore.services.assets import Scope
 from dynastore.services.auth import Principal
-from dynastore.services.search import multi_params, parse_limit
+from dynastore.services.params import multi_params, parse_limit
 
 router = APIRouter(tags=["assets"])
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request
 from dynastore.api.deps import Editor, JSONResponse, Reader, base_url, get_services, next_link, read_json
 from dynastore.api.schemas import CATALOG_BODY, CATALOG_PATCH_BODY, json_body
 from dynastore.services.auth import Principal
-from dynastore.services.search import parse_limit
+from dynastore.services.params import parse_limit
 
 router = APIRouter(prefix="/assets/catalogs", tags=["catalogs"])
 

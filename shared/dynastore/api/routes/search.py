@@ -17,7 +17,7 @@ from dynastore.api.schemas import BULK_BODY, BULK_GET_BODY, SEARCH_BODY, json_bo
 from dynastore.domain.ids import check_id
 from dynastore.errors import Invalid
 from dynastore.services.auth import Principal
-from dynastore.services.search import multi_params
+from dynastore.services.params import multi_params
 
 router = APIRouter(tags=["search"])
 

@@ -20,7 +20,7 @@ from dynastore.api.deps import Editor, JSONResponse, Reader, base_url, get_servi
 from dynastore.domain.search import Page
 from dynastore.errors import Invalid, PreconditionFailed
 from dynastore.services.auth import Principal
-from dynastore.services.search import multi_params
+from dynastore.services.params import multi_params, parse_limit
 from dynastore.services.stac import (
     GEOJSON,
     ITEM_SEARCH_PARAMS,
@@ -33,7 +33,6 @@ from dynastore.services.stac import (
     link,
     parse_asset_search,
     parse_item_search,
-    parse_limit,
 )
 
 router = APIRouter(tags=["stac"])

@@ -20,7 +20,7 @@ from dynastore.errors import Invalid
 from dynastore.services.assets import Scope
 from dynastore.services.auth import Principal
 from dynastore.services.jobs import status_document
-from dynastore.services.search import parse_limit
+from dynastore.services.params import parse_limit
 
 router = APIRouter(tags=["tasks"])
 
