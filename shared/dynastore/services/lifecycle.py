@@ -3,8 +3,10 @@
 Retiring a catalog (``CatalogService.retire``) hides it and its assets at once. After
 ``retention_days`` the cleanup removes, in this order:
 
-1. every object under the catalog's prefix (so no orphan file is left),
-2. its queue and other infrastructure (``Provisioner.deprovision_catalog``),
+1. every object under the catalog's prefix, in the bucket its storage binding names (so no
+   orphan file is left),
+2. its queue and other infrastructure (``Provisioner.deprovision_catalog``: a dedicated bucket,
+   with whatever else it holds, goes here),
 3. its records, batch by batch (``MetadataStore.purge_catalog``), the catalog record last.
 
 Each step is idempotent and the catalog record goes last, so an interrupted cleanup is found
@@ -12,7 +14,7 @@ again by the next run and resumes where it stopped. Storage events caused by the
 deletes are ignored by indexing (the catalog is retired, then gone).
 
 Soft-deleted assets of active catalogs past retention are purged too: their file (when the
-service's bucket holds it and no other record owns that key) and then their record.
+catalog's bucket holds it and no other record owns that key) and then their record.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from dynastore.domain.filters import Compare
 from dynastore.domain.search import AssetQuery
 from dynastore.errors import Invalid, NotFound
 from dynastore.ports import BlobStore, Doc, MetadataStore, Provisioner
+from dynastore.services.catalogs import CatalogStorage
 
 if TYPE_CHECKING:
     from dynastore.services.indexing import IndexingService
@@ -65,10 +68,12 @@ class LifecycleService:
         indexing: IndexingService | None = None,
     ) -> None:
         self.store = store
-        self.blobs = blobs
+        self.blobs = blobs  # the landing bucket
         self.provisioner = provisioner
         self.settings = settings
         self.indexing = indexing
+        shared = indexing.storage if indexing is not None else None
+        self.storage = shared if shared is not None and shared.landing is blobs else CatalogStorage(blobs)
         self._reconciler: Reconciler | None = None
 
     # ------------------------------------------------------------------------------ reconcile
@@ -110,7 +115,7 @@ class LifecycleService:
                     else:
                         report.catalogs_waiting.append(catalog_id)
                 else:
-                    purged = self.purge_deleted_assets(catalog_id, cutoff)
+                    purged = self.purge_deleted_assets(catalog_id, cutoff, catalog=catalog)
                     report.assets_purged += purged
                     if progress and purged:
                         progress(f"purged {purged} soft-deleted assets of {catalog_id}")
@@ -126,17 +131,12 @@ class LifecycleService:
         if catalog.get("status") != "retired":
             raise Invalid(f"catalog {catalog_id!r} is not retired; retire it before purging")
         binding = dict(catalog.get("storage") or {})
-        bucket = binding.get("bucket") or self.blobs.bucket
-        prefix = binding.get("prefix")
-        if prefix is None:
-            prefix = f"{catalog_id}/"
-        if bucket == self.blobs.bucket:
-            if not prefix or not prefix.endswith("/"):
-                raise Invalid(f"catalog {catalog_id!r} has prefix {prefix!r} in the shared bucket; not deleting it")
-            for info in self.blobs.list(prefix):
-                self.blobs.delete(info.key, missing_ok=True)
-                report.blobs_deleted += 1
-        self.provisioner.deprovision_catalog(catalog_id, {"bucket": bucket, "prefix": prefix, **binding})
+        bucket = self.storage.bucket_of(catalog)
+        prefix = self.storage.prefix_of(catalog)
+        if self.storage.is_landing(bucket) and (not prefix or not prefix.endswith("/")):
+            raise Invalid(f"catalog {catalog_id!r} has prefix {prefix!r} in the shared bucket; not deleting it")
+        report.blobs_deleted += self._delete_objects(bucket, prefix)
+        self.provisioner.deprovision_catalog(catalog_id, {**binding, "bucket": bucket, "prefix": prefix})
         while True:
             deleted = self.store.purge_catalog(catalog_id, batch_size=PURGE_BATCH)
             report.records_deleted += deleted
@@ -148,8 +148,27 @@ class LifecycleService:
         log.info("purged retired catalog %s", catalog_id)
         return report
 
-    def purge_deleted_assets(self, catalog_id: str, cutoff: str) -> int:
-        """Hard-delete the assets soft-deleted before ``cutoff`` (their file first, then the record)."""
+    def _delete_objects(self, bucket: str, prefix: str) -> int:
+        """Delete every object under ``prefix`` of ``bucket``; returns how many."""
+        deleted = 0
+        try:
+            blobs = self.storage.for_bucket(bucket)
+            for info in blobs.list(prefix):
+                blobs.delete(info.key, missing_ok=True)
+                deleted += 1
+        except NotFound:
+            if self.storage.is_landing(bucket):
+                raise
+            # The catalog's own bucket is gone already (an earlier, interrupted cleanup removed it).
+        return deleted
+
+    def purge_deleted_assets(self, catalog_id: str, cutoff: str, *, catalog: Doc | None = None) -> int:
+        """Hard-delete the assets soft-deleted before ``cutoff`` (their file first, then the record).
+
+        ``catalog``: the catalog record, when the caller has it (its binding names the bucket)."""
+        if catalog is None:
+            catalog = self.store.get_catalog(catalog_id)
+        blobs = self.storage.for_catalog(catalog)
         purged = 0
         token: str | None = None
         while True:
@@ -162,7 +181,7 @@ class LifecycleService:
             )
             page = self.store.search_assets(query)
             for doc in page.items:
-                self._delete_file_of(doc)
+                self._delete_file_of(blobs, doc)
                 audit = AuditEvent(
                     catalog_id=catalog_id,
                     record_type="asset",
@@ -180,27 +199,28 @@ class LifecycleService:
             if not token:
                 return purged
 
-    def _delete_file_of(self, doc: Doc) -> None:
-        """Delete the asset's object when it is in our bucket, unchanged, and no other record owns it."""
+    def _delete_file_of(self, blobs: BlobStore, doc: Doc) -> None:
+        """Delete the asset's object when it is in its catalog's bucket (``blobs``), unchanged, and no
+        other record owns it."""
         storage = doc.get("storage") or {}
-        key = storage.get("key") or (self.blobs.key_for_href(doc["href"]) if doc.get("href") else None)
-        if not key or storage.get("bucket") not in (None, self.blobs.bucket):
+        key = storage.get("key") or (blobs.key_for_href(doc["href"]) if doc.get("href") else None)
+        if not key or storage.get("bucket") not in (None, blobs.bucket):
             return
         if (doc.get("metadata") or {}).get("merged_into"):
             return  # a record merged into another asset: the file is that asset's
         try:
-            record = self.store.get_ingest_record(self.blobs.bucket, key)
+            record = self.store.get_ingest_record(blobs.bucket, key)
         except NotFound:
             record = None
         if record is not None and record.status == "indexed" and record.asset_id not in (None, doc["id"]):
             return
         try:
-            info = self.blobs.stat(key)
+            info = blobs.stat(key)
         except NotFound:
             return
         if storage.get("generation") and info.generation != storage.get("generation"):
             return  # newer bytes were written there since: they are not this asset's
-        self.blobs.delete(key, missing_ok=True)
+        blobs.delete(key, missing_ok=True)
 
     def _all_catalogs(self) -> list[Doc]:
         catalogs: list[Doc] = []

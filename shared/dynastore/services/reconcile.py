@@ -1,6 +1,7 @@
 """The reconciler: compare bucket and store, repair the drift (DESIGN §5).
 
-It lists the objects of each catalog prefix and the catalog's asset records, then:
+It lists the objects of each catalog prefix, in the bucket the catalog's storage binding names
+(the landing bucket, or the catalog's own), and the catalog's asset records, then:
 
 - indexes every object without an up-to-date record (never seen, failed before, or changed while
   no event arrived: a service killed mid-indexing catches up here);
@@ -10,6 +11,9 @@ It goes through the same ``IndexingService`` rules as the events, as *reported* 
 changes: an older generation never overwrites a newer one, a deleted generation is not brought
 back, and a delete is applied only after a fresh ``stat`` shows the object gone. So it is safe
 to run while events flow, and running it twice changes nothing the second time.
+
+A folder of the landing bucket named after a catalog bound to another bucket is not that
+catalog's: its objects are recorded as failed (once per generation), like files at the root.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from dynastore.domain.events import StorageEvent, ignored_reason, is_sidecar
-from dynastore.errors import Invalid, NotFound
+from dynastore.errors import DynastoreError, Invalid, NotFound
 from dynastore.ports import BlobInfo, BlobStore, Doc, MetadataStore
 from dynastore.services.indexing import BATCH_SIZE, IndexingService, IngestOutcome
 
@@ -63,16 +67,23 @@ class Reconciler:
     def __init__(self, indexing: IndexingService) -> None:
         self.indexing = indexing
         self.store: MetadataStore = indexing.store
-        self.blobs: BlobStore = indexing.blobs
+        self.blobs: BlobStore = indexing.blobs  # the landing bucket
+        self.storage = indexing.storage
 
     def run(
         self, catalog_id: str | None = None, *, progress: Callable[[IngestOutcome], None] | None = None
     ) -> ReconcileReport:
-        """Reconcile one catalog prefix, or every catalog and every top-level folder of the bucket."""
+        """Reconcile one catalog, or every catalog (in its bucket) and every top-level folder of the
+        landing bucket."""
         report = ReconcileReport()
         if catalog_id is not None:
-            self._catalog(catalog_id, self.blobs.list(f"{catalog_id}/"), report, progress)
+            catalog = self._catalog_doc(catalog_id)
+            if catalog is None:  # not a catalog yet: what the landing bucket holds for it (indexing creates it)
+                self._catalog(catalog_id, self.blobs.list(f"{catalog_id}/"), self.blobs.bucket, report, progress)
+            else:
+                self._bound_catalog(catalog, report, progress)
             return report
+        active = {doc["id"]: doc for doc in self._catalogs()}
         seen: set[str] = set()
         listing = self.blobs.list("")
         for folder, infos in itertools.groupby(listing, key=lambda info: info.key.split("/", 1)[0]):
@@ -81,14 +92,37 @@ class Reconciler:
                 if "/" in info.key:
                     inside.append(info)
                 else:
-                    self._root_object(info, report, progress)
-            if inside:
+                    self._stray_object(info, report, progress)
+            owner = active.get(folder)
+            if owner is not None and not self.storage.is_landing(self.storage.bucket_of(owner)):
+                for info in inside:  # the catalog's files are in its own bucket; these are not indexed
+                    self._stray_object(info, report, progress)
+            elif inside:
                 seen.add(folder)
-                self._catalog(folder, iter(inside), report, progress)
-        for catalog in self._catalog_ids():
-            if catalog not in seen:  # a catalog whose prefix holds no object: its assets are all gone
-                self._catalog(catalog, iter(()), report, progress)
+                self._catalog(folder, iter(inside), self.blobs.bucket, report, progress)
+        for catalog_id, catalog in active.items():
+            if catalog_id in seen:
+                continue
+            # A catalog in its own bucket, or one whose landing prefix holds no object (its assets are all gone).
+            self._bound_catalog(catalog, report, progress)
         return report
+
+    def _bound_catalog(
+        self, catalog: Doc, report: ReconcileReport, progress: Callable[[IngestOutcome], None] | None
+    ) -> None:
+        """Reconcile a catalog against the objects under its prefix in the bucket its binding names."""
+        if catalog.get("status") == "retired":
+            return  # hidden, and the cleanup removes it: nothing to repair
+        bucket = self.storage.bucket_of(catalog)
+        try:
+            blobs = self.storage.for_bucket(bucket)
+            infos = list(blobs.list(self.storage.prefix_of(catalog)))
+        except DynastoreError as exc:  # its bucket is unreachable: report it, mark nothing missing
+            report.failed += 1
+            if len(report.failures) < 20:
+                report.failures.append({"key": f"{bucket}/{self.storage.prefix_of(catalog)}", "error": exc.detail})
+            return
+        self._catalog(catalog["id"], iter(infos), bucket, report, progress)
 
     # ------------------------------------------------------------------------------ one catalog
 
@@ -96,14 +130,16 @@ class Reconciler:
         self,
         catalog_id: str,
         infos: Iterator[BlobInfo],
+        bucket: str,
         report: ReconcileReport,
         progress: Callable[[IngestOutcome], None] | None,
     ) -> None:
+        """``infos``: the objects under the catalog's prefix in ``bucket``, the bucket it is bound to."""
         status = self._status(catalog_id)
         if status == "retired":
             return  # hidden, and the cleanup removes it: nothing to repair
         report.catalogs.append(catalog_id)
-        by_key = self._assets_by_key(catalog_id) if status == "active" else {}
+        by_key = self._assets_by_key(catalog_id, bucket) if status == "active" else {}
         infos_list = [info for info in infos if ignored_reason(info.key) is None]
         listed = {info.key for info in infos_list}
         report.scanned += len(infos_list)
@@ -132,18 +168,20 @@ class Reconciler:
             if key in listed or doc.get("status") != "active":
                 continue
             storage = doc.get("storage") or {}
-            gone = StorageEvent(kind="deleted", bucket=self.blobs.bucket, key=key, generation=storage.get("generation"))
+            gone = StorageEvent(kind="deleted", bucket=bucket, key=key, generation=storage.get("generation"))
             self._apply(gone, report, progress)
 
-    def _root_object(
+    def _stray_object(
         self, info: BlobInfo, report: ReconcileReport, progress: Callable[[IngestOutcome], None] | None
     ) -> None:
+        """An object no catalog holds (at the root, or in a folder of a catalog bound elsewhere):
+        applied once per generation, so its failure is on record."""
         if ignored_reason(info.key) is not None:
             return
         report.scanned += 1
         record = self.indexing._ingest_record(info.bucket, info.key)
         if record is not None and record.status == "failed" and record.generation in (None, info.generation):
-            report.skipped += 1  # already recorded as not indexable (a file at the bucket root)
+            report.skipped += 1  # already recorded as not indexable
             return
         self._apply(StorageEvent.from_blob(info), report, progress)
 
@@ -170,12 +208,13 @@ class Reconciler:
         record = self.indexing._ingest_record(info.bucket, info.key)
         return record is not None and record.status == "indexed" and record.asset_id == doc.get("id")
 
-    def _assets_by_key(self, catalog_id: str) -> dict[str, Doc]:
+    def _assets_by_key(self, catalog_id: str, bucket: str) -> dict[str, Doc]:
+        """The catalog's asset records of objects in ``bucket``, by key."""
         by_key: dict[str, Doc] = {}
         for doc in self.store.export_assets(catalog_id, statuses=ALL_STATUSES):
             storage = doc.get("storage") or {}
             key = storage.get("key")
-            if not key or storage.get("bucket") not in (None, self.blobs.bucket):
+            if not key or storage.get("bucket") not in (None, bucket):
                 continue
             current = by_key.get(key)
             # Two records for one key (a merge interrupted by a crash): the active one speaks for it.
@@ -189,12 +228,19 @@ class Reconciler:
         except (NotFound, Invalid):
             return None
 
-    def _catalog_ids(self) -> list[str]:
-        ids: list[str] = []
+    def _catalog_doc(self, catalog_id: str) -> Doc | None:
+        try:
+            return self.store.get_catalog(catalog_id)
+        except (NotFound, Invalid):
+            return None
+
+    def _catalogs(self) -> list[Doc]:
+        """Every active catalog record."""
+        docs: list[Doc] = []
         token: str | None = None
         while True:
             page = self.store.list_catalogs(status="active", limit=1000, token=token)
-            ids.extend(doc["id"] for doc in page.items)
+            docs.extend(page.items)
             token = page.next_token
             if not token:
-                return ids
+                return docs
