@@ -127,16 +127,27 @@ class CatalogService:
     def list(self, *, include_retired: bool = False, limit: int = 100, token: str | None = None) -> Page[Doc]:
         return self.store.list_catalogs(status=None if include_retired else "active", limit=limit, token=token)
 
-    def active_ids(self) -> tuple[str, ...]:
-        """Every active catalog id (searches across catalogs mean these)."""
-        ids: list[str] = []
+    def active(self) -> tuple[Doc, ...]:
+        """Every active catalog document."""
+        docs: list[Doc] = []
         token: str | None = None
         while True:
             page = self.store.list_catalogs(status="active", limit=1000, token=token)
-            ids.extend(doc["id"] for doc in page.items)
+            docs.extend(page.items)
             token = page.next_token
             if not token:
-                return tuple(ids)
+                return tuple(docs)
+
+    def active_ids(self) -> tuple[str, ...]:
+        """Every active catalog id (searches across catalogs mean these)."""
+        return tuple(doc["id"] for doc in self.active())
+
+    def resolve_ids(self, catalog_ids: tuple[str, ...]) -> tuple[str, ...]:
+        """The catalogs a search covers: the named ones, which must be active (``NotFound`` otherwise),
+        or every active one when none is named."""
+        for catalog_id in catalog_ids:
+            self.require_active(catalog_id)
+        return catalog_ids or self.active_ids()
 
     # ------------------------------------------------------------------------------ writes
 

@@ -128,11 +128,7 @@ class SearchService:
 
     def resolve_catalogs(self, query: AssetQuery) -> AssetQuery:
         """Named catalogs must be active (``NotFound`` otherwise); none named means every active one."""
-        if query.catalog_ids:
-            for catalog_id in query.catalog_ids:
-                self.catalogs.require_active(catalog_id)
-            return query
-        return replace(query, catalog_ids=self.catalogs.active_ids())
+        return replace(query, catalog_ids=self.catalogs.resolve_ids(query.catalog_ids))
 
     def run(self, query: AssetQuery) -> Page[Doc]:
         resolved = self.resolve_catalogs(query)

@@ -16,9 +16,9 @@ of the catalog already uses is stored as ``<item>.<key>``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import pystac
 from pydantic import ValidationError
@@ -27,7 +27,7 @@ from dynastore.config import Settings
 from dynastore.domain import time as dtime
 from dynastore.domain.asset import METADATA_ROLES, Asset, AssetFields, file_name
 from dynastore.domain.audit import AuditEvent
-from dynastore.domain.filters import And, Compare, Exists, Expr, In, Like, Not, Or, conjoin
+from dynastore.domain.filters import And, Compare, Exists, Expr, In, Like, Not, Or, conjoin, from_mongo
 from dynastore.domain.ids import check_id, slug
 from dynastore.domain.search import (
     ASSET_SORT_FIELDS,
@@ -38,7 +38,7 @@ from dynastore.domain.search import (
     SortKey,
     parse_sortby,
 )
-from dynastore.errors import Conflict, Invalid, NotFound
+from dynastore.errors import Conflict, Invalid, NotFound, PreconditionFailed
 from dynastore.ports import AssetWrite, Doc, MetadataStore
 from dynastore.services.catalogs import CatalogService
 from dynastore.services.params import (
@@ -50,6 +50,7 @@ from dynastore.services.params import (
     parse_limit,
     str_list,
 )
+from dynastore.services.patching import merge_patch, validation_detail
 
 STAC_VERSION = pystac.get_stac_version()
 GEOJSON = "application/geo+json"
@@ -437,8 +438,6 @@ def _asset_query(value: Any) -> Expr | None:
     if value in (None, "", {}):
         return None
     value = json_value(value, "query")
-    from dynastore.domain.filters import from_mongo
-
     if isinstance(value, dict) and all(
         isinstance(ops, dict) and ops and all(not str(op).startswith("$") for op in ops) for ops in value.values()
     ):
@@ -507,6 +506,16 @@ def link(rel: str, href: str, media_type: str | None = JSON, title: str | None =
     return out
 
 
+def _search_links(base: str, scope: str = "") -> list[Doc]:
+    """A landing page's links to item search and asset search (GET and POST) and to its queryables."""
+    methods = ("GET", "POST")
+    return [
+        *(link("search", f"{base}/search", GEOJSON, f"Item search{scope}", method=m) for m in methods),
+        *(link("asset-search", f"{base}/asset-search", JSON, f"Asset search{scope}", method=m) for m in methods),
+        link(QUERYABLES_REL, f"{base}/queryables", SCHEMA_JSON, "Queryables"),
+    ]
+
+
 # ======================================================================================= service
 
 
@@ -567,13 +576,9 @@ class StacService:
             link("conformance", f"{links.stac}/conformance", title="Conformance classes"),
             link("service-desc", f"{links.stac}/api", OPENAPI, "OpenAPI definition"),
             link("service-doc", f"{links.base}/api.html", "text/html", "API documentation"),
-            link("search", f"{links.stac}/search", GEOJSON, "Item search across catalogs", method="GET"),
-            link("search", f"{links.stac}/search", GEOJSON, "Item search across catalogs", method="POST"),
-            link("asset-search", f"{links.stac}/asset-search", JSON, "Asset search across catalogs", method="GET"),
-            link("asset-search", f"{links.stac}/asset-search", JSON, "Asset search across catalogs", method="POST"),
-            link(QUERYABLES_REL, f"{links.stac}/queryables", SCHEMA_JSON, "Queryables"),
+            *_search_links(links.stac, " across catalogs"),
         ]
-        for catalog in self._active_catalogs():
+        for catalog in self.catalogs.active():
             out_links.append(link("child", links.catalog(catalog["id"]), JSON, catalog.get("title") or catalog["id"]))
         doc = {
             "type": "Catalog",
@@ -598,11 +603,7 @@ class StacService:
             link("data", links.collections(catalog_id), JSON, "Collections"),
             link("service-desc", f"{links.stac}/api", OPENAPI, "OpenAPI definition"),
             link("service-doc", f"{links.base}/api.html", "text/html", "API documentation"),
-            link("search", f"{base}/search", GEOJSON, "Item search", method="GET"),
-            link("search", f"{base}/search", GEOJSON, "Item search", method="POST"),
-            link("asset-search", f"{base}/asset-search", JSON, "Asset search", method="GET"),
-            link("asset-search", f"{base}/asset-search", JSON, "Asset search", method="POST"),
-            link(QUERYABLES_REL, f"{base}/queryables", SCHEMA_JSON, "Queryables"),
+            *_search_links(base),
         ]
         for collection in self._all_collections(catalog_id):
             out_links.append(
@@ -671,16 +672,6 @@ class StacService:
         out.pop("stac_extensions", None) if not out.get("stac_extensions") else None
         return out
 
-    def _active_catalogs(self) -> list[Doc]:
-        out: list[Doc] = []
-        token: str | None = None
-        while True:
-            page = self.catalogs.list(limit=1000, token=token)
-            out.extend(page.items)
-            token = page.next_token
-            if not token:
-                return out
-
     def _all_collections(self, catalog_id: str, cap: int = 1000) -> list[Doc]:
         out: list[Doc] = []
         token: str | None = None
@@ -741,8 +732,6 @@ class StacService:
     def patch_collection(
         self, catalog_id: str, collection_id: str, patch: Any, *, actor: str, if_rev: int | None = None
     ) -> Doc:
-        from dynastore.services.patching import merge_patch
-
         current = self.get_collection_doc(catalog_id, collection_id)
         if not isinstance(patch, dict):
             raise Invalid("a PATCH body is a JSON object (RFC 7386 merge patch)")
@@ -767,16 +756,8 @@ class StacService:
         if not isinstance(collection_id, str):
             raise Invalid("a collection needs an `id` (URL-safe: A-Z a-z 0-9 . _ ~ -)")
         check_id(collection_id, "collection id")
-        doc = {k: v for k, v in body.items() if k not in _ITEM_PRIVATE}
-        doc["type"] = "Collection"
-        doc["stac_version"] = STAC_VERSION
-        doc.setdefault("description", doc.get("title") or f"Collection {collection_id}")
-        doc.setdefault("license", "other")
-        doc.setdefault(
-            "extent", {"spatial": {"bbox": [[-180, -90, 180, 90]]}, "temporal": {"interval": [[None, None]]}}
-        )
+        doc = _with_collection_defaults({**_client_view(body), "type": "Collection"}, collection_id)
         doc["links"] = _client_links(body.get("links"))
-        doc.setdefault("stac_extensions", [])
         now = dtime.now_iso()
         doc["created"] = (current or {}).get("created") or now
         doc["updated"] = now
@@ -791,16 +772,8 @@ class StacService:
         return rendered
 
     def render_collection(self, doc: Doc, catalog_id: str, links: Links) -> Doc:
-        out = {k: v for k, v in doc.items() if k not in _ITEM_PRIVATE}
-        out.setdefault("type", "Collection")
-        out["stac_version"] = STAC_VERSION
-        out.setdefault("description", out.get("title") or f"Collection {doc['id']}")
-        out.setdefault("license", "other")
-        out.setdefault(
-            "extent", {"spatial": {"bbox": [[-180, -90, 180, 90]]}, "temporal": {"interval": [[None, None]]}}
-        )
-        out.setdefault("stac_extensions", [])
         col = doc["id"]
+        out = _with_collection_defaults({"type": "Collection", **_client_view(doc)}, col)
         out["links"] = [
             link("self", links.collection(catalog_id, col)),
             link("root", links.catalog(catalog_id)),
@@ -894,8 +867,6 @@ class StacService:
     def patch_item(
         self, catalog_id: str, collection_id: str, item_id: str, patch: Any, *, actor: str, if_rev: int | None = None
     ) -> Doc:
-        from dynastore.services.patching import merge_patch
-
         current = self.get_item_doc(catalog_id, collection_id, item_id)
         if not isinstance(patch, dict):
             raise Invalid("a PATCH body is a JSON object (RFC 7386 merge patch)")
@@ -1060,8 +1031,6 @@ class StacService:
         self, catalog_id: str, collection_id: str, item_id: str, patch: Doc, actor: str
     ) -> list[tuple[AssetWrite, Doc]]:
         """PATCH ``assets``: a key set to null soft-deletes that asset, an object merges into it."""
-        from dynastore.services.patching import merge_patch
-
         planned: list[tuple[AssetWrite, Doc]] = []
         upserts: Doc = {}
         current_docs = {d["id"]: d for d in self.store.get_assets(catalog_id, list(patch))}
@@ -1197,48 +1166,20 @@ class StacService:
 
     # ------------------------------------------------------------------------- searches
 
-    def resolve_item_catalogs(self, query: ItemQuery) -> ItemQuery:
-        if query.catalog_ids:
-            for catalog_id in query.catalog_ids:
-                self.catalogs.require_active(catalog_id)
-            return query
-        return replace(query, catalog_ids=self.catalogs.active_ids())
-
     def search_items(self, query: ItemQuery, *, count: bool = True) -> Page[Doc]:
-        resolved = self.resolve_item_catalogs(query)
-        if not resolved.catalog_ids:
-            return Page(items=[], next_token=None, matched=0)
-        page = self.store.search_items(resolved)
-        if count and page.matched is None:
-            if resolved.token is None and page.next_token is None:
-                page.matched = len(page.items)
-            else:
-                page.matched = self.store.count_items(resolved)
-        return page
+        """Items of the named catalogs (which must be active), else of every active one."""
+        resolved = replace(query, catalog_ids=self.catalogs.resolve_ids(query.catalog_ids))
+        return _counted(resolved, self.store.search_items, self.store.count_items, count)
 
     def list_items(self, catalog_id: str, collection_id: str, query: ItemQuery) -> Page[Doc]:
         """``/collections/{col}/items``: an item search restricted to one collection."""
         self.get_collection_doc(catalog_id, collection_id)
         return self.search_items(replace(query, catalog_ids=(catalog_id,), collections=(collection_id,)))
 
-    def resolve_asset_catalogs(self, query: AssetQuery) -> AssetQuery:
-        if query.catalog_ids:
-            for catalog_id in query.catalog_ids:
-                self.catalogs.require_active(catalog_id)
-            return query
-        return replace(query, catalog_ids=self.catalogs.active_ids())
-
     def search_assets(self, query: AssetQuery, *, count: bool = True) -> Page[Doc]:
-        resolved = self.resolve_asset_catalogs(query)
-        if not resolved.catalog_ids:
-            return Page(items=[], next_token=None, matched=0)
-        page = self.store.search_assets(resolved)
-        if count and page.matched is None:
-            if resolved.token is None and page.next_token is None:
-                page.matched = len(page.items)
-            else:
-                page.matched = self.store.count_assets(resolved)
-        return page
+        """Assets of the named catalogs (which must be active), else of every active one."""
+        resolved = replace(query, catalog_ids=self.catalogs.resolve_ids(query.catalog_ids))
+        return _counted(resolved, self.store.search_assets, self.store.count_assets, count)
 
     def item_assets(self, catalog_id: str, collection_id: str, item_id: str, query: AssetQuery) -> Page[Doc]:
         """The paginated assets of one item (``datetime``, ``roles``, ``type``, ``q``, ``filter`` narrow it)."""
@@ -1273,6 +1214,23 @@ class StacService:
 
 
 # ======================================================================================= helpers
+
+
+Q = TypeVar("Q", ItemQuery, AssetQuery)
+
+
+def _counted(query: Q, search: Callable[[Q], Page[Doc]], count: Callable[[Q], int], with_count: bool) -> Page[Doc]:
+    """One page of ``query``; with ``with_count`` its ``matched`` is filled (counted only when the page
+    does not say it already and there is more than this one page)."""
+    if not query.catalog_ids:
+        return Page(items=[], next_token=None, matched=0)
+    page = search(query)
+    if with_count and page.matched is None:
+        if query.token is None and page.next_token is None:
+            page.matched = len(page.items)
+        else:
+            page.matched = count(query)
+    return page
 
 
 def render_asset(doc: Doc, links: Links) -> Doc:
@@ -1321,8 +1279,6 @@ def _asset_id_candidates(item_id: str, key: str) -> tuple[str, ...]:
 
 
 def _asset_fields(body: Doc, what: str) -> AssetFields:
-    from dynastore.services.patching import validation_detail
-
     try:
         fields = AssetFields.model_validate({k: v for k, v in body.items() if k not in _ASSET_INTERNAL})
     except ValidationError as exc:
@@ -1344,12 +1300,20 @@ def _client_view(doc: Doc) -> Doc:
     return {k: v for k, v in doc.items() if k not in _ITEM_PRIVATE}
 
 
+def _with_collection_defaults(doc: Doc, collection_id: str) -> Doc:
+    """The members a STAC Collection needs, where the client left them out (changes ``doc``)."""
+    doc["stac_version"] = STAC_VERSION
+    doc.setdefault("description", doc.get("title") or f"Collection {collection_id}")
+    doc.setdefault("license", "other")
+    doc.setdefault("extent", {"spatial": {"bbox": [[-180, -90, 180, 90]]}, "temporal": {"interval": [[None, None]]}})
+    doc.setdefault("stac_extensions", [])
+    return doc
+
+
 def _expect(current: Doc | None, if_rev: int | None) -> int | None:
     if current is None:
         return 0
     if if_rev is not None and if_rev != current.get("rev"):
-        from dynastore.errors import PreconditionFailed
-
         raise PreconditionFailed(f"the record is at revision {current.get('rev')}, not {if_rev}")
     return int(current.get("rev") or 0)
 
