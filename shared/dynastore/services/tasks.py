@@ -477,7 +477,7 @@ class TaskService:
             ctx = TaskContext(
                 asset=asset,
                 job_id=job_id,
-                blobs=self.blobs,
+                blobs=self.assets.blobs_of(asset),  # the bucket of the asset's catalog: its bytes, the outputs
                 store=self.store,
                 cancel_event=active.cancel,
                 on_progress=active.set_progress,
@@ -605,8 +605,9 @@ class TaskService:
                 if number % 200 == 0:
                     ctx.check_cancelled()
                 items.append(stored_item(item, catalog_id, STAC_VERSION, checker))
+        blobs = ctx.blobs or self.blobs
         for staged in ctx.staged.assets:
-            parse_fields({k: v for k, v in staged.fields.items() if k != "id"} | {"href": self.blobs.href(staged.key)})
+            parse_fields({k: v for k, v in staged.fields.items() if k != "id"} | {"href": blobs.href(staged.key)})
         return _CommitPlan(asset_patch=patch, staged=ctx.staged, items=items)
 
     def _commit(self, job: Doc, ctx: TaskContext, plan: _CommitPlan) -> None:
@@ -622,9 +623,10 @@ class TaskService:
             scope = Scope(job["catalog_id"], ctx.collection_id, ctx.item_id)
             fields = dict(new.fields)
             asset_id = fields.pop("id")
+            blobs = ctx.blobs or self.blobs
             with new.path.open("rb") as data:
-                self.blobs.put(new.key, data, content_type=fields.get("type"), metadata={"asset_id": asset_id})
-            self.assets.put(scope, asset_id, {**fields, "href": self.blobs.href(new.key)}, actor=actor)
+                blobs.put(new.key, data, content_type=fields.get("type"), metadata={"asset_id": asset_id})
+            self.assets.put(scope, asset_id, {**fields, "href": blobs.href(new.key)}, actor=actor)
         if plan.asset_patch:
             self._merge_into_asset(job, plan.asset_patch)
 

@@ -104,7 +104,7 @@ class TaskContext:
 
     # --- the asset's bytes ----------------------------------------------------------------------
     def blob_key(self) -> str:
-        """The key of the asset's bytes in this deployment's blob store (``Invalid`` if elsewhere)."""
+        """The key of the asset's bytes in ``blobs`` (its catalog's bucket; ``Invalid`` if elsewhere)."""
         storage = self.asset.get("storage") or {}
         if self.blobs is not None:
             if storage.get("key") and storage.get("bucket") in (None, self.blobs.bucket):
