@@ -41,6 +41,7 @@ import posixpath
 import re
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -51,7 +52,7 @@ from pydantic import ValidationError
 
 from dynastore.config import Settings
 from dynastore.domain import time as dtime
-from dynastore.domain.asset import Asset, AssetFields
+from dynastore.domain.asset import HREF_SCHEMES, Asset, AssetFields
 from dynastore.domain.audit import AuditEvent
 from dynastore.domain.catalog import Catalog, StorageBinding
 from dynastore.domain.events import (
@@ -153,6 +154,15 @@ class _Plan:
     write: AssetWrite | None = None
     audit: Doc | None = None
     scope: KeyScope | None = None
+
+
+@dataclass
+class _Prefetched:
+    """What planning a batch read up front: ingest records by (bucket, key), asset documents by
+    (catalog, id); None means "read, and absent". What is not in these maps is read on demand."""
+
+    records: dict[tuple[str, str], IngestRecord | None] = field(default_factory=dict)
+    assets: dict[tuple[str, str], Doc | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -293,11 +303,15 @@ class IndexingService:
             else:
                 plain.append(index)
 
+        reads = self._prefetch([events[index] for index in plain])
+
         def plan_one(index: int) -> _Plan | Exception:
             event = events[index]
             try:
                 hint = None if listed_keys is None else sidecar_key(event.key) in listed_keys
-                return self._plan_present(parse_key(event.key), event, observed=observed, sidecar_listed=hint)
+                return self._plan_present(
+                    parse_key(event.key), event, observed=observed, sidecar_listed=hint, reads=reads
+                )
             except Exception as exc:  # recorded per key, like single events
                 return exc
 
@@ -331,14 +345,59 @@ class IndexingService:
         except DynastoreError as exc:
             return exc
 
+    def _prefetch(self, events: Sequence[StorageEvent]) -> _Prefetched:
+        """Read in a few calls what planning these events looks up per object: their ingest records
+        (when the store reads them in bulk, ``get_ingest_records``) and the assets their keys may
+        already have (``get_assets``). A failed read leaves planning to read one by one."""
+        reads = _Prefetched()
+        if not events:
+            return reads
+        try:
+            get_records = getattr(self.store, "get_ingest_records", None)
+            if callable(get_records):
+                keys_by_bucket: dict[str, list[str]] = {}
+                for event in events:
+                    keys_by_bucket.setdefault(event.bucket, []).append(event.key)
+                for bucket, keys in keys_by_bucket.items():
+                    found = {record.key: record for record in get_records(bucket, keys)}
+                    for key in keys:
+                        reads.records[(bucket, key)] = found.get(key)
+            ids_by_catalog: dict[str, dict[str, None]] = {}
+            for event in events:
+                try:
+                    scope = parse_key(event.key)
+                except Invalid:
+                    continue
+                ids = ids_by_catalog.setdefault(scope.catalog_id, {})
+                tagged = _tagged_id(event.metadata)
+                if tagged:
+                    ids[tagged] = None
+                record = reads.records.get((event.bucket, event.key))
+                if record is not None and record.asset_id and record.catalog_id in (None, scope.catalog_id):
+                    ids[record.asset_id] = None
+                ids[scope.asset_id] = None
+            for catalog_id, wanted in ids_by_catalog.items():
+                docs = {doc["id"]: doc for doc in self.store.get_assets(catalog_id, list(wanted))}
+                for asset_id in wanted:
+                    reads.assets[(catalog_id, asset_id)] = docs.get(asset_id)
+        except DynastoreError as exc:
+            log.info("bulk reads of a batch failed, planning reads one by one: %s", exc)
+            return _Prefetched()
+        return reads
+
     def _map(self, work: Callable[[Any], Any], values: Sequence[Any]) -> list[Any]:
-        """``work`` over ``values`` on a few threads (reads and hashing overlap), results in order."""
+        """``work`` over ``values`` on a few threads (reads and hashing overlap), results in order.
+
+        Each thread takes one contiguous share of ``values``: one task per thread, not per value
+        (a task costs more than the work for a small file)."""
         if self.read_threads <= 1 or len(values) < 8:
             return [work(value) for value in values]
         with self._pool_lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=self.read_threads, thread_name_prefix="dynastore-index")
-        return list(self._pool.map(work, values))
+        share = -(-len(values) // self.read_threads)
+        parts = [values[start : start + share] for start in range(0, len(values), share)]
+        return [result for part in self._pool.map(lambda part: [work(v) for v in part], parts) for result in part]
 
     def close(self) -> None:
         if self._pool is not None:
@@ -386,16 +445,25 @@ class IndexingService:
         return plan.outcome
 
     def _plan_present(
-        self, scope: KeyScope, event: StorageEvent, *, observed: bool, sidecar_listed: bool | None = None
+        self,
+        scope: KeyScope,
+        event: StorageEvent,
+        *,
+        observed: bool,
+        sidecar_listed: bool | None = None,
+        reads: _Prefetched | None = None,
     ) -> _Plan:
         """Decide what an object present in storage means for its record (reads only, except that a
-        first object of the landing bucket creates its catalog)."""
+        first object of the landing bucket creates its catalog). ``reads``: what the batch read up front."""
         key = scope.key
         self._check_bucket(event.bucket, scope.catalog_id)  # before: another bucket creates no catalog
         if not self._ensure_catalog(scope.catalog_id):
             return _Plan(IngestOutcome(key, "skipped", catalog_id=scope.catalog_id, detail="catalog is retired"))
         self._check_bucket(event.bucket, scope.catalog_id)  # after: a catalog just made may have its own bucket
-        record = self._ingest_record(event.bucket, key)
+        if reads is not None and (event.bucket, key) in reads.records:
+            record = reads.records[(event.bucket, key)]
+        else:
+            record = self._ingest_record(event.bucket, key)
         if not observed and record is not None:
             order = compare_generations(event.generation, record.generation)
             if order is not None and order < 0:
@@ -419,7 +487,7 @@ class IndexingService:
                     )
                 )
 
-        existing, asset_id = self._resolve(scope, event, record)
+        existing, asset_id = self._resolve(scope, event, record, reads)
         if existing is not None and not observed:
             order = compare_generations(event.generation, _storage(existing).get("generation"))
             if order is not None and order < 0:
@@ -472,9 +540,15 @@ class IndexingService:
             if moved_from is not None:
                 existing, asset_id, action = moved_from, moved_from["id"], "move"
         doc = self._full_doc(scope, event, existing, asset_id, described, size, checksum, media_type)
-        return self._plan_write(scope, event, record, existing, doc, action, described.warnings, moved_from=moved_from)
+        # A new record built only from the service's own values has the stored shape already.
+        trusted = existing is None and not (described.fields or described.metadata or described.extensions)
+        return self._plan_write(
+            scope, event, record, existing, doc, action, described.warnings, moved_from=moved_from, trusted=trusted
+        )
 
-    def _resolve(self, scope: KeyScope, event: StorageEvent, record: IngestRecord | None) -> tuple[Doc | None, str]:
+    def _resolve(
+        self, scope: KeyScope, event: StorageEvent, record: IngestRecord | None, reads: _Prefetched | None = None
+    ) -> tuple[Doc | None, str]:
         """The asset this key already has (any status), or None and the id a new one gets."""
         tagged = _tagged_id(event.metadata)
         candidates: list[str] = []
@@ -486,7 +560,10 @@ class IndexingService:
         candidates.append(derived)
         taken: set[str] = set()
         for candidate in dict.fromkeys(candidates):
-            doc = self._get_asset(scope.catalog_id, candidate)
+            if reads is not None and (scope.catalog_id, candidate) in reads.assets:
+                doc = reads.assets[(scope.catalog_id, candidate)]
+            else:
+                doc = self._get_asset(scope.catalog_id, candidate)
             if doc is None and candidate == tagged and _fresh(event):
                 doc = self._await_api_record(scope.catalog_id, candidate)
             if doc is None:
@@ -535,26 +612,57 @@ class IndexingService:
         media_type: str,
     ) -> Doc:
         now = dtime.now_iso()
-        doc: Doc = dict(existing or {})
+        href = self._blobs(event.bucket).href(scope.key)
+        if existing is None:
+            # every field of ``Asset.to_doc()``, in its order, with its defaults
+            doc: Doc = {
+                "id": asset_id,
+                "href": href,
+                "type": media_type,
+                "roles": mediatypes.default_roles(scope.key, media_type),
+                "title": None,
+                "description": None,
+                "code": None,
+                "tags": [],
+                "metadata": {},
+                "file:size": size,
+                "file:checksum": checksum,
+                "datetime": None,
+                "start_datetime": None,
+                "end_datetime": None,
+                "version": None,
+                "latest": None,
+                "alternate": {},
+                "bbox": None,
+                "catalog_id": scope.catalog_id,
+                "collection_id": scope.collection_id,
+                "item_id": scope.item_id,
+                "status": "active",
+                "created": now,
+                "updated": now,
+                "deleted_at": None,
+                "storage": _storage_doc(event),
+                "rev": 0,
+            }
+            return _apply_described(doc, described)
+        doc = dict(existing)
         doc.update(
             {
                 "id": asset_id,
                 "catalog_id": scope.catalog_id,
                 "collection_id": scope.collection_id,
                 "item_id": scope.item_id,
-                "href": self._blobs(event.bucket).href(scope.key),
+                "href": href,
                 "type": media_type,
                 "file:size": size,
                 "file:checksum": checksum,
                 "storage": _storage_doc(event),
                 "status": "active",
                 "deleted_at": None,
-                "created": (existing or {}).get("created") or now,
+                "created": existing.get("created") or now,
                 "updated": now,
             }
         )
-        if existing is None:
-            doc["roles"] = mediatypes.default_roles(scope.key, media_type)
         return _apply_described(doc, described)
 
     def _descriptive_update(self, existing: Doc, described: Described, event: StorageEvent) -> Doc:
@@ -566,7 +674,7 @@ class IndexingService:
     def _move_source(self, catalog_id: str, checksum: str, key: str, bucket: str) -> Doc | None:
         """A ``missing`` asset of the same bytes in this catalog and bucket, gone within the move window."""
         window = self.settings.move_window_seconds
-        if window <= 0:
+        if window <= 0 or self._cache.get(("no-missing", catalog_id)) is not None:
             return None
         since = dtime.isoformat(dtime.utcnow() - _seconds(window))
         query = AssetQuery(
@@ -575,8 +683,6 @@ class IndexingService:
             filter=And((Compare("eq", "file:checksum", checksum), Compare("gte", "deleted_at", since))),
             limit=50,
         )
-        if self._cache.get(("no-missing", catalog_id)) is not None:
-            return None
         if self.store.count_assets(query) == 0:  # cheap (status index); searching is not
             self._cache.put(("no-missing", catalog_id), "none")
             return None
@@ -602,8 +708,13 @@ class IndexingService:
         warnings: list[str],
         *,
         moved_from: Doc | None,
+        trusted: bool = False,
     ) -> _Plan:
-        doc = _validated(doc)
+        """``trusted``: ``doc`` is a new record of the stored shape built from the service's own
+        values (``_full_doc`` without anything described); it skips the validation pass, as does a
+        record identical to the stored one (whose validation would give it back unchanged)."""
+        if not (trusted and _trusted_shape(doc)) and not (existing is not None and _same_content(doc, existing)):
+            doc = _validated(doc)
         note = "; ".join(warnings) or None
         new_record = self._record_for(record, "indexed", event, scope.catalog_id, doc["id"], note)
         if existing is not None and _same_content(doc, existing):
@@ -633,6 +744,10 @@ class IndexingService:
             self.store.write_assets([p.write for p in writes if p.write], audits=[p.audit for p in writes if p.audit])
         records = [plan.record for plan in plans if plan.record is not None]
         if not records:
+            return
+        put_records = getattr(self.store, "put_ingest_records", None)
+        if callable(put_records) and len(records) > 1:
+            put_records(records)
             return
         batch = getattr(self.store, "batch", None)
         with batch() if callable(batch) and len(records) > 1 else contextlib.nullcontext():
@@ -1318,15 +1433,24 @@ def _validated(doc: Doc) -> Doc:
         raise Invalid(f"the indexed asset is not valid: {exc.errors()[0].get('msg')}") from None
 
 
+def _trusted_shape(doc: Doc) -> bool:
+    """The checks validation would make of a record ``_full_doc`` built from trusted values."""
+    return bool(_ID_RE.match(doc["id"])) and str(doc["href"]).startswith(HREF_SCHEMES)
+
+
 def _audit(catalog_id: str, record_id: str, action: str, *, record_type: str = "asset", **details: Any) -> Doc:
-    return AuditEvent(
-        catalog_id=catalog_id,
-        record_type=record_type,  # type: ignore[arg-type]
-        record_id=record_id,
-        action=action,
-        actor=ACTOR,
-        details={k: v for k, v in details.items() if v is not None},
-    ).to_doc()
+    """An audit event document: ``AuditEvent.to_doc()``'s shape, built without a validation pass
+    (every value here is the service's own: ids, keys, generations, actions)."""
+    return {
+        "id": uuid.uuid4().hex,
+        "catalog_id": catalog_id,
+        "record_type": record_type,
+        "record_id": record_id,
+        "action": action,
+        "actor": ACTOR,
+        "at": dtime.now_iso(),
+        "details": {k: v for k, v in details.items() if v is not None},
+    }
 
 
 def _seconds(value: float) -> Any:
