@@ -121,8 +121,11 @@ class GcpTestBackend:
 
 
 @contextlib.contextmanager
-def gcp_adapters(stack: EmulatorStack | None = None, *, deliver_timeout: float = 20.0) -> Iterator[GcpTestBackend]:
-    """Fresh, isolated gcp adapters on the emulators (``stack`` or the process-wide one)."""
+def gcp_adapters(
+    stack: EmulatorStack | None = None, *, deliver_timeout: float = 20.0, **settings: Any
+) -> Iterator[GcpTestBackend]:
+    """Fresh, isolated gcp adapters on the emulators (``stack`` or the process-wide one); ``settings``
+    are further ``Settings`` fields (say ``gcp_bucket_per_catalog=True``)."""
     from dynastore.backends.gcp import build_adapters
     from dynastore.backends.gcp.gcs import GcsBlobStore
     from dynastore.backends.gcp.tasks_queue import CloudTasksQueue
@@ -133,7 +136,7 @@ def gcp_adapters(stack: EmulatorStack | None = None, *, deliver_timeout: float =
     os.environ.update(stack.env())  # the Google SDKs read the emulator hosts from the environment
     tag = uuid.uuid4().hex[:10]
     sink = task_sink()
-    settings = Settings(
+    built_settings = Settings(
         backend="gcp",
         gcp_project=stack.project,
         gcp_region=stack.location,
@@ -143,8 +146,9 @@ def gcp_adapters(stack: EmulatorStack | None = None, *, deliver_timeout: float =
         gcp_run_task_url=sink.url(tag),
         gcp_tasks_service_account=TASKS_SERVICE_ACCOUNT,
         gcp_tasks_emulator_host=stack.emulators["tasks"].host,
+        **settings,
     )
-    adapters = build_adapters(settings)
+    adapters = build_adapters(built_settings)
     blobs, queue = adapters.blobs, adapters.queue
     assert isinstance(blobs, GcsBlobStore) and isinstance(queue, CloudTasksQueue)
     blobs.ensure_bucket(stack.location)
@@ -191,10 +195,10 @@ def gcp_adapters(stack: EmulatorStack | None = None, *, deliver_timeout: float =
         return out
 
     try:
-        yield GcpTestBackend(settings, adapters, stack, tag, deliver)
+        yield GcpTestBackend(built_settings, adapters, stack, tag, deliver)
     finally:
         with contextlib.suppress(Exception):
             for existing in queue.client.list_queues(request={"parent": queue.parent}):
-                if existing.name.rsplit("/", 1)[-1].startswith(settings.gcp_tasks_queue_prefix + "-"):
+                if existing.name.rsplit("/", 1)[-1].startswith(built_settings.gcp_tasks_queue_prefix + "-"):
                     queue.client.delete_queue(name=existing.name)
         adapters.close()
