@@ -18,6 +18,7 @@ from fastapi import Depends, Header, Request
 from fastapi.responses import Response
 
 from dynastore.bootstrap import Services
+from dynastore.domain.asset import asset_path
 from dynastore.errors import Invalid, PayloadTooLarge
 from dynastore.services.auth import Principal
 
@@ -80,6 +81,11 @@ async def read_json(request: Request, *, max_bytes: int = MAX_JSON_BODY) -> Any:
 def base_url(request: Request) -> str:
     configured = get_services(request).settings.base_url
     return (configured or str(request.base_url)).rstrip("/")
+
+
+def asset_url(request: Request, doc: dict[str, Any]) -> str:
+    """The URL of an asset document in the asset API."""
+    return f"{base_url(request)}{asset_path(doc)}"
 
 
 def url_for_path(request: Request, path: str, params: dict[str, Any] | None = None) -> str:

@@ -153,6 +153,21 @@ def asset_level(collection_id: str | None, item_id: str | None) -> Literal["cata
     return "collection" if collection_id else "catalog"
 
 
+def assets_path(catalog_id: str, collection_id: str | None = None, item_id: str | None = None) -> str:
+    """The asset API path of one level's assets: ``/assets/catalogs/{c}[/collections/{col}[/items/{item}]]/assets``."""
+    path = f"/assets/catalogs/{catalog_id}"
+    if collection_id:
+        path += f"/collections/{collection_id}"
+        if item_id:
+            path += f"/items/{item_id}"
+    return f"{path}/assets"
+
+
+def asset_path(doc: dict[str, Any]) -> str:
+    """The asset API path of an asset document."""
+    return f"{assets_path(doc['catalog_id'], doc.get('collection_id'), doc.get('item_id'))}/{doc['id']}"
+
+
 def file_name(doc: dict[str, Any]) -> str:
     """The file name of an asset: the last segment of its storage key or href."""
     storage = doc.get("storage") or {}

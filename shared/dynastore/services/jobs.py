@@ -15,6 +15,7 @@ import orjson
 
 from dynastore.config import Settings
 from dynastore.domain import time as dtime
+from dynastore.domain.asset import assets_path
 from dynastore.domain.job import FINAL_STATUSES, Job
 from dynastore.domain.search import Page
 from dynastore.errors import Conflict, Invalid, NotFound, Unavailable
@@ -149,9 +150,5 @@ def status_document(doc: Doc, base_url: str = "") -> Doc:
 
 
 def asset_path(doc: Doc) -> str:
-    path = f"/assets/catalogs/{doc['catalog_id']}"
-    if doc.get("collection_id"):
-        path += f"/collections/{doc['collection_id']}"
-    if doc.get("item_id"):
-        path += f"/items/{doc['item_id']}"
-    return f"{path}/assets/{doc['asset_id']}"
+    """The API path of the asset a job ran on."""
+    return f"{assets_path(doc['catalog_id'], doc.get('collection_id'), doc.get('item_id'))}/{doc['asset_id']}"

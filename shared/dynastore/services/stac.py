@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from dynastore.config import Settings
 from dynastore.domain import time as dtime
-from dynastore.domain.asset import METADATA_ROLES, Asset, AssetFields, file_name
+from dynastore.domain.asset import METADATA_ROLES, Asset, AssetFields, asset_path, file_name
 from dynastore.domain.audit import AuditEvent
 from dynastore.domain.filters import And, Compare, Exists, Expr, In, Like, Not, Or, conjoin, from_mongo
 from dynastore.domain.ids import check_id, slug
@@ -487,13 +487,7 @@ class Links:
 
     def asset_api(self, doc: Doc) -> str:
         """The asset's URL in the asset management API (``/assets/...``)."""
-        c, col, item = doc["catalog_id"], doc.get("collection_id"), doc.get("item_id")
-        path = f"{self.base}/assets/catalogs/{c}"
-        if col:
-            path += f"/collections/{col}"
-        if item:
-            path += f"/items/{item}"
-        return f"{path}/assets/{doc['id']}"
+        return f"{self.base}{asset_path(doc)}"
 
 
 def link(rel: str, href: str, media_type: str | None = JSON, title: str | None = None, **extra: Any) -> Doc:

@@ -7,7 +7,6 @@ scope (else 404). ``register_level`` builds one set per level so the three stay 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
@@ -17,6 +16,7 @@ from dynastore.api.deps import (
     Editor,
     JSONResponse,
     Reader,
+    asset_url,
     base_url,
     get_services,
     next_link,
@@ -24,6 +24,7 @@ from dynastore.api.deps import (
 )
 from dynastore.api.schemas import ASSET_BODY, ASSET_PATCH_BODY, UPLOAD_FORM, json_body, multipart_body
 from dynastore.api.uploads import read_upload
+from dynastore.domain.asset import assets_path
 from dynastore.domain.ids import check_id
 from dynastore.errors import Forbidden
 from dynastore.services.assets import Scope
@@ -51,16 +52,6 @@ def item_scope(catalog_id: str, collection_id: str, item_id: str) -> Scope:
     return Scope(
         check_id(catalog_id, "catalog_id"), check_id(collection_id, "collection_id"), check_id(item_id, "item_id")
     )
-
-
-def asset_path(request: Request, doc: dict[str, Any]) -> str:
-    parts = [f"{base_url(request)}/assets/catalogs/{doc['catalog_id']}"]
-    if doc.get("collection_id"):
-        parts.append(f"/collections/{doc['collection_id']}")
-    if doc.get("item_id"):
-        parts.append(f"/items/{doc['item_id']}")
-    parts.append(f"/assets/{doc['id']}")
-    return "".join(parts)
 
 
 def _asset_id(asset_id: str) -> str:
@@ -108,7 +99,7 @@ def register_level(base: str, scope_dependency: Callable[..., Scope], label: str
     async def create_asset(request: Request, scope: Scope = scope_dep, principal: Principal = Editor) -> JSONResponse:
         body = await read_json(request)
         doc = await run_in_threadpool(get_services(request).assets.create, scope, body, actor=principal.key_id)
-        return JSONResponse(doc, status_code=201, headers={"Location": asset_path(request, doc)})
+        return JSONResponse(doc, status_code=201, headers={"Location": asset_url(request, doc)})
 
     @router.post(
         f"{base}/upload",
@@ -132,7 +123,7 @@ def register_level(base: str, scope_dependency: Callable[..., Scope], label: str
             )
         finally:
             upload.buffer.close()
-        return JSONResponse(doc, status_code=201, headers={"Location": asset_path(request, doc)})
+        return JSONResponse(doc, status_code=201, headers={"Location": asset_url(request, doc)})
 
     @router.get(f"{base}/{{asset_id}}", summary=f"Get a {label} asset", response_class=JSONResponse)
     def get_asset(
@@ -154,7 +145,7 @@ def register_level(base: str, scope_dependency: Callable[..., Scope], label: str
         doc, created = await run_in_threadpool(
             get_services(request).assets.put, scope, _asset_id(asset_id), body, actor=principal.key_id
         )
-        headers = {"Location": asset_path(request, doc)} if created else None
+        headers = {"Location": asset_url(request, doc)} if created else None
         return JSONResponse(doc, status_code=201 if created else 200, headers=headers)
 
     @router.patch(
@@ -303,10 +294,6 @@ async def upload_target(request: Request, catalog_id: str, principal: Principal 
     target = await run_in_threadpool(services.assets.upload_target, check_id(catalog_id, "catalog_id"), body)
     if not target.get("signed"):
         scope = target["scope"]
-        path = f"{base_url(request)}/assets/catalogs/{catalog_id}"
-        if scope.get("collection_id"):
-            path += f"/collections/{scope['collection_id']}"
-        if scope.get("item_id"):
-            path += f"/items/{scope['item_id']}"
-        target["url"] = f"{path}/assets/upload"
+        path = assets_path(catalog_id, scope.get("collection_id"), scope.get("item_id"))
+        target["url"] = f"{base_url(request)}{path}/upload"
     return JSONResponse(target)

@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
-from dynastore.api.deps import JSONResponse, Reader, base_url, get_services
+from dynastore.api.deps import JSONResponse, Reader, asset_url, get_services
 from dynastore.errors import Invalid, NotFound
 from dynastore.services.auth import Principal
 
@@ -80,14 +80,5 @@ def _status(request: Request, key: str) -> dict[str, Any]:
             body["asset_status"] = "purged"
         else:
             body["asset_status"] = asset.get("status")
-            body["links"].append({"rel": "asset", "href": _asset_url(request, asset), "type": "application/json"})
+            body["links"].append({"rel": "asset", "href": asset_url(request, asset), "type": "application/json"})
     return body
-
-
-def _asset_url(request: Request, asset: dict[str, Any]) -> str:
-    path = f"/assets/catalogs/{asset['catalog_id']}"
-    if asset.get("collection_id"):
-        path += f"/collections/{asset['collection_id']}"
-        if asset.get("item_id"):
-            path += f"/items/{asset['item_id']}"
-    return f"{base_url(request)}{path}/assets/{asset['id']}"
