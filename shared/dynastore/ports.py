@@ -18,7 +18,9 @@ Optional fast paths (duck-typed, not part of the protocols; services fall back w
 -> list[tuple[id, status, json_text]]`` and ``export_assets_json(catalog_id, *, since, statuses)
 -> Iterator[json_text]``, so bulk-get and export splice stored JSON without parsing it. Bulk
 indexing uses ``get_ingest_records(bucket, keys) -> list[IngestRecord]`` (those that exist, any
-order) and ``put_ingest_records(records)`` (one atomic write) when a store offers them.
+order) and ``put_ingest_records(records)`` (one atomic write) when a store offers them. A
+``BlobStore`` whose reads are local system calls may set ``local_reads = True``: bulk indexing then
+reads small files on one thread (threads would only take turns on the GIL).
 """
 
 from __future__ import annotations

@@ -87,6 +87,9 @@ API_UPLOAD_GRACE_SECONDS = 5.0  # how long to wait for the API to record a blob 
 WRITE_ATTEMPTS = 5
 BATCH_SIZE = 250  # objects per batch write in bulk indexing and reconcile
 READ_THREADS = 4  # bulk indexing plans (stat, read, hash, look up) this many objects at once
+# With a blob store of local files (``local_reads``), threads pay off only where hashing dominates:
+# batches whose files average this size (hashlib releases the GIL; per-object Python work does not).
+LARGE_FILE_BYTES = 1024 * 1024
 
 # Descriptive fields storage may set (custom object metadata or sidecar); absent ones keep their value.
 DESCRIPTIVE_FIELDS = ("roles", "title", "description", "code", "tags", "datetime", "start_datetime", "end_datetime")
@@ -271,7 +274,7 @@ class IndexingService:
             events: list[StorageEvent] = []
             for key, described in zip(
                 all_keys[start : start + chunk_size],
-                self._map(self._stat_event, all_keys[start : start + chunk_size]),
+                self._map(self._stat_event, all_keys[start : start + chunk_size], threads=self._stat_threads()),
                 strict=True,
             ):
                 if isinstance(described, StorageEvent):
@@ -315,7 +318,8 @@ class IndexingService:
             except Exception as exc:  # recorded per key, like single events
                 return exc
 
-        for index, result in zip(plain, self._map(plan_one, plain), strict=True):
+        threads = self._plan_threads([events[index] for index in plain])
+        for index, result in zip(plain, self._map(plan_one, plain, threads=threads), strict=True):
             key = events[index].key
             if isinstance(result, Exception):
                 catalog_id = key.split("/", 1)[0] if "/" in key else None
@@ -385,17 +389,30 @@ class IndexingService:
             return _Prefetched()
         return reads
 
-    def _map(self, work: Callable[[Any], Any], values: Sequence[Any]) -> list[Any]:
-        """``work`` over ``values`` on a few threads (reads and hashing overlap), results in order.
+    def _stat_threads(self) -> int:
+        """Threads for stat-ing a batch: one where a stat is a local system call."""
+        return 1 if getattr(self.blobs, "local_reads", False) else self.read_threads
+
+    def _plan_threads(self, events: Sequence[StorageEvent]) -> int:
+        """Threads for planning a batch. Remote reads overlap on threads; local reads of small files
+        do not gain (the work is Python, threads only take turns on the GIL), large files do (hashing)."""
+        if not getattr(self.blobs, "local_reads", False) or not events:
+            return self.read_threads
+        size = sum(event.size or 0 for event in events)
+        return self.read_threads if size >= LARGE_FILE_BYTES * len(events) else 1
+
+    def _map(self, work: Callable[[Any], Any], values: Sequence[Any], *, threads: int | None = None) -> list[Any]:
+        """``work`` over ``values`` on ``threads`` threads (default ``read_threads``), results in order.
 
         Each thread takes one contiguous share of ``values``: one task per thread, not per value
         (a task costs more than the work for a small file)."""
-        if self.read_threads <= 1 or len(values) < 8:
+        threads = self.read_threads if threads is None else threads
+        if threads <= 1 or len(values) < 8:
             return [work(value) for value in values]
         with self._pool_lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=self.read_threads, thread_name_prefix="dynastore-index")
-        share = -(-len(values) // self.read_threads)
+        share = -(-len(values) // threads)
         parts = [values[start : start + share] for start in range(0, len(values), share)]
         return [result for part in self._pool.map(lambda part: [work(v) for v in part], parts) for result in part]
 

@@ -110,6 +110,8 @@ def _iso_ns(mtime_ns: int) -> str:
 class FolderBlobStore:
     """``ports.BlobStore`` over a folder (see the module docstring for the design)."""
 
+    local_reads = True  # optional hint (ports.py): reads are local system calls, not network round trips
+
     def __init__(self, root: Path | str, bucket: str = "local") -> None:
         self.bucket = bucket
         root_path = Path(root)
