@@ -19,7 +19,9 @@ from fastapi.responses import Response
 
 from dynastore.bootstrap import Services
 from dynastore.domain.asset import asset_path
+from dynastore.domain.ids import check_id
 from dynastore.errors import Invalid, PayloadTooLarge
+from dynastore.services.assets import Scope
 from dynastore.services.auth import Principal
 
 MAX_JSON_BODY = 64 * 1024 * 1024  # 10,000 assets of a few KiB each fit comfortably
@@ -62,8 +64,31 @@ Editor = Depends(require_role("editor"))
 Admin = Depends(require_role("admin"))
 
 
-async def read_json(request: Request, *, max_bytes: int = MAX_JSON_BODY) -> Any:
-    """The JSON body (any JSON value); ``Invalid`` when it is missing or malformed."""
+def catalog_scope(catalog_id: str) -> Scope:
+    return Scope(check_id(catalog_id, "catalog_id"))
+
+
+def collection_scope(catalog_id: str, collection_id: str) -> Scope:
+    return Scope(check_id(catalog_id, "catalog_id"), check_id(collection_id, "collection_id"))
+
+
+def item_scope(catalog_id: str, collection_id: str, item_id: str) -> Scope:
+    return Scope(
+        check_id(catalog_id, "catalog_id"), check_id(collection_id, "collection_id"), check_id(item_id, "item_id")
+    )
+
+
+# The three places assets hang: (base path of their assets, the path's ``Scope`` as a dependency, label).
+ASSET_LEVELS: tuple[tuple[str, Callable[..., Scope], str], ...] = (
+    ("/assets/catalogs/{catalog_id}/assets", catalog_scope, "catalog-level"),
+    ("/assets/catalogs/{catalog_id}/collections/{collection_id}/assets", collection_scope, "collection-level"),
+    ("/assets/catalogs/{catalog_id}/collections/{collection_id}/items/{item_id}/assets", item_scope, "feature-linked"),
+)
+
+
+async def read_json(request: Request, *, max_bytes: int = MAX_JSON_BODY, required: bool = True) -> Any:
+    """The JSON body (any JSON value); ``Invalid`` when it is malformed, or missing and ``required``
+    (else None)."""
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > max_bytes:
         raise PayloadTooLarge(f"the JSON body is larger than {max_bytes} bytes")
@@ -71,6 +96,8 @@ async def read_json(request: Request, *, max_bytes: int = MAX_JSON_BODY) -> Any:
     if len(body) > max_bytes:
         raise PayloadTooLarge(f"the JSON body is larger than {max_bytes} bytes")
     if not body.strip():
+        if not required:
+            return None
         raise Invalid("the request needs a JSON body")
     try:
         return orjson.loads(body)

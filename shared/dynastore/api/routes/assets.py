@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from dynastore.api.deps import (
+    ASSET_LEVELS,
     Editor,
     JSONResponse,
     Reader,
@@ -38,20 +39,6 @@ LIST_PARAMS_DOC = (
     "restricted to this level; `limit` (≤ 10,000) and `token` page."
 )
 LEVEL_PARAMS = frozenset({"catalog_id", "catalog_ids", "collection_id", "item_id", "level"})
-
-
-def catalog_scope(catalog_id: str) -> Scope:
-    return Scope(check_id(catalog_id, "catalog_id"))
-
-
-def collection_scope(catalog_id: str, collection_id: str) -> Scope:
-    return Scope(check_id(catalog_id, "catalog_id"), check_id(collection_id, "collection_id"))
-
-
-def item_scope(catalog_id: str, collection_id: str, item_id: str) -> Scope:
-    return Scope(
-        check_id(catalog_id, "catalog_id"), check_id(collection_id, "collection_id"), check_id(item_id, "item_id")
-    )
 
 
 def _asset_id(asset_id: str) -> str:
@@ -264,11 +251,8 @@ def _quote(name: str) -> str:
     return quote(name, safe="")
 
 
-register_level("/assets/catalogs/{catalog_id}/assets", catalog_scope, "catalog-level")
-register_level("/assets/catalogs/{catalog_id}/collections/{collection_id}/assets", collection_scope, "collection-level")
-register_level(
-    "/assets/catalogs/{catalog_id}/collections/{collection_id}/items/{item_id}/assets", item_scope, "item-linked"
-)
+for _base, _scope_dependency, _label in ASSET_LEVELS:
+    register_level(_base, _scope_dependency, _label)
 
 
 @router.post(

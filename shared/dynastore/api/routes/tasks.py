@@ -8,15 +8,15 @@ follow jobs, ``DELETE /assets/jobs/{job_id}`` dismisses one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from dynastore.api.deps import Editor, JSONResponse, Reader, base_url, get_services, next_link
+from dynastore.api.deps import ASSET_LEVELS, Editor, JSONResponse, Reader, base_url, get_services, next_link, read_json
 from dynastore.api.schemas import json_body
 from dynastore.domain.ids import check_id
-from dynastore.errors import Invalid
 from dynastore.services.assets import Scope
 from dynastore.services.auth import Principal
 from dynastore.services.jobs import status_document
@@ -75,15 +75,7 @@ def describe_task(task_id: str, request: Request, principal: Principal = Reader)
 async def _execute(
     request: Request, scope: Scope, asset_id: str, task_id: str, mode: str | None, prefer: str | None, actor: str
 ) -> JSONResponse:
-    raw = await request.body()
-    body: Any = None
-    if raw.strip():
-        import orjson
-
-        try:
-            body = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise Invalid(f"request body is not valid JSON: {exc}") from None
+    body = await read_json(request, required=False)
     services = get_services(request)
     result = await run_in_threadpool(
         services.tasks.execute,
@@ -107,63 +99,30 @@ _EXECUTE_KW: dict[str, Any] = {
 }
 
 
-@router.post(
-    "/assets/catalogs/{catalog_id}/assets/{asset_id}/tasks/{task_id}/execute",
-    summary="Execute a task on a catalog-level asset",
-    **_EXECUTE_KW,
-)
-async def execute_on_catalog_asset(
-    catalog_id: str,
-    asset_id: str,
-    task_id: str,
-    request: Request,
-    mode: str | None = Query(default=None, description=MODE_DOC),
-    prefer: str | None = Header(default=None, description="`respond-async` asks for an async job"),
-    principal: Principal = Editor,
-) -> JSONResponse:
-    scope = Scope(check_id(catalog_id, "catalog_id"))
-    return await _execute(request, scope, asset_id, task_id, mode, prefer, principal.key_id)
+def _register_execute(base: str, scope_dependency: Callable[..., Scope], label: str) -> None:
+    """``POST {base}/{asset_id}/tasks/{task_id}/execute`` for one asset level."""
+    scope_dep = Depends(scope_dependency)
 
-
-@router.post(
-    "/assets/catalogs/{catalog_id}/collections/{collection_id}/assets/{asset_id}/tasks/{task_id}/execute",
-    summary="Execute a task on a collection-level asset",
-    **_EXECUTE_KW,
-)
-async def execute_on_collection_asset(
-    catalog_id: str,
-    collection_id: str,
-    asset_id: str,
-    task_id: str,
-    request: Request,
-    mode: str | None = Query(default=None, description=MODE_DOC),
-    prefer: str | None = Header(default=None, description="`respond-async` asks for an async job"),
-    principal: Principal = Editor,
-) -> JSONResponse:
-    scope = Scope(check_id(catalog_id, "catalog_id"), check_id(collection_id, "collection_id"))
-    return await _execute(request, scope, asset_id, task_id, mode, prefer, principal.key_id)
-
-
-@router.post(
-    "/assets/catalogs/{catalog_id}/collections/{collection_id}/items/{item_id}/assets/{asset_id}/tasks/{task_id}/execute",
-    summary="Execute a task on an item (feature-linked) asset",
-    **_EXECUTE_KW,
-)
-async def execute_on_item_asset(
-    catalog_id: str,
-    collection_id: str,
-    item_id: str,
-    asset_id: str,
-    task_id: str,
-    request: Request,
-    mode: str | None = Query(default=None, description=MODE_DOC),
-    prefer: str | None = Header(default=None, description="`respond-async` asks for an async job"),
-    principal: Principal = Editor,
-) -> JSONResponse:
-    scope = Scope(
-        check_id(catalog_id, "catalog_id"), check_id(collection_id, "collection_id"), check_id(item_id, "item_id")
+    @router.post(
+        f"{base}/{{asset_id}}/tasks/{{task_id}}/execute",
+        name=f"execute_on_{label.replace('-', '_')}_asset",
+        summary=f"Execute a task on a {label} asset",
+        **_EXECUTE_KW,
     )
-    return await _execute(request, scope, asset_id, task_id, mode, prefer, principal.key_id)
+    async def execute(
+        asset_id: str,
+        task_id: str,
+        request: Request,
+        mode: str | None = Query(default=None, description=MODE_DOC),
+        prefer: str | None = Header(default=None, description="`respond-async` asks for an async job"),
+        principal: Principal = Editor,
+        scope: Scope = scope_dep,
+    ) -> JSONResponse:
+        return await _execute(request, scope, asset_id, task_id, mode, prefer, principal.key_id)
+
+
+for _base, _scope_dependency, _label in ASSET_LEVELS:
+    _register_execute(_base, _scope_dependency, _label)
 
 
 @router.get("/assets/jobs", summary="List jobs (newest first)", response_class=JSONResponse)
