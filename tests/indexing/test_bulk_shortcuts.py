@@ -12,6 +12,8 @@ from dynastore.bootstrap import Services, bootstrap
 from dynastore.config import Settings
 from dynastore.domain.asset import Asset
 from dynastore.domain.audit import AuditEvent
+from dynastore.domain.events import StorageEvent
+from dynastore.ports import BlobInfo
 from dynastore.services.indexing import _audit
 
 
@@ -20,6 +22,46 @@ def services(tmp_path: Path) -> Iterator[Services]:
     built = bootstrap(Settings(data_dir=tmp_path, watch_bucket=False, log_level="WARNING"))
     yield built
     built.close()
+
+
+@pytest.mark.parametrize(
+    "info",
+    [
+        BlobInfo("local", "demo/a.csv", 12, "1716912345678901234", updated="2024-05-01T10:00:00.000000Z"),
+        BlobInfo(
+            "b",
+            "demo/s2/x.tif",
+            0,
+            "7",
+            etag="abc",
+            md5="0cc175b9c0f1b6a831c399e269772661",
+            crc32c="e8b7be43",
+            content_type="image/tiff",
+            metadata={"title": "T", "roles": "data,visual"},
+        ),
+        BlobInfo("b", "demo/x.tif", 3, "7", md5="0CC175B9C0F1B6A831C399E269772661"),  # upper-case hex: normalized
+        BlobInfo("b", "demo/x.tif", 3, "", md5=""),  # empty generation and md5 become None
+    ],
+)
+def test_an_event_from_a_blob_is_what_validation_gives(info: BlobInfo) -> None:
+    fields = {
+        "kind": "finalized",
+        "bucket": info.bucket,
+        "key": info.key,
+        "generation": info.generation,
+        "etag": info.etag,
+        "size": info.size,
+        "md5": info.md5,
+        "crc32c": info.crc32c,
+        "content_type": info.content_type,
+        "metadata": dict(info.metadata),
+        "event_time": info.updated,
+    }
+    validated = StorageEvent.model_validate(fields)
+    event = StorageEvent.from_blob(info)
+    assert event == validated and event.model_dump() == validated.model_dump()
+    assert event.event_id == validated.event_id and event.event_id.startswith("sha1:")
+    assert StorageEvent.from_blob(info, event_id="e-1").event_id == "e-1"
 
 
 def test_an_audit_document_is_what_the_audit_model_gives() -> None:

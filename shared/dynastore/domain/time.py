@@ -13,7 +13,10 @@ def utcnow() -> datetime:
 
 def isoformat(value: datetime) -> str:
     """RFC 3339 in UTC with a ``Z`` suffix; the one text form we store, so strings sort by time."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = value.astimezone(UTC)
+    if utc.year >= 1000:  # the same text as strftime below, a few times faster (hot in bulk indexing)
+        return utc.isoformat(timespec="microseconds")[:-6] + "Z"
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def now_iso() -> str:

@@ -306,15 +306,23 @@ class IndexingService:
             else:
                 plain.append(index)
 
-        reads = self._prefetch([events[index] for index in plain])
+        scopes: dict[int, KeyScope | Exception] = {}
+        for index in plain:
+            try:
+                scopes[index] = parse_key(events[index].key)
+            except Invalid as exc:  # recorded by plan_one
+                scopes[index] = exc
+        reads = self._prefetch(
+            [(events[index], scope) for index, scope in scopes.items() if isinstance(scope, KeyScope)]
+        )
 
         def plan_one(index: int) -> _Plan | Exception:
-            event = events[index]
+            event, scope = events[index], scopes[index]
+            if isinstance(scope, Exception):
+                return scope
             try:
                 hint = None if listed_keys is None else sidecar_key(event.key) in listed_keys
-                return self._plan_present(
-                    parse_key(event.key), event, observed=observed, sidecar_listed=hint, reads=reads
-                )
+                return self._plan_present(scope, event, observed=observed, sidecar_listed=hint, reads=reads)
             except Exception as exc:  # recorded per key, like single events
                 return exc
 
@@ -349,7 +357,7 @@ class IndexingService:
         except DynastoreError as exc:
             return exc
 
-    def _prefetch(self, events: Sequence[StorageEvent]) -> _Prefetched:
+    def _prefetch(self, events: Sequence[tuple[StorageEvent, KeyScope]]) -> _Prefetched:
         """Read in a few calls what planning these events looks up per object: their ingest records
         (when the store reads them in bulk, ``get_ingest_records``) and the assets their keys may
         already have (``get_assets``). A failed read leaves planning to read one by one."""
@@ -360,18 +368,14 @@ class IndexingService:
             get_records = getattr(self.store, "get_ingest_records", None)
             if callable(get_records):
                 keys_by_bucket: dict[str, list[str]] = {}
-                for event in events:
+                for event, _ in events:
                     keys_by_bucket.setdefault(event.bucket, []).append(event.key)
                 for bucket, keys in keys_by_bucket.items():
                     found = {record.key: record for record in get_records(bucket, keys)}
                     for key in keys:
                         reads.records[(bucket, key)] = found.get(key)
             ids_by_catalog: dict[str, dict[str, None]] = {}
-            for event in events:
-                try:
-                    scope = parse_key(event.key)
-                except Invalid:
-                    continue
+            for event, scope in events:
                 ids = ids_by_catalog.setdefault(scope.catalog_id, {})
                 tagged = _tagged_id(event.metadata)
                 if tagged:
