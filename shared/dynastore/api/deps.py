@@ -20,6 +20,7 @@ from fastapi.responses import Response
 from dynastore.bootstrap import Services
 from dynastore.domain.asset import asset_path
 from dynastore.domain.ids import check_id
+from dynastore.domain.search import Page
 from dynastore.errors import Invalid, PayloadTooLarge
 from dynastore.services.assets import Scope
 from dynastore.services.auth import Principal
@@ -84,6 +85,27 @@ ASSET_LEVELS: tuple[tuple[str, Callable[..., Scope], str], ...] = (
     ("/assets/catalogs/{catalog_id}/collections/{collection_id}/assets", collection_scope, "collection-level"),
     ("/assets/catalogs/{catalog_id}/collections/{collection_id}/items/{item_id}/assets", item_scope, "feature-linked"),
 )
+
+
+def page_document(
+    page: Page[Any], key: str, links: list[dict[str, Any]], items: list[Any] | None = None
+) -> dict[str, Any]:
+    """One page of a list: ``{key: items, next, numberReturned, links}`` and ``numberMatched`` when known.
+
+    ``items``: the page's records as rendered (default: as stored)."""
+    records = page.items if items is None else items
+    body: dict[str, Any] = {key: records, "next": page.next_token, "numberReturned": len(records), "links": links}
+    if page.matched is not None:
+        body["numberMatched"] = page.matched
+    return body
+
+
+async def read_json_object(request: Request, detail: str) -> dict[str, Any]:
+    """A JSON body that must be an object; ``detail`` says what it should look like otherwise."""
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise Invalid(detail)
+    return body
 
 
 async def read_json(request: Request, *, max_bytes: int = MAX_JSON_BODY, required: bool = True) -> Any:

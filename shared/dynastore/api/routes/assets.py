@@ -21,6 +21,7 @@ from dynastore.api.deps import (
     base_url,
     get_services,
     next_link,
+    page_document,
     read_json,
 )
 from dynastore.api.schemas import ASSET_BODY, ASSET_PATCH_BODY, UPLOAD_FORM, json_body, multipart_body
@@ -67,14 +68,7 @@ def register_level(base: str, scope_dependency: Callable[..., Scope], label: str
             raise Invalid(f"{', '.join(misplaced)} come from the path here; use /assets/search to search across levels")
         query = services.search.parse({**params, "catalog_id": scope.catalog_id})
         page = services.assets.list_in_scope(scope, query)
-        return JSONResponse(
-            {
-                "assets": page.items,
-                "next": page.next_token,
-                "numberReturned": len(page.items),
-                "links": next_link(request, page.next_token),
-            }
-        )
+        return JSONResponse(page_document(page, "assets", next_link(request, page.next_token)))
 
     @router.post(
         base,
@@ -195,14 +189,7 @@ def register_level(base: str, scope_dependency: Callable[..., Scope], label: str
         page = services.assets.history(
             scope, _asset_id(asset_id), limit=parse_limit(limit, services.settings), token=token
         )
-        return JSONResponse(
-            {
-                "events": page.items,
-                "next": page.next_token,
-                "numberReturned": len(page.items),
-                "links": next_link(request, page.next_token),
-            }
-        )
+        return JSONResponse(page_document(page, "events", next_link(request, page.next_token)))
 
     @router.get(
         f"{base}/{{asset_id}}/download",

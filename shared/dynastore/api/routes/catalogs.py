@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
 
-from dynastore.api.deps import Editor, JSONResponse, Reader, base_url, get_services, next_link, read_json
+from dynastore.api.deps import Editor, JSONResponse, Reader, base_url, get_services, next_link, page_document, read_json
 from dynastore.api.schemas import CATALOG_BODY, CATALOG_PATCH_BODY, json_body
 from dynastore.services.auth import Principal
 from dynastore.services.params import parse_limit
@@ -36,14 +36,8 @@ def list_catalogs(
     page = services.catalogs.list(
         include_retired=include_retired, limit=parse_limit(limit, services.settings), token=token
     )
-    return JSONResponse(
-        {
-            "catalogs": [_with_links(request, doc) for doc in page.items],
-            "next": page.next_token,
-            "numberReturned": len(page.items),
-            "links": next_link(request, page.next_token),
-        }
-    )
+    catalogs = [_with_links(request, doc) for doc in page.items]
+    return JSONResponse(page_document(page, "catalogs", next_link(request, page.next_token), catalogs))
 
 
 @router.post(

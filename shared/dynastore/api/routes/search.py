@@ -12,7 +12,17 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from dynastore.api.deps import Editor, JSONResponse, Reader, get_services, next_link, read_json, url_for_path
+from dynastore.api.deps import (
+    Editor,
+    JSONResponse,
+    Reader,
+    get_services,
+    next_link,
+    page_document,
+    read_json,
+    read_json_object,
+    url_for_path,
+)
 from dynastore.api.schemas import BULK_BODY, BULK_GET_BODY, SEARCH_BODY, json_body
 from dynastore.domain.ids import check_id
 from dynastore.errors import Invalid
@@ -28,18 +38,6 @@ SEARCH_DESCRIPTION = (
     "$exists $and $or $not, dotted paths into `metadata.*`); `filter` is CQL2 (text or JSON). `limit` ≤ 10,000; "
     "follow the `next` link (or pass `token`) for the next page."
 )
-
-
-def _page_body(page: Any, links: list[dict[str, Any]]) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "assets": page.items,
-        "next": page.next_token,
-        "numberReturned": len(page.items),
-        "links": links,
-    }
-    if page.matched is not None:
-        body["numberMatched"] = page.matched
-    return body
 
 
 @router.get("/assets/search", summary="Search assets", description=SEARCH_DESCRIPTION, response_class=JSONResponse)
@@ -65,7 +63,7 @@ def search_get(
     services = get_services(request)
     parsed = services.search.parse(multi_params(request.query_params.multi_items()))
     page = services.search.run(parsed)
-    return JSONResponse(_page_body(page, next_link(request, page.next_token)))
+    return JSONResponse(page_document(page, "assets", next_link(request, page.next_token)))
 
 
 @router.post(
@@ -76,9 +74,7 @@ def search_get(
     openapi_extra=json_body(SEARCH_BODY),
 )
 async def search_post(request: Request, principal: Principal = Reader) -> JSONResponse:
-    body = await read_json(request)
-    if not isinstance(body, dict):
-        raise Invalid('the search body is a JSON object such as {"q": "b04", "limit": 100}')
+    body = await read_json_object(request, 'the search body is a JSON object such as {"q": "b04", "limit": 100}')
     services = get_services(request)
     parsed = services.search.parse(body)
     page = await run_in_threadpool(services.search.run, parsed)
@@ -93,7 +89,7 @@ async def search_post(request: Request, principal: Principal = Reader) -> JSONRe
                 "type": "application/json",
             }
         )
-    return JSONResponse(_page_body(page, links))
+    return JSONResponse(page_document(page, "assets", links))
 
 
 @router.post(
@@ -124,9 +120,7 @@ async def bulk_upsert(request: Request, principal: Principal = Editor) -> JSONRe
     openapi_extra=json_body(BULK_GET_BODY),
 )
 async def bulk_get(request: Request, principal: Principal = Reader) -> JSONResponse:
-    body = await read_json(request)
-    if not isinstance(body, dict):
-        raise Invalid('the body is {"catalog_id": "...", "ids": ["...", ...]}')
+    body = await read_json_object(request, 'the body is {"catalog_id": "...", "ids": ["...", ...]}')
     catalog_id, ids = body.get("catalog_id"), body.get("ids")
     if not isinstance(catalog_id, str) or not catalog_id:
         raise Invalid("catalog_id is required and must be a string")

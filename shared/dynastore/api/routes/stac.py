@@ -10,13 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from dynastore.api.deps import Editor, JSONResponse, Reader, base_url, get_services, read_json
+from dynastore.api.deps import (
+    Editor,
+    JSONResponse,
+    Reader,
+    base_url,
+    get_services,
+    read_json,
+    read_json_object,
+    url_for_path,
+)
 from dynastore.domain.search import Page
 from dynastore.errors import Invalid, PreconditionFailed
 from dynastore.services.auth import Principal
@@ -24,6 +32,7 @@ from dynastore.services.params import multi_params, parse_limit
 from dynastore.services.stac import (
     GEOJSON,
     ITEM_SEARCH_PARAMS,
+    JSON,
     OPENAPI,
     Fields,
     Links,
@@ -57,8 +66,7 @@ def _params(request: Request) -> dict[str, Any]:
 
 
 def _url(request: Request, params: dict[str, Any] | None = None) -> str:
-    query = urlencode({k: v for k, v in (params or {}).items() if v is not None}, doseq=True)
-    return f"{base_url(request)}{request.url.path}" + (f"?{query}" if query else "")
+    return url_for_path(request, request.url.path, params)
 
 
 def _page_links(
@@ -79,6 +87,31 @@ def _page_links(
             link("next", _url(request), media_type, method="POST", body={**body, "token": page.next_token}, merge=False)
         )
     return out
+
+
+def _page_document(
+    request: Request,
+    page: Page[Any],
+    body: dict[str, Any] | None,
+    media_type: str,
+    members: dict[str, Any],
+    extra_links: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """A STAC/OGC page: ``members``, the page links and ``extra_links``, numberReturned and (when known)
+    numberMatched."""
+    out = {
+        **members,
+        "links": [*_page_links(request, page, body, media_type), *extra_links],
+        "numberReturned": len(page.items),
+    }
+    if page.matched is not None:
+        out["numberMatched"] = page.matched
+    return out
+
+
+def _scope(catalog_id: str | None) -> tuple[str, ...]:
+    """The catalogs a search endpoint covers: its own, or (the root's) all."""
+    return (catalog_id,) if catalog_id else ()
 
 
 def _if_rev(if_match: str | None) -> int | None:
@@ -152,15 +185,8 @@ def _item_collection(
     stac, links = _stac(request), _links(request)
     embed = not fields or _wants_assets(fields)
     features = [apply_fields(stac.render_item(doc, links, embed=embed), fields) for doc in page.items]
-    out: dict[str, Any] = {
-        "type": "FeatureCollection",
-        "features": features,
-        "links": [*_page_links(request, page, body, GEOJSON), *extra_links],
-        "numberReturned": len(features),
-    }
-    if page.matched is not None:
-        out["numberMatched"] = page.matched
-    return GeoJSONResponse(out)
+    members = {"type": "FeatureCollection", "features": features}
+    return GeoJSONResponse(_page_document(request, page, body, GEOJSON, members, extra_links))
 
 
 def _wants_assets(fields: Fields) -> bool:
@@ -171,19 +197,17 @@ def _wants_assets(fields: Fields) -> bool:
 
 def _search_get(request: Request, catalog_id: str | None) -> GeoJSONResponse:
     stac = _stac(request)
-    query, fields = parse_item_search(_params(request), stac.settings, catalog_ids=(catalog_id,) if catalog_id else ())
+    query, fields = parse_item_search(_params(request), stac.settings, catalog_ids=_scope(catalog_id))
     page = stac.search_items(query)
     return _item_collection(request, page, fields, None, _root_links(request, catalog_id))
 
 
 async def _search_post(request: Request, catalog_id: str | None) -> GeoJSONResponse:
-    body = await read_json(request)
-    if not isinstance(body, dict):
-        raise Invalid('the search body is a JSON object such as {"bbox": [0, 0, 1, 1], "limit": 10}')
-    stac = _stac(request)
-    query, fields = parse_item_search(
-        body, stac.settings, catalog_ids=(catalog_id,) if catalog_id else (), json_body=True
+    body = await read_json_object(
+        request, 'the search body is a JSON object such as {"bbox": [0, 0, 1, 1], "limit": 10}'
     )
+    stac = _stac(request)
+    query, fields = parse_item_search(body, stac.settings, catalog_ids=_scope(catalog_id), json_body=True)
     page = await _call(stac.search_items, query)
     return await _call(_item_collection, request, page, fields, body, _root_links(request, catalog_id))
 
@@ -248,29 +272,20 @@ def _asset_collection(
     request: Request, page: Page[Any], body: dict[str, Any] | None, extra_links: list[dict[str, Any]]
 ) -> JSONResponse:
     stac, links = _stac(request), _links(request)
-    out: dict[str, Any] = {
-        "type": "AssetCollection",
-        "assets": [stac.render_asset_record(doc, links) for doc in page.items],
-        "links": [*_page_links(request, page, body, "application/json"), *extra_links],
-        "numberReturned": len(page.items),
-    }
-    if page.matched is not None:
-        out["numberMatched"] = page.matched
-    return JSONResponse(out)
+    members = {"type": "AssetCollection", "assets": [stac.render_asset_record(doc, links) for doc in page.items]}
+    return JSONResponse(_page_document(request, page, body, JSON, members, extra_links))
 
 
 def _asset_search_get(request: Request, catalog_id: str | None) -> JSONResponse:
     stac = _stac(request)
-    query = parse_asset_search(_params(request), stac.settings, catalog_ids=(catalog_id,) if catalog_id else ())
+    query = parse_asset_search(_params(request), stac.settings, catalog_ids=_scope(catalog_id))
     return _asset_collection(request, stac.search_assets(query), None, _root_links(request, catalog_id))
 
 
 async def _asset_search_post(request: Request, catalog_id: str | None) -> JSONResponse:
-    body = await read_json(request)
-    if not isinstance(body, dict):
-        raise Invalid('the search body is a JSON object such as {"roles": ["data"], "limit": 10}')
+    body = await read_json_object(request, 'the search body is a JSON object such as {"roles": ["data"], "limit": 10}')
     stac = _stac(request)
-    query = parse_asset_search(body, stac.settings, catalog_ids=(catalog_id,) if catalog_id else (), json_body=True)
+    query = parse_asset_search(body, stac.settings, catalog_ids=_scope(catalog_id), json_body=True)
     page = await _call(stac.search_assets, query)
     return _asset_collection(request, page, body, _root_links(request, catalog_id))
 
@@ -339,16 +354,9 @@ def list_collections(catalog_id: str, request: Request, principal: Principal = R
         limit=parse_limit(params.get("limit"), stac.settings),
         token=token if isinstance(token, str) else None,
     )
-    out: dict[str, Any] = {
-        "collections": [stac.render_collection(doc, catalog_id, links) for doc in page.items],
-        "links": [
-            *_page_links(request, page, None, "application/json"),
-            link("root", links.catalog(catalog_id)),
-            link("parent", links.catalog(catalog_id)),
-        ],
-        "numberReturned": len(page.items),
-    }
-    return JSONResponse(out)
+    members = {"collections": [stac.render_collection(doc, catalog_id, links) for doc in page.items]}
+    extra = [link("root", links.catalog(catalog_id)), link("parent", links.catalog(catalog_id))]
+    return JSONResponse(_page_document(request, page, None, JSON, members, extra))
 
 
 @router.post(

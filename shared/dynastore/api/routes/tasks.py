@@ -14,7 +14,17 @@ from typing import Any
 from fastapi import APIRouter, Depends, Header, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from dynastore.api.deps import ASSET_LEVELS, Editor, JSONResponse, Reader, base_url, get_services, next_link, read_json
+from dynastore.api.deps import (
+    ASSET_LEVELS,
+    Editor,
+    JSONResponse,
+    Reader,
+    base_url,
+    get_services,
+    next_link,
+    page_document,
+    read_json,
+)
 from dynastore.api.schemas import json_body
 from dynastore.domain.ids import check_id
 from dynastore.services.assets import Scope
@@ -149,15 +159,8 @@ def list_jobs(
     }
     filters = {k: v for k, v in candidates.items() if v}
     page = services.tasks.list_jobs(filters=filters, limit=parse_limit(limit, services.settings), token=token)
-    root = base_url(request)
-    return JSONResponse(
-        {
-            "jobs": [status_document(doc, root) for doc in page.items],
-            "next": page.next_token,
-            "numberReturned": len(page.items),
-            "links": next_link(request, page.next_token),
-        }
-    )
+    jobs = [status_document(doc, base_url(request)) for doc in page.items]
+    return JSONResponse(page_document(page, "jobs", next_link(request, page.next_token), jobs))
 
 
 @router.get("/assets/jobs/{job_id}", summary="A job's status", response_class=JSONResponse)
