@@ -50,7 +50,6 @@ ASSET_ID_METADATA_KEYS = ("asset_id", "asset-id", "dynastore-asset-id")
 _TEMP_SUFFIXES = (".tmp", ".temp", ".part", ".partial", ".crdownload", ".download", ".swp", ".swx", ".lock", "~")
 _TEMP_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini", "__MACOSX"})
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
-_LOWER_HEX = re.compile(r"^[0-9a-f]+$")
 
 
 class StorageEvent(BaseModel):
@@ -103,22 +102,6 @@ class StorageEvent(BaseModel):
         cls, info: BlobInfo, kind: EventKind = "finalized", *, event_id: str = "", event_time: str | None = None
     ) -> StorageEvent:
         """The event a reconciler or watcher derives from what storage says about an object now."""
-        if _valid_as_is(info) and kind in EVENT_KINDS:
-            # Values that validation would pass through unchanged (bulk indexing builds thousands).
-            return cls.model_construct(
-                kind=kind,
-                bucket=info.bucket,
-                key=info.key,
-                generation=info.generation,
-                etag=info.etag,
-                size=info.size,
-                md5=info.md5,
-                crc32c=info.crc32c,
-                content_type=info.content_type,
-                metadata=dict(info.metadata or {}),
-                event_id=event_id,
-                event_time=event_time or info.updated,
-            )
         return cls(
             kind=kind,
             bucket=info.bucket,
@@ -279,24 +262,6 @@ def compare_generations(
         ia, ib = int(a), int(b)
         return (ia > ib) - (ia < ib)
     return 0 if a == b else None
-
-
-def _valid_as_is(info: BlobInfo) -> bool:
-    """Would ``StorageEvent`` validation accept these ``BlobInfo`` values and keep them as they are?"""
-    return (
-        isinstance(info.bucket, str)
-        and isinstance(info.key, str)
-        and bool(info.key)
-        and isinstance(info.generation, str)
-        and bool(info.generation)
-        and (info.etag is None or isinstance(info.etag, str))
-        and type(info.size) is int
-        and info.size >= 0
-        and all(v is None or (isinstance(v, str) and bool(_LOWER_HEX.match(v))) for v in (info.md5, info.crc32c))
-        and (info.content_type is None or isinstance(info.content_type, str))
-        and (info.updated is None or isinstance(info.updated, str))
-        and all(isinstance(k, str) and isinstance(v, str) for k, v in (info.metadata or {}).items())
-    )
 
 
 # ------------------------------------------------------------------------------------ key convention
