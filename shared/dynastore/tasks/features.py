@@ -490,6 +490,15 @@ def write_geoparquet(features: Iterator[Feature], path: Path) -> int:
     return len(rows)
 
 
+def union_bbox(bounds: list[float] | None, bbox: list[float] | None) -> list[float] | None:
+    """``bounds`` grown to cover a 2D ``bbox`` (None: nothing yet / nothing to add)."""
+    if not bbox:
+        return bounds
+    if bounds is None:
+        return list(bbox)
+    return [min(bounds[0], bbox[0]), min(bounds[1], bbox[1]), max(bounds[2], bbox[2]), max(bounds[3], bbox[3])]
+
+
 def summarize(features: Iterator[Feature]) -> dict[str, Any]:
     """Feature count, geometry types, bbox and property names (the vector side of ``gdalinfo``)."""
     count = 0
@@ -500,13 +509,7 @@ def summarize(features: Iterator[Feature]) -> dict[str, Any]:
         count += 1
         if feature.geometry:
             types.add(str(feature.geometry["type"]))
-        if feature.bbox:
-            b = feature.bbox
-            bounds = (
-                list(b)
-                if bounds is None
-                else [min(bounds[0], b[0]), min(bounds[1], b[1]), max(bounds[2], b[2]), max(bounds[3], b[3])]
-            )
+        bounds = union_bbox(bounds, feature.bbox)
         for key in feature.properties:
             if key not in names:
                 names.append(key)

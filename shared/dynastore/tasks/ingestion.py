@@ -123,13 +123,7 @@ class IngestionTask(Task):
         for feature in features:
             ctx.stage_item(_item(feature, collection_id, code, ctx.asset))
             ids.append(feature.id)
-            if feature.bbox:
-                b = feature.bbox
-                bounds = (
-                    list(b)
-                    if bounds is None
-                    else [min(bounds[0], b[0]), min(bounds[1], b[1]), max(bounds[2], b[2]), max(bounds[3], b[3])]
-                )
+            bounds = feats.union_bbox(bounds, feature.bbox)
             if len(ids) % PROGRESS_EVERY == 0:
                 ctx.progress(5 + 90 * len(ids) / max(total, 1), f"{len(ids)} of {total} records read")
         if not ids:
