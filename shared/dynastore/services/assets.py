@@ -238,10 +238,7 @@ class AssetService:
 
     def bulk_get(self, catalog_id: str, ids: Sequence[str]) -> tuple[list[Doc], list[str]]:
         """The active assets among ``ids`` (in request order, duplicates once) and the ids not found."""
-        self.catalogs.require_active(catalog_id)
-        if len(ids) > MAX_BULK:
-            raise Invalid(f"bulk-get takes at most {MAX_BULK} ids, got {len(ids)}")
-        wanted = list(dict.fromkeys(ids))
+        wanted = self._bulk_ids(catalog_id, ids)
         found = {
             doc["id"]: doc for doc in self.store.get_assets(catalog_id, sorted(wanted)) if doc.get("status") == "active"
         }
@@ -258,15 +255,19 @@ class AssetService:
         if raw_reader is None:
             assets, missing = self.bulk_get(catalog_id, ids)
             return orjson.dumps({"assets": assets, "missing": missing})
-        self.catalogs.require_active(catalog_id)
-        if len(ids) > MAX_BULK:
-            raise Invalid(f"bulk-get takes at most {MAX_BULK} ids, got {len(ids)}")
-        wanted = list(dict.fromkeys(ids))
+        wanted = self._bulk_ids(catalog_id, ids)
         # Sorted ids read the store's index in key order (measurably faster on SQLite); the answer keeps request order.
         found = {row[0]: row[2] for row in raw_reader(catalog_id, sorted(wanted)) if row[1] == "active"}
         parts = [found[i] for i in wanted if i in found]
         missing = [i for i in wanted if i not in found]
         return b"".join((b'{"assets":[', ",".join(parts).encode(), b'],"missing":', orjson.dumps(missing), b"}"))
+
+    def _bulk_ids(self, catalog_id: str, ids: Sequence[str]) -> list[str]:
+        """The distinct ids of a bulk-get, in request order, once its catalog and size are checked."""
+        self.catalogs.require_active(catalog_id)
+        if len(ids) > MAX_BULK:
+            raise Invalid(f"bulk-get takes at most {MAX_BULK} ids, got {len(ids)}")
+        return list(dict.fromkeys(ids))
 
     def export_ndjson(
         self, catalog_id: str, *, since: str | None = None, include_deleted: bool = False, chunk_bytes: int = 256 * 1024
@@ -298,12 +299,6 @@ class AssetService:
                 yield b"\n".join(buffer) + b"\n"
 
         return chunks()
-
-    def export(self, catalog_id: str, *, since: str | None = None, include_deleted: bool = False) -> Iterator[Doc]:
-        self.catalogs.require_active(catalog_id)
-        since_norm = dtime.normalize(since, "since") if since else None
-        statuses = ("active", "missing", "deleted") if include_deleted else ("active",)
-        return self.store.export_assets(catalog_id, since=since_norm, statuses=statuses)
 
     # ------------------------------------------------------------------------------ writes
 
@@ -404,11 +399,6 @@ class AssetService:
         return current
 
     # ------------------------------------------------------------------------------ bytes
-
-    def stored_key(self, doc: Doc, catalog: Doc | None = None) -> str | None:
-        """The key of the asset's bytes in its catalog's bucket, or None (external href)."""
-        location = self.stored_location(doc, catalog)
-        return location[1] if location else None
 
     def stored_location(self, doc: Doc, catalog: Doc | None = None) -> tuple[BlobStore, str] | None:
         """(store, key) of the asset's bytes when its href points into its catalog's bucket, else None.

@@ -104,11 +104,6 @@ class CatalogService:
             raise Unavailable("this catalog service was built without a blob store")
         return self.storage.for_catalog(catalog)
 
-    @staticmethod
-    def key_prefix(catalog: Doc) -> str:
-        """The key prefix of a catalog's files in that store (``{catalog}/``)."""
-        return CatalogStorage.prefix_of(catalog)
-
     # ------------------------------------------------------------------------------ reads
 
     def get(self, catalog_id: str, *, include_retired: bool = False) -> Doc:

@@ -405,10 +405,6 @@ class TaskService:
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
 
-    def running_here(self) -> list[str]:
-        with self._lock:
-            return list(self._active)
-
     # ------------------------------------------------------------------------------ the runner
 
     def run_job(self, job_id: str) -> tuple[Doc | None, BaseException | None]:
