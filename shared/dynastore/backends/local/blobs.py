@@ -181,8 +181,8 @@ class FolderBlobStore:
     # ------------------------------------------------------------------ metadata records
     def _read_record(self, key: str, st: os.stat_result) -> dict[str, Any] | None:
         try:
-            with open(f"{self._meta_dir_str(key)}{os.sep}{st.st_ino}.json", "rb") as handle:
-                record = cast(dict[str, Any], orjson.loads(handle.read()))
+            raw = _read_small_file(f"{self._meta_dir_str(key)}{os.sep}{st.st_ino}.json")
+            record = cast(dict[str, Any], orjson.loads(raw))
         except (OSError, orjson.JSONDecodeError):
             return None
         if not isinstance(record, dict):
@@ -509,6 +509,18 @@ class FolderBlobStore:
 
 def _is_regular(st: os.stat_result) -> bool:
     return stat_module.S_ISREG(st.st_mode)
+
+
+def _read_small_file(path: str) -> bytes:
+    """The bytes of a small file with plain system calls (``open()`` builds two file objects first)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def _mtime_ns(path: Path) -> int:
