@@ -7,6 +7,7 @@ scope (else 404). ``register_level`` builds one set per level so the three stay 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
@@ -24,11 +25,18 @@ from dynastore.api.deps import (
     page_document,
     read_json,
 )
-from dynastore.api.schemas import ASSET_BODY, ASSET_PATCH_BODY, UPLOAD_FORM, json_body, multipart_body
+from dynastore.api.schemas import (
+    ASSET_BODY,
+    ASSET_PATCH_BODY,
+    UPLOAD_FORM,
+    UPLOAD_TARGET_BODY,
+    json_body,
+    multipart_body,
+)
 from dynastore.api.uploads import read_upload
 from dynastore.domain.asset import assets_path
 from dynastore.domain.ids import check_id
-from dynastore.errors import Forbidden
+from dynastore.errors import Forbidden, Invalid
 from dynastore.services.assets import Scope
 from dynastore.services.auth import Principal
 from dynastore.services.params import multi_params, parse_limit
@@ -63,8 +71,6 @@ def register_level(base: str, scope_dependency: Callable[..., Scope], label: str
         params = multi_params(request.query_params.multi_items())
         misplaced = sorted(k for k in params if k in LEVEL_PARAMS)
         if misplaced:
-            from dynastore.errors import Invalid
-
             raise Invalid(f"{', '.join(misplaced)} come from the path here; use /assets/search to search across levels")
         query = services.search.parse({**params, "catalog_id": scope.catalog_id})
         page = services.assets.list_in_scope(scope, query)
@@ -233,8 +239,6 @@ def _ascii_name(name: str) -> str:
 
 
 def _quote(name: str) -> str:
-    from urllib.parse import quote
-
     return quote(name, safe="")
 
 
@@ -246,18 +250,7 @@ for _base, _scope_dependency, _label in ASSET_LEVELS:
     "/assets/catalogs/{catalog_id}/uploads",
     summary="Where to send a file directly: a signed PUT URL in the cloud, the multipart upload endpoint locally",
     response_class=JSONResponse,
-    openapi_extra=json_body(
-        {
-            "type": "object",
-            "required": ["filename"],
-            "properties": {
-                "filename": {"type": "string"},
-                "collection_id": {"type": "string"},
-                "item_id": {"type": "string"},
-                "type": {"type": "string"},
-            },
-        }
-    ),
+    openapi_extra=json_body(UPLOAD_TARGET_BODY),
 )
 async def upload_target(request: Request, catalog_id: str, principal: Principal = Editor) -> JSONResponse:
     body = await read_json(request)
