@@ -35,9 +35,7 @@ def catalog_ingest_status(
 ) -> JSONResponse:
     services = get_services(request)
     services.catalogs.require_active(catalog_id)
-    if not key or not key.strip("/"):
-        raise Invalid("query parameter `key` is required: the object key whose ingest status you want")
-    full_key = key.lstrip("/")
+    full_key = _required_key(key)
     if not full_key.startswith(f"{catalog_id}/"):
         full_key = f"{catalog_id}/{full_key}"
     return JSONResponse(_status(request, full_key))
@@ -54,9 +52,14 @@ def ingest_status(
     key: str | None = Query(default=None, description="the object key, e.g. `demo/s2/scene-1/B04.tif`"),
     principal: Principal = Reader,
 ) -> JSONResponse:
+    return JSONResponse(_status(request, _required_key(key)))
+
+
+def _required_key(key: str | None) -> str:
+    """The ``key`` parameter without leading slashes; it is required."""
     if not key or not key.strip("/"):
         raise Invalid("query parameter `key` is required: the object key whose ingest status you want")
-    return JSONResponse(_status(request, key.lstrip("/")))
+    return key.lstrip("/")
 
 
 def _status(request: Request, key: str) -> dict[str, Any]:
