@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
 import pytest
 
-from dynastore.backends.local.blobs import FolderBlobStore
+from dynastore.backends.local.blobs import MD5_CACHE_MIN_BYTES, FolderBlobStore
 from dynastore.backends.local.metadata import SqliteMetadataStore
 from dynastore.errors import NotFound
 from dynastore.ports import IngestRecord
@@ -47,6 +48,42 @@ def test_a_missing_object_or_a_folder_is_not_found(blobs: FolderBlobStore) -> No
     for key in ("demo/s2/B05.tif", "demo/s2", "demo/s2/B04.tif/x", "other/a.txt"):
         with pytest.raises(NotFound):
             blobs.stat(key)
+
+
+def records_of(blobs: FolderBlobStore, key: str) -> list[str]:
+    folder = blobs._meta_dir(key)
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
+def test_the_md5_of_a_hand_copied_file_is_cached_only_when_the_file_is_large(blobs: FolderBlobStore) -> None:
+    # GIVEN a small and a large file copied in by hand (no metadata record)
+    small, large = b"id,value\n1,2\n", b"x" * MD5_CACHE_MIN_BYTES
+    (blobs.root / "demo").mkdir()
+    (blobs.root / "demo" / "small.csv").write_bytes(small)
+    (blobs.root / "demo" / "large.bin").write_bytes(large)
+    # WHEN they are described twice
+    for _ in range(2):
+        assert blobs.stat("demo/small.csv").md5 == hashlib.md5(small).hexdigest()
+        assert blobs.stat("demo/large.bin").md5 == hashlib.md5(large).hexdigest()
+    # THEN only the large one has a record (hashing a small file again is cheaper than a record)
+    assert records_of(blobs, "demo/small.csv") == []
+    assert records_of(blobs, "demo/large.bin") == [f"{os.stat(blobs.root / 'demo/large.bin').st_ino}.json"]
+
+
+def test_a_small_file_replaced_in_place_by_hand_does_not_keep_a_stale_record(blobs: FolderBlobStore) -> None:
+    # GIVEN an object written through the store (it has a record for its inode)
+    first = blobs.put("demo/a.txt", b"written by the store", content_type="text/plain")
+    ino = os.stat(blobs.root / "demo/a.txt").st_ino
+    # WHEN its bytes are overwritten in place (same inode) and it is described
+    with open(blobs.root / "demo/a.txt", "r+b") as handle:
+        handle.write(b"WRITTEN")
+    later = int(first.generation) + 10**9
+    os.utime(blobs.root / "demo/a.txt", ns=(later, later))
+    info = blobs.stat("demo/a.txt")
+    # THEN the new bytes are described and the record of that inode now says so
+    assert info.md5 == hashlib.md5(b"WRITTEN by the store").hexdigest() and info.content_type is None
+    assert records_of(blobs, "demo/a.txt") == [f"{ino}.json"]
+    assert blobs._read_record("demo/a.txt", os.stat(blobs.root / "demo/a.txt")) is not None
 
 
 def test_ingest_records_in_batches_read_and_write_like_one_at_a_time(tmp_path: Path) -> None:

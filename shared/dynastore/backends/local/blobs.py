@@ -19,7 +19,10 @@ Design (what makes it safe):
   link keeps the inode), and trusted only while the file's size and mtime still match. So an
   object is never visible without its metadata, a losing create-only writer cannot clobber the
   winner's record, and a file replaced behind our back (``cp`` over it) is detected: its md5 is
-  then computed lazily while streaming and cached. The meta tree and temp files are never listed.
+  then computed lazily while streaming, and cached in a record when the file holds at least
+  ``MD5_CACHE_MIN_BYTES`` (hashing a smaller file again costs less than writing, then reading, a
+  record: bulk indexing of hand-copied small files would spend most of its time creating record
+  folders). The meta tree and temp files are never listed.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ MAX_KEY_BYTES = 1024
 MAX_SEGMENT_BYTES = 255
 CHUNK = 1024 * 1024
 RECORD_GRACE_SECONDS = 300
+MD5_CACHE_MIN_BYTES = 256 * 1024  # files written behind our back get their md5 cached from this size on
 _FORBIDDEN_KEY_CHARS = re.compile(r"[\x00-\x1f\x7f\\]")  # control characters, DEL, backslash
 
 
@@ -239,7 +243,7 @@ class FolderBlobStore:
         )
 
     def _describe(self, key: str) -> BlobInfo:
-        """stat + metadata; files written behind our back get their md5 computed and cached."""
+        """stat + metadata; files written behind our back get their md5 computed (and cached if large)."""
         path, st = self._existing_file(key)
         record = self._read_record(key, st)
         if record is not None:
@@ -265,10 +269,14 @@ class FolderBlobStore:
             "content_type": None,
             "metadata": {},
         }
-        if stable:
+        if stable and (st.st_size >= MD5_CACHE_MIN_BYTES or self._has_record(key, st.st_ino)):
+            # (a stale record of this inode, for bytes replaced in place, is replaced rather than left behind)
             with contextlib.suppress(OSError):
                 self._write_record(key, st.st_ino, record)
         return self._info(key, st, record)
+
+    def _has_record(self, key: str, ino: int) -> bool:
+        return os.path.lexists(f"{self._meta_dir_str(key)}{os.sep}{ino}.json")
 
     # ------------------------------------------------------------------ writes
     def _next_generation(self, previous: int) -> int:
