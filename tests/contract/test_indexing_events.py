@@ -209,6 +209,7 @@ def test_moves_only_within_the_window(adapters: Adapters, tmp_path: Path) -> Non
 
 def test_sidecar_after_its_file_is_applied(ix: Indexing) -> None:
     ix.indexing.handle(ix.finalize(KEY, b"bytes", {"title": "from object metadata"}))
+    before = ix.asset_for(KEY)
     sidecar = {"title": "from sidecar", "roles": ["data", "visual"], "start_datetime": "2024-01-01T00:00:00Z",
                "end_datetime": "2024-01-31T23:59:59Z", "platform": "sentinel-2b", "eo:bands": [{"name": "B04"}]}
     outcome = ix.indexing.handle(ix.sidecar(KEY, sidecar))
@@ -219,6 +220,9 @@ def test_sidecar_after_its_file_is_applied(ix: Indexing) -> None:
     assert asset["metadata"]["platform"] == "sentinel-2b" and asset["eo:bands"] == [{"name": "B04"}]
     # the sidecar itself is not an asset
     assert len(ix.assets()) == 1
+    # the change is newer than the first version, so an incremental export since then sees it
+    assert asset["updated"] > before["updated"]
+    assert [d["id"] for d in ix.adapters.store.export_assets("demo", since=asset["updated"])] == [asset["id"]]
     assert ix.record(KEY + ".meta.json").status == "indexed"
 
 

@@ -690,6 +690,8 @@ class IndexingService:
         doc = _apply_described(dict(existing), described)
         storage = {**_storage(existing), **{k: v for k, v in _storage_doc(event).items() if v is not None}}
         doc["storage"] = storage
+        # A metadata-only change is a change: `export ?since=` must see it.
+        doc["updated"] = dtime.now_iso()
         return doc
 
     def _move_source(self, catalog_id: str, checksum: str, key: str, bucket: str) -> Doc | None:
