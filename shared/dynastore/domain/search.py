@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
@@ -172,6 +173,60 @@ def free_text_terms(q: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(t.strip().lower() for t in q.split(",") if t.strip()))
 
 
+def meets_interval(bounds: tuple[str | None, str | None], interval: tuple[str | None, str | None]) -> bool:
+    """Does a record covering ``bounds`` (stored-form [start, end], either end open) meet ``interval``
+    (open ends None)? Ends are included; a record with no time at all meets nothing."""
+    start, end = bounds
+    lo, hi = interval
+    if start is None and end is None:
+        return False
+    if hi is not None and start is not None and start > hi:
+        return False
+    return not (lo is not None and end is not None and end < lo)
+
+
+def asset_matches(
+    query: AssetQuery, doc: dict[str, Any], item_geometry: Callable[[dict[str, Any]], Any] | None = None
+) -> bool:
+    """Does a stored asset satisfy ``query``? The reference semantics every backend implements
+    (the local backend in SQL; Firestore post-filters with this). ``item_geometry`` gives the
+    geometry of an item-linked asset's item, for ``bbox``."""
+    from dynastore.domain.asset import asset_level, search_text, time_bounds
+    from dynastore.domain.filters import bbox_polygon, geometry_intersects, matches
+
+    if doc.get("catalog_id") not in query.catalog_ids:
+        return False
+    if query.collection_id is not None and doc.get("collection_id") != query.collection_id:
+        return False
+    if query.item_id is not None and doc.get("item_id") != query.item_id:
+        return False
+    if query.level is not None and asset_level(doc.get("collection_id"), doc.get("item_id")) != query.level:
+        return False
+    if query.ids and doc.get("id") not in query.ids:
+        return False
+    if query.status and (doc.get("status") or "active") not in query.status:
+        return False
+    if query.types and doc.get("type") not in query.types:
+        return False
+    roles = doc.get("roles") or []
+    if query.roles and not any(r in roles for r in query.roles):
+        return False
+    tags = doc.get("tags") or []
+    if query.tags and not all(t in tags for t in query.tags):
+        return False
+    if query.datetime is not None and not meets_interval(time_bounds(doc), query.datetime):
+        return False
+    if query.q and query.q.lower() not in search_text(doc):
+        return False
+    if query.bbox is not None:
+        if not doc.get("item_id") or item_geometry is None:
+            return False
+        geometry = item_geometry(doc)
+        if geometry is None or not geometry_intersects(geometry, bbox_polygon(list(query.bbox))):
+            return False
+    return matches(query.filter, doc)
+
+
 def item_matches(query: ItemQuery, doc: dict[str, Any]) -> bool:
     """Does a stored item (``doc`` of a catalog in ``query.catalog_ids``) satisfy every criterion
     of ``query`` but the catalog? The reference semantics every backend implements."""
@@ -186,15 +241,8 @@ def item_matches(query: ItemQuery, doc: dict[str, Any]) -> bool:
         return False
     if query.intersects is not None and not geometry_intersects(geometry, query.intersects):
         return False
-    if query.datetime is not None:
-        lo, hi = query.datetime
-        start, end = item_time_bounds(doc)
-        if start is None and end is None:
-            return False
-        if hi is not None and start is not None and start > hi:
-            return False
-        if lo is not None and end is not None and end < lo:
-            return False
+    if query.datetime is not None and not meets_interval(item_time_bounds(doc), query.datetime):
+        return False
     terms = free_text_terms(query.q)
     if terms:
         text = item_search_text(doc)

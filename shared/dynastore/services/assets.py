@@ -155,8 +155,7 @@ class AssetService:
         self.blobs = blobs  # the landing bucket; a catalog's files are in `self.storage.for_catalog(catalog)`
         self.catalogs = catalogs
         self.settings = settings
-        shared = catalogs.storage
-        self.storage = shared if shared is not None and shared.landing is blobs else CatalogStorage(blobs)
+        self.storage = CatalogStorage.reuse(catalogs.storage, blobs)
 
     # ------------------------------------------------------------------------------ scope
 

@@ -58,6 +58,12 @@ class CatalogStorage:
         self._stores: dict[str, BlobStore] = {}
         self._lock = threading.Lock()
 
+    @classmethod
+    def reuse(cls, existing: CatalogStorage | None, landing: BlobStore) -> CatalogStorage:
+        """``existing`` when it serves the same landing store (one cache of bucket stores per
+        process), else a new one."""
+        return existing if existing is not None and existing.landing is landing else cls(landing)
+
     def for_bucket(self, bucket: str | None) -> BlobStore:
         """The store of ``bucket`` (the landing store for None or its own name)."""
         if not bucket or bucket == self.landing.bucket:
@@ -124,14 +130,7 @@ class CatalogService:
 
     def active(self) -> tuple[Doc, ...]:
         """Every active catalog document."""
-        docs: list[Doc] = []
-        token: str | None = None
-        while True:
-            page = self.store.list_catalogs(status="active", limit=1000, token=token)
-            docs.extend(page.items)
-            token = page.next_token
-            if not token:
-                return tuple(docs)
+        return active_catalogs(self.store)
 
     def active_ids(self) -> tuple[str, ...]:
         """Every active catalog id (searches across catalogs mean these)."""
@@ -197,3 +196,15 @@ def _catalog_fields(body: Any) -> CatalogFields:
         return CatalogFields.model_validate(body)
     except ValidationError as exc:
         raise Invalid(validation_detail(exc, "catalog")) from None
+
+
+def active_catalogs(store: MetadataStore) -> tuple[Doc, ...]:
+    """Every active catalog document, all pages read."""
+    docs: list[Doc] = []
+    token: str | None = None
+    while True:
+        page = store.list_catalogs(status="active", limit=1000, token=token)
+        docs.extend(page.items)
+        token = page.next_token
+        if not token:
+            return tuple(docs)

@@ -209,8 +209,7 @@ class IndexingService:
         self.provisioner = provisioner
         self.settings = settings
         self.catalogs = catalogs
-        shared = catalogs.storage if catalogs is not None else None
-        self.storage = shared if shared is not None and shared.landing is blobs else CatalogStorage(blobs)
+        self.storage = CatalogStorage.reuse(catalogs.storage if catalogs is not None else None, blobs)
         self.read_threads = read_threads
         self._cache = _Cache()
         self._pool: ThreadPoolExecutor | None = None

@@ -72,8 +72,7 @@ class LifecycleService:
         self.provisioner = provisioner
         self.settings = settings
         self.indexing = indexing
-        shared = indexing.storage if indexing is not None else None
-        self.storage = shared if shared is not None and shared.landing is blobs else CatalogStorage(blobs)
+        self.storage = CatalogStorage.reuse(indexing.storage if indexing is not None else None, blobs)
         self._reconciler: Reconciler | None = None
 
     # ------------------------------------------------------------------------------ reconcile

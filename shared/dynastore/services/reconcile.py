@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from dynastore.domain.events import StorageEvent, ignored_reason, is_sidecar
 from dynastore.errors import DynastoreError, Invalid, NotFound
 from dynastore.ports import BlobInfo, BlobStore, Doc, MetadataStore
+from dynastore.services.catalogs import active_catalogs
 from dynastore.services.indexing import BATCH_SIZE, IndexingService, IngestOutcome
 
 log = logging.getLogger("dynastore.reconcile")
@@ -83,7 +84,7 @@ class Reconciler:
             else:
                 self._bound_catalog(catalog, report, progress)
             return report
-        active = {doc["id"]: doc for doc in self._catalogs()}
+        active = {doc["id"]: doc for doc in active_catalogs(self.store)}
         seen: set[str] = set()
         listing = self.blobs.list("")
         for folder, infos in itertools.groupby(listing, key=lambda info: info.key.split("/", 1)[0]):
@@ -234,13 +235,3 @@ class Reconciler:
         except (NotFound, Invalid):
             return None
 
-    def _catalogs(self) -> list[Doc]:
-        """Every active catalog record."""
-        docs: list[Doc] = []
-        token: str | None = None
-        while True:
-            page = self.store.list_catalogs(status="active", limit=1000, token=token)
-            docs.extend(page.items)
-            token = page.next_token
-            if not token:
-                return docs

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from dynastore.backends.gcp.firestore_store import ASSET_SORT_NATIVE, FirestoreMetadataStore, asset_matches
+from dynastore.backends.gcp.firestore_store import ASSET_SORT_NATIVE, FirestoreMetadataStore
 from dynastore.backends.gcp.indexes import INDEX_FILE, QueryShape, index_file, servable
 from dynastore.domain.asset import Asset, AssetStatus
 from dynastore.domain.audit import AuditEvent
@@ -30,6 +30,7 @@ from dynastore.domain.search import (
     ItemQuery,
     SortDirection,
     SortKey,
+    asset_matches,
 )
 from dynastore.ports import AssetWrite
 

@@ -55,13 +55,13 @@ from dynastore.backends.gcp._errors import MissingIndex, sdk_errors
 from dynastore.backends.gcp.firestore_scan import Filter, Order, ReadStats, Row, Scan
 from dynastore.backends.gcp.grams import gram_key, gram_map, query_grams
 from dynastore.domain.asset import asset_level, search_text, time_bounds
-from dynastore.domain.filters import bbox_polygon, geometry_intersects, matches
 from dynastore.domain.search import (
     ASSET_SORT_FIELDS,
     ITEM_SORT_FIELDS,
     AssetQuery,
     ItemQuery,
     Page,
+    asset_matches,
     free_text_terms,
     item_matches,
     item_search_text,
@@ -230,51 +230,6 @@ def _audit_fields(audit: Doc) -> dict[str, Any]:
         "at": _str(audit.get("at")),
         "seq": next_seq(),
     }
-
-
-# ------------------------------------------------------------------ exact predicates
-
-
-def asset_matches(query: AssetQuery, doc: Doc, item_geometry: Callable[[Doc], Any] | None = None) -> bool:
-    """Does a stored asset satisfy ``query``? (The local backend's SQL, in Python.)"""
-    if doc.get("catalog_id") not in query.catalog_ids:
-        return False
-    if query.collection_id is not None and doc.get("collection_id") != query.collection_id:
-        return False
-    if query.item_id is not None and doc.get("item_id") != query.item_id:
-        return False
-    if query.level is not None and asset_level(doc.get("collection_id"), doc.get("item_id")) != query.level:
-        return False
-    if query.ids and doc.get("id") not in query.ids:
-        return False
-    if query.status and (doc.get("status") or "active") not in query.status:
-        return False
-    if query.types and doc.get("type") not in query.types:
-        return False
-    roles = doc.get("roles") or []
-    if query.roles and not any(r in roles for r in query.roles):
-        return False
-    tags = doc.get("tags") or []
-    if query.tags and not all(t in tags for t in query.tags):
-        return False
-    if query.datetime is not None:
-        lo, hi = query.datetime
-        start, end = time_bounds(doc)
-        if start is None and end is None:
-            return False
-        if hi is not None and start is not None and start > hi:
-            return False
-        if lo is not None and end is not None and end < lo:
-            return False
-    if query.q and query.q.lower() not in search_text(doc):
-        return False
-    if query.bbox is not None:
-        if not doc.get("item_id") or item_geometry is None:
-            return False
-        geometry = item_geometry(doc)
-        if geometry is None or not geometry_intersects(geometry, bbox_polygon(list(query.bbox))):
-            return False
-    return matches(query.filter, doc)
 
 
 class FirestoreMetadataStore:
@@ -635,12 +590,16 @@ class FirestoreMetadataStore:
         return self._search(query, self._item_scan)
 
     def count_items(self, query: ItemQuery) -> int:
+        return self._count(query, self._item_scan)
+
+    def _count(self, query: Any, scan: Callable[..., Any]) -> int:
+        """Count through the scan's indexed form, or its minimal form where an index is missing."""
         if not query.catalog_ids:
             return 0
         try:
-            return self._item_scan(query).count()
+            return int(scan(query).count())
         except MissingIndex:
-            return self._item_scan(query, minimal=True).count()
+            return int(scan(query, minimal=True).count())
 
     # ------------------------------------------------------------------ assets
     def _asset_ref(self, catalog_id: str, asset_id: str) -> Any:
@@ -945,12 +904,7 @@ class FirestoreMetadataStore:
         return self._search(query, self._asset_scan)
 
     def count_assets(self, query: AssetQuery) -> int:
-        if not query.catalog_ids:
-            return 0
-        try:
-            return self._asset_scan(query).count()
-        except MissingIndex:
-            return self._asset_scan(query, minimal=True).count()
+        return self._count(query, self._asset_scan)
 
     def export_assets(
         self, catalog_id: str, *, since: str | None = None, statuses: Sequence[str] = ("active",)
