@@ -10,7 +10,8 @@ like production:
 - Cloud Tasks (the emulator) POSTs job messages to ``run_task``;
 - ``scheduled`` is called the way Cloud Scheduler would (an HTTP POST).
 
-Used by ``tests/e2e/gcp``, ``scripts/bench/gcs_chain.py`` and ``python -m infra.functions``.
+Used by ``tests/e2e/gcp``, ``scripts/bench/gcs_chain.py`` and ``python -m infra.functions [--port PORT]``
+(which ``dynastore dev --backend gcp`` runs in a checkout).
 Every process is stopped by its own PID.
 """
 
@@ -198,5 +199,14 @@ def main(api_port: int | None = None) -> int:
     return 0
 
 
+def cli(argv: list[str] | None = None) -> int:
+    """``python -m infra.functions [--port PORT]`` (what ``dynastore dev --backend gcp`` runs)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m infra.functions", description=main.__doc__)
+    parser.add_argument("--port", type=int, default=None, help="port of the api target (default: a free one)")
+    return main(api_port=parser.parse_args(argv).port)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli())

@@ -1,7 +1,8 @@
 """Wire the configured backend to the services, once per process (per cold start).
 
 ``bootstrap(settings)`` imports ``dynastore.backends.<settings.backend>`` lazily and asks its
-``build_adapters(settings)`` for one object per port; tests pass their own adapters instead.
+``build_adapters(settings)`` for one object per port (an ``Adapters``, re-exported here); tests
+pass their own adapters instead. Backends never import this module.
 """
 
 from __future__ import annotations
@@ -10,30 +11,14 @@ import importlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from dynastore.adapters import Adapters
 from dynastore.config import Settings
 
 if TYPE_CHECKING:
-    from dynastore.ports import BlobStore, MetadataStore, Provisioner, TaskQueue
     from dynastore.services.assets import AssetService
     from dynastore.services.auth import Authenticator
     from dynastore.services.catalogs import CatalogService
     from dynastore.services.search import SearchService
-
-
-@dataclass
-class Adapters:
-    """One object per port, as a backend builds them."""
-
-    blobs: BlobStore
-    store: MetadataStore
-    queue: TaskQueue
-    provisioner: Provisioner
-
-    def close(self) -> None:
-        for adapter in (self.queue, self.store, self.blobs):
-            close = getattr(adapter, "close", None)
-            if callable(close):
-                close()
 
 
 def build_adapters(settings: Settings) -> Adapters:

@@ -10,8 +10,10 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
-from dynastore.cli import build_parser
+from dynastore.cli import build_parser, main
+from dynastore.cli import dev as cli_dev
 from support.devserver import free_port
 
 
@@ -79,3 +81,29 @@ def test_dev_serves_with_a_generated_admin_key_that_survives_a_restart(tmp_path:
             assert client.get("/assets/catalogs/cli-demo").status_code == 200
     finally:
         stop(process)
+
+
+def test_dev_on_gcp_outside_a_checkout_says_where_to_run_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a folder without the emulator stack and a package not installed from a checkout
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli_dev, "installed_from", lambda: tmp_path)
+    # WHEN `dynastore dev --backend gcp` runs THEN it stops with a message naming infra/ and what to do
+    with pytest.raises(SystemExit, match=r"infra/functions\.py: run it from a checkout"):
+        main(["dev", "--backend", "gcp"])
+
+
+def test_dev_on_gcp_runs_the_checkouts_emulator_stack_with_the_port(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a checkout whose infra/functions.py records how it was started
+    (tmp_path / "infra").mkdir()
+    (tmp_path / "infra" / "__init__.py").write_text("")
+    (tmp_path / "infra" / "functions.py").write_text(
+        "import pathlib, sys\npathlib.Path('started').write_text(' '.join(sys.argv[1:]))\nsys.exit(3)\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    # WHEN `dynastore dev --backend gcp --port 8123` runs
+    code = main(["dev", "--backend", "gcp", "--port", "8123"])
+    # THEN it ran `python -m infra.functions --port 8123` there and answers with its exit code
+    assert (tmp_path / "started").read_text() == "--port 8123"
+    assert code == 3

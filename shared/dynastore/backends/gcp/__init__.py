@@ -19,13 +19,11 @@ StorageEvent), ``indexes`` (the composite indexes, written to ``firestore_indexe
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from dynastore.adapters import Adapters
 from dynastore.config import Settings
 from dynastore.errors import Invalid
-
-if TYPE_CHECKING:
-    from dynastore.bootstrap import Adapters
 
 
 def _project(settings: Settings) -> str:
@@ -68,7 +66,6 @@ def build_adapters(settings: Settings) -> Adapters:
     from dynastore.backends.gcp.gcs import GcsBlobStore
     from dynastore.backends.gcp.provisioner import GcpProvisioner
     from dynastore.backends.gcp.tasks_queue import CloudTasksQueue
-    from dynastore.bootstrap import Adapters
 
     if not settings.gcp_bucket:
         raise Invalid("the gcp backend needs its landing bucket: set DYNASTORE_GCP_BUCKET")

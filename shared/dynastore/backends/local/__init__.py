@@ -6,12 +6,8 @@ Layout under ``settings.data_dir``: ``bucket/`` (the bucket folder, watched for 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from dynastore.adapters import Adapters
 from dynastore.config import Settings
-
-if TYPE_CHECKING:
-    from dynastore.bootstrap import Adapters
 
 BUCKET_DIR = "bucket"
 DATABASE_FILE = "dynastore.db"
@@ -22,7 +18,6 @@ def build_adapters(settings: Settings) -> Adapters:
     from dynastore.backends.local.metadata import SqliteMetadataStore
     from dynastore.backends.local.provisioner import LocalProvisioner
     from dynastore.backends.local.queue import SqliteTaskQueue
-    from dynastore.bootstrap import Adapters
 
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)

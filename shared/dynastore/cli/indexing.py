@@ -1,4 +1,4 @@
-"""``dynastore index``, ``dynastore reconcile`` and ``dynastore cleanup`` (registered by ``cli.py``).
+"""``dynastore index``, ``dynastore reconcile`` and ``dynastore cleanup``.
 
 - ``index PATH...``: index objects as they are now, in bulk, with a progress bar. A PATH is a file
   or folder inside the local bucket folder (``<data_dir>/bucket``) or, on any backend, a key
@@ -19,6 +19,8 @@ import logging
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from dynastore.cli.common import settings_from
 
 if TYPE_CHECKING:
     from dynastore.bootstrap import Services
@@ -51,9 +53,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def _services(args: argparse.Namespace) -> Services:
     from dynastore.bootstrap import bootstrap
-    from dynastore.cli import _settings
 
-    settings = _settings(args)
+    settings = settings_from(args)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return bootstrap(settings.model_copy(update={"watch_bucket": False}))
 
