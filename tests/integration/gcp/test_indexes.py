@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from dynastore.backends.gcp.firestore_store import ASSET_SORT_NATIVE, FirestoreMetadataStore
+from dynastore.backends.gcp.firestore_common import ASSET_SORT_NATIVE
+from dynastore.backends.gcp.firestore_store import FirestoreMetadataStore
 from dynastore.backends.gcp.indexes import INDEX_FILE, QueryShape, index_file, servable
 from dynastore.domain.asset import Asset, AssetStatus
 from dynastore.domain.audit import AuditEvent
@@ -166,7 +167,7 @@ def _reference_order(query: AssetQuery) -> Any:
     from functools import cmp_to_key
 
     from dynastore.backends.gcp.firestore_scan import fs_compare
-    from dynastore.backends.gcp.firestore_store import asset_fields
+    from dynastore.backends.gcp.firestore_common import asset_fields
 
     def compare(a: dict[str, Any], b: dict[str, Any]) -> int:
         fa, fb = asset_fields(a), asset_fields(b)

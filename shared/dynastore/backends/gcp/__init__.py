@@ -11,7 +11,7 @@ Settings (``dynastore.config``): ``gcp_project``, ``gcp_region``, ``gcp_bucket``
 ``infra/emulators.py`` starts the emulators and prints them.
 
 Modules: ``gcs`` (GcsBlobStore), ``firestore_store`` (FirestoreMetadataStore, layout in its
-docstring), ``firestore_scan`` (paging and post-filtering), ``grams`` (substring index),
+docstring; its parts ``firestore_{base,common,catalogs,assets,records}``), ``firestore_scan`` (paging and post-filtering), ``grams`` (substring index),
 ``tasks_queue`` (CloudTasksQueue), ``provisioner`` (GcpProvisioner), ``events`` (CloudEvent →
 StorageEvent), ``indexes`` (the composite indexes, written to ``firestore_indexes.json``).
 """

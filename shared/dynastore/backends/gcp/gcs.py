@@ -25,32 +25,11 @@ from typing import Any, BinaryIO, Literal, cast
 
 from dynastore.backends.gcp._errors import sdk_errors
 from dynastore.domain import time as dtime
+from dynastore.domain.object_keys import check_key
 from dynastore.errors import Conflict, Invalid, NotFound, PreconditionFailed, Unavailable
 from dynastore.ports import BlobInfo
 
-MAX_KEY_BYTES = 1024
 CHUNK = 8 * 1024 * 1024
-
-
-def check_key(key: str) -> str:
-    """``key`` if it is a safe object key (the local backend's rules), else ``Invalid``."""
-    if not isinstance(key, str) or not key:
-        raise Invalid("an object key must be a non-empty string")
-    size = len(key.encode("utf-8", "surrogatepass"))
-    if size > MAX_KEY_BYTES:
-        raise Invalid(f"object key is {size} bytes long; at most {MAX_KEY_BYTES} are allowed")
-    if any(ord(ch) < 0x20 or ch in "\x7f\\" for ch in key):
-        raise Invalid(f"object key {key!r} contains a backslash, NUL or control character")
-    if key.startswith("/"):
-        raise Invalid(f"object key {key!r} must be relative (no leading /)")
-    for segment in key.split("/"):
-        if not segment:
-            raise Invalid(f"object key {key!r} has an empty path segment")
-        if segment in (".", ".."):
-            raise Invalid(f"object key {key!r} contains a '.' or '..' segment")
-        if segment.startswith(".dynastore"):
-            raise Invalid(f"object key {key!r} uses the reserved prefix '.dynastore'")
-    return key
 
 
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")

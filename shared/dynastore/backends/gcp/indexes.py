@@ -61,7 +61,7 @@ def _index(collection: str, *pairs: tuple[str, str]) -> dict[str, Any]:
 
 
 def composite_indexes() -> list[dict[str, Any]]:
-    from dynastore.backends.gcp.firestore_store import ASSET_SORT_NATIVE, ITEM_SORT_NATIVE
+    from dynastore.backends.gcp.firestore_common import ASSET_SORT_NATIVE, ITEM_SORT_NATIVE
 
     indexes: list[dict[str, Any]] = []
     for native in dict.fromkeys(ASSET_SORT_NATIVE.values()):

@@ -32,7 +32,6 @@ import contextlib
 import fcntl
 import hashlib
 import os
-import re
 import shutil
 import stat as stat_module
 import threading
@@ -47,18 +46,17 @@ from urllib.parse import quote_from_bytes, unquote, urlparse
 import orjson
 
 from dynastore.domain import time as dtime
+from dynastore.domain.object_keys import RESERVED_PREFIX
+from dynastore.domain.object_keys import check_key as check_object_key
 from dynastore.errors import Conflict, Invalid, NotFound, PreconditionFailed, Unavailable
 from dynastore.ports import BlobInfo
 
 META_DIR = ".dynastore-meta"
 TMP_PREFIX = ".dynastore-tmp-"
-RESERVED_PREFIX = ".dynastore"
-MAX_KEY_BYTES = 1024
 MAX_SEGMENT_BYTES = 255
 CHUNK = 1024 * 1024
 RECORD_GRACE_SECONDS = 300
 MD5_CACHE_MIN_BYTES = 256 * 1024  # files written behind our back get their md5 cached from this size on
-_FORBIDDEN_KEY_CHARS = re.compile(r"[\x00-\x1f\x7f\\]")  # control characters, DEL, backslash
 
 
 def is_internal(relative_path: str) -> bool:
@@ -70,29 +68,9 @@ def is_internal(relative_path: str) -> bool:
 
 
 def check_key(key: str) -> str:
-    """Return ``key`` if it is a safe object key, else raise ``Invalid`` saying why."""
-    if not isinstance(key, str) or not key:
-        raise Invalid("an object key must be a non-empty string")
-    try:
-        size = len(key.encode("utf-8"))
-    except UnicodeEncodeError as exc:
-        raise Invalid(f"object key {key!r} is not valid UTF-8") from exc
-    if size > MAX_KEY_BYTES:
-        raise Invalid(f"object key is {size} bytes long; at most {MAX_KEY_BYTES} are allowed")
-    if _FORBIDDEN_KEY_CHARS.search(key):
-        raise Invalid(f"object key {key!r} contains a backslash, NUL or control character")
-    if key.startswith("/"):
-        raise Invalid(f"object key {key!r} must be relative (no leading /)")
-    for segment in key.split("/"):
-        if not segment:
-            raise Invalid(f"object key {key!r} has an empty path segment")
-        if segment in (".", ".."):
-            raise Invalid(f"object key {key!r} contains a '.' or '..' segment")
-        if segment.startswith(RESERVED_PREFIX):
-            raise Invalid(f"object key {key!r} uses the reserved prefix {RESERVED_PREFIX!r}")
-        if size > MAX_SEGMENT_BYTES and len(segment.encode("utf-8")) > MAX_SEGMENT_BYTES:
-            raise Invalid(f"a segment of object key {key!r} is longer than {MAX_SEGMENT_BYTES} bytes")
-    return key
+    """Return ``key`` if it is a safe object key (``domain.object_keys``, plus a file name's
+    segment limit), else raise ``Invalid`` saying why."""
+    return check_object_key(key, max_segment_bytes=MAX_SEGMENT_BYTES)
 
 
 def _check_prefix(prefix: str) -> str:

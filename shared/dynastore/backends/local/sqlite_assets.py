@@ -13,7 +13,6 @@ from dynastore.backends.local.sqlite_catalogs import item_geometry_condition, ma
 from dynastore.backends.local.sqlite_common import (
     OrderKey,
     check_limit,
-    check_rev,
     dumps,
     insert_audits,
     keyset_page,
@@ -22,6 +21,7 @@ from dynastore.backends.local.sqlite_common import (
 )
 from dynastore.domain.asset import asset_level, search_text, time_bounds
 from dynastore.domain.filters import bbox_polygon, matches
+from dynastore.domain.revisions import check_rev
 from dynastore.domain.search import ASSET_SORT_FIELDS, AssetQuery, Page
 from dynastore.errors import Invalid, NotFound
 from dynastore.ports import AssetWrite, Doc

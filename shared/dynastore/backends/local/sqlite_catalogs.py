@@ -11,7 +11,6 @@ from dynastore.backends.local.sqlite_base import SqliteDatabase
 from dynastore.backends.local.sqlite_common import (
     OrderKey,
     check_limit,
-    check_rev,
     dumps,
     insert_audits,
     keyset_page,
@@ -19,6 +18,7 @@ from dynastore.backends.local.sqlite_common import (
     require_str,
 )
 from dynastore.domain.filters import bbox_polygon, matches
+from dynastore.domain.revisions import check_rev
 from dynastore.domain.search import (
     ITEM_SORT_FIELDS,
     ItemQuery,

@@ -15,7 +15,7 @@ import orjson
 from dynastore.backends.local.sqlite_base import SqliteDatabase
 from dynastore.domain.filters import Expr, matches
 from dynastore.domain.search import Page
-from dynastore.errors import Conflict, Invalid
+from dynastore.errors import Invalid
 from dynastore.ports import Doc
 
 MAX_LIMIT = 10_000
@@ -160,17 +160,6 @@ def _fetch_docs(db: SqliteDatabase, table: str, seqs: list[int]) -> dict[int, st
         return {}
     rows = db.query(f"SELECT seq, doc FROM {table} WHERE seq IN (SELECT value FROM json_each(?))", (dumps(seqs),))
     return {seq: doc for seq, doc in rows}
-
-
-def check_rev(current: int | None, expect_rev: int | None, what: str) -> int:
-    """The new revision of a record at ``current`` (None: absent) written with ``expect_rev``."""
-    if expect_rev is not None:
-        if expect_rev == 0 and current is not None:
-            raise Conflict(f"{what} already exists", current_rev=current)
-        if expect_rev != 0 and current != expect_rev:
-            found = "does not exist" if current is None else f"is at revision {current}"
-            raise Conflict(f"{what} {found}, not at revision {expect_rev}; reload it and retry", current_rev=current)
-    return (current or 0) + 1
 
 
 def insert_audits(conn: sqlite3.Connection, audits: Sequence[Doc]) -> None:

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from dynastore.backends.local.sqlite_base import SqliteDatabase
-from dynastore.backends.local.sqlite_common import OrderKey, check_rev, dumps, keyset_page, loads, require_str
+from dynastore.backends.local.sqlite_common import OrderKey, dumps, keyset_page, loads, require_str
+from dynastore.domain.revisions import check_rev
 from dynastore.domain.search import Page
 from dynastore.errors import Invalid, NotFound
 from dynastore.ports import Doc, IngestRecord

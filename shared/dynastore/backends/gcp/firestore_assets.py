@@ -1,0 +1,282 @@
+"""Assets: reads, (bulk) writes, search and export on Firestore (a mixin of ``FirestoreMetadataStore``)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, cast
+
+from dynastore.backends.gcp._errors import sdk_errors
+from dynastore.backends.gcp.firestore_base import FirestoreBase
+from dynastore.backends.gcp.firestore_common import (
+    ASSET_SORT_NATIVE,
+    DELETE_BATCH,
+    EXPORT_BATCH,
+    MAX_IN,
+    TXN_WRITES,
+    asset_fields,
+    audit_fields,
+    check_limit,
+    chunks,
+    unpack,
+)
+from dynastore.backends.gcp.firestore_scan import Filter, Scan
+from dynastore.backends.gcp.grams import gram_key, query_grams
+from dynastore.domain.revisions import check_rev
+from dynastore.domain.search import AssetQuery, Page, asset_matches
+from dynastore.errors import Conflict, Invalid, NotFound
+from dynastore.ports import AssetWrite, Doc
+
+
+class AssetRecords(FirestoreBase):
+    # ------------------------------------------------------------------ assets
+    def get_asset(self, catalog_id: str, asset_id: str) -> Doc:
+        data = self._get(self._asset_ref(catalog_id, asset_id), f"asset {asset_id!r}")
+        if data is None:
+            raise NotFound(f"asset {asset_id!r} does not exist in catalog {catalog_id!r}")
+        return unpack(data)
+
+    def get_assets(self, catalog_id: str, asset_ids: Sequence[str]) -> list[Doc]:
+        refs = [self._asset_ref(catalog_id, i) for i in dict.fromkeys(asset_ids)]
+        return [unpack(data) for data in self._get_all(refs, "bulk get").values()]
+
+    def write_assets(self, writes: Sequence[AssetWrite], *, audits: Sequence[Doc]) -> list[Doc]:
+        if not writes and not audits:
+            return []
+        for write in writes:
+            asset_fields(write.doc)  # validates before anything is written
+        audit_rows = [(self._audit_ref(a), audit_fields(a)) for a in audits]
+        refs = [self._asset_ref(w.doc["catalog_id"], w.doc["id"]) for w in writes]
+        unique = {r.path: r for r in refs}
+
+        def plan(current: dict[str, int | None]) -> tuple[list[Doc], dict[str, Doc]]:
+            """Apply the writes in order over ``current`` revisions: (stored docs, last doc per path)."""
+            revs = dict(current)
+            stored: list[Doc] = []
+            final: dict[str, Doc] = {}
+            for ref, write in zip(refs, writes, strict=True):
+                what = f"asset {write.doc['id']!r} in catalog {write.doc['catalog_id']!r}"
+                rev = check_rev(revs.get(ref.path), write.expect_rev, what)
+                revs[ref.path] = rev
+                doc = {**write.doc, "rev": rev}
+                stored.append(doc)
+                final[ref.path] = doc
+            return stored, final
+
+        def revisions(found: dict[str, dict[str, Any]]) -> dict[str, int | None]:
+            return {path: (found[path].get("rev") if path in found else None) for path in unique}
+
+        if len(unique) + len(audits) <= TXN_WRITES:
+
+            def whole(state: dict[str, dict[str, Any] | None]) -> tuple[list[Doc], dict[str, Any], list[Any]]:
+                stored, final = plan(revisions({p: d for p, d in state.items() if d is not None}))
+                return stored, {path: asset_fields(doc) for path, doc in final.items()}, audit_rows
+
+            return cast(list[Doc], self._compare_and_set("asset write", list(unique.values()), whole))
+        return self._write_assets_chunked(unique, audit_rows, plan, revisions)
+
+    def _write_assets_chunked(
+        self,
+        unique: dict[str, Any],
+        audit_rows: list[tuple[Any, dict[str, Any]]],
+        plan: Callable[[dict[str, int | None]], tuple[list[Doc], dict[str, Doc]]],
+        revisions: Callable[[dict[str, dict[str, Any]]], dict[str, int | None]],
+    ) -> list[Doc]:
+        """A write too big for one commit: check every revision first (nothing is written on a
+        stale one), commit in parts that re-check what they overwrite, undo the parts already
+        committed if a later one fails."""
+        read = self._snapshots(list(unique.values()), "asset write")
+        before = {p: snap.to_dict() for p, snap in read.items() if snap is not None and snap.exists}
+        expected = revisions(before)
+        stored, final = plan(expected)
+        half = TXN_WRITES // 2
+        paths = list(final)
+        path_chunks = chunks(paths, half) or [[]]
+        audit_chunks = chunks(audit_rows, half)
+        done: list[str] = []
+        try:
+            for k, (chunk, audit_chunk) in enumerate(itertools.zip_longest(path_chunks, audit_chunks)):
+                part_paths: list[str] = chunk or []
+                part_audits: list[tuple[Any, dict[str, Any]]] = audit_chunk or []
+                batch = self.db.batch()
+                for path in part_paths:  # each write holds only over the version read first
+                    snapshot = read[path]
+                    if snapshot is not None and snapshot.exists:
+                        option = self.db.write_option(last_update_time=snapshot.update_time)
+                        batch.update(unique[path], asset_fields(final[path]), option=option)
+                    else:
+                        batch.create(unique[path], asset_fields(final[path]))
+                for ref, row in part_audits:
+                    batch.set(ref, row)
+                self._commit_part(batch, f"asset write part {k + 1}")
+                done.extend(part_paths)
+        except BaseException:
+            self._compensate([unique[p] for p in done], before, {p: final[p]["rev"] for p in done})
+            raise
+        return stored
+
+    def _commit_part(self, batch: Any, what: str) -> None:
+        from google.api_core import exceptions as gexc
+
+        with sdk_errors(what):
+            try:
+                batch.commit()
+            except (gexc.FailedPrecondition, gexc.AlreadyExists, gexc.NotFound) as exc:
+                raise Conflict(f"{what}: an asset changed during a bulk write; retry") from exc
+
+    def _compensate(self, refs: list[Any], before: dict[str, dict[str, Any]], ours: dict[str, int]) -> None:
+        """Undo the committed part of a failed chunked write (restore the previous documents)."""
+        for chunk in chunks(refs, DELETE_BATCH):
+
+            def undo(transaction: Any, chunk: list[Any] = chunk) -> None:
+                current = self._get_all(chunk, "undo", transaction)
+                for ref in chunk:
+                    now = current.get(ref.path)
+                    if now is None or now.get("rev") != ours.get(ref.path):
+                        continue  # someone wrote it since: leave their version
+                    if ref.path in before:
+                        transaction.set(ref, before[ref.path])
+                    else:
+                        transaction.delete(ref)
+
+            self._transaction("undo a partial asset write", undo)
+
+    def delete_asset(self, catalog_id: str, asset_id: str, *, audit: Doc) -> None:
+        what = f"asset {asset_id!r} in catalog {catalog_id!r}"
+        ref = self._asset_ref(catalog_id, asset_id)
+        extras = [(self._audit_ref(audit), audit_fields(audit))]
+
+        def plan(state: dict[str, dict[str, Any] | None]) -> tuple[None, dict[str, Any], list[Any]]:
+            if state[ref.path] is None:
+                raise NotFound(f"asset {asset_id!r} does not exist in catalog {catalog_id!r}")
+            return None, {ref.path: None}, extras
+
+        self._compare_and_set(what, [ref], plan)
+
+    # ------------------------------------------------------------------ asset search
+    def _asset_scan(self, query: AssetQuery, *, use_grams: bool = True, minimal: bool = False) -> Scan:
+        """The scan of an asset search. ``minimal``: only the filters every sorted asset index
+        holds (catalog, status); the rest is checked on each document read."""
+        if minimal:
+            return self._minimal_asset_scan(query)
+        base: list[Filter] = []
+        exact = True
+        disjunctions = 1
+        if query.collection_id is not None:
+            base.append(("collection_id", "==", query.collection_id))
+        if query.item_id is not None:
+            base.append(("item_id", "==", query.item_id))
+        level = query.level
+        if query.bbox is not None:
+            if len(query.bbox) not in (4, 6):
+                raise Invalid("bbox must have 4 or 6 numbers")
+            exact = False
+            if level is None:
+                level = "item"
+        if level is not None:
+            base.append(("level", "==", level))
+        for field, values in (("status", query.status), ("type", query.types), ("id", query.ids)):
+            values = tuple(dict.fromkeys(values))
+            if not values:
+                continue
+            if len(values) == 1:
+                base.append((field, "==", values[0]))
+            elif disjunctions * len(values) <= MAX_IN:
+                base.append((field, "in", list(values)))
+                disjunctions *= len(values)
+            else:
+                exact = False
+        tags = tuple(dict.fromkeys(query.tags))
+        if tags:
+            base.append(("tags", "array_contains", tags[0]))
+            exact = exact and len(tags) == 1
+            if query.roles:
+                exact = False
+        elif query.roles:
+            roles = list(dict.fromkeys(query.roles))
+            if disjunctions * len(roles) <= MAX_IN:
+                base.append(("roles", "array_contains_any", roles))
+                disjunctions *= len(roles)
+            else:
+                exact = False
+        if query.datetime is not None:
+            base.append(("has_time", "==", True))
+            exact = False
+        if query.filter is not None:
+            exact = False
+        alternatives = self._catalog_alternatives(query.catalog_ids, base, disjunctions)
+        if query.q:
+            exact = False
+            grams = query_grams(query.q)
+            if use_grams and grams:
+                gram_filters: list[Filter] = [(f"tri.{gram_key(g)}", "==", True) for g in grams]
+                alternatives = [[*alt, *gram_filters] for alt in alternatives] + [
+                    [*alt, ("tri_ok", "==", False)] for alt in alternatives
+                ]
+        order = self._order(query.sortby, ASSET_SORT_NATIVE, "assets", alternatives)
+        item_geometry = self._item_geometry_lookup() if query.bbox is not None else None
+
+        def check(data: dict[str, Any]) -> bool:
+            return asset_matches(query, unpack(data), item_geometry)
+
+        return self._scan("assets", alternatives, order, check, exact=exact)
+
+    def _minimal_asset_scan(self, query: AssetQuery) -> Scan:
+        base: list[Filter] = []
+        status = list(dict.fromkeys(query.status))
+        if len(status) == 1:
+            base.append(("status", "==", status[0]))
+        elif status:
+            base.append(("status", "in", status))
+        catalogs = tuple(dict.fromkeys(query.catalog_ids))
+        if len(catalogs) > 1 and any(k.field == "catalog_id" for k in query.sortby):
+            alternatives = [base]  # ordered by catalog: index (status, catalog_id); catalogs checked
+        else:
+            alternatives = self._catalog_alternatives(catalogs, base, max(1, len(status)))
+        order = self._order(query.sortby, ASSET_SORT_NATIVE, "assets", alternatives)
+        item_geometry = self._item_geometry_lookup() if query.bbox is not None else None
+
+        def check(data: dict[str, Any]) -> bool:
+            return asset_matches(query, unpack(data), item_geometry)
+
+        return self._scan("assets", alternatives, order, check, exact=False)
+
+    def _item_geometry_lookup(self) -> Callable[[Doc], Any]:
+        cache: dict[str, Any] = {}
+
+        def geometry(doc: Doc) -> Any:
+            ref = self._item_ref(doc["catalog_id"], doc.get("collection_id") or "", doc["item_id"])
+            if ref.path not in cache:
+                data = self._get(ref, "item geometry")
+                item = unpack(data) if data else {}
+                cache[ref.path] = item.get("geometry") or item.get("bbox")
+            return cache[ref.path]
+
+        return geometry
+
+    def search_assets(self, query: AssetQuery) -> Page[Doc]:
+        check_limit(query.limit)
+        self._order(query.sortby, ASSET_SORT_NATIVE, "assets")
+        if not query.catalog_ids:
+            return Page(items=[])
+        return self._search(query, self._asset_scan)
+
+    def count_assets(self, query: AssetQuery) -> int:
+        return self._count(query, self._asset_scan)
+
+    def export_assets(
+        self, catalog_id: str, *, since: str | None = None, statuses: Sequence[str] = ("active",)
+    ) -> Iterator[Doc]:
+        """Every asset of a catalog in (updated, id) order, read 500 at a time."""
+        filters: list[Filter] = [("catalog_id", "==", catalog_id)]
+        statuses = list(dict.fromkeys(statuses))
+        if len(statuses) == 1:
+            filters.append(("status", "==", statuses[0]))
+        elif statuses:
+            filters.append(("status", "in", statuses))
+        if since is not None:
+            filters.append(("updated", ">=", since))
+        scan = self._scan("assets", [filters], [("updated", "ASCENDING")])
+        for row in scan.stream(filters, None, EXPORT_BATCH):
+            yield unpack(row.data)
+

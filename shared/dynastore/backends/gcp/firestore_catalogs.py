@@ -1,0 +1,217 @@
+"""Catalogs, collections, items and item search on Firestore (a mixin of ``FirestoreMetadataStore``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dynastore.backends.gcp._errors import sdk_errors
+from dynastore.backends.gcp.firestore_base import FirestoreBase
+from dynastore.backends.gcp.firestore_common import (
+    DELETE_BATCH,
+    ITEM_SORT_NATIVE,
+    MAX_IN,
+    TXN_WRITES,
+    as_str,
+    audit_fields,
+    check_limit,
+    chunks,
+    item_fields,
+    pack,
+    require_str,
+    unpack,
+)
+from dynastore.backends.gcp.firestore_scan import Filter, Scan
+from dynastore.backends.gcp.grams import gram_key, query_grams
+from dynastore.domain.search import ItemQuery, Page, free_text_terms, item_matches
+from dynastore.errors import NotFound
+from dynastore.ports import Doc
+
+
+class CatalogRecords(FirestoreBase):
+    # ------------------------------------------------------------------ catalogs
+    def get_catalog(self, catalog_id: str) -> Doc:
+        data = self._get(self.col("catalogs").document(catalog_id), f"catalog {catalog_id!r}")
+        if data is None:
+            raise NotFound(f"catalog {catalog_id!r} does not exist")
+        return unpack(data)
+
+    def list_catalogs(self, *, status: str | None = None, limit: int = 100, token: str | None = None) -> Page[Doc]:
+        filters: list[Filter] = [] if status is None else [("status", "==", status)]
+        return self._page(self._scan("catalogs", [filters], []), limit, token)
+
+    def put_catalog(self, doc: Doc, *, expect_rev: int | None, audit: Doc) -> Doc:
+        catalog_id = require_str(doc, "id", "a catalog")
+
+        def fields(stored: Doc) -> dict[str, Any]:
+            return {"doc": pack(stored), "id": catalog_id, "status": as_str(stored.get("status")), "rev": stored["rev"]}
+
+        ref = self.col("catalogs").document(catalog_id)
+        return self._put_versioned(ref, doc, expect_rev, audit, fields, f"catalog {catalog_id!r}")
+
+    # ------------------------------------------------------------------ collections
+    def get_collection(self, catalog_id: str, collection_id: str) -> Doc:
+        data = self._get(self._collection_ref(catalog_id, collection_id), f"collection {collection_id!r}")
+        if data is None:
+            raise NotFound(f"collection {collection_id!r} does not exist in catalog {catalog_id!r}")
+        return unpack(data)
+
+    def list_collections(self, catalog_id: str, *, limit: int = 100, token: str | None = None) -> Page[Doc]:
+        return self._page(self._scan("collections", [[("catalog_id", "==", catalog_id)]], []), limit, token)
+
+    def put_collection(self, catalog_id: str, doc: Doc, *, expect_rev: int | None, audit: Doc) -> Doc:
+        collection_id = require_str(doc, "id", "a collection")
+
+        def fields(stored: Doc) -> dict[str, Any]:
+            return {"doc": pack(stored), "catalog_id": catalog_id, "id": collection_id, "rev": stored["rev"]}
+
+        ref = self._collection_ref(catalog_id, collection_id)
+        return self._put_versioned(ref, doc, expect_rev, audit, fields, f"collection {collection_id!r}")
+
+    def _scope_refs(self, catalog_id: str, collection_id: str, item_id: str | None = None) -> list[Any]:
+        """References of the items and assets under a collection (or under one item)."""
+        from google.cloud.firestore_v1.base_query import FieldFilter
+
+        refs: list[Any] = []
+        assets = (
+            self.col("assets")
+            .where(filter=FieldFilter("catalog_id", "==", catalog_id))
+            .where(filter=FieldFilter("collection_id", "==", collection_id))
+        )
+        if item_id is not None:
+            assets = assets.where(filter=FieldFilter("item_id", "==", item_id))
+        queries = [assets]
+        if item_id is None:
+            queries.append(
+                self.col("items")
+                .where(filter=FieldFilter("catalog_id", "==", catalog_id))
+                .where(filter=FieldFilter("collection", "==", collection_id))
+            )
+        for query in queries:
+            with sdk_errors("Firestore query"):
+                snapshots = list(query.select([]).stream())
+            self.stats.add(documents=len(snapshots), queries=1)
+            refs.extend(s.reference for s in snapshots)
+        return refs
+
+    def _delete_scope(self, target: Any, refs: list[Any], audit: Doc, what: str) -> None:
+        """Delete ``refs`` then ``target`` (NotFound if absent) with ``audit``: one transaction when
+        it fits, else batches with ``target`` last, so a retry after a crash finishes the job."""
+        audit_row = audit_fields(audit)
+        if self._get(target, what) is None:
+            raise NotFound(f"{what} does not exist")
+        head, tail = refs[: max(0, len(refs) - TXN_WRITES)], refs[max(0, len(refs) - TXN_WRITES) :]
+        for chunk in chunks(head, DELETE_BATCH):
+            batch = self.db.batch()
+            for ref in chunk:
+                batch.delete(ref)
+            with sdk_errors(what):
+                batch.commit()
+
+        def finish(transaction: Any) -> None:
+            if self._get(target, what, transaction) is None:
+                raise NotFound(f"{what} does not exist")
+            for ref in tail:
+                transaction.delete(ref)
+            transaction.delete(target)
+            transaction.set(self._audit_ref(audit), audit_row)
+
+        self._transaction(what, finish)
+
+    def delete_collection(self, catalog_id: str, collection_id: str, *, audit: Doc) -> None:
+        what = f"collection {collection_id!r} in catalog {catalog_id!r}"
+        target = self._collection_ref(catalog_id, collection_id)
+        self._delete_scope(target, self._scope_refs(catalog_id, collection_id), audit, what)
+
+    # ------------------------------------------------------------------ items
+    def get_item(self, catalog_id: str, collection_id: str, item_id: str) -> Doc:
+        data = self._get(self._item_ref(catalog_id, collection_id, item_id), f"item {item_id!r}")
+        if data is None:
+            raise NotFound(f"item {item_id!r} does not exist in collection {collection_id!r} of catalog {catalog_id!r}")
+        return unpack(data)
+
+    def list_items(
+        self, catalog_id: str, collection_id: str, *, limit: int = 100, token: str | None = None
+    ) -> Page[Doc]:
+        filters: list[Filter] = [("catalog_id", "==", catalog_id), ("collection", "==", collection_id)]
+        return self._page(self._scan("items", [filters], []), limit, token)
+
+    def put_item(self, catalog_id: str, doc: Doc, *, expect_rev: int | None, audit: Doc) -> Doc:
+        item_id = require_str(doc, "id", "an item")
+        collection_id = require_str(doc, "collection", "an item")
+        collection_ref = self._collection_ref(catalog_id, collection_id)
+
+        def collection_exists(transaction: Any) -> None:
+            if self._get(collection_ref, f"collection {collection_id!r}", transaction) is None:
+                raise NotFound(f"collection {collection_id!r} does not exist in catalog {catalog_id!r}")
+
+        ref = self._item_ref(catalog_id, collection_id, item_id)
+        return self._put_versioned(
+            ref,
+            doc,
+            expect_rev,
+            audit,
+            lambda stored: item_fields(catalog_id, stored),
+            f"item {item_id!r}",
+            precheck=collection_exists,
+        )
+
+    def delete_item(self, catalog_id: str, collection_id: str, item_id: str, *, audit: Doc) -> None:
+        """Removes the item and the assets linked to it."""
+        what = f"item {item_id!r} in collection {collection_id!r} of catalog {catalog_id!r}"
+        target = self._item_ref(catalog_id, collection_id, item_id)
+        self._delete_scope(target, self._scope_refs(catalog_id, collection_id, item_id), audit, what)
+
+    # ------------------------------------------------------------------ item search
+    def _item_scan(self, query: ItemQuery, *, use_grams: bool = True, minimal: bool = False) -> Scan:
+        """``minimal``: only the filters every sorted item index holds (catalog, collection)."""
+        base: list[Filter] = []
+        exact = True
+        disjunctions = 1
+        for field, values in (("collection", query.collections), ("id", query.ids)):
+            if not values:
+                continue
+            sorted_by_it = any(k.field == field for k in query.sortby)
+            if minimal and (field != "collection" or (sorted_by_it and len(values) > 1)):
+                exact = False
+                continue
+            if len(values) == 1:
+                base.append((field, "==", values[0]))
+            elif disjunctions * len(values) <= MAX_IN:
+                base.append((field, "in", list(values)))
+                disjunctions *= len(values)
+            else:
+                exact = False
+        if query.bbox is not None or query.intersects is not None or query.filter is not None:
+            exact = False
+        if query.datetime is not None:
+            if not minimal:
+                base.append(("has_time", "==", True))
+            exact = False
+        alternatives = self._catalog_alternatives(query.catalog_ids, base, disjunctions)
+        terms = free_text_terms(query.q)
+        if terms:
+            exact = False
+            grams = [query_grams(t) for t in terms]
+            if use_grams and all(grams):
+                alternatives = [
+                    [*alt, *[(f"tri.{gram_key(g)}", "==", True) for g in term_grams]]
+                    for alt in alternatives
+                    for term_grams in grams
+                ] + [[*alt, ("tri_ok", "==", False)] for alt in alternatives]
+        order = self._order(query.sortby, ITEM_SORT_NATIVE, "items", alternatives)
+
+        def check(data: dict[str, Any]) -> bool:
+            doc = unpack(data)
+            return data.get("catalog_id") in query.catalog_ids and item_matches(query, doc)
+
+        return self._scan("items", alternatives, order, check, exact=exact)
+
+    def search_items(self, query: ItemQuery) -> Page[Doc]:
+        check_limit(query.limit)
+        if not query.catalog_ids:
+            return Page(items=[])
+        return self._search(query, self._item_scan)
+
+    def count_items(self, query: ItemQuery) -> int:
+        return self._count(query, self._item_scan)
+

@@ -1,0 +1,159 @@
+"""Audit trail, storage-event claims, ingest records, jobs and catalog purge on Firestore (a mixin
+of ``FirestoreMetadataStore``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+from dynastore.backends.gcp._errors import sdk_errors
+from dynastore.backends.gcp.firestore_base import FirestoreBase
+from dynastore.backends.gcp.firestore_common import (
+    DELETE_BATCH,
+    JOB_FILTERS,
+    chunks,
+    job_fields,
+    next_seq,
+    require_str,
+    unpack,
+)
+from dynastore.backends.gcp.firestore_scan import Filter, Order
+from dynastore.domain.revisions import check_rev
+from dynastore.domain.search import Page
+from dynastore.errors import Conflict, Invalid, NotFound
+from dynastore.ports import Doc, IngestRecord
+
+
+class OtherRecords(FirestoreBase):
+    # ------------------------------------------------------------------ audit trail
+    def list_audit(
+        self,
+        catalog_id: str,
+        *,
+        record_type: str | None = None,
+        record_id: str | None = None,
+        limit: int = 100,
+        token: str | None = None,
+    ) -> Page[Doc]:
+        filters: list[Filter] = [("catalog_id", "==", catalog_id)]
+        if record_type is not None:
+            filters.append(("record_type", "==", record_type))
+        if record_id is not None:
+            filters.append(("record_id", "==", record_id))
+        return self._page(self._scan("audit", [filters], [("seq", "DESCENDING")]), limit, token)
+
+    # ------------------------------------------------------------------ ingest state
+    def claim_event(self, event_id: str, *, ttl_seconds: float) -> bool:
+        if not isinstance(event_id, str) or not event_id:
+            raise Invalid("an event id must be a non-empty string")
+        ref = self.col("events").document(hashlib.sha256(event_id.encode()).hexdigest())
+
+        from google.api_core import exceptions as gexc
+
+        now = datetime.now(UTC)
+        claim = {"event_id": event_id, "claimed_at": now, "expires_at": now + timedelta(seconds=ttl_seconds)}
+        try:
+            with sdk_errors("event claim"):
+                ref.create(claim)  # the first claimer wins, atomically
+            return True
+        except Conflict:
+            pass
+        snapshot = self._snapshots([ref], "event claim")[ref.path]
+        if snapshot is None or not snapshot.exists:
+            return self.claim_event(event_id, ttl_seconds=ttl_seconds)  # expired and removed meanwhile
+        expires = (snapshot.to_dict() or {}).get("expires_at")
+        if expires is not None and expires > now:
+            return False
+        try:  # an expired claim: take it over, unless another claimer just did
+            with sdk_errors("event claim"):
+                ref.update(claim, option=self.db.write_option(last_update_time=snapshot.update_time))
+            return True
+        except (Invalid, NotFound):
+            return False
+        except gexc.GoogleAPIError:  # pragma: no cover
+            raise
+
+    def _ingest_ref(self, bucket: str, key: str) -> Any:
+        return self.col("ingest").document(hashlib.sha256(f"{bucket}/{key}".encode()).hexdigest())
+
+    def put_ingest_record(self, record: IngestRecord) -> None:
+        data = dataclasses.asdict(record)
+        with sdk_errors("ingest record"):
+            self._ingest_ref(record.bucket, record.key).set({**data, "catalog_id": record.catalog_id or ""})
+
+    def get_ingest_record(self, bucket: str, key: str) -> IngestRecord:
+        data = self._get(self._ingest_ref(bucket, key), "ingest record")
+        if data is None:
+            raise NotFound(f"no ingest record for {key!r} in bucket {bucket!r}")
+        fields = {f.name for f in dataclasses.fields(IngestRecord)}
+        values = {k: v for k, v in data.items() if k in fields}
+        values["catalog_id"] = values.get("catalog_id") or None
+        return IngestRecord(**values)
+
+    # ------------------------------------------------------------------ jobs
+    def get_job(self, job_id: str) -> Doc:
+        data = self._get(self.col("jobs").document(job_id), f"job {job_id!r}")
+        if data is None:
+            raise NotFound(f"job {job_id!r} does not exist")
+        return unpack(data)
+
+    def put_job(self, doc: Doc, *, expect_rev: int | None) -> Doc:
+        job_id = require_str(doc, "id", "a job")
+        ref = self.col("jobs").document(job_id)
+        what = f"job {job_id!r}"
+
+        def plan(state: dict[str, dict[str, Any] | None]) -> tuple[Doc, dict[str, Any], list[Any]]:
+            current = state[ref.path]
+            rev = check_rev(current.get("rev") if current else None, expect_rev, what)
+            stored = {**doc, "rev": rev}
+            seq = int(current["seq"]) if current and current.get("seq") else next_seq()
+            return stored, {ref.path: job_fields(stored, seq)}, []
+
+        return cast(Doc, self._compare_and_set(what, [ref], plan))
+
+    def list_jobs(
+        self, *, filters: dict[str, str] | None = None, limit: int = 100, token: str | None = None
+    ) -> Page[Doc]:
+        native: list[Filter] = []
+        for name, value in (filters or {}).items():
+            if name not in JOB_FILTERS:
+                raise Invalid(f"cannot filter jobs by {name!r}; use one of {', '.join(JOB_FILTERS)}")
+            if value is not None:
+                native.append((name, "==", value))
+        order: list[Order] = [("created", "DESCENDING"), ("id", "DESCENDING")]
+        return self._page(self._scan("jobs", [native], order), limit, token)
+
+    # ------------------------------------------------------------------ lifecycle
+    def purge_catalog(self, catalog_id: str, *, batch_size: int = 500) -> int:
+        """Deletes assets, items, collections, audit events, ingest records and jobs of the catalog,
+        then the catalog, at most ``batch_size`` documents per call."""
+        from google.cloud.firestore_v1.base_query import FieldFilter
+
+        if batch_size < 1:
+            raise Invalid("batch_size must be at least 1")
+        deleted = 0
+        for name in ("assets", "items", "collections", "audit", "ingest", "jobs"):
+            room = batch_size - deleted
+            if room <= 0:
+                break
+            query = self.col(name).where(filter=FieldFilter("catalog_id", "==", catalog_id)).select([]).limit(room)
+            with sdk_errors("purge"):
+                refs = [s.reference for s in query.stream()]
+            self.stats.add(documents=len(refs), queries=1)
+            for chunk in chunks(refs, DELETE_BATCH):
+                batch = self.db.batch()
+                for ref in chunk:
+                    batch.delete(ref)
+                with sdk_errors("purge"):
+                    batch.commit()
+            deleted += len(refs)
+        if deleted < batch_size:
+            ref = self.col("catalogs").document(catalog_id)
+            if self._get(ref, "purge") is not None:
+                with sdk_errors("purge"):
+                    ref.delete()
+                deleted += 1
+        return deleted
+
