@@ -166,8 +166,8 @@ def test_every_query_shape_is_indexed_or_falls_back_exactly(gcp: Any) -> None:
 def _reference_order(query: AssetQuery) -> Any:
     from functools import cmp_to_key
 
-    from dynastore.backends.gcp.firestore_scan import fs_compare
     from dynastore.backends.gcp.firestore_common import asset_fields
+    from dynastore.backends.gcp.firestore_scan import fs_compare
 
     def compare(a: dict[str, Any], b: dict[str, Any]) -> int:
         fa, fb = asset_fields(a), asset_fields(b)

@@ -11,9 +11,11 @@ Settings (``dynastore.config``): ``gcp_project``, ``gcp_region``, ``gcp_bucket``
 ``infra/emulators.py`` starts the emulators and prints them.
 
 Modules: ``gcs`` (GcsBlobStore), ``firestore_store`` (FirestoreMetadataStore, layout in its
-docstring; its parts ``firestore_{base,common,catalogs,assets,records}``), ``firestore_scan`` (paging and post-filtering), ``grams`` (substring index),
-``tasks_queue`` (CloudTasksQueue), ``provisioner`` (GcpProvisioner), ``events`` (CloudEvent →
-StorageEvent), ``indexes`` (the composite indexes, written to ``firestore_indexes.json``).
+docstring, composed of ``firestore_base``, ``firestore_common``, ``firestore_catalogs``,
+``firestore_assets`` and ``firestore_records``), ``firestore_scan`` (paging and post-filtering),
+``grams`` (substring index), ``tasks_queue`` (CloudTasksQueue), ``provisioner`` (GcpProvisioner),
+``events`` (CloudEvent → StorageEvent), ``indexes`` (the composite indexes, written to
+``firestore_indexes.json``).
 """
 
 from __future__ import annotations
