@@ -116,7 +116,9 @@ def test_a_search_without_catalog_covers_only_the_keys_catalogs(
 
 
 def test_a_search_naming_a_foreign_catalog_is_forbidden_not_emptied(env: Env) -> None:
-    response = env.client.get("/assets/search", params={"catalog_id": f"{OTHER},{MINE}"}, headers=auth(KEYS["other_admin"]))
+    response = env.client.get(
+        "/assets/search", params={"catalog_id": f"{OTHER},{MINE}"}, headers=auth(KEYS["other_admin"])
+    )
     assert response.status_code == 403 and MINE in response.json()["detail"]
 
 
@@ -147,7 +149,10 @@ def test_a_key_scoped_to_several_catalogs_lists_jobs_one_catalog_at_a_time(env: 
 def test_bulk_refuses_the_whole_request_when_one_record_is_foreign(env: Env) -> None:
     body = {
         "catalog_id": MINE,
-        "assets": [{"id": "ok", "href": "https://example.org/ok"}, {"id": "x", "catalog_id": OTHER, "href": "https://e/x"}],
+        "assets": [
+            {"id": "ok", "href": "https://example.org/ok"},
+            {"id": "x", "catalog_id": OTHER, "href": "https://e/x"},
+        ],
     }
     response = env.client.post("/assets/bulk", json=body, headers=auth(KEYS["mine_editor"]))
     assert response.status_code == 403 and OTHER in response.json()["detail"]
@@ -162,7 +167,12 @@ def test_a_scoped_key_creates_only_catalogs_of_its_scope(env: Env) -> None:
     assert env.client.post("/assets/catalogs", json={"id": "elsewhere"}, headers=headers).status_code == 403
     response = env.client.post("/assets/catalogs", json={"id": "fresh"}, headers=headers)
     assert response.status_code == 201, response.text
-    assert env.client.post("/assets/catalogs/fresh/assets", json={"id": "f1", "href": "https://e/f1"}, headers=headers).status_code == 201
+    assert (
+        env.client.post(
+            "/assets/catalogs/fresh/assets", json={"id": "f1", "href": "https://e/f1"}, headers=headers
+        ).status_code
+        == 201
+    )
 
 
 def test_retiring_a_catalog_and_hard_deletes_need_admin(env: Env) -> None:
