@@ -127,8 +127,8 @@ class Settings(BaseSettings):
 _CATALOG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]{0,254}$")  # = domain.ids.ID_PATTERN
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 KEY_FORMAT = (
-    "`key:role`, `key:role@catA|catB` (only those catalogs) or either followed by `#name` (the audit actor), "
-    "role reader, editor or admin"
+    "`key:role`, `key:role@catA|catB` (only those catalogs, separated by `|` since `,` separates keys) or "
+    "either followed by `#name` (the audit actor), role reader, editor or admin"
 )
 
 
