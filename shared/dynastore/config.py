@@ -7,10 +7,12 @@ except the Google/AWS SDKs themselves for their emulator hosts and credentials.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Role = Literal["reader", "editor", "admin"]
@@ -27,7 +29,14 @@ class Settings(BaseSettings):
     )
 
     # --- HTTP API ---------------------------------------------------------------------------
-    api_keys: str = Field(default="", description="`key:role,key:role`, roles reader < editor < admin")
+    api_keys: str = Field(
+        default="",
+        description="`key:role[@catA|catB][#name],...`, roles reader < editor < admin; `@` limits a key to catalogs",
+    )
+    audit_salt: SecretStr | None = Field(
+        default=None,
+        description="secret that keys the audit actor id of unnamed keys (HMAC); local default: <data_dir>/audit-salt",
+    )
     public_read: bool = Field(default=False, description="serve GET requests without a key")
     base_url: str | None = Field(
         default=None, description="public URL of the API, for links; default: from the request"
@@ -110,12 +119,76 @@ class Settings(BaseSettings):
         """The configured API keys mapped to their role."""
         return parse_api_keys(self.api_keys)
 
+    def api_key_specs(self) -> tuple[ApiKey, ...]:
+        """The configured API keys with role, catalog scope and name."""
+        return parse_api_key_specs(self.api_keys)
+
+
+_CATALOG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]{0,254}$")  # = domain.ids.ID_PATTERN
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+KEY_FORMAT = (
+    "`key:role`, `key:role@catA|catB` (only those catalogs, separated by `|` since `,` separates keys) or "
+    "either followed by `#name` (the audit actor), role reader, editor or admin"
+)
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """One entry of ``DYNASTORE_API_KEYS``: ``catalogs`` None = every catalog; ``name`` None = unnamed."""
+
+    key: str
+    role: str
+    catalogs: frozenset[str] | None = None
+    name: str | None = None
+
+
+def parse_api_key_specs(value: str) -> tuple[ApiKey, ...]:
+    """Parse ``key:role[@cat|cat][#name]`` entries separated by commas.
+
+    The key is everything before the LAST ``:`` (it may hold ``:``, ``@``, ``#``, not ``,``); what
+    follows is the role, then an optional ``@`` scope of catalog ids separated by ``|`` and an optional
+    ``#`` name. Anything else (an empty scope, a bad catalog id, a duplicate key or name) is an error:
+    a key's reach is never guessed.
+    """
+    specs: list[ApiKey] = []
+    seen_keys: set[str] = set()
+    seen_names: set[str] = set()
+    for entry in filter(None, (part.strip() for part in value.split(","))):
+        key, sep, rest = entry.rpartition(":")
+        rest, has_name, name = rest.partition("#")
+        role, has_scope, scope = rest.partition("@")
+        problem = _entry_problem(key, sep, role, has_scope, scope, has_name, name)
+        if problem:
+            raise ValueError(f"DYNASTORE_API_KEYS entry {_redact(entry)!r}: {problem}; use {KEY_FORMAT}")
+        if key in seen_keys or (name and name in seen_names):
+            raise ValueError(f"DYNASTORE_API_KEYS entry {_redact(entry)!r}: the key or name appears twice")
+        seen_keys.add(key)
+        if name:
+            seen_names.add(name)
+        catalogs = frozenset(scope.split("|")) if has_scope else None
+        specs.append(ApiKey(key, role, catalogs, name or None))
+    return tuple(specs)
+
+
+def _entry_problem(key: str, sep: str, role: str, has_scope: str, scope: str, has_name: str, name: str) -> str | None:
+    if not sep or not key:
+        return "no `key:` before the role"
+    if role not in ROLE_RANK:
+        return f"unknown role {role!r}"
+    if has_scope and not all(_CATALOG_RE.match(c) for c in scope.split("|")):
+        return "the scope after `@` must be catalog ids separated by `|` (commas separate keys)"
+    if has_name and not _NAME_RE.match(name):
+        return "the name after `#` must be 1-64 characters from A-Z a-z 0-9 . _ -"
+    if has_name and (name == "anonymous" or name.startswith("key-")):
+        return "the names `anonymous` and `key-...` are reserved"
+    return None
+
+
+def _redact(entry: str) -> str:
+    """An entry for an error message, without the secret key."""
+    return "<key>:" + entry.rpartition(":")[2]
+
 
 def parse_api_keys(value: str) -> dict[str, str]:
-    keys: dict[str, str] = {}
-    for entry in filter(None, (part.strip() for part in value.split(","))):
-        key, sep, role = entry.rpartition(":")
-        if not sep or not key or role not in ROLE_RANK:
-            raise ValueError(f"DYNASTORE_API_KEYS entry {entry!r} must be `key:role` with role reader, editor or admin")
-        keys[key] = role
-    return keys
+    """The configured keys mapped to their role (scopes and names: ``parse_api_key_specs``)."""
+    return {spec.key: spec.role for spec in parse_api_key_specs(value)}

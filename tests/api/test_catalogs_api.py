@@ -77,7 +77,7 @@ def test_delete_retires_and_hides_at_once(api: Api) -> None:
     catalog_id = api.new_catalog()
     api.editor.post(f"/assets/catalogs/{catalog_id}/assets", json={"id": "a1", "href": "https://example.org/a1.tif"})
     # WHEN it is deleted
-    response = api.editor.delete(f"/assets/catalogs/{catalog_id}")
+    response = api.admin.delete(f"/assets/catalogs/{catalog_id}")
     assert response.status_code == 200 and response.json()["status"] == "retired"
     assert response.json()["retired_at"]
     # THEN it is gone from reads, lists and searches, but its records stay for the cleanup
@@ -90,7 +90,7 @@ def test_delete_retires_and_hides_at_once(api: Api) -> None:
     hits = api.reader.get("/assets/search", params={"q": "a1", "limit": 10000}).json()["assets"]
     assert catalog_id not in {h["catalog_id"] for h in hits}
     assert api.services.adapters.store.get_asset(catalog_id, "a1")["id"] == "a1"
-    assert_problem(api.editor.delete(f"/assets/catalogs/{catalog_id}"), 404)
+    assert_problem(api.admin.delete(f"/assets/catalogs/{catalog_id}"), 404)
     assert_problem(api.editor.post("/assets/catalogs", json={"id": catalog_id}), 409, "retired")
 
 

@@ -92,7 +92,7 @@ def test_search_across_catalogs_covers_every_active_catalog(api: Api, scene: str
     assert {(a["catalog_id"], a["id"]) for a in found} >= {(scene, "item-red"), (other, "o-red")}
     both = api.reader.get("/assets/search", params={"q": "b04", "catalog_id": f"{scene},{other}"})
     assert ids(both) == {"cat-red", "col-red", "item-red", "o-red"}
-    api.editor.delete(f"/assets/catalogs/{other}")
+    api.admin.delete(f"/assets/catalogs/{other}")
     found = api.reader.get("/assets/search", params={"q": "b04", "limit": 10000}).json()["assets"]
     assert other not in {a["catalog_id"] for a in found}
     assert_problem(api.reader.get("/assets/search", params={"catalog_id": other}), 404, other)

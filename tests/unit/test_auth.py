@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from dynastore.config import Settings
 from dynastore.errors import Forbidden, Unauthorized
@@ -13,7 +14,9 @@ from dynastore.services.auth import ANONYMOUS_READER, Authenticator, Principal, 
 
 def make_auth(public_read: bool = False) -> Authenticator:
     return Authenticator.from_settings(
-        Settings(api_keys="r-key:reader,e-key:editor,a-key:admin", public_read=public_read)
+        Settings(
+            api_keys="r-key:reader,e-key:editor,a-key:admin", public_read=public_read, audit_salt=SecretStr("test-salt")
+        )
     )
 
 
@@ -46,7 +49,7 @@ def test_roles_rank_reader_below_editor_below_admin() -> None:
 
 def test_the_principal_names_the_key_without_revealing_it() -> None:
     principal = make_auth().authenticate("a-key")
-    assert principal == Principal(key_id("a-key"), "admin")
+    assert principal == Principal(key_id("a-key", b"test-salt"), "admin")
     assert "a-key" not in principal.key_id
 
 

@@ -2,7 +2,10 @@
 
 - ``get_services(request)``: the process's ``Services`` (``app.state.services``).
 - ``require_role("reader"|"editor"|"admin")``: a dependency that authenticates the request and
-  returns its ``Principal(key_id, role)``; its ``key_id`` is the audit ``actor``.
+  returns its ``Principal(key_id, role, catalogs)``; its ``key_id`` is the audit ``actor``. On a path
+  with ``{catalog_id}`` it also checks the key's catalog scope (403 outside it). List it BEFORE any
+  dependency that validates the path, so a write without a key answers 401, not 400.
+- ``visible_catalogs``: the catalogs a search by the caller covers (scoped keys: theirs only).
 - ``read_json(request)``: the request body parsed with orjson (malformed → 400 problem+json).
 - ``JSONResponse``: orjson-rendered responses for hot paths.
 """
@@ -54,10 +57,25 @@ def require_role(role: str) -> Callable[..., Principal]:
     ) -> Principal:
         auth = get_services(request).auth
         principal = auth.authenticate(auth.credential(authorization, x_api_key))
-        return auth.authorize(principal, role)
+        return auth.authorize_in(principal, role, request.path_params.get("catalog_id"))
 
     dependency.__name__ = f"require_{role}"
     return dependency
+
+
+def visible_catalogs(request: Request, principal: Principal, named: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The catalogs a cross-catalog search or list by ``principal`` covers.
+
+    ``named`` catalogs must all be in the key's scope (403 otherwise, whatever exists); with none named
+    an unscoped key covers every active catalog (``()``, as before) and a scoped key its active ones.
+    None: the caller sees no catalog at all (answer an empty page)."""
+    if named:
+        principal.require_catalogs(named)
+        return named
+    if not principal.scoped:
+        return ()
+    mine = principal.visible(get_services(request).catalogs.active_ids())
+    return mine or None
 
 
 Reader = Depends(require_role("reader"))

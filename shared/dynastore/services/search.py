@@ -130,8 +130,11 @@ class SearchService:
         """Named catalogs must be active (``NotFound`` otherwise); none named means every active one."""
         return replace(query, catalog_ids=self.catalogs.resolve_ids(query.catalog_ids))
 
-    def run(self, query: AssetQuery) -> Page[Doc]:
-        resolved = self.resolve_catalogs(query)
+    def run(self, query: AssetQuery, visible: tuple[str, ...] | None = ()) -> Page[Doc]:
+        """``visible``: the catalogs the caller may search (``()``: no restriction; None: none at all)."""
+        if visible is None:
+            return Page(items=[], next_token=None, matched=0)
+        resolved = self.resolve_catalogs(replace(query, catalog_ids=visible or query.catalog_ids))
         if not resolved.catalog_ids:
             return Page(items=[], next_token=None, matched=0)
         return self.store.search_assets(resolved)

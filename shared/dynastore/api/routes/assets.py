@@ -61,11 +61,11 @@ def register_level(base: str, scope_dependency: Callable[..., Scope], label: str
     @router.get(base, summary=f"List {label} assets", description=LIST_PARAMS_DOC, response_class=JSONResponse)
     def list_assets(
         request: Request,
+        principal: Principal = Reader,
         scope: Scope = scope_dep,
         limit: str | None = Query(default=None, description="page size 1..10000"),
         token: str | None = Query(default=None, description="cursor from the `next` link"),
         q: str | None = Query(default=None, description="case-insensitive substring of id, code, title, file name"),
-        principal: Principal = Reader,
     ) -> JSONResponse:
         services = get_services(request)
         params = multi_params(request.query_params.multi_items())
@@ -83,7 +83,7 @@ def register_level(base: str, scope_dependency: Callable[..., Scope], label: str
         response_class=JSONResponse,
         openapi_extra=json_body(ASSET_BODY),
     )
-    async def create_asset(request: Request, scope: Scope = scope_dep, principal: Principal = Editor) -> JSONResponse:
+    async def create_asset(request: Request, principal: Principal = Editor, scope: Scope = scope_dep) -> JSONResponse:
         body = await read_json(request)
         doc = await run_in_threadpool(get_services(request).assets.create, scope, body, actor=principal.key_id)
         return JSONResponse(doc, status_code=201, headers={"Location": asset_url(request, doc)})
@@ -95,7 +95,7 @@ def register_level(base: str, scope_dependency: Callable[..., Scope], label: str
         response_class=JSONResponse,
         openapi_extra=multipart_body(UPLOAD_FORM),
     )
-    async def upload_asset(request: Request, scope: Scope = scope_dep, principal: Principal = Editor) -> JSONResponse:
+    async def upload_asset(request: Request, principal: Principal = Editor, scope: Scope = scope_dep) -> JSONResponse:
         services = get_services(request)
         upload = await read_upload(request, services.settings.max_upload_bytes)
         try:
@@ -114,7 +114,7 @@ def register_level(base: str, scope_dependency: Callable[..., Scope], label: str
 
     @router.get(f"{base}/{{asset_id}}", summary=f"Get a {label} asset", response_class=JSONResponse)
     def get_asset(
-        request: Request, asset_id: str, scope: Scope = scope_dep, principal: Principal = Reader
+        request: Request, asset_id: str, principal: Principal = Reader, scope: Scope = scope_dep
     ) -> JSONResponse:
         return JSONResponse(get_services(request).assets.get(scope, _asset_id(asset_id)))
 
@@ -126,7 +126,7 @@ def register_level(base: str, scope_dependency: Callable[..., Scope], label: str
         openapi_extra=json_body(ASSET_BODY),
     )
     async def put_asset(
-        request: Request, asset_id: str, scope: Scope = scope_dep, principal: Principal = Editor
+        request: Request, asset_id: str, principal: Principal = Editor, scope: Scope = scope_dep
     ) -> JSONResponse:
         body = await read_json(request)
         doc, created = await run_in_threadpool(
@@ -142,7 +142,7 @@ def register_level(base: str, scope_dependency: Callable[..., Scope], label: str
         openapi_extra=json_body(ASSET_PATCH_BODY, "application/merge-patch+json"),
     )
     async def patch_asset(
-        request: Request, asset_id: str, scope: Scope = scope_dep, principal: Principal = Editor
+        request: Request, asset_id: str, principal: Principal = Editor, scope: Scope = scope_dep
     ) -> JSONResponse:
         body = await read_json(request)
         doc = await run_in_threadpool(
@@ -158,9 +158,9 @@ def register_level(base: str, scope_dependency: Callable[..., Scope], label: str
     def delete_asset(
         request: Request,
         asset_id: str,
+        principal: Principal = Editor,
         scope: Scope = scope_dep,
         hard: bool = Query(default=False, description="remove for good (admin)"),
-        principal: Principal = Editor,
     ) -> Response:
         services = get_services(request)
         if hard:
@@ -174,7 +174,7 @@ def register_level(base: str, scope_dependency: Callable[..., Scope], label: str
         f"{base}/{{asset_id}}/restore", summary=f"Undo the soft delete of a {label} asset", response_class=JSONResponse
     )
     def restore_asset(
-        request: Request, asset_id: str, scope: Scope = scope_dep, principal: Principal = Editor
+        request: Request, asset_id: str, principal: Principal = Editor, scope: Scope = scope_dep
     ) -> JSONResponse:
         return JSONResponse(get_services(request).assets.restore(scope, _asset_id(asset_id), actor=principal.key_id))
 
@@ -186,10 +186,10 @@ def register_level(base: str, scope_dependency: Callable[..., Scope], label: str
     def asset_history(
         request: Request,
         asset_id: str,
+        principal: Principal = Reader,
         scope: Scope = scope_dep,
         limit: str | None = Query(default=None),
         token: str | None = Query(default=None),
-        principal: Principal = Reader,
     ) -> JSONResponse:
         services = get_services(request)
         page = services.assets.history(
@@ -204,7 +204,7 @@ def register_level(base: str, scope_dependency: Callable[..., Scope], label: str
         responses={200: {"content": {"application/octet-stream": {}}}, 307: {"description": "signed URL"}},
     )
     def download_asset(
-        request: Request, asset_id: str, scope: Scope = scope_dep, principal: Principal = Reader
+        request: Request, asset_id: str, principal: Principal = Reader, scope: Scope = scope_dep
     ) -> Response:
         services = get_services(request)
         doc, key, url = services.assets.download_target(scope, _asset_id(asset_id))

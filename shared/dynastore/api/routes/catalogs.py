@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Query, Request
 
-from dynastore.api.deps import Editor, JSONResponse, Reader, base_url, get_services, next_link, page_document, read_json
+from dynastore.api.deps import (
+    Admin,
+    Editor,
+    JSONResponse,
+    Reader,
+    base_url,
+    get_services,
+    next_link,
+    page_document,
+    read_json,
+)
 from dynastore.api.schemas import CATALOG_BODY, CATALOG_PATCH_BODY, json_body
+from dynastore.domain.search import Page
+from dynastore.errors import NotFound
 from dynastore.services.auth import Principal
+from dynastore.services.catalogs import CatalogService
 from dynastore.services.params import parse_limit
 
 router = APIRouter(prefix="/assets/catalogs", tags=["catalogs"])
@@ -24,6 +39,16 @@ def _with_links(request: Request, doc: dict) -> dict:
     }
 
 
+def _existing(catalogs: CatalogService, ids: list[str], include_retired: bool) -> list[dict[str, Any]]:
+    docs = []
+    for catalog_id in ids:
+        try:
+            docs.append(catalogs.get(catalog_id, include_retired=include_retired))
+        except NotFound:
+            continue
+    return docs
+
+
 @router.get("", summary="List catalogs", response_class=JSONResponse)
 def list_catalogs(
     request: Request,
@@ -33,9 +58,12 @@ def list_catalogs(
     principal: Principal = Reader,
 ) -> JSONResponse:
     services = get_services(request)
-    page = services.catalogs.list(
-        include_retired=include_retired, limit=parse_limit(limit, services.settings), token=token
-    )
+    if principal.catalogs is not None:  # a scoped key lists its own catalogs, in one page
+        page = Page(items=_existing(services.catalogs, sorted(principal.catalogs), include_retired), next_token=None)
+    else:
+        page = services.catalogs.list(
+            include_retired=include_retired, limit=parse_limit(limit, services.settings), token=token
+        )
     catalogs = [_with_links(request, doc) for doc in page.items]
     return JSONResponse(page_document(page, "catalogs", next_link(request, page.next_token), catalogs))
 
@@ -49,6 +77,8 @@ def list_catalogs(
 )
 async def create_catalog(request: Request, principal: Principal = Editor) -> JSONResponse:
     body = await read_json(request)
+    if isinstance(body, dict) and isinstance(body.get("id"), str):
+        principal.require_catalog(body["id"])  # a scoped key creates only the catalogs its scope names
     doc = get_services(request).catalogs.create(body, actor=principal.key_id)
     location = f"{base_url(request)}/assets/catalogs/{doc['id']}"
     return JSONResponse(_with_links(request, doc), status_code=201, headers={"Location": location})
@@ -73,9 +103,9 @@ async def patch_catalog(request: Request, catalog_id: str, principal: Principal 
 
 @router.delete(
     "/{catalog_id}",
-    summary="Retire a catalog (hidden at once, cleaned up after retention)",
+    summary="Retire a catalog (hidden at once, cleaned up after retention; admin only)",
     response_class=JSONResponse,
 )
-def retire_catalog(request: Request, catalog_id: str, principal: Principal = Editor) -> JSONResponse:
+def retire_catalog(request: Request, catalog_id: str, principal: Principal = Admin) -> JSONResponse:
     doc = get_services(request).catalogs.retire(catalog_id, actor=principal.key_id)
     return JSONResponse(doc)

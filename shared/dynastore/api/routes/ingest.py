@@ -52,7 +52,9 @@ def ingest_status(
     key: str | None = Query(default=None, description="the object key, e.g. `demo/s2/scene-1/B04.tif`"),
     principal: Principal = Reader,
 ) -> JSONResponse:
-    return JSONResponse(_status(request, _required_key(key)))
+    full_key = _required_key(key)
+    principal.require_catalog(full_key.split("/", 1)[0])  # a scoped key asks only about its catalogs' keys
+    return JSONResponse(_status(request, full_key))
 
 
 def _required_key(key: str | None) -> str:

@@ -22,6 +22,7 @@ from dynastore.api.deps import (
     read_json,
     read_json_object,
     url_for_path,
+    visible_catalogs,
 )
 from dynastore.api.schemas import BULK_BODY, BULK_GET_BODY, SEARCH_BODY, json_body
 from dynastore.domain.ids import check_id
@@ -33,7 +34,8 @@ router = APIRouter(tags=["search"])
 
 SEARCH_DESCRIPTION = (
     "`q` is a case-insensitive substring of id, code, title or file name. Without `catalog_id` the search "
-    "covers every active catalog. Lists (`roles`, `type`, `tags`, `status`, `catalog_id`, `ids`) are "
+    "covers every active catalog the key may read (a catalog outside the key's scope is a 403). "
+    "Lists (`roles`, `type`, `tags`, `status`, `catalog_id`, `ids`) are "
     "comma-separated or repeated. `query` is a MongoDB-style JSON object ($eq $ne $gt $gte $lt $lte $in $nin "
     "$exists $and $or $not, dotted paths into `metadata.*`); `filter` is CQL2 (text or JSON). `limit` ≤ 10,000; "
     "follow the `next` link (or pass `token`) for the next page."
@@ -62,7 +64,7 @@ def search_get(
 ) -> JSONResponse:
     services = get_services(request)
     parsed = services.search.parse(multi_params(request.query_params.multi_items()))
-    page = services.search.run(parsed)
+    page = services.search.run(parsed, visible_catalogs(request, principal, parsed.catalog_ids))
     return JSONResponse(page_document(page, "assets", next_link(request, page.next_token)))
 
 
@@ -77,7 +79,9 @@ async def search_post(request: Request, principal: Principal = Reader) -> JSONRe
     body = await read_json_object(request, 'the search body is a JSON object such as {"q": "b04", "limit": 100}')
     services = get_services(request)
     parsed = services.search.parse(body)
-    page = await run_in_threadpool(services.search.run, parsed)
+    page = await run_in_threadpool(
+        services.search.run, parsed, visible_catalogs(request, principal, parsed.catalog_ids)
+    )
     links: list[dict[str, Any]] = [{"rel": "self", "href": url_for_path(request, request.url.path), "method": "POST"}]
     if page.next_token:
         links.append(
@@ -105,6 +109,7 @@ async def search_post(request: Request, principal: Principal = Reader) -> JSONRe
 )
 async def bulk_upsert(request: Request, principal: Principal = Editor) -> JSONResponse:
     body = await read_json(request)
+    principal.require_catalogs(bulk_catalogs(body))  # every record's catalog, before anything is written
     results = await run_in_threadpool(get_services(request).assets.bulk_upsert, body, actor=principal.key_id)
     counts = {"created": 0, "updated": 0, "unchanged": 0, "error": 0}
     for result in results:
@@ -129,9 +134,22 @@ async def bulk_get(request: Request, principal: Principal = Reader) -> JSONRespo
     unknown = sorted(set(body) - {"catalog_id", "ids"})
     if unknown:
         raise Invalid(f"unknown field(s) {', '.join(unknown)}; the body has catalog_id and ids")
+    principal.require_catalog(catalog_id)
     services = get_services(request)
     body_bytes = await run_in_threadpool(services.assets.bulk_get_json, check_id(catalog_id, "catalog_id"), ids)
     return JSONResponse(body_bytes)
+
+
+def bulk_catalogs(body: Any) -> set[str]:
+    """The catalogs a bulk body writes to: each record's ``catalog_id``, else the body's default."""
+    records = body if isinstance(body, list) else body.get("assets") if isinstance(body, dict) else None
+    default = body.get("catalog_id") if isinstance(body, dict) else None
+    found = set()
+    for record in records if isinstance(records, list) else ():
+        catalog_id = (record.get("catalog_id") if isinstance(record, dict) else None) or default
+        if catalog_id:
+            found.add(str(catalog_id))
+    return found
 
 
 async def stream_from_thread(produce: Callable[[], Iterator[bytes]]) -> AsyncIterator[bytes]:

@@ -9,6 +9,7 @@ Item collections answer ``application/geo+json``; GET next links carry every par
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Header, Request
@@ -24,8 +25,9 @@ from dynastore.api.deps import (
     read_json,
     read_json_object,
     url_for_path,
+    visible_catalogs,
 )
-from dynastore.domain.search import Page
+from dynastore.domain.search import AssetQuery, ItemQuery, Page
 from dynastore.errors import Invalid, PreconditionFailed
 from dynastore.services.auth import Principal
 from dynastore.services.params import multi_params, parse_limit
@@ -114,6 +116,19 @@ def _scope(catalog_id: str | None) -> tuple[str, ...]:
     return (catalog_id,) if catalog_id else ()
 
 
+def _empty() -> Page[Any]:
+    return Page(items=[], next_token=None, matched=0)
+
+
+Q = TypeVar("Q", ItemQuery, AssetQuery)
+
+
+def _visible(request: Request, principal: Principal, query: Q) -> Q | None:
+    """``query`` narrowed to the caller's catalogs (a named foreign one: 403); None: it sees none."""
+    visible = visible_catalogs(request, principal, query.catalog_ids)
+    return None if visible is None else replace(query, catalog_ids=visible or query.catalog_ids)
+
+
 def _if_rev(if_match: str | None) -> int | None:
     if not if_match or if_match.strip() == "*":
         return None
@@ -132,7 +147,12 @@ async def _call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 @router.get("/stac", summary="STAC root: every active catalog, search, asset-search", response_class=JSONResponse)
 def stac_root(request: Request, principal: Principal = Reader) -> JSONResponse:
-    return JSONResponse(_stac(request).root(_links(request)))
+    links = _links(request)
+    doc = _stac(request).root(links)
+    if principal.catalogs is not None:  # a scoped key sees links to its catalogs only
+        mine = {links.catalog(c) for c in principal.catalogs}
+        doc["links"] = [x for x in doc["links"] if x.get("rel") != "child" or x.get("href") in mine]
+    return JSONResponse(doc)
 
 
 @router.get("/stac/api", include_in_schema=False, response_class=JSONResponse)
@@ -195,20 +215,22 @@ def _wants_assets(fields: Fields) -> bool:
     return not fields.include or any(p == "assets" or p.startswith("assets.") for p in fields.include)
 
 
-def _search_get(request: Request, catalog_id: str | None) -> GeoJSONResponse:
+def _search_get(request: Request, catalog_id: str | None, principal: Principal) -> GeoJSONResponse:
     stac = _stac(request)
     query, fields = parse_item_search(_params(request), stac.settings, catalog_ids=_scope(catalog_id))
-    page = stac.search_items(query)
+    visible = _visible(request, principal, query)
+    page = _empty() if visible is None else stac.search_items(visible)
     return _item_collection(request, page, fields, None, _root_links(request, catalog_id))
 
 
-async def _search_post(request: Request, catalog_id: str | None) -> GeoJSONResponse:
+async def _search_post(request: Request, catalog_id: str | None, principal: Principal) -> GeoJSONResponse:
     body = await read_json_object(
         request, 'the search body is a JSON object such as {"bbox": [0, 0, 1, 1], "limit": 10}'
     )
     stac = _stac(request)
     query, fields = parse_item_search(body, stac.settings, catalog_ids=_scope(catalog_id), json_body=True)
-    page = await _call(stac.search_items, query)
+    visible = _visible(request, principal, query)
+    page = _empty() if visible is None else await _call(stac.search_items, visible)
     return await _call(_item_collection, request, page, fields, body, _root_links(request, catalog_id))
 
 
@@ -224,7 +246,7 @@ def _root_links(request: Request, catalog_id: str | None) -> list[dict[str, Any]
     response_class=GeoJSONResponse,
 )
 def search_all_get(request: Request, principal: Principal = Reader) -> GeoJSONResponse:
-    return _search_get(request, None)
+    return _search_get(request, None, principal)
 
 
 @router.post(
@@ -234,7 +256,7 @@ def search_all_get(request: Request, principal: Principal = Reader) -> GeoJSONRe
     response_class=GeoJSONResponse,
 )
 async def search_all_post(request: Request, principal: Principal = Reader) -> GeoJSONResponse:
-    return await _search_post(request, None)
+    return await _search_post(request, None, principal)
 
 
 @router.get(
@@ -244,7 +266,7 @@ async def search_all_post(request: Request, principal: Principal = Reader) -> Ge
     response_class=GeoJSONResponse,
 )
 def search_get(catalog_id: str, request: Request, principal: Principal = Reader) -> GeoJSONResponse:
-    return _search_get(request, catalog_id)
+    return _search_get(request, catalog_id, principal)
 
 
 @router.post(
@@ -254,7 +276,7 @@ def search_get(catalog_id: str, request: Request, principal: Principal = Reader)
     response_class=GeoJSONResponse,
 )
 async def search_post(catalog_id: str, request: Request, principal: Principal = Reader) -> GeoJSONResponse:
-    return await _search_post(request, catalog_id)
+    return await _search_post(request, catalog_id, principal)
 
 
 # ============================================================================ asset search
@@ -276,17 +298,20 @@ def _asset_collection(
     return JSONResponse(_page_document(request, page, body, JSON, members, extra_links))
 
 
-def _asset_search_get(request: Request, catalog_id: str | None) -> JSONResponse:
+def _asset_search_get(request: Request, catalog_id: str | None, principal: Principal) -> JSONResponse:
     stac = _stac(request)
     query = parse_asset_search(_params(request), stac.settings, catalog_ids=_scope(catalog_id))
-    return _asset_collection(request, stac.search_assets(query), None, _root_links(request, catalog_id))
+    visible = _visible(request, principal, query)
+    page = _empty() if visible is None else stac.search_assets(visible)
+    return _asset_collection(request, page, None, _root_links(request, catalog_id))
 
 
-async def _asset_search_post(request: Request, catalog_id: str | None) -> JSONResponse:
+async def _asset_search_post(request: Request, catalog_id: str | None, principal: Principal) -> JSONResponse:
     body = await read_json_object(request, 'the search body is a JSON object such as {"roles": ["data"], "limit": 10}')
     stac = _stac(request)
     query = parse_asset_search(body, stac.settings, catalog_ids=_scope(catalog_id), json_body=True)
-    page = await _call(stac.search_assets, query)
+    visible = _visible(request, principal, query)
+    page = _empty() if visible is None else await _call(stac.search_assets, visible)
     return _asset_collection(request, page, body, _root_links(request, catalog_id))
 
 
@@ -297,7 +322,7 @@ async def _asset_search_post(request: Request, catalog_id: str | None) -> JSONRe
     response_class=JSONResponse,
 )
 def asset_search_all_get(request: Request, principal: Principal = Reader) -> JSONResponse:
-    return _asset_search_get(request, None)
+    return _asset_search_get(request, None, principal)
 
 
 @router.post(
@@ -307,7 +332,7 @@ def asset_search_all_get(request: Request, principal: Principal = Reader) -> JSO
     response_class=JSONResponse,
 )
 async def asset_search_all_post(request: Request, principal: Principal = Reader) -> JSONResponse:
-    return await _asset_search_post(request, None)
+    return await _asset_search_post(request, None, principal)
 
 
 @router.get(
@@ -317,7 +342,7 @@ async def asset_search_all_post(request: Request, principal: Principal = Reader)
     response_class=JSONResponse,
 )
 def asset_search_get(catalog_id: str, request: Request, principal: Principal = Reader) -> JSONResponse:
-    return _asset_search_get(request, catalog_id)
+    return _asset_search_get(request, catalog_id, principal)
 
 
 @router.post(
@@ -327,7 +352,7 @@ def asset_search_get(catalog_id: str, request: Request, principal: Principal = R
     response_class=JSONResponse,
 )
 async def asset_search_post(catalog_id: str, request: Request, principal: Principal = Reader) -> JSONResponse:
-    return await _asset_search_post(request, catalog_id)
+    return await _asset_search_post(request, catalog_id, principal)
 
 
 # ============================================================================ collections

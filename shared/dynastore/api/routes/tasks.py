@@ -27,9 +27,10 @@ from dynastore.api.deps import (
 )
 from dynastore.api.schemas import json_body
 from dynastore.domain.ids import check_id
+from dynastore.errors import Invalid, NotFound
 from dynastore.services.assets import Scope
 from dynastore.services.auth import Principal
-from dynastore.services.jobs import status_document
+from dynastore.services.jobs import NO_SUCH_JOB, status_document
 from dynastore.services.params import parse_limit
 
 router = APIRouter(tags=["tasks"])
@@ -135,6 +136,29 @@ for _base, _scope_dependency, _label in ASSET_LEVELS:
     _register_execute(_base, _scope_dependency, _label)
 
 
+def _job_scope(principal: Principal, catalog_id: str | None) -> dict[str, str]:
+    """The catalog filter a scoped key's job list needs: its own catalog (several: it must name one)."""
+    if catalog_id:
+        principal.require_catalog(catalog_id)
+        return {}
+    if principal.catalogs is None:
+        return {}
+    if len(principal.catalogs) == 1:
+        return {"catalog_id": next(iter(principal.catalogs))}
+    raise Invalid(
+        f"the key {principal.key_id} is scoped to several catalogs: list jobs one catalog at a time with "
+        f"catalog_id= one of {', '.join(sorted(principal.catalogs))}"
+    )
+
+
+def _visible_job(request: Request, principal: Principal, job_id: str) -> dict[str, Any]:
+    """The job, when it belongs to a catalog the key may see (404 otherwise: its existence is not told)."""
+    doc = get_services(request).tasks.get_job(job_id)
+    if not principal.may_access(str(doc.get("catalog_id"))):
+        raise NotFound(f"job {job_id!r} does not exist", type=NO_SUCH_JOB)
+    return doc
+
+
 @router.get("/assets/jobs", summary="List jobs (newest first)", response_class=JSONResponse)
 def list_jobs(
     request: Request,
@@ -158,6 +182,7 @@ def list_jobs(
         "asset_id": asset_id or asset,
     }
     filters = {k: v for k, v in candidates.items() if v}
+    filters.update(_job_scope(principal, filters.get("catalog_id")))
     page = services.tasks.list_jobs(filters=filters, limit=parse_limit(limit, services.settings), token=token)
     jobs = [status_document(doc, base_url(request)) for doc in page.items]
     return JSONResponse(page_document(page, "jobs", next_link(request, page.next_token), jobs))
@@ -165,16 +190,18 @@ def list_jobs(
 
 @router.get("/assets/jobs/{job_id}", summary="A job's status", response_class=JSONResponse)
 def get_job(job_id: str, request: Request, principal: Principal = Reader) -> JSONResponse:
-    doc = get_services(request).tasks.get_job(job_id)
+    doc = _visible_job(request, principal, job_id)
     return JSONResponse(status_document(doc, base_url(request)))
 
 
 @router.get("/assets/jobs/{job_id}/results", summary="A finished job's results", response_class=JSONResponse)
 def get_job_results(job_id: str, request: Request, principal: Principal = Reader) -> JSONResponse:
+    _visible_job(request, principal, job_id)
     return JSONResponse(get_services(request).tasks.results(job_id))
 
 
 @router.delete("/assets/jobs/{job_id}", summary="Dismiss a job (stops it when running)", response_class=JSONResponse)
 def dismiss_job(job_id: str, request: Request, principal: Principal = Editor) -> JSONResponse:
+    _visible_job(request, principal, job_id)
     doc = get_services(request).tasks.dismiss(job_id, actor=principal.key_id)
     return JSONResponse(status_document(doc, base_url(request)))
