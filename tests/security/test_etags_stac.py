@@ -76,11 +76,11 @@ def test_item_delete_soft_deletes_its_assets_with_an_audit_entry_each(api: LiveA
         assert_problem(api.reader.get(f"{base}/{asset_id}"), 404, "deleted")
         history = api.reader.get(f"{base}/{asset_id}/history").json()["events"]
         assert history[0]["action"] == "delete" and history[0]["actor"]
-        assert history[0].get("via") == "stac-item-delete"
+        assert history[0]["details"]["via"] == "stac-item-delete"
     # AND the item's own deletion is audited
     item_events = api.services.adapters.store.list_audit(catalog, record_type="item", record_id="scene-1").items
     assert item_events[0]["action"] == "delete"
-    assert sorted(item_events[0]["assets"]) == ["b04", "b08"]
+    assert item_events[0]["details"]["assets"] == 2
     # AND once the item is back, an asset can be restored
     assert_problem(api.editor.post(f"{base}/b04/restore"), 404, "scene-1")
     assert api.editor.put(ITEM.format(c=catalog), json=item("scene-1")).status_code == 201
