@@ -1,5 +1,5 @@
-"""Lost updates on the gcp backend (GCS + Firestore emulators): the served app over real HTTP, 20
-parallel stale writers → exactly one success and 19 × 412, for an asset and a catalog."""
+"""Lost updates on the gcp backend (GCS + Firestore emulators), the served app over real HTTP: of 20
+parallel stale asset writers exactly one succeeds and 19 answer 412; stale catalog/item writes are refused."""
 
 from __future__ import annotations
 
