@@ -162,8 +162,11 @@ class MetadataStore(Protocol):
 
     def put_collection(self, catalog_id: str, doc: Doc, *, expect_rev: int | None, audit: Doc) -> Doc: ...
 
-    def delete_collection(self, catalog_id: str, collection_id: str, *, audit: Doc) -> None:
-        """Removes the collection, its items and their assets in one atomic step."""
+    def delete_collection(
+        self, catalog_id: str, collection_id: str, *, audit: Doc, expect_rev: int | None = None
+    ) -> None:
+        """Removes the collection, its items and their assets in one atomic step (``Conflict``, nothing
+        removed, when ``expect_rev`` is given and the collection is at another revision)."""
         ...
 
     def get_item(self, catalog_id: str, collection_id: str, item_id: str) -> Doc: ...
@@ -176,7 +179,19 @@ class MetadataStore(Protocol):
         """``doc`` is a STAC Item whose ``collection`` names an existing collection."""
         ...
 
-    def delete_item(self, catalog_id: str, collection_id: str, item_id: str, *, audit: Doc) -> None: ...
+    def delete_item(
+        self,
+        catalog_id: str,
+        collection_id: str,
+        item_id: str,
+        *,
+        audit: Doc,
+        expect_rev: int | None = None,
+        keep_assets: bool = False,
+    ) -> None:
+        """Removes the item and the assets linked to it (``keep_assets``: only the item; the caller
+        deals with its assets). ``expect_rev``: as in ``delete_collection``."""
+        ...
 
     def search_items(self, query: ItemQuery) -> Page[Doc]:
         """STAC item search (semantics: ``domain.search.item_matches``); exact keyset paging."""
@@ -199,8 +214,8 @@ class MetadataStore(Protocol):
         """All writes and audit events land together or not at all."""
         ...
 
-    def delete_asset(self, catalog_id: str, asset_id: str, *, audit: Doc) -> None:
-        """Hard delete of the record (its audit trail stays)."""
+    def delete_asset(self, catalog_id: str, asset_id: str, *, audit: Doc, expect_rev: int | None = None) -> None:
+        """Hard delete of the record (its audit trail stays); ``expect_rev`` as in ``delete_collection``."""
         ...
 
     def search_assets(self, query: AssetQuery) -> Page[Doc]: ...

@@ -8,6 +8,7 @@
 - ``visible_catalogs``: the catalogs a search by the caller covers (scoped keys: theirs only).
 - ``read_json(request)``: the request body parsed with orjson (malformed → 400 problem+json).
 - ``JSONResponse``: orjson-rendered responses for hot paths.
+- ``IfMatch``: the revision of an ``If-Match`` header (None without one); ``etag_header(doc)``.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from dynastore.bootstrap import Services
 from dynastore.domain.asset import asset_path
 from dynastore.domain.ids import check_id
 from dynastore.domain.search import Page
-from dynastore.errors import Invalid, PayloadTooLarge
+from dynastore.errors import Invalid, PayloadTooLarge, PreconditionFailed
 from dynastore.services.assets import Scope
 from dynastore.services.auth import Principal
+from dynastore.services.revisions import etag
 
 MAX_JSON_BODY = 64 * 1024 * 1024  # 10,000 assets of a few KiB each fit comfortably
 
@@ -76,6 +78,34 @@ def visible_catalogs(request: Request, principal: Principal, named: tuple[str, .
         return ()
     mine = principal.visible(get_services(request).catalogs.active_ids())
     return mine or None
+
+
+def if_rev(if_match: str | None) -> int | None:
+    """The revision an If-Match names (``"<rev>"``, weak ``W/"<rev>"`` accepted); None for none or ``*``."""
+    if not if_match or if_match.strip() == "*":
+        return None
+    value = if_match.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise PreconditionFailed(f'If-Match {if_match!r} is not an ETag this service issued ("<revision>")')
+    return int(value)
+
+
+def _if_match(
+    if_match: str | None = Header(
+        default=None,
+        alias="If-Match",
+        description='the ETag you read ("<revision>"): the write is refused with 412 if the record changed since',
+    ),
+) -> int | None:
+    return if_rev(if_match)
+
+
+IfMatch = Depends(_if_match)
+
+
+def etag_header(doc: dict[str, Any], headers: dict[str, str] | None = None) -> dict[str, str]:
+    """``headers`` plus the record's ``ETag``."""
+    return {**(headers or {}), "ETag": etag(doc)}
 
 
 Reader = Depends(require_role("reader"))

@@ -39,6 +39,7 @@ from dynastore.ports import AssetWrite, BlobInfo, BlobStore, Doc, MetadataStore
 from dynastore.services import mediatypes
 from dynastore.services.catalogs import CatalogService, CatalogStorage, audit_doc
 from dynastore.services.patching import merge_patch, validation_detail
+from dynastore.services.revisions import expected_rev, precondition
 
 # Stored fields the service owns; a client body may not set them.
 SYSTEM_FIELDS = frozenset(
@@ -318,8 +319,12 @@ class AssetService:
                 "use PUT to replace it or PATCH to change it"
             ) from None
 
-    def put(self, scope: Scope, asset_id: str, body: Any, *, actor: str) -> tuple[Doc, bool]:
-        """Replace the client fields of an asset, or create it. Returns (doc, created)."""
+    def put(
+        self, scope: Scope, asset_id: str, body: Any, *, actor: str, if_rev: int | None = None
+    ) -> tuple[Doc, bool]:
+        """Replace the client fields of an asset, or create it. Returns (doc, created).
+
+        ``if_rev`` (If-Match): the revision the client read; any other is ``PreconditionFailed``."""
         check_id(asset_id, "asset id")
         blobs = self.storage.for_catalog(self.check_scope(scope))
         fields = parse_fields(body)
@@ -331,19 +336,21 @@ class AssetService:
         except NotFound:
             current = None
         if current is None:
+            expected_rev(None, if_rev, f"asset {asset_id!r}")
             if not fields.href:
                 raise Invalid("an asset needs an `href` (gs://, s3://, https://, file://)")
             doc = self._new_asset(scope, fields, blobs=blobs)
             audit = audit_doc(scope.catalog_id, "asset", asset_id, "create", actor)
             return self._write_one(doc, 0, audit), True
         self._check_writable(scope, current, asset_id)
+        expect = expected_rev(current, if_rev, f"asset {asset_id!r}")
         if not fields.href:
             fields = fields.model_copy(update={"href": current["href"]})
         doc = self._replaced(current, fields, blobs=blobs)
         audit = audit_doc(scope.catalog_id, "asset", asset_id, "replace", actor)
-        return self._write_one(doc, current.get("rev"), audit), False
+        return self._write_one(doc, expect, audit, if_rev), False
 
-    def patch(self, scope: Scope, asset_id: str, patch: Any, *, actor: str) -> Doc:
+    def patch(self, scope: Scope, asset_id: str, patch: Any, *, actor: str, if_rev: int | None = None) -> Doc:
         if not isinstance(patch, dict):
             raise Invalid("a PATCH body is a JSON object (RFC 7386 merge patch)")
         owned = sorted(k for k in patch if k in SYSTEM_FIELDS)
@@ -353,33 +360,39 @@ class AssetService:
             raise Invalid("an asset id cannot be changed")
         catalog, current = self._scoped(scope, asset_id)
         self._check_writable(scope, current, asset_id)
+        expect = expected_rev(current, if_rev, f"asset {asset_id!r}")
         merged = merge_patch(client_view(current), patch)
         fields = parse_fields(merged)
         if not fields.href:
             raise Invalid("href cannot be removed")
         doc = self._replaced(current, fields, blobs=self.storage.for_catalog(catalog))
         audit = audit_doc(scope.catalog_id, "asset", asset_id, "update", actor, patch=patch)
-        return self._write_one(doc, current.get("rev"), audit)
+        return self._write_one(doc, expect, audit, if_rev)
 
-    def delete(self, scope: Scope, asset_id: str, *, actor: str) -> Doc:
+    def delete(self, scope: Scope, asset_id: str, *, actor: str, if_rev: int | None = None) -> Doc:
         """Soft delete: hidden from reads, search and export; ``restore`` brings it back."""
         current = self.get(scope, asset_id)
+        expect = expected_rev(current, if_rev, f"asset {asset_id!r}")
         now = dtime.now_iso()
         doc = {**current, "status": "deleted", "deleted_at": now, "updated": now}
         audit = audit_doc(scope.catalog_id, "asset", asset_id, "delete", actor, previous_status=current.get("status"))
-        return self._write_one(doc, current.get("rev"), audit)
+        return self._write_one(doc, expect, audit, if_rev)
 
-    def restore(self, scope: Scope, asset_id: str, *, actor: str) -> Doc:
+    def restore(self, scope: Scope, asset_id: str, *, actor: str, if_rev: int | None = None) -> Doc:
+        """Undo a soft delete; the asset's collection/item must exist (re-create a deleted item first)."""
         current = self._get_in_scope(scope, asset_id)
+        expect = expected_rev(current, if_rev, f"asset {asset_id!r}")
         if current.get("status") != "deleted":
             raise Conflict(f"asset {asset_id!r} is not deleted (status {current.get('status')!r}); nothing to restore")
+        self.check_scope(scope)
         doc = {**current, "status": "active", "deleted_at": None, "updated": dtime.now_iso()}
         audit = audit_doc(scope.catalog_id, "asset", asset_id, "restore", actor)
-        return self._write_one(doc, current.get("rev"), audit)
+        return self._write_one(doc, expect, audit, if_rev)
 
-    def hard_delete(self, scope: Scope, asset_id: str, *, actor: str) -> Doc:
+    def hard_delete(self, scope: Scope, asset_id: str, *, actor: str, if_rev: int | None = None) -> Doc:
         """Remove the record for good, and its file when its catalog's bucket holds it."""
         catalog, current = self._scoped(scope, asset_id)
+        expect = expected_rev(current, if_rev, f"asset {asset_id!r}")
         location = self.stored_location(current, catalog)
         key = location[1] if location else None
         audit = audit_doc(
@@ -391,7 +404,8 @@ class AssetService:
             href=current.get("href"),
             deleted_file=key is not None,
         )
-        self.store.delete_asset(scope.catalog_id, asset_id, audit=audit)
+        with precondition(if_rev, f"asset {asset_id!r}"):
+            self.store.delete_asset(scope.catalog_id, asset_id, audit=audit, expect_rev=expect)
         if location is not None:
             blobs, key = location
             blobs.delete(key, missing_ok=True)
@@ -720,8 +734,10 @@ class AssetService:
             },
         )
 
-    def _write_one(self, doc: Doc, expect_rev: int | None, audit: Doc) -> Doc:
-        return self.store.write_assets([AssetWrite(doc, expect_rev)], audits=[audit])[0]
+    def _write_one(self, doc: Doc, expect_rev: int | None, audit: Doc, if_rev: int | None = None) -> Doc:
+        """One atomic asset write; with ``if_rev`` (If-Match) a concurrent writer is a 412."""
+        with precondition(if_rev, f"asset {doc['id']!r}"):
+            return self.store.write_assets([AssetWrite(doc, expect_rev)], audits=[audit])[0]
 
 
 def asset_doc(fields: AssetFields, asset_id: str, system: Doc) -> Doc:

@@ -22,6 +22,7 @@ from dynastore.domain.search import Page
 from dynastore.errors import Conflict, Invalid, NotFound, Unavailable
 from dynastore.ports import BlobStore, Doc, MetadataStore, Provisioner
 from dynastore.services.patching import merge_patch, validation_detail
+from dynastore.services.revisions import expected_rev, precondition
 
 # Fields of a catalog the client may set; everything else is owned by the service.
 CLIENT_FIELDS = frozenset(CatalogFields.model_fields)
@@ -163,8 +164,10 @@ class CatalogService:
         audit = audit_doc(catalog.id, "catalog", catalog.id, "create", actor, storage=binding.model_dump())
         return self.store.put_catalog(catalog.to_doc(), expect_rev=0, audit=audit)
 
-    def patch(self, catalog_id: str, patch: Any, *, actor: str) -> Doc:
+    def patch(self, catalog_id: str, patch: Any, *, actor: str, if_rev: int | None = None) -> Doc:
+        """JSON merge patch; ``if_rev`` (If-Match): the revision the client read."""
         current = self.get(catalog_id)
+        expect = expected_rev(current, if_rev, f"catalog {catalog_id!r}")
         if not isinstance(patch, dict):
             raise Invalid("a catalog patch is a JSON object (RFC 7386 merge patch)")
         forbidden = sorted(k for k in patch if k not in CLIENT_FIELDS)
@@ -178,15 +181,18 @@ class CatalogService:
         fields = _catalog_fields(merge_patch(client_view, patch))
         updated = {**current, **fields.model_dump(mode="json"), "id": catalog_id, "updated": dtime.now_iso()}
         audit = audit_doc(catalog_id, "catalog", catalog_id, "update", actor, patch=patch)
-        return self.store.put_catalog(updated, expect_rev=current.get("rev"), audit=audit)
+        with precondition(if_rev, f"catalog {catalog_id!r}"):
+            return self.store.put_catalog(updated, expect_rev=expect, audit=audit)
 
-    def retire(self, catalog_id: str, *, actor: str) -> Doc:
+    def retire(self, catalog_id: str, *, actor: str, if_rev: int | None = None) -> Doc:
         """Soft: the catalog disappears at once; the scheduled cleanup removes it after retention."""
         current = self.get(catalog_id)
+        expect = expected_rev(current, if_rev, f"catalog {catalog_id!r}")
         now = dtime.now_iso()
         updated = {**current, "status": "retired", "retired_at": now, "updated": now}
         audit = audit_doc(catalog_id, "catalog", catalog_id, "retire", actor)
-        return self.store.put_catalog(updated, expect_rev=current.get("rev"), audit=audit)
+        with precondition(if_rev, f"catalog {catalog_id!r}"):
+            return self.store.put_catalog(updated, expect_rev=expect, audit=audit)
 
 
 def _catalog_fields(body: Any) -> CatalogFields:

@@ -38,7 +38,7 @@ from dynastore.domain.search import (
     SortKey,
     parse_sortby,
 )
-from dynastore.errors import Conflict, Invalid, NotFound, PreconditionFailed
+from dynastore.errors import Conflict, Invalid, NotFound
 from dynastore.ports import AssetWrite, Doc, MetadataStore
 from dynastore.services.catalogs import CatalogService
 from dynastore.services.params import (
@@ -51,6 +51,7 @@ from dynastore.services.params import (
     str_list,
 )
 from dynastore.services.patching import merge_patch, validation_detail
+from dynastore.services.revisions import etag, expected_rev, precondition
 
 STAC_VERSION = pystac.get_stac_version()
 GEOJSON = "application/geo+json"
@@ -116,6 +117,10 @@ VERSIONED_FILTER: Expr = Or((Exists("version"), Like("href", "%@%")))
 # Asset document fields that stay out of a rendered STAC Asset Object (scope, lifecycle, storage).
 _ASSET_INTERNAL = frozenset({"id", "catalog_id", "collection_id", "item_id", "status", "storage", "rev", "deleted_at"})
 _ITEM_PRIVATE = ("catalog_id", "rev")
+# Rendered asset fields the service sets; a client sending a read document back may include them.
+_ASSET_SERVER_FIELDS = frozenset({"created", "updated"})
+ITEM_DELETE_VIA = "stac-item-delete"  # the audit detail ``via`` of an asset deleted with its item
+ITEM_DELETE_CHUNK = 200  # assets soft-deleted per atomic write (+ as many audits) when an item is deleted
 _QUERY_OPS = ("eq", "neq", "lt", "lte", "gt", "gte", "startsWith", "endsWith", "contains", "in")
 
 
@@ -716,11 +721,13 @@ class StacService:
         doc = self._collection_doc(
             catalog_id, {**body, "id": collection_id} if isinstance(body, dict) else body, current
         )
-        expect = _expect(current, if_rev)
+        what = f"collection {collection_id!r}"
+        expect = expected_rev(current, if_rev, what)
         action = "create" if current is None else "replace"
-        stored = self.store.put_collection(
-            catalog_id, doc, expect_rev=expect, audit=_audit(catalog_id, "collection", collection_id, action, actor)
-        )
+        with precondition(if_rev, what):
+            stored = self.store.put_collection(
+                catalog_id, doc, expect_rev=expect, audit=_audit(catalog_id, "collection", collection_id, action, actor)
+            )
         return stored, current is None
 
     def patch_collection(
@@ -734,12 +741,19 @@ class StacService:
         merged = merge_patch(_client_view(current), patch)
         doc = self._collection_doc(catalog_id, merged, current)
         audit = _audit(catalog_id, "collection", collection_id, "update", actor, patch=patch)
-        return self.store.put_collection(catalog_id, doc, expect_rev=_expect(current, if_rev), audit=audit)
+        what = f"collection {collection_id!r}"
+        expect = expected_rev(current, if_rev, what)
+        with precondition(if_rev, what):
+            return self.store.put_collection(catalog_id, doc, expect_rev=expect, audit=audit)
 
-    def delete_collection(self, catalog_id: str, collection_id: str, *, actor: str) -> None:
-        self.get_collection_doc(catalog_id, collection_id)
+    def delete_collection(self, catalog_id: str, collection_id: str, *, actor: str, if_rev: int | None = None) -> None:
+        """Deletes the collection with its items and their assets (``if_rev``: If-Match)."""
+        current = self.get_collection_doc(catalog_id, collection_id)
+        what = f"collection {collection_id!r}"
+        expect = expected_rev(current, if_rev, what) if if_rev is not None else None
         audit = _audit(catalog_id, "collection", collection_id, "delete", actor)
-        self.store.delete_collection(catalog_id, collection_id, audit=audit)
+        with precondition(if_rev, what):
+            self.store.delete_collection(catalog_id, collection_id, audit=audit, expect_rev=expect)
 
     def _collection_doc(self, catalog_id: str, body: Any, current: Doc | None) -> Doc:
         if not isinstance(body, dict):
@@ -854,7 +868,9 @@ class StacService:
         writes = self._inline_asset_writes(catalog_id, collection_id, item_id, inline_assets, actor)
         action = "create" if current is None else "replace"
         audit = _audit(catalog_id, "item", item_id, action, actor, assets=len(writes))
-        stored = self.store.put_item(catalog_id, doc, expect_rev=_expect(current, if_rev), audit=audit)
+        expect = expected_rev(current, if_rev, f"item {item_id!r}")
+        with precondition(if_rev, f"item {item_id!r}"):
+            stored = self.store.put_item(catalog_id, doc, expect_rev=expect, audit=audit)
         self._write_inline_assets(writes)
         return stored, current is None
 
@@ -879,14 +895,63 @@ class StacService:
         audit = _audit(
             catalog_id, "item", item_id, "update", actor, patch={k: v for k, v in patch.items() if k != "assets"}
         )
-        stored = self.store.put_item(catalog_id, doc, expect_rev=_expect(current, if_rev), audit=audit)
+        expect = expected_rev(current, if_rev, f"item {item_id!r}")
+        with precondition(if_rev, f"item {item_id!r}"):
+            stored = self.store.put_item(catalog_id, doc, expect_rev=expect, audit=audit)
         self._write_inline_assets(writes)
         return stored
 
-    def delete_item(self, catalog_id: str, collection_id: str, item_id: str, *, actor: str) -> None:
-        self.get_item_doc(catalog_id, collection_id, item_id)
-        audit = _audit(catalog_id, "item", item_id, "delete", actor)
-        self.store.delete_item(catalog_id, collection_id, item_id, audit=audit)
+    def delete_item(
+        self, catalog_id: str, collection_id: str, item_id: str, *, actor: str, if_rev: int | None = None
+    ) -> None:
+        """Deletes the item; its assets are soft-deleted, each with its own audit entry, so an editor's
+        item DELETE removes nothing for good (hard deletes stay admin-only): once the item exists again
+        they can be restored. ``if_rev``: If-Match on the item."""
+        current = self.get_item_doc(catalog_id, collection_id, item_id)
+        what = f"item {item_id!r}"
+        expect = expected_rev(current, if_rev, what) if if_rev is not None else None
+        live = self._live_item_assets(catalog_id, collection_id, item_id)
+        audit = _audit(catalog_id, "item", item_id, "delete", actor, assets=len(live))
+        with precondition(if_rev, what):
+            self.store.delete_item(catalog_id, collection_id, item_id, audit=audit, expect_rev=expect, keep_assets=True)
+        self._soft_delete_assets(catalog_id, live, actor)
+
+    def _live_item_assets(self, catalog_id: str, collection_id: str, item_id: str) -> list[Doc]:
+        """Every asset of an item that is not deleted (all pages)."""
+        docs: list[Doc] = []
+        query = self._item_scope(catalog_id, collection_id, item_id, status=("active", "missing"), limit=1000)
+        while True:
+            page = self.store.search_assets(query)
+            docs.extend(page.items)
+            if not page.next_token:
+                return docs
+            query = replace(query, token=page.next_token)
+
+    def _soft_delete_assets(self, catalog_id: str, docs: list[Doc], actor: str) -> None:
+        """Soft-delete ``docs`` (with an audit entry each), in atomic chunks; an asset changed meanwhile
+        is read again and deleted as it is now."""
+        for start in range(0, len(docs), ITEM_DELETE_CHUNK):
+            chunk = docs[start : start + ITEM_DELETE_CHUNK]
+            for _ in range(3):
+                now = dtime.now_iso()
+                writes: list[AssetWrite] = []
+                audits: list[Doc] = []
+                for d in chunk:
+                    deleted = {**d, "status": "deleted", "deleted_at": now, "updated": now}
+                    writes.append(AssetWrite(deleted, d.get("rev")))
+                    details = {"via": ITEM_DELETE_VIA, "previous_status": d.get("status")}
+                    audits.append(_audit(catalog_id, "asset", d["id"], "delete", actor, **details))
+                try:
+                    self.store.write_assets(writes, audits=audits)
+                    break
+                except Conflict:
+                    fresh = self.store.get_assets(catalog_id, [d["id"] for d in chunk])
+                    chunk = [d for d in fresh if d.get("status") != "deleted"]
+            else:
+                raise Conflict(
+                    "the item is deleted, but some of its assets kept changing meanwhile and stay active; "
+                    "delete them through the asset API"
+                )
 
     def _item_doc(self, catalog_id: str, collection_id: str, body: Any, current: Doc | None) -> tuple[Doc, Doc]:
         """The stored form of an item body and its inline assets (validated, nothing written)."""
@@ -994,7 +1059,7 @@ class StacService:
                     break
             if asset_id is None:
                 raise Conflict(f"asset key {key!r}: ids {', '.join(candidates[key])} are taken by other records")
-            fields = _asset_fields(body, f"assets.{key}")
+            fields = _asset_fields(_as_sent_back(body), f"assets.{key}")
             now = dtime.now_iso()
             base = {
                 "catalog_id": catalog_id,
@@ -1272,6 +1337,31 @@ def _asset_id_candidates(item_id: str, key: str) -> tuple[str, ...]:
         return (slug(f"{item_id}.{key}"),)
 
 
+def _as_sent_back(body: Doc) -> Doc:
+    """An inline asset as a client sends back what it read (GET → PUT): the service's own fields
+    (``created``, ``updated``) are dropped, and the download URL rendered in place of a stored
+    ``file://`` href (kept under ``alternate.file``) turns back into that href."""
+    out = {k: v for k, v in body.items() if k not in _ASSET_SERVER_FIELDS}
+    alternate = out.get("alternate")
+    stored = alternate.get("file") if isinstance(alternate, dict) else None
+    stored_href = stored.get("href") if isinstance(stored, dict) else None
+    href = out.get("href")
+    if (
+        isinstance(alternate, dict)
+        and isinstance(stored_href, str)
+        and stored_href.startswith("file://")
+        and isinstance(href, str)
+        and href.endswith("/download")
+    ):
+        out["href"] = stored_href
+        rest = {k: v for k, v in alternate.items() if k != "file"}
+        if rest:
+            out["alternate"] = rest
+        else:
+            del out["alternate"]
+    return out
+
+
 def _asset_fields(body: Doc, what: str) -> AssetFields:
     try:
         fields = AssetFields.model_validate({k: v for k, v in body.items() if k not in _ASSET_INTERNAL})
@@ -1304,18 +1394,6 @@ def _with_collection_defaults(doc: Doc, collection_id: str) -> Doc:
     return doc
 
 
-def _expect(current: Doc | None, if_rev: int | None) -> int | None:
-    if current is None:
-        return 0
-    if if_rev is not None and if_rev != current.get("rev"):
-        raise PreconditionFailed(f"the record is at revision {current.get('rev')}, not {if_rev}")
-    return int(current.get("rev") or 0)
-
-
-def etag(doc: Doc) -> str:
-    return f'"{doc.get("rev", 0)}"'
-
-
 __all__ = [
     "CATALOG_CONFORMANCE",
     "SEARCH_CONFORMANCE",
@@ -1324,6 +1402,7 @@ __all__ = [
     "StacService",
     "apply_fields",
     "compile_stac_query",
+    "etag",
     "parse_asset_search",
     "parse_item_search",
     "render_asset",

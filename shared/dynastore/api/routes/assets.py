@@ -16,10 +16,12 @@ from starlette.concurrency import run_in_threadpool
 from dynastore.api.deps import (
     ASSET_LEVELS,
     Editor,
+    IfMatch,
     JSONResponse,
     Reader,
     asset_url,
     base_url,
+    etag_header,
     get_services,
     next_link,
     page_document,
@@ -86,7 +88,7 @@ def register_level(base: str, scope_dependency: Callable[..., Scope], label: str
     async def create_asset(request: Request, principal: Principal = Editor, scope: Scope = scope_dep) -> JSONResponse:
         body = await read_json(request)
         doc = await run_in_threadpool(get_services(request).assets.create, scope, body, actor=principal.key_id)
-        return JSONResponse(doc, status_code=201, headers={"Location": asset_url(request, doc)})
+        return JSONResponse(doc, status_code=201, headers=etag_header(doc, {"Location": asset_url(request, doc)}))
 
     @router.post(
         f"{base}/upload",
@@ -110,13 +112,14 @@ def register_level(base: str, scope_dependency: Callable[..., Scope], label: str
             )
         finally:
             upload.buffer.close()
-        return JSONResponse(doc, status_code=201, headers={"Location": asset_url(request, doc)})
+        return JSONResponse(doc, status_code=201, headers=etag_header(doc, {"Location": asset_url(request, doc)}))
 
     @router.get(f"{base}/{{asset_id}}", summary=f"Get a {label} asset", response_class=JSONResponse)
     def get_asset(
         request: Request, asset_id: str, principal: Principal = Reader, scope: Scope = scope_dep
     ) -> JSONResponse:
-        return JSONResponse(get_services(request).assets.get(scope, _asset_id(asset_id)))
+        doc = get_services(request).assets.get(scope, _asset_id(asset_id))
+        return JSONResponse(doc, headers=etag_header(doc))
 
     @router.put(
         f"{base}/{{asset_id}}",
@@ -126,13 +129,17 @@ def register_level(base: str, scope_dependency: Callable[..., Scope], label: str
         openapi_extra=json_body(ASSET_BODY),
     )
     async def put_asset(
-        request: Request, asset_id: str, principal: Principal = Editor, scope: Scope = scope_dep
+        request: Request,
+        asset_id: str,
+        principal: Principal = Editor,
+        scope: Scope = scope_dep,
+        expect: int | None = IfMatch,
     ) -> JSONResponse:
         body = await read_json(request)
         doc, created = await run_in_threadpool(
-            get_services(request).assets.put, scope, _asset_id(asset_id), body, actor=principal.key_id
+            get_services(request).assets.put, scope, _asset_id(asset_id), body, actor=principal.key_id, if_rev=expect
         )
-        headers = {"Location": asset_url(request, doc)} if created else None
+        headers = etag_header(doc, {"Location": asset_url(request, doc)} if created else None)
         return JSONResponse(doc, status_code=201 if created else 200, headers=headers)
 
     @router.patch(
@@ -142,13 +149,17 @@ def register_level(base: str, scope_dependency: Callable[..., Scope], label: str
         openapi_extra=json_body(ASSET_PATCH_BODY, "application/merge-patch+json"),
     )
     async def patch_asset(
-        request: Request, asset_id: str, principal: Principal = Editor, scope: Scope = scope_dep
+        request: Request,
+        asset_id: str,
+        principal: Principal = Editor,
+        scope: Scope = scope_dep,
+        expect: int | None = IfMatch,
     ) -> JSONResponse:
         body = await read_json(request)
         doc = await run_in_threadpool(
-            get_services(request).assets.patch, scope, _asset_id(asset_id), body, actor=principal.key_id
+            get_services(request).assets.patch, scope, _asset_id(asset_id), body, actor=principal.key_id, if_rev=expect
         )
-        return JSONResponse(doc)
+        return JSONResponse(doc, headers=etag_header(doc))
 
     @router.delete(
         f"{base}/{{asset_id}}",
@@ -161,22 +172,29 @@ def register_level(base: str, scope_dependency: Callable[..., Scope], label: str
         principal: Principal = Editor,
         scope: Scope = scope_dep,
         hard: bool = Query(default=False, description="remove for good (admin)"),
+        expect: int | None = IfMatch,
     ) -> Response:
         services = get_services(request)
         if hard:
             if not principal.has_role("admin"):
                 raise Forbidden(f"a hard delete needs role admin; the key {principal.key_id} has role {principal.role}")
-            services.assets.hard_delete(scope, _asset_id(asset_id), actor=principal.key_id)
+            services.assets.hard_delete(scope, _asset_id(asset_id), actor=principal.key_id, if_rev=expect)
             return Response(status_code=204)
-        return JSONResponse(services.assets.delete(scope, _asset_id(asset_id), actor=principal.key_id))
+        doc = services.assets.delete(scope, _asset_id(asset_id), actor=principal.key_id, if_rev=expect)
+        return JSONResponse(doc, headers=etag_header(doc))
 
     @router.post(
         f"{base}/{{asset_id}}/restore", summary=f"Undo the soft delete of a {label} asset", response_class=JSONResponse
     )
     def restore_asset(
-        request: Request, asset_id: str, principal: Principal = Editor, scope: Scope = scope_dep
+        request: Request,
+        asset_id: str,
+        principal: Principal = Editor,
+        scope: Scope = scope_dep,
+        expect: int | None = IfMatch,
     ) -> JSONResponse:
-        return JSONResponse(get_services(request).assets.restore(scope, _asset_id(asset_id), actor=principal.key_id))
+        doc = get_services(request).assets.restore(scope, _asset_id(asset_id), actor=principal.key_id, if_rev=expect)
+        return JSONResponse(doc, headers=etag_header(doc))
 
     @router.get(
         f"{base}/{{asset_id}}/history",

@@ -9,9 +9,11 @@ from fastapi import APIRouter, Query, Request
 from dynastore.api.deps import (
     Admin,
     Editor,
+    IfMatch,
     JSONResponse,
     Reader,
     base_url,
+    etag_header,
     get_services,
     next_link,
     page_document,
@@ -81,12 +83,13 @@ async def create_catalog(request: Request, principal: Principal = Editor) -> JSO
         principal.require_catalog(body["id"])  # a scoped key creates only the catalogs its scope names
     doc = get_services(request).catalogs.create(body, actor=principal.key_id)
     location = f"{base_url(request)}/assets/catalogs/{doc['id']}"
-    return JSONResponse(_with_links(request, doc), status_code=201, headers={"Location": location})
+    return JSONResponse(_with_links(request, doc), status_code=201, headers=etag_header(doc, {"Location": location}))
 
 
 @router.get("/{catalog_id}", summary="Get a catalog", response_class=JSONResponse)
 def get_catalog(request: Request, catalog_id: str, principal: Principal = Reader) -> JSONResponse:
-    return JSONResponse(_with_links(request, get_services(request).catalogs.get(catalog_id)))
+    doc = get_services(request).catalogs.get(catalog_id)
+    return JSONResponse(_with_links(request, doc), headers=etag_header(doc))
 
 
 @router.patch(
@@ -95,10 +98,12 @@ def get_catalog(request: Request, catalog_id: str, principal: Principal = Reader
     response_class=JSONResponse,
     openapi_extra=json_body(CATALOG_PATCH_BODY, "application/merge-patch+json"),
 )
-async def patch_catalog(request: Request, catalog_id: str, principal: Principal = Editor) -> JSONResponse:
+async def patch_catalog(
+    request: Request, catalog_id: str, expect: int | None = IfMatch, principal: Principal = Editor
+) -> JSONResponse:
     body = await read_json(request)
-    doc = get_services(request).catalogs.patch(catalog_id, body, actor=principal.key_id)
-    return JSONResponse(_with_links(request, doc))
+    doc = get_services(request).catalogs.patch(catalog_id, body, actor=principal.key_id, if_rev=expect)
+    return JSONResponse(_with_links(request, doc), headers=etag_header(doc))
 
 
 @router.delete(
@@ -106,6 +111,8 @@ async def patch_catalog(request: Request, catalog_id: str, principal: Principal 
     summary="Retire a catalog (hidden at once, cleaned up after retention; admin only)",
     response_class=JSONResponse,
 )
-def retire_catalog(request: Request, catalog_id: str, principal: Principal = Admin) -> JSONResponse:
-    doc = get_services(request).catalogs.retire(catalog_id, actor=principal.key_id)
-    return JSONResponse(doc)
+def retire_catalog(
+    request: Request, catalog_id: str, expect: int | None = IfMatch, principal: Principal = Admin
+) -> JSONResponse:
+    doc = get_services(request).catalogs.retire(catalog_id, actor=principal.key_id, if_rev=expect)
+    return JSONResponse(doc, headers=etag_header(doc))

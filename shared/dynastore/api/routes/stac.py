@@ -18,17 +18,19 @@ from starlette.concurrency import run_in_threadpool
 
 from dynastore.api.deps import (
     Editor,
+    IfMatch,
     JSONResponse,
     Reader,
     base_url,
     get_services,
+    if_rev,
     read_json,
     read_json_object,
     url_for_path,
     visible_catalogs,
 )
 from dynastore.domain.search import AssetQuery, ItemQuery, Page
-from dynastore.errors import Invalid, PreconditionFailed
+from dynastore.errors import Invalid
 from dynastore.services.auth import Principal
 from dynastore.services.params import multi_params, parse_limit
 from dynastore.services.stac import (
@@ -127,15 +129,6 @@ def _visible(request: Request, principal: Principal, query: Q) -> Q | None:
     """``query`` narrowed to the caller's catalogs (a named foreign one: 403); None: it sees none."""
     visible = visible_catalogs(request, principal, query.catalog_ids)
     return None if visible is None else replace(query, catalog_ids=visible or query.catalog_ids)
-
-
-def _if_rev(if_match: str | None) -> int | None:
-    if not if_match or if_match.strip() == "*":
-        return None
-    value = if_match.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
-        raise PreconditionFailed(f'If-Match {if_match!r} is not an ETag this service issued ("<revision>")')
-    return int(value)
 
 
 async def _call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -437,7 +430,7 @@ async def put_collection(
         collection_id,
         body,
         actor=principal.key_id,
-        if_rev=_if_rev(if_match),
+        if_rev=if_rev(if_match),
     )
     return _collection_response(request, catalog_id, doc, 201 if created else 200)
 
@@ -462,7 +455,7 @@ async def patch_collection(
         collection_id,
         body,
         actor=principal.key_id,
-        if_rev=_if_rev(if_match),
+        if_rev=if_rev(if_match),
     )
     return _collection_response(request, catalog_id, doc)
 
@@ -473,9 +466,9 @@ async def patch_collection(
     summary="Delete a collection with its items and their assets",
 )
 async def delete_collection(
-    catalog_id: str, collection_id: str, request: Request, principal: Principal = Editor
+    catalog_id: str, collection_id: str, request: Request, expect: int | None = IfMatch, principal: Principal = Editor
 ) -> Response:
-    await _call(_stac(request).delete_collection, catalog_id, collection_id, actor=principal.key_id)
+    await _call(_stac(request).delete_collection, catalog_id, collection_id, actor=principal.key_id, if_rev=expect)
     return Response(status_code=204)
 
 
@@ -582,7 +575,7 @@ async def put_item(
         item_id,
         body,
         actor=principal.key_id,
-        if_rev=_if_rev(if_match),
+        if_rev=if_rev(if_match),
     )
     return await _call(_item_response, request, doc, 201 if created else 200)
 
@@ -609,7 +602,7 @@ async def patch_item(
         item_id,
         body,
         actor=principal.key_id,
-        if_rev=_if_rev(if_match),
+        if_rev=if_rev(if_match),
     )
     return await _call(_item_response, request, doc)
 
@@ -617,12 +610,19 @@ async def patch_item(
 @router.delete(
     "/stac/catalogs/{catalog_id}/collections/{collection_id}/items/{item_id}",
     status_code=204,
-    summary="Delete an item and its assets",
+    summary="Delete an item; its assets are soft-deleted (restorable once the item exists again)",
 )
 async def delete_item(
-    catalog_id: str, collection_id: str, item_id: str, request: Request, principal: Principal = Editor
+    catalog_id: str,
+    collection_id: str,
+    item_id: str,
+    request: Request,
+    expect: int | None = IfMatch,
+    principal: Principal = Editor,
 ) -> Response:
-    await _call(_stac(request).delete_item, catalog_id, collection_id, item_id, actor=principal.key_id)
+    await _call(
+        _stac(request).delete_item, catalog_id, collection_id, item_id, actor=principal.key_id, if_rev=expect
+    )
     return Response(status_code=204)
 
 

@@ -141,14 +141,16 @@ class AssetRecords(FirestoreBase):
 
             self._transaction("undo a partial asset write", undo)
 
-    def delete_asset(self, catalog_id: str, asset_id: str, *, audit: Doc) -> None:
+    def delete_asset(self, catalog_id: str, asset_id: str, *, audit: Doc, expect_rev: int | None = None) -> None:
         what = f"asset {asset_id!r} in catalog {catalog_id!r}"
         ref = self._asset_ref(catalog_id, asset_id)
         extras = [(self._audit_ref(audit), audit_fields(audit))]
 
         def plan(state: dict[str, dict[str, Any] | None]) -> tuple[None, dict[str, Any], list[Any]]:
-            if state[ref.path] is None:
+            current = state[ref.path]
+            if current is None:
                 raise NotFound(f"asset {asset_id!r} does not exist in catalog {catalog_id!r}")
+            check_rev(current.get("rev"), expect_rev, what)
             return None, {ref.path: None}, extras
 
         self._compare_and_set(what, [ref], plan)

@@ -22,6 +22,7 @@ from dynastore.backends.gcp.firestore_common import (
 )
 from dynastore.backends.gcp.firestore_scan import Filter, Scan
 from dynastore.backends.gcp.grams import gram_key, query_grams
+from dynastore.domain.revisions import check_rev
 from dynastore.domain.search import ItemQuery, Page, free_text_terms, item_matches
 from dynastore.errors import NotFound
 from dynastore.ports import Doc
@@ -93,12 +94,17 @@ class CatalogRecords(FirestoreBase):
             refs.extend(s.reference for s in snapshots)
         return refs
 
-    def _delete_scope(self, target: Any, refs: list[Any], audit: Doc, what: str) -> None:
+    def _delete_scope(
+        self, target: Any, refs: list[Any], audit: Doc, what: str, expect_rev: int | None = None
+    ) -> None:
         """Delete ``refs`` then ``target`` (NotFound if absent) with ``audit``: one transaction when
-        it fits, else batches with ``target`` last, so a retry after a crash finishes the job."""
+        it fits, else batches with ``target`` last, so a retry after a crash finishes the job.
+        ``expect_rev``: ``target``'s revision, checked before anything is deleted and again at the end."""
         audit_row = audit_fields(audit)
-        if self._get(target, what) is None:
+        found = self._get(target, what)
+        if found is None:
             raise NotFound(f"{what} does not exist")
+        check_rev(found.get("rev"), expect_rev, what)
         head, tail = refs[: max(0, len(refs) - TXN_WRITES)], refs[max(0, len(refs) - TXN_WRITES) :]
         for chunk in chunks(head, DELETE_BATCH):
             batch = self.db.batch()
@@ -108,8 +114,10 @@ class CatalogRecords(FirestoreBase):
                 batch.commit()
 
         def finish(transaction: Any) -> None:
-            if self._get(target, what, transaction) is None:
+            current = self._get(target, what, transaction)
+            if current is None:
                 raise NotFound(f"{what} does not exist")
+            check_rev(current.get("rev"), expect_rev, what)
             for ref in tail:
                 transaction.delete(ref)
             transaction.delete(target)
@@ -117,10 +125,12 @@ class CatalogRecords(FirestoreBase):
 
         self._transaction(what, finish)
 
-    def delete_collection(self, catalog_id: str, collection_id: str, *, audit: Doc) -> None:
+    def delete_collection(
+        self, catalog_id: str, collection_id: str, *, audit: Doc, expect_rev: int | None = None
+    ) -> None:
         what = f"collection {collection_id!r} in catalog {catalog_id!r}"
         target = self._collection_ref(catalog_id, collection_id)
-        self._delete_scope(target, self._scope_refs(catalog_id, collection_id), audit, what)
+        self._delete_scope(target, self._scope_refs(catalog_id, collection_id), audit, what, expect_rev)
 
     # ------------------------------------------------------------------ items
     def get_item(self, catalog_id: str, collection_id: str, item_id: str) -> Doc:
@@ -155,11 +165,21 @@ class CatalogRecords(FirestoreBase):
             precheck=collection_exists,
         )
 
-    def delete_item(self, catalog_id: str, collection_id: str, item_id: str, *, audit: Doc) -> None:
-        """Removes the item and the assets linked to it."""
+    def delete_item(
+        self,
+        catalog_id: str,
+        collection_id: str,
+        item_id: str,
+        *,
+        audit: Doc,
+        expect_rev: int | None = None,
+        keep_assets: bool = False,
+    ) -> None:
+        """Removes the item and (unless ``keep_assets``) the assets linked to it."""
         what = f"item {item_id!r} in collection {collection_id!r} of catalog {catalog_id!r}"
         target = self._item_ref(catalog_id, collection_id, item_id)
-        self._delete_scope(target, self._scope_refs(catalog_id, collection_id, item_id), audit, what)
+        refs = [] if keep_assets else self._scope_refs(catalog_id, collection_id, item_id)
+        self._delete_scope(target, refs, audit, what, expect_rev)
 
     # ------------------------------------------------------------------ item search
     def _item_scan(self, query: ItemQuery, *, use_grams: bool = True, minimal: bool = False) -> Scan:

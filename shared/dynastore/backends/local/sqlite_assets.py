@@ -184,10 +184,14 @@ class AssetRecords:
             insert_audits(conn, audits)
         return stored
 
-    def delete_asset(self, catalog_id: str, asset_id: str, *, audit: Doc) -> None:
+    def delete_asset(self, catalog_id: str, asset_id: str, *, audit: Doc, expect_rev: int | None = None) -> None:
         with self.db.write() as conn:
-            if not conn.execute("DELETE FROM assets WHERE catalog_id = ? AND id = ?", (catalog_id, asset_id)).rowcount:
+            key = (catalog_id, asset_id)
+            row = conn.execute("SELECT rev FROM assets WHERE catalog_id = ? AND id = ?", key).fetchone()
+            if row is None:
                 raise NotFound(f"asset {asset_id!r} does not exist in catalog {catalog_id!r}")
+            check_rev(row[0], expect_rev, f"asset {asset_id!r}")
+            conn.execute("DELETE FROM assets WHERE catalog_id = ? AND id = ?", key)
             insert_audits(conn, [audit])
 
     # ------------------------------------------------------------------ search

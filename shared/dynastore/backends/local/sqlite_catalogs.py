@@ -168,13 +168,17 @@ class CatalogRecords:
             insert_audits(conn, [audit])
         return stored
 
-    def delete_collection(self, catalog_id: str, collection_id: str, *, audit: Doc) -> None:
+    def delete_collection(
+        self, catalog_id: str, collection_id: str, *, audit: Doc, expect_rev: int | None = None
+    ) -> None:
         with self.db.write() as conn:
-            gone = conn.execute(
-                "DELETE FROM collections WHERE catalog_id = ? AND id = ?", (catalog_id, collection_id)
-            ).rowcount
-            if not gone:
+            row = conn.execute(
+                "SELECT rev FROM collections WHERE catalog_id = ? AND id = ?", (catalog_id, collection_id)
+            ).fetchone()
+            if row is None:
                 raise NotFound(f"collection {collection_id!r} does not exist in catalog {catalog_id!r}")
+            check_rev(row[0], expect_rev, f"collection {collection_id!r}")
+            conn.execute("DELETE FROM collections WHERE catalog_id = ? AND id = ?", (catalog_id, collection_id))
             scope = (catalog_id, collection_id)
             conn.execute("DELETE FROM assets WHERE catalog_id = ? AND collection_id = ?", scope)
             conn.execute(
@@ -247,23 +251,34 @@ class CatalogRecords:
             insert_audits(conn, [audit])
         return stored
 
-    def delete_item(self, catalog_id: str, collection_id: str, item_id: str, *, audit: Doc) -> None:
-        """Removes the item and the assets linked to it, in one step."""
+    def delete_item(
+        self,
+        catalog_id: str,
+        collection_id: str,
+        item_id: str,
+        *,
+        audit: Doc,
+        expect_rev: int | None = None,
+        keep_assets: bool = False,
+    ) -> None:
+        """Removes the item and (unless ``keep_assets``) the assets linked to it, in one step."""
         with self.db.write() as conn:
             row = conn.execute(
-                "SELECT seq FROM items WHERE catalog_id = ? AND collection_id = ? AND id = ?",
+                "SELECT seq, rev FROM items WHERE catalog_id = ? AND collection_id = ? AND id = ?",
                 (catalog_id, collection_id, item_id),
             ).fetchone()
             if row is None:
                 raise NotFound(
                     f"item {item_id!r} does not exist in collection {collection_id!r} of catalog {catalog_id!r}"
                 )
+            check_rev(row[1], expect_rev, f"item {item_id!r}")
             conn.execute("DELETE FROM items WHERE seq = ?", (row[0],))
             conn.execute("DELETE FROM item_bounds WHERE seq = ?", (row[0],))
-            conn.execute(
-                "DELETE FROM assets WHERE catalog_id = ? AND collection_id = ? AND item_id = ?",
-                (catalog_id, collection_id, item_id),
-            )
+            if not keep_assets:
+                conn.execute(
+                    "DELETE FROM assets WHERE catalog_id = ? AND collection_id = ? AND item_id = ?",
+                    (catalog_id, collection_id, item_id),
+                )
             insert_audits(conn, [audit])
 
     # ------------------------------------------------------------------ item search
