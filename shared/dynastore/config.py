@@ -37,6 +37,21 @@ class Settings(BaseSettings):
     default_page_limit: int = Field(default=100, ge=1, le=10_000)
     signed_url_ttl_seconds: int = Field(default=900, ge=1, le=7 * 24 * 3600)
 
+    # --- hrefs, downloads and record size (README "Security") ------------------------------
+    max_record_bytes: int = Field(
+        default=256 * 1024, ge=1024, description="largest stored asset record (its JSON), on every write path"
+    )
+    href_allowed_prefixes: str = Field(
+        default="",
+        description="comma-separated href prefixes (`gs://public-data/,file:///mnt/shared/`) an asset may point at "
+        "outside its catalog's storage; registered as references, never read, served or deleted",
+    )
+    download_allowed_hosts: str = Field(
+        default="",
+        description="comma-separated hosts /download may redirect to over http:// or at a private address "
+        "(https to public hosts needs no entry)",
+    )
+
     # --- STAC rendering ---------------------------------------------------------------------
     item_embed_max: int = Field(default=100, ge=0, description="non-metadata assets embedded in an item document")
     stac_asset_history_max: int = Field(
@@ -119,3 +134,8 @@ def parse_api_keys(value: str) -> dict[str, str]:
             raise ValueError(f"DYNASTORE_API_KEYS entry {entry!r} must be `key:role` with role reader, editor or admin")
         keys[key] = role
     return keys
+
+
+def comma_list(value: str) -> tuple[str, ...]:
+    """The non-empty, stripped entries of a comma-separated setting."""
+    return tuple(part.strip() for part in value.split(",") if part.strip())
