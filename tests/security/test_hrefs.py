@@ -7,12 +7,12 @@ disk) and of the download-redirect part of issue 7, over HTTP.
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from api.helpers import Api, assert_problem
+from dynastore.backends.local.blobs import FolderBlobStore
 from dynastore.ports import AssetWrite
 from dynastore.services.catalogs import audit_doc
 
@@ -62,9 +62,7 @@ def write_legacy_record(api: Api, catalog_id: str, asset_id: str, href: str, sto
     api.services.adapters.store.write_assets([AssetWrite(doc, 0)], audits=[audit])
 
 
-def test_an_href_into_another_catalogs_storage_is_refused_on_every_write_path(
-    api: Api, victim: dict[str, Any]
-) -> None:
+def test_an_href_into_another_catalogs_storage_is_refused_on_every_write_path(api: Api, victim: dict[str, Any]) -> None:
     # GIVEN catalog B's uploaded file and an editor of catalog A
     attacker = api.new_catalog("attacker")
     base = assets_of(attacker)
@@ -104,7 +102,9 @@ def test_a_storage_href_outside_the_catalog_and_the_allow_list_is_refused(api: A
 def test_a_file_href_into_the_data_folder_outside_the_catalog_is_refused(api: Api, catalog: str) -> None:
     # GIVEN the service's own files beside the bucket (its database, its key file), the bucket's
     # metadata tree and a file at the bucket's top, outside every catalog prefix
-    root = Path(getattr(api.services.adapters.blobs, "root"))
+    blobs = api.services.adapters.blobs
+    assert isinstance(blobs, FolderBlobStore)
+    root = blobs.root
     paths = [p for p in api.data_dir.iterdir() if p != root] + [root / ".dynastore" / "x", root / "top.bin"]
     assert len(paths) >= 3
     for path in paths:

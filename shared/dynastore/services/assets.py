@@ -93,7 +93,7 @@ def sha256_multihash(hex_digest: str) -> str:
 def check_file_name(name: Any) -> str:
     """A plain file name: no folders, no ``..``, no control characters; else ``Invalid``."""
     if name is not None and not isinstance(name, str):
-        raise Invalid("filename must be a string such as \"B04.tif\"")
+        raise Invalid('filename must be a string such as "B04.tif"')
     if not name or not name.strip():
         raise Invalid("the upload needs a file name (multipart part `file` with a filename)")
     if _BAD_FILE_NAME.search(name) or name in (".", "..") or name.startswith("..") or name.startswith("."):
@@ -684,7 +684,7 @@ class AssetService:
         ``blobs``: the store of the catalog's bucket (an href into it gets storage coordinates)."""
         now = now or dtime.now_iso()
         location = self._storage_for(blobs, self._checked_key(scope.catalog_id, blobs, fields.href or ""), info)
-        return self._sized(asset_doc(
+        doc = asset_doc(
             fields,
             fields.id or uuid.uuid4().hex,
             {
@@ -698,7 +698,8 @@ class AssetService:
                 "storage": location.model_dump(mode="json") if location else None,
                 "rev": 0,
             },
-        ))
+        )
+        return self._sized(doc)
 
     @staticmethod
     def _storage_for(blobs: BlobStore, key: str | None, info: BlobInfo | None = None) -> StorageLocation | None:
@@ -717,7 +718,7 @@ class AssetService:
         if fields.href != current.get("href"):
             location = self._storage_for(blobs, self._checked_key(current["catalog_id"], blobs, fields.href or ""))
             storage = location.model_dump(mode="json") if location else None
-        return self._sized(asset_doc(
+        doc = asset_doc(
             fields,
             current["id"],
             {
@@ -731,7 +732,8 @@ class AssetService:
                 "storage": storage,
                 "rev": current.get("rev", 0),
             },
-        ))
+        )
+        return self._sized(doc)
 
     def _checked_key(self, catalog_id: str, blobs: BlobStore, href: str) -> str | None:
         """The key ``href`` names inside the catalog's own storage, None for an external href the
