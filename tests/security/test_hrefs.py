@@ -218,3 +218,16 @@ def test_download_redirects_to_https_and_allow_listed_hosts(api: Api, catalog: s
 @pytest.mark.parametrize("href", ["https://", "http:///path-only", "https://[::1/x"])
 def test_a_web_href_without_a_host_is_refused(api: Api, catalog: str, href: str) -> None:
     assert_problem(api.editor.post(assets_of(catalog), json={"id": "x", "href": href}), 400, "host")
+
+
+def test_the_retention_purge_of_an_old_record_keeps_the_other_catalogs_file(
+    api: Api, legacy: str, victim: dict[str, Any]
+) -> None:
+    # GIVEN A's old record at B's file, soft-deleted
+    assert api.editor.delete(f"{assets_of(legacy)}/stolen").status_code == 200
+    # WHEN the retention purge runs past its deletion
+    purged = api.services.lifecycle.purge_deleted_assets(legacy, "9999-12-31T00:00:00Z")
+    # THEN A's record is purged and B's file is still there
+    assert purged == 1
+    assert blob_exists(api, victim["storage"]["key"])
+    assert api.reader.get(f"{assets_of(victim['catalog_id'])}/{victim['id']}/download").content == SECRET
