@@ -46,6 +46,21 @@ class Settings(BaseSettings):
     default_page_limit: int = Field(default=100, ge=1, le=10_000)
     signed_url_ttl_seconds: int = Field(default=900, ge=1, le=7 * 24 * 3600)
 
+    # --- hrefs, downloads and record size (README "Security") ------------------------------
+    max_record_bytes: int = Field(
+        default=256 * 1024, ge=1024, description="largest stored asset record (its JSON), on every write path"
+    )
+    href_allowed_prefixes: str = Field(
+        default="",
+        description="comma-separated href prefixes (`gs://public-data/,file:///mnt/shared/`) an asset may point at "
+        "outside its catalog's storage; registered as references, never read, served or deleted",
+    )
+    download_allowed_hosts: str = Field(
+        default="",
+        description="comma-separated hosts /download may redirect to over http:// or at a private address "
+        "(https to public hosts needs no entry)",
+    )
+
     # --- STAC rendering ---------------------------------------------------------------------
     item_embed_max: int = Field(default=100, ge=0, description="non-metadata assets embedded in an item document")
     stac_asset_history_max: int = Field(
@@ -192,3 +207,8 @@ def _redact(entry: str) -> str:
 def parse_api_keys(value: str) -> dict[str, str]:
     """The configured keys mapped to their role (scopes and names: ``parse_api_key_specs``)."""
     return {spec.key: spec.role for spec in parse_api_key_specs(value)}
+
+
+def comma_list(value: str) -> tuple[str, ...]:
+    """The non-empty, stripped entries of a comma-separated setting."""
+    return tuple(part.strip() for part in value.split(",") if part.strip())

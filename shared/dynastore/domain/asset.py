@@ -10,7 +10,8 @@ apply rules, and hot read paths (bulk-get, export, search pages) pass the docume
 from __future__ import annotations
 
 import posixpath
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -189,3 +190,39 @@ def time_bounds(doc: dict[str, Any]) -> tuple[str | None, str | None]:
     if doc.get("datetime"):
         return doc["datetime"], doc["datetime"]
     return doc.get("start_datetime"), doc.get("end_datetime")
+
+
+class HrefResolver(Protocol):
+    """What ``stored_key`` needs of a blob store: its bucket and the key an href names in it."""
+
+    bucket: str
+
+    def key_for_href(self, href: str) -> str | None: ...
+
+
+def key_in_catalog(key: str | None, prefix: str) -> str | None:
+    """``key`` when it names a file inside a catalog's storage prefix (``{catalog}/``), else None.
+
+    The one rule for reading or deleting an asset's bytes: a key in another catalog's prefix (or
+    with an empty, ``.`` or ``..`` segment) is never followed, whatever the record says."""
+    if not key or not key.startswith(prefix) or len(key) == len(prefix):
+        return None
+    if any(segment in ("", ".", "..") for segment in key.split("/")):
+        return None
+    return key
+
+
+def stored_key(asset: Mapping[str, Any], blobs: HrefResolver, prefix: str | None = None) -> str | None:
+    """The key of the asset's bytes in ``blobs`` (the bucket of its catalog), or None.
+
+    From ``storage.key`` when it names that bucket, else from the href; either way only inside the
+    asset's own catalog prefix (``prefix``, by default ``{catalog_id}/``, what provisioners bind),
+    so records written before hrefs were checked cannot reach another catalog's files."""
+    prefix = f"{asset['catalog_id']}/" if prefix is None else prefix
+    storage = asset.get("storage") or {}
+    key: str | None = None
+    if storage.get("key") and storage.get("bucket") in (None, blobs.bucket):
+        key = str(storage["key"])
+    elif isinstance(asset.get("href"), str):
+        key = blobs.key_for_href(asset["href"])
+    return key_in_catalog(key, prefix)

@@ -11,8 +11,9 @@ one atomic store call (retried record by record only when a concurrent writer go
 Uploads are stored at ``{prefix}{collection}/{item}/{filename}`` under the catalog's storage binding
 (in the bucket it names: the landing bucket, or the catalog's own), create-only, and
 ``file:checksum`` is the SHA2-256 multihash (``1220`` + hex digest) computed while the bytes stream
-in. An asset's file is "stored by the service" when its href points into its catalog's bucket:
-only then do downloads stream or sign it and hard deletes remove it.
+in. An asset's file is "stored by the service" when its href points into its catalog's storage
+(the bucket and prefix of its binding): only then do downloads stream or sign it, tasks read it and
+hard deletes remove it. Which hrefs may be registered, and where downloads redirect: services.hrefs.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from pydantic import ValidationError
 
 from dynastore.config import Settings
 from dynastore.domain import time as dtime
-from dynastore.domain.asset import AssetFields, StorageLocation, asset_level
+from dynastore.domain.asset import AssetFields, StorageLocation, asset_level, key_in_catalog
 from dynastore.domain.events import asset_id_for_key
 from dynastore.domain.ids import check_id
 from dynastore.domain.search import AssetQuery, Page
@@ -38,6 +39,7 @@ from dynastore.errors import Conflict, Invalid, NotFound, PayloadTooLarge
 from dynastore.ports import AssetWrite, BlobInfo, BlobStore, Doc, MetadataStore
 from dynastore.services import mediatypes
 from dynastore.services.catalogs import CatalogService, CatalogStorage, audit_doc
+from dynastore.services.hrefs import HrefPolicy
 from dynastore.services.patching import merge_patch, validation_detail
 from dynastore.services.revisions import expected_rev, precondition
 
@@ -89,8 +91,10 @@ def sha256_multihash(hex_digest: str) -> str:
     return SHA2_256_MULTIHASH_PREFIX + hex_digest
 
 
-def check_file_name(name: str | None) -> str:
+def check_file_name(name: Any) -> str:
     """A plain file name: no folders, no ``..``, no control characters; else ``Invalid``."""
+    if name is not None and not isinstance(name, str):
+        raise Invalid('filename must be a string such as "B04.tif"')
     if not name or not name.strip():
         raise Invalid("the upload needs a file name (multipart part `file` with a filename)")
     if _BAD_FILE_NAME.search(name) or name in (".", "..") or name.startswith("..") or name.startswith("."):
@@ -157,6 +161,8 @@ class AssetService:
         self.catalogs = catalogs
         self.settings = settings
         self.storage = CatalogStorage.reuse(catalogs.storage, blobs)
+        self.hrefs = HrefPolicy(settings)
+        self._prefixes: dict[str, str] = {}  # catalog id -> key prefix of its binding (fixed at creation)
 
     # ------------------------------------------------------------------------------ scope
 
@@ -414,14 +420,16 @@ class AssetService:
     # ------------------------------------------------------------------------------ bytes
 
     def stored_location(self, doc: Doc, catalog: Doc | None = None) -> tuple[BlobStore, str] | None:
-        """(store, key) of the asset's bytes when its href points into its catalog's bucket, else None.
+        """(store, key) of the asset's bytes when its href points into its catalog's storage (the
+        bucket and prefix of its binding), else None: nothing else is ever served or deleted.
 
         ``catalog`` is the asset's catalog record when the caller has it (else it is read)."""
         href = doc.get("href")
         if not href:
             return None
-        blobs = self.storage.for_catalog(catalog) if catalog is not None else self.blobs_of(doc)
-        key = blobs.key_for_href(href)
+        catalog = catalog if catalog is not None else self.catalogs.get(doc["catalog_id"], include_retired=True)
+        blobs = self.storage.for_catalog(catalog)
+        key = key_in_catalog(blobs.key_for_href(href), self.storage.prefix_of(catalog))
         return (blobs, key) if key is not None else None
 
     def blobs_of(self, doc: Doc) -> BlobStore:
@@ -481,9 +489,9 @@ class AssetService:
         }
         if not fields.roles:
             updates["roles"] = mediatypes.default_roles(name, media_type)
-        doc = self._new_asset(scope, fields.model_copy(update=updates), info, blobs=blobs)
         audit = audit_doc(scope.catalog_id, "asset", asset_id, "create", actor, upload=True, key=key, size=data.size)
         try:
+            doc = self._new_asset(scope, fields.model_copy(update=updates), info, blobs=blobs)
             return self._write_one(doc, 0, audit)
         except Exception:
             # The record did not land: leave no orphan blob behind.
@@ -534,7 +542,12 @@ class AssetService:
         if location is None:
             href = doc.get("href") or ""
             if href.startswith(("http://", "https://")):
-                return doc, None, href
+                if self.hrefs.may_redirect(href):
+                    return doc, None, href
+                raise NotFound(
+                    f"asset {asset_id!r} points at {href!r}, which /download does not redirect to: only https URLs "
+                    "of public hosts and hosts in DYNASTORE_DOWNLOAD_ALLOWED_HOSTS; read the href from the asset"
+                )
             raise NotFound(f"asset {asset_id!r} points at {href!r}, which this service cannot serve")
         blobs, key = location
         url = blobs.signed_url(key, method="GET", expires_seconds=self.settings.signed_url_ttl_seconds)
@@ -614,6 +627,7 @@ class AssetService:
                     write, action, outcome = AssetWrite(doc, current.get("rev")), "replace", _UPDATED
             except (Invalid, NotFound, Conflict) as exc:
                 status = 404 if isinstance(exc, NotFound) else 409 if isinstance(exc, Conflict) else 400
+                status = 413 if isinstance(exc, PayloadTooLarge) else status
                 results[index] = BulkResult(asset_id, "error", index, scope.catalog_id, exc.detail, status)
                 continue
             audit = audit_doc(scope.catalog_id, "asset", asset_id, action, actor, at=now, bulk=True)
@@ -683,8 +697,8 @@ class AssetService:
 
         ``blobs``: the store of the catalog's bucket (an href into it gets storage coordinates)."""
         now = now or dtime.now_iso()
-        location = self._storage_for(blobs, fields.href or "", info)
-        return asset_doc(
+        location = self._storage_for(blobs, self._checked_key(scope.catalog_id, blobs, fields.href or ""), info)
+        doc = asset_doc(
             fields,
             fields.id or uuid.uuid4().hex,
             {
@@ -699,10 +713,10 @@ class AssetService:
                 "rev": 0,
             },
         )
+        return self._sized(doc)
 
     @staticmethod
-    def _storage_for(blobs: BlobStore, href: str, info: BlobInfo | None = None) -> StorageLocation | None:
-        key = blobs.key_for_href(href) if href else None
+    def _storage_for(blobs: BlobStore, key: str | None, info: BlobInfo | None = None) -> StorageLocation | None:
         if key is None:
             return None
         if info is None:
@@ -716,9 +730,9 @@ class AssetService:
         """``current`` with its client fields replaced by ``fields`` (system fields kept)."""
         storage: Any = current.get("storage")
         if fields.href != current.get("href"):
-            location = self._storage_for(blobs, fields.href or "")
+            location = self._storage_for(blobs, self._checked_key(current["catalog_id"], blobs, fields.href or ""))
             storage = location.model_dump(mode="json") if location else None
-        return asset_doc(
+        doc = asset_doc(
             fields,
             current["id"],
             {
@@ -733,6 +747,32 @@ class AssetService:
                 "rev": current.get("rev", 0),
             },
         )
+        return self._sized(doc)
+
+    def _checked_key(self, catalog_id: str, blobs: BlobStore, href: str) -> str | None:
+        """The key ``href`` names inside the catalog's own storage, None for an external href the
+        rules allow (services.hrefs); ``Invalid`` naming the rule otherwise."""
+        prefix = self._prefixes.get(catalog_id)
+        if prefix is None:
+            prefix = self.storage.prefix_of(self.catalogs.get(catalog_id, include_retired=True))
+            if len(self._prefixes) >= 4096:
+                self._prefixes.clear()
+            self._prefixes[catalog_id] = prefix
+        key = key_in_catalog(blobs.key_for_href(href), prefix) if href else None
+        if href:
+            self.hrefs.check(href, own_key=key, catalog_id=catalog_id, storage_href=blobs.href(prefix + "_")[:-1])
+        return key
+
+    def _sized(self, doc: Doc) -> Doc:
+        """``doc`` when its JSON fits ``DYNASTORE_MAX_RECORD_BYTES``, else ``PayloadTooLarge`` naming the limit."""
+        size = len(orjson.dumps(doc))
+        limit = self.settings.max_record_bytes
+        if size > limit:
+            raise PayloadTooLarge(
+                f"asset {doc.get('id')!r} would be a {size}-byte record; DYNASTORE_MAX_RECORD_BYTES allows {limit}: "
+                "keep large metadata in a file (upload it as an asset) and link to it"
+            )
+        return doc
 
     def _write_one(self, doc: Doc, expect_rev: int | None, audit: Doc, if_rev: int | None = None) -> Doc:
         """One atomic asset write; with ``if_rev`` (If-Match) a concurrent writer is a 412."""

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from dynastore.config import Settings
 from dynastore.domain import time as dtime
+from dynastore.domain.asset import stored_key
 from dynastore.domain.audit import AuditEvent
 from dynastore.domain.filters import Compare
 from dynastore.domain.search import AssetQuery
@@ -202,8 +203,8 @@ class LifecycleService:
         """Delete the asset's object when it is in its catalog's bucket (``blobs``), unchanged, and no
         other record owns it."""
         storage = doc.get("storage") or {}
-        key = storage.get("key") or (blobs.key_for_href(doc["href"]) if doc.get("href") else None)
-        if not key or storage.get("bucket") not in (None, blobs.bucket):
+        key = stored_key(doc, blobs)  # only inside the asset's own catalog prefix (never another catalog's file)
+        if not key:
             return
         if (doc.get("metadata") or {}).get("merged_into"):
             return  # a record merged into another asset: the file is that asset's

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from dynastore.domain.asset import stored_key
 from dynastore.errors import Invalid
 from dynastore.tasks.base import JobDismissed
 
@@ -104,17 +105,13 @@ class TaskContext:
 
     # --- the asset's bytes ----------------------------------------------------------------------
     def blob_key(self) -> str:
-        """The key of the asset's bytes in ``blobs`` (its catalog's bucket; ``Invalid`` if elsewhere)."""
-        storage = self.asset.get("storage") or {}
-        if self.blobs is not None:
-            if storage.get("key") and storage.get("bucket") in (None, self.blobs.bucket):
-                return str(storage["key"])
-            key = self.blobs.key_for_href(str(self.asset.get("href", "")))
-            if key:
-                return key
+        """The key of the asset's bytes in ``blobs`` (inside its catalog's storage; ``Invalid`` if elsewhere)."""
+        key = stored_key(self.asset, self.blobs) if self.blobs is not None else None
+        if key:
+            return key
         raise Invalid(
-            f"asset {self.asset.get('id')!r} points at {self.asset.get('href')!r}, which is not in this "
-            "deployment's storage; tasks run only on stored files"
+            f"asset {self.asset.get('id')!r} points at {self.asset.get('href')!r}, which is not in its "
+            "catalog's storage; tasks run only on stored files"
         )
 
     def local_copy(self) -> Path:
