@@ -113,7 +113,7 @@ def bootstrap(settings: Settings | None = None, adapters: Adapters | None = None
     from dynastore.services.stac import StacService
 
     services.stac = StacService(settings, adapters.store, catalogs)
-    from dynastore.services.tasks import TaskService
+    from dynastore.services.jobs import TaskService
 
     services.tasks = TaskService(settings, adapters, assets=services.assets, catalogs=catalogs, stac=services.stac)
     task_worker = services.tasks.worker()  # the local backend's in-process queue consumer (None elsewhere)

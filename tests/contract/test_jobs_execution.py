@@ -63,8 +63,8 @@ def deliver_all(backend: Backend, services: Services, catalog_id: str) -> int:
 def test_an_async_job_runs_from_its_queue_message(backend: Backend, services: Services, csv_asset: dict) -> None:
     body = {"inputs": {"ingestion_request": {"column_mapping": {"id": "station_id", "datetime": "observed"}}}}
     result = services.tasks.execute(Scope("jobs", "obs"), csv_asset["id"], "ingestion", body, mode=None, actor="t")
-    job_id = result.body["jobID"]
-    assert result.status_code == 201 and services.tasks.get_job(job_id)["status"] == "accepted"
+    job_id = result.job["id"]
+    assert result.outcome == "accepted" and services.tasks.get_job(job_id)["status"] == "accepted"
 
     assert deliver_all(backend, services, "jobs") == 1
 
@@ -81,7 +81,7 @@ def test_an_async_job_runs_from_its_queue_message(backend: Backend, services: Se
 
 def test_a_dismissed_queued_job_never_runs(backend: Backend, services: Services, csv_asset: dict) -> None:
     scope = Scope("jobs", "obs")
-    job_id = services.tasks.execute(scope, csv_asset["id"], "ingestion", {}, mode=None, actor="t").body["jobID"]
+    job_id = services.tasks.execute(scope, csv_asset["id"], "ingestion", {}, mode=None, actor="t").job["id"]
     services.tasks.dismiss(job_id, actor="t")
     deliver_all(backend, services, "jobs")
     assert services.tasks.get_job(job_id)["status"] == "dismissed"
@@ -92,7 +92,7 @@ def test_sync_execute_merges_metadata_and_links_large_results(services: Services
     scope = Scope("jobs", "obs")
     body = {"inputs": {"asset_metadata": {"description": "checked", "properties": {"k": "v"}}}}
     result = services.tasks.execute(scope, csv_asset["id"], "checksum", body, mode="sync-execute", actor="t")
-    assert result.status_code == 200 and result.body["mismatch"] is False
+    assert result.outcome == "completed" and result.results["mismatch"] is False
     stored = services.adapters.store.get_asset("jobs", csv_asset["id"])
     assert stored["description"] == "checked" and stored["metadata"]["k"] == "v"
 
@@ -100,6 +100,6 @@ def test_sync_execute_merges_metadata_and_links_large_results(services: Services
     services.adapters.blobs.put(csv_asset["storage"]["key"], CSV.split(b"\n")[0] + b"\n" + rows)
     ingest = {"inputs": {"ingestion_request": {"column_mapping": {"id": "station_id"}}}}
     result = services.tasks.execute(scope, csv_asset["id"], "ingestion", ingest, mode="sync-execute", actor="t")
-    job = services.tasks.get_job(result.job["id"])  # type: ignore[index]
+    job = services.tasks.get_job(result.job["id"])
     assert job["results_href"], "results over the inline limit are stored as a blob"
     assert len(services.tasks.results(job["id"])["item_ids"]) == 200

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import threading
 
-from dynastore.bootstrap import Adapters
+from dynastore.adapters import Adapters
 from dynastore.config import Settings
 from dynastore.domain.job import Job
-from dynastore.services.jobs import JobRecords
+from dynastore.services.jobs import JobRecords, JobResults
 
 
-def records(adapters: Adapters, **settings: object) -> JobRecords:
-    return JobRecords(adapters.store, adapters.blobs, Settings(**settings))  # type: ignore[arg-type]
+def records(adapters: Adapters) -> JobRecords:
+    return JobRecords(adapters.store)
 
 
 def test_racing_compare_and_set_updates_lose_nothing(adapters: Adapters) -> None:
@@ -81,14 +81,14 @@ def test_filters_combine(adapters: Adapters) -> None:
 
 
 def test_large_results_live_in_the_blob_store(adapters: Adapters) -> None:
-    jobs = records(adapters, job_inline_results_bytes=1024)
+    results = JobResults(adapters.blobs, Settings(job_inline_results_bytes=1024))
     outputs = {"item_ids": [f"item-{n}" for n in range(500)], "items": 500}
-    packed = jobs.pack_results("job-1", outputs)
+    packed = results.pack("job-1", outputs)
     assert packed["results_href"] and packed["outputs"] == {
         "item_ids": {"count": 500, "stored": "results_href"},
         "items": 500,
     }
-    assert jobs.load_results({"id": "job-1", **packed}) == outputs
-    jobs.delete_results({"id": "job-1", **packed})
-    small = jobs.pack_results("job-2", {"ok": True})
+    assert results.load({"id": "job-1", **packed}) == outputs
+    results.delete({"id": "job-1", **packed})
+    small = results.pack("job-2", {"ok": True})
     assert small == {"outputs": {"ok": True}, "results_href": None}

@@ -24,12 +24,11 @@ def test_async_execute_persists_the_job_before_answering_and_the_worker_runs_it(
     # WHEN gdalinfo is executed without a mode (async-execute is the default)
     result = services.tasks.execute(Scope(catalog), asset["id"], "gdalinfo", {"inputs": {}}, mode=None, actor="alice")
 
-    # THEN the answer is 201 with a Location, and the job is already stored as accepted
-    assert result.status_code == 201
-    job_id = result.body["jobID"]
-    assert result.headers["Location"].endswith(f"/assets/jobs/{job_id}")
+    # THEN the job is accepted (it carries on), and it is already stored as accepted
+    assert result.outcome == "accepted"
+    job_id = result.job["id"]
     assert services.tasks.get_job(job_id)["status"] == "accepted"
-    assert result.body["status"] == "accepted"
+    assert result.job["status"] == "accepted"
 
     # WHEN the queue delivers its message
     assert drain(services) == 1
@@ -45,7 +44,7 @@ def test_async_execute_persists_the_job_before_answering_and_the_worker_runs_it(
 
 def test_redelivery_of_a_finished_job_does_nothing(services: Services, catalog: str, tmp_path: Path) -> None:
     asset = upload(services, Scope(catalog), write_geotiff(tmp_path / "scene.tif"))
-    job_id = services.tasks.execute(Scope(catalog), asset["id"], "checksum", {}, mode=None, actor="a").body["jobID"]
+    job_id = services.tasks.execute(Scope(catalog), asset["id"], "checksum", {}, mode=None, actor="a").job["id"]
     drain(services)
     finished = services.tasks.get_job(job_id)
     asset_before = services.adapters.store.get_asset(catalog, asset["id"])
@@ -73,9 +72,9 @@ def test_seed_sync_execute_example_merges_asset_metadata(services: Services, cat
 
     result = services.tasks.execute(Scope(catalog), asset["id"], "gdalinfo", body, mode="sync-execute", actor="bob")
 
-    # THEN 200 with the results, and the asset has both the task's fields and the explicit metadata
-    assert result.status_code == 200
-    assert result.body["kind"] == "raster" and result.body["info"]["driver"] == "GTiff"
+    # THEN the run completed with its results, and the asset has both the task's fields and the explicit metadata
+    assert result.outcome == "completed"
+    assert result.results["kind"] == "raster" and result.results["info"]["driver"] == "GTiff"
     stored = services.adapters.store.get_asset(catalog, asset["id"])
     assert stored["description"] == "Updated description from task execution"
     assert stored["metadata"]["custom_field"] == "value"
@@ -84,7 +83,7 @@ def test_seed_sync_execute_example_merges_asset_metadata(services: Services, cat
     [event] = [
         e for e in services.adapters.store.list_audit(catalog, record_id=asset["id"]).items if e["action"] == "task"
     ]
-    assert event["details"]["task_id"] == "gdalinfo" and event["details"]["job_id"] == result.job["id"]  # type: ignore[index]
+    assert event["details"]["task_id"] == "gdalinfo" and event["details"]["job_id"] == result.job["id"]
     assert event["actor"] == "bob"
 
 
@@ -107,7 +106,7 @@ def test_a_raising_task_fails_the_job_and_leaves_the_asset_unchanged(
     before = services.adapters.store.get_asset(catalog, asset["id"])
     body = {"inputs": {"asset_metadata": {"description": "must not land"}}}
 
-    job_id = services.tasks.execute(Scope(catalog), asset["id"], "boom", body, mode=None, actor="a").body["jobID"]
+    job_id = services.tasks.execute(Scope(catalog), asset["id"], "boom", body, mode=None, actor="a").job["id"]
     drain(services)
 
     job = services.tasks.get_job(job_id)
@@ -142,8 +141,8 @@ def test_sync_execute_turns_into_a_job_after_the_timeout(
 
     result = services.tasks.execute(scope, asset["id"], "slow", body, mode="sync-execute", actor="a")
 
-    assert result.status_code == 201 and result.body["status"] in ("accepted", "running")
-    job_id = result.body["jobID"]
+    assert result.outcome == "accepted" and result.job["status"] in ("accepted", "running")
+    job_id = result.job["id"]
     # it carries on in this process and finishes
     job = wait_for(lambda: (j := services.tasks.get_job(job_id))["status"] == "successful" and j, what="job done")
     assert job["outputs"] == {"steps": 20}
@@ -162,7 +161,7 @@ def test_dismiss_stops_a_running_job_quickly_and_writes_nothing(
     asset = upload(services, scope, write_stations_csv(tmp_path / "stations.csv"))
     before = services.adapters.store.get_asset(catalog, asset["id"])
     body = {"inputs": {"steps": 400, "step_seconds": 0.05, "asset_metadata": {"title": "must not land"}}}
-    job_id = services.tasks.execute(scope, asset["id"], "slow", body, mode=None, actor="a").body["jobID"]
+    job_id = services.tasks.execute(scope, asset["id"], "slow", body, mode=None, actor="a").job["id"]
     worker = threading.Thread(target=drain, args=(services,), daemon=True)
     worker.start()
     wait_for(
@@ -193,13 +192,13 @@ def test_dismiss_mode_on_the_asset_path_and_a_dismissed_queued_job_never_runs(
 ) -> None:
     scope = Scope(catalog, collection)
     asset = upload(services, scope, write_stations_csv(tmp_path / "stations.csv"))
-    job_id = services.tasks.execute(scope, asset["id"], "slow", {"inputs": {"steps": 2}}, mode=None, actor="a").body[
-        "jobID"
+    job_id = services.tasks.execute(scope, asset["id"], "slow", {"inputs": {"steps": 2}}, mode=None, actor="a").job[
+        "id"
     ]
 
     result = services.tasks.execute(scope, asset["id"], "slow", None, mode="dismiss", actor="a")
 
-    assert result.status_code == 200 and result.body["jobID"] == job_id and result.body["status"] == "dismissed"
+    assert result.outcome == "dismissed" and result.job["id"] == job_id and result.job["status"] == "dismissed"
     drain(services)
     assert services.tasks.get_job(job_id)["status"] == "dismissed"
     assert services.tasks.registry.get("slow").steps_done == 0  # type: ignore[attr-defined]
@@ -243,7 +242,7 @@ def test_ingestion_with_one_invalid_row_writes_no_item(
     drain(services)
 
     # THEN the job failed naming the problem, and no item of the file was written
-    job = services.tasks.get_job(job_id.body["jobID"])
+    job = services.tasks.get_job(job_id.job["id"])
     assert job["status"] == "failed" and "gsd" in job["message"], job
     assert services.adapters.store.list_items(catalog, collection).items == []
 
@@ -259,7 +258,7 @@ def test_ingestion_updates_existing_items_and_keeps_their_created_time(
 
     result = services.tasks.execute(scope, asset["id"], "ingestion", body, mode="sync-execute", actor="a")
 
-    assert result.status_code == 200 and result.body["items"] == 3
+    assert result.outcome == "completed" and result.results["items"] == 3
     again = services.adapters.store.get_item(catalog, collection, "st-1")
     assert again["properties"]["created"] == first["properties"]["created"]
     assert again["rev"] == first["rev"] + 1
@@ -278,7 +277,7 @@ def test_ingestion_creates_a_missing_collection_in_another_catalog(
 
     result = services.tasks.execute(scope, asset["id"], "ingestion", body, mode="sync-execute", actor="a")
 
-    assert result.body["collection_created"] is True
+    assert result.results["collection_created"] is True
     assert services.adapters.store.get_collection("target", "stations")["id"] == "stations"
     assert len(services.adapters.store.list_items("target", "stations").items) == 3
 
@@ -292,11 +291,11 @@ def test_convert_job_writes_a_new_linked_asset_and_its_file(
 
     result = services.tasks.execute(scope, source["id"], "convert", body, mode="sync-execute", actor="a")
 
-    assert result.status_code == 200
-    new = services.assets.get(scope, result.body["asset_id"])
+    assert result.outcome == "completed"
+    new = services.assets.get(scope, result.results["asset_id"])
     assert new["href"].endswith("/demo/obs/stations.parquet") and new["type"] == "application/vnd.apache.parquet"
     assert new["metadata"]["derived_from"]["asset_id"] == source["id"]
-    assert services.adapters.blobs.stat(result.body["key"]).size == new["file:size"]
+    assert services.adapters.blobs.stat(result.results["key"]).size == new["file:size"]
     # the same conversion again is refused rather than silently replacing the result
     with pytest.raises(Invalid, match="exists already"):
         services.tasks.execute(scope, source["id"], "convert", body, mode="sync-execute", actor="a")
@@ -311,7 +310,7 @@ def test_checksum_job_flags_a_file_changed_behind_the_services_back(
 
     result = services.tasks.execute(Scope(catalog), asset["id"], "checksum", {}, mode="sync-execute", actor="a")
 
-    assert result.body["mismatch"] is True and result.body["file:size"] == len(b"tampered bytes")
+    assert result.results["mismatch"] is True and result.results["file:size"] == len(b"tampered bytes")
     stored = services.adapters.store.get_asset(catalog, asset["id"])
     assert stored["file:size"] == len(b"tampered bytes")
     assert stored["metadata"]["integrity"]["previous_checksum"] == asset["file:checksum"]
@@ -329,9 +328,9 @@ def test_large_results_go_to_the_blob_store_and_are_linked(
         Scope(catalog, collection), asset["id"], "ingestion", body, mode="sync-execute", actor="a"
     )
 
-    job = services.tasks.get_job(result.job["id"])  # type: ignore[index]
+    job = services.tasks.get_job(result.job["id"])
     assert job["results_href"] and job["outputs"]["item_ids"] == {"count": 300, "stored": "results_href"}
-    assert len(result.body["item_ids"]) == 300
+    assert len(result.results["item_ids"]) == 300
     assert services.tasks.results(job["id"])["item_ids"][-1] == "id-299"
     # dismissing the finished job forgets its results, blob included
     services.tasks.dismiss(job["id"], actor="a")
@@ -345,7 +344,7 @@ def test_a_job_whose_runner_died_is_taken_over(services: Services, catalog: str,
     from dynastore.domain import time as dtime
 
     asset = upload(services, Scope(catalog), write_geotiff(tmp_path / "scene.tif"))
-    job_id = services.tasks.execute(Scope(catalog), asset["id"], "checksum", {}, mode=None, actor="a").body["jobID"]
+    job_id = services.tasks.execute(Scope(catalog), asset["id"], "checksum", {}, mode=None, actor="a").job["id"]
     # a runner on another machine claimed it and went silent long ago
     services.tasks.records.update(
         job_id,
@@ -362,7 +361,7 @@ def test_a_job_whose_runner_died_is_taken_over(services: Services, catalog: str,
     assert job["status"] == "successful" and job["attempts"] == 2
 
     # a live runner elsewhere (fresh heartbeat) is left alone; the message is re-queued to check later
-    job_id = services.tasks.execute(Scope(catalog), asset["id"], "checksum", {}, mode=None, actor="a").body["jobID"]
+    job_id = services.tasks.execute(Scope(catalog), asset["id"], "checksum", {}, mode=None, actor="a").job["id"]
     services.tasks.records.update(
         job_id, lambda d: {**d, "status": "running", "runner": "elsewhere:2:live", "heartbeat": dtime.now_iso()}
     )
@@ -380,7 +379,7 @@ def test_a_job_applying_its_results_can_no_longer_be_dismissed(
     from dynastore.errors import Conflict
 
     asset = upload(services, Scope(catalog), write_geotiff(tmp_path / "scene.tif"))
-    job_id = services.tasks.execute(Scope(catalog), asset["id"], "checksum", {}, mode=None, actor="a").body["jobID"]
+    job_id = services.tasks.execute(Scope(catalog), asset["id"], "checksum", {}, mode=None, actor="a").job["id"]
     services.tasks.records.update(
         job_id, lambda d: {**d, "status": "running", "runner": "elsewhere:1:x", "committing": True}
     )

@@ -202,6 +202,50 @@ def test_item_level_path_prefer_respond_async_and_job_listing(server: Server, ca
     assert server.reader.get("/assets/jobs", params={"status": "bogus"}).status_code == 400
 
 
+def test_execute_answers_say_what_happened_in_status_and_headers(server: Server, catalog: str, tmp_path: Path) -> None:
+    # GIVEN a collection-level asset and its execute path
+    asset = upload(server.services, Scope(catalog, "obs"), write_stations_csv(tmp_path / "stations.csv"))
+    path = f"/assets/catalogs/{catalog}/collections/obs/assets/{asset['id']}/tasks"
+
+    # WHEN a sync run completes THEN 200 with the results, a monitor Link to the job and its id, no Location
+    done = server.editor.post(f"{path}/checksum/execute?mode=sync-execute", json={})
+    assert done.status_code == 200 and done.json()["mismatch"] is False
+    job_id = done.headers["X-Job-Id"]
+    assert done.headers["Link"] == f'<{server.base_url}/assets/jobs/{job_id}>; rel="monitor"'
+    assert "Location" not in done.headers and server.job(job_id)["status"] == "successful"
+
+    # WHEN a sync run outlasts the sync timeout THEN 201 with the job's status document and its Location
+    settings, timeout = server.services.settings, server.services.settings.sync_execute_timeout_seconds
+    settings.sync_execute_timeout_seconds = 0.2
+    try:
+        late = server.editor.post(
+            f"{path}/slow/execute?mode=sync-execute", json={"inputs": {"steps": 20, "step_seconds": 0.05}}
+        )
+    finally:
+        settings.sync_execute_timeout_seconds = timeout
+    assert late.status_code == 201 and late.json()["status"] in ("accepted", "running")
+    assert late.headers["Location"] == f"{server.base_url}/assets/jobs/{late.json()['jobID']}"
+    assert "Preference-Applied" not in late.headers
+    server.wait_status(late.json()["jobID"], "successful")
+
+    # WHEN an explicit async-execute is asked THEN 201 + Location, and no Preference-Applied (no Prefer was sent)
+    queued = server.editor.post(
+        f"{path}/slow/execute?mode=async-execute", json={"inputs": {"steps": 1000, "step_seconds": 0.02}}
+    )
+    assert queued.status_code == 201 and "Preference-Applied" not in queued.headers
+    assert queued.headers["Location"] == f"{server.base_url}/assets/jobs/{queued.json()['jobID']}"
+
+    # WHEN mode=dismiss stops it THEN 200 with the dismissed job's status document (links to the job), no Location
+    dismissed = server.editor.post(f"{path}/slow/execute?mode=dismiss")
+    assert dismissed.status_code == 200 and "Location" not in dismissed.headers
+    doc = dismissed.json()
+    assert doc["jobID"] == queued.json()["jobID"] and doc["status"] == "dismissed"
+    self_link = next(link["href"] for link in doc["links"] if link["rel"] == "self")
+    assert self_link == f"{server.base_url}/assets/jobs/{doc['jobID']}"
+    asset_link = next(link["href"] for link in doc["links"] if link["rel"] == "asset")
+    assert asset_link == f"{server.base_url}/assets/catalogs/{catalog}/collections/obs/assets/{asset['id']}"
+
+
 def test_delete_dismisses_a_running_job_within_two_seconds_leaving_nothing(
     server: Server, catalog: str, tmp_path: Path
 ) -> None:
@@ -248,6 +292,26 @@ def test_failed_job_over_http_keeps_the_asset(server: Server, catalog: str, tmp_
     sync = server.editor.post(f"{path}/tasks/boom/execute?mode=sync-execute", json={})
     assert sync.status_code == 422 and "the sensor file is corrupt" in sync.json()["detail"]
     assert sync.json()["job_id"]
+
+
+def test_sync_execute_of_a_task_refusing_its_input_answers_its_400_naming_the_job(
+    server: Server, catalog: str, tmp_path: Path
+) -> None:
+    # GIVEN an asset gdalinfo cannot read
+    junk = tmp_path / "notes.bin"
+    junk.write_bytes(b"\x00\x01 not a raster at all")
+    asset = upload(server.services, Scope(catalog), junk)
+
+    # WHEN gdalinfo runs on it synchronously
+    response = server.editor.post(
+        f"/assets/catalogs/{catalog}/assets/{asset['id']}/tasks/gdalinfo/execute?mode=sync-execute"
+    )
+
+    # THEN the task's own refusal (400, not 422) answers as problem+json naming the failed job
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "neither a raster" in response.json()["detail"]
+    assert server.job(response.json()["job_id"])["status"] == "failed"
 
 
 def test_execute_errors_are_problem_json(server: Server, catalog: str, tmp_path: Path) -> None:

@@ -816,7 +816,9 @@ def check_queues(tree: Tree) -> list[str]:
     """Terraform creates (with its retry and rate settings) the queue the code uses by default."""
     problems: list[str] = []
     try:
-        default_queue = _module_constant(tree.root / "shared" / "dynastore" / "services" / "tasks.py", "DEFAULT_QUEUE")
+        default_queue = _module_constant(
+            tree.root / "shared" / "dynastore" / "services" / "jobs" / "dispatch.py", "DEFAULT_QUEUE"
+        )
     except (ConsistencyError, OSError) as exc:
         return [str(exc)]
     root_locals = {

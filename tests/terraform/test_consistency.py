@@ -375,7 +375,7 @@ def test_the_default_task_queue_of_the_code_is_created_by_terraform(repo: Tree) 
 
 def test_a_renamed_default_queue_fails_the_check(tree_copy: Tree) -> None:
     edit(
-        tree_copy.root / "shared" / "dynastore" / "services" / "tasks.py",
+        tree_copy.root / "shared" / "dynastore" / "services" / "jobs" / "dispatch.py",
         'DEFAULT_QUEUE = "dynastore-tasks"',
         'DEFAULT_QUEUE = "jobs"',
     )

@@ -26,11 +26,14 @@ from dynastore.api.deps import (
     read_json,
 )
 from dynastore.api.schemas import json_body
+from dynastore.domain.asset import assets_path
 from dynastore.domain.ids import check_id
 from dynastore.errors import Invalid, NotFound
+from dynastore.ports import Doc
 from dynastore.services.assets import Scope
 from dynastore.services.auth import Principal
-from dynastore.services.jobs import NO_SUCH_JOB, status_document
+from dynastore.services.jobs import ExecuteResult
+from dynastore.services.jobs.records import NO_SUCH_JOB
 from dynastore.services.params import parse_limit
 
 router = APIRouter(tags=["tasks"])
@@ -97,9 +100,60 @@ async def _execute(
         mode=mode,
         prefer=prefer,
         actor=actor,
-        base_url=base_url(request),
     )
-    return JSONResponse(result.body, status_code=result.status_code, headers=result.headers)
+    return _execute_response(result, base_url(request))
+
+
+def _execute_response(result: ExecuteResult, root: str) -> JSONResponse:
+    """200 with the results of a completed sync run; else the job's status document: 201 (+ ``Location``)
+    while it carries on, 200 when it ended or was dismissed."""
+    job_id = result.job["id"]
+    job_url = f"{root}/assets/jobs/{job_id}"
+    if result.outcome == "completed":
+        return JSONResponse(result.results, headers={"Link": f'<{job_url}>; rel="monitor"', "X-Job-Id": job_id})
+    headers = {} if result.outcome == "dismissed" else {"Location": job_url}
+    if result.respond_async:
+        headers["Preference-Applied"] = "respond-async"
+    status_code = 201 if result.outcome == "accepted" else 200
+    return JSONResponse(status_document(result.job, root), status_code=status_code, headers=headers)
+
+
+def status_document(doc: Doc, root: str) -> Doc:
+    """The OGC API - Processes status info of a job, plus our own fields; links under ``root``."""
+    job_url = f"{root}/assets/jobs/{doc['id']}"
+    links = [
+        {"rel": "self", "href": job_url, "type": "application/json", "title": "job status"},
+        {"rel": "monitor", "href": job_url, "type": "application/json"},
+        {
+            "rel": "http://www.opengis.net/def/rel/ogc/1.0/processes",
+            "href": f"{root}/assets/tasks/{doc['task_id']}",
+            "type": "application/json",
+            "title": "task description",
+        },
+    ]
+    if doc.get("status") == "successful":
+        links.append(
+            {
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/results",
+                "href": f"{job_url}/results",
+                "type": "application/json",
+                "title": "results",
+            }
+        )
+    if doc.get("asset_id"):
+        asset_path = f"{assets_path(doc['catalog_id'], doc.get('collection_id'), doc.get('item_id'))}/{doc['asset_id']}"
+        links.append({"rel": "asset", "href": f"{root}{asset_path}", "type": "application/json"})
+    rendered = {k: v for k, v in doc.items() if k not in ("runner", "heartbeat", "committing")}
+    rendered.update(
+        {
+            "jobID": doc["id"],
+            "processID": doc["task_id"],
+            "type": "process",
+            "running": doc.get("runner") is not None,
+            "links": links,
+        }
+    )
+    return rendered
 
 
 _EXECUTE_KW: dict[str, Any] = {
