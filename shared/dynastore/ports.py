@@ -26,31 +26,16 @@ reads small files on one thread (threads would only take turns on the GIL).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, BinaryIO, Literal, Protocol, runtime_checkable
 
 from dynastore.domain.search import AssetQuery, ItemQuery, Page
+from dynastore.domain.storage import BlobInfo as BlobInfo  # defined in the domain, re-exported here
 
 Doc = dict[str, Any]
 
 
 # ------------------------------------------------------------------------------------ blobs
-
-
-@dataclass(frozen=True)
-class BlobInfo:
-    """What storage knows about one object."""
-
-    bucket: str
-    key: str
-    size: int
-    generation: str
-    etag: str | None = None
-    md5: str | None = None  # hex
-    crc32c: str | None = None  # hex, big-endian
-    content_type: str | None = None
-    metadata: dict[str, str] = field(default_factory=dict)
-    updated: str | None = None
 
 
 @runtime_checkable

@@ -1,4 +1,5 @@
-"""Storage events from real payloads, the key convention, ids, sidecars and ordering (pure)."""
+"""Storage events from real payloads (through the backends' production parsers), the key convention,
+ids, sidecars and ordering (pure)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from typing import Any
 
 import pytest
 
-from dynastore.domain.events import (
-    StorageEvent,
+from dynastore.backends.aws.events import s3_record_event
+from dynastore.backends.gcp.events import from_cloudevent, notification_event, object_event
+from dynastore.domain.events import StorageEvent
+from dynastore.domain.ids import check_id
+from dynastore.domain.storage import (
     asset_id_for_key,
     compare_generations,
     ignored_reason,
@@ -19,7 +23,6 @@ from dynastore.domain.events import (
     sidecar_key,
     sidecar_target,
 )
-from dynastore.domain.ids import check_id
 from dynastore.errors import Invalid
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
@@ -30,9 +33,21 @@ def load(name: str) -> Any:
     return json.loads((EVENTS / name).read_text())
 
 
+def cloudevent(name: str) -> StorageEvent:
+    event = from_cloudevent(load(name))
+    assert event is not None
+    return event
+
+
+def notification(name: str) -> StorageEvent:
+    event = notification_event(load(name)["message"])
+    assert event is not None
+    return event
+
+
 def test_cloud_storage_finalize_cloudevent() -> None:
     # GIVEN the CloudEvent Eventarc delivers when an object is finalized
-    event = StorageEvent.from_cloudevent(load("gcs_cloudevent_finalized.json"))
+    event = cloudevent("gcs_cloudevent_finalized.json")
     # THEN every field indexing needs is there, digests as hex
     assert event.kind == "finalized"
     assert (event.bucket, event.key) == ("dynastore-landing-demo", "demo/s2/scene-1/B04.tif")
@@ -47,25 +62,26 @@ def test_cloud_storage_finalize_cloudevent() -> None:
 
 
 def test_cloud_storage_metadata_update_and_delete_cloudevents() -> None:
-    updated = StorageEvent.from_cloudevent(load("gcs_cloudevent_metadata_updated.json"))
-    deleted = StorageEvent.from_cloudevent(load("gcs_cloudevent_deleted.json"))
+    updated = cloudevent("gcs_cloudevent_metadata_updated.json")
+    deleted = cloudevent("gcs_cloudevent_deleted.json")
     assert updated.kind == "metadata-updated" and updated.metageneration == "2"
     assert deleted.kind == "deleted" and deleted.generation == "1716912345678901" and not deleted.replaced
 
 
 def test_cloud_storage_pubsub_notifications() -> None:
-    finalize = StorageEvent.from_pubsub_message(load("gcs_pubsub_finalize.json")["message"])
-    overwritten = StorageEvent.from_pubsub_message(load("gcs_pubsub_delete_overwritten.json")["message"])
+    finalize = notification("gcs_pubsub_finalize.json")
+    overwritten = notification("gcs_pubsub_delete_overwritten.json")
     assert finalize.kind == "finalized" and finalize.key == "demo/s2/scene-1/B04.tif"
     assert finalize.md5 == hashlib.md5(CONTENT).hexdigest()
-    assert finalize.event_id == "11125730541372934"
+    # the event id of a notification is its Pub/Sub message id, the rule of every delivery path
+    assert finalize.event_id == "pubsub:11125730541372934"
     # a delete caused by an overwrite says so: the new generation's finalize updates the asset
     assert overwritten.kind == "deleted" and overwritten.replaced
 
 
 def test_s3_records() -> None:
-    created = StorageEvent.from_s3_record(load("s3_object_created.json")["Records"][0])
-    removed = StorageEvent.from_s3_record(load("s3_object_removed.json")["Records"][0])
+    created = s3_record_event(load("s3_object_created.json")["Records"][0])
+    removed = s3_record_event(load("s3_object_removed.json")["Records"][0])
     # keys arrive URL-encoded with + for spaces
     assert created.key == "demo/s2/scene 1/B04 (1).tif"
     assert created.kind == "finalized" and created.md5 == hashlib.md5(CONTENT).hexdigest()
@@ -76,9 +92,9 @@ def test_s3_records() -> None:
 
 def test_unknown_event_types_are_rejected() -> None:
     with pytest.raises(Invalid):
-        StorageEvent.from_gcs({"bucket": "b", "name": "k"}, event_type="google.cloud.storage.object.v1.unknown")
+        object_event({"bucket": "b", "name": "k"}, event_type="google.cloud.storage.object.v1.unknown")
     with pytest.raises(Invalid):
-        StorageEvent.from_s3_record({"eventName": "ObjectRestore:Post"})
+        s3_record_event({"eventName": "ObjectRestore:Post"})
 
 
 def test_same_change_reported_twice_has_one_event_id() -> None:

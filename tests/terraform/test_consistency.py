@@ -75,7 +75,7 @@ def test_every_index_of_the_backend_index_file_is_created(repo: Tree, terraform_
 
 def test_landing_triggers_cover_the_event_types_indexing_understands(repo: Tree) -> None:
     # GIVEN the Eventarc event types of the landing bucket triggers
-    from dynastore.domain.events import gcs_event_kind
+    from dynastore.backends.gcp.events import gcs_event_kind
 
     triggers = consistency.load_hcl(repo.modules / "functions" / "triggers.tf")
     event_types = next(block["storage_event_types"] for block in triggers["locals"] if "storage_event_types" in block)

@@ -10,7 +10,8 @@ Two deliveries reach ``on_object_event``:
   an upload replaced the object), ``data`` the base64 object resource when ``payloadFormat`` is
   ``JSON_API_V1``. functions-framework turns a raw Pub/Sub push request into that CloudEvent.
 
-The event id is the delivery's: the CloudEvent id, or ``pubsub:<messageId>``; redeliveries carry
+``object_event`` turns one object resource (either delivery's payload) into the event. The event
+id is the delivery's: the CloudEvent id, or ``pubsub:<messageId>``; redeliveries carry
 the same id, so ``IndexingService.handle`` applies each at most once (and is idempotent anyway).
 Anything else (test messages, unknown types) yields None: acknowledged and ignored.
 """
@@ -25,7 +26,7 @@ from typing import Any
 
 import orjson
 
-from dynastore.domain.events import StorageEvent
+from dynastore.domain.events import EventKind, StorageEvent
 from dynastore.errors import Invalid
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ def storage_event(attributes: Mapping[str, Any], data: Any) -> StorageEvent | No
         resource = _json(data)
         if not isinstance(resource, dict):
             raise Invalid(f"{event_type} without an object resource")
-        return StorageEvent.from_gcs(resource, event_type=event_type, event_id=event_id, event_time=event_time)
+        return object_event(resource, event_type=event_type, event_id=event_id, event_time=event_time)
     if event_type == PUBSUB_PUBLISHED:
         body = _json(data)
         message = body.get("message") if isinstance(body, dict) else None
@@ -91,7 +92,7 @@ def notification_event(
     message_id = message.get("messageId") or message.get("message_id") or ""
     event_id = f"pubsub:{message_id}" if message_id else fallback_id
     when = attributes.get("eventTime") or message.get("publishTime") or event_time
-    return StorageEvent.from_gcs(resource, event_type=kind, event_id=event_id, event_time=when)
+    return object_event(resource, event_type=kind, event_id=event_id, event_time=when)
 
 
 def from_cloudevent(event: Any) -> StorageEvent | None:
@@ -99,3 +100,59 @@ def from_cloudevent(event: Any) -> StorageEvent | None:
     attributes = event.get_attributes() if hasattr(event, "get_attributes") else dict(event)
     data = event.get_data() if hasattr(event, "get_data") else event.get("data")
     return storage_event(attributes, data)
+
+
+def object_event(
+    data: Mapping[str, Any], *, event_type: str, event_id: str = "", event_time: str | None = None
+) -> StorageEvent:
+    """From a Cloud Storage object resource (CloudEvent ``data`` or Pub/Sub notification payload).
+
+    ``event_type``: a CloudEvent type (``google.cloud.storage.object.v1.finalized``, ``.deleted``,
+    ``.metadataUpdated``, ``.archived``) or a notification ``eventType`` attribute
+    (``OBJECT_FINALIZE``, ``OBJECT_DELETE``, ``OBJECT_METADATA_UPDATE``, ``OBJECT_ARCHIVE``).
+    """
+    kind = gcs_event_kind(event_type)
+    size = data.get("size")
+    return StorageEvent(
+        kind=kind,
+        bucket=str(data.get("bucket") or ""),
+        key=str(data.get("name") or ""),
+        generation=data.get("generation"),
+        metageneration=data.get("metageneration"),
+        etag=data.get("etag"),
+        size=int(size) if size not in (None, "") else None,
+        md5=_b64_to_hex(data.get("md5Hash")),
+        crc32c=_b64_to_hex(data.get("crc32c")),
+        content_type=data.get("contentType"),
+        metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()},
+        event_id=event_id,
+        event_time=event_time or data.get("updated") or data.get("timeDeleted"),
+        replaced=bool(data.get("overwrittenByGeneration")),
+    )
+
+
+def gcs_event_kind(event_type: str) -> EventKind:
+    """The event kind of a Cloud Storage CloudEvent type or notification ``eventType``."""
+    kinds: dict[str, EventKind] = {
+        "finalized": "finalized",
+        "object_finalize": "finalized",
+        "deleted": "deleted",
+        "object_delete": "deleted",
+        "archived": "deleted",
+        "object_archive": "deleted",
+        "metadataupdated": "metadata-updated",
+        "object_metadata_update": "metadata-updated",
+    }
+    tail = event_type.rsplit(".", 1)[-1].lower()
+    if tail not in kinds:
+        raise Invalid(f"storage event type {event_type!r} is not an finalize, delete, archive or metadata update")
+    return kinds[tail]
+
+
+def _b64_to_hex(value: Any) -> str | None:
+    if not value:
+        return None
+    try:
+        return base64.b64decode(str(value), validate=True).hex()
+    except (binascii.Error, ValueError):
+        return None
