@@ -9,6 +9,7 @@ import pytest
 
 from dynastore.errors import Conflict, Invalid, NotFound
 from dynastore.ports import IngestRecord, MetadataStore
+from support.paging import all_items
 
 from .helpers import asset_doc, audit, collection_doc, item_doc, job_doc, seed_catalog, write_new
 
@@ -95,14 +96,7 @@ def test_jobs_revisions_and_newest_first_listing(store: MetadataStore) -> None:
     with pytest.raises(NotFound):
         store.get_job("no-such-job")
     # newest first, paged
-    seen: list[str] = []
-    token = None
-    while True:
-        page = store.list_jobs(limit=3, token=token)
-        seen.extend(j["id"] for j in page.items)
-        token = page.next_token
-        if token is None:
-            break
+    seen = [j["id"] for j in all_items(lambda token: store.list_jobs(limit=3, token=token))]
     assert seen == [j["id"] for j in reversed(jobs)]
     # filters
     assert [j["id"] for j in store.list_jobs(filters={"catalog_id": "demo"}).items] == [

@@ -18,6 +18,7 @@ from dynastore.domain.search import ItemQuery, SortKey, item_matches
 from dynastore.errors import Conflict, Invalid, NotFound
 from dynastore.ports import AssetWrite
 from dynastore.services.stac import Links
+from support.paging import all_items
 
 ACTOR = "contract"
 N = 40
@@ -64,14 +65,7 @@ def catalog(services: Services) -> str:
 
 
 def _all(services: Services, query: ItemQuery) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    token = None
-    while True:
-        page = services.stac.search_items(replace(query, token=token))
-        found.extend(page.items)
-        token = page.next_token
-        if token is None:
-            return found
+    return all_items(lambda token: services.stac.search_items(replace(query, token=token)))
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from dynastore.domain.audit import AuditEvent
 from dynastore.domain.catalog import Catalog
 from dynastore.domain.search import AssetQuery, SortKey
 from dynastore.ports import AssetWrite
+from support.paging import all_items
 
 pytestmark = pytest.mark.gcp
 
@@ -70,14 +71,7 @@ def reads(store: FirestoreMetadataStore, query: AssetQuery) -> tuple[Any, int]:
 
 
 def everything(store: FirestoreMetadataStore, query: AssetQuery) -> list[str]:
-    out: list[str] = []
-    token = None
-    while True:
-        page = store.search_assets(replace(query, token=token))
-        out += [d["id"] for d in page.items]
-        token = page.next_token
-        if token is None:
-            return out
+    return [d["id"] for d in all_items(lambda token: store.search_assets(replace(query, token=token)))]
 
 
 def test_substring_search_reads_about_its_page(gcp: Any) -> None:
