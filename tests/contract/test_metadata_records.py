@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -60,14 +61,9 @@ def test_ingest_records_are_upserted_by_bucket_and_key(store: MetadataStore) -> 
     )
     store.put_ingest_record(first)
     assert store.get_ingest_record("bucket-a", "demo/a.tif") == first
-    second = IngestRecord(
-        bucket="bucket-a",
-        key="demo/a.tif",
-        status="indexed",
-        at="2024-01-02T00:00:00.000000Z",
-        catalog_id="demo",
-        asset_id="a.tif",
-        generation="2",
+    # the same key indexed later replaces the failure
+    second = replace(
+        first, status="indexed", at="2024-01-02T00:00:00.000000Z", error=None, asset_id="a.tif", generation="2"
     )
     store.put_ingest_record(second)
     assert store.get_ingest_record("bucket-a", "demo/a.tif") == second

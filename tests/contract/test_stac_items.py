@@ -20,6 +20,8 @@ from dynastore.ports import AssetWrite
 from dynastore.services.stac import Links
 from support.paging import all_items
 
+from .helpers import collection_doc
+
 ACTOR = "contract"
 N = 40
 
@@ -55,8 +57,7 @@ def catalog(services: Services) -> str:
     for col in ("s2", "l8"):
         services.stac.create_collection(
             "stacc",
-            {"type": "Collection", "id": col, "description": col, "license": "other", "links": [],
-             "extent": {"spatial": {"bbox": [[-180, -90, 180, 90]]}, "temporal": {"interval": [[None, None]]}}},
+            collection_doc(col, description=col, license="other"),
             actor=ACTOR,
         )
     for n in range(N):
