@@ -121,6 +121,10 @@ def all_pages(store: FirestoreMetadataStore, query: AssetQuery) -> list[tuple[st
     return [(d["catalog_id"], d["id"]) for d in found]
 
 
+def item_ids(store: FirestoreMetadataStore, query: ItemQuery) -> list[str]:
+    return [d["id"] for d in all_items(lambda token: store.search_items(replace(query, token=token)))]
+
+
 def test_every_query_shape_is_indexed_or_falls_back_exactly(gcp: Any) -> None:
     store: FirestoreMetadataStore = gcp.adapters.store
     docs = seed(store)
@@ -201,7 +205,7 @@ def test_item_search_jobs_and_audit_under_production_indexes(gcp: Any) -> None:
             query = ItemQuery(
                 catalog_ids=("demo",), collections=collections, sortby=(SortKey(field, direction),), limit=5
             )
-            seen = [d["id"] for d in all_items(lambda token, q=query: store.search_items(replace(q, token=token)))]
+            seen = item_ids(store, query)
             assert sorted(seen) == sorted(f"i{n:02d}" for n in range(12) if not collections or n % 2 == 1)
     assert len(store.list_jobs(filters={"status": "accepted"}, limit=3).items) == 3
     assert len(store.list_jobs(limit=10).items) == 5
