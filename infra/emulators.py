@@ -188,6 +188,14 @@ class Emulator(ChildProcess):
         return f"127.0.0.1:{self.port}"
 
 
+def wait_for_stop_signal() -> None:
+    """Block until SIGINT or SIGTERM arrives (Ctrl-C of the CLIs), with both blocked so the caller's
+    cleanup is not interrupted by a KeyboardInterrupt."""
+    stop_signals = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+    signal.sigwait(stop_signals)
+
+
 def _http_ok(url: str, accept: Callable[[int, bytes], bool] | None = None) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=1) as response:
@@ -500,9 +508,8 @@ def main(argv: list[str] | None = None) -> int:
     if stack.notifications:
         print(f"# GCS notifications go to projects/{stack.project}/topics/{NOTIFICATION_TOPIC}")
     print(f"# started in {stack.start_times()} s; Ctrl-C stops them", file=sys.stderr, flush=True)
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     try:
-        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        wait_for_stop_signal()
     finally:
         stack.stop()
     return 0

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -37,6 +36,7 @@ from infra.emulators import (
     EmulatorStack,
     _die_with_parent,
     free_port,
+    wait_for_stop_signal,
 )
 
 MAIN = ROOT / "functions" / "gcp" / "main.py"
@@ -183,9 +183,8 @@ def main(api_port: int | None = None) -> int:
             print(f"{target:16} {deployment.url(target)}")
         print(f"bucket {deployment.bucket} (STORAGE_EMULATOR_HOST={stack.env()['STORAGE_EMULATOR_HOST']})")
         print(f"API key: {API_KEY}", flush=True)
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         try:
-            signal.sigwait({signal.SIGINT, signal.SIGTERM})
+            wait_for_stop_signal()
         finally:
             deployment.stop()
     return 0
