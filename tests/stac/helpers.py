@@ -35,15 +35,13 @@ def start_stac_api(serve_app: Any, data_dir: Path, **overrides: Any) -> Iterator
 
 
 def collection(collection_id: str, **extra: Any) -> dict[str, Any]:
-    return collection_doc(
-        collection_id,
-        start="2024-01-01T00:00:00Z",
-        stac_version="1.1.0",
-        title=f"Collection {collection_id}",
-        description=f"Test collection {collection_id}",
-        license="CC-BY-4.0",
-        **extra,
-    )
+    defaults = {
+        "stac_version": "1.1.0",
+        "title": f"Collection {collection_id}",
+        "description": f"Test collection {collection_id}",
+        "license": "CC-BY-4.0",
+    }
+    return collection_doc(collection_id, start="2024-01-01T00:00:00Z", **{**defaults, **extra})
 
 
 def square(west: float, south: float, size: float = 1.0) -> dict[str, Any]:
