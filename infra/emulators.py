@@ -146,21 +146,18 @@ def tasks_python() -> Path:
 # ----------------------------------------------------------------------------- processes
 
 
-@dataclass
-class Emulator:
-    name: str
-    port: int
+class ChildProcess:
+    """What the emulators and the local functions share: a child process we started, its log file,
+    and stopping it by its own PID (SIGTERM, then SIGKILL after ``stop_grace`` seconds)."""
+
     process: subprocess.Popen[bytes]
     log_path: Path
-    started_in: float = 0.0
+    stop_grace = 5.0
+    tail_lines = 30
 
-    @property
-    def host(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def log_tail(self, lines: int = 30) -> str:
+    def log_tail(self, lines: int | None = None) -> str:
         try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-(lines or self.tail_lines) :])
         except OSError:
             return ""
 
@@ -171,11 +168,32 @@ class Emulator:
         with contextlib.suppress(ProcessLookupError):
             os.kill(proc.pid, signal.SIGTERM)
         try:
-            proc.wait(timeout=5)
+            proc.wait(timeout=self.stop_grace)
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=5)
+
+
+@dataclass
+class Emulator(ChildProcess):
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    started_in: float = 0.0
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+
+def wait_for_stop_signal() -> None:
+    """Block until SIGINT or SIGTERM arrives (Ctrl-C of the CLIs), with both blocked so the caller's
+    cleanup is not interrupted by a KeyboardInterrupt."""
+    stop_signals = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+    signal.sigwait(stop_signals)
 
 
 def _http_ok(url: str, accept: Callable[[int, bytes], bool] | None = None) -> bool:
@@ -490,9 +508,8 @@ def main(argv: list[str] | None = None) -> int:
     if stack.notifications:
         print(f"# GCS notifications go to projects/{stack.project}/topics/{NOTIFICATION_TOPIC}")
     print(f"# started in {stack.start_times()} s; Ctrl-C stops them", file=sys.stderr, flush=True)
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     try:
-        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        wait_for_stop_signal()
     finally:
         stack.stop()
     return 0

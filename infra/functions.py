@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -29,7 +28,16 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from infra.emulators import NOTIFICATION_TOPIC, ROOT, EmulatorError, EmulatorStack, _die_with_parent, free_port
+from infra.emulators import (
+    NOTIFICATION_TOPIC,
+    ROOT,
+    ChildProcess,
+    EmulatorError,
+    EmulatorStack,
+    _die_with_parent,
+    free_port,
+    wait_for_stop_signal,
+)
 
 MAIN = ROOT / "functions" / "gcp" / "main.py"
 TARGETS = ("api", "on_object_event", "run_task", "scheduled")
@@ -38,33 +46,17 @@ TASKS_SERVICE_ACCOUNT = "run-task-invoker@dynastore-local.iam.gserviceaccount.co
 
 
 @dataclass
-class FunctionProcess:
+class FunctionProcess(ChildProcess):
     target: str
     port: int
     process: subprocess.Popen[bytes]
     log_path: Path
+    stop_grace = 10.0
+    tail_lines = 40
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if self.process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=5)
 
 
 @dataclass
@@ -191,9 +183,8 @@ def main(api_port: int | None = None) -> int:
             print(f"{target:16} {deployment.url(target)}")
         print(f"bucket {deployment.bucket} (STORAGE_EMULATOR_HOST={stack.env()['STORAGE_EMULATOR_HOST']})")
         print(f"API key: {API_KEY}", flush=True)
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         try:
-            signal.sigwait({signal.SIGINT, signal.SIGTERM})
+            wait_for_stop_signal()
         finally:
             deployment.stop()
     return 0

@@ -18,3 +18,12 @@ def api(serve: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
 @pytest.fixture
 def catalog(api: Api) -> str:
     return api.new_catalog()
+
+
+@pytest.fixture
+def scoped(api: Api) -> str:
+    """A catalog with collection s2 and its item scene-1."""
+    catalog_id = api.new_catalog()
+    api.add_collection(catalog_id, "s2")
+    api.add_item(catalog_id, "s2", "scene-1")
+    return catalog_id

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from support.live_api import KEYS, LiveApi, assert_problem, make_client, start_live_api
+from support.stac_docs import box, collection_doc
 
 __all__ = ["KEYS", "MAX_UPLOAD_BYTES", "Api", "assert_problem", "make_client", "start_api"]
 
@@ -15,18 +16,7 @@ MAX_UPLOAD_BYTES = 64 * 1024
 
 class Api(LiveApi):
     def add_collection(self, catalog_id: str, collection_id: str) -> None:
-        body = {
-            "type": "Collection",
-            "stac_version": "1.0.0",
-            "id": collection_id,
-            "description": f"collection {collection_id}",
-            "license": "proprietary",
-            "extent": {
-                "spatial": {"bbox": [[-180.0, -90.0, 180.0, 90.0]]},
-                "temporal": {"interval": [["2024-01-01T00:00:00Z", None]]},
-            },
-            "links": [],
-        }
+        body = collection_doc(collection_id, start="2024-01-01T00:00:00Z")
         assert self.services.stac is not None, "the STAC service builds collections"
         self.services.stac.create_collection(catalog_id, body, actor="test")
 
@@ -37,10 +27,7 @@ class Api(LiveApi):
             "stac_version": "1.0.0",
             "id": item_id,
             "collection": collection_id,
-            "geometry": {
-                "type": "Polygon",
-                "coordinates": [[[west, south], [east, south], [east, north], [west, north], [west, south]]],
-            },
+            "geometry": box(west, south, east, north),
             "bbox": [west, south, east, north],
             "properties": {"datetime": "2024-01-01T10:00:00Z"},
             "links": [],

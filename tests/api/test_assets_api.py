@@ -20,15 +20,6 @@ def level_path(catalog_id: str, level: str) -> str:
     return f"{base}/collections/s2/items/scene-1/assets"
 
 
-@pytest.fixture
-def scoped(api: Api) -> str:
-    """A catalog with collection s2 and its item scene-1."""
-    catalog_id = api.new_catalog()
-    api.add_collection(catalog_id, "s2")
-    api.add_item(catalog_id, "s2", "scene-1")
-    return catalog_id
-
-
 LEVELS = ("catalog", "collection", "item")
 
 

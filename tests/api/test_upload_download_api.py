@@ -13,14 +13,6 @@ from .helpers import MAX_UPLOAD_BYTES, Api, assert_problem
 TIFF_BYTES = b"II*\x00" + bytes(range(256)) * 40
 
 
-@pytest.fixture
-def scoped(api: Api) -> str:
-    catalog_id = api.new_catalog()
-    api.add_collection(catalog_id, "s2")
-    api.add_item(catalog_id, "s2", "scene-1")
-    return catalog_id
-
-
 def upload(api: Api, path: str, name: str, data: bytes, metadata: Any = None, role: str = "editor") -> Any:
     files: dict[str, Any] = {"file": (name, data, "application/octet-stream")}
     form = {"metadata": json.dumps(metadata)} if metadata is not None else None

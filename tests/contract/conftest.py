@@ -20,7 +20,6 @@ import pytest
 
 from dynastore.bootstrap import Adapters
 from dynastore.config import Settings
-from dynastore.ports import BlobStore, MetadataStore, Provisioner, TaskQueue
 
 
 @dataclass
@@ -92,21 +91,18 @@ def adapters(backend: Backend) -> Adapters:
     return backend.adapters
 
 
-@pytest.fixture
-def blobs(adapters: Adapters) -> BlobStore:
-    return adapters.blobs
+def _port_fixture(name: str) -> Any:
+    """A fixture named like the port that returns ``adapters.<name>`` (tests annotate its type)."""
+
+    @pytest.fixture(name=name)
+    def port(adapters: Adapters) -> Any:
+        return getattr(adapters, name)
+
+    return port
 
 
-@pytest.fixture
-def store(adapters: Adapters) -> MetadataStore:
-    return adapters.store
-
-
-@pytest.fixture
-def queue(adapters: Adapters) -> TaskQueue:
-    return adapters.queue
-
-
-@pytest.fixture
-def provisioner(adapters: Adapters) -> Provisioner:
-    return adapters.provisioner
+# The four ports: BlobStore, MetadataStore, TaskQueue, Provisioner.
+blobs = _port_fixture("blobs")
+store = _port_fixture("store")
+queue = _port_fixture("queue")
+provisioner = _port_fixture("provisioner")

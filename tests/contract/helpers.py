@@ -9,6 +9,8 @@ from dynastore.domain.audit import AuditEvent
 from dynastore.domain.catalog import Catalog
 from dynastore.domain.job import Job
 from dynastore.ports import AssetWrite, MetadataStore
+from support.stac_docs import box as box  # re-exported: the contract tests import their builders from here
+from support.stac_docs import collection_doc as collection_doc
 
 
 def audit(catalog_id: str, record_type: str = "asset", record_id: str = "x", action: str = "create") -> dict[str, Any]:
@@ -22,19 +24,6 @@ def catalog_doc(catalog_id: str, **fields: Any) -> dict[str, Any]:
 def asset_doc(catalog_id: str, asset_id: str, **fields: Any) -> dict[str, Any]:
     fields.setdefault("href", f"https://example.com/{catalog_id}/{asset_id}")
     return Asset(id=asset_id, catalog_id=catalog_id, **fields).to_doc()
-
-
-def collection_doc(collection_id: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "type": "Collection",
-        "stac_version": "1.0.0",
-        "id": collection_id,
-        "description": f"collection {collection_id}",
-        "license": "proprietary",
-        "extent": {"spatial": {"bbox": [[-180, -90, 180, 90]]}, "temporal": {"interval": [[None, None]]}},
-        "links": [],
-        **extra,
-    }
 
 
 def item_doc(
@@ -64,10 +53,6 @@ def item_doc(
 
 def job_doc(catalog_id: str, task_id: str = "checksum", **fields: Any) -> dict[str, Any]:
     return Job(task_id=task_id, catalog_id=catalog_id, **fields).to_doc()
-
-
-def box(w: float, s: float, e: float, n: float) -> dict[str, Any]:
-    return {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}
 
 
 def seed_catalog(store: MetadataStore, catalog_id: str) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from dynastore.ports import BlobInfo, Doc
 from dynastore.services.catalogs import CatalogService
 from dynastore.services.indexing import IndexingService
 from dynastore.services.lifecycle import LifecycleService
+from support.paging import all_items
 
 ALL = ("active", "missing", "deleted")
 
@@ -59,16 +60,12 @@ class Indexing:
         return self.adapters.store.get_asset(record.catalog_id or key.split("/")[0], record.asset_id)
 
     def assets(self, catalog_id: str = "demo", statuses: tuple[str, ...] = ALL) -> list[Doc]:
-        docs: list[Doc] = []
-        token: str | None = None
-        while True:
-            page = self.adapters.store.search_assets(
+        docs = all_items(
+            lambda token: self.adapters.store.search_assets(
                 AssetQuery(catalog_ids=(catalog_id,), status=statuses, limit=1000, token=token)
             )
-            docs.extend(page.items)
-            token = page.next_token
-            if not token:
-                return sorted(docs, key=lambda d: d["id"])
+        )
+        return sorted(docs, key=lambda d: d["id"])
 
     def history(self, catalog_id: str, asset_id: str) -> list[str]:
         """The audit actions of an asset, oldest first."""

@@ -32,6 +32,7 @@ from dynastore.domain.filters import (
 from dynastore.domain.search import AssetQuery, SortDirection, SortKey
 from dynastore.errors import Invalid
 from dynastore.ports import MetadataStore
+from support.paging import all_items, pages
 
 from .helpers import asset_doc, audit, box, collection_doc, item_doc, seed_catalog, write_new
 
@@ -41,14 +42,7 @@ DIRECTIONS: tuple[SortDirection, ...] = ("asc", "desc")
 
 def everything(store: MetadataStore, query: AssetQuery) -> list[dict[str, Any]]:
     """Every result of a query, following tokens; fails on a repeated record."""
-    found: list[dict[str, Any]] = []
-    token = None
-    while True:
-        page = store.search_assets(replace(query, token=token))
-        found.extend(page.items)
-        token = page.next_token
-        if token is None:
-            break
+    found = all_items(lambda token: store.search_assets(replace(query, token=token)))
     keys = [(d["catalog_id"], d["id"]) for d in found]
     assert len(keys) == len(set(keys)), "a record was returned twice"
     return found
@@ -377,19 +371,14 @@ def test_paging_visits_every_record_exactly_once_while_inserts_happen(store: Met
     thread.start()
     try:
         seen: list[str] = []
-        token = None
         query = AssetQuery(catalog_ids=("demo",), q="match", limit=11)
-        while True:
-            page = store.search_assets(replace(query, token=token))
+        for page in pages(lambda token: store.search_assets(replace(query, token=token))):
             seen.extend(d["id"] for d in page.items)
             write_new(
                 store,
                 asset_doc("demo", f"z-{len(seen)}", title="match"),
                 asset_doc("demo", f"0-{len(seen)}", title="match"),
             )
-            token = page.next_token
-            if token is None:
-                break
     finally:
         stop.set()
         thread.join()

@@ -11,6 +11,7 @@ from dynastore.domain.filters import Compare, Intersects, Like, from_mongo
 from dynastore.domain.search import ItemQuery, SortKey, item_matches
 from dynastore.errors import Invalid
 from dynastore.ports import MetadataStore
+from support.paging import all_items
 
 from .helpers import audit, box, collection_doc, item_doc, seed_catalog
 
@@ -43,14 +44,7 @@ def items(store: MetadataStore) -> list[dict[str, Any]]:
 
 
 def everything(store: MetadataStore, query: ItemQuery) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    token = None
-    while True:
-        page = store.search_items(replace(query, token=token))
-        found.extend(page.items)
-        token = page.next_token
-        if token is None:
-            return found
+    return all_items(lambda token: store.search_items(replace(query, token=token)))
 
 
 QUERIES = [

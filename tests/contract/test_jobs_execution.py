@@ -16,6 +16,7 @@ from dynastore.config import Settings
 from dynastore.services.assets import Scope, UploadBuffer
 
 from .conftest import Backend
+from .helpers import collection_doc
 
 CSV = (
     b"station_id,name,lon,lat,observed\n"
@@ -37,15 +38,7 @@ def services(backend: Backend, tmp_path: Path) -> Iterator[Services]:
 @pytest.fixture
 def csv_asset(services: Services) -> dict:
     services.catalogs.create({"id": "jobs"}, actor="test")
-    collection = {
-        "type": "Collection",
-        "id": "obs",
-        "description": "observations",
-        "license": "proprietary",
-        "extent": {"spatial": {"bbox": [[-180, -90, 180, 90]]}, "temporal": {"interval": [[None, None]]}},
-        "links": [],
-    }
-    services.stac.create_collection("jobs", collection, actor="test")
+    services.stac.create_collection("jobs", collection_doc("obs", description="observations"), actor="test")
     buffer = UploadBuffer(1024 * 1024)
     buffer.write(CSV)
     return services.assets.upload(

@@ -6,6 +6,7 @@ import pytest
 
 from dynastore.errors import Conflict, Invalid, NotFound
 from dynastore.ports import AssetWrite, MetadataStore
+from support.paging import all_items
 
 from .helpers import asset_doc, audit, seed_catalog, write_new
 
@@ -113,14 +114,10 @@ def test_audit_trail_is_newest_first_and_pages(store: MetadataStore) -> None:
             [AssetWrite(asset_doc("demo", "a", title=str(n)))], audits=[audit("demo", "asset", "a", f"u{n}")]
         )
     write_new(store, asset_doc("demo", "b"))
-    actions: list[str] = []
-    token = None
-    while True:
-        page = store.list_audit("demo", record_type="asset", record_id="a", limit=5, token=token)
-        actions.extend(e["action"] for e in page.items)
-        token = page.next_token
-        if token is None:
-            break
+    audit_of_a = all_items(
+        lambda token: store.list_audit("demo", record_type="asset", record_id="a", limit=5, token=token)
+    )
+    actions = [e["action"] for e in audit_of_a]
     assert actions == [f"u{n}" for n in reversed(range(12))]
     assert store.list_audit("demo", limit=1).items[0]["record_id"] == "b"
     assert store.list_audit("elsewhere").items == []

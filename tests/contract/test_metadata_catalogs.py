@@ -6,6 +6,7 @@ import pytest
 
 from dynastore.errors import Conflict, Invalid, NotFound
 from dynastore.ports import MetadataStore
+from support.paging import all_items
 
 from .helpers import asset_doc, audit, catalog_doc, collection_doc, item_doc, seed_catalog, write_new
 
@@ -49,14 +50,7 @@ def test_list_catalogs_pages_and_filters_by_status(store: MetadataStore) -> None
     for n in range(7):
         status = "retired" if n % 3 == 0 else "active"
         store.put_catalog(catalog_doc(f"cat-{n}", status=status), expect_rev=0, audit=audit(f"cat-{n}", "catalog"))
-    seen: list[str] = []
-    token = None
-    while True:
-        page = store.list_catalogs(limit=3, token=token)
-        seen.extend(c["id"] for c in page.items)
-        token = page.next_token
-        if token is None:
-            break
+    seen = [c["id"] for c in all_items(lambda token: store.list_catalogs(limit=3, token=token))]
     assert seen == [f"cat-{n}" for n in range(7)]
     assert [c["id"] for c in store.list_catalogs(status="retired").items] == ["cat-0", "cat-3", "cat-6"]
 
@@ -108,14 +102,7 @@ def test_items_crud_and_paging(store: MetadataStore) -> None:
         store.get_item("demo", "s2", "scene-x")
     for n in range(5):
         store.put_item("demo", item_doc("s2", f"i{n}"), expect_rev=0, audit=audit("demo", "item"))
-    seen: list[str] = []
-    token = None
-    while True:
-        page = store.list_items("demo", "s2", limit=4, token=token)
-        seen.extend(i["id"] for i in page.items)
-        token = page.next_token
-        if token is None:
-            break
+    seen = [i["id"] for i in all_items(lambda token: store.list_items("demo", "s2", limit=4, token=token))]
     assert seen == ["i0", "i1", "i2", "i3", "i4", "scene-1"]
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 
 from dynastore.errors import Conflict, Invalid, NotFound
 from dynastore.ports import IngestRecord, MetadataStore
+from support.paging import all_items
 
 from .helpers import asset_doc, audit, collection_doc, item_doc, job_doc, seed_catalog, write_new
 
@@ -59,14 +61,9 @@ def test_ingest_records_are_upserted_by_bucket_and_key(store: MetadataStore) -> 
     )
     store.put_ingest_record(first)
     assert store.get_ingest_record("bucket-a", "demo/a.tif") == first
-    second = IngestRecord(
-        bucket="bucket-a",
-        key="demo/a.tif",
-        status="indexed",
-        at="2024-01-02T00:00:00.000000Z",
-        catalog_id="demo",
-        asset_id="a.tif",
-        generation="2",
+    # the same key indexed later replaces the failure
+    second = replace(
+        first, status="indexed", at="2024-01-02T00:00:00.000000Z", error=None, asset_id="a.tif", generation="2"
     )
     store.put_ingest_record(second)
     assert store.get_ingest_record("bucket-a", "demo/a.tif") == second
@@ -95,14 +92,7 @@ def test_jobs_revisions_and_newest_first_listing(store: MetadataStore) -> None:
     with pytest.raises(NotFound):
         store.get_job("no-such-job")
     # newest first, paged
-    seen: list[str] = []
-    token = None
-    while True:
-        page = store.list_jobs(limit=3, token=token)
-        seen.extend(j["id"] for j in page.items)
-        token = page.next_token
-        if token is None:
-            break
+    seen = [j["id"] for j in all_items(lambda token: store.list_jobs(limit=3, token=token))]
     assert seen == [j["id"] for j in reversed(jobs)]
     # filters
     assert [j["id"] for j in store.list_jobs(filters={"catalog_id": "demo"}).items] == [

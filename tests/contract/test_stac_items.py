@@ -18,6 +18,9 @@ from dynastore.domain.search import ItemQuery, SortKey, item_matches
 from dynastore.errors import Conflict, Invalid, NotFound
 from dynastore.ports import AssetWrite
 from dynastore.services.stac import Links
+from support.paging import all_items
+
+from .helpers import collection_doc
 
 ACTOR = "contract"
 N = 40
@@ -54,8 +57,7 @@ def catalog(services: Services) -> str:
     for col in ("s2", "l8"):
         services.stac.create_collection(
             "stacc",
-            {"type": "Collection", "id": col, "description": col, "license": "other", "links": [],
-             "extent": {"spatial": {"bbox": [[-180, -90, 180, 90]]}, "temporal": {"interval": [[None, None]]}}},
+            collection_doc(col, description=col, license="other"),
             actor=ACTOR,
         )
     for n in range(N):
@@ -64,14 +66,7 @@ def catalog(services: Services) -> str:
 
 
 def _all(services: Services, query: ItemQuery) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    token = None
-    while True:
-        page = services.stac.search_items(replace(query, token=token))
-        found.extend(page.items)
-        token = page.next_token
-        if token is None:
-            return found
+    return all_items(lambda token: services.stac.search_items(replace(query, token=token)))
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from support.live_api import KEYS, LiveApi, assert_problem, start_live_api
+from support.stac_docs import box, collection_doc
 
 __all__ = ["READER_KEY", "StacApi", "assert_problem", "collection", "item", "square", "start_stac_api"]
 
@@ -34,28 +35,17 @@ def start_stac_api(serve_app: Any, data_dir: Path, **overrides: Any) -> Iterator
 
 
 def collection(collection_id: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "type": "Collection",
+    defaults = {
         "stac_version": "1.1.0",
-        "id": collection_id,
         "title": f"Collection {collection_id}",
         "description": f"Test collection {collection_id}",
         "license": "CC-BY-4.0",
-        "extent": {
-            "spatial": {"bbox": [[-180.0, -90.0, 180.0, 90.0]]},
-            "temporal": {"interval": [["2024-01-01T00:00:00Z", None]]},
-        },
-        "links": [],
-        **extra,
     }
+    return collection_doc(collection_id, start="2024-01-01T00:00:00Z", **{**defaults, **extra})
 
 
 def square(west: float, south: float, size: float = 1.0) -> dict[str, Any]:
-    east, north = west + size, south + size
-    return {
-        "type": "Polygon",
-        "coordinates": [[[west, south], [east, south], [east, north], [west, north], [west, south]]],
-    }
+    return box(west, south, west + size, south + size)
 
 
 def item(

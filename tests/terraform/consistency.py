@@ -367,19 +367,39 @@ FUNCTION_OPTIONAL_VARIABLES: dict[str, Any] = {
 }
 
 
+def for_each_problems(found: dict[str, tuple[Path, dict[str, Any]]], for_each: str, over: str) -> list[str]:
+    """A problem for each resource of `found` that does not iterate over `for_each` (`over`)."""
+    return [
+        f"{key}: for_each must be {for_each} ({over}), not {body.get('for_each')!r}"
+        for key, (_path, body) in found.items()
+        if _expression(body.get("for_each", "")) != for_each
+    ]
+
+
+def one_resource_per_item(
+    tree: Tree, resource_type: str, key: str, for_each: str, over: str
+) -> tuple[dict[str, tuple[Path, dict[str, Any]]], list[str]]:
+    """The resources of a type, and the problems unless there is exactly one (`key`, "file:name")
+    creating one instance per item of `for_each` (`over`)."""
+    found = resources(tree.modules, resource_type)
+    problems = for_each_problems(found, for_each, over)
+    if list(found) != [key]:
+        where, name = key.split(":")
+        problems.insert(
+            0,
+            f'expected exactly one {resource_type} ({where} "{name}", for_each over {over}) '
+            f"in terraform/modules/gcp, found {sorted(found) or 'none'}",
+        )
+    return found, problems
+
+
 def deployed_functions(tree: Tree) -> tuple[dict[str, str], list[str]]:
     """(target -> function name, problems) as the functions module deploys them."""
-    problems: list[str] = []
     functions_dir = tree.modules / "functions"
-    found = resources(tree.modules, "google_cloudfunctions2_function")
-    if list(found) != ["functions/main.tf:this"]:
-        problems.append(
-            'expected exactly one google_cloudfunctions2_function (functions/main.tf "this", one per target) '
-            f"in terraform/modules/gcp, found {sorted(found) or 'none'}"
-        )
+    found, problems = one_resource_per_item(
+        tree, "google_cloudfunctions2_function", "functions/main.tf:this", "local.function_names", "the targets"
+    )
     for key, (_path, body) in found.items():
-        if _expression(body.get("for_each", "")) != "local.function_names":
-            problems.append(f"{key}: for_each must be local.function_names (the targets), not {body.get('for_each')!r}")
         entry_points = [_expression(build.get("entry_point", "")) for build in body.get("build_config", [])]
         if entry_points != ["each.key"]:
             problems.append(f"{key}: build_config.entry_point must be each.key (the target name), not {entry_points}")
@@ -597,23 +617,15 @@ def _canonical(items: list[dict[str, Any]]) -> list[str]:
 
 def check_index_wiring(tree: Tree) -> list[str]:
     """The Firestore resources are generated from the file, and the root passes the backend's file."""
-    problems: list[str] = []
-    indexes = resources(tree.modules, "google_firestore_index")
-    if list(indexes) != ["database/main.tf:composite"]:
-        problems.append(
-            'expected exactly one google_firestore_index (database/main.tf "composite", for_each over the index file), '
-            f"found {sorted(indexes) or 'none'}"
-        )
+    indexes, problems = one_resource_per_item(
+        tree, "google_firestore_index", "database/main.tf:composite", "local.composite_indexes", "the index file"
+    )
     for key, (_path, body) in indexes.items():
-        if _expression(body.get("for_each", "")) != "local.composite_indexes":
-            problems.append(f"{key}: for_each must be local.composite_indexes (read from the index file)")
         dynamic = [block.get("fields", {}) for block in body.get("dynamic", []) if "fields" in block]
         if not dynamic or _expression(dynamic[0].get("for_each", "")) != "each.value.fields":
             problems.append(f"{key}: its fields must be a dynamic block over each.value.fields")
     overrides = resources(tree.modules, "google_firestore_field")
-    for key, (_path, body) in overrides.items():
-        if _expression(body.get("for_each", "")) != "local.field_overrides":
-            problems.append(f"{key}: for_each must be local.field_overrides (read from the index file)")
+    problems += for_each_problems(overrides, "local.field_overrides", "the index file")
 
     indexes_tf = tree.modules / "database" / "indexes.tf"
     if not indexes_tf.is_file() or "jsondecode(file(var.indexes_file))" not in indexes_tf.read_text(encoding="utf-8"):

@@ -130,100 +130,176 @@ def test_example_has_no_hard_coded_project_or_credentials(repo: Tree) -> None:
 # ------------------------------------------------------------------------------------ edits on one side
 
 
-def test_a_target_added_to_main_py_only_fails_the_check(
+def append(path: Path, text: str) -> None:
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+Change = Callable[[Tree], None]
+Reported = Callable[[str], bool]
+
+# (check, the edit on one side only, how the check reports it): each case is one former test.
+ONE_SIDED_EDITS = [
+    pytest.param(
+        "targets",
+        lambda t: append(t.main_py, "\n\n@functions_framework.http\ndef export_catalog(request):\n    return 'ok'\n"),
+        lambda p: "'export_catalog'" in p and "not deployed" in p,
+        id="a target added to main.py only",
+    ),
+    pytest.param(
+        "targets",
+        lambda t: edit(
+            t.modules / "functions" / "env.tf",
+            'scheduled       = "${var.name_prefix}-scheduled"',
+            'scheduled       = "${var.name_prefix}-scheduled"\n    export_catalog = "${var.name_prefix}-export"',
+        ),
+        lambda p: "'export_catalog'" in p and "does not define" in p,
+        id="a function added to terraform only",
+    ),
+    pytest.param(
+        "targets",
+        lambda t: edit(
+            t.modules / "functions" / "main.tf", "entry_point       = each.key", 'entry_point       = "main"'
+        ),
+        lambda p: "entry_point must be each.key" in p,
+        id="an entry point that is not the target name",
+    ),
+    pytest.param(
+        "targets",
+        lambda t: t.main_py.write_text(
+            re.sub(
+                r"@functions_framework\.cloud_event\n(async )?def on_object_event",
+                r"@functions_framework.http\n\1def on_object_event",
+                t.main_py.read_text(encoding="utf-8"),
+            ),
+            encoding="utf-8",
+        ),
+        lambda p: "Eventarc delivers CloudEvents to 'on_object_event'" in p,
+        id="an event target that is not a cloud event function",
+    ),
+    pytest.param(
+        "environment",
+        lambda t: edit(
+            t.modules / "functions" / "env.tf",
+            'DYNASTORE_BACKEND                   = "gcp"',
+            'DYNASTORE_BACKEND                   = "gcp"\n    DYNASTORE_GCP_QUEUE_REGION = var.region',
+        ),
+        lambda p: "DYNASTORE_GCP_QUEUE_REGION is not a field of Settings" in p,
+        id="an environment variable set by terraform only",
+    ),
+    pytest.param(
+        "environment",
+        lambda t: edit(
+            t.modules / "functions" / "env.tf",
+            "    DYNASTORE_GCP_RUN_TASK_URL          = local.function_urls.run_task\n",
+            "",
+        ),
+        lambda p: "Settings.gcp_run_task_url is needed on gcp" in p,
+        id="a needed setting dropped from terraform",
+    ),
+    pytest.param(
+        "environment",
+        lambda t: edit(
+            t.modules / "functions" / "env.tf",
+            "DYNASTORE_PUBLIC_READ      = tostring(var.public_read)",
+            'DYNASTORE_PUBLIC_READ      = tostring(var.public_read)\n        DYNASTORE_API_KEYS = "k:admin"',
+        ),
+        lambda p: "must come from Secret Manager" in p,
+        id="api keys as a plain variable",
+    ),
+    pytest.param(
+        "environment",
+        lambda t: edit(t.modules / "functions" / "env.tf", "tostring(var.task_max_attempts)", '"three"'),
+        lambda p: "Settings rejects" in p and "task_max_attempts" in p,
+        id="a value settings rejects",
+    ),
+    pytest.param(
+        "iam",
+        lambda t: append(
+            t.gcp_backend / "tasks_queue.py", "\n\ndef pause(client, path):\n    client.pause_queue(name=path)\n"
+        ),
+        lambda p: p.startswith("cloudtasks.queues.update is needed"),
+        id="a new runtime call without its permission",
+    ),
+    pytest.param(
+        "iam",
+        lambda t: edit(
+            t.modules / "iam" / "main.tf",
+            'permissions = ["cloudtasks.queues.delete"]',
+            'permissions = ["cloudtasks.queues.delete", "cloudtasks.queues.purge"]',
+        ),
+        lambda p: p.startswith("cloudtasks.queues.purge is granted"),
+        id="a permission no code needs",
+    ),
+    pytest.param(
+        "iam",
+        lambda t: append(
+            t.modules / "iam" / "main.tf",
+            '\nresource "google_project_iam_member" "too_much" {\n  project = var.project_id\n'
+            '  role    = "roles/cloudtasks.admin"\n  member  = google_service_account.this["api"].member\n}\n',
+        ),
+        lambda p: "roles/cloudtasks.admin is broader" in p,
+        id="a broad project role",
+    ),
+    pytest.param(
+        "queues",
+        lambda t: edit(
+            t.root / "shared" / "dynastore" / "services" / "jobs" / "dispatch.py",
+            'DEFAULT_QUEUE = "dynastore-tasks"',
+            'DEFAULT_QUEUE = "jobs"',
+        ),
+        lambda p: "the code's DEFAULT_QUEUE is 'jobs'" in p,
+        id="a renamed default queue",
+    ),
+    pytest.param(
+        "scheduler",
+        lambda t: edit(t.main_py, 'action == "reconcile"', 'action == "reconcile-all"'),
+        lambda p: "scheduler job 'reconcile' asks `scheduled` for an action it does not handle" in p,
+        id="a scheduler job for an unknown action",
+    ),
+    pytest.param(
+        "indexes",
+        lambda t: edit(
+            t.modules / "main.tf", "shared/dynastore/backends/gcp/firestore_indexes.json", "terraform/indexes.json"
+        ),
+        lambda p: "local.indexes_file must default to" in p,
+        id="the database module reading another file",
+    ),
+]
+
+
+def problems_added_by(tree: Tree, baseline: Baseline, check: str, change: Change) -> list[str]:
+    """The problems `check` finds after `change` that it did not find on the unedited copy."""
+    before = baseline(check)
+    change(tree)
+    return new_problems(before, getattr(consistency, f"check_{check}")(tree))
+
+
+@pytest.mark.parametrize(("check", "change", "reported"), ONE_SIDED_EDITS)
+def test_an_edit_on_one_side_only_fails_the_check(
+    tree_copy: Tree, terraform_bin: str, baseline: Baseline, check: str, change: Change, reported: Reported
+) -> None:
+    # GIVEN a copy of the tree WHEN one side is edited THEN the check reports it
+    added = problems_added_by(tree_copy, baseline, check, change)
+    assert any(reported(problem) for problem in added), added
+
+
+def test_a_setting_added_to_the_code_only_fails_the_check_for_every_function(
     tree_copy: Tree, terraform_bin: str, baseline: Baseline
 ) -> None:
-    before = baseline("targets")
-    # WHEN a new functions-framework target appears in main.py but not in Terraform
-    with tree_copy.main_py.open("a", encoding="utf-8") as handle:
-        handle.write("\n\n@functions_framework.http\ndef export_catalog(request):\n    return 'ok'\n")
-    # THEN the check reports it
-    added = new_problems(before, consistency.check_targets(tree_copy))
-    assert any("'export_catalog'" in problem and "not deployed" in problem for problem in added), added
-
-
-def test_a_function_added_to_terraform_only_fails_the_check(
-    tree_copy: Tree, terraform_bin: str, baseline: Baseline
-) -> None:
-    before = baseline("targets")
-    # WHEN Terraform deploys an entry point main.py does not define
-    edit(
-        tree_copy.modules / "functions" / "env.tf",
-        'scheduled       = "${var.name_prefix}-scheduled"',
-        'scheduled       = "${var.name_prefix}-scheduled"\n    export_catalog = "${var.name_prefix}-export"',
-    )
-    # THEN the check reports it
-    added = new_problems(before, consistency.check_targets(tree_copy))
-    assert any("'export_catalog'" in problem and "does not define" in problem for problem in added), added
-
-
-def test_an_entry_point_that_is_not_the_target_name_fails_the_check(
-    tree_copy: Tree, terraform_bin: str, baseline: Baseline
-) -> None:
-    before = baseline("targets")
-    edit(tree_copy.modules / "functions" / "main.tf", "entry_point       = each.key", 'entry_point       = "main"')
-    added = new_problems(before, consistency.check_targets(tree_copy))
-    assert any("entry_point must be each.key" in problem for problem in added), added
-
-
-def test_an_environment_variable_set_by_terraform_only_fails_the_check(
-    tree_copy: Tree, terraform_bin: str, baseline: Baseline
-) -> None:
-    before = baseline("environment")
-    # WHEN a function gets a variable Settings does not have
-    edit(
-        tree_copy.modules / "functions" / "env.tf",
-        'DYNASTORE_BACKEND                   = "gcp"',
-        'DYNASTORE_BACKEND                   = "gcp"\n    DYNASTORE_GCP_QUEUE_REGION = var.region',
-    )
-    added = new_problems(before, consistency.check_environment(tree_copy))
-    assert any("DYNASTORE_GCP_QUEUE_REGION is not a field of Settings" in problem for problem in added), added
-
-
-def test_a_setting_added_to_the_code_only_fails_the_check(
-    tree_copy: Tree, terraform_bin: str, baseline: Baseline
-) -> None:
-    before = baseline("environment")
     # WHEN config.py gains a gcp setting Terraform does not set
-    edit(
-        tree_copy.config_py,
-        "    gcp_bucket_per_catalog: bool = False\n",
-        "    gcp_bucket_per_catalog: bool = False\n    gcp_dead_letter_topic: str | None = None\n",
+    added = problems_added_by(
+        tree_copy,
+        baseline,
+        "environment",
+        lambda t: edit(
+            t.config_py,
+            "    gcp_bucket_per_catalog: bool = False\n",
+            "    gcp_bucket_per_catalog: bool = False\n    gcp_dead_letter_topic: str | None = None\n",
+        ),
     )
-    added = new_problems(before, consistency.check_environment(tree_copy))
     assert any("Settings.gcp_dead_letter_topic is needed on gcp" in problem for problem in added), added
     assert {problem.split(":")[0] for problem in added} == {"api", "on_object_event", "run_task", "scheduled"}
-
-
-def test_a_needed_setting_dropped_from_terraform_fails_the_check(
-    tree_copy: Tree, terraform_bin: str, baseline: Baseline
-) -> None:
-    before = baseline("environment")
-    edit(
-        tree_copy.modules / "functions" / "env.tf",
-        "    DYNASTORE_GCP_RUN_TASK_URL          = local.function_urls.run_task\n",
-        "",
-    )
-    added = new_problems(before, consistency.check_environment(tree_copy))
-    assert any("Settings.gcp_run_task_url is needed on gcp" in problem for problem in added), added
-
-
-def test_api_keys_as_a_plain_variable_fail_the_check(tree_copy: Tree, terraform_bin: str, baseline: Baseline) -> None:
-    before = baseline("environment")
-    edit(
-        tree_copy.modules / "functions" / "env.tf",
-        "DYNASTORE_PUBLIC_READ      = tostring(var.public_read)",
-        'DYNASTORE_PUBLIC_READ      = tostring(var.public_read)\n        DYNASTORE_API_KEYS = "k:admin"',
-    )
-    added = new_problems(before, consistency.check_environment(tree_copy))
-    assert any("must come from Secret Manager" in problem for problem in added), added
-
-
-def test_a_value_settings_rejects_fails_the_check(tree_copy: Tree, terraform_bin: str, baseline: Baseline) -> None:
-    before = baseline("environment")
-    edit(tree_copy.modules / "functions" / "env.tf", "tostring(var.task_max_attempts)", '"three"')
-    added = new_problems(before, consistency.check_environment(tree_copy))
-    assert any("Settings rejects" in problem and "task_max_attempts" in problem for problem in added), added
 
 
 def _write_indexes(tree: Tree, document: dict[str, object]) -> None:
@@ -287,48 +363,49 @@ def test_an_index_added_to_the_backend_file_is_created_without_touching_terrafor
     assert created == 3
 
 
-def test_an_index_terraform_creates_by_hand_fails_the_check(tree_copy: Tree, terraform_bin: str) -> None:
-    _write_indexes(tree_copy, _sample_indexes())
-    # WHEN an index is added on the Terraform side only
-    with (tree_copy.modules / "database" / "main.tf").open("a", encoding="utf-8") as handle:
-        handle.write(
-            '\nresource "google_firestore_index" "by_hand" {\n  project = var.project_id\n  collection = "assets"\n'
-            '  fields {\n    field_path = "title"\n    order = "ASCENDING"\n  }\n}\n'
-        )
-    problems = consistency.check_indexes(tree_copy)
-    assert any("expected exactly one google_firestore_index" in problem for problem in problems), problems
-
-
-def test_an_index_the_module_drops_fails_the_check(tree_copy: Tree, terraform_bin: str) -> None:
-    _write_indexes(tree_copy, _sample_indexes())
-    # WHEN the module filters the file (so a declared index would not be created)
-    edit(
-        tree_copy.modules / "database" / "indexes.tf",
-        'for index in lookup(local.index_file, "indexes", []) :',
-        'for index in [for i in lookup(local.index_file, "indexes", []) : i if i.fields[0].fieldPath != "tags"] :',
-    )
-    problems = consistency.check_indexes(tree_copy)
-    assert any(
-        "index declared by the backend is not created" in problem and "tags" in problem for problem in problems
-    ), problems
-
-
-def test_an_index_the_module_cannot_express_fails_the_check(tree_copy: Tree, terraform_bin: str) -> None:
+def _sparse_first_index(tree: Tree) -> None:
     document = _sample_indexes()
     document["indexes"][0]["density"] = "SPARSE_ALL"  # type: ignore[index]
-    _write_indexes(tree_copy, document)
-    problems = consistency.check_indexes(tree_copy)
-    assert any("'density' is not mapped" in problem for problem in problems), problems
+    _write_indexes(tree, document)
 
 
-def test_the_database_module_reading_another_file_fails_the_check(tree_copy: Tree, terraform_bin: str) -> None:
-    edit(
-        tree_copy.modules / "main.tf",
-        "shared/dynastore/backends/gcp/firestore_indexes.json",
-        "terraform/indexes.json",
-    )
+# (the edit of the module or the index file, how check_indexes reports it), from the sample file
+INDEX_EDITS = [
+    pytest.param(
+        lambda t: append(
+            t.modules / "database" / "main.tf",
+            '\nresource "google_firestore_index" "by_hand" {\n  project = var.project_id\n  collection = "assets"\n'
+            '  fields {\n    field_path = "title"\n    order = "ASCENDING"\n  }\n}\n',
+        ),
+        lambda p: "expected exactly one google_firestore_index" in p,
+        id="an index terraform creates by hand",
+    ),
+    pytest.param(
+        lambda t: edit(
+            t.modules / "database" / "indexes.tf",
+            'for index in lookup(local.index_file, "indexes", []) :',
+            'for index in [for i in lookup(local.index_file, "indexes", []) : i if i.fields[0].fieldPath != "tags"] :',
+        ),
+        lambda p: "index declared by the backend is not created" in p and "tags" in p,
+        id="an index the module drops",
+    ),
+    pytest.param(
+        _sparse_first_index,
+        lambda p: "'density' is not mapped" in p,
+        id="an index the module cannot express",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "reported"), INDEX_EDITS)
+def test_an_index_edit_on_one_side_fails_the_check(
+    tree_copy: Tree, terraform_bin: str, change: Change, reported: Reported
+) -> None:
+    # GIVEN the sample index file WHEN the module or the file is edited THEN check_indexes reports it
+    _write_indexes(tree_copy, _sample_indexes())
+    change(tree_copy)
     problems = consistency.check_indexes(tree_copy)
-    assert any("local.indexes_file must default to" in problem for problem in problems), problems
+    assert any(reported(problem) for problem in problems), problems
 
 
 def test_every_runtime_provisioned_resource_is_covered_by_the_iam_roles_and_nothing_more(repo: Tree) -> None:
@@ -339,74 +416,12 @@ def test_every_runtime_provisioned_resource_is_covered_by_the_iam_roles_and_noth
     assert problems == []
 
 
-def test_a_new_runtime_call_without_its_permission_fails_the_check(tree_copy: Tree, baseline: Baseline) -> None:
-    before = baseline("iam")
-    with (tree_copy.gcp_backend / "tasks_queue.py").open("a", encoding="utf-8") as handle:
-        handle.write("\n\ndef pause(client, path):\n    client.pause_queue(name=path)\n")
-    added = new_problems(before, consistency.check_iam(tree_copy))
-    assert any(problem.startswith("cloudtasks.queues.update is needed") for problem in added), added
-
-
-def test_a_permission_no_code_needs_fails_the_check(tree_copy: Tree, baseline: Baseline) -> None:
-    before = baseline("iam")
-    edit(
-        tree_copy.modules / "iam" / "main.tf",
-        'permissions = ["cloudtasks.queues.delete"]',
-        'permissions = ["cloudtasks.queues.delete", "cloudtasks.queues.purge"]',
-    )
-    added = new_problems(before, consistency.check_iam(tree_copy))
-    assert any(problem.startswith("cloudtasks.queues.purge is granted") for problem in added), added
-
-
-def test_a_broad_project_role_fails_the_check(tree_copy: Tree, baseline: Baseline) -> None:
-    before = baseline("iam")
-    with (tree_copy.modules / "iam" / "main.tf").open("a", encoding="utf-8") as handle:
-        handle.write(
-            '\nresource "google_project_iam_member" "too_much" {\n  project = var.project_id\n'
-            '  role    = "roles/cloudtasks.admin"\n  member  = google_service_account.this["api"].member\n}\n'
-        )
-    added = new_problems(before, consistency.check_iam(tree_copy))
-    assert any("roles/cloudtasks.admin is broader" in problem for problem in added), added
-
-
 def test_the_default_task_queue_of_the_code_is_created_by_terraform(repo: Tree) -> None:
     assert consistency.check_queues(repo) == []
 
 
-def test_a_renamed_default_queue_fails_the_check(tree_copy: Tree) -> None:
-    edit(
-        tree_copy.root / "shared" / "dynastore" / "services" / "jobs" / "dispatch.py",
-        'DEFAULT_QUEUE = "dynastore-tasks"',
-        'DEFAULT_QUEUE = "jobs"',
-    )
-    problems = consistency.check_queues(tree_copy)
-    assert any("the code's DEFAULT_QUEUE is 'jobs'" in problem for problem in problems), problems
-
-
 def test_every_scheduler_job_asks_for_an_action_scheduled_handles(repo: Tree) -> None:
     assert consistency.check_scheduler(repo) == []
-
-
-def test_a_scheduler_job_for_an_unknown_action_fails_the_check(tree_copy: Tree, baseline: Baseline) -> None:
-    before = baseline("scheduler")
-    edit(tree_copy.main_py, 'action == "reconcile"', 'action == "reconcile-all"')
-    added = new_problems(before, consistency.check_scheduler(tree_copy))
-    assert any("scheduler job 'reconcile' asks `scheduled` for an action it does not handle" in p for p in added), added
-
-
-def test_an_event_target_that_is_not_a_cloud_event_function_fails_the_check(
-    tree_copy: Tree, terraform_bin: str, baseline: Baseline
-) -> None:
-    before = baseline("targets")
-    text = tree_copy.main_py.read_text(encoding="utf-8")
-    text = re.sub(
-        r"@functions_framework\.cloud_event\n(async )?def on_object_event",
-        r"@functions_framework.http\n\1def on_object_event",
-        text,
-    )
-    tree_copy.main_py.write_text(text, encoding="utf-8")
-    added = new_problems(before, consistency.check_targets(tree_copy))
-    assert any("Eventarc delivers CloudEvents to 'on_object_event'" in problem for problem in added), added
 
 
 @pytest.mark.parametrize("check", ["targets", "environment", "indexes", "iam", "queues", "scheduler"])

@@ -1,13 +1,10 @@
+# The module constrains Terraform and its providers (terraform/modules/gcp/versions.tf); the
+# example declares only the provider it configures below.
 terraform {
-  required_version = ">= 1.5"
   required_providers {
     google = {
       source  = "hashicorp/google"
       version = ">= 6.0, < 8.0"
-    }
-    random = {
-      source  = "hashicorp/random"
-      version = ">= 3.5, < 4.0"
     }
   }
 

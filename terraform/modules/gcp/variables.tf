@@ -202,18 +202,18 @@ variable "queue_prefix" {
 }
 
 variable "task_queue" {
-  description = "Rate and retry settings of the deployment-wide task queue."
+  description = "Rate and retry settings of the deployment-wide task queue; unset ones take the defaults in queues/variables.tf."
   type = object({
-    max_dispatches_per_second = optional(number, 10)
-    max_concurrent_dispatches = optional(number, 20)
-    min_backoff               = optional(string, "10s")
-    max_backoff               = optional(string, "600s")
-    max_doublings             = optional(number, 4)
-    max_retry_duration        = optional(string, "86400s")
+    max_dispatches_per_second = optional(number)
+    max_concurrent_dispatches = optional(number)
+    min_backoff               = optional(string)
+    max_backoff               = optional(string)
+    max_doublings             = optional(number)
+    max_retry_duration        = optional(string)
   })
   default = {}
   validation {
-    condition     = var.task_queue.max_dispatches_per_second > 0 && var.task_queue.max_dispatches_per_second <= 500 && var.task_queue.max_concurrent_dispatches >= 1
+    condition     = (var.task_queue.max_dispatches_per_second == null ? true : var.task_queue.max_dispatches_per_second > 0 && var.task_queue.max_dispatches_per_second <= 500) && (var.task_queue.max_concurrent_dispatches == null ? true : var.task_queue.max_concurrent_dispatches >= 1)
     error_message = "task_queue.max_dispatches_per_second must be in (0, 500] and max_concurrent_dispatches at least 1."
   }
 }

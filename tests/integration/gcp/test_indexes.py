@@ -34,6 +34,7 @@ from dynastore.domain.search import (
     asset_matches,
 )
 from dynastore.ports import AssetWrite
+from support.paging import all_items
 
 pytestmark = pytest.mark.gcp
 
@@ -116,14 +117,12 @@ def seed(store: FirestoreMetadataStore) -> list[dict[str, Any]]:
 
 
 def all_pages(store: FirestoreMetadataStore, query: AssetQuery) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    token = None
-    while True:
-        page = store.search_assets(replace(query, token=token))
-        out.extend((d["catalog_id"], d["id"]) for d in page.items)
-        token = page.next_token
-        if token is None:
-            return out
+    found = all_items(lambda token: store.search_assets(replace(query, token=token)))
+    return [(d["catalog_id"], d["id"]) for d in found]
+
+
+def item_ids(store: FirestoreMetadataStore, query: ItemQuery) -> list[str]:
+    return [d["id"] for d in all_items(lambda token: store.search_items(replace(query, token=token)))]
 
 
 def test_every_query_shape_is_indexed_or_falls_back_exactly(gcp: Any) -> None:
@@ -206,14 +205,7 @@ def test_item_search_jobs_and_audit_under_production_indexes(gcp: Any) -> None:
             query = ItemQuery(
                 catalog_ids=("demo",), collections=collections, sortby=(SortKey(field, direction),), limit=5
             )
-            seen = []
-            token = None
-            while True:
-                page = store.search_items(replace(query, token=token))
-                seen += [d["id"] for d in page.items]
-                token = page.next_token
-                if not token:
-                    break
+            seen = item_ids(store, query)
             assert sorted(seen) == sorted(f"i{n:02d}" for n in range(12) if not collections or n % 2 == 1)
     assert len(store.list_jobs(filters={"status": "accepted"}, limit=3).items) == 3
     assert len(store.list_jobs(limit=10).items) == 5

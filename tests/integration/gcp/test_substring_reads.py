@@ -18,6 +18,7 @@ from dynastore.domain.audit import AuditEvent
 from dynastore.domain.catalog import Catalog
 from dynastore.domain.search import AssetQuery, SortKey
 from dynastore.ports import AssetWrite
+from support.paging import all_items
 
 pytestmark = pytest.mark.gcp
 
@@ -29,35 +30,22 @@ def build(store: FirestoreMetadataStore, *, decoys: int = 0) -> list[dict[str, A
     trigrams (ort, aic, omo) without the substring, named to sort before the real matches."""
     audit = AuditEvent(catalog_id="demo", record_type="catalog", record_id="demo", action="create").to_doc()
     store.put_catalog(Catalog(id="demo").to_doc(), expect_rev=0, audit=audit)
+
+    def doc(asset_id: str, path: str, title: str, **fields: Any) -> dict[str, Any]:
+        return Asset(id=asset_id, catalog_id="demo", href=f"gs://b/demo/{path}", title=title, **fields).to_doc()
+
+    def at(month: int, second: int) -> str:
+        return f"2024-0{month}-01T00:00:{second:02d}.000000Z"
+
     docs = [
-        Asset(
-            id=f"m-scene-{n:04d}",
-            catalog_id="demo",
-            href=f"gs://b/demo/s2/scene-{n:04d}.tif",
-            title=f"Sentinel scene {n}",
-            updated=f"2024-01-01T00:00:{n % 60:02d}.000000Z",
-        ).to_doc()
+        doc(f"m-scene-{n:04d}", f"s2/scene-{n:04d}.tif", f"Sentinel scene {n}", updated=at(1, n % 60))
         for n in range(CATALOG_SIZE)
     ]
     docs += [
-        Asset(
-            id=f"z-target-{n:02d}",
-            catalog_id="demo",
-            href=f"gs://b/demo/lc/ortho-{n:02d}.tif",
-            title=f"Landsat Orthomosaic {n}",
-            updated=f"2024-02-01T00:00:{n:02d}.000000Z",
-        ).to_doc()
+        doc(f"z-target-{n:02d}", f"lc/ortho-{n:02d}.tif", f"Landsat Orthomosaic {n}", updated=at(2, n))
         for n in range(15)
     ]
-    docs += [
-        Asset(
-            id=f"a-decoy-{n:04d}",
-            catalog_id="demo",
-            href=f"gs://b/demo/x/decoy-{n:04d}.bin",
-            title=f"port mosaic omo {n}",
-        ).to_doc()
-        for n in range(decoys)
-    ]
+    docs += [doc(f"a-decoy-{n:04d}", f"x/decoy-{n:04d}.bin", f"port mosaic omo {n}") for n in range(decoys)]
     for start in range(0, len(docs), 300):
         store.write_assets([AssetWrite(d, 0) for d in docs[start : start + 300]], audits=[])
     return docs
@@ -70,14 +58,7 @@ def reads(store: FirestoreMetadataStore, query: AssetQuery) -> tuple[Any, int]:
 
 
 def everything(store: FirestoreMetadataStore, query: AssetQuery) -> list[str]:
-    out: list[str] = []
-    token = None
-    while True:
-        page = store.search_assets(replace(query, token=token))
-        out += [d["id"] for d in page.items]
-        token = page.next_token
-        if token is None:
-            return out
+    return [d["id"] for d in all_items(lambda token: store.search_assets(replace(query, token=token)))]
 
 
 def test_substring_search_reads_about_its_page(gcp: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -91,15 +92,8 @@ def test_ingest_records_in_batches_read_and_write_like_one_at_a_time(tmp_path: P
     try:
         # GIVEN records written in one batch, one key twice (the last one wins, as written in order)
         first = IngestRecord(bucket="local", key="demo/a.txt", status="failed", at="2024-01-01T00:00:00Z", error="x")
-        again = IngestRecord(
-            bucket="local",
-            key="demo/a.txt",
-            status="indexed",
-            at="2024-01-02T00:00:00Z",
-            catalog_id="demo",
-            asset_id="a.txt",
-            generation="7",
-        )
+        again = replace(first, status="indexed", at="2024-01-02T00:00:00Z", error=None, generation="7")
+        again = replace(again, catalog_id="demo", asset_id="a.txt")
         other = IngestRecord(bucket="local", key="demo/b.txt", status="skipped", at="2024-01-01T00:00:00Z")
         elsewhere = IngestRecord(bucket="other", key="demo/a.txt", status="indexed", at="2024-01-01T00:00:00Z")
         store.put_ingest_records([first, other, again, elsewhere])

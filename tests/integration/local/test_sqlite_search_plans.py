@@ -11,6 +11,7 @@ from dynastore.backends.local.metadata import SqliteMetadataStore
 from dynastore.domain.asset import Asset, search_text
 from dynastore.domain.search import AssetQuery, SortKey
 from dynastore.ports import AssetWrite
+from support import paging
 
 
 @pytest.fixture(scope="module")
@@ -33,13 +34,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> SqliteMetadataStore:
 
 
 def pages(store: SqliteMetadataStore, query: AssetQuery) -> list[list[str]]:
-    out, token = [], None
-    while True:
-        page = store.search_assets(replace(query, token=token))
-        out.append([d["id"] for d in page.items])
-        token = page.next_token
-        if token is None:
-            return out
+    found = paging.pages(lambda token: store.search_assets(replace(query, token=token)))
+    return [[d["id"] for d in page.items] for page in found]
 
 
 @pytest.mark.parametrize("q", ["b04", "_b1", "scene 1", "tif", "00012", "zzz", "s2a_0299"])

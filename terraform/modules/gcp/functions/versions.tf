@@ -1,13 +1,11 @@
+# Versions are constrained once, in ../versions.tf (this submodule is only called from there).
 terraform {
-  required_version = ">= 1.5"
   required_providers {
     google = {
-      source  = "hashicorp/google"
-      version = ">= 6.0, < 8.0"
+      source = "hashicorp/google"
     }
     random = {
-      source  = "hashicorp/random"
-      version = ">= 3.5, < 4.0"
+      source = "hashicorp/random"
     }
   }
 }

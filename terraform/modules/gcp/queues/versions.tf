@@ -1,9 +1,8 @@
+# Versions are constrained once, in ../versions.tf (this submodule is only called from there).
 terraform {
-  required_version = ">= 1.5"
   required_providers {
     google = {
-      source  = "hashicorp/google"
-      version = ">= 6.0, < 8.0"
+      source = "hashicorp/google"
     }
   }
 }
