@@ -97,7 +97,10 @@ class EmbeddingMixin(StacBase):
         return [*metadata[:METADATA_EMBED_MAX], *history[:VERSIONED_EMBED_MAX], *others[:others_cap]]
 
     def render_item(self, doc: Doc, links: Links, *, embed: bool = True) -> Doc:
-        """The STAC Item of a stored item: managed links, bounded embedded assets, the rel=assets link."""
+        """The STAC Item of a stored item: managed links, bounded embedded assets, the rel=assets link.
+
+        Without ``embed`` (``fields`` leaves the assets out) none are read, but they are still counted:
+        the rel=assets link always says how many the item has."""
         catalog_id = doc.get("catalog_id") or ""
         col, item_id = doc.get("collection") or "", doc["id"]
         out: Doc = {k: v for k, v in doc.items() if k not in ITEM_PRIVATE}
@@ -110,6 +113,8 @@ class EmbeddingMixin(StacBase):
             for asset in embedded:
                 assets[asset["id"]] = render_asset(asset, links)
             total += count
+        else:
+            total += self.store.count_assets(self._item_scope(catalog_id, col, item_id))
         out["assets"] = assets
         assets_url = links.item_assets(catalog_id, col, item_id)
         out["links"] = [
