@@ -153,3 +153,7 @@ def test_item_embeds_a_bounded_selection_of_its_assets(services: Services, catal
     assert len([k for k in keys if k.startswith("data-")]) == 3  # item_embed_max 3
     assets_link = next(link for link in rendered["links"] if link["rel"] == "assets")
     assert assets_link["count"] == 15
+    # and an item rendered without its assets (the Fields extension left them out) still counts them all
+    bare = services.stac.render_item(doc, Links("http://example.test"), embed=False)
+    assert bare["assets"] == {}
+    assert next(link for link in bare["links"] if link["rel"] == "assets")["count"] == 15

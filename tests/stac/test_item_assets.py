@@ -156,3 +156,34 @@ def test_roles_and_paging_parameters_of_the_assets_endpoint(stac_api: StacApi, b
         f"/stac/catalogs/{big['catalog']}/asset-search", params={"filter": '"file:size" BETWEEN 1000 AND 1004'}
     ).json()
     assert sorted(r["id"] for r in found["assets"]) == [f"era5-{i:05d}.nc" for i in range(5)]
+
+
+@pytest.mark.parametrize(
+    ("method", "fields"),
+    [
+        ("GET items", "-assets"),
+        ("GET items", "id,properties.datetime"),
+        ("GET search", "-assets"),
+        ("POST search", {"exclude": ["assets"]}),
+        ("POST search", {"include": ["id"]}),
+    ],
+)
+def test_assets_link_says_the_real_count_when_fields_leave_assets_out(
+    stac_api: StacApi, big: dict[str, Any], method: str, fields: Any
+) -> None:
+    # GIVEN an item with thousands of assets
+    catalog = big["catalog"]
+    # WHEN it is listed or searched with a `fields` parameter that leaves its assets out
+    if method == "GET items":
+        response = stac_api.reader.get(f"/stac/catalogs/{catalog}/collections/era/items", params={"fields": fields})
+    elif method == "GET search":
+        response = stac_api.reader.get(f"/stac/catalogs/{catalog}/search", params={"ids": "era5", "fields": fields})
+    else:
+        response = stac_api.reader.post(f"/stac/catalogs/{catalog}/search", json={"ids": ["era5"], "fields": fields})
+    assert response.status_code == 200, response.text[:500]
+    (feature,) = response.json()["features"]
+    # THEN no assets are embedded, but the rel=assets link still says how many the item has in all
+    assert "assets" not in feature
+    assets_link = next(link for link in feature["links"] if link["rel"] == "assets")
+    assert assets_link["count"] == big["total"]
+    assert f"All {big['total']} assets" in assets_link["title"]

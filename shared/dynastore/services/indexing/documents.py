@@ -19,13 +19,13 @@ from dynastore.domain.asset import HREF_SCHEMES, Asset, AssetFields
 from dynastore.domain.events import StorageEvent
 from dynastore.domain.ids import ID_PATTERN
 from dynastore.domain.indexing import storage_doc, storage_of
+from dynastore.domain.stac_version import STAC_VERSION
 from dynastore.domain.storage import ASSET_ID_METADATA_KEYS, KeyScope
 from dynastore.errors import DynastoreError, Invalid
 from dynastore.ports import Doc
 from dynastore.services import mediatypes
 
 ACTOR = "indexer"
-STAC_VERSION = "1.0.0"
 # Descriptive fields storage may set (custom object metadata or sidecar); absent ones keep their value.
 DESCRIPTIVE_FIELDS = ("roles", "title", "description", "code", "tags", "datetime", "start_datetime", "end_datetime")
 _LIST_FIELDS = frozenset({"roles", "tags"})

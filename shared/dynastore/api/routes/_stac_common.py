@@ -1,0 +1,142 @@
+"""What the STAC route modules (``stac*.py``) share: the service and URL helpers, page documents with
+their ``self``/``next`` links, the caller's visible catalogs, and the item and asset collections
+they answer. (A ``_`` module: ``api/app.py`` includes no router from it.)
+
+Item collections answer ``application/geo+json``; GET next links carry every parameter plus
+``token``, POST next links repeat the body with ``token`` (``method: POST``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
+from dynastore.api.deps import JSONResponse, base_url, get_services, url_for_path, visible_catalogs
+from dynastore.domain.search import AssetQuery, ItemQuery, Page
+from dynastore.errors import Invalid
+from dynastore.services.auth import Principal
+from dynastore.services.params import multi_params
+from dynastore.services.stac import GEOJSON, JSON, Fields, Links, StacService, apply_fields, link
+
+T = TypeVar("T")
+
+
+class GeoJSONResponse(JSONResponse):
+    media_type = GEOJSON
+
+
+def _stac(request: Request) -> StacService:
+    stac: StacService = get_services(request).stac
+    return stac
+
+
+def _links(request: Request) -> Links:
+    return Links(base_url(request))
+
+
+def _params(request: Request) -> dict[str, Any]:
+    return multi_params(request.query_params.multi_items())
+
+
+def _url(request: Request, params: dict[str, Any] | None = None) -> str:
+    return url_for_path(request, request.url.path, params)
+
+
+def _page_links(
+    request: Request, page: Page[Any], body: dict[str, Any] | None, media_type: str
+) -> list[dict[str, Any]]:
+    """``self`` and, when there is one, ``next``: a GET URL with ``token`` or a POST with the body."""
+    if body is None:
+        params = _params(request)
+        out = [link("self", _url(request, params), media_type)]
+        if page.next_token:
+            params = {k: v for k, v in params.items() if k != "token"}
+            params["token"] = page.next_token
+            out.append(link("next", _url(request, params), media_type))
+        return out
+    out = [link("self", _url(request), media_type, method="POST", body=body)]
+    if page.next_token:
+        out.append(
+            link("next", _url(request), media_type, method="POST", body={**body, "token": page.next_token}, merge=False)
+        )
+    return out
+
+
+def _page_document(
+    request: Request,
+    page: Page[Any],
+    body: dict[str, Any] | None,
+    media_type: str,
+    members: dict[str, Any],
+    extra_links: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """A STAC/OGC page: ``members``, the page links and ``extra_links``, numberReturned and (when known)
+    numberMatched."""
+    out = {
+        **members,
+        "links": [*_page_links(request, page, body, media_type), *extra_links],
+        "numberReturned": len(page.items),
+    }
+    if page.matched is not None:
+        out["numberMatched"] = page.matched
+    return out
+
+
+def _scope(catalog_id: str | None) -> tuple[str, ...]:
+    """The catalogs a search endpoint covers: its own, or (the root's) all."""
+    return (catalog_id,) if catalog_id else ()
+
+
+def _empty() -> Page[Any]:
+    return Page(items=[], next_token=None, matched=0)
+
+
+Q = TypeVar("Q", ItemQuery, AssetQuery)
+
+
+def _visible(request: Request, principal: Principal, query: Q) -> Q | None:
+    """``query`` narrowed to the caller's catalogs (a named foreign one: 403); None: it sees none."""
+    visible = visible_catalogs(request, principal, query.catalog_ids)
+    return None if visible is None else replace(query, catalog_ids=visible or query.catalog_ids)
+
+
+async def _call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    return await run_in_threadpool(fn, *args, **kwargs)
+
+
+SEARCH_DESCRIPTION = (
+    "STAC item search: `collections`, `ids`, `bbox` or `intersects`, `datetime` (instant or interval, open ends), "
+    "`q` (free text over id, title, description, keywords; comma-separated terms, any of), `filter` + `filter-lang` "
+    "(CQL2 text or JSON: basic-cql2, like, between, in, casei, s_intersects), `query` (STAC Query extension), "
+    "`sortby` (`-datetime,+id`), `fields` (`id,properties.datetime,-assets`), `limit`, `token`."
+)
+
+
+def _item_collection(
+    request: Request, page: Page[Any], fields: Fields, body: dict[str, Any] | None, extra_links: list[dict[str, Any]]
+) -> GeoJSONResponse:
+    stac, links = _stac(request), _links(request)
+    embed = not fields or fields.wants_assets()
+    features = [apply_fields(stac.render_item(doc, links, embed=embed), fields) for doc in page.items]
+    members = {"type": "FeatureCollection", "features": features}
+    return GeoJSONResponse(_page_document(request, page, body, GEOJSON, members, extra_links))
+
+
+def _asset_collection(
+    request: Request, page: Page[Any], body: dict[str, Any] | None, extra_links: list[dict[str, Any]]
+) -> JSONResponse:
+    stac, links = _stac(request), _links(request)
+    members = {"type": "AssetCollection", "assets": [stac.render_asset_record(doc, links) for doc in page.items]}
+    return JSONResponse(_page_document(request, page, body, JSON, members, extra_links))
+
+
+def _check_merge_patch(request: Request) -> None:
+    content_type = (request.headers.get("content-type") or "application/json").split(";")[0].strip().lower()
+    if content_type == "application/json-patch+json":
+        raise Invalid(
+            "PATCH takes a JSON merge patch (application/merge-patch+json or application/json), not JSON Patch"
+        )

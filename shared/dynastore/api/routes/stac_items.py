@@ -1,0 +1,200 @@
+"""STAC items, with the Transaction extension, and the paginated per-item assets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import Response
+
+from dynastore.api.deps import Editor, IfMatch, JSONResponse, Reader, if_rev, read_json
+from dynastore.api.routes._stac_common import (
+    SEARCH_DESCRIPTION,
+    GeoJSONResponse,
+    _asset_collection,
+    _call,
+    _check_merge_patch,
+    _item_collection,
+    _links,
+    _params,
+    _stac,
+)
+from dynastore.api.stac_params import ITEM_SEARCH_PARAMS, parse_asset_search, parse_item_search
+from dynastore.errors import Invalid
+from dynastore.services.auth import Principal
+from dynastore.services.revisions import etag
+from dynastore.services.stac import GEOJSON, link
+
+router = APIRouter(tags=["stac"])
+
+
+def _item_response(request: Request, doc: dict[str, Any], status: int = 200) -> GeoJSONResponse:
+    stac, links = _stac(request), _links(request)
+    rendered = stac.render_item(doc, links)
+    headers = {"ETag": etag(doc)}
+    if status == 201:
+        headers["Location"] = links.item(doc["catalog_id"], doc["collection"], doc["id"])
+    return GeoJSONResponse(rendered, status_code=status, headers=headers)
+
+
+@router.get(
+    "/stac/catalogs/{catalog_id}/collections/{collection_id}/items",
+    summary="Items of a collection",
+    description=SEARCH_DESCRIPTION.replace("STAC item search: `collections`, ", "Items of this collection: "),
+    response_class=GeoJSONResponse,
+)
+def list_items(catalog_id: str, collection_id: str, request: Request, principal: Principal = Reader) -> GeoJSONResponse:
+    stac, links = _stac(request), _links(request)
+    params = _params(request)
+    unknown = sorted(k for k in params if k not in ITEM_SEARCH_PARAMS or k == "collections")
+    if unknown:
+        raise Invalid(f"unknown parameter(s) {', '.join(unknown)}")
+    query, fields = parse_item_search(params, stac.settings, catalog_ids=(catalog_id,))
+    page = stac.list_items(catalog_id, collection_id, query)
+    extra = [
+        link("root", links.catalog(catalog_id)),
+        link("parent", links.collection(catalog_id, collection_id)),
+        link("collection", links.collection(catalog_id, collection_id)),
+    ]
+    return _item_collection(request, page, fields, None, extra)
+
+
+@router.post(
+    "/stac/catalogs/{catalog_id}/collections/{collection_id}/items",
+    status_code=201,
+    summary="Create an item, or each item of a FeatureCollection (Transaction)",
+    response_class=GeoJSONResponse,
+)
+async def create_item(
+    catalog_id: str, collection_id: str, request: Request, principal: Principal = Editor
+) -> GeoJSONResponse:
+    body = await read_json(request)
+    stac = _stac(request)
+    if isinstance(body, dict) and body.get("type") == "FeatureCollection":
+        created = await _call(
+            stac.create_items, catalog_id, collection_id, body.get("features"), actor=principal.key_id
+        )
+        return GeoJSONResponse(
+            {
+                "type": "FeatureCollection",
+                "features": [],
+                "created": [d["id"] for d in created],
+                "numberCreated": len(created),
+            },
+            status_code=201,
+        )
+    doc = await _call(stac.create_item, catalog_id, collection_id, body, actor=principal.key_id)
+    return await _call(_item_response, request, doc, 201)
+
+
+@router.get(
+    "/stac/catalogs/{catalog_id}/collections/{collection_id}/items/{item_id}",
+    summary="An item",
+    response_class=GeoJSONResponse,
+)
+def get_item(
+    catalog_id: str, collection_id: str, item_id: str, request: Request, principal: Principal = Reader
+) -> GeoJSONResponse:
+    doc = _stac(request).get_item_doc(catalog_id, collection_id, item_id)
+    return _item_response(request, doc)
+
+
+@router.put(
+    "/stac/catalogs/{catalog_id}/collections/{collection_id}/items/{item_id}",
+    summary="Replace (or create) an item; its inline assets are upserted",
+    response_class=GeoJSONResponse,
+)
+async def put_item(
+    catalog_id: str,
+    collection_id: str,
+    item_id: str,
+    request: Request,
+    if_match: str | None = Header(default=None, alias="If-Match"),
+    principal: Principal = Editor,
+) -> GeoJSONResponse:
+    body = await read_json(request)
+    doc, created = await _call(
+        _stac(request).replace_item,
+        catalog_id,
+        collection_id,
+        item_id,
+        body,
+        actor=principal.key_id,
+        if_rev=if_rev(if_match),
+    )
+    return await _call(_item_response, request, doc, 201 if created else 200)
+
+
+@router.patch(
+    "/stac/catalogs/{catalog_id}/collections/{collection_id}/items/{item_id}",
+    summary="Change an item (JSON merge patch; `assets: {key: null}` deletes an asset)",
+    response_class=GeoJSONResponse,
+)
+async def patch_item(
+    catalog_id: str,
+    collection_id: str,
+    item_id: str,
+    request: Request,
+    if_match: str | None = Header(default=None, alias="If-Match"),
+    principal: Principal = Editor,
+) -> GeoJSONResponse:
+    _check_merge_patch(request)
+    body = await read_json(request)
+    doc = await _call(
+        _stac(request).patch_item,
+        catalog_id,
+        collection_id,
+        item_id,
+        body,
+        actor=principal.key_id,
+        if_rev=if_rev(if_match),
+    )
+    return await _call(_item_response, request, doc)
+
+
+@router.delete(
+    "/stac/catalogs/{catalog_id}/collections/{collection_id}/items/{item_id}",
+    status_code=204,
+    summary="Delete an item; its assets are soft-deleted (restorable once the item exists again)",
+)
+async def delete_item(
+    catalog_id: str,
+    collection_id: str,
+    item_id: str,
+    request: Request,
+    expect: int | None = IfMatch,
+    principal: Principal = Editor,
+) -> Response:
+    await _call(_stac(request).delete_item, catalog_id, collection_id, item_id, actor=principal.key_id, if_rev=expect)
+    return Response(status_code=204)
+
+
+ITEM_ASSETS_DESCRIPTION = (
+    "Every asset of the item, paginated (`limit`, `token`, `next` link), as asset records with a `rel=item` link. "
+    "`datetime` (instant or interval, ends included; an asset matches when its datetime or "
+    "start/end range meets it), `roles` (any of), `type`, `q`, `filter` (CQL2 over asset fields), `sortby` narrow it."
+)
+
+
+@router.get(
+    "/stac/catalogs/{catalog_id}/collections/{collection_id}/items/{item_id}/assets",
+    summary="The item's assets, paginated",
+    description=ITEM_ASSETS_DESCRIPTION,
+    response_class=JSONResponse,
+)
+def item_assets(
+    catalog_id: str, collection_id: str, item_id: str, request: Request, principal: Principal = Reader
+) -> JSONResponse:
+    stac, links = _stac(request), _links(request)
+    params = _params(request)
+    for name in ("collections", "items", "catalog_id", "catalog_ids", "bbox", "intersects"):
+        if name in params:
+            raise Invalid(f"{name} does not apply to one item's assets")
+    query = parse_asset_search(params, stac.settings, catalog_ids=(catalog_id,))
+    page = stac.item_assets(catalog_id, collection_id, item_id, query)
+    extra = [
+        link("root", links.catalog(catalog_id)),
+        link("item", links.item(catalog_id, collection_id, item_id), GEOJSON, f"Item {item_id}"),
+        link("parent", links.item(catalog_id, collection_id, item_id), GEOJSON),
+    ]
+    return _asset_collection(request, page, None, extra)

@@ -1,0 +1,156 @@
+"""STAC item search and asset search, across catalogs (``/stac/...``) and per catalog."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from dynastore.api.deps import JSONResponse, Reader, read_json_object
+from dynastore.api.routes._stac_common import (
+    SEARCH_DESCRIPTION,
+    GeoJSONResponse,
+    _asset_collection,
+    _call,
+    _empty,
+    _item_collection,
+    _links,
+    _params,
+    _scope,
+    _stac,
+    _visible,
+)
+from dynastore.api.stac_params import parse_asset_search, parse_item_search
+from dynastore.services.auth import Principal
+from dynastore.services.stac import link
+
+router = APIRouter(tags=["stac"])
+
+
+def _search_get(request: Request, catalog_id: str | None, principal: Principal) -> GeoJSONResponse:
+    stac = _stac(request)
+    query, fields = parse_item_search(_params(request), stac.settings, catalog_ids=_scope(catalog_id))
+    visible = _visible(request, principal, query)
+    page = _empty() if visible is None else stac.search_items(visible)
+    return _item_collection(request, page, fields, None, _root_links(request, catalog_id))
+
+
+async def _search_post(request: Request, catalog_id: str | None, principal: Principal) -> GeoJSONResponse:
+    body = await read_json_object(
+        request, 'the search body is a JSON object such as {"bbox": [0, 0, 1, 1], "limit": 10}'
+    )
+    stac = _stac(request)
+    query, fields = parse_item_search(body, stac.settings, catalog_ids=_scope(catalog_id), json_body=True)
+    visible = _visible(request, principal, query)
+    page = _empty() if visible is None else await _call(stac.search_items, visible)
+    return await _call(_item_collection, request, page, fields, body, _root_links(request, catalog_id))
+
+
+def _root_links(request: Request, catalog_id: str | None) -> list[dict[str, Any]]:
+    links = _links(request)
+    return [link("root", links.catalog(catalog_id) if catalog_id else links.stac)]
+
+
+@router.get(
+    "/stac/search",
+    summary="Item search across catalogs",
+    description=SEARCH_DESCRIPTION,
+    response_class=GeoJSONResponse,
+)
+def search_all_get(request: Request, principal: Principal = Reader) -> GeoJSONResponse:
+    return _search_get(request, None, principal)
+
+
+@router.post(
+    "/stac/search",
+    summary="Item search across catalogs (JSON body)",
+    description=SEARCH_DESCRIPTION,
+    response_class=GeoJSONResponse,
+)
+async def search_all_post(request: Request, principal: Principal = Reader) -> GeoJSONResponse:
+    return await _search_post(request, None, principal)
+
+
+@router.get(
+    "/stac/catalogs/{catalog_id}/search",
+    summary="Item search",
+    description=SEARCH_DESCRIPTION,
+    response_class=GeoJSONResponse,
+)
+def search_get(catalog_id: str, request: Request, principal: Principal = Reader) -> GeoJSONResponse:
+    return _search_get(request, catalog_id, principal)
+
+
+@router.post(
+    "/stac/catalogs/{catalog_id}/search",
+    summary="Item search (JSON body)",
+    description=SEARCH_DESCRIPTION,
+    response_class=GeoJSONResponse,
+)
+async def search_post(catalog_id: str, request: Request, principal: Principal = Reader) -> GeoJSONResponse:
+    return await _search_post(request, catalog_id, principal)
+
+
+ASSET_SEARCH_DESCRIPTION = (
+    "Assets as first-class records: the item-search parameters (`collections`, `items`, `ids` (asset ids), `bbox` "
+    "(via the item geometry), `datetime`, `filter` (CQL2 over asset fields), `query`, `sortby`, `limit`, `token`) "
+    "plus `roles` (any of), `type` (media types, any of) and `q` (case-insensitive substring of id, code, title, "
+    "file name). Each result carries `item`, `collection`, `catalog` and a `rel=item` link."
+)
+
+
+def _asset_search_get(request: Request, catalog_id: str | None, principal: Principal) -> JSONResponse:
+    stac = _stac(request)
+    query = parse_asset_search(_params(request), stac.settings, catalog_ids=_scope(catalog_id))
+    visible = _visible(request, principal, query)
+    page = _empty() if visible is None else stac.search_assets(visible)
+    return _asset_collection(request, page, None, _root_links(request, catalog_id))
+
+
+async def _asset_search_post(request: Request, catalog_id: str | None, principal: Principal) -> JSONResponse:
+    body = await read_json_object(request, 'the search body is a JSON object such as {"roles": ["data"], "limit": 10}')
+    stac = _stac(request)
+    query = parse_asset_search(body, stac.settings, catalog_ids=_scope(catalog_id), json_body=True)
+    visible = _visible(request, principal, query)
+    page = _empty() if visible is None else await _call(stac.search_assets, visible)
+    return _asset_collection(request, page, body, _root_links(request, catalog_id))
+
+
+@router.get(
+    "/stac/asset-search",
+    summary="Asset search across catalogs",
+    description=ASSET_SEARCH_DESCRIPTION,
+    response_class=JSONResponse,
+)
+def asset_search_all_get(request: Request, principal: Principal = Reader) -> JSONResponse:
+    return _asset_search_get(request, None, principal)
+
+
+@router.post(
+    "/stac/asset-search",
+    summary="Asset search across catalogs (JSON body)",
+    description=ASSET_SEARCH_DESCRIPTION,
+    response_class=JSONResponse,
+)
+async def asset_search_all_post(request: Request, principal: Principal = Reader) -> JSONResponse:
+    return await _asset_search_post(request, None, principal)
+
+
+@router.get(
+    "/stac/catalogs/{catalog_id}/asset-search",
+    summary="Asset search",
+    description=ASSET_SEARCH_DESCRIPTION,
+    response_class=JSONResponse,
+)
+def asset_search_get(catalog_id: str, request: Request, principal: Principal = Reader) -> JSONResponse:
+    return _asset_search_get(request, catalog_id, principal)
+
+
+@router.post(
+    "/stac/catalogs/{catalog_id}/asset-search",
+    summary="Asset search (JSON body)",
+    description=ASSET_SEARCH_DESCRIPTION,
+    response_class=JSONResponse,
+)
+async def asset_search_post(catalog_id: str, request: Request, principal: Principal = Reader) -> JSONResponse:
+    return await _asset_search_post(request, catalog_id, principal)

@@ -1,0 +1,34 @@
+"""What every part of ``StacService`` shares: its collaborators and the audit events it writes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dynastore.config import Settings
+from dynastore.domain.audit import AuditEvent
+from dynastore.domain.search import AssetQuery
+from dynastore.ports import Doc, MetadataStore
+from dynastore.services.catalogs import CatalogService
+
+
+def audit_doc(catalog_id: str, record_type: str, record_id: str, action: str, actor: str, **details: Any) -> Doc:
+    return AuditEvent(
+        catalog_id=catalog_id,
+        record_type=record_type,  # type: ignore[arg-type]
+        record_id=record_id,
+        action=action,
+        actor=actor,
+        details=details,
+    ).to_doc()
+
+
+class StacBase:
+    """The state of ``StacService``; its parts (landing pages, collections, items, ...) extend it."""
+
+    def __init__(self, settings: Settings, store: MetadataStore, catalogs: CatalogService) -> None:
+        self.settings = settings
+        self.store = store
+        self.catalogs = catalogs
+
+    def _item_scope(self, catalog_id: str, collection_id: str, item_id: str, **kw: Any) -> AssetQuery:
+        return AssetQuery(catalog_ids=(catalog_id,), collection_id=collection_id, item_id=item_id, level="item", **kw)

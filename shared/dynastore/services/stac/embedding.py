@@ -1,0 +1,128 @@
+"""An item as rendered: its managed links, the bounded selection of its assets it embeds, and the
+``rel=assets`` link to all of them (with their total)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from dynastore.domain.asset import METADATA_ROLES
+from dynastore.domain.filters import And, Exists, Expr, In, Like, Not, Or
+from dynastore.domain.stac_version import STAC_VERSION
+from dynastore.ports import Doc
+from dynastore.services.stac.base import StacBase
+from dynastore.services.stac.rendering import (
+    GEOJSON,
+    ITEM_PRIVATE,
+    JSON,
+    Links,
+    client_links,
+    link,
+    render_asset,
+    version_of,
+)
+
+# Item document bounds (DESIGN §4.2): metadata-like assets and version history are embedded up to
+# these caps; versioned assets are read newest first up to VERSION_SCAN_MAX to pick the history.
+METADATA_EMBED_MAX = 100
+VERSIONED_EMBED_MAX = 100
+VERSION_SCAN_MAX = 1000
+VERSIONED_FILTER: Expr = Or((Exists("version"), Like("href", "%@%")))
+
+
+class EmbeddingMixin(StacBase):
+    def embedded_assets(self, catalog_id: str, collection_id: str, item_id: str) -> tuple[list[Doc], int]:
+        """The bounded selection of an item's assets to embed, and how many it has in all.
+
+        Metadata-like assets (roles thumbnail/overview/metadata, up to ``METADATA_EMBED_MAX``), the
+        latest ``stac_asset_history_max`` versions of each versioned asset (``version`` set, or a
+        ``name@<timestamp>.<ext>`` id), and at most ``item_embed_max`` others.
+        """
+        embed_max = self.settings.item_embed_max
+        if embed_max > 0:
+            first = self.store.search_assets(self._item_scope(catalog_id, collection_id, item_id, limit=embed_max))
+            if first.next_token is None:  # everything fits: one query
+                return self._select(first.items, others_cap=embed_max), len(first.items)
+        metadata = self.store.search_assets(
+            self._item_scope(
+                catalog_id, collection_id, item_id, roles=tuple(sorted(METADATA_ROLES)), limit=METADATA_EMBED_MAX
+            )
+        ).items
+        versioned = self.store.search_assets(
+            self._item_scope(
+                catalog_id,
+                collection_id,
+                item_id,
+                filter=And((VERSIONED_FILTER, Not(In("roles", tuple(sorted(METADATA_ROLES)))))),
+                limit=VERSION_SCAN_MAX,
+            )
+        ).items
+        others: list[Doc] = []
+        if embed_max > 0:
+            others = self.store.search_assets(
+                self._item_scope(
+                    catalog_id,
+                    collection_id,
+                    item_id,
+                    filter=And((Not(VERSIONED_FILTER), Not(In("roles", tuple(sorted(METADATA_ROLES)))))),
+                    limit=embed_max,
+                )
+            ).items
+        total = self.store.count_assets(self._item_scope(catalog_id, collection_id, item_id))
+        return self._select([*metadata, *versioned, *others], others_cap=embed_max), total
+
+    def _select(self, docs: Iterable[Doc], *, others_cap: int) -> list[Doc]:
+        metadata: list[Doc] = []
+        series: dict[tuple[str, str], list[tuple[str, Doc]]] = {}
+        others: list[Doc] = []
+        seen: set[str] = set()
+        for doc in docs:
+            if doc["id"] in seen:
+                continue
+            seen.add(doc["id"])
+            if METADATA_ROLES.intersection(doc.get("roles") or ()):
+                metadata.append(doc)
+                continue
+            version = version_of(doc)
+            if version is None:
+                others.append(doc)
+            else:
+                series.setdefault(version[0], []).append((version[1], doc))
+        history: list[Doc] = []
+        keep = self.settings.stac_asset_history_max
+        for versions in series.values():
+            aliases = [d for v, d in versions if v == "latest"]
+            dated = sorted(((v, d) for v, d in versions if v != "latest"), key=lambda p: p[0], reverse=True)
+            history.extend(aliases)
+            history.extend(d for _, d in dated[:keep])
+        return [*metadata[:METADATA_EMBED_MAX], *history[:VERSIONED_EMBED_MAX], *others[:others_cap]]
+
+    def render_item(self, doc: Doc, links: Links, *, embed: bool = True) -> Doc:
+        """The STAC Item of a stored item: managed links, bounded embedded assets, the rel=assets link.
+
+        Without ``embed`` (``fields`` leaves the assets out) none are read, but they are still counted:
+        the rel=assets link always says how many the item has."""
+        catalog_id = doc.get("catalog_id") or ""
+        col, item_id = doc.get("collection") or "", doc["id"]
+        out: Doc = {k: v for k, v in doc.items() if k not in ITEM_PRIVATE}
+        out["stac_version"] = STAC_VERSION
+        out.setdefault("stac_extensions", [])
+        assets: Doc = dict(doc.get("assets") or {})
+        total = len(assets)
+        if embed:
+            embedded, count = self.embedded_assets(catalog_id, col, item_id)
+            for asset in embedded:
+                assets[asset["id"]] = render_asset(asset, links)
+            total += count
+        else:
+            total += self.store.count_assets(self._item_scope(catalog_id, col, item_id))
+        out["assets"] = assets
+        assets_url = links.item_assets(catalog_id, col, item_id)
+        out["links"] = [
+            link("self", links.item(catalog_id, col, item_id), GEOJSON),
+            link("root", links.catalog(catalog_id)),
+            link("parent", links.collection(catalog_id, col)),
+            link("collection", links.collection(catalog_id, col)),
+            link("assets", assets_url, JSON, f"All {total} assets of this item (paginated)", count=total),
+            *client_links(doc.get("links")),
+        ]
+        return out

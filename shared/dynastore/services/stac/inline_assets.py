@@ -1,0 +1,195 @@
+"""An item's assets as written through the STAC Transaction extension: the assets inline in an item
+body become asset records of the item (their key is their asset id), a PATCH ``assets`` merges into
+or soft-deletes them, and deleting an item soft-deletes its assets."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from pydantic import ValidationError
+
+from dynastore.domain import time as dtime
+from dynastore.domain.asset import Asset, AssetFields
+from dynastore.domain.ids import check_id, slug
+from dynastore.errors import Conflict, Invalid, NotFound
+from dynastore.ports import AssetWrite, Doc
+from dynastore.services.patching import merge_patch, validation_detail
+from dynastore.services.stac.base import StacBase, audit_doc
+from dynastore.services.stac.rendering import ASSET_INTERNAL
+
+# Rendered asset fields the service sets; a client sending a read document back may include them.
+_ASSET_SERVER_FIELDS = frozenset({"created", "updated"})
+ITEM_DELETE_VIA = "stac-item-delete"  # the audit detail ``via`` of an asset deleted with its item
+ITEM_DELETE_CHUNK = 200  # assets soft-deleted per atomic write (+ as many audits) when an item is deleted
+
+
+class InlineAssetsMixin(StacBase):
+    def _inline_asset_writes(
+        self, catalog_id: str, collection_id: str, item_id: str, inline: Doc, actor: str
+    ) -> list[tuple[AssetWrite, Doc]]:
+        """Validate an item's inline assets and plan their upserts as asset records of the item."""
+        if not inline:
+            return []
+        if len(inline) > 10_000:
+            raise Invalid("an item body carries at most 10,000 assets; add more through the asset API")
+        planned: list[tuple[AssetWrite, Doc]] = []
+        candidates = {key: _asset_id_candidates(item_id, key) for key in inline}
+        existing = {
+            d["id"]: d for d in self.store.get_assets(catalog_id, [c for pair in candidates.values() for c in pair])
+        }
+        for key, body in inline.items():
+            if not isinstance(body, dict):
+                raise Invalid(f"assets.{key} must be a STAC Asset object")
+            asset_id = None
+            current = None
+            for candidate in candidates[key]:
+                found = existing.get(candidate)
+                if found is None or (found.get("collection_id") == collection_id and found.get("item_id") == item_id):
+                    asset_id, current = candidate, found
+                    break
+            if asset_id is None:
+                raise Conflict(f"asset key {key!r}: ids {', '.join(candidates[key])} are taken by other records")
+            fields = _asset_fields(_as_sent_back(body), f"assets.{key}")
+            now = dtime.now_iso()
+            base = {
+                "catalog_id": catalog_id,
+                "collection_id": collection_id,
+                "item_id": item_id,
+                "created": (current or {}).get("created") or now,
+                "updated": now,
+                "status": "active",
+                "rev": (current or {}).get("rev", 0),
+            }
+            try:
+                asset = Asset(**{**fields.model_dump(by_alias=False), "id": asset_id, **base})
+            except ValidationError as exc:
+                raise Invalid(f"assets.{key}: {exc.errors(include_url=False)[0].get('msg')}") from None
+            new_doc = asset.to_doc()
+            if current is not None and current.get("storage"):
+                new_doc["storage"] = current["storage"]
+            action = "create" if current is None else "replace"
+            planned.append(
+                (
+                    AssetWrite(new_doc, expect_rev=0 if current is None else current.get("rev")),
+                    audit_doc(catalog_id, "asset", asset_id, action, actor, via="stac-item"),
+                )
+            )
+        return planned
+
+    def _patched_asset_writes(
+        self, catalog_id: str, collection_id: str, item_id: str, patch: Doc, actor: str
+    ) -> list[tuple[AssetWrite, Doc]]:
+        """PATCH ``assets``: a key set to null soft-deletes that asset, an object merges into it."""
+        planned: list[tuple[AssetWrite, Doc]] = []
+        upserts: Doc = {}
+        current_docs = {d["id"]: d for d in self.store.get_assets(catalog_id, list(patch))}
+        for key, value in patch.items():
+            current = current_docs.get(key)
+            in_item = (
+                current is not None
+                and current.get("item_id") == item_id
+                and current.get("collection_id") == collection_id
+            )
+            if value is None:
+                if not in_item or current is None:
+                    raise NotFound(f"asset {key!r} is not an asset of item {item_id!r}")
+                now = dtime.now_iso()
+                planned.append(
+                    (
+                        AssetWrite(
+                            {**current, "status": "deleted", "deleted_at": now, "updated": now}, current.get("rev")
+                        ),
+                        audit_doc(catalog_id, "asset", key, "delete", actor, via="stac-item"),
+                    )
+                )
+            elif in_item and current is not None:
+                view = {k: v for k, v in current.items() if k not in ASSET_INTERNAL and k not in ("created", "updated")}
+                upserts[key] = merge_patch({k: v for k, v in view.items() if v is not None}, value)
+            else:
+                upserts[key] = value
+        planned.extend(self._inline_asset_writes(catalog_id, collection_id, item_id, upserts, actor))
+        return planned
+
+    def _write_inline_assets(self, writes: list[tuple[AssetWrite, Doc]]) -> None:
+        if writes:
+            self.store.write_assets([w for w, _ in writes], audits=[a for _, a in writes])
+
+    def _live_item_assets(self, catalog_id: str, collection_id: str, item_id: str) -> list[Doc]:
+        """Every asset of an item that is not deleted (all pages)."""
+        docs: list[Doc] = []
+        query = self._item_scope(catalog_id, collection_id, item_id, status=("active", "missing"), limit=1000)
+        while True:
+            page = self.store.search_assets(query)
+            docs.extend(page.items)
+            if not page.next_token:
+                return docs
+            query = replace(query, token=page.next_token)
+
+    def _soft_delete_assets(self, catalog_id: str, docs: list[Doc], actor: str) -> None:
+        """Soft-delete ``docs`` (with an audit entry each), in atomic chunks; an asset changed meanwhile
+        is read again and deleted as it is now."""
+        for start in range(0, len(docs), ITEM_DELETE_CHUNK):
+            chunk = docs[start : start + ITEM_DELETE_CHUNK]
+            for _ in range(3):
+                now = dtime.now_iso()
+                writes: list[AssetWrite] = []
+                audits: list[Doc] = []
+                for d in chunk:
+                    deleted = {**d, "status": "deleted", "deleted_at": now, "updated": now}
+                    writes.append(AssetWrite(deleted, d.get("rev")))
+                    details = {"via": ITEM_DELETE_VIA, "previous_status": d.get("status")}
+                    audits.append(audit_doc(catalog_id, "asset", d["id"], "delete", actor, **details))
+                try:
+                    self.store.write_assets(writes, audits=audits)
+                    break
+                except Conflict:
+                    fresh = self.store.get_assets(catalog_id, [d["id"] for d in chunk])
+                    chunk = [d for d in fresh if d.get("status") != "deleted"]
+            else:
+                raise Conflict(
+                    "the item is deleted, but some of its assets kept changing meanwhile and stay active; "
+                    "delete them through the asset API"
+                )
+
+
+def _asset_id_candidates(item_id: str, key: str) -> tuple[str, ...]:
+    try:
+        check_id(key)
+        return key, slug(f"{item_id}.{key}")
+    except Invalid:
+        return (slug(f"{item_id}.{key}"),)
+
+
+def _as_sent_back(body: Doc) -> Doc:
+    """An inline asset as a client sends back what it read (GET → PUT): the service's own fields
+    (``created``, ``updated``) are dropped, and the download URL rendered in place of a stored
+    ``file://`` href (kept under ``alternate.file``) turns back into that href."""
+    out = {k: v for k, v in body.items() if k not in _ASSET_SERVER_FIELDS}
+    alternate = out.get("alternate")
+    stored = alternate.get("file") if isinstance(alternate, dict) else None
+    stored_href = stored.get("href") if isinstance(stored, dict) else None
+    href = out.get("href")
+    if (
+        isinstance(alternate, dict)
+        and isinstance(stored_href, str)
+        and stored_href.startswith("file://")
+        and isinstance(href, str)
+        and href.endswith("/download")
+    ):
+        out["href"] = stored_href
+        rest = {k: v for k, v in alternate.items() if k != "file"}
+        if rest:
+            out["alternate"] = rest
+        else:
+            del out["alternate"]
+    return out
+
+
+def _asset_fields(body: Doc, what: str) -> AssetFields:
+    try:
+        fields = AssetFields.model_validate({k: v for k, v in body.items() if k not in ASSET_INTERNAL})
+    except ValidationError as exc:
+        raise Invalid(validation_detail(exc, what)) from None
+    if not fields.href:
+        raise Invalid(f"{what} needs an href")
+    return fields

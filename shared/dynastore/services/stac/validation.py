@@ -1,0 +1,50 @@
+"""Validation of STAC documents against the STAC core JSON schemas bundled with pystac (offline),
+and of GeoJSON geometries."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from dynastore.domain.stac_version import STAC_VERSION
+from dynastore.errors import Invalid
+from dynastore.ports import Doc
+
+_VALIDATORS: dict[str, Any] = {}
+
+
+def _validator(kind: str) -> Any:
+    """A jsonschema validator of a STAC core schema bundled with pystac, built once per process
+    (pystac's own validator re-checks the schema and rebuilds its registry on every call)."""
+    if kind not in _VALIDATORS:
+        import jsonschema
+        from pystac.validation.local_validator import get_local_schema_cache
+        from referencing import Registry, Resource
+
+        cache = get_local_schema_cache()
+        registry: Any = Registry().with_resources((uri, Resource.from_contents(doc)) for uri, doc in cache.items())
+        folder = {"Item": "item", "Collection": "collection", "Catalog": "catalog"}[kind]
+        uri = f"https://schemas.stacspec.org/v{STAC_VERSION}/{folder}-spec/json-schema/{folder}.json"
+        schema = cache[uri]
+        _VALIDATORS[kind] = jsonschema.validators.validator_for(schema)(schema, registry=registry)
+    return _VALIDATORS[kind]
+
+
+def validate_stac(doc: Doc, kind: Literal["Item", "Collection", "Catalog"]) -> None:
+    """Validate against the STAC core JSON schema bundled with pystac (offline); ``Invalid`` with the reason."""
+    import jsonschema
+
+    best = jsonschema.exceptions.best_match(_validator(kind).iter_errors(doc))
+    if best is not None:
+        where = "/".join(str(p) for p in best.absolute_path)
+        raise Invalid(f"not a valid STAC {kind}{f' at {where}' if where else ''}: {best.message}")
+
+
+def check_geometry(value: Any, what: str) -> None:
+    from shapely.geometry import shape
+
+    if not isinstance(value, dict) or "type" not in value:
+        raise Invalid(f"{what} must be a GeoJSON geometry")
+    try:
+        shape(value)
+    except Exception as exc:  # shapely raises several types for bad GeoJSON
+        raise Invalid(f"{what} is not a valid GeoJSON geometry: {exc}") from None
