@@ -55,7 +55,7 @@ from dynastore.services.patching import merge_patch, validation_detail
 STAC_VERSION = pystac.get_stac_version()
 GEOJSON = "application/geo+json"
 JSON = "application/json"
-OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
+OPENAPI = "application/vnd.oai.openapi+json;version=3.1"  # what /api answers to this Accept
 SCHEMA_JSON = "application/schema+json"
 QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 
@@ -568,7 +568,7 @@ class StacService:
             link("self", links.stac),
             link("root", links.stac),
             link("conformance", f"{links.stac}/conformance", title="Conformance classes"),
-            link("service-desc", f"{links.stac}/api", OPENAPI, "OpenAPI definition"),
+            link("service-desc", f"{links.base}/api", OPENAPI, "OpenAPI definition"),
             link("service-doc", f"{links.base}/api.html", "text/html", "API documentation"),
             *_search_links(links.stac, " across catalogs"),
         ]
@@ -595,7 +595,7 @@ class StacService:
             link("parent", links.stac, title="All catalogs"),
             link("conformance", f"{base}/conformance", title="Conformance classes"),
             link("data", links.collections(catalog_id), JSON, "Collections"),
-            link("service-desc", f"{links.stac}/api", OPENAPI, "OpenAPI definition"),
+            link("service-desc", f"{links.base}/api", OPENAPI, "OpenAPI definition"),
             link("service-doc", f"{links.base}/api.html", "text/html", "API documentation"),
             *_search_links(base),
         ]
