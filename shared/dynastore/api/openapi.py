@@ -28,6 +28,7 @@ from fastapi.responses import HTMLResponse
 from dynastore.api.deps import ASSET_LEVELS, JSONResponse
 from dynastore.api.problems import PROBLEM_JSON, status_title
 from dynastore.api.schemas import RESPONSE_SCHEMAS, ref
+from dynastore.domain.ids import ID_PATTERN
 from dynastore.services.stac import OPENAPI
 
 WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
@@ -178,12 +179,20 @@ def _generic_json(responses: dict[str, Any]) -> None:
                 content["schema"] = {"type": "object"}
 
 
+def _id_parameters(operation: dict[str, Any]) -> None:
+    """Path ids follow the one id rule (``domain.ids``); say so, so clients and fuzzers can follow it."""
+    for parameter in operation.get("parameters", []):
+        if parameter.get("in") == "path" and parameter.get("name", "").endswith("_id"):
+            parameter["schema"] = {**parameter.get("schema", {}), "pattern": ID_PATTERN, "maxLength": 255}
+
+
 def describe(doc: dict[str, Any]) -> dict[str, Any]:
     """``doc`` (FastAPI's document) with the real bodies, the problems and the auth schemes."""
     out = copy.deepcopy(doc)
     table = success_responses()
     for path, operations in out.get("paths", {}).items():
         for method, operation in operations.items():
+            _id_parameters(operation)
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)  # FastAPI's HTTPValidationError: we answer 400 problem+json
             success = table.get((method, path))
