@@ -136,9 +136,7 @@ def success_responses() -> dict[tuple[str, str], Responses]:
                 "201": _named("StacItem", "created", GEOJSON),
             },
             ("patch", "/stac/catalogs/{catalog_id}/collections/{collection_id}/items/{item_id}"): {"200": item},
-            ("delete", "/stac/catalogs/{catalog_id}/collections/{collection_id}/items/{item_id}"): {
-                "204": _NO_CONTENT
-            },
+            ("delete", "/stac/catalogs/{catalog_id}/collections/{collection_id}/items/{item_id}"): {"204": _NO_CONTENT},
             ("get", "/stac/catalogs/{catalog_id}/collections/{collection_id}/items/{item_id}/assets"): {
                 "200": asset_collection
             },

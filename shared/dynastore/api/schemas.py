@@ -138,7 +138,7 @@ def _page(key: str, item: str, description: str) -> dict[str, Any]:
         [key, "links"],
         {
             key: {"type": "array", "items": ref(item)},
-            "next": {"type": ["string", "null"], "description": "opaque cursor of the next page (`token`), null on the last"},
+            "next": {**_NSTR, "description": "opaque cursor of the next page (`token`), null on the last"},
             "numberReturned": {"type": "integer"},
             "numberMatched": {"type": "integer"},
             "links": _LINKS,
