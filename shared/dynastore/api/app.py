@@ -20,6 +20,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from dynastore import __version__
+from dynastore.api.openapi import install_openapi
 from dynastore.api.problems import install_problem_handlers
 from dynastore.bootstrap import Services
 
@@ -76,14 +77,15 @@ def create_app(services: Services, *, run_background: bool = False) -> FastAPI:
             "Errors are RFC 9457 `application/problem+json`. Authenticate with "
             "`Authorization: Bearer <key>` or `X-API-Key: <key>`."
         ),
-        openapi_url="/api",
-        docs_url="/api.html",
-        redoc_url="/api/redoc.html",
+        openapi_url=None,  # served by install_openapi: /api (negotiated), /api.html, /api/redoc.html
+        docs_url=None,
+        redoc_url=None,
         openapi_tags=OPENAPI_TAGS,
         lifespan=lifespan,
     )
     app.state.services = services
     install_problem_handlers(app)
+    install_openapi(app)
     # CORS: browser clients (STAC Browser) read the API from other origins; auth is a header, not a cookie.
     app.add_middleware(
         CORSMiddleware,

@@ -39,6 +39,11 @@ _TITLES = {
 }
 
 
+def status_title(status: int) -> str:
+    """The problem ``title`` of an HTTP status."""
+    return _TITLES.get(status, "Error")
+
+
 def _slug(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
 

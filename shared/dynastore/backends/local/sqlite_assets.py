@@ -232,7 +232,8 @@ class AssetRecords:
             params.extend(dt_params)
         if query.q:
             text = query.q.lower()
-            if len(text) >= TRIGRAM and (count or self._fts_is_selective(text)):
+            # FTS5 cannot parse a NUL inside a phrase; instr() alone matches such text exactly
+            if len(text) >= TRIGRAM and "\x00" not in text and (count or self._fts_is_selective(text)):
                 # few candidates: the trigram index drives (CROSS JOIN keeps it the outer loop) and
                 # instr() keeps the exact semantics
                 from_sql = (

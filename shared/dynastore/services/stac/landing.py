@@ -60,7 +60,7 @@ class LandingMixin(CollectionsMixin):
             link("self", links.stac),
             link("root", links.stac),
             link("conformance", f"{links.stac}/conformance", title="Conformance classes"),
-            link("service-desc", f"{links.stac}/api", OPENAPI, "OpenAPI definition"),
+            link("service-desc", f"{links.base}/api", OPENAPI, "OpenAPI definition"),
             link("service-doc", f"{links.base}/api.html", "text/html", "API documentation"),
             *search_links(links.stac, " across catalogs"),
         ]
@@ -87,7 +87,7 @@ class LandingMixin(CollectionsMixin):
             link("parent", links.stac, title="All catalogs"),
             link("conformance", f"{base}/conformance", title="Conformance classes"),
             link("data", links.collections(catalog_id), JSON, "Collections"),
-            link("service-desc", f"{links.stac}/api", OPENAPI, "OpenAPI definition"),
+            link("service-desc", f"{links.base}/api", OPENAPI, "OpenAPI definition"),
             link("service-doc", f"{links.base}/api.html", "text/html", "API documentation"),
             *search_links(base),
         ]
