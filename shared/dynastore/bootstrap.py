@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from dynastore.adapters import Adapters
 from dynastore.config import Settings
@@ -18,7 +18,11 @@ if TYPE_CHECKING:
     from dynastore.services.assets import AssetService
     from dynastore.services.auth import Authenticator
     from dynastore.services.catalogs import CatalogService
+    from dynastore.services.indexing import IndexingService
+    from dynastore.services.jobs import TaskService
+    from dynastore.services.lifecycle import LifecycleService
     from dynastore.services.search import SearchService
+    from dynastore.services.stac import StacService
 
 
 def build_adapters(settings: Settings) -> Adapters:
@@ -39,9 +43,8 @@ class BackgroundWorker(Protocol):
 class Services:
     """Every service of one process, built once by ``bootstrap``.
 
-    Other issues add their services as attributes here (``indexing``, ``lifecycle``, ``tasks``,
-    ``jobs``, ``stac``) and construct them in ``bootstrap`` below. ``background`` holds workers a
-    long-lived host (``dynastore dev``) starts and stops; serverless hosts never start them.
+    A new service is a field here, constructed in ``bootstrap`` below. ``background`` holds workers
+    a long-lived host (``dynastore dev``) starts and stops; serverless hosts never start them.
     """
 
     settings: Settings
@@ -50,11 +53,10 @@ class Services:
     assets: AssetService
     search: SearchService
     auth: Authenticator
-    indexing: Any = None
-    lifecycle: Any = None
-    tasks: Any = None
-    jobs: Any = None
-    stac: Any = None
+    indexing: IndexingService
+    lifecycle: LifecycleService
+    tasks: TaskService
+    stac: StacService
     background: list[BackgroundWorker] = field(default_factory=list)
     _started: bool = field(default=False, repr=False)
 
@@ -75,47 +77,48 @@ class Services:
 
 
 def bootstrap(settings: Settings | None = None, adapters: Adapters | None = None) -> Services:
-    """Build the services on the configured backend (or on ``adapters`` given by a test)."""
+    """Build the services on the configured backend (or on ``adapters`` given by a test).
+
+    ``TypeError`` naming the missing members if an adapter does not implement its port."""
     from dynastore.services.assets import AssetService
     from dynastore.services.auth import Authenticator
     from dynastore.services.catalogs import CatalogService
+    from dynastore.services.indexing import IndexingService
+    from dynastore.services.jobs import TaskService
+    from dynastore.services.lifecycle import LifecycleService
     from dynastore.services.search import SearchService
+    from dynastore.services.stac import StacService
 
     settings = settings or Settings()
     adapters = adapters or build_adapters(settings)
+    adapters.check()
     catalogs = CatalogService(adapters.store, adapters.provisioner, adapters.blobs)
+    assets = AssetService(adapters.store, adapters.blobs, catalogs, settings)
+    search = SearchService(adapters.store, catalogs, settings)
+    auth = Authenticator.from_settings(settings)
+    indexing = IndexingService(adapters.store, adapters.blobs, adapters.provisioner, settings, catalogs=catalogs)
+    lifecycle = LifecycleService(adapters.store, adapters.blobs, adapters.provisioner, settings, indexing=indexing)
+    stac = StacService(settings, adapters.store, catalogs)
+    tasks = TaskService(settings, adapters, assets=assets, catalogs=catalogs, stac=stac)
     services = Services(
         settings=settings,
         adapters=adapters,
         catalogs=catalogs,
-        assets=AssetService(adapters.store, adapters.blobs, catalogs, settings),
-        search=SearchService(adapters.store, catalogs, settings),
-        auth=Authenticator.from_settings(settings),
+        assets=assets,
+        search=search,
+        auth=auth,
+        indexing=indexing,
+        lifecycle=lifecycle,
+        tasks=tasks,
+        stac=stac,
     )
-    # --- other issues wire their services here (small, additive edits) ----------------------
-    from dynastore.services.indexing import IndexingService
-    from dynastore.services.lifecycle import LifecycleService
-
-    services.indexing = IndexingService(
-        adapters.store, adapters.blobs, adapters.provisioner, settings, catalogs=catalogs
-    )
-    services.lifecycle = LifecycleService(
-        adapters.store, adapters.blobs, adapters.provisioner, settings, indexing=services.indexing
-    )
-    bucket_root = getattr(adapters.blobs, "root", None)
+    bucket_root = adapters.blobs.root
     if settings.backend == "local" and settings.watch_bucket and bucket_root is not None:
         from dynastore.backends.local.watcher import FolderWatcher
 
         # `dynastore dev` starts it: watch <data_dir>/bucket, reconcile once at start.
         watcher = FolderWatcher(services.indexing, bucket_root, reconciler=services.lifecycle.reconciler)
         services.background.append(watcher)
-    # TASKS:    services.tasks = ...; services.jobs = ...
-    from dynastore.services.stac import StacService
-
-    services.stac = StacService(settings, adapters.store, catalogs)
-    from dynastore.services.jobs import TaskService
-
-    services.tasks = TaskService(settings, adapters, assets=services.assets, catalogs=catalogs, stac=services.stac)
     task_worker = services.tasks.worker()  # the local backend's in-process queue consumer (None elsewhere)
     if task_worker is not None:
         services.background.append(task_worker)

@@ -13,36 +13,73 @@ raises ``Conflict`` if the record exists; ``expect_rev=n`` writes only over revi
 (``Conflict`` otherwise); ``expect_rev=None`` writes unconditionally. The store sets the new
 ``rev`` (old + 1) on what it writes and returns the stored document.
 
-Optional fast paths (duck-typed, not part of the protocols; services fall back when absent): a
-``MetadataStore`` that keeps documents as JSON text may offer ``get_assets_json(catalog_id, ids)
--> list[tuple[id, status, json_text]]`` and ``export_assets_json(catalog_id, *, since, statuses)
--> Iterator[json_text]``, so bulk-get and export splice stored JSON without parsing it. Bulk
-indexing uses ``get_ingest_records(bucket, keys) -> list[IngestRecord]`` (those that exist, any
-order) and ``put_ingest_records(records)`` (one atomic write) when a store offers them. A
-``BlobStore`` whose reads are local system calls may set ``local_reads = True``: bulk indexing then
-reads small files on one thread (threads would only take turns on the GIL).
+Every capability a service uses is a member of its port, so callers never probe for one.
+Capabilities only some backends do natively have a default in a small base class the backends
+inherit (``BlobStoreBase``, ``MetadataStoreBase``, ``TaskQueueBase``); a backend overrides what it
+does faster: the stored JSON text of assets (``get_assets_json``, ``export_assets_json``: bulk-get
+and export splice it without parsing), ingest records in bulk (``get_ingest_records``,
+``put_ingest_records``), a write ``batch()``, ``list_keys`` without stat-ing, a bucket that is a
+local folder (``root``, ``local_reads``: bulk indexing then reads small files on one thread), an
+in-process queue worker (``local_worker``, ``start_worker``/``stop``). ``Adapters.check`` (called
+by ``bootstrap``) verifies at start-up that each adapter has every member of its port.
 """
 
 from __future__ import annotations
 
+import builtins
+import contextlib
+import inspect
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, BinaryIO, Literal, Protocol, runtime_checkable
+
+import orjson
 
 from dynastore.domain.search import AssetQuery, ItemQuery, Page
 from dynastore.domain.storage import BlobInfo as BlobInfo  # defined in the domain, re-exported here
+from dynastore.errors import NotFound, Unavailable
 
 Doc = dict[str, Any]
+
+
+# ------------------------------------------------------------------------------------ shared members
+
+
+@runtime_checkable
+class HealthCheck(Protocol):
+    def health(self) -> None:
+        """Raise ``Unavailable`` if the dependency cannot be reached."""
+        ...
+
+
+@runtime_checkable
+class Closable(Protocol):
+    def close(self) -> None:
+        """Release clients, connections and threads (once, at shutdown)."""
+        ...
 
 
 # ------------------------------------------------------------------------------------ blobs
 
 
 @runtime_checkable
-class BlobStore(Protocol):
+class BlobStore(HealthCheck, Closable, Protocol):
     """One bucket (local: one folder). Keys are ``/``-separated and never escape the bucket."""
 
     bucket: str
+
+    @property
+    def root(self) -> Path | None:
+        """The folder holding the objects (key ``k`` is the file ``root / k``), None where objects are
+        not local files (``BlobStoreBase``: None)."""
+        ...
+
+    @property
+    def local_reads(self) -> bool:
+        """True where a read is a local system call, not a network round trip (``BlobStoreBase``: False)."""
+        ...
 
     def put(
         self,
@@ -68,6 +105,10 @@ class BlobStore(Protocol):
 
     def list(self, prefix: str = "") -> Iterator[BlobInfo]:
         """Every object under ``prefix``, in key order."""
+        ...
+
+    def list_keys(self, prefix: str = "") -> builtins.list[str]:
+        """The keys ``list`` would give, in key order (a backend may skip describing each object)."""
         ...
 
     def delete(self, key: str, *, missing_ok: bool = True) -> None: ...
@@ -130,7 +171,7 @@ class IngestRecord:
 
 
 @runtime_checkable
-class MetadataStore(Protocol):
+class MetadataStore(HealthCheck, Closable, Protocol):
     # --- catalogs ---------------------------------------------------------------------------
     def get_catalog(self, catalog_id: str) -> Doc:
         """``NotFound`` if absent (retired catalogs are returned; services hide them)."""
@@ -213,6 +254,16 @@ class MetadataStore(Protocol):
         """Every asset of a catalog (``updated >= since`` when given), in ``updated`` order."""
         ...
 
+    def get_assets_json(self, catalog_id: str, asset_ids: Sequence[str]) -> list[tuple[str, str, str]]:
+        """``get_assets`` as ``(id, status, document JSON text)`` rows, for splicing without parsing."""
+        ...
+
+    def export_assets_json(
+        self, catalog_id: str, *, since: str | None = None, statuses: Sequence[str] = ("active",)
+    ) -> Iterator[str]:
+        """``export_assets`` as the JSON text of each document, same order."""
+        ...
+
     # --- audit trail ------------------------------------------------------------------------
     def list_audit(
         self,
@@ -235,6 +286,18 @@ class MetadataStore(Protocol):
 
     def get_ingest_record(self, bucket: str, key: str) -> IngestRecord: ...
 
+    def get_ingest_records(self, bucket: str, keys: Sequence[str]) -> list[IngestRecord]:
+        """The records of those keys that have one, in no particular order."""
+        ...
+
+    def put_ingest_records(self, records: Sequence[IngestRecord]) -> None:
+        """Many ``put_ingest_record`` calls in one go (one transaction where the backend has them)."""
+        ...
+
+    def batch(self) -> AbstractContextManager[object]:
+        """A context in which many small writes share one transaction (``MetadataStoreBase``: none)."""
+        ...
+
     # --- jobs -------------------------------------------------------------------------------
     def get_job(self, job_id: str) -> Doc: ...
 
@@ -253,10 +316,6 @@ class MetadataStore(Protocol):
 
     def health(self) -> None: ...
 
-    # Optional capability (not part of the protocol, looked up with ``getattr``): ``batch()``, a
-    # context manager in which a backend groups many small writes (e.g. ``put_ingest_record``)
-    # into one transaction. Bulk indexing uses it when present and works without it.
-
 
 # ------------------------------------------------------------------------------------ tasks
 
@@ -264,8 +323,14 @@ TaskHandler = Callable[[Doc], None]
 
 
 @runtime_checkable
-class TaskQueue(Protocol):
+class TaskQueue(HealthCheck, Closable, Protocol):
     """At-least-once delivery of small JSON messages (pass references, not payloads)."""
+
+    @property
+    def local_worker(self) -> bool:
+        """True where this process consumes the queue itself (``start_worker``/``stop``); False where
+        the queue pushes its messages to an HTTP endpoint (``TaskQueueBase``)."""
+        ...
 
     def enqueue(self, queue: str, message: Doc, *, dedup_key: str | None = None, delay_seconds: float = 0) -> str:
         """Returns the task name. The same ``dedup_key`` twice enqueues once."""
@@ -274,6 +339,14 @@ class TaskQueue(Protocol):
     def delete_queue(self, queue: str) -> None: ...
 
     def health(self) -> None: ...
+
+    def start_worker(self, handler: TaskHandler, threads: int = 1) -> None:
+        """Run ``handler`` on due messages on ``threads`` threads until ``stop`` (only where ``local_worker``)."""
+        ...
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the worker threads (a running handler finishes first, up to ``timeout``)."""
+        ...
 
 
 # ------------------------------------------------------------------------------------ infrastructure
@@ -288,3 +361,93 @@ class Provisioner(Protocol):
         ...
 
     def deprovision_catalog(self, catalog_id: str, binding: Doc) -> None: ...
+
+
+# ------------------------------------------------------------------------------------ defaults
+
+
+class BlobStoreBase:
+    """The members of ``BlobStore`` a backend need not write: not a local folder, ``list_keys``
+    from ``list``, nothing to close."""
+
+    root: Path | None = None
+    local_reads: bool = False
+
+    def list_keys(self: BlobStore, prefix: str = "") -> builtins.list[str]:
+        return [info.key for info in self.list(prefix)]
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class MetadataStoreBase:
+    """The members of ``MetadataStore`` that have a generic form on top of the others."""
+
+    def get_assets_json(self: MetadataStore, catalog_id: str, asset_ids: Sequence[str]) -> list[tuple[str, str, str]]:
+        return [
+            (doc["id"], doc.get("status") or "", orjson.dumps(doc).decode())
+            for doc in self.get_assets(catalog_id, asset_ids)
+        ]
+
+    def export_assets_json(
+        self: MetadataStore, catalog_id: str, *, since: str | None = None, statuses: Sequence[str] = ("active",)
+    ) -> Iterator[str]:
+        for doc in self.export_assets(catalog_id, since=since, statuses=statuses):
+            yield orjson.dumps(doc).decode()
+
+    def get_ingest_records(self: MetadataStore, bucket: str, keys: Sequence[str]) -> list[IngestRecord]:
+        found: list[IngestRecord] = []
+        for key in dict.fromkeys(keys):
+            with contextlib.suppress(NotFound):
+                found.append(self.get_ingest_record(bucket, key))
+        return found
+
+    def put_ingest_records(self: MetadataStore, records: Sequence[IngestRecord]) -> None:
+        with self.batch():
+            for record in records:
+                self.put_ingest_record(record)
+
+    def batch(self) -> AbstractContextManager[object]:
+        return contextlib.nullcontext()
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class TaskQueueBase:
+    """The members of ``TaskQueue`` for a queue that pushes its messages (no in-process worker)."""
+
+    local_worker: bool = False
+
+    def start_worker(self, handler: TaskHandler, threads: int = 1) -> None:
+        raise Unavailable(f"{type(self).__name__} pushes its messages to an endpoint; it has no in-process worker")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """No worker runs in this process."""
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+# ------------------------------------------------------------------------------------ start-up check
+
+
+def port_members(port: type) -> builtins.list[str]:
+    """The public members a port declares (its own and its base protocols'), in declaration order."""
+    names: dict[str, None] = {}
+    for cls in reversed(port.__mro__):
+        if cls.__module__ in ("typing", "builtins"):
+            continue
+        declared = [*inspect.get_annotations(cls), *vars(cls)]
+        names.update(dict.fromkeys(name for name in declared if not name.startswith("_")))
+    return list(names)
+
+
+def missing_members(adapter: object, port: type) -> builtins.list[str]:
+    """The members of ``port`` that ``adapter`` lacks (a method that is there but not callable counts)."""
+    missing = []
+    for name in port_members(port):
+        declared = next((vars(cls)[name] for cls in port.__mro__ if name in vars(cls)), None)
+        if not hasattr(adapter, name) or (callable(declared) and not callable(getattr(adapter, name))):
+            missing.append(name)
+    return missing

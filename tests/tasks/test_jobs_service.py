@@ -166,10 +166,10 @@ def test_dismiss_stops_a_running_job_quickly_and_writes_nothing(
     worker.start()
     wait_for(
         lambda: (
-            services.tasks.get_job(job_id)["status"] == "running" and services.tasks.registry.get("slow").steps_done > 3
+            services.tasks.get_job(job_id)["status"] == "running" and services.tasks.registry.get("slow").steps_done > 3  # type: ignore[attr-defined]
         ),
         what="job running",
-    )  # type: ignore[attr-defined]
+    )
 
     dismissed_at = time.monotonic()
     doc = services.tasks.dismiss(job_id, actor="carol")

@@ -64,7 +64,7 @@ def _services(args: argparse.Namespace) -> Services:
 
 def resolve_paths(paths: list[str], blobs: BlobStore) -> tuple[list[str], bool]:
     """The object keys named by command-line paths, and whether they form complete listings."""
-    root: Path | None = getattr(blobs, "root", None)
+    root = blobs.root
     keys: list[str] = []
     complete = True
     for arg in paths:
@@ -92,10 +92,7 @@ def resolve_paths(paths: list[str], blobs: BlobStore) -> tuple[list[str], bool]:
 
 
 def _keys_under(blobs: BlobStore, prefix: str) -> list[str]:
-    list_keys = getattr(blobs, "list_keys", None)
-    if callable(list_keys):
-        return list(list_keys(prefix))
-    return [info.key for info in blobs.list(prefix)]
+    return blobs.list_keys(prefix)
 
 
 def run_index(args: argparse.Namespace) -> int:

@@ -255,15 +255,11 @@ class AssetService:
     def bulk_get_json(self, catalog_id: str, ids: Sequence[str]) -> bytes:
         """``{"assets": [...], "missing": [...]}`` as JSON bytes: the hot path of ``POST /assets/bulk-get``.
 
-        Uses the store's optional ``get_assets_json`` to splice stored JSON without parsing it.
+        Splices the stored JSON of the store's ``get_assets_json`` without parsing it.
         """
-        raw_reader = getattr(self.store, "get_assets_json", None)
-        if raw_reader is None:
-            assets, missing = self.bulk_get(catalog_id, ids)
-            return orjson.dumps({"assets": assets, "missing": missing})
         wanted = self._bulk_ids(catalog_id, ids)
         # Sorted ids read the store's index in key order (measurably faster on SQLite); the answer keeps request order.
-        found = {row[0]: row[2] for row in raw_reader(catalog_id, sorted(wanted)) if row[1] == "active"}
+        found = {row[0]: row[2] for row in self.store.get_assets_json(catalog_id, sorted(wanted)) if row[1] == "active"}
         parts = [found[i] for i in wanted if i in found]
         missing = [i for i in wanted if i not in found]
         return b"".join((b'{"assets":[', ",".join(parts).encode(), b'],"missing":', orjson.dumps(missing), b"}"))
@@ -282,15 +278,10 @@ class AssetService:
         self.catalogs.require_active(catalog_id)
         since_norm = dtime.normalize(since, "since") if since else None
         statuses = ("active", "missing", "deleted") if include_deleted else ("active",)
-        raw_export = getattr(self.store, "export_assets_json", None)
 
         def lines() -> Iterator[bytes]:
-            if raw_export is not None:
-                for text in raw_export(catalog_id, since=since_norm, statuses=statuses):
-                    yield text.encode()
-            else:
-                for doc in self.store.export_assets(catalog_id, since=since_norm, statuses=statuses):
-                    yield orjson.dumps(doc)
+            for text in self.store.export_assets_json(catalog_id, since=since_norm, statuses=statuses):
+                yield text.encode()
 
         def chunks() -> Iterator[bytes]:
             buffer: list[bytes] = []

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from dynastore import __version__
 from dynastore.api.deps import JSONResponse, get_services
 from dynastore.errors import DynastoreError
+from dynastore.ports import HealthCheck
 
 router = APIRouter(tags=["service"])
 
@@ -20,12 +21,13 @@ def health(request: Request) -> JSONResponse:
     adapters = services.adapters
     checks: dict[str, Any] = {}
     healthy = True
-    for name, adapter in (("blobs", adapters.blobs), ("store", adapters.store), ("queue", adapters.queue)):
+    dependencies: list[tuple[str, HealthCheck]] = [
+        ("blobs", adapters.blobs), ("store", adapters.store), ("queue", adapters.queue)
+    ]
+    for name, adapter in dependencies:
         started = time.perf_counter()
-        check = getattr(adapter, "health", None)
         try:
-            if callable(check):
-                check()
+            adapter.health()
             checks[name] = {"status": "ok", "adapter": type(adapter).__name__}
         except DynastoreError as exc:
             healthy = False

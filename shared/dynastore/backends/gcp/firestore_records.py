@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -87,10 +88,12 @@ class OtherRecords(FirestoreBase):
         data = self._get(self._ingest_ref(bucket, key), "ingest record")
         if data is None:
             raise NotFound(f"no ingest record for {key!r} in bucket {bucket!r}")
-        fields = {f.name for f in dataclasses.fields(IngestRecord)}
-        values = {k: v for k, v in data.items() if k in fields}
-        values["catalog_id"] = values.get("catalog_id") or None
-        return IngestRecord(**values)
+        return _ingest_record(data)
+
+    def get_ingest_records(self, bucket: str, keys: Sequence[str]) -> list[IngestRecord]:
+        """The records of those keys that have one, in no particular order: batched reads."""
+        refs = [self._ingest_ref(bucket, key) for key in dict.fromkeys(keys)]
+        return [_ingest_record(data) for data in self._get_all(refs, "ingest records").values()]
 
     # ------------------------------------------------------------------ jobs
     def get_job(self, job_id: str) -> Doc:
@@ -157,3 +160,9 @@ class OtherRecords(FirestoreBase):
                 deleted += 1
         return deleted
 
+
+def _ingest_record(data: dict[str, Any]) -> IngestRecord:
+    fields = {f.name for f in dataclasses.fields(IngestRecord)}
+    values = {k: v for k, v in data.items() if k in fields}
+    values["catalog_id"] = values.get("catalog_id") or None
+    return IngestRecord(**values)

@@ -27,7 +27,7 @@ from dynastore.backends.gcp._errors import sdk_errors
 from dynastore.domain import time as dtime
 from dynastore.domain.object_keys import check_key
 from dynastore.errors import Conflict, Invalid, NotFound, PreconditionFailed, Unavailable
-from dynastore.ports import BlobInfo
+from dynastore.ports import BlobInfo, BlobStoreBase
 
 CHUNK = 8 * 1024 * 1024
 
@@ -101,7 +101,7 @@ def ephemeral_signing_credentials() -> Any:
         return _ephemeral
 
 
-class GcsBlobStore:
+class GcsBlobStore(BlobStoreBase):
     """One Cloud Storage bucket."""
 
     def __init__(

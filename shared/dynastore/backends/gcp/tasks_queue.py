@@ -29,7 +29,7 @@ import orjson
 
 from dynastore.backends.gcp._errors import sdk_errors
 from dynastore.errors import Conflict, Invalid, NotFound, PayloadTooLarge, Unavailable
-from dynastore.ports import Doc
+from dynastore.ports import Doc, TaskQueueBase
 
 MAX_BODY_BYTES = 90_000  # Cloud Tasks takes 100 KB per task, headers included
 QUEUE_HEADER = "X-Dynastore-Queue"
@@ -52,7 +52,7 @@ def task_id(queue: str, dedup_key: str) -> str:
     return hashlib.sha256(f"{queue}\n{dedup_key}".encode()).hexdigest()
 
 
-class CloudTasksQueue:
+class CloudTasksQueue(TaskQueueBase):
     def __init__(
         self,
         client: Any,

@@ -49,7 +49,7 @@ from dynastore.domain import time as dtime
 from dynastore.domain.object_keys import RESERVED_PREFIX
 from dynastore.domain.object_keys import check_key as check_object_key
 from dynastore.errors import Conflict, Invalid, NotFound, PreconditionFailed, Unavailable
-from dynastore.ports import BlobInfo
+from dynastore.ports import BlobInfo, BlobStoreBase
 
 META_DIR = ".dynastore-meta"
 TMP_PREFIX = ".dynastore-tmp-"
@@ -89,10 +89,11 @@ def _iso_ns(mtime_ns: int) -> str:
     return dtime.isoformat(datetime.fromtimestamp(mtime_ns / 1e9, UTC))
 
 
-class FolderBlobStore:
+class FolderBlobStore(BlobStoreBase):
     """``ports.BlobStore`` over a folder (see the module docstring for the design)."""
 
-    local_reads = True  # optional hint (ports.py): reads are local system calls, not network round trips
+    root: Path  # the bucket folder
+    local_reads = True  # reads are local system calls, not network round trips
 
     def __init__(self, root: Path | str, bucket: str = "local") -> None:
         self.bucket = bucket

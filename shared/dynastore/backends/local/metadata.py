@@ -16,9 +16,10 @@ from dynastore.backends.local.sqlite_catalogs import CatalogRecords
 from dynastore.backends.local.sqlite_records import OtherRecords
 from dynastore.backends.local.sqlite_schema import SCHEMA, SCHEMA_VERSION
 from dynastore.errors import Unavailable
+from dynastore.ports import MetadataStoreBase
 
 
-class SqliteMetadataStore(CatalogRecords, AssetRecords, OtherRecords):
+class SqliteMetadataStore(CatalogRecords, AssetRecords, OtherRecords, MetadataStoreBase):
     """``ports.MetadataStore`` on SQLite (WAL, FTS5 trigram, JSON1, R*Tree)."""
 
     def __init__(self, path: Path | str) -> None:
@@ -35,7 +36,7 @@ class SqliteMetadataStore(CatalogRecords, AssetRecords, OtherRecords):
         self.db.health()
 
     def batch(self) -> AbstractContextManager[object]:
-        """Optional capability (see ``ports.MetadataStore``): the writes inside share one transaction."""
+        """The writes inside share one transaction."""
         return self.db.write()
 
     def close(self) -> None:

@@ -30,6 +30,7 @@ import orjson
 
 from dynastore.backends.local.sqlite_base import SqliteDatabase
 from dynastore.errors import Invalid
+from dynastore.ports import TaskQueueBase
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,10 @@ STATES = ("ready", "leased", "done", "dead")
 _TASK_COLUMNS = "name, queue, dedup_key, message, state, attempts, available_at, lease_until, owner, last_error"
 
 
-class SqliteTaskQueue:
-    """``ports.TaskQueue`` in SQLite plus a worker (``start_worker``/``stop``)."""
+class SqliteTaskQueue(TaskQueueBase):
+    """``ports.TaskQueue`` in SQLite with an in-process worker (``start_worker``/``stop``)."""
+
+    local_worker = True
 
     def __init__(
         self,

@@ -117,7 +117,7 @@ class AssetRecords:
             return [parse(row[0]) for row in rows]
 
     def get_assets_json(self, catalog_id: str, asset_ids: Sequence[str]) -> list[tuple[str, str, str]]:
-        """Optional fast path of ``get_assets`` (see ports.py): ``(id, status, doc JSON)`` rows, unparsed."""
+        """``(id, status, doc JSON)`` rows, the stored text unparsed."""
         if not asset_ids:
             return []
         rows = self.db.query(
@@ -326,7 +326,7 @@ class AssetRecords:
     def export_assets_json(
         self, catalog_id: str, *, since: str | None = None, statuses: Sequence[str] = ("active",)
     ) -> Iterator[str]:
-        """Optional fast path of ``export_assets`` (see ports.py): the stored JSON text of each document."""
+        """The stored JSON text of each document, unparsed."""
         for batch in self._export_batches(catalog_id, since, statuses):
             yield from batch
 

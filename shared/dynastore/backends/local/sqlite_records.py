@@ -82,7 +82,7 @@ class OtherRecords:
             conn.execute(_PUT_INGEST, _ingest_row(record))
 
     def put_ingest_records(self, records: Sequence[IngestRecord]) -> None:
-        """Optional fast path (see ports.py): many ingest records in one transaction, one statement."""
+        """Many ingest records in one transaction, one statement."""
         rows = [_ingest_row(record) for record in records]
         if rows:
             with self.db.write() as conn:
@@ -95,7 +95,7 @@ class OtherRecords:
         return IngestRecord(**loads(row[0]))
 
     def get_ingest_records(self, bucket: str, keys: Sequence[str]) -> list[IngestRecord]:
-        """Optional fast path (see ports.py): the records of those keys that have one, in no particular order."""
+        """The records of those keys that have one, in no particular order: one query."""
         if not keys:
             return []
         rows = self.db.query(

@@ -228,9 +228,7 @@ class FolderWatcher:
                 self.on_outcome(outcome)
 
     def _keys_under(self, prefix: str) -> list[str]:
-        list_keys = getattr(self.indexing.blobs, "list_keys", None)
-        keys = list_keys(prefix) if callable(list_keys) else [i.key for i in self.indexing.blobs.list(prefix)]
-        return [k for k in keys if ignored_reason(k) is None]
+        return [k for k in self.indexing.blobs.list_keys(prefix) if ignored_reason(k) is None]
 
     def _startup_reconcile(self) -> None:
         try:

@@ -160,21 +160,19 @@ class Facts:
 
     def prefetch(self, events: Sequence[tuple[StorageEvent, KeyScope]]) -> Prefetched:
         """Read in a few calls what planning these events looks up per object: their ingest records
-        (when the store reads them in bulk, ``get_ingest_records``) and the assets their keys may
+        (``get_ingest_records``) and the assets their keys may
         already have (``get_assets``). A failed read leaves planning to read one by one."""
         reads = Prefetched()
         if not events:
             return reads
         try:
-            get_records = getattr(self.store, "get_ingest_records", None)
-            if callable(get_records):
-                keys_by_bucket: dict[str, list[str]] = {}
-                for event, _ in events:
-                    keys_by_bucket.setdefault(event.bucket, []).append(event.key)
-                for bucket, keys in keys_by_bucket.items():
-                    found = {record.key: record for record in get_records(bucket, keys)}
-                    for key in keys:
-                        reads.records[(bucket, key)] = found.get(key)
+            keys_by_bucket: dict[str, list[str]] = {}
+            for event, _ in events:
+                keys_by_bucket.setdefault(event.bucket, []).append(event.key)
+            for bucket, keys in keys_by_bucket.items():
+                found = {record.key: record for record in self.store.get_ingest_records(bucket, keys)}
+                for key in keys:
+                    reads.records[(bucket, key)] = found.get(key)
             ids_by_catalog: dict[str, dict[str, None]] = {}
             for event, scope in events:
                 ids = ids_by_catalog.setdefault(scope.catalog_id, {})

@@ -253,12 +253,12 @@ class IndexingService:
 
     def _stat_threads(self) -> int:
         """Threads for stat-ing a batch: one where a stat is a local system call."""
-        return 1 if getattr(self.blobs, "local_reads", False) else self.read_threads
+        return 1 if self.blobs.local_reads else self.read_threads
 
     def _plan_threads(self, events: Sequence[StorageEvent]) -> int:
         """Threads for planning a batch. Remote reads overlap on threads; local reads of small files
         do not gain (the work is Python, threads only take turns on the GIL), large files do (hashing)."""
-        if not getattr(self.blobs, "local_reads", False) or not events:
+        if not self.blobs.local_reads or not events:
             return self.read_threads
         size = sum(event.size or 0 for event in events)
         return self.read_threads if size >= LARGE_FILE_BYTES * len(events) else 1

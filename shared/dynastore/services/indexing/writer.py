@@ -124,14 +124,10 @@ class Writer:
         records = [plan.record for plan in plans if plan.record is not None]
         if not records:
             return
-        put_records = getattr(self.store, "put_ingest_records", None)
-        if callable(put_records) and len(records) > 1:
-            put_records(records)
-            return
-        batch = getattr(self.store, "batch", None)
-        with batch() if callable(batch) and len(records) > 1 else contextlib.nullcontext():
-            for new_record in records:
-                self.store.put_ingest_record(new_record)
+        if len(records) > 1:
+            self.store.put_ingest_records(records)  # one transaction where the backend has them
+        else:
+            self.store.put_ingest_record(records[0])
 
     def put_record(
         self,

@@ -42,11 +42,11 @@ class TaskWorker:
 
     def start(self) -> None:
         self.service.resume()
-        self.service.queue.start_worker(self.service.handle_message, self.threads)  # type: ignore[attr-defined]
+        self.service.queue.start_worker(self.service.handle_message, self.threads)
 
     def stop(self) -> None:
         self.service.shutdown()
-        self.service.queue.stop()  # type: ignore[attr-defined]
+        self.service.queue.stop()
 
 
 class TaskService:
@@ -167,7 +167,7 @@ class TaskService:
 
     def worker(self) -> TaskWorker | None:
         """The in-process worker for backends whose queue has one (local), unless ``worker_threads`` is 0."""
-        if self.settings.worker_threads <= 0 or not callable(getattr(self.queue, "start_worker", None)):
+        if self.settings.worker_threads <= 0 or not self.queue.local_worker:
             return None
         return TaskWorker(self, self.settings.worker_threads)
 
