@@ -6,16 +6,14 @@ stall or kill the whole process are in ``test_filter_limits_process.py``).
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 
+from dynastore.domain.limits import MAX_FILTER_DEPTH
 from support.live_api import LiveApi as Api
 from support.live_api import assert_problem, start_live_api
 
@@ -77,7 +75,7 @@ def test_deeply_nested_mongo_query_is_a_400(api: Api, catalog: str) -> None:
 def test_filters_at_the_depth_limit_still_run(api: Api, path: str) -> None:
     # GIVEN a filter nested to exactly the allowed depth (NOT and AND alternating)
     catalog_id = api.new_catalog("dl")
-    limit = api.services.settings.max_filter_depth
+    limit = MAX_FILTER_DEPTH
     text = "id = 'x'"
     for level in range(limit - 1):
         text = f"NOT ({text})" if level % 2 else f"({text}) AND title <> 'y'"

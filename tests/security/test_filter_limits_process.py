@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 
 from support.devserver import dev_server
@@ -102,10 +101,7 @@ def test_deeply_nested_cql2_text_is_refused_without_crashing(
 def test_deeply_nested_cql2_json_is_refused_without_crashing(server: tuple[httpx.Client, Any], path: str) -> None:
     client, process = server
     # GIVEN a CQL2 JSON filter of 500 nested NOTs (1,000 JSON levels, just under orjson's own limit)
-    node: Any = {"op": "=", "args": [{"property": "id"}, "a"]}
-    for _ in range(500):
-        node = {"op": "not", "args": [node]}
-    text = orjson.dumps(node).decode()
+    text = '{"op":"not","args":[' * 500 + '{"op":"=","args":[{"property":"id"},"a"]}' + "]}" * 500
     # WHEN it is sent as a GET parameter
     got = _send(process, lambda: client.get(path.format(c="long"), params={"filter": text}))
     # THEN it answers 400 naming the nesting limit
@@ -154,10 +150,8 @@ def while_attacking(client: httpx.Client, attack: Callable[[], httpx.Response]) 
 
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("pattern", ["%a%a%a%a%b", "%a%a%a%b", "%a_a%a_a%_%b"])
-def test_like_backtracking_does_not_block_the_server(
-    server: tuple[httpx.Client, Any], path: str, pattern: str
-) -> None:
-    client, process = server
+def test_like_backtracking_does_not_block_the_server(server: tuple[httpx.Client, Any], path: str, pattern: str) -> None:
+    client, _ = server
     # GIVEN assets and items with 3,000-character titles
     # WHEN a LIKE pattern that backtracks catastrophically in a regex engine is searched
     times, response = while_attacking(

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from dynastore.api.budget import run_search
 from dynastore.api.deps import (
     Editor,
     JSONResponse,
@@ -41,7 +42,7 @@ SEARCH_DESCRIPTION = (
 
 
 @router.get("/assets/search", summary="Search assets", description=SEARCH_DESCRIPTION, response_class=JSONResponse)
-def search_get(
+async def search_get(
     request: Request,
     q: str | None = Query(default=None, description="case-insensitive substring of id, code, title, file name"),
     catalog_id: str | None = Query(default=None, description="one or more (comma-separated); default all active"),
@@ -61,8 +62,8 @@ def search_get(
     principal: Principal = Reader,
 ) -> JSONResponse:
     services = get_services(request)
-    parsed = services.search.parse(multi_params(request.query_params.multi_items()))
-    page = services.search.run(parsed)
+    params = multi_params(request.query_params.multi_items())
+    page = await run_search(request, lambda: services.search.run(services.search.parse(params)))
     return JSONResponse(page_document(page, "assets", next_link(request, page.next_token)))
 
 
@@ -76,8 +77,7 @@ def search_get(
 async def search_post(request: Request, principal: Principal = Reader) -> JSONResponse:
     body = await read_json_object(request, 'the search body is a JSON object such as {"q": "b04", "limit": 100}')
     services = get_services(request)
-    parsed = services.search.parse(body)
-    page = await run_in_threadpool(services.search.run, parsed)
+    page = await run_search(request, lambda: services.search.run(services.search.parse(body)))
     links: list[dict[str, Any]] = [{"rel": "self", "href": url_for_path(request, request.url.path), "method": "POST"}]
     if page.next_token:
         links.append(

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from dynastore.api.budget import run_search
 from dynastore.api.deps import (
     Editor,
     JSONResponse,
@@ -195,11 +196,15 @@ def _wants_assets(fields: Fields) -> bool:
     return not fields.include or any(p == "assets" or p.startswith("assets.") for p in fields.include)
 
 
-def _search_get(request: Request, catalog_id: str | None) -> GeoJSONResponse:
+async def _search_get(request: Request, catalog_id: str | None) -> GeoJSONResponse:
     stac = _stac(request)
-    query, fields = parse_item_search(_params(request), stac.settings, catalog_ids=_scope(catalog_id))
-    page = stac.search_items(query)
-    return _item_collection(request, page, fields, None, _root_links(request, catalog_id))
+
+    def work() -> GeoJSONResponse:
+        query, fields = parse_item_search(_params(request), stac.settings, catalog_ids=_scope(catalog_id))
+        page = stac.search_items(query)
+        return _item_collection(request, page, fields, None, _root_links(request, catalog_id))
+
+    return await run_search(request, work)
 
 
 async def _search_post(request: Request, catalog_id: str | None) -> GeoJSONResponse:
@@ -207,9 +212,13 @@ async def _search_post(request: Request, catalog_id: str | None) -> GeoJSONRespo
         request, 'the search body is a JSON object such as {"bbox": [0, 0, 1, 1], "limit": 10}'
     )
     stac = _stac(request)
-    query, fields = parse_item_search(body, stac.settings, catalog_ids=_scope(catalog_id), json_body=True)
-    page = await _call(stac.search_items, query)
-    return await _call(_item_collection, request, page, fields, body, _root_links(request, catalog_id))
+
+    def work() -> GeoJSONResponse:
+        query, fields = parse_item_search(body, stac.settings, catalog_ids=_scope(catalog_id), json_body=True)
+        page = stac.search_items(query)
+        return _item_collection(request, page, fields, body, _root_links(request, catalog_id))
+
+    return await run_search(request, work)
 
 
 def _root_links(request: Request, catalog_id: str | None) -> list[dict[str, Any]]:
@@ -223,8 +232,8 @@ def _root_links(request: Request, catalog_id: str | None) -> list[dict[str, Any]
     description=SEARCH_DESCRIPTION,
     response_class=GeoJSONResponse,
 )
-def search_all_get(request: Request, principal: Principal = Reader) -> GeoJSONResponse:
-    return _search_get(request, None)
+async def search_all_get(request: Request, principal: Principal = Reader) -> GeoJSONResponse:
+    return await _search_get(request, None)
 
 
 @router.post(
@@ -243,8 +252,8 @@ async def search_all_post(request: Request, principal: Principal = Reader) -> Ge
     description=SEARCH_DESCRIPTION,
     response_class=GeoJSONResponse,
 )
-def search_get(catalog_id: str, request: Request, principal: Principal = Reader) -> GeoJSONResponse:
-    return _search_get(request, catalog_id)
+async def search_get(catalog_id: str, request: Request, principal: Principal = Reader) -> GeoJSONResponse:
+    return await _search_get(request, catalog_id)
 
 
 @router.post(
@@ -276,18 +285,25 @@ def _asset_collection(
     return JSONResponse(_page_document(request, page, body, JSON, members, extra_links))
 
 
-def _asset_search_get(request: Request, catalog_id: str | None) -> JSONResponse:
+async def _asset_search_get(request: Request, catalog_id: str | None) -> JSONResponse:
     stac = _stac(request)
-    query = parse_asset_search(_params(request), stac.settings, catalog_ids=_scope(catalog_id))
-    return _asset_collection(request, stac.search_assets(query), None, _root_links(request, catalog_id))
+
+    def work() -> JSONResponse:
+        query = parse_asset_search(_params(request), stac.settings, catalog_ids=_scope(catalog_id))
+        return _asset_collection(request, stac.search_assets(query), None, _root_links(request, catalog_id))
+
+    return await run_search(request, work)
 
 
 async def _asset_search_post(request: Request, catalog_id: str | None) -> JSONResponse:
     body = await read_json_object(request, 'the search body is a JSON object such as {"roles": ["data"], "limit": 10}')
     stac = _stac(request)
-    query = parse_asset_search(body, stac.settings, catalog_ids=_scope(catalog_id), json_body=True)
-    page = await _call(stac.search_assets, query)
-    return _asset_collection(request, page, body, _root_links(request, catalog_id))
+
+    def work() -> JSONResponse:
+        query = parse_asset_search(body, stac.settings, catalog_ids=_scope(catalog_id), json_body=True)
+        return _asset_collection(request, stac.search_assets(query), body, _root_links(request, catalog_id))
+
+    return await run_search(request, work)
 
 
 @router.get(
@@ -296,8 +312,8 @@ async def _asset_search_post(request: Request, catalog_id: str | None) -> JSONRe
     description=ASSET_SEARCH_DESCRIPTION,
     response_class=JSONResponse,
 )
-def asset_search_all_get(request: Request, principal: Principal = Reader) -> JSONResponse:
-    return _asset_search_get(request, None)
+async def asset_search_all_get(request: Request, principal: Principal = Reader) -> JSONResponse:
+    return await _asset_search_get(request, None)
 
 
 @router.post(
@@ -316,8 +332,8 @@ async def asset_search_all_post(request: Request, principal: Principal = Reader)
     description=ASSET_SEARCH_DESCRIPTION,
     response_class=JSONResponse,
 )
-def asset_search_get(catalog_id: str, request: Request, principal: Principal = Reader) -> JSONResponse:
-    return _asset_search_get(request, catalog_id)
+async def asset_search_get(catalog_id: str, request: Request, principal: Principal = Reader) -> JSONResponse:
+    return await _asset_search_get(request, catalog_id)
 
 
 @router.post(
@@ -480,20 +496,26 @@ def _item_response(request: Request, doc: dict[str, Any], status: int = 200) -> 
     description=SEARCH_DESCRIPTION.replace("STAC item search: `collections`, ", "Items of this collection: "),
     response_class=GeoJSONResponse,
 )
-def list_items(catalog_id: str, collection_id: str, request: Request, principal: Principal = Reader) -> GeoJSONResponse:
+async def list_items(
+    catalog_id: str, collection_id: str, request: Request, principal: Principal = Reader
+) -> GeoJSONResponse:
     stac, links = _stac(request), _links(request)
     params = _params(request)
     unknown = sorted(k for k in params if k not in ITEM_SEARCH_PARAMS or k == "collections")
     if unknown:
         raise Invalid(f"unknown parameter(s) {', '.join(unknown)}")
-    query, fields = parse_item_search(params, stac.settings, catalog_ids=(catalog_id,))
-    page = stac.list_items(catalog_id, collection_id, query)
     extra = [
         link("root", links.catalog(catalog_id)),
         link("parent", links.collection(catalog_id, collection_id)),
         link("collection", links.collection(catalog_id, collection_id)),
     ]
-    return _item_collection(request, page, fields, None, extra)
+
+    def work() -> GeoJSONResponse:
+        query, fields = parse_item_search(params, stac.settings, catalog_ids=(catalog_id,))
+        page = stac.list_items(catalog_id, collection_id, query)
+        return _item_collection(request, page, fields, None, extra)
+
+    return await run_search(request, work)
 
 
 @router.post(
@@ -614,7 +636,7 @@ ITEM_ASSETS_DESCRIPTION = (
     description=ITEM_ASSETS_DESCRIPTION,
     response_class=JSONResponse,
 )
-def item_assets(
+async def item_assets(
     catalog_id: str, collection_id: str, item_id: str, request: Request, principal: Principal = Reader
 ) -> JSONResponse:
     stac, links = _stac(request), _links(request)
@@ -622,11 +644,15 @@ def item_assets(
     for name in ("collections", "items", "catalog_id", "catalog_ids", "bbox", "intersects"):
         if name in params:
             raise Invalid(f"{name} does not apply to one item's assets")
-    query = parse_asset_search(params, stac.settings, catalog_ids=(catalog_id,))
-    page = stac.item_assets(catalog_id, collection_id, item_id, query)
     extra = [
         link("root", links.catalog(catalog_id)),
         link("item", links.item(catalog_id, collection_id, item_id), GEOJSON, f"Item {item_id}"),
         link("parent", links.item(catalog_id, collection_id, item_id), GEOJSON),
     ]
-    return _asset_collection(request, page, None, extra)
+
+    def work() -> JSONResponse:
+        query = parse_asset_search(params, stac.settings, catalog_ids=(catalog_id,))
+        page = stac.item_assets(catalog_id, collection_id, item_id, query)
+        return _asset_collection(request, page, None, extra)
+
+    return await run_search(request, work)
