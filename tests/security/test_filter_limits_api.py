@@ -83,7 +83,7 @@ def test_filters_at_the_depth_limit_still_run(api: Api, path: str) -> None:
     response = api.reader.post(path.format(c=catalog_id), json={"filter": text})
     assert response.status_code == 200, response.text
     # AND one level more is refused, naming the limit
-    too_deep = api.reader.post(path.format(c=catalog_id), json={"filter": f"NOT ({text})" * 1 + " AND id = 'z'"})
+    too_deep = api.reader.post(path.format(c=catalog_id), json={"filter": f"NOT ({text}) AND id = 'z'"})
     assert_problem(too_deep, 400, "nesting depth", str(limit))
 
 
