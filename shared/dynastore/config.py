@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     max_page_limit: int = Field(default=10_000, ge=1, le=10_000, description="largest `limit` of any list")
     default_page_limit: int = Field(default=100, ge=1, le=10_000)
     signed_url_ttl_seconds: int = Field(default=900, ge=1, le=7 * 24 * 3600)
+    search_timeout_seconds: float = Field(
+        default=20, gt=0, description="time budget of one search; past it the search answers 503"
+    )
 
     # --- hrefs, downloads and record size (README "Security") ------------------------------
     max_record_bytes: int = Field(

@@ -20,10 +20,12 @@ from urllib.parse import urlencode
 import orjson
 from fastapi import Depends, Header, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from dynastore.bootstrap import Services
 from dynastore.domain.asset import asset_path
 from dynastore.domain.ids import check_id
+from dynastore.domain.limits import check_json_depth
 from dynastore.domain.search import Page
 from dynastore.errors import Invalid, PayloadTooLarge, PreconditionFailed
 from dynastore.services.assets import Scope
@@ -169,10 +171,23 @@ async def read_json(request: Request, *, max_bytes: int = MAX_JSON_BODY, require
         if not required:
             return None
         raise Invalid("the request needs a JSON body")
+    if len(body) > _INLINE_PARSE_BYTES:  # a large body is parsed off the event loop
+        return await run_in_threadpool(_parse_json, body)
+    return _parse_json(body)
+
+
+_INLINE_PARSE_BYTES = 1024 * 1024
+
+
+def _parse_json(body: bytes) -> Any:
+    """Parse a body and check its depth (``MAX_JSON_DEPTH``): recursive code further on must not
+    meet a document nested hundreds of levels deep."""
     try:
-        return orjson.loads(body)
+        value = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise Invalid(f"request body is not valid JSON: {exc}") from None
+    check_json_depth(value, "the JSON body")
+    return value
 
 
 def base_url(request: Request) -> str:

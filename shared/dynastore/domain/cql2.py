@@ -39,6 +39,7 @@ from dynastore.domain.filters import (
     Or,
     bbox_polygon,
 )
+from dynastore.domain.limits import MAX_FILTER_LENGTH, check_filter_json, check_filter_text
 from dynastore.errors import Invalid
 
 FilterLang = Literal["cql2-text", "cql2-json"]
@@ -74,19 +75,25 @@ def to_cql2_json(filter: str | dict[str, Any], lang: str | None = None) -> Any:
     if isinstance(filter, dict | bool):
         if lang == "cql2-text":
             raise Invalid("filter-lang is cql2-text but the filter is a JSON object")
+        check_filter_json(filter)
         tree: Any = _legacy(filter)
         text = orjson.dumps(tree).decode()
     elif isinstance(filter, str):
         stripped = filter.strip()
         if not stripped:
             raise Invalid("filter is empty")
+        if len(stripped) > MAX_FILTER_LENGTH:
+            raise Invalid(f"filter is {len(stripped)} characters long, above the limit of {MAX_FILTER_LENGTH}")
         if lang == "cql2-json" or (lang is None and stripped.startswith("{")):
             try:
-                tree = _legacy(orjson.loads(stripped))
+                parsed = orjson.loads(stripped)
             except orjson.JSONDecodeError as exc:
                 raise Invalid(f"invalid CQL2 JSON: {exc}") from exc
+            check_filter_json(parsed)
+            tree = _legacy(parsed)
             text = orjson.dumps(tree).decode()
         else:
+            check_filter_text(stripped)  # before the parser, which crashes on deep nesting
             try:
                 return cql2.parse_text(stripped).to_json()
             except (cql2.ParseError, cql2.ValidationError, ValueError) as exc:

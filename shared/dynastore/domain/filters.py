@@ -12,6 +12,7 @@ as in CQL2, where a null compares to nothing).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -206,22 +207,59 @@ def _compare(op: CompareOp, left: Any, right: Any) -> bool:
         return False
 
 
-def like_to_regex(pattern: str, casei: bool = False) -> re.Pattern[str]:
-    out: list[str] = []
-    escaped = False
-    for ch in pattern:
-        if escaped:
-            out.append(re.escape(ch))
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif ch == "%":
-            out.append(".*")
-        elif ch == "_":
-            out.append(".")
-        else:
-            out.append(re.escape(ch))
-    return re.compile("^" + "".join(out) + "$", re.DOTALL | (re.IGNORECASE if casei else 0))
+class LikeMatcher:
+    """A LIKE pattern compiled to run in linear time (no backtracking across ``%``).
+
+    The pattern is split on unescaped ``%`` into segments of fixed length (``_`` and literals,
+    one character each). A value matches when the first segment matches at its start, the last at
+    its end and each one between at its leftmost place after the previous one: taking the leftmost
+    place never loses a match, so this is exact. Each segment is a regular expression without
+    quantifiers, which cannot backtrack; ``casei`` matches like ``re.IGNORECASE``.
+    """
+
+    def __init__(self, pattern: str, casei: bool = False) -> None:
+        flags = re.DOTALL | (re.IGNORECASE if casei else 0)
+        segments: list[list[str]] = [[]]
+        escaped = False
+        for ch in pattern:
+            if escaped:
+                segments[-1].append(re.escape(ch))
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == "%":
+                segments.append([])
+            elif ch == "_":
+                segments[-1].append(".")
+            else:
+                segments[-1].append(re.escape(ch))
+        self.lengths = [len(seg) for seg in segments]
+        self.regexes = [re.compile("".join(seg), flags) for seg in segments]
+
+    def __call__(self, value: str) -> bool:
+        regexes, lengths = self.regexes, self.lengths
+        if len(regexes) == 1:
+            return regexes[0].fullmatch(value) is not None
+        first, last = regexes[0], regexes[-1]
+        end = len(value) - lengths[-1]
+        if end < lengths[0] or first.match(value) is None:
+            return False
+        pos = lengths[0]
+        for regex, length in zip(regexes[1:-1], lengths[1:-1], strict=True):
+            if length == 0:
+                continue
+            found = regex.search(value, pos, end)
+            if found is None:
+                return False
+            pos = found.end()
+        return pos <= end and last.fullmatch(value, end) is not None
+
+
+@functools.lru_cache(maxsize=256)
+def compile_like(pattern: str, casei: bool = False) -> LikeMatcher:
+    """The (cached) linear-time matcher of a LIKE pattern: ``%`` any run, ``_`` one character,
+    ``\\`` escapes the next character."""
+    return LikeMatcher(pattern, casei)
 
 
 def _values(raw: Any) -> list[Any]:
@@ -256,8 +294,8 @@ def matches(expr: Expr | None, doc: dict[str, Any]) -> bool:
     if isinstance(expr, Between):
         return any(_compare("gte", v, expr.low) and _compare("lte", v, expr.high) for v in _values(raw))
     if isinstance(expr, Like):
-        regex = like_to_regex(expr.pattern, expr.casei)
-        return any(isinstance(v, str) and regex.match(v) is not None for v in _values(raw))
+        like = compile_like(expr.pattern, expr.casei)
+        return any(isinstance(v, str) and like(v) for v in _values(raw))
     if isinstance(expr, Intersects):
         return geometry_intersects(raw, expr.geometry)
     raise TypeError(f"unknown filter node {expr!r}")
@@ -296,6 +334,7 @@ __all__ = [
     "Like",
     "Not",
     "Or",
+    "compile_like",
     "conjoin",
     "from_mongo",
     "matches",

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
 from dynastore.domain.filters import Expr
+from dynastore.domain.limits import check_filter_expr
 from dynastore.errors import Invalid
 
 T = TypeVar("T")
@@ -85,6 +86,9 @@ class AssetQuery:
     limit: int = 100
     token: str | None = None
 
+    def __post_init__(self) -> None:
+        check_filter_expr(self.filter)  # however it was built (CQL2, query, both): within limits
+
 
 @dataclass
 class Page(Generic[T]):
@@ -146,6 +150,9 @@ class ItemQuery:
     sortby: tuple[SortKey, ...] = ()
     limit: int = 100
     token: str | None = None
+
+    def __post_init__(self) -> None:
+        check_filter_expr(self.filter)
 
 
 def item_search_text(doc: dict[str, Any]) -> str:

@@ -14,6 +14,7 @@ import orjson
 from dynastore.config import Settings
 from dynastore.domain.cql2 import compile_cql2
 from dynastore.domain.filters import Expr
+from dynastore.domain.limits import check_json_depth
 from dynastore.errors import Invalid
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -74,11 +75,14 @@ def str_list(value: Any, what: str) -> tuple[str, ...]:
 def json_value(value: Any, what: str, kind: str = "JSON") -> Any:
     """A JSON parameter: GET sends it as text, a POST body as JSON already."""
     if not isinstance(value, str):
+        check_json_depth(value, what)
         return value
     try:
-        return orjson.loads(value)
+        parsed = orjson.loads(value)
     except orjson.JSONDecodeError as exc:
         raise Invalid(f"{what} is not valid {kind}: {exc}") from None
+    check_json_depth(parsed, what)
+    return parsed
 
 
 def parse_limit(value: Any, settings: Settings, default: int | None = None, *, clamp: bool = False) -> int:

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from dynastore.api.budget import run_search
 from dynastore.api.deps import (
     Editor,
     JSONResponse,
@@ -26,6 +27,7 @@ from dynastore.api.deps import (
 )
 from dynastore.api.schemas import BULK_BODY, BULK_GET_BODY, SEARCH_BODY, json_body
 from dynastore.domain.ids import check_id
+from dynastore.domain.search import Page
 from dynastore.errors import Invalid
 from dynastore.services.auth import Principal
 from dynastore.services.params import multi_params
@@ -42,8 +44,20 @@ SEARCH_DESCRIPTION = (
 )
 
 
+async def _search(request: Request, principal: Principal, params: dict[str, Any]) -> Page[dict[str, Any]]:
+    """One asset search (GET parameters or POST body), parsed and run off the loop under the search budget,
+    narrowed to the caller's catalogs."""
+    services = get_services(request)
+
+    def work() -> Page[dict[str, Any]]:
+        parsed = services.search.parse(params)
+        return services.search.run(parsed, visible_catalogs(request, principal, parsed.catalog_ids))
+
+    return await run_search(request, work)
+
+
 @router.get("/assets/search", summary="Search assets", description=SEARCH_DESCRIPTION, response_class=JSONResponse)
-def search_get(
+async def search_get(
     request: Request,
     q: str | None = Query(default=None, description="case-insensitive substring of id, code, title, file name"),
     catalog_id: str | None = Query(default=None, description="one or more (comma-separated); default all active"),
@@ -62,9 +76,7 @@ def search_get(
     token: str | None = Query(default=None),
     principal: Principal = Reader,
 ) -> JSONResponse:
-    services = get_services(request)
-    parsed = services.search.parse(multi_params(request.query_params.multi_items()))
-    page = services.search.run(parsed, visible_catalogs(request, principal, parsed.catalog_ids))
+    page = await _search(request, principal, multi_params(request.query_params.multi_items()))
     return JSONResponse(page_document(page, "assets", next_link(request, page.next_token)))
 
 
@@ -77,11 +89,7 @@ def search_get(
 )
 async def search_post(request: Request, principal: Principal = Reader) -> JSONResponse:
     body = await read_json_object(request, 'the search body is a JSON object such as {"q": "b04", "limit": 100}')
-    services = get_services(request)
-    parsed = services.search.parse(body)
-    page = await run_in_threadpool(
-        services.search.run, parsed, visible_catalogs(request, principal, parsed.catalog_ids)
-    )
+    page = await _search(request, principal, body)
     links: list[dict[str, Any]] = [{"rel": "self", "href": url_for_path(request, request.url.path), "method": "POST"}]
     if page.next_token:
         links.append(

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import Response
 
+from dynastore.api.budget import run_search
 from dynastore.api.deps import Editor, IfMatch, JSONResponse, Reader, if_rev, read_json
 from dynastore.api.routes._stac_common import (
     SEARCH_DESCRIPTION,
@@ -43,20 +44,26 @@ def _item_response(request: Request, doc: dict[str, Any], status: int = 200) -> 
     description=SEARCH_DESCRIPTION.replace("STAC item search: `collections`, ", "Items of this collection: "),
     response_class=GeoJSONResponse,
 )
-def list_items(catalog_id: str, collection_id: str, request: Request, principal: Principal = Reader) -> GeoJSONResponse:
+async def list_items(
+    catalog_id: str, collection_id: str, request: Request, principal: Principal = Reader
+) -> GeoJSONResponse:
     stac, links = _stac(request), _links(request)
     params = _params(request)
     unknown = sorted(k for k in params if k not in ITEM_SEARCH_PARAMS or k == "collections")
     if unknown:
         raise Invalid(f"unknown parameter(s) {', '.join(unknown)}")
-    query, fields = parse_item_search(params, stac.settings, catalog_ids=(catalog_id,))
-    page = stac.list_items(catalog_id, collection_id, query)
     extra = [
         link("root", links.catalog(catalog_id)),
         link("parent", links.collection(catalog_id, collection_id)),
         link("collection", links.collection(catalog_id, collection_id)),
     ]
-    return _item_collection(request, page, fields, None, extra)
+
+    def work() -> GeoJSONResponse:
+        query, fields = parse_item_search(params, stac.settings, catalog_ids=(catalog_id,))
+        page = stac.list_items(catalog_id, collection_id, query)
+        return _item_collection(request, page, fields, None, extra)
+
+    return await run_search(request, work)
 
 
 @router.post(
@@ -182,7 +189,7 @@ ITEM_ASSETS_DESCRIPTION = (
     description=ITEM_ASSETS_DESCRIPTION,
     response_class=JSONResponse,
 )
-def item_assets(
+async def item_assets(
     catalog_id: str, collection_id: str, item_id: str, request: Request, principal: Principal = Reader
 ) -> JSONResponse:
     stac, links = _stac(request), _links(request)
@@ -190,11 +197,15 @@ def item_assets(
     for name in ("collections", "items", "catalog_id", "catalog_ids", "bbox", "intersects"):
         if name in params:
             raise Invalid(f"{name} does not apply to one item's assets")
-    query = parse_asset_search(params, stac.settings, catalog_ids=(catalog_id,))
-    page = stac.item_assets(catalog_id, collection_id, item_id, query)
     extra = [
         link("root", links.catalog(catalog_id)),
         link("item", links.item(catalog_id, collection_id, item_id), GEOJSON, f"Item {item_id}"),
         link("parent", links.item(catalog_id, collection_id, item_id), GEOJSON),
     ]
-    return _asset_collection(request, page, None, extra)
+
+    def work() -> JSONResponse:
+        query = parse_asset_search(params, stac.settings, catalog_ids=(catalog_id,))
+        page = stac.item_assets(catalog_id, collection_id, item_id, query)
+        return _asset_collection(request, page, None, extra)
+
+    return await run_search(request, work)

@@ -6,12 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from dynastore.api.budget import run_search
 from dynastore.api.deps import JSONResponse, Reader, read_json_object
 from dynastore.api.routes._stac_common import (
     SEARCH_DESCRIPTION,
     GeoJSONResponse,
     _asset_collection,
-    _call,
     _empty,
     _item_collection,
     _links,
@@ -27,12 +27,16 @@ from dynastore.services.stac import link
 router = APIRouter(tags=["stac"])
 
 
-def _search_get(request: Request, catalog_id: str | None, principal: Principal) -> GeoJSONResponse:
-    stac = _stac(request)
-    query, fields = parse_item_search(_params(request), stac.settings, catalog_ids=_scope(catalog_id))
-    visible = _visible(request, principal, query)
-    page = _empty() if visible is None else stac.search_items(visible)
-    return _item_collection(request, page, fields, None, _root_links(request, catalog_id))
+async def _search_get(request: Request, catalog_id: str | None, principal: Principal) -> GeoJSONResponse:
+    stac, params = _stac(request), _params(request)
+
+    def work() -> GeoJSONResponse:
+        query, fields = parse_item_search(params, stac.settings, catalog_ids=_scope(catalog_id))
+        visible = _visible(request, principal, query)
+        page = _empty() if visible is None else stac.search_items(visible)
+        return _item_collection(request, page, fields, None, _root_links(request, catalog_id))
+
+    return await run_search(request, work)
 
 
 async def _search_post(request: Request, catalog_id: str | None, principal: Principal) -> GeoJSONResponse:
@@ -40,10 +44,14 @@ async def _search_post(request: Request, catalog_id: str | None, principal: Prin
         request, 'the search body is a JSON object such as {"bbox": [0, 0, 1, 1], "limit": 10}'
     )
     stac = _stac(request)
-    query, fields = parse_item_search(body, stac.settings, catalog_ids=_scope(catalog_id), json_body=True)
-    visible = _visible(request, principal, query)
-    page = _empty() if visible is None else await _call(stac.search_items, visible)
-    return await _call(_item_collection, request, page, fields, body, _root_links(request, catalog_id))
+
+    def work() -> GeoJSONResponse:
+        query, fields = parse_item_search(body, stac.settings, catalog_ids=_scope(catalog_id), json_body=True)
+        visible = _visible(request, principal, query)
+        page = _empty() if visible is None else stac.search_items(visible)
+        return _item_collection(request, page, fields, body, _root_links(request, catalog_id))
+
+    return await run_search(request, work)
 
 
 def _root_links(request: Request, catalog_id: str | None) -> list[dict[str, Any]]:
@@ -57,8 +65,8 @@ def _root_links(request: Request, catalog_id: str | None) -> list[dict[str, Any]
     description=SEARCH_DESCRIPTION,
     response_class=GeoJSONResponse,
 )
-def search_all_get(request: Request, principal: Principal = Reader) -> GeoJSONResponse:
-    return _search_get(request, None, principal)
+async def search_all_get(request: Request, principal: Principal = Reader) -> GeoJSONResponse:
+    return await _search_get(request, None, principal)
 
 
 @router.post(
@@ -77,8 +85,8 @@ async def search_all_post(request: Request, principal: Principal = Reader) -> Ge
     description=SEARCH_DESCRIPTION,
     response_class=GeoJSONResponse,
 )
-def search_get(catalog_id: str, request: Request, principal: Principal = Reader) -> GeoJSONResponse:
-    return _search_get(request, catalog_id, principal)
+async def search_get(catalog_id: str, request: Request, principal: Principal = Reader) -> GeoJSONResponse:
+    return await _search_get(request, catalog_id, principal)
 
 
 @router.post(
@@ -99,21 +107,29 @@ ASSET_SEARCH_DESCRIPTION = (
 )
 
 
-def _asset_search_get(request: Request, catalog_id: str | None, principal: Principal) -> JSONResponse:
-    stac = _stac(request)
-    query = parse_asset_search(_params(request), stac.settings, catalog_ids=_scope(catalog_id))
-    visible = _visible(request, principal, query)
-    page = _empty() if visible is None else stac.search_assets(visible)
-    return _asset_collection(request, page, None, _root_links(request, catalog_id))
+async def _asset_search_get(request: Request, catalog_id: str | None, principal: Principal) -> JSONResponse:
+    stac, params = _stac(request), _params(request)
+
+    def work() -> JSONResponse:
+        query = parse_asset_search(params, stac.settings, catalog_ids=_scope(catalog_id))
+        visible = _visible(request, principal, query)
+        page = _empty() if visible is None else stac.search_assets(visible)
+        return _asset_collection(request, page, None, _root_links(request, catalog_id))
+
+    return await run_search(request, work)
 
 
 async def _asset_search_post(request: Request, catalog_id: str | None, principal: Principal) -> JSONResponse:
     body = await read_json_object(request, 'the search body is a JSON object such as {"roles": ["data"], "limit": 10}')
     stac = _stac(request)
-    query = parse_asset_search(body, stac.settings, catalog_ids=_scope(catalog_id), json_body=True)
-    visible = _visible(request, principal, query)
-    page = _empty() if visible is None else await _call(stac.search_assets, visible)
-    return _asset_collection(request, page, body, _root_links(request, catalog_id))
+
+    def work() -> JSONResponse:
+        query = parse_asset_search(body, stac.settings, catalog_ids=_scope(catalog_id), json_body=True)
+        visible = _visible(request, principal, query)
+        page = _empty() if visible is None else stac.search_assets(visible)
+        return _asset_collection(request, page, body, _root_links(request, catalog_id))
+
+    return await run_search(request, work)
 
 
 @router.get(
@@ -122,8 +138,8 @@ async def _asset_search_post(request: Request, catalog_id: str | None, principal
     description=ASSET_SEARCH_DESCRIPTION,
     response_class=JSONResponse,
 )
-def asset_search_all_get(request: Request, principal: Principal = Reader) -> JSONResponse:
-    return _asset_search_get(request, None, principal)
+async def asset_search_all_get(request: Request, principal: Principal = Reader) -> JSONResponse:
+    return await _asset_search_get(request, None, principal)
 
 
 @router.post(
@@ -142,8 +158,8 @@ async def asset_search_all_post(request: Request, principal: Principal = Reader)
     description=ASSET_SEARCH_DESCRIPTION,
     response_class=JSONResponse,
 )
-def asset_search_get(catalog_id: str, request: Request, principal: Principal = Reader) -> JSONResponse:
-    return _asset_search_get(request, catalog_id, principal)
+async def asset_search_get(catalog_id: str, request: Request, principal: Principal = Reader) -> JSONResponse:
+    return await _asset_search_get(request, catalog_id, principal)
 
 
 @router.post(

@@ -32,6 +32,7 @@ import orjson
 
 from dynastore.backends.gcp._errors import sdk_errors
 from dynastore.backends.gcp.indexes import QueryShape
+from dynastore.domain.limits import check_time_budget
 from dynastore.domain.search import Page
 from dynastore.errors import Invalid
 
@@ -215,6 +216,7 @@ class Scan:
                         return
                     batch = min(batch, allowance[0])
             first = False
+            check_time_budget()  # each fetch is a round trip: stop once the search budget is spent
             query = base if cursor is None else base.start_after(self._cursor(*cursor))
             got = 0
             with sdk_errors("Firestore query"):

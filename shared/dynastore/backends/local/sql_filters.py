@@ -106,6 +106,16 @@ def _element_in(t: str, v: str, values: tuple[Any, ...], casei: bool) -> tuple[s
     return f"(CASE WHEN {' OR '.join(parts)} THEN 1 ELSE 0 END)", params
 
 
+def _balanced(parts: list[tuple[str, list[Any]]], joiner: str) -> tuple[str, list[Any]]:
+    """``(a OR b OR c OR d)`` as ``((a OR b) OR (c OR d))``: SQLite parses a flat chain into a tree
+    as deep as it is long (at most 1,000), a balanced one only log2 deep."""
+    if len(parts) <= 8:
+        return "(" + joiner.join(sql for sql, _ in parts) + ")", [p for _, ps in parts for p in ps]
+    half = len(parts) // 2
+    left, right = _balanced(parts[:half], joiner), _balanced(parts[half:], joiner)
+    return f"({left[0]}{joiner}{right[0]})", left[1] + right[1]
+
+
 class _Compiler:
     def __init__(self, doc: str) -> None:
         self.doc = doc
@@ -117,11 +127,14 @@ class _Compiler:
             if not node.args:
                 return ("1" if isinstance(node, And) else "0"), []
             compiled = [self.expr(a) for a in node.args]
-            joiner = " AND " if isinstance(node, And) else " OR "
-            return "(" + joiner.join(sql for sql, _ in compiled) + ")", [p for _, ps in compiled for p in ps]
+            return _balanced(compiled, " AND " if isinstance(node, And) else " OR ")
         if isinstance(node, Not):
+            if isinstance(node.arg, Not):  # every compiled predicate is 0 or 1: NOT NOT x is x
+                return self.expr(node.arg.arg)
             sql, params = self.expr(node.arg)
-            return f"(NOT {sql})", params
+            # each compiled predicate is self-delimited (parenthesized, CASE ... END or a call),
+            # so NOT needs no parentheses of its own: SQLite's parser stack is only 100 deep
+            return f"NOT {sql}", params
         if isinstance(node, Exists):
             t = f"json_type({self.doc}, {json_path(node.field)})"
             return f"(CASE WHEN {t} IS NULL OR {t} = 'null' THEN 0 ELSE 1 END)", []

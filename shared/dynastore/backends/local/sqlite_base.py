@@ -20,10 +20,20 @@ from typing import Any
 
 import orjson
 
-from dynastore.domain.filters import geometry_intersects, like_to_regex
+from dynastore.domain.filters import compile_like, geometry_intersects
+from dynastore.domain.limits import budget_exceeded, past_deadline
 from dynastore.errors import Unavailable
 
 BUSY_TIMEOUT_MS = 15_000
+# Page cache per connection, in KiB. There is one connection per thread that touches the database
+# (the request threadpool, anyio's default of 40, plus the worker and watcher threads), so the
+# cache is kept modest: 8 MiB x ~42 threads bounds it near 340 MiB even when every thread is busy,
+# where 64 MiB each grew to gigabytes under sustained search load. Hot pages not in it come from
+# the OS page cache, which all connections share.
+CACHE_SIZE_KIB = 8 * 1024
+# How many SQLite VM steps run between two checks of the search time budget (a check costs ~1 us;
+# 10,000 steps take ~0.1 ms).
+PROGRESS_STEPS = 10_000
 _gc_lock = threading.Lock()
 _gc_pauses = 0
 _gc_was_enabled = True
@@ -56,16 +66,17 @@ def _py_lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 
-@functools.lru_cache(maxsize=256)
-def _like_regex(pattern: str, casei: int) -> Any:
-    return like_to_regex(pattern, bool(casei))
-
-
 def _py_like(pattern: str, casei: int, value: Any) -> int:
-    """CQL2 LIKE with the exact semantics of ``domain.filters`` (``%``, ``_``, ``\\`` escapes)."""
+    """CQL2 LIKE with the exact semantics of ``domain.filters`` (``%``, ``_``, ``\\`` escapes),
+    by the same linear-time matcher."""
     if not isinstance(value, str):
         return 0
-    return 1 if _like_regex(pattern, casei).match(value) else 0
+    return 1 if compile_like(pattern, bool(casei))(value) else 0
+
+
+def _progress() -> int:
+    """SQLite progress handler: a non-zero answer interrupts the statement (search time budget)."""
+    return 1 if past_deadline() else 0
 
 
 @functools.lru_cache(maxsize=64)
@@ -136,13 +147,14 @@ class SqliteDatabase:
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = OFF")
             conn.execute("PRAGMA temp_store = MEMORY")
-            conn.execute("PRAGMA cache_size = -65536")
+            conn.execute(f"PRAGMA cache_size = -{CACHE_SIZE_KIB}")
         except sqlite3.Error as exc:
             raise Unavailable(f"cannot open the SQLite database {self.path}: {exc}") from exc
         conn.create_function("py_lower", 1, _py_lower, deterministic=True)
         conn.create_function("py_like", 3, _py_like, deterministic=True)
         conn.create_function("geo_intersects", 3, _geo_intersects, deterministic=True)
         conn.create_function("item_geo_intersects", 5, _item_geo_intersects, deterministic=True)
+        conn.set_progress_handler(_progress, PROGRESS_STEPS)
         self._local.conn = conn
         with self._lock:
             # connections of threads that have ended are closed here (nobody can use them any more)
@@ -248,6 +260,8 @@ def _rollback(conn: sqlite3.Connection) -> None:
 
 def _translate(exc: sqlite3.OperationalError) -> Exception:
     text = str(exc)
+    if "interrupted" in text and past_deadline():
+        return budget_exceeded()
     if "locked" in text or "busy" in text:
         return Unavailable(f"the database is busy: {text}")
     return exc

@@ -14,6 +14,7 @@ import orjson
 
 from dynastore.backends.local.sqlite_base import SqliteDatabase
 from dynastore.domain.filters import Expr, matches
+from dynastore.domain.limits import check_time_budget
 from dynastore.domain.search import Page
 from dynastore.errors import Invalid
 from dynastore.ports import Doc
@@ -127,6 +128,7 @@ def keyset_page(
     found: list[tuple[Doc, list[Any]]] = []
     with db.read():
         while True:
+            check_time_budget()  # a residual filter may read many batches
             clauses = list(base_where)
             all_params = [*from_params, *params]
             if cursor is not None:
