@@ -32,13 +32,14 @@ from pydantic import ValidationError
 from dynastore.config import Settings
 from dynastore.domain import time as dtime
 from dynastore.domain.asset import AssetFields, StorageLocation, asset_level, key_in_catalog
+from dynastore.domain.audit import audit_doc
 from dynastore.domain.events import asset_id_for_key
 from dynastore.domain.ids import check_id
 from dynastore.domain.search import AssetQuery, Page
 from dynastore.errors import Conflict, Invalid, NotFound, PayloadTooLarge
 from dynastore.ports import AssetWrite, BlobInfo, BlobStore, Doc, MetadataStore
 from dynastore.services import mediatypes
-from dynastore.services.catalogs import CatalogService, CatalogStorage, audit_doc
+from dynastore.services.catalogs import CatalogService, CatalogStorage
 from dynastore.services.hrefs import HrefPolicy
 from dynastore.services.patching import merge_patch, validation_detail
 from dynastore.services.revisions import expected_rev, precondition

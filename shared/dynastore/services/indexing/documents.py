@@ -7,7 +7,6 @@ Pure except for timestamps and audit ids.
 from __future__ import annotations
 
 import re
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -316,18 +315,3 @@ def validated(doc: Doc) -> Doc:
 def trusted_shape(doc: Doc) -> bool:
     """The checks validation would make of a record ``full_doc`` built from trusted values."""
     return bool(_ID_RE.match(doc["id"])) and str(doc["href"]).startswith(HREF_SCHEMES)
-
-
-def audit_doc(catalog_id: str, record_id: str, action: str, *, record_type: str = "asset", **details: Any) -> Doc:
-    """An audit event document: ``AuditEvent.to_doc()``'s shape, built without a validation pass
-    (every value here is the service's own: ids, keys, generations, actions)."""
-    return {
-        "id": uuid.uuid4().hex,
-        "catalog_id": catalog_id,
-        "record_type": record_type,
-        "record_id": record_id,
-        "action": action,
-        "actor": ACTOR,
-        "at": dtime.now_iso(),
-        "details": {k: v for k, v in details.items() if v is not None},
-    }

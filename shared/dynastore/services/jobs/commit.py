@@ -16,11 +16,11 @@ from pydantic import ValidationError
 
 from dynastore.domain import time as dtime
 from dynastore.domain.asset import Asset
+from dynastore.domain.audit import audit_doc
 from dynastore.domain.retry import retry_on_conflict
 from dynastore.errors import Conflict, Invalid, NotFound, Unavailable
 from dynastore.ports import AssetWrite, BlobStore, Doc, MetadataStore
 from dynastore.services.assets import SYSTEM_FIELDS, Scope, client_view, parse_fields
-from dynastore.services.catalogs import audit_doc
 from dynastore.services.jobs.items import ItemChecker, stored_item
 from dynastore.services.patching import merge_patch, validation_detail
 from dynastore.tasks.context import StagedWrites, TaskContext, deep_merge

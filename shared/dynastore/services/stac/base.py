@@ -1,25 +1,13 @@
-"""What every part of ``StacService`` shares: its collaborators and the audit events it writes."""
+"""What every part of ``StacService`` shares: its collaborators."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from dynastore.config import Settings
-from dynastore.domain.audit import AuditEvent
 from dynastore.domain.search import AssetQuery
-from dynastore.ports import Doc, MetadataStore
+from dynastore.ports import MetadataStore
 from dynastore.services.catalogs import CatalogService
-
-
-def audit_doc(catalog_id: str, record_type: str, record_id: str, action: str, actor: str, **details: Any) -> Doc:
-    return AuditEvent(
-        catalog_id=catalog_id,
-        record_type=record_type,  # type: ignore[arg-type]
-        record_id=record_id,
-        action=action,
-        actor=actor,
-        details=details,
-    ).to_doc()
 
 
 class StacBase:

@@ -10,11 +10,12 @@ from pydantic import ValidationError
 
 from dynastore.domain import time as dtime
 from dynastore.domain.asset import Asset, AssetFields
+from dynastore.domain.audit import audit_doc
 from dynastore.domain.ids import check_id, slug
 from dynastore.errors import Conflict, Invalid, NotFound
 from dynastore.ports import AssetWrite, Doc
 from dynastore.services.patching import merge_patch, validation_detail
-from dynastore.services.stac.base import StacBase, audit_doc
+from dynastore.services.stac.base import StacBase
 from dynastore.services.stac.rendering import ASSET_INTERNAL
 
 # Rendered asset fields the service sets; a client sending a read document back may include them.
