@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from dynastore.domain import time as dtime
-from dynastore.domain.asset import Asset
+from dynastore.domain.asset import Asset, asset_doc
 from dynastore.domain.audit import audit_doc
 from dynastore.domain.retry import retry_on_conflict
 from dynastore.errors import Conflict, Invalid, NotFound, Unavailable
@@ -167,22 +167,20 @@ def merged_asset_doc(current: Doc, patch: Doc) -> Doc:
     """The stored asset after merging ``patch`` (RFC 7386, deep) into its client fields; ``Invalid`` if bad."""
     merged = merge_patch(client_view(current), patch)
     fields = parse_fields(merged)
-    data = fields.model_dump(by_alias=False)
-    data["id"] = current["id"]
-    data["href"] = current["href"]
-    try:
-        asset = Asset(
-            **data,
-            catalog_id=current["catalog_id"],
-            collection_id=current.get("collection_id"),
-            item_id=current.get("item_id"),
-            status=current.get("status", "active"),
-            created=current.get("created") or dtime.now_iso(),
-            updated=dtime.now_iso(),
-            deleted_at=current.get("deleted_at"),
-            storage=current.get("storage"),
-            rev=current.get("rev", 0),
-        )
+    doc = asset_doc(
+        current["id"],
+        fields.model_copy(update={"href": current["href"]}),
+        catalog_id=current["catalog_id"],
+        collection_id=current.get("collection_id"),
+        item_id=current.get("item_id"),
+        status=current.get("status", "active"),
+        created=current.get("created") or dtime.now_iso(),
+        updated=dtime.now_iso(),
+        deleted_at=current.get("deleted_at"),
+        storage=current.get("storage"),
+        rev=current.get("rev", 0),
+    )
+    try:  # the stored system fields are validated too (this path is not a bulk one)
+        return Asset.from_doc(doc).to_doc()
     except ValidationError as exc:
         raise Invalid(validation_detail(exc, "asset")) from None
-    return asset.to_doc()
