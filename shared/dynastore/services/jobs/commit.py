@@ -60,7 +60,7 @@ class JobCommitter:
         patch = deep_merge(ctx.staged.asset_update, asset_metadata_patch(explicit) or {})
         if patch:
             current = self.store.get_asset(job["catalog_id"], job["asset_id"])
-            merged_asset_doc(current, patch)
+            self.assets.records.sized(merged_asset_doc(current, patch))
         items: list[Doc] = []
         if ctx.staged.items or ctx.staged.collections:
             if self.stac is None:
@@ -127,7 +127,7 @@ class JobCommitter:
     def _merge_into_asset(self, job: Doc, patch: Doc) -> Doc:
         def step() -> Doc:
             current = self.store.get_asset(job["catalog_id"], job["asset_id"])
-            doc = merged_asset_doc(current, patch)
+            doc = self.assets.records.sized(merged_asset_doc(current, patch))
             audit = audit_doc(
                 job["catalog_id"],
                 "asset",
