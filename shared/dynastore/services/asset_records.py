@@ -1,7 +1,7 @@
 """The one way a user's asset record is made: its write-time rules in one place.
 
 Every path that builds an asset record from a client's fields (the asset API, bulk, uploads and
-the assets inline in a STAC item) goes through ``AssetRecords``: the href rule of services.hrefs
+the assets inline in a STAC item) goes through ``AssetRecordBuilder``: the href rule of services.hrefs
 (storage hrefs only inside the catalog's own storage or an allow-listed prefix), the storage
 coordinates of an href into that storage, the stored shape (``domain.asset.asset_doc``, no second
 validation pass) and the record size cap (``DYNASTORE_MAX_RECORD_BYTES``).
@@ -34,7 +34,7 @@ class AssetScope(Protocol):
     def item_id(self) -> str | None: ...
 
 
-class AssetRecords:
+class AssetRecordBuilder:
     def __init__(self, settings: Settings, catalogs: CatalogService, storage: CatalogStorage | None = None) -> None:
         """``storage``: the catalogs' bucket stores (by default the catalog service's own)."""
         self.settings = settings

@@ -38,7 +38,7 @@ from dynastore.domain.search import AssetQuery, Page
 from dynastore.errors import Conflict, Invalid, NotFound, PayloadTooLarge
 from dynastore.ports import AssetWrite, BlobStore, Doc, MetadataStore
 from dynastore.services import mediatypes
-from dynastore.services.asset_records import AssetRecords
+from dynastore.services.asset_records import AssetRecordBuilder
 from dynastore.services.catalogs import CatalogService, CatalogStorage
 from dynastore.services.patching import merge_patch, validation_detail
 from dynastore.services.revisions import expected_rev, precondition
@@ -161,7 +161,7 @@ class AssetService:
         self.catalogs = catalogs
         self.settings = settings
         self.storage = CatalogStorage.reuse(catalogs.storage, blobs)
-        self.records = AssetRecords(settings, catalogs, self.storage)  # href rules, stored shape, size cap
+        self.records = AssetRecordBuilder(settings, catalogs, self.storage)  # href rules, stored shape, size cap
         self.hrefs = self.records.hrefs
 
     # ------------------------------------------------------------------------------ scope

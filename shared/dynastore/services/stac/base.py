@@ -7,7 +7,7 @@ from typing import Any
 from dynastore.config import Settings
 from dynastore.domain.search import AssetQuery
 from dynastore.ports import MetadataStore
-from dynastore.services.asset_records import AssetRecords
+from dynastore.services.asset_records import AssetRecordBuilder
 from dynastore.services.catalogs import CatalogService
 
 
@@ -18,7 +18,7 @@ class StacBase:
         self.settings = settings
         self.store = store
         self.catalogs = catalogs
-        self.records = AssetRecords(settings, catalogs)  # the asset rules of inline assets
+        self.records = AssetRecordBuilder(settings, catalogs)  # the asset rules of inline assets
 
     def _item_scope(self, catalog_id: str, collection_id: str, item_id: str, **kw: Any) -> AssetQuery:
         return AssetQuery(catalog_ids=(catalog_id,), collection_id=collection_id, item_id=item_id, level="item", **kw)
