@@ -14,7 +14,6 @@ from dynastore.domain.asset import Asset
 from dynastore.domain.audit import AuditEvent
 from dynastore.domain.events import StorageEvent
 from dynastore.ports import BlobInfo
-from dynastore.services.indexing.documents import audit_doc
 
 
 @pytest.fixture
@@ -62,16 +61,6 @@ def test_an_event_from_a_blob_is_what_validation_gives(info: BlobInfo) -> None:
     assert event == validated and event.model_dump() == validated.model_dump()
     assert event.event_id == validated.event_id and event.event_id.startswith("sha1:")
     assert StorageEvent.from_blob(info, event_id="e-1").event_id == "e-1"
-
-
-def test_an_audit_document_is_what_the_audit_model_gives() -> None:
-    doc = audit_doc(
-        "demo", "s2-scene-1-b04.tif", "index", key="demo/s2/scene-1/B04.tif", generation=None, event_id="e1"
-    )
-    validated = AuditEvent.model_validate(doc).to_doc()
-    assert doc == validated and list(doc) == list(validated)
-    assert doc["details"] == {"key": "demo/s2/scene-1/B04.tif", "event_id": "e1"}
-    assert audit_doc("demo", "s2", "create", record_type="collection", source="indexing")["record_type"] == "collection"
 
 
 def test_bulk_indexed_records_are_exactly_their_validated_form(services: Services) -> None:

@@ -13,8 +13,8 @@ import pytest
 
 from api.helpers import Api, assert_problem
 from dynastore.backends.local.blobs import FolderBlobStore
+from dynastore.domain.audit import audit_doc
 from dynastore.ports import AssetWrite
-from dynastore.services.catalogs import audit_doc
 
 from .conftest import ALLOWED_HOST, ALLOWED_PREFIX
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dynastore.bootstrap import Services
-from dynastore.errors import Invalid, NotFound
+from dynastore.errors import Invalid, NotFound, PayloadTooLarge
 from dynastore.services.assets import Scope
 
 from .conftest import drain, upload, wait_for
@@ -97,6 +97,21 @@ def test_explicit_asset_metadata_wins_over_task_results(services: Services, cata
     assert stored["proj:epsg"] == 4326  # explicit beats the task's 32633
     assert stored["proj:shape"] == [48, 64]  # the task's other fields still land
     assert stored["metadata"]["a"] == {"b": 1, "c": 2}  # deep merge
+
+
+def test_asset_metadata_that_would_make_the_record_too_large_is_refused(
+    services: Services, catalog: str, tmp_path: Path
+) -> None:
+    # GIVEN an asset and task inputs whose asset_metadata would grow its record past the cap
+    asset = upload(services, Scope(catalog), write_geotiff(tmp_path / "scene.tif"))
+    before = services.adapters.store.get_asset(catalog, asset["id"])
+    limit = services.settings.max_record_bytes
+    body = {"inputs": {"asset_metadata": {"properties": {"blob": "x" * (limit + 1)}}}}
+    # WHEN the task is executed THEN the request is refused naming the limit, no job runs
+    with pytest.raises(PayloadTooLarge, match=f"DYNASTORE_MAX_RECORD_BYTES allows {limit}"):
+        services.tasks.execute(Scope(catalog), asset["id"], "gdalinfo", body, mode="sync-execute", actor="a")
+    # AND the asset is unchanged
+    assert services.adapters.store.get_asset(catalog, asset["id"]) == before
 
 
 def test_a_raising_task_fails_the_job_and_leaves_the_asset_unchanged(

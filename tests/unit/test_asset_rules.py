@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import pytest
 
-from dynastore.domain.asset import Asset, AssetFields
+from dynastore.domain.asset import Asset, AssetFields, asset_doc
 from dynastore.errors import Invalid, PayloadTooLarge
-from dynastore.services.assets import Scope, UploadBuffer, asset_doc, check_file_name, client_view, parse_fields
+from dynastore.services.assets import Scope, UploadBuffer, check_file_name, client_view, parse_fields
 
-SYSTEM = {
+SYSTEM: dict[str, Any] = {
     "catalog_id": "demo",
     "collection_id": "s2",
     "item_id": "scene-1",
@@ -27,7 +28,7 @@ def test_asset_doc_is_exactly_the_domain_shape() -> None:
     # GIVEN validated client fields with a STAC extension field
     fields = parse_fields({"href": "https://x.org/B04.tif", "roles": ["data"], "proj:epsg": 32633, "file:size": 3})
     # WHEN the service builds the stored document without a second validation pass
-    doc = asset_doc(fields, "b04", SYSTEM)
+    doc = asset_doc("b04", fields, **SYSTEM)
     # THEN it is what Asset.to_doc() would store, extension fields at the top level
     assert doc == Asset.from_doc(doc).to_doc()
     assert doc["proj:epsg"] == 32633 and doc["file:size"] == 3 and doc["id"] == "b04"
@@ -35,10 +36,10 @@ def test_asset_doc_is_exactly_the_domain_shape() -> None:
 
 
 def test_client_view_round_trips_through_the_client_model() -> None:
-    doc = asset_doc(parse_fields({"href": "https://x.org/a", "title": "t", "eo:cloud_cover": 3}), "a", SYSTEM)
+    doc = asset_doc("a", parse_fields({"href": "https://x.org/a", "title": "t", "eo:cloud_cover": 3}), **SYSTEM)
     view = client_view(doc)
     assert not set(view) & set(SYSTEM)
-    assert asset_doc(AssetFields.model_validate(view), "a", SYSTEM) == doc
+    assert asset_doc("a", AssetFields.model_validate(view), **SYSTEM) == doc
 
 
 @pytest.mark.parametrize("body", [{"catalog_id": "x"}, {"status": "deleted"}, {"rev": 3}, {"storage": {}}])

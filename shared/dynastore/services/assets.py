@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import re
 import tempfile
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import IO, Any, BinaryIO, Literal
@@ -31,15 +30,16 @@ from pydantic import ValidationError
 
 from dynastore.config import Settings
 from dynastore.domain import time as dtime
-from dynastore.domain.asset import AssetFields, StorageLocation, asset_level, key_in_catalog
+from dynastore.domain.asset import AssetFields, asset_level, key_in_catalog
+from dynastore.domain.audit import audit_doc
 from dynastore.domain.events import asset_id_for_key
 from dynastore.domain.ids import check_id
 from dynastore.domain.search import AssetQuery, Page
 from dynastore.errors import Conflict, Invalid, NotFound, PayloadTooLarge
-from dynastore.ports import AssetWrite, BlobInfo, BlobStore, Doc, MetadataStore
+from dynastore.ports import AssetWrite, BlobStore, Doc, MetadataStore
 from dynastore.services import mediatypes
-from dynastore.services.catalogs import CatalogService, CatalogStorage, audit_doc
-from dynastore.services.hrefs import HrefPolicy
+from dynastore.services.asset_records import AssetRecordBuilder
+from dynastore.services.catalogs import CatalogService, CatalogStorage
 from dynastore.services.patching import merge_patch, validation_detail
 from dynastore.services.revisions import expected_rev, precondition
 
@@ -161,8 +161,8 @@ class AssetService:
         self.catalogs = catalogs
         self.settings = settings
         self.storage = CatalogStorage.reuse(catalogs.storage, blobs)
-        self.hrefs = HrefPolicy(settings)
-        self._prefixes: dict[str, str] = {}  # catalog id -> key prefix of its binding (fixed at creation)
+        self.records = AssetRecordBuilder(settings, catalogs, self.storage)  # href rules, stored shape, size cap
+        self.hrefs = self.records.hrefs
 
     # ------------------------------------------------------------------------------ scope
 
@@ -306,7 +306,7 @@ class AssetService:
             raise Invalid(
                 "an asset needs an `href` (gs://, s3://, https://, file://); to send the bytes use .../upload"
             )
-        doc = self._new_asset(scope, fields, blobs=self.storage.for_catalog(catalog))
+        doc = self.records.new(scope, fields, blobs=self.storage.for_catalog(catalog))
         audit = audit_doc(scope.catalog_id, "asset", doc["id"], "create", actor)
         try:
             return self._write_one(doc, 0, audit)
@@ -336,14 +336,14 @@ class AssetService:
             expected_rev(None, if_rev, f"asset {asset_id!r}")
             if not fields.href:
                 raise Invalid("an asset needs an `href` (gs://, s3://, https://, file://)")
-            doc = self._new_asset(scope, fields, blobs=blobs)
+            doc = self.records.new(scope, fields, blobs=blobs)
             audit = audit_doc(scope.catalog_id, "asset", asset_id, "create", actor)
             return self._write_one(doc, 0, audit), True
         self._check_writable(scope, current, asset_id)
         expect = expected_rev(current, if_rev, f"asset {asset_id!r}")
         if not fields.href:
             fields = fields.model_copy(update={"href": current["href"]})
-        doc = self._replaced(current, fields, blobs=blobs)
+        doc = self.records.replaced(current, fields, blobs=blobs)
         audit = audit_doc(scope.catalog_id, "asset", asset_id, "replace", actor)
         return self._write_one(doc, expect, audit, if_rev), False
 
@@ -362,7 +362,7 @@ class AssetService:
         fields = parse_fields(merged)
         if not fields.href:
             raise Invalid("href cannot be removed")
-        doc = self._replaced(current, fields, blobs=self.storage.for_catalog(catalog))
+        doc = self.records.replaced(current, fields, blobs=self.storage.for_catalog(catalog))
         audit = audit_doc(scope.catalog_id, "asset", asset_id, "update", actor, patch=patch)
         return self._write_one(doc, expect, audit, if_rev)
 
@@ -482,7 +482,7 @@ class AssetService:
             updates["roles"] = mediatypes.default_roles(name, media_type)
         audit = audit_doc(scope.catalog_id, "asset", asset_id, "create", actor, upload=True, key=key, size=data.size)
         try:
-            doc = self._new_asset(scope, fields.model_copy(update=updates), info, blobs=blobs)
+            doc = self.records.new(scope, fields.model_copy(update=updates), info, blobs=blobs)
             return self._write_one(doc, 0, audit)
         except Exception:
             # The record did not land: leave no orphan blob behind.
@@ -605,13 +605,13 @@ class AssetService:
                 if current is None:
                     if not fields.href:
                         raise Invalid("an asset needs an `href`")
-                    doc = self._new_asset(scope, fields, now=now, blobs=catalog_blobs[scope.catalog_id])
+                    doc = self.records.new(scope, fields, now=now, blobs=catalog_blobs[scope.catalog_id])
                     write, action, outcome = AssetWrite(doc, 0), "create", _CREATED
                 else:
                     self._check_writable(scope, current, asset_id)
                     if not fields.href:
                         fields = fields.model_copy(update={"href": current["href"]})
-                    doc = self._replaced(current, fields, now=now, blobs=catalog_blobs[scope.catalog_id])
+                    doc = self.records.replaced(current, fields, now=now, blobs=catalog_blobs[scope.catalog_id])
                     if _same_content(doc, current):
                         results[index] = BulkResult(asset_id, "unchanged", index, scope.catalog_id)
                         continue
@@ -675,109 +675,10 @@ class AssetService:
         if current.get("status") == "deleted":
             raise NotFound(f"asset {asset_id!r} was deleted; restore it before changing it")
 
-    def _new_asset(
-        self,
-        scope: Scope,
-        fields: AssetFields,
-        info: BlobInfo | None = None,
-        *,
-        blobs: BlobStore,
-        now: str | None = None,
-    ) -> Doc:
-        """The stored document of a new asset (fields are validated already; no second validation pass).
-
-        ``blobs``: the store of the catalog's bucket (an href into it gets storage coordinates)."""
-        now = now or dtime.now_iso()
-        location = self._storage_for(blobs, self._checked_key(scope.catalog_id, blobs, fields.href or ""), info)
-        doc = asset_doc(
-            fields,
-            fields.id or uuid.uuid4().hex,
-            {
-                "catalog_id": scope.catalog_id,
-                "collection_id": scope.collection_id,
-                "item_id": scope.item_id,
-                "status": "active",
-                "created": now,
-                "updated": now,
-                "deleted_at": None,
-                "storage": location.model_dump(mode="json") if location else None,
-                "rev": 0,
-            },
-        )
-        return self._sized(doc)
-
-    @staticmethod
-    def _storage_for(blobs: BlobStore, key: str | None, info: BlobInfo | None = None) -> StorageLocation | None:
-        if key is None:
-            return None
-        if info is None:
-            try:
-                info = blobs.stat(key)
-            except NotFound:
-                return StorageLocation(bucket=blobs.bucket, key=key)
-        return StorageLocation(bucket=info.bucket, key=info.key, generation=info.generation, etag=info.etag)
-
-    def _replaced(self, current: Doc, fields: AssetFields, *, blobs: BlobStore, now: str | None = None) -> Doc:
-        """``current`` with its client fields replaced by ``fields`` (system fields kept)."""
-        storage: Any = current.get("storage")
-        if fields.href != current.get("href"):
-            location = self._storage_for(blobs, self._checked_key(current["catalog_id"], blobs, fields.href or ""))
-            storage = location.model_dump(mode="json") if location else None
-        doc = asset_doc(
-            fields,
-            current["id"],
-            {
-                "catalog_id": current["catalog_id"],
-                "collection_id": current.get("collection_id"),
-                "item_id": current.get("item_id"),
-                "status": current.get("status", "active"),
-                "created": current.get("created") or now or dtime.now_iso(),
-                "updated": now or dtime.now_iso(),
-                "deleted_at": current.get("deleted_at"),
-                "storage": storage,
-                "rev": current.get("rev", 0),
-            },
-        )
-        return self._sized(doc)
-
-    def _checked_key(self, catalog_id: str, blobs: BlobStore, href: str) -> str | None:
-        """The key ``href`` names inside the catalog's own storage, None for an external href the
-        rules allow (services.hrefs); ``Invalid`` naming the rule otherwise."""
-        prefix = self._prefixes.get(catalog_id)
-        if prefix is None:
-            prefix = self.storage.prefix_of(self.catalogs.get(catalog_id, include_retired=True))
-            if len(self._prefixes) >= 4096:
-                self._prefixes.clear()
-            self._prefixes[catalog_id] = prefix
-        key = key_in_catalog(blobs.key_for_href(href), prefix) if href else None
-        if href:
-            self.hrefs.check(href, own_key=key, catalog_id=catalog_id, storage_href=blobs.href(prefix + "_")[:-1])
-        return key
-
-    def _sized(self, doc: Doc) -> Doc:
-        """``doc`` when its JSON fits ``DYNASTORE_MAX_RECORD_BYTES``, else ``PayloadTooLarge`` naming the limit."""
-        size = len(orjson.dumps(doc))
-        limit = self.settings.max_record_bytes
-        if size > limit:
-            raise PayloadTooLarge(
-                f"asset {doc.get('id')!r} would be a {size}-byte record; DYNASTORE_MAX_RECORD_BYTES allows {limit}: "
-                "keep large metadata in a file (upload it as an asset) and link to it"
-            )
-        return doc
-
     def _write_one(self, doc: Doc, expect_rev: int | None, audit: Doc, if_rev: int | None = None) -> Doc:
         """One atomic asset write; with ``if_rev`` (If-Match) a concurrent writer is a 412."""
         with precondition(if_rev, f"asset {doc['id']!r}"):
             return self.store.write_assets([AssetWrite(doc, expect_rev)], audits=[audit])[0]
-
-
-def asset_doc(fields: AssetFields, asset_id: str, system: Doc) -> Doc:
-    """The stored shape of ``Asset.to_doc()`` from validated client fields and the service's own fields."""
-    doc = fields.model_dump(mode="json", by_alias=True, exclude={"extensions"})
-    doc["id"] = asset_id
-    doc.update(fields.extensions)
-    doc.update(system)
-    return doc
 
 
 def client_view(doc: Doc) -> Doc:

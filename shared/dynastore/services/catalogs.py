@@ -10,13 +10,13 @@ alone still names its catalog and indexing reads it the same way in any bucket.
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Any
 
 from pydantic import ValidationError
 
 from dynastore.domain import time as dtime
+from dynastore.domain.audit import audit_doc
 from dynastore.domain.catalog import Catalog, CatalogFields, StorageBinding
 from dynastore.domain.search import Page
 from dynastore.errors import Conflict, Invalid, NotFound, Unavailable
@@ -26,22 +26,6 @@ from dynastore.services.revisions import expected_rev, precondition
 
 # Fields of a catalog the client may set; everything else is owned by the service.
 CLIENT_FIELDS = frozenset(CatalogFields.model_fields)
-
-
-def audit_doc(
-    catalog_id: str, record_type: str, record_id: str, action: str, actor: str, *, at: str | None = None, **details: Any
-) -> Doc:
-    """An audit event document (the shape of ``AuditEvent.to_doc()``, built without a validation pass)."""
-    return {
-        "id": os.urandom(16).hex(),
-        "catalog_id": catalog_id,
-        "record_type": record_type,
-        "record_id": record_id,
-        "action": action,
-        "actor": actor,
-        "at": at or dtime.now_iso(),
-        "details": details,
-    }
 
 
 class CatalogStorage:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from dynastore.config import Settings
 from dynastore.domain import time as dtime
 from dynastore.domain.asset import stored_key
-from dynastore.domain.audit import AuditEvent
+from dynastore.domain.audit import audit_doc
 from dynastore.domain.filters import Compare
 from dynastore.domain.search import AssetQuery
 from dynastore.errors import Invalid, NotFound
@@ -182,14 +182,15 @@ class LifecycleService:
             page = self.store.search_assets(query)
             for doc in page.items:
                 self._delete_file_of(blobs, doc)
-                audit = AuditEvent(
-                    catalog_id=catalog_id,
-                    record_type="asset",
-                    record_id=doc["id"],
-                    action="purge",
-                    actor=ACTOR,
-                    details={"deleted_at": doc.get("deleted_at"), "retention_days": self.settings.retention_days},
-                ).to_doc()
+                audit = audit_doc(
+                    catalog_id,
+                    "asset",
+                    doc["id"],
+                    "purge",
+                    ACTOR,
+                    deleted_at=doc.get("deleted_at"),
+                    retention_days=self.settings.retention_days,
+                )
                 try:
                     self.store.delete_asset(catalog_id, doc["id"], audit=audit)
                 except NotFound:

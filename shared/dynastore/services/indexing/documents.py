@@ -7,7 +7,6 @@ Pure except for timestamps and audit ids.
 from __future__ import annotations
 
 import re
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +14,7 @@ import orjson
 from pydantic import ValidationError
 
 from dynastore.domain import time as dtime
-from dynastore.domain.asset import HREF_SCHEMES, Asset, AssetFields
+from dynastore.domain.asset import HREF_SCHEMES, Asset, AssetFields, asset_doc
 from dynastore.domain.events import StorageEvent
 from dynastore.domain.ids import ID_PATTERN
 from dynastore.domain.indexing import storage_doc, storage_of
@@ -175,36 +174,21 @@ def full_doc(
     """The asset record of new or changed bytes: a new record, or ``existing`` at its new place."""
     now = dtime.now_iso()
     if existing is None:
-        # every field of ``Asset.to_doc()``, in its order, with its defaults
-        doc: Doc = {
-            "id": asset_id,
-            "href": href,
-            "type": media_type,
-            "roles": mediatypes.default_roles(scope.key, media_type),
-            "title": None,
-            "description": None,
-            "code": None,
-            "tags": [],
-            "metadata": {},
-            "file:size": size,
-            "file:checksum": checksum,
-            "datetime": None,
-            "start_datetime": None,
-            "end_datetime": None,
-            "version": None,
-            "latest": None,
-            "alternate": {},
-            "bbox": None,
-            "catalog_id": scope.catalog_id,
-            "collection_id": scope.collection_id,
-            "item_id": scope.item_id,
-            "status": "active",
-            "created": now,
-            "updated": now,
-            "deleted_at": None,
-            "storage": storage_doc(event),
-            "rev": 0,
-        }
+        doc = asset_doc(
+            asset_id,
+            {
+                "href": href,
+                "type": media_type,
+                "roles": mediatypes.default_roles(scope.key, media_type),
+                "file:size": size,
+                "file:checksum": checksum,
+            },
+            catalog_id=scope.catalog_id,
+            collection_id=scope.collection_id,
+            item_id=scope.item_id,
+            created=now,
+            storage=storage_doc(event),
+        )
         return apply_described(doc, described)
     doc = dict(existing)
     doc.update(
@@ -316,18 +300,3 @@ def validated(doc: Doc) -> Doc:
 def trusted_shape(doc: Doc) -> bool:
     """The checks validation would make of a record ``full_doc`` built from trusted values."""
     return bool(_ID_RE.match(doc["id"])) and str(doc["href"]).startswith(HREF_SCHEMES)
-
-
-def audit_doc(catalog_id: str, record_id: str, action: str, *, record_type: str = "asset", **details: Any) -> Doc:
-    """An audit event document: ``AuditEvent.to_doc()``'s shape, built without a validation pass
-    (every value here is the service's own: ids, keys, generations, actions)."""
-    return {
-        "id": uuid.uuid4().hex,
-        "catalog_id": catalog_id,
-        "record_type": record_type,
-        "record_id": record_id,
-        "action": action,
-        "actor": ACTOR,
-        "at": dtime.now_iso(),
-        "details": {k: v for k, v in details.items() if v is not None},
-    }

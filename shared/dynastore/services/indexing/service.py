@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from dynastore.config import Settings
 from dynastore.domain import time as dtime
+from dynastore.domain.audit import audit_doc
 from dynastore.domain.events import StorageEvent
 from dynastore.domain.indexing import (
     decide_delete,
@@ -65,8 +66,8 @@ from dynastore.errors import Conflict, DynastoreError, Invalid, NotFound
 from dynastore.ports import AssetWrite, BlobStore, Doc, IngestRecord, MetadataStore, Provisioner
 from dynastore.services.catalogs import CatalogStorage
 from dynastore.services.indexing.documents import (
+    ACTOR,
     Described,
-    audit_doc,
     describe,
     descriptive_update,
     full_doc,
@@ -416,7 +417,7 @@ class IndexingService:
             details["from"] = (moved_from.get("storage") or {}).get("key")
         if existing is not None and existing.get("status") != "active":
             details["previous_status"] = existing.get("status")
-        audit = audit_doc(scope.catalog_id, doc["id"], action, **details)
+        audit = audit_doc(scope.catalog_id, "asset", doc["id"], action, ACTOR, **details)
         outcome = IngestOutcome(
             scope.key, "indexed", action=action, catalog_id=scope.catalog_id, asset_id=doc["id"], detail=note
         )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from dynastore.domain import time as dtime
-from dynastore.domain.audit import AuditEvent
+from dynastore.domain.audit import audit_doc
 from dynastore.domain.catalog import Catalog, StorageBinding
 from dynastore.domain.events import StorageEvent
 from dynastore.domain.indexing import storage_of
@@ -20,7 +20,6 @@ from dynastore.errors import Conflict, DynastoreError, NotFound
 from dynastore.ports import AssetWrite, BlobStore, Doc, IngestRecord, MetadataStore, Provisioner
 from dynastore.services.indexing.documents import (
     ACTOR,
-    audit_doc,
     collection_shell,
     item_shell,
     merged_docs,
@@ -172,7 +171,7 @@ class Writer:
         tombstone: str | None,
     ) -> IngestOutcome:
         self.cache.forget(("no-missing", scope.catalog_id))
-        audit = audit_doc(scope.catalog_id, asset_id, "missing", key=scope.key, generation=tombstone,
+        audit = audit_doc(scope.catalog_id, "asset", asset_id, "missing", ACTOR, key=scope.key, generation=tombstone,
                           event_id=event.event_id)
         self.store.write_assets([AssetWrite(missing_doc(existing), existing.get("rev", 0))], audits=[audit])
         self.put_record(record, "deleted", event, scope.catalog_id, asset_id, None, generation=tombstone)
@@ -195,9 +194,9 @@ class Writer:
         moved, retired = merged_docs(source, twin)
         to_key = storage_of(twin).get("key")
         audits = [
-            audit_doc(scope.catalog_id, source["id"], "move", key=to_key, **{"from": scope.key},
+            audit_doc(scope.catalog_id, "asset", source["id"], "move", ACTOR, key=to_key, **{"from": scope.key},
                       event_id=event.event_id),
-            audit_doc(scope.catalog_id, twin["id"], "merge", into=source["id"], key=to_key),
+            audit_doc(scope.catalog_id, "asset", twin["id"], "merge", ACTOR, into=source["id"], key=to_key),
         ]
         self.store.write_assets(
             [AssetWrite(moved, source.get("rev", 0)), AssetWrite(retired, twin.get("rev", 0))], audits=audits
@@ -213,7 +212,7 @@ class Writer:
                 None,
             )
         with contextlib.suppress(NotFound):
-            audit = audit_doc(scope.catalog_id, twin["id"], "hard_delete", merged_into=source["id"])
+            audit = audit_doc(scope.catalog_id, "asset", twin["id"], "hard_delete", ACTOR, merged_into=source["id"])
             self.store.delete_asset(scope.catalog_id, twin["id"], audit=audit)
         return IngestOutcome(
             scope.key, "indexed", action="move", catalog_id=scope.catalog_id, asset_id=source["id"],
@@ -245,14 +244,7 @@ class Writer:
                 return
             binding = StorageBinding.model_validate(self.provisioner.provision_catalog(catalog_id))
             catalog = Catalog(id=catalog_id, title=body["title"], description=body["description"], storage=binding)
-            audit = AuditEvent(
-                catalog_id=catalog_id,
-                record_type="catalog",
-                record_id=catalog_id,
-                action="create",
-                actor=ACTOR,
-                details={"source": "indexing"},
-            ).to_doc()
+            audit = audit_doc(catalog_id, "catalog", catalog_id, "create", ACTOR, source="indexing")
             self.store.put_catalog(catalog.to_doc(), expect_rev=0, audit=audit)
             log.info("created catalog %s for its first file", catalog_id)
         except Conflict:
@@ -271,7 +263,7 @@ class Writer:
                     catalog_id,
                     collection_shell(scope),
                     expect_rev=0,
-                    audit=audit_doc(catalog_id, collection_id, "create", record_type="collection", source="indexing"),
+                    audit=audit_doc(catalog_id, "collection", collection_id, "create", ACTOR, source="indexing"),
                 ),
             )
         if scope.item_id is None:
@@ -286,7 +278,7 @@ class Writer:
                     catalog_id,
                     item_shell(scope, doc),
                     expect_rev=0,
-                    audit=audit_doc(catalog_id, item_id, "create", record_type="item", source="indexing",
+                    audit=audit_doc(catalog_id, "item", item_id, "create", ACTOR, source="indexing",
                                     collection_id=collection_id),
                 ),
             )

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from dynastore.domain import time as dtime
-from dynastore.domain.asset import Asset
+from dynastore.domain.asset import Asset, asset_doc
+from dynastore.domain.audit import audit_doc
 from dynastore.domain.retry import retry_on_conflict
 from dynastore.errors import Conflict, Invalid, NotFound, Unavailable
 from dynastore.ports import AssetWrite, BlobStore, Doc, MetadataStore
 from dynastore.services.assets import SYSTEM_FIELDS, Scope, client_view, parse_fields
-from dynastore.services.catalogs import audit_doc
 from dynastore.services.jobs.items import ItemChecker, stored_item
 from dynastore.services.patching import merge_patch, validation_detail
 from dynastore.tasks.context import StagedWrites, TaskContext, deep_merge
@@ -60,7 +60,7 @@ class JobCommitter:
         patch = deep_merge(ctx.staged.asset_update, asset_metadata_patch(explicit) or {})
         if patch:
             current = self.store.get_asset(job["catalog_id"], job["asset_id"])
-            merged_asset_doc(current, patch)
+            self.assets.records.sized(merged_asset_doc(current, patch))
         items: list[Doc] = []
         if ctx.staged.items or ctx.staged.collections:
             if self.stac is None:
@@ -127,7 +127,7 @@ class JobCommitter:
     def _merge_into_asset(self, job: Doc, patch: Doc) -> Doc:
         def step() -> Doc:
             current = self.store.get_asset(job["catalog_id"], job["asset_id"])
-            doc = merged_asset_doc(current, patch)
+            doc = self.assets.records.sized(merged_asset_doc(current, patch))
             audit = audit_doc(
                 job["catalog_id"],
                 "asset",
@@ -167,22 +167,20 @@ def merged_asset_doc(current: Doc, patch: Doc) -> Doc:
     """The stored asset after merging ``patch`` (RFC 7386, deep) into its client fields; ``Invalid`` if bad."""
     merged = merge_patch(client_view(current), patch)
     fields = parse_fields(merged)
-    data = fields.model_dump(by_alias=False)
-    data["id"] = current["id"]
-    data["href"] = current["href"]
-    try:
-        asset = Asset(
-            **data,
-            catalog_id=current["catalog_id"],
-            collection_id=current.get("collection_id"),
-            item_id=current.get("item_id"),
-            status=current.get("status", "active"),
-            created=current.get("created") or dtime.now_iso(),
-            updated=dtime.now_iso(),
-            deleted_at=current.get("deleted_at"),
-            storage=current.get("storage"),
-            rev=current.get("rev", 0),
-        )
+    doc = asset_doc(
+        current["id"],
+        fields.model_copy(update={"href": current["href"]}),
+        catalog_id=current["catalog_id"],
+        collection_id=current.get("collection_id"),
+        item_id=current.get("item_id"),
+        status=current.get("status", "active"),
+        created=current.get("created") or dtime.now_iso(),
+        updated=dtime.now_iso(),
+        deleted_at=current.get("deleted_at"),
+        storage=current.get("storage"),
+        rev=current.get("rev", 0),
+    )
+    try:  # the stored system fields are validated too (this path is not a bulk one)
+        return Asset.from_doc(doc).to_doc()
     except ValidationError as exc:
         raise Invalid(validation_detail(exc, "asset")) from None
-    return asset.to_doc()

@@ -8,6 +8,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import ValidationError
 
+from dynastore.domain.asset import check_record_size
 from dynastore.errors import Invalid
 from dynastore.ports import Doc
 from dynastore.services.jobs.commit import asset_metadata_patch, merged_asset_doc
@@ -49,8 +50,9 @@ def resolve_mode(mode: str | None, prefer: str | None) -> tuple[str, bool]:
     return "async-execute", False
 
 
-def prepare_inputs(task: Task, asset: Doc, body: Any) -> Doc:
-    """The job's inputs from an execute body, validated against the task and the asset (``Invalid`` if bad)."""
+def prepare_inputs(task: Task, asset: Doc, body: Any, *, max_record_bytes: int) -> Doc:
+    """The job's inputs from an execute body, validated against the task and the asset (``Invalid`` if bad;
+    ``PayloadTooLarge`` when ``asset_metadata`` would make the asset record larger than ``max_record_bytes``)."""
     if body is None:
         body = {}
     if not isinstance(body, dict):
@@ -74,5 +76,6 @@ def prepare_inputs(task: Task, asset: Doc, body: Any) -> Doc:
         validated.asset_metadata.model_dump(exclude_unset=True) if validated.asset_metadata else None
     )
     if patch:
-        merged_asset_doc(asset, patch)  # a patch that would make the asset invalid is a 400 now, not a failed job
+        # a patch that would make the asset invalid (or too large) is a 4xx now, not a failed job
+        check_record_size(merged_asset_doc(asset, patch), max_record_bytes)
     return orjson.loads(orjson.dumps(prepared, default=str))  # type: ignore[no-any-return]

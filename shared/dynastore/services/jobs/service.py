@@ -120,7 +120,7 @@ class TaskService:
             asset_id=asset["id"],
             collection_id=asset.get("collection_id"),
             item_id=asset.get("item_id"),
-            inputs=prepare_inputs(task, asset, body),
+            inputs=prepare_inputs(task, asset, body, max_record_bytes=self.settings.max_record_bytes),
             actor=actor,
             mode=chosen,  # type: ignore[arg-type]
         )

@@ -1,25 +1,14 @@
-"""What every part of ``StacService`` shares: its collaborators and the audit events it writes."""
+"""What every part of ``StacService`` shares: its collaborators."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from dynastore.config import Settings
-from dynastore.domain.audit import AuditEvent
 from dynastore.domain.search import AssetQuery
-from dynastore.ports import Doc, MetadataStore
+from dynastore.ports import MetadataStore
+from dynastore.services.asset_records import AssetRecordBuilder
 from dynastore.services.catalogs import CatalogService
-
-
-def audit_doc(catalog_id: str, record_type: str, record_id: str, action: str, actor: str, **details: Any) -> Doc:
-    return AuditEvent(
-        catalog_id=catalog_id,
-        record_type=record_type,  # type: ignore[arg-type]
-        record_id=record_id,
-        action=action,
-        actor=actor,
-        details=details,
-    ).to_doc()
 
 
 class StacBase:
@@ -29,6 +18,7 @@ class StacBase:
         self.settings = settings
         self.store = store
         self.catalogs = catalogs
+        self.records = AssetRecordBuilder(settings, catalogs)  # the asset rules of inline assets
 
     def _item_scope(self, catalog_id: str, collection_id: str, item_id: str, **kw: Any) -> AssetQuery:
         return AssetQuery(catalog_ids=(catalog_id,), collection_id=collection_id, item_id=item_id, level="item", **kw)

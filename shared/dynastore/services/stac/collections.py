@@ -7,6 +7,7 @@ from typing import Any
 import pystac
 
 from dynastore.domain import time as dtime
+from dynastore.domain.audit import audit_doc
 from dynastore.domain.ids import check_id
 from dynastore.domain.search import Page
 from dynastore.domain.stac_version import STAC_VERSION
@@ -14,7 +15,7 @@ from dynastore.errors import Conflict, Invalid, NotFound
 from dynastore.ports import Doc
 from dynastore.services.patching import merge_patch
 from dynastore.services.revisions import expected_rev, precondition
-from dynastore.services.stac.base import StacBase, audit_doc
+from dynastore.services.stac.base import StacBase
 from dynastore.services.stac.rendering import (
     GEOJSON,
     QUERYABLES_REL,

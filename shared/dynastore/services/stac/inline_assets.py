@@ -9,12 +9,13 @@ from dataclasses import replace
 from pydantic import ValidationError
 
 from dynastore.domain import time as dtime
-from dynastore.domain.asset import Asset, AssetFields
+from dynastore.domain.asset import AssetFields
+from dynastore.domain.audit import audit_doc
 from dynastore.domain.ids import check_id, slug
 from dynastore.errors import Conflict, Invalid, NotFound
-from dynastore.ports import AssetWrite, Doc
+from dynastore.ports import AssetWrite, BlobStore, Doc
 from dynastore.services.patching import merge_patch, validation_detail
-from dynastore.services.stac.base import StacBase, audit_doc
+from dynastore.services.stac.base import StacBase
 from dynastore.services.stac.rendering import ASSET_INTERNAL
 
 # Rendered asset fields the service sets; a client sending a read document back may include them.
@@ -33,6 +34,7 @@ class InlineAssetsMixin(StacBase):
         if len(inline) > 10_000:
             raise Invalid("an item body carries at most 10,000 assets; add more through the asset API")
         planned: list[tuple[AssetWrite, Doc]] = []
+        blobs: BlobStore | None = None  # the catalog's bucket, read once
         candidates = {key: _asset_id_candidates(item_id, key) for key in inline}
         existing = {
             d["id"]: d for d in self.store.get_assets(catalog_id, [c for pair in candidates.values() for c in pair])
@@ -50,23 +52,20 @@ class InlineAssetsMixin(StacBase):
             if asset_id is None:
                 raise Conflict(f"asset key {key!r}: ids {', '.join(candidates[key])} are taken by other records")
             fields = _asset_fields(_as_sent_back(body), f"assets.{key}")
-            now = dtime.now_iso()
-            base = {
-                "catalog_id": catalog_id,
-                "collection_id": collection_id,
-                "item_id": item_id,
-                "created": (current or {}).get("created") or now,
-                "updated": now,
-                "status": "active",
-                "rev": (current or {}).get("rev", 0),
-            }
+            if blobs is None:
+                blobs = self.records.blobs_of(catalog_id)
             try:
-                asset = Asset(**{**fields.model_dump(by_alias=False), "id": asset_id, **base})
-            except ValidationError as exc:
-                raise Invalid(f"assets.{key}: {exc.errors(include_url=False)[0].get('msg')}") from None
-            new_doc = asset.to_doc()
-            if current is not None and current.get("storage"):
-                new_doc["storage"] = current["storage"]
+                new_doc = self.records.item_asset(
+                    asset_id,
+                    fields,
+                    catalog_id=catalog_id,
+                    collection_id=collection_id,
+                    item_id=item_id,
+                    current=current,
+                    blobs=blobs,
+                )
+            except Invalid as exc:
+                raise type(exc)(f"assets.{key}: {exc.detail}", **exc.extra) from None
             action = "create" if current is None else "replace"
             planned.append(
                 (

@@ -8,13 +8,13 @@ from typing import Any
 import pystac
 
 from dynastore.domain import time as dtime
+from dynastore.domain.audit import audit_doc
 from dynastore.domain.ids import check_id
 from dynastore.domain.stac_version import STAC_VERSION
 from dynastore.errors import Conflict, Invalid, NotFound
 from dynastore.ports import AssetWrite, Doc
 from dynastore.services.patching import merge_patch
 from dynastore.services.revisions import expected_rev, precondition
-from dynastore.services.stac.base import audit_doc
 from dynastore.services.stac.collections import CollectionsMixin
 from dynastore.services.stac.embedding import EmbeddingMixin
 from dynastore.services.stac.inline_assets import InlineAssetsMixin
