@@ -73,7 +73,7 @@ def load(services: Services, catalog_id: str, count: int) -> float:
         results = services.assets.bulk_upsert({"catalog_id": catalog_id, "assets": batch}, actor="bench")
         errors = [r for r in results if r.status == "error"]
         if errors:
-            raise SystemExit(f"bulk load failed: {errors[0].to_doc()}")
+            raise SystemExit(f"bulk load failed: record {errors[0].index}: {errors[0].error}")
         print(f"  loaded {offset + len(batch):>7,} assets", file=sys.stderr, flush=True)
     return time.perf_counter() - started
 

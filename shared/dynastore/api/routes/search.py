@@ -28,7 +28,8 @@ from dynastore.api.deps import (
 from dynastore.api.schemas import BULK_BODY, BULK_GET_BODY, SEARCH_BODY, json_body
 from dynastore.domain.ids import check_id
 from dynastore.domain.search import Page
-from dynastore.errors import Invalid
+from dynastore.errors import Invalid, http_status
+from dynastore.services.asset_bulk import BulkResult
 from dynastore.services.auth import Principal
 from dynastore.services.params import multi_params
 
@@ -122,7 +123,16 @@ async def bulk_upsert(request: Request, principal: Principal = Editor) -> JSONRe
     counts = {"created": 0, "updated": 0, "unchanged": 0, "error": 0}
     for result in results:
         counts[result.status] += 1
-    return JSONResponse({**counts, "results": [r.to_doc() for r in results]})
+    return JSONResponse({**counts, "results": [_bulk_result(r) for r in results]})
+
+
+def _bulk_result(result: BulkResult) -> dict[str, Any]:
+    """One record's outcome; a failed one carries its error as ``{status, detail}`` (the problem status)."""
+    doc: dict[str, Any] = {"index": result.index, "id": result.id, "catalog_id": result.catalog_id}
+    doc["status"] = result.status
+    if result.error is not None:
+        doc["error"] = {"status": http_status(result.error), "detail": result.error.detail}
+    return doc
 
 
 @router.post(
