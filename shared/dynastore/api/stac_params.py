@@ -1,6 +1,7 @@
 """STAC request parameters (GET query parameters or a POST JSON body) → typed values for the STAC
 service: ``ItemQuery`` and the ``Fields`` to render for item search, ``AssetQuery`` for asset search
 and per-item assets. Bad input raises ``Invalid`` naming the parameter and what to send instead.
+The asset-search terms ``/assets/search`` also takes are read by ``api.search_params``, once.
 """
 
 from __future__ import annotations
