@@ -23,6 +23,7 @@ from typing import Any
 
 import orjson
 
+from dynastore.api.search_params import parse_search
 from dynastore.bootstrap import Services, bootstrap
 from dynastore.config import Settings
 
@@ -110,7 +111,7 @@ def main() -> int:
         return len(services.assets.bulk_get_json(catalog_id, ids))
 
     def search_q() -> int:
-        query = services.search.parse({"q": "b04", "limit": 100, "catalog_id": catalog_id})
+        query = parse_search({"q": "b04", "limit": 100, "catalog_id": catalog_id}, services.settings)
         page = services.search.run(query)
         return len(orjson.dumps({"assets": page.items, "next": page.next_token}))
 

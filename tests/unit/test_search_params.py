@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from dynastore.api.params import multi_params
+from dynastore.api.search_params import parse_search
 from dynastore.config import Settings
 from dynastore.domain.filters import And, Compare, In, Not
 from dynastore.domain.search import SortKey
 from dynastore.errors import Invalid
-from dynastore.services.params import multi_params
-from dynastore.services.search import parse_search
 
 SETTINGS = Settings()
 

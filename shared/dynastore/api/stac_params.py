@@ -1,6 +1,7 @@
 """STAC request parameters (GET query parameters or a POST JSON body) → typed values for the STAC
 service: ``ItemQuery`` and the ``Fields`` to render for item search, ``AssetQuery`` for asset search
 and per-item assets. Bad input raises ``Invalid`` naming the parameter and what to send instead.
+The asset-search terms ``/assets/search`` also takes are read by ``api.search_params``, once.
 """
 
 from __future__ import annotations
@@ -10,21 +11,22 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from dynastore.config import Settings
-from dynastore.domain import time as dtime
-from dynastore.domain.filters import And, Compare, Expr, In, Like, Or, conjoin, from_mongo
-from dynastore.domain.ids import check_id
-from dynastore.domain.search import ASSET_SORT_FIELDS, ITEM_SORT_FIELDS, AssetQuery, ItemQuery, SortKey, parse_sortby
-from dynastore.errors import Invalid
-from dynastore.services.params import (
+from dynastore.api.params import (
     check_params,
     json_value,
     one_value,
     parse_bbox,
     parse_filter,
     parse_limit,
+    parse_sort,
     str_list,
 )
+from dynastore.api.search_params import free_text, media_types, named_catalogs
+from dynastore.config import Settings
+from dynastore.domain import time as dtime
+from dynastore.domain.filters import And, Compare, Expr, In, Like, Or, conjoin, from_mongo
+from dynastore.domain.search import ASSET_SORT_FIELDS, ITEM_SORT_FIELDS, AssetQuery, ItemQuery
+from dynastore.errors import Invalid
 from dynastore.services.stac import ITEM_DATETIME_FIELDS, Fields, check_geometry
 
 _QUERY_OPS = ("eq", "neq", "lt", "lte", "gt", "gte", "startsWith", "endsWith", "contains", "in")
@@ -160,38 +162,6 @@ def parse_datetime_param(value: Any) -> tuple[str | None, str | None] | None:
     return dtime.parse_interval(text)
 
 
-ITEM_SEARCH_PARAMS = frozenset(
-    {
-        "collections",
-        "ids",
-        "bbox",
-        "intersects",
-        "datetime",
-        "limit",
-        "token",
-        "filter",
-        "filter-lang",
-        "filter_lang",
-        "filter-crs",
-        "filter_crs",
-        "sortby",
-        "fields",
-        "query",
-        "q",
-    }
-)
-ASSET_SEARCH_PARAMS = ITEM_SEARCH_PARAMS | {"items", "roles", "type", "types", "catalog_id", "catalog_ids"}
-
-
-def _sort_keys(value: Any, allowed: tuple[str, ...]) -> tuple[SortKey, ...]:
-    """GET ``sortby=-datetime,+id`` (maybe repeated) or POST ``[{"field", "direction"}]``."""
-    if isinstance(value, list | tuple) and value and all(isinstance(v, str) for v in value):
-        value = ",".join(value)
-    if value is not None and not isinstance(value, str | list):
-        raise Invalid('sortby is "-datetime,+id" or [{"field": "datetime", "direction": "desc"}]')
-    return parse_sortby(value or None, allowed)
-
-
 def parse_item_search(
     params: Mapping[str, Any],
     settings: Settings,
@@ -222,7 +192,7 @@ def parse_item_search(
         datetime=parse_datetime_param(params.get("datetime")),
         q=q.strip() if q and q.strip() else None,
         filter=conjoin(compile_stac_query(one_value(params.get("query"), "query")), parse_filter(params, "item")),
-        sortby=_sort_keys(params.get("sortby"), ITEM_SORT_FIELDS),
+        sortby=parse_sort(params.get("sortby"), ITEM_SORT_FIELDS),
         limit=parse_limit(params.get("limit"), settings, default=min(settings.default_page_limit, 100), clamp=True),
         token=str(token) if token else None,
     )
@@ -242,9 +212,7 @@ def parse_asset_search(
     check_params(params, ASSET_SEARCH_PARAMS)
     if params.get("intersects") not in (None, "", {}):
         raise Invalid("asset-search filters space with bbox (matched against the asset's item geometry)")
-    named = str_list(params.get("catalog_id"), "catalog_id") + str_list(params.get("catalog_ids"), "catalog_ids")
-    for catalog_id in named:
-        check_id(catalog_id, "catalog_id")
+    named = named_catalogs(params)
     if catalog_ids and named and set(named) - set(catalog_ids):
         raise Invalid("catalog_id names another catalog than this endpoint's")
     collections = str_list(params.get("collections"), "collections")
@@ -259,9 +227,6 @@ def parse_asset_search(
         item_id = items[0]
     elif items:
         extra.append(In("item_id", items))
-    q = one_value(params.get("q"), "q")
-    if q is not None and not isinstance(q, str):
-        raise Invalid("q must be a string")
     token = one_value(params.get("token"), "token")
     query_expr = _asset_query(one_value(params.get("query"), "query"))
     return AssetQuery(
@@ -269,13 +234,13 @@ def parse_asset_search(
         collection_id=collection_id,
         item_id=item_id,
         ids=str_list(params.get("ids"), "ids"),
-        q=q.strip() if q and q.strip() else None,
+        q=free_text(params),
         roles=str_list(params.get("roles"), "roles"),
-        types=str_list(params.get("type"), "type") + str_list(params.get("types"), "types"),
+        types=media_types(params),
         datetime=parse_datetime_param(params.get("datetime")),
         bbox=parse_bbox(params.get("bbox"), json_body=json_body),
         filter=conjoin(*extra, query_expr, parse_filter(params, "asset")),
-        sortby=_sort_keys(params.get("sortby"), ASSET_SORT_FIELDS),
+        sortby=parse_sort(params.get("sortby"), ASSET_SORT_FIELDS),
         limit=parse_limit(params.get("limit"), settings, default=min(settings.default_page_limit, 100)),
         token=str(token) if token else None,
     )

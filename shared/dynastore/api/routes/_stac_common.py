@@ -16,10 +16,10 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from dynastore.api.deps import JSONResponse, base_url, get_services, url_for_path, visible_catalogs
+from dynastore.api.params import multi_params
 from dynastore.domain.search import AssetQuery, ItemQuery, Page
 from dynastore.errors import Invalid
 from dynastore.services.auth import Principal
-from dynastore.services.params import multi_params
 from dynastore.services.stac import GEOJSON, JSON, Fields, Links, StacService, apply_fields, link
 
 T = TypeVar("T")

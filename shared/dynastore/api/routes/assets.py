@@ -7,6 +7,7 @@ scope (else 404). ``register_level`` builds one set per level so the three stay 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -27,6 +28,7 @@ from dynastore.api.deps import (
     page_document,
     read_json,
 )
+from dynastore.api.params import check_query_names, parse_limit
 from dynastore.api.schemas import (
     ASSET_BODY,
     ASSET_PATCH_BODY,
@@ -35,13 +37,13 @@ from dynastore.api.schemas import (
     json_body,
     multipart_body,
 )
+from dynastore.api.search_params import LEVEL_PARAMS, ONE_VALUED, SEARCH_PARAMS, asset_filters, parse_search
 from dynastore.api.uploads import read_upload
 from dynastore.domain.asset import assets_path
 from dynastore.domain.ids import check_id
 from dynastore.errors import Forbidden, Invalid
 from dynastore.services.assets import Scope
 from dynastore.services.auth import Principal
-from dynastore.services.params import multi_params, parse_limit
 
 router = APIRouter(tags=["assets"])
 
@@ -49,7 +51,6 @@ LIST_PARAMS_DOC = (
     "Filters as in `/assets/search` (`q`, `roles`, `type`, `tags`, `datetime`, `bbox`, `status`, `query`, `sortby`), "
     "restricted to this level; `limit` (≤ 10,000) and `token` page."
 )
-LEVEL_PARAMS = frozenset({"catalog_id", "catalog_ids", "collection_id", "item_id", "level"})
 
 
 def _asset_id(asset_id: str) -> str:
@@ -65,16 +66,15 @@ def register_level(base: str, scope_dependency: Callable[..., Scope], label: str
         request: Request,
         principal: Principal = Reader,
         scope: Scope = scope_dep,
-        limit: str | None = Query(default=None, description="page size 1..10000"),
-        token: str | None = Query(default=None, description="cursor from the `next` link"),
-        q: str | None = Query(default=None, description="case-insensitive substring of id, code, title, file name"),
+        filters: dict[str, Any] = Depends(asset_filters),
     ) -> JSONResponse:
         services = get_services(request)
-        params = multi_params(request.query_params.multi_items())
-        misplaced = sorted(k for k in params if k in LEVEL_PARAMS)
+        sent = request.query_params.multi_items()
+        misplaced = sorted({name for name, _ in sent if name in LEVEL_PARAMS})
         if misplaced:
             raise Invalid(f"{', '.join(misplaced)} come from the path here; use /assets/search to search across levels")
-        query = services.search.parse({**params, "catalog_id": scope.catalog_id})
+        check_query_names(sent, SEARCH_PARAMS, ONE_VALUED)
+        query = parse_search({**filters, "catalog_id": scope.catalog_id}, services.settings)
         page = services.assets.list_in_scope(scope, query)
         return JSONResponse(page_document(page, "assets", next_link(request, page.next_token)))
 

@@ -19,12 +19,12 @@ from dynastore.api.deps import (
     page_document,
     read_json,
 )
+from dynastore.api.params import parse_limit
 from dynastore.api.schemas import CATALOG_BODY, CATALOG_PATCH_BODY, json_body
 from dynastore.domain.search import Page
 from dynastore.errors import NotFound
 from dynastore.services.auth import Principal
 from dynastore.services.catalogs import CatalogService
-from dynastore.services.params import parse_limit
 
 router = APIRouter(prefix="/assets/catalogs", tags=["catalogs"])
 

@@ -13,8 +13,9 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 
 from dynastore.api.deps import JSONResponse, Reader, asset_url, get_services
-from dynastore.errors import Invalid, NotFound
+from dynastore.errors import Invalid
 from dynastore.services.auth import Principal
+from dynastore.services.indexing import IngestStatus
 
 router = APIRouter(tags=["ingest"])
 
@@ -33,12 +34,8 @@ def catalog_ingest_status(
     key: str | None = Query(default=None, description=KEY_DESCRIPTION),
     principal: Principal = Reader,
 ) -> JSONResponse:
-    services = get_services(request)
-    services.catalogs.require_active(catalog_id)
-    full_key = _required_key(key)
-    if not full_key.startswith(f"{catalog_id}/"):
-        full_key = f"{catalog_id}/{full_key}"
-    return JSONResponse(_status(request, full_key))
+    status = get_services(request).indexing.catalog_key_status(catalog_id, _required_key(key))
+    return JSONResponse(_document(request, status))
 
 
 @router.get(
@@ -54,7 +51,7 @@ def ingest_status(
 ) -> JSONResponse:
     full_key = _required_key(key)
     principal.require_catalog(full_key.split("/", 1)[0])  # a scoped key asks only about its catalogs' keys
-    return JSONResponse(_status(request, full_key))
+    return JSONResponse(_document(request, get_services(request).indexing.key_status(full_key)))
 
 
 def _required_key(key: str | None) -> str:
@@ -64,9 +61,8 @@ def _required_key(key: str | None) -> str:
     return key.lstrip("/")
 
 
-def _status(request: Request, key: str) -> dict[str, Any]:
-    services = get_services(request)
-    record = services.indexing.ingest_status(key)
+def _document(request: Request, status: IngestStatus) -> dict[str, Any]:
+    record = status.record
     body: dict[str, Any] = {
         "bucket": record.bucket,
         "key": record.key,
@@ -78,12 +74,9 @@ def _status(request: Request, key: str) -> dict[str, Any]:
         "error": record.error,
         "links": [],
     }
-    if record.catalog_id and record.asset_id:
-        try:
-            asset = services.adapters.store.get_asset(record.catalog_id, record.asset_id)
-        except NotFound:
-            body["asset_status"] = "purged"
-        else:
-            body["asset_status"] = asset.get("status")
-            body["links"].append({"rel": "asset", "href": asset_url(request, asset), "type": "application/json"})
+    if status.purged:
+        body["asset_status"] = "purged"
+    elif status.asset is not None:
+        body["asset_status"] = status.asset.get("status")
+        body["links"].append({"rel": "asset", "href": asset_url(request, status.asset), "type": "application/json"})
     return body

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import anyio
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -25,13 +25,14 @@ from dynastore.api.deps import (
     url_for_path,
     visible_catalogs,
 )
+from dynastore.api.params import check_query_names, declared_input
 from dynastore.api.schemas import BULK_BODY, BULK_GET_BODY, SEARCH_BODY, json_body
+from dynastore.api.search_params import ONE_VALUED, SEARCH_PARAMS, asset_filters, parse_search
 from dynastore.domain.ids import check_id
 from dynastore.domain.search import Page
 from dynastore.errors import Invalid, http_status
 from dynastore.services.asset_bulk import BulkResult
 from dynastore.services.auth import Principal
-from dynastore.services.params import multi_params
 
 router = APIRouter(tags=["search"])
 
@@ -51,7 +52,7 @@ async def _search(request: Request, principal: Principal, params: dict[str, Any]
     services = get_services(request)
 
     def work() -> Page[dict[str, Any]]:
-        parsed = services.search.parse(params)
+        parsed = parse_search(params, services.settings)
         return services.search.run(parsed, visible_catalogs(request, principal, parsed.catalog_ids))
 
     return await run_search(request, work)
@@ -60,24 +61,23 @@ async def _search(request: Request, principal: Principal, params: dict[str, Any]
 @router.get("/assets/search", summary="Search assets", description=SEARCH_DESCRIPTION, response_class=JSONResponse)
 async def search_get(
     request: Request,
-    q: str | None = Query(default=None, description="case-insensitive substring of id, code, title, file name"),
-    catalog_id: str | None = Query(default=None, description="one or more (comma-separated); default all active"),
+    filters: dict[str, Any] = Depends(asset_filters),
+    catalog_id: list[str] | None = Query(default=None, description="one or more (comma-separated); default all active"),
+    catalog_ids: list[str] | None = Query(default=None, include_in_schema=False),
     collection_id: str | None = Query(default=None),
     item_id: str | None = Query(default=None),
-    roles: str | None = Query(default=None, description="any of, comma-separated"),
-    type: str | None = Query(default=None, description="media types, any of"),
-    tags: str | None = Query(default=None, description="all of, comma-separated"),
-    datetime: str | None = Query(default=None, description="instant or interval: 2024-01-01T00:00:00Z/.."),
-    bbox: str | None = Query(default=None, description="west,south,east,north (item-linked assets)"),
-    status: str | None = Query(default=None, description="active (default), deleted, missing"),
-    query: str | None = Query(default=None, description='MongoDB-style JSON, e.g. {"metadata.cloud":{"$lt":10}}'),
-    filter: str | None = Query(default=None, description="CQL2 text or JSON"),
-    sortby: str | None = Query(default=None, description="-updated,+id"),
-    limit: str | None = Query(default=None, description="1..10000"),
-    token: str | None = Query(default=None),
+    level: str | None = Query(default=None, description="catalog, collection or item: where the asset is attached"),
     principal: Principal = Reader,
 ) -> JSONResponse:
-    page = await _search(request, principal, multi_params(request.query_params.multi_items()))
+    check_query_names(request.query_params.multi_items(), SEARCH_PARAMS, ONE_VALUED)
+    where = {
+        "catalog_id": catalog_id,
+        "catalog_ids": catalog_ids,
+        "collection_id": collection_id,
+        "item_id": item_id,
+        "level": level,
+    }
+    page = await _search(request, principal, {**declared_input(where), **filters})
     return JSONResponse(page_document(page, "assets", next_link(request, page.next_token)))
 
 

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import Response
 
 from dynastore.api.deps import Editor, IfMatch, JSONResponse, Reader, if_rev, read_json
+from dynastore.api.params import parse_limit
 from dynastore.api.routes._stac_common import _call, _check_merge_patch, _links, _page_document, _params, _stac
 from dynastore.errors import Invalid
 from dynastore.services.auth import Principal
-from dynastore.services.params import parse_limit
 from dynastore.services.revisions import etag
 from dynastore.services.stac import JSON, link
 

@@ -25,6 +25,7 @@ from dynastore.api.deps import (
     page_document,
     read_json,
 )
+from dynastore.api.params import parse_limit
 from dynastore.api.schemas import json_body
 from dynastore.domain.asset import assets_path
 from dynastore.domain.ids import check_id
@@ -34,7 +35,6 @@ from dynastore.services.assets import Scope
 from dynastore.services.auth import Principal
 from dynastore.services.jobs import ExecuteResult
 from dynastore.services.jobs.records import NO_SUCH_JOB
-from dynastore.services.params import parse_limit
 
 router = APIRouter(tags=["tasks"])
 

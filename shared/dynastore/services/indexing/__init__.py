@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dynastore.services.indexing.documents import DESCRIPTIVE_FIELDS, Described, describe
-from dynastore.services.indexing.outcome import IndexingStats, IngestOutcome, OutcomeStatus
+from dynastore.services.indexing.outcome import IndexingStats, IngestOutcome, IngestStatus, OutcomeStatus
 from dynastore.services.indexing.service import BATCH_SIZE, READ_THREADS, IndexingService
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "IndexingService",
     "IndexingStats",
     "IngestOutcome",
+    "IngestStatus",
     "OutcomeStatus",
     "describe",
 ]

@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Literal
 
-from dynastore.ports import Doc
+from dynastore.ports import Doc, IngestRecord
 
 OutcomeStatus = Literal["indexed", "unchanged", "deleted", "skipped", "stale", "duplicate", "failed"]
 
@@ -24,6 +24,16 @@ class IngestOutcome:
 
     def to_doc(self) -> Doc:
         return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class IngestStatus:
+    """An object key's ingest record and the asset it names: ``asset`` is None when the record names
+    none, or (``purged``) names one that no longer exists."""
+
+    record: IngestRecord
+    asset: Doc | None = None
+    purged: bool = False
 
 
 @dataclass

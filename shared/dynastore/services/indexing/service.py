@@ -75,7 +75,7 @@ from dynastore.services.indexing.documents import (
     validated,
 )
 from dynastore.services.indexing.facts import Cache, Facts, Prefetched
-from dynastore.services.indexing.outcome import IndexingStats, IngestOutcome, OutcomeStatus
+from dynastore.services.indexing.outcome import IndexingStats, IngestOutcome, IngestStatus, OutcomeStatus
 from dynastore.services.indexing.writer import Plan, Writer, record_for, retry
 
 if TYPE_CHECKING:
@@ -521,6 +521,23 @@ class IndexingService:
             return self.store.get_ingest_record(bucket, key)
         except NotFound:
             raise NotFound(f"no ingest record for {key!r}: no storage event for this key has been seen") from None
+
+    def key_status(self, key: str) -> IngestStatus:
+        """``ingest_status`` of any key of the bucket, with the asset its record names (any status)."""
+        record = self.ingest_status(key)
+        if not (record.catalog_id and record.asset_id):
+            return IngestStatus(record)
+        asset = self.facts.get_asset(record.catalog_id, record.asset_id)
+        return IngestStatus(record, asset, purged=asset is None)
+
+    def catalog_key_status(self, catalog_id: str, key: str) -> IngestStatus:
+        """``key_status`` of a key of an active catalog (``NotFound`` otherwise), the key given in full
+        (``demo/s2/scene-1/B04.tif``) or below the catalog (``s2/scene-1/B04.tif``)."""
+        if self.catalogs is not None:
+            self.catalogs.require_active(catalog_id)
+        elif self.facts.catalog_status(catalog_id, fresh=True) != "active":
+            raise NotFound(f"catalog {catalog_id!r} does not exist or is retired")
+        return self.key_status(key if key.startswith(f"{catalog_id}/") else f"{catalog_id}/{key}")
 
 
 def _describes(described: Described) -> bool:

@@ -2,6 +2,7 @@
 
 Values arrive as GET query parameters (``str``, or a list of ``str`` when repeated; see
 ``multi_params``) or as members of a POST JSON body. Bad input raises ``Invalid`` naming the parameter.
+Parsing lives here, in the API layer: services take the typed values (``AssetQuery``, ints).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dynastore.config import Settings
 from dynastore.domain.cql2 import compile_cql2
 from dynastore.domain.filters import Expr
 from dynastore.domain.limits import check_json_depth
+from dynastore.domain.search import SortKey, parse_sortby
 from dynastore.errors import Invalid
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -146,3 +148,33 @@ def parse_filter(params: Mapping[str, Any], target: Literal["item", "asset"]) ->
     if crs not in (None, CRS84):
         raise Invalid(f"filter-crs must be {CRS84} (WGS 84 longitude/latitude)")
     return compile_cql2(value, lang, target=target)
+
+
+def parse_sort(value: Any, allowed: tuple[str, ...]) -> tuple[SortKey, ...]:
+    """GET ``sortby=-datetime,+id`` (maybe repeated) or POST ``[{"field", "direction"}]``."""
+    if isinstance(value, list | tuple) and value and all(isinstance(v, str) for v in value):
+        value = ",".join(value)
+    if value is not None and not isinstance(value, str | list):
+        raise Invalid('sortby is "-datetime,+id" or [{"field": "datetime", "direction": "desc"}]')
+    return parse_sortby(value or None, allowed)
+
+
+def declared_input(values: Mapping[str, str | list[str] | None]) -> dict[str, Any]:
+    """A route's declared GET parameters (by their names on the wire) → the parsers' input, shaped as
+    ``multi_params`` shapes it: absent ones left out, a parameter given once a ``str``, repeated a list."""
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if value is None:
+            continue
+        out[name] = value[0] if isinstance(value, list) and len(value) == 1 else value
+    return out
+
+
+def check_query_names(items: Sequence[tuple[str, str]], allowed: frozenset[str], one_valued: frozenset[str]) -> None:
+    """Refuse GET parameters a route does not take, and repeats of the ones that take one value
+    (the declared parameters carry the values; this checks only the names the client sent)."""
+    names = [name for name, _ in items]
+    check_params(dict.fromkeys(names), allowed)
+    for name in dict.fromkeys(names):
+        if name in one_valued and names.count(name) > 1:
+            raise Invalid(f"{name} takes one value")
