@@ -104,18 +104,37 @@ class TaskContext:
 
     # --- the asset's bytes ----------------------------------------------------------------------
     def blob_key(self) -> str:
-        """The key of the asset's bytes in ``blobs`` (its catalog's bucket; ``Invalid`` if elsewhere)."""
+        """The key of the asset's bytes in ``blobs``: its catalog's bucket, under its catalog's prefix.
+
+        ``Invalid`` otherwise: a task reads only the bytes its own catalog stores (an asset record
+        naming another catalog's key, or any other place, is refused)."""
         storage = self.asset.get("storage") or {}
         if self.blobs is not None:
+            key: str | None = None
             if storage.get("key") and storage.get("bucket") in (None, self.blobs.bucket):
-                return str(storage["key"])
-            key = self.blobs.key_for_href(str(self.asset.get("href", "")))
+                key = str(storage["key"])
+            else:
+                key = self.blobs.key_for_href(str(self.asset.get("href", "")))
             if key:
+                prefix = self._catalog_prefix()
+                if not key.startswith(prefix):
+                    raise Invalid(
+                        f"asset {self.asset.get('id')!r} of catalog {self.catalog_id!r} points at {key!r}, outside "
+                        f"that catalog's files ({prefix!r}); tasks run only on their own catalog's files"
+                    )
                 return key
         raise Invalid(
             f"asset {self.asset.get('id')!r} points at {self.asset.get('href')!r}, which is not in this "
             "deployment's storage; tasks run only on stored files"
         )
+
+    def _catalog_prefix(self) -> str:
+        """The key prefix of the asset's catalog (``{catalog}/`` unless its storage binding says otherwise)."""
+        from dynastore.services.catalogs import CatalogStorage
+
+        if self.store is None:
+            return f"{self.catalog_id}/"
+        return CatalogStorage.prefix_of(self.store.get_catalog(self.catalog_id))
 
     def local_copy(self) -> Path:
         """A local file with the asset's bytes (downloaded once into the job's work folder)."""
@@ -146,8 +165,12 @@ class TaskContext:
         return self.blobs.open(self.blob_key())
 
     def temp_path(self, name: str) -> Path:
-        path = self.workdir / "out" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """A path for an output file, always directly in the job's ``out`` folder (``Invalid`` otherwise)."""
+        folder = self.workdir / "out"
+        path = folder / name
+        if not name or Path(name).name != name or name in (".", "..") or path.resolve().parent != folder.resolve():
+            raise Invalid(f"output file name {name!r} must be a plain file name")
+        folder.mkdir(parents=True, exist_ok=True)
         return path
 
     # --- staging --------------------------------------------------------------------------------
