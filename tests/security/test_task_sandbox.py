@@ -110,7 +110,7 @@ class HitRecorder:
     def probe(self) -> None:
         """One request of our own: proves the recorder records (so zero hits means zero requests)."""
         with contextlib.suppress(urllib.error.HTTPError):
-            urllib.request.urlopen(f"{self.url}/probe", timeout=5)  # noqa: S310 - a local test server
+            urllib.request.urlopen(f"{self.url}/probe", timeout=5)
 
     def stop(self) -> None:
         self.process.terminate()
