@@ -294,14 +294,39 @@ def test_a_geotiff_naming_an_external_overview_file_is_refused(
 
 
 def test_gdal_network_access_is_off_inside_the_task_configuration(internal_service: HitRecorder) -> None:
-    # GIVEN the GDAL configuration tasks run under
+    # GIVEN GDAL's HTTP and cloud file systems aimed at the internal service (which they do reach
+    # outside the task configuration: the control below)
     import rasterio
 
-    # WHEN anything asks GDAL for a /vsicurl/ or /vsicurl_streaming/ file inside it
-    with raster_module.locked_down():
-        for prefix in ("/vsicurl/", "/vsicurl_streaming/"):
+    cloud = {
+        "AWS_NO_SIGN_REQUEST": "YES",
+        "AWS_S3_ENDPOINT": internal_service.url.removeprefix("http://"),
+        "AWS_HTTPS": "NO",
+        "AWS_VIRTUAL_HOSTING": "FALSE",
+        "GS_NO_SIGN_REQUEST": "YES",
+        "CPL_GS_ENDPOINT": f"{internal_service.url}/",
+    }
+    names = [
+        f"/vsicurl/{internal_service.url}/a.tif",
+        f"/vsicurl_streaming/{internal_service.url}/b.tif",
+        "/vsis3/bucket/c.tif",
+        "/vsis3_streaming/bucket/d.tif",
+        "/vsigs/bucket/e.tif",
+    ]
+
+    def open_all() -> None:
+        for name in names:
             with pytest.raises(rasterio.errors.RasterioIOError):
-                rasterio.open(f"{prefix}{internal_service.url}/x.tif")
+                rasterio.open(name)
+
+    with rasterio.Env(**cloud):
+        open_all()
+    assert internal_service.hits, "control: without the lock-down GDAL does call the service"
+    internal_service.hits_file.write_text("")
+
+    # WHEN the same names are opened inside the task configuration
+    with rasterio.Env(**cloud), raster_module.locked_down():
+        open_all()
 
     # THEN no request left the process
     assert internal_service.hits == []
