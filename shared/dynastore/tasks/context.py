@@ -105,14 +105,25 @@ class TaskContext:
 
     # --- the asset's bytes ----------------------------------------------------------------------
     def blob_key(self) -> str:
-        """The key of the asset's bytes in ``blobs`` (inside its catalog's storage; ``Invalid`` if elsewhere)."""
-        key = stored_key(self.asset, self.blobs) if self.blobs is not None else None
+        """The key of the asset's bytes in ``blobs``: its catalog's bucket, under its catalog's prefix.
+
+        ``Invalid`` otherwise: a task reads only the bytes its own catalog stores (an asset record
+        naming another catalog's key, or any other place, is refused)."""
+        key = stored_key(self.asset, self.blobs, self._catalog_prefix()) if self.blobs is not None else None
         if key:
             return key
         raise Invalid(
-            f"asset {self.asset.get('id')!r} points at {self.asset.get('href')!r}, which is not in its "
-            "catalog's storage; tasks run only on stored files"
+            f"asset {self.asset.get('id')!r} points at {self.asset.get('href')!r}, which is not in the storage of "
+            f"its catalog {self.catalog_id!r}; tasks run only on their own catalog's stored files"
         )
+
+    def _catalog_prefix(self) -> str:
+        """The key prefix of the asset's catalog (``{catalog}/`` unless its storage binding says otherwise)."""
+        from dynastore.services.catalogs import CatalogStorage
+
+        if self.store is None:
+            return f"{self.catalog_id}/"
+        return CatalogStorage.prefix_of(self.store.get_catalog(self.catalog_id))
 
     def local_copy(self) -> Path:
         """A local file with the asset's bytes (downloaded once into the job's work folder)."""
@@ -143,8 +154,12 @@ class TaskContext:
         return self.blobs.open(self.blob_key())
 
     def temp_path(self, name: str) -> Path:
-        path = self.workdir / "out" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """A path for an output file, always directly in the job's ``out`` folder (``Invalid`` otherwise)."""
+        folder = self.workdir / "out"
+        path = folder / name
+        if not name or Path(name).name != name or name in (".", "..") or path.resolve().parent != folder.resolve():
+            raise Invalid(f"output file name {name!r} must be a plain file name")
+        folder.mkdir(parents=True, exist_ok=True)
         return path
 
     # --- staging --------------------------------------------------------------------------------

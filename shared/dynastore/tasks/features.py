@@ -201,18 +201,39 @@ def _read_geojson(path: Path) -> tuple[int, Iterator[SourceRow]]:
 
 
 def _read_geoparquet(path: Path) -> tuple[int, Iterator[SourceRow]]:
+    """Rows of a (Geo)Parquet file, read from an open handle of that one file.
+
+    pyarrow gets a file object, never a path or URI, so it cannot resolve a filesystem (s3://, gs://,
+    hdfs://) nor open another file a footer names: only the asset's own bytes are read."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
+    handle = path.open("rb")
     try:
-        parquet = pq.ParquetFile(path)
+        parquet = pq.ParquetFile(handle)
     except Exception as exc:  # pyarrow.ArrowInvalid and friends
+        handle.close()
         raise Invalid(f"{path.name}: not a readable Parquet file: {exc}") from exc
     geo_column, encoding = _geo_column(parquet.schema_arrow)
     total = parquet.metadata.num_rows
 
+    def batches() -> Iterator[Any]:
+        try:
+            reader = parquet.iter_batches(batch_size=4096)
+            while True:
+                try:
+                    batch = next(reader)
+                except StopIteration:
+                    return
+                except (OSError, pa.ArrowException) as exc:
+                    raise Invalid(f"{path.name}: unreadable Parquet data: {exc}") from exc
+                yield batch
+        finally:
+            handle.close()
+
     def rows() -> Iterator[SourceRow]:
         number = 0
-        for batch in parquet.iter_batches(batch_size=4096):
+        for batch in batches():
             columns = batch.to_pydict()
             geometries = columns.pop(geo_column, None) if geo_column else None
             names = list(columns)

@@ -1,10 +1,29 @@
 """Raster metadata and Cloud-Optimized GeoTIFF conversion through rasterio (its wheels bundle GDAL).
 
 Pure functions on local files, used by the ``gdalinfo`` and ``convert`` tasks.
+
+What GDAL may open (the security model's "tasks open only the asset's own bytes"): a task input is
+sniffed first; its magic bytes pick one driver from ``RASTER_SIGNATURES`` and GDAL is told to try
+only that one, under ``LOCKED_DOWN_CONFIG``. Formats whose content names other files or URLs are
+never opened:
+
+- VRT (raw bands read any server file, sources any /vsicurl/ URL), GTI tile indexes, WMS, WMTS, WCS,
+  HTTP, EEDA, PLMosaic and the other XML or connection-string drivers: an XML document is refused
+  with its own message (``Invalid``), anything else unknown is "not a raster".
+- netCDF and HDF5: HDF5 external links, external raw storage and virtual datasets read other files.
+- MBTiles, GeoPackage and other SQLite containers: not needed as task input, so not exposed.
+- JPEG 2000 (JP2OpenJPEG): its GMLJP2 boxes carry GML with links GDAL may follow; not audited, so
+  not on the list yet.
+
+A GeoTIFF's embedded GDAL metadata can still name an external overview file (``OVERVIEWS`` domain,
+``OVERVIEW_FILE``), which GDAL would open with *any* driver on first use of the overviews:
+``open_raster`` refuses such a file before anything asks for overviews.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,33 +31,101 @@ from dynastore.errors import Invalid
 
 COG_OVERVIEW_THRESHOLD = 512  # GDAL's COG validator expects overviews above this size
 
+# (leading bytes, the only GDAL driver allowed to open them). COG is read by the GTiff driver.
+RASTER_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"II*\x00", "GTiff"),  # classic TIFF, little-endian
+    (b"MM\x00*", "GTiff"),  # classic TIFF, big-endian
+    (b"II+\x00", "GTiff"),  # BigTIFF
+    (b"MM\x00+", "GTiff"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+)
+ALLOWED_DRIVERS: frozenset[str] = frozenset(driver for _, driver in RASTER_SIGNATURES)
+READABLE = "GeoTIFF/COG, PNG or JPEG"
 
-def _open(path: Path) -> Any:
-    import rasterio
-    from rasterio.errors import RasterioIOError
+# GDAL configuration while a task touches a raster.
+LOCKED_DOWN_CONFIG: dict[str, str] = {
+    # no sibling files: no .aux.xml, .ovr, .msk or world file from next to the input is consulted
+    "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
+    # no PAM side-car either way: nothing read from, nor written next to, input or output
+    "GDAL_PAM_ENABLED": "NO",
+    # /vsicurl/, /vsicurl_streaming/ and the cloud handlers built on them open only this exact name,
+    # which is no URL: GDAL makes no network request, whatever a file names
+    "CPL_VSIL_CURL_ALLOWED_FILENAME": "dynastore:network-disabled",
+}
+_XML_SNIFF_BYTES = 1024
 
-    try:
-        return rasterio.open(path)
-    except RasterioIOError as exc:
-        raise Invalid(f"{path.name}: not a raster GDAL can read: {exc}") from exc
+
+def raster_driver(path: Path) -> str | None:
+    """The one driver allowed to open ``path`` (from its magic bytes), None when it is no raster we read.
+
+    ``Invalid`` for an XML document (GDAL VRT and its kin): those describe rasters held elsewhere."""
+    with path.open("rb") as handle:
+        head = handle.read(_XML_SNIFF_BYTES)
+    for signature, driver in RASTER_SIGNATURES:
+        if head.startswith(signature):
+            return driver
+    if head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"<"):
+        raise Invalid(
+            f"{path.name} is an XML document (a GDAL VRT or similar raster description): raster tasks refuse "
+            f"VRT/XML input because it can point GDAL at other files or URLs; upload the raster itself ({READABLE})"
+        )
+    return None
 
 
 def is_raster(path: Path) -> bool:
+    return raster_driver(path) is not None
+
+
+@contextmanager
+def locked_down(tmp_dir: Path | None = None) -> Iterator[None]:
+    """GDAL under ``LOCKED_DOWN_CONFIG`` (and its temporary files in ``tmp_dir``)."""
+    import rasterio
+
+    options = dict(LOCKED_DOWN_CONFIG)
+    if tmp_dir is not None:
+        options["CPL_TMPDIR"] = str(tmp_dir)
+    with rasterio.Env(**options):
+        yield
+
+
+@contextmanager
+def open_raster(path: Path, *, overview_level: int | None = None, tmp_dir: Path | None = None) -> Iterator[Any]:
+    """The raster at ``path``, opened by its one allowed driver inside ``locked_down`` (kept for the block)."""
     import rasterio
     from rasterio.errors import RasterioIOError
 
-    try:
-        with rasterio.open(path):
-            return True
-    except RasterioIOError:
-        return False
+    driver = raster_driver(path)
+    if driver is None:
+        raise Invalid(f"{path.name}: not a raster tasks read ({READABLE})")
+    extra: dict[str, Any] = {} if overview_level is None else {"overview_level": overview_level}
+    with locked_down(tmp_dir or path.parent):
+        try:
+            ds = rasterio.open(path, driver=driver, **extra)
+        except RasterioIOError as exc:
+            raise Invalid(f"{path.name}: not a {driver} file GDAL can read: {exc}") from exc
+        with ds:
+            _refuse_external_references(ds, path)
+            yield ds
+
+
+def _refuse_external_references(ds: Any, path: Path) -> None:
+    if ds.driver != raster_driver(path):  # the allow-list is the point: never trust a fallback
+        raise Invalid(f"{path.name}: opened as {ds.driver}, which raster tasks do not read")
+    named = ds.tags(ns="OVERVIEWS")
+    if named:
+        items = ", ".join(f"{key}={value!r}" for key, value in named.items())
+        raise Invalid(
+            f"{path.name}: its embedded GDAL metadata names an external overview file ({items}); "
+            "tasks read only the asset's own bytes: rewrite the file without that metadata"
+        )
 
 
 def raster_info(path: Path) -> dict[str, Any]:
     """gdalinfo-style metadata: driver, size, bands, CRS, geotransform, bounds, overviews, COG check."""
     from rasterio.warp import transform_bounds
 
-    with _open(path) as ds:
+    with open_raster(path) as ds:
         crs = ds.crs
         epsg = crs.to_epsg() if crs else None
         bounds = [float(v) for v in ds.bounds]
@@ -128,11 +215,9 @@ def cog_check(ds: Any) -> dict[str, Any]:
     except Exception:  # very old GDAL: no TIFF domain
         main_ifd = main_data = 0
     if overviews:
-        import rasterio
-
         ovr_ifds, ovr_data = [], []
         for level in range(len(overviews)):
-            with rasterio.open(ds.name, overview_level=level) as ovr:
+            with open_raster(Path(ds.name), overview_level=level) as ovr:
                 ovr_ifds.append(int(ovr.get_tag_item("IFD_OFFSET", "TIFF", bidx=1) or 0))
                 ovr_data.append(int(ovr.get_tag_item("BLOCK_OFFSET_0_0", "TIFF", bidx=1) or 0))
         if main_ifd and any(o and o < main_ifd for o in ovr_ifds):
@@ -182,23 +267,26 @@ def stac_raster_fields(info: dict[str, Any]) -> dict[str, Any]:
 
 
 def to_cog(source: Path, target: Path, *, compress: str = "DEFLATE", blocksize: int = 512) -> dict[str, Any]:
-    """Write ``source`` as a Cloud-Optimized GeoTIFF (GDAL's COG driver builds the overviews)."""
+    """Write ``source`` as a Cloud-Optimized GeoTIFF at ``target`` (GDAL's COG driver builds the overviews).
+
+    GDAL reads the already-checked open dataset (never the path again) and keeps its temporary files
+    next to ``target``, in the task's work folder."""
     from rasterio.errors import RasterioError
     from rasterio.shutil import copy as rio_copy
 
-    with _open(source) as ds:
+    with open_raster(source, tmp_dir=target.parent) as ds:
         if ds.count == 0:
             raise Invalid(f"{source.name}: the raster has no bands")
-    try:
-        rio_copy(
-            str(source),
-            str(target),
-            driver="COG",
-            COMPRESS=compress,
-            BLOCKSIZE=str(blocksize),
-            OVERVIEWS="AUTO",
-            NUM_THREADS="ALL_CPUS",
-        )
-    except RasterioError as exc:
-        raise Invalid(f"{source.name}: GDAL could not write a COG: {exc}") from exc
+        try:
+            rio_copy(
+                ds,
+                str(target),
+                driver="COG",
+                COMPRESS=compress,
+                BLOCKSIZE=str(blocksize),
+                OVERVIEWS="AUTO",
+                NUM_THREADS="ALL_CPUS",
+            )
+        except RasterioError as exc:
+            raise Invalid(f"{source.name}: GDAL could not write a COG: {exc}") from exc
     return raster_info(target)
