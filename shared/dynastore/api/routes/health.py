@@ -22,9 +22,7 @@ def health(request: Request) -> JSONResponse:
     checks: dict[str, Any] = {}
     healthy = True
     dependencies: list[tuple[str, HealthCheck]] = [
-        ("blobs", adapters.blobs),
-        ("store", adapters.store),
-        ("queue", adapters.queue),
+        ("blobs", adapters.blobs), ("store", adapters.store), ("queue", adapters.queue)
     ]
     for name, adapter in dependencies:
         started = time.perf_counter()
