@@ -2,6 +2,11 @@
 service: ``ItemQuery`` and the ``Fields`` to render for item search, ``AssetQuery`` for asset search
 and per-item assets. Bad input raises ``Invalid`` naming the parameter and what to send instead.
 The asset-search terms ``/assets/search`` also takes are read by ``api.search_params``, once.
+
+GET routes build the parsers' input from declared query parameters only (``item_search_query`` and
+``item_list_query``, ``asset_search_query`` and ``asset_list_query``: FastAPI dependencies, so the
+OpenAPI document lists each one); ``check_query_names`` first refuses names a route does not take and
+repeats of ``*_ONE_VALUED`` parameters.
 """
 
 from __future__ import annotations
@@ -11,8 +16,12 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from fastapi import Depends, Query
+
 from dynastore.api.params import (
+    CRS84,
     check_params,
+    declared_input,
     json_value,
     one_value,
     parse_bbox,
@@ -52,6 +61,11 @@ ITEM_SEARCH_PARAMS = frozenset(
     }
 )
 ASSET_SEARCH_PARAMS = ITEM_SEARCH_PARAMS | {"items", "roles", "type", "types", "catalog_id", "catalog_ids"}
+# Repeating these in GET is refused; the others are lists (``filter``: the last one counts).
+ITEM_ONE_VALUED = frozenset(
+    {"q", "limit", "token", "datetime", "query", "intersects", "filter-lang", "filter_lang", "filter-crs", "filter_crs"}
+)
+ASSET_ONE_VALUED = ITEM_ONE_VALUED - {"intersects"}
 
 
 def parse_fields(value: Any) -> Fields:
@@ -268,3 +282,100 @@ def _strip_properties(expr: Expr | None) -> Expr | None:
     if isinstance(expr, Compare | In | Like):
         return replace(expr, field=expr.field.removeprefix("properties."))
     return expr
+
+
+# ----------------------------------------------------------------------------- declared GET parameters
+# Lists are ``list[str]`` (repeated or comma-separated), the others ``str``; ``limit`` too, so the parser
+# names the problem. Each dependency returns its parser's input shaped as ``multi_params`` shapes it.
+
+
+_LIMIT_DOC = "page size; above the maximum, item searches cap it and asset searches refuse it"
+
+
+def _paging_query(
+    datetime: str | None = Query(default=None, description="instant or interval, `..` for an open end"),
+    filter: str | None = Query(default=None, description="CQL2 text or JSON (repeated: the last one counts)"),
+    filter_lang: str | None = Query(default=None, alias="filter-lang", description="cql2-text or cql2-json"),
+    filter_lang_alias: str | None = Query(default=None, alias="filter_lang", include_in_schema=False),
+    filter_crs: str | None = Query(default=None, alias="filter-crs", description=f"only {CRS84}"),
+    filter_crs_alias: str | None = Query(default=None, alias="filter_crs", include_in_schema=False),
+    sortby: list[str] | None = Query(default=None, description="`-datetime,+id` (comma-separated or repeated)"),
+    limit: str | None = Query(
+        default=None, description="page size; above the maximum item searches cap it, asset searches refuse it"
+    ),
+    token: str | None = Query(default=None, description="cursor from the `next` link"),
+) -> dict[str, Any]:
+    """What item and asset searches share: time, CQL2 filter, sort and paging."""
+    return declared_input(
+        {
+            "datetime": datetime,
+            "filter": filter,
+            "filter-lang": filter_lang,
+            "filter_lang": filter_lang_alias,
+            "filter-crs": filter_crs,
+            "filter_crs": filter_crs_alias,
+            "sortby": sortby,
+            "limit": limit,
+            "token": token,
+        }
+    )
+
+
+def item_list_query(
+    ids: list[str] | None = Query(default=None, description="item ids, any of"),
+    bbox: list[str] | None = Query(default=None, description="west,south,east,north"),
+    intersects: str | None = Query(default=None, description="GeoJSON geometry as JSON text (not with bbox)"),
+    q: str | None = Query(default=None, description="free text over id, title, description, keywords; any term"),
+    query: str | None = Query(default=None, description='STAC Query extension, e.g. {"eo:cloud_cover":{"lt":10}}'),
+    fields: list[str] | None = Query(default=None, description="id,properties.datetime,-assets"),
+    paging: dict[str, Any] = Depends(_paging_query),
+) -> dict[str, Any]:
+    """The GET parameters of the items of one collection → ``parse_item_search``'s input."""
+    values = {"ids": ids, "bbox": bbox, "intersects": intersects, "q": q, "query": query, "fields": fields}
+    return {**declared_input(values), **paging}
+
+
+def item_search_query(
+    collections: list[str] | None = Query(default=None, description="collection ids, any of"),
+    rest: dict[str, Any] = Depends(item_list_query),
+) -> dict[str, Any]:
+    """The GET parameters of an item search → ``parse_item_search``'s input."""
+    return {**declared_input({"collections": collections}), **rest}
+
+
+def asset_list_query(
+    ids: list[str] | None = Query(default=None, description="asset ids, any of"),
+    roles: list[str] | None = Query(default=None, description="any of"),
+    type: list[str] | None = Query(default=None, description="media types, any of"),
+    types: list[str] | None = Query(default=None, include_in_schema=False),
+    q: str | None = Query(default=None, description="case-insensitive substring of id, code, title, file name"),
+    query: str | None = Query(
+        default=None, description='JSON: MongoDB-style ({"file:size":{"$lt":10}}) or STAC-style ({"x":{"lt":10}})'
+    ),
+    paging: dict[str, Any] = Depends(_paging_query),
+) -> dict[str, Any]:
+    """The GET parameters of one item's assets → ``parse_asset_search``'s input. ``types`` aliases ``type``."""
+    values = {"ids": ids, "roles": roles, "type": type, "types": types, "q": q, "query": query}
+    return {**declared_input(values), **paging}
+
+
+def asset_search_query(
+    catalog: list[str] | None = Query(default=None, alias="catalog_id", description="catalog ids, any of"),
+    catalog_ids: list[str] | None = Query(default=None, include_in_schema=False),
+    collections: list[str] | None = Query(default=None, description="collection ids, any of"),
+    items: list[str] | None = Query(default=None, description="item ids, any of"),
+    bbox: list[str] | None = Query(default=None, description="west,south,east,north (the asset's item geometry)"),
+    intersects: list[str] | None = Query(default=None, include_in_schema=False),
+    rest: dict[str, Any] = Depends(asset_list_query),
+) -> dict[str, Any]:
+    """The GET parameters of an asset search → ``parse_asset_search``'s input (``intersects`` is read to
+    refuse it with the fix; ``catalog_ids`` aliases ``catalog_id``)."""
+    values = {
+        "catalog_id": catalog,
+        "catalog_ids": catalog_ids,
+        "collections": collections,
+        "items": items,
+        "bbox": bbox,
+        "intersects": intersects,
+    }
+    return {**declared_input(values), **rest}

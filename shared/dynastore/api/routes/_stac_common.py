@@ -38,10 +38,6 @@ def _links(request: Request) -> Links:
     return Links(base_url(request))
 
 
-def _params(request: Request) -> dict[str, Any]:
-    return multi_params(request.query_params.multi_items())
-
-
 def _url(request: Request, params: dict[str, Any] | None = None) -> str:
     return url_for_path(request, request.url.path, params)
 
@@ -50,8 +46,8 @@ def _page_links(
     request: Request, page: Page[Any], body: dict[str, Any] | None, media_type: str
 ) -> list[dict[str, Any]]:
     """``self`` and, when there is one, ``next``: a GET URL with ``token`` or a POST with the body."""
-    if body is None:
-        params = _params(request)
+    if body is None:  # the request's own query (routes have refused any parameter they do not read)
+        params = multi_params(request.query_params.multi_items())
         out = [link("self", _url(request, params), media_type)]
         if page.next_token:
             params = {k: v for k, v in params.items() if k != "token"}

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 
 from dynastore.api.deps import Editor, IfMatch, JSONResponse, Reader, if_rev, read_json
-from dynastore.api.params import parse_limit
-from dynastore.api.routes._stac_common import _call, _check_merge_patch, _links, _page_document, _params, _stac
+from dynastore.api.params import check_query_names, parse_limit
+from dynastore.api.routes._stac_common import _call, _check_merge_patch, _links, _page_document, _stac
 from dynastore.errors import Invalid
 from dynastore.services.auth import Principal
 from dynastore.services.revisions import etag
 from dynastore.services.stac import JSON, link
 
 router = APIRouter(tags=["stac"])
+PAGE_PARAMS = frozenset({"limit", "token"})
 
 
 def _collection_response(request: Request, catalog_id: str, doc: dict[str, Any], status: int = 200) -> JSONResponse:
@@ -27,18 +28,20 @@ def _collection_response(request: Request, catalog_id: str, doc: dict[str, Any],
 
 
 @router.get("/stac/catalogs/{catalog_id}/collections", summary="Collections", response_class=JSONResponse)
-def list_collections(catalog_id: str, request: Request, principal: Principal = Reader) -> JSONResponse:
+def list_collections(
+    catalog_id: str,
+    request: Request,
+    principal: Principal = Reader,
+    limit: str | None = Query(default=None, description="page size"),
+    token: str | None = Query(default=None, description="cursor from the `next` link"),
+) -> JSONResponse:
     stac, links = _stac(request), _links(request)
-    params = _params(request)
-    unknown = sorted(k for k in params if k not in ("limit", "token"))
+    sent = request.query_params.multi_items()
+    unknown = sorted({k for k, _ in sent if k not in PAGE_PARAMS})
     if unknown:
         raise Invalid(f"unknown parameter(s) {', '.join(unknown)}; supported: limit, token")
-    token = params.get("token")
-    page = stac.list_collections(
-        catalog_id,
-        limit=parse_limit(params.get("limit"), stac.settings),
-        token=token if isinstance(token, str) else None,
-    )
+    check_query_names(sent, PAGE_PARAMS, PAGE_PARAMS)
+    page = stac.list_collections(catalog_id, limit=parse_limit(limit, stac.settings), token=token)
     members = {"collections": [stac.render_collection(doc, catalog_id, links) for doc in page.items]}
     extra = [link("root", links.catalog(catalog_id)), link("parent", links.catalog(catalog_id))]
     return JSONResponse(_page_document(request, page, None, JSON, members, extra))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import Response
 
 from dynastore.api.budget import run_search
 from dynastore.api.deps import Editor, IfMatch, JSONResponse, Reader, if_rev, read_json
+from dynastore.api.params import check_query_names
 from dynastore.api.routes._stac_common import (
     SEARCH_DESCRIPTION,
     GeoJSONResponse,
@@ -17,10 +18,18 @@ from dynastore.api.routes._stac_common import (
     _check_merge_patch,
     _item_collection,
     _links,
-    _params,
     _stac,
 )
-from dynastore.api.stac_params import ITEM_SEARCH_PARAMS, parse_asset_search, parse_item_search
+from dynastore.api.stac_params import (
+    ASSET_ONE_VALUED,
+    ASSET_SEARCH_PARAMS,
+    ITEM_ONE_VALUED,
+    ITEM_SEARCH_PARAMS,
+    asset_list_query,
+    item_list_query,
+    parse_asset_search,
+    parse_item_search,
+)
 from dynastore.errors import Invalid
 from dynastore.services.auth import Principal
 from dynastore.services.revisions import etag
@@ -45,13 +54,18 @@ def _item_response(request: Request, doc: dict[str, Any], status: int = 200) -> 
     response_class=GeoJSONResponse,
 )
 async def list_items(
-    catalog_id: str, collection_id: str, request: Request, principal: Principal = Reader
+    catalog_id: str,
+    collection_id: str,
+    request: Request,
+    principal: Principal = Reader,
+    params: dict[str, Any] = Depends(item_list_query),
 ) -> GeoJSONResponse:
     stac, links = _stac(request), _links(request)
-    params = _params(request)
-    unknown = sorted(k for k in params if k not in ITEM_SEARCH_PARAMS or k == "collections")
+    sent = request.query_params.multi_items()
+    unknown = sorted({k for k, _ in sent if k not in ITEM_SEARCH_PARAMS or k == "collections"})
     if unknown:
         raise Invalid(f"unknown parameter(s) {', '.join(unknown)}")
+    check_query_names(sent, ITEM_SEARCH_PARAMS, ITEM_ONE_VALUED)
     extra = [
         link("root", links.catalog(catalog_id)),
         link("parent", links.collection(catalog_id, collection_id)),
@@ -190,13 +204,19 @@ ITEM_ASSETS_DESCRIPTION = (
     response_class=JSONResponse,
 )
 async def item_assets(
-    catalog_id: str, collection_id: str, item_id: str, request: Request, principal: Principal = Reader
+    catalog_id: str,
+    collection_id: str,
+    item_id: str,
+    request: Request,
+    principal: Principal = Reader,
+    params: dict[str, Any] = Depends(asset_list_query),
 ) -> JSONResponse:
     stac, links = _stac(request), _links(request)
-    params = _params(request)
+    sent = request.query_params.multi_items()
     for name in ("collections", "items", "catalog_id", "catalog_ids", "bbox", "intersects"):
-        if name in params:
+        if name in request.query_params:
             raise Invalid(f"{name} does not apply to one item's assets")
+    check_query_names(sent, ASSET_SEARCH_PARAMS, ASSET_ONE_VALUED)
     extra = [
         link("root", links.catalog(catalog_id)),
         link("item", links.item(catalog_id, collection_id, item_id), GEOJSON, f"Item {item_id}"),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
 from dynastore.api.budget import run_search
 from dynastore.api.deps import JSONResponse, Reader, read_json_object
+from dynastore.api.params import check_query_names
 from dynastore.api.routes._stac_common import (
     SEARCH_DESCRIPTION,
     GeoJSONResponse,
@@ -15,20 +16,35 @@ from dynastore.api.routes._stac_common import (
     _empty,
     _item_collection,
     _links,
-    _params,
     _scope,
     _stac,
     _visible,
 )
-from dynastore.api.stac_params import parse_asset_search, parse_item_search
+from dynastore.api.stac_params import (
+    ASSET_ONE_VALUED,
+    ASSET_SEARCH_PARAMS,
+    ITEM_ONE_VALUED,
+    ITEM_SEARCH_PARAMS,
+    asset_search_query,
+    item_search_query,
+    parse_asset_search,
+    parse_item_search,
+)
 from dynastore.services.auth import Principal
 from dynastore.services.stac import link
 
 router = APIRouter(tags=["stac"])
 
 
-async def _search_get(request: Request, catalog_id: str | None, principal: Principal) -> GeoJSONResponse:
-    stac, params = _stac(request), _params(request)
+ItemSearchQuery = Depends(item_search_query)
+AssetSearchQuery = Depends(asset_search_query)
+
+
+async def _search_get(
+    request: Request, catalog_id: str | None, principal: Principal, params: dict[str, Any]
+) -> GeoJSONResponse:
+    check_query_names(request.query_params.multi_items(), ITEM_SEARCH_PARAMS, ITEM_ONE_VALUED)
+    stac = _stac(request)
 
     def work() -> GeoJSONResponse:
         query, fields = parse_item_search(params, stac.settings, catalog_ids=_scope(catalog_id))
@@ -65,8 +81,10 @@ def _root_links(request: Request, catalog_id: str | None) -> list[dict[str, Any]
     description=SEARCH_DESCRIPTION,
     response_class=GeoJSONResponse,
 )
-async def search_all_get(request: Request, principal: Principal = Reader) -> GeoJSONResponse:
-    return await _search_get(request, None, principal)
+async def search_all_get(
+    request: Request, principal: Principal = Reader, params: dict[str, Any] = ItemSearchQuery
+) -> GeoJSONResponse:
+    return await _search_get(request, None, principal, params)
 
 
 @router.post(
@@ -85,8 +103,10 @@ async def search_all_post(request: Request, principal: Principal = Reader) -> Ge
     description=SEARCH_DESCRIPTION,
     response_class=GeoJSONResponse,
 )
-async def search_get(catalog_id: str, request: Request, principal: Principal = Reader) -> GeoJSONResponse:
-    return await _search_get(request, catalog_id, principal)
+async def search_get(
+    catalog_id: str, request: Request, principal: Principal = Reader, params: dict[str, Any] = ItemSearchQuery
+) -> GeoJSONResponse:
+    return await _search_get(request, catalog_id, principal, params)
 
 
 @router.post(
@@ -107,8 +127,11 @@ ASSET_SEARCH_DESCRIPTION = (
 )
 
 
-async def _asset_search_get(request: Request, catalog_id: str | None, principal: Principal) -> JSONResponse:
-    stac, params = _stac(request), _params(request)
+async def _asset_search_get(
+    request: Request, catalog_id: str | None, principal: Principal, params: dict[str, Any]
+) -> JSONResponse:
+    check_query_names(request.query_params.multi_items(), ASSET_SEARCH_PARAMS, ASSET_ONE_VALUED)
+    stac = _stac(request)
 
     def work() -> JSONResponse:
         query = parse_asset_search(params, stac.settings, catalog_ids=_scope(catalog_id))
@@ -138,8 +161,10 @@ async def _asset_search_post(request: Request, catalog_id: str | None, principal
     description=ASSET_SEARCH_DESCRIPTION,
     response_class=JSONResponse,
 )
-async def asset_search_all_get(request: Request, principal: Principal = Reader) -> JSONResponse:
-    return await _asset_search_get(request, None, principal)
+async def asset_search_all_get(
+    request: Request, principal: Principal = Reader, params: dict[str, Any] = AssetSearchQuery
+) -> JSONResponse:
+    return await _asset_search_get(request, None, principal, params)
 
 
 @router.post(
@@ -158,8 +183,10 @@ async def asset_search_all_post(request: Request, principal: Principal = Reader)
     description=ASSET_SEARCH_DESCRIPTION,
     response_class=JSONResponse,
 )
-async def asset_search_get(catalog_id: str, request: Request, principal: Principal = Reader) -> JSONResponse:
-    return await _asset_search_get(request, catalog_id, principal)
+async def asset_search_get(
+    catalog_id: str, request: Request, principal: Principal = Reader, params: dict[str, Any] = AssetSearchQuery
+) -> JSONResponse:
+    return await _asset_search_get(request, catalog_id, principal, params)
 
 
 @router.post(
