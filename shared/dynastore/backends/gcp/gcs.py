@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any, BinaryIO, Literal, cast
 
+from dynastore.backends.checks import check_put_options, key_under
 from dynastore.backends.gcp._errors import sdk_errors
 from dynastore.domain import time as dtime
 from dynastore.domain.object_keys import check_key
@@ -162,10 +163,7 @@ class GcsBlobStore(BlobStoreBase):
         if_generation_match: int | None = None,
     ) -> BlobInfo:
         check_key(key)
-        if metadata is not None and not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
-            raise Invalid("object metadata must map strings to strings")
-        if if_generation_match is not None and if_generation_match < 0:
-            raise Invalid("if_generation_match must be 0 (create only) or a generation")
+        check_put_options(metadata, if_generation_match)
         blob = self._bucket.blob(key, chunk_size=CHUNK)
         if metadata:
             blob.metadata = dict(metadata)
@@ -259,13 +257,7 @@ class GcsBlobStore(BlobStoreBase):
         return f"gs://{self.bucket}/{check_key(key)}"
 
     def key_for_href(self, href: str) -> str | None:
-        head = f"gs://{self.bucket}/"
-        if not isinstance(href, str) or not href.startswith(head):
-            return None
-        try:
-            return check_key(href[len(head) :])
-        except Invalid:
-            return None
+        return key_under(href, f"gs://{self.bucket}/", check_key)
 
     def signed_url(
         self,

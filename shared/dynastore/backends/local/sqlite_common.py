@@ -12,14 +12,14 @@ from typing import Any, cast
 
 import orjson
 
+from dynastore.backends.checks import check_limit as check_limit
+from dynastore.backends.checks import require_str as require_str
 from dynastore.backends.local.sqlite_base import SqliteDatabase
 from dynastore.domain.filters import Expr, matches
 from dynastore.domain.limits import check_time_budget
 from dynastore.domain.search import Page
 from dynastore.errors import Invalid
 from dynastore.ports import Doc
-
-MAX_LIMIT = 10_000
 
 
 def dumps(doc: Any) -> str:
@@ -28,12 +28,6 @@ def dumps(doc: Any) -> str:
 
 def loads(text: str | bytes) -> Doc:
     return cast(Doc, orjson.loads(text))
-
-
-def check_limit(limit: int) -> int:
-    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
-        raise Invalid(f"limit must be an integer from 1 to {MAX_LIMIT}, got {limit!r}")
-    return limit
 
 
 def encode_token(spec: str, values: Sequence[Any]) -> str:
@@ -174,10 +168,3 @@ def insert_audits(conn: sqlite3.Connection, audits: Sequence[Doc]) -> None:
         )
     if rows:
         conn.executemany("INSERT INTO audit (catalog_id, record_type, record_id, at, doc) VALUES (?, ?, ?, ?, ?)", rows)
-
-
-def require_str(doc: Doc, field: str, what: str) -> str:
-    value = doc.get(field) if isinstance(doc, dict) else None
-    if not isinstance(value, str) or not value:
-        raise Invalid(f"{what} needs a string {field!r}")
-    return value
