@@ -25,6 +25,7 @@ from typing import Any, BinaryIO, Literal, cast
 
 from dynastore.backends.checks import check_put_options, key_under
 from dynastore.backends.gcp._errors import sdk_errors
+from dynastore.backends.gcp.lazy_client import LazyClient
 from dynastore.domain import time as dtime
 from dynastore.domain.object_keys import check_key
 from dynastore.errors import Conflict, Invalid, NotFound, PreconditionFailed, Unavailable
@@ -115,22 +116,15 @@ class GcsBlobStore(BlobStoreBase):
     ) -> None:
         """``client``: a ``storage.Client``, or a function that makes one on first use (cold starts
         that never touch storage do not import the SDK)."""
-        self._client = None if callable(client) else client
-        self._client_factory = client if callable(client) else None
+        self._client = LazyClient(client)
         self.bucket = bucket
         self.signer_email = signer_email
         self.emulator_host = emulator_host if emulator_host is not None else os.environ.get("STORAGE_EMULATOR_HOST")
         self._bucket_ref: Any = None
-        self._lock = threading.Lock()
 
     @property
     def client(self) -> Any:
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    assert self._client_factory is not None
-                    self._client = self._client_factory()
-        return self._client
+        return self._client.get()
 
     @property
     def _bucket(self) -> Any:
