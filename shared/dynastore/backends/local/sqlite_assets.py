@@ -13,14 +13,16 @@ from dynastore.backends.local.sqlite_catalogs import item_geometry_condition, ma
 from dynastore.backends.local.sqlite_common import (
     OrderKey,
     check_limit,
+    count_matching,
     dumps,
     insert_audits,
     keyset_page,
     loads,
     require_str,
+    search_order,
 )
 from dynastore.domain.asset import asset_level, search_text, time_bounds
-from dynastore.domain.filters import bbox_polygon, matches
+from dynastore.domain.filters import bbox_polygon
 from dynastore.domain.revisions import check_rev
 from dynastore.domain.search import ASSET_SORT_FIELDS, AssetQuery, Page
 from dynastore.errors import Invalid, NotFound
@@ -268,19 +270,13 @@ class AssetRecords:
         return bool(row[0] <= self.fts_drive_max)
 
     def _asset_order(self, query: AssetQuery) -> list[OrderKey]:
-        order: list[OrderKey] = []
-        seen: set[str] = set()
-        for key in query.sortby:
-            if key.field not in ASSET_SORT_SQL:
-                raise Invalid(f"cannot sort by {key.field!r}; sortable fields: {', '.join(ASSET_SORT_FIELDS)}")
-            if key.field in seen:
-                continue
-            seen.add(key.field)
-            order.append(OrderKey(ASSET_SORT_SQL[key.field], key.direction == "desc"))
-        for name in ("catalog_id", "id"):
-            if name not in seen:
-                order.append(OrderKey(ASSET_SORT_SQL[name]))
-        return order
+        return search_order(
+            query.sortby,
+            sortable=ASSET_SORT_FIELDS,
+            sql=ASSET_SORT_SQL.__getitem__,
+            tiebreak=[(name, ASSET_SORT_SQL[name]) for name in ("catalog_id", "id")],
+            refusal="cannot sort by",
+        )
 
     def search_assets(self, query: AssetQuery) -> Page[Doc]:
         check_limit(query.limit)
@@ -306,12 +302,9 @@ class AssetRecords:
         if not query.catalog_ids:
             return 0
         from_sql, from_params, where, params, residual = self._asset_conditions(query, count=True)
-        sql_where = " AND ".join(where)
-        all_params = [*from_params, *params]
-        if residual is None:
-            return int(self.db.query_one(f"SELECT count(*) FROM {from_sql} WHERE {sql_where}", all_params)[0])
-        rows = self.db.query(f"SELECT a.doc FROM {from_sql} WHERE {sql_where}", all_params)
-        return sum(1 for (doc,) in rows if matches(residual, loads(doc)))
+        return count_matching(
+            self.db, from_sql=from_sql, doc_sql="a.doc", where=where, params=[*from_params, *params], residual=residual
+        )
 
     # ------------------------------------------------------------------ export
     def export_assets(

@@ -11,13 +11,16 @@ from dynastore.backends.local.sqlite_base import SqliteDatabase
 from dynastore.backends.local.sqlite_common import (
     OrderKey,
     check_limit,
+    count_matching,
     dumps,
     insert_audits,
     keyset_page,
     loads,
     require_str,
+    search_order,
+    table_page,
 )
-from dynastore.domain.filters import bbox_polygon, matches
+from dynastore.domain.filters import bbox_polygon
 from dynastore.domain.revisions import check_rev
 from dynastore.domain.search import (
     ITEM_SORT_FIELDS,
@@ -103,17 +106,8 @@ class CatalogRecords:
         return loads(row[0])
 
     def list_catalogs(self, *, status: str | None = None, limit: int = 100, token: str | None = None) -> Page[Doc]:
-        where, params = ([], []) if status is None else (["status = ?"], [status])
-        return keyset_page(
-            self.db,
-            kind="catalogs",
-            from_sql="catalogs",
-            doc_sql="doc",
-            where=where,
-            params=params,
-            order=[OrderKey("id")],
-            limit=limit,
-            token=token,
+        return table_page(
+            self.db, "catalogs", equal={"status": status}, order=[OrderKey("id")], limit=limit, token=token
         )
 
     def put_catalog(self, doc: Doc, *, expect_rev: int | None, audit: Doc) -> Doc:
@@ -140,16 +134,8 @@ class CatalogRecords:
         return loads(row[0])
 
     def list_collections(self, catalog_id: str, *, limit: int = 100, token: str | None = None) -> Page[Doc]:
-        return keyset_page(
-            self.db,
-            kind="collections",
-            from_sql="collections",
-            doc_sql="doc",
-            where=["catalog_id = ?"],
-            params=[catalog_id],
-            order=[OrderKey("id")],
-            limit=limit,
-            token=token,
+        return table_page(
+            self.db, "collections", equal={"catalog_id": catalog_id}, order=[OrderKey("id")], limit=limit, token=token
         )
 
     def put_collection(self, catalog_id: str, doc: Doc, *, expect_rev: int | None, audit: Doc) -> Doc:
@@ -202,13 +188,10 @@ class CatalogRecords:
     def list_items(
         self, catalog_id: str, collection_id: str, *, limit: int = 100, token: str | None = None
     ) -> Page[Doc]:
-        return keyset_page(
+        return table_page(
             self.db,
-            kind="items",
-            from_sql="items",
-            doc_sql="doc",
-            where=["catalog_id = ?", "collection_id = ?"],
-            params=[catalog_id, collection_id],
+            "items",
+            equal={"catalog_id": catalog_id, "collection_id": collection_id},
             order=[OrderKey("id")],
             limit=limit,
             token=token,
@@ -318,18 +301,13 @@ class CatalogRecords:
         if not query.catalog_ids:
             return Page(items=[])
         where, params, residual = self._item_conditions(query)
-        order: list[OrderKey] = []
-        seen: set[str] = set()
-        for key in query.sortby:
-            if key.field not in ITEM_SORT_FIELDS:
-                raise Invalid(f"cannot sort items by {key.field!r}; sortable fields: {', '.join(ITEM_SORT_FIELDS)}")
-            if key.field in seen:
-                continue
-            seen.add(key.field)
-            order.append(OrderKey(_item_sort_sql(key.field), key.direction == "desc"))
-        for name, sql in (("catalog_id", "i.catalog_id"), ("collection", "i.collection_id"), ("id", "i.id")):
-            if name not in seen:
-                order.append(OrderKey(sql))
+        order = search_order(
+            query.sortby,
+            sortable=ITEM_SORT_FIELDS,
+            sql=_item_sort_sql,
+            tiebreak=[("catalog_id", "i.catalog_id"), ("collection", "i.collection_id"), ("id", "i.id")],
+            refusal="cannot sort items by",
+        )
         return keyset_page(
             self.db,
             kind="item-search",
@@ -347,11 +325,9 @@ class CatalogRecords:
         if not query.catalog_ids:
             return 0
         where, params, residual = self._item_conditions(query)
-        sql_where = " AND ".join(where)
-        if residual is None:
-            return int(self.db.query_one(f"SELECT count(*) FROM items AS i WHERE {sql_where}", params)[0])
-        rows = self.db.query(f"SELECT i.doc FROM items AS i WHERE {sql_where}", params)
-        return sum(1 for (doc,) in rows if matches(residual, loads(doc)))
+        return count_matching(
+            self.db, from_sql="items AS i", doc_sql="i.doc", where=where, params=params, residual=residual
+        )
 
 
 def _item_sort_sql(name: str) -> str:

@@ -6,7 +6,7 @@ import base64
 import binascii
 import hashlib
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -17,7 +17,7 @@ from dynastore.backends.checks import require_str as require_str
 from dynastore.backends.local.sqlite_base import SqliteDatabase
 from dynastore.domain.filters import Expr, matches
 from dynastore.domain.limits import check_time_budget
-from dynastore.domain.search import Page
+from dynastore.domain.search import Page, SortKey
 from dynastore.errors import Invalid
 from dynastore.ports import Doc
 
@@ -149,6 +149,69 @@ def keyset_page(
             cursor = list(rows[-1][1:])
     next_token = encode_token(spec, found[limit - 1][1]) if len(found) > limit else None
     return Page(items=[doc for doc, _ in found[:limit]], next_token=next_token)
+
+
+def equal_to(columns: Mapping[str, Any]) -> tuple[list[str], list[Any]]:
+    """``column = ?`` conditions and their parameters for the columns given a value (None: any)."""
+    given = {column: value for column, value in columns.items() if value is not None}
+    return [f"{column} = ?" for column in given], list(given.values())
+
+
+def table_page(
+    db: SqliteDatabase,
+    table: str,
+    *,
+    equal: Mapping[str, Any],
+    order: Sequence[OrderKey],
+    limit: int,
+    token: str | None,
+) -> Page[Doc]:
+    """A page of the documents of ``table`` whose columns equal ``equal`` (``equal_to``), in ``order``."""
+    where, params = equal_to(equal)
+    return keyset_page(
+        db, kind=table, from_sql=table, doc_sql="doc", where=where, params=params, order=order, limit=limit, token=token
+    )
+
+
+def search_order(
+    sortby: Sequence[SortKey],
+    *,
+    sortable: Sequence[str],
+    sql: Callable[[str], str],
+    tiebreak: Sequence[tuple[str, str]],
+    refusal: str,
+) -> list[OrderKey]:
+    """The keyset ordering of a search: its ``sortby`` keys (``sql`` of each field; a repeat counts
+    once), then the ``(field, sql)`` tie-breakers it did not name, so paging is exact. A field not in
+    ``sortable`` is ``Invalid``: ``"{refusal} {field!r}; sortable fields: ..."``."""
+    order: list[OrderKey] = []
+    seen: set[str] = set()
+    for key in sortby:
+        if key.field not in sortable:
+            raise Invalid(f"{refusal} {key.field!r}; sortable fields: {', '.join(sortable)}")
+        if key.field in seen:
+            continue
+        seen.add(key.field)
+        order.append(OrderKey(sql(key.field), key.direction == "desc"))
+    order.extend(OrderKey(key_sql) for name, key_sql in tiebreak if name not in seen)
+    return order
+
+
+def count_matching(
+    db: SqliteDatabase,
+    *,
+    from_sql: str,
+    doc_sql: str,
+    where: Sequence[str],
+    params: Sequence[Any],
+    residual: Expr | None,
+) -> int:
+    """How many rows of ``from_sql`` meet ``where`` and, when given, the ``residual`` filter run in Python."""
+    sql_where = " AND ".join(where)
+    if residual is None:
+        return int(db.query_one(f"SELECT count(*) FROM {from_sql} WHERE {sql_where}", params)[0])
+    rows = db.query(f"SELECT {doc_sql} FROM {from_sql} WHERE {sql_where}", params)
+    return sum(1 for (doc,) in rows if matches(residual, loads(doc)))
 
 
 def _fetch_docs(db: SqliteDatabase, table: str, seqs: list[int]) -> dict[int, str]:
