@@ -19,7 +19,7 @@ import logging
 import os
 import threading
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -64,31 +64,21 @@ class _Active:
             self.progress, self.message, self.progress_dirty = percent, message, True
 
 
+@dataclass(eq=False, repr=False)
 class JobRunner:
-    def __init__(
-        self,
-        settings: Settings,
-        store: MetadataStore,
-        *,
-        records: JobRecords,
-        results: JobResults,
-        registry: TaskRegistry,
-        assets: AssetService,
-        committer: JobCommitter,
-        dispatch: JobDispatch,
-    ) -> None:
-        self.settings = settings
-        self.store = store
-        self.records = records
-        self.results = results
-        self.registry = registry
-        self.assets = assets
-        self.committer = committer
-        self.dispatch = dispatch
-        self.runner_id = new_process_id()
-        self._active: dict[str, _Active] = {}
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
+    settings: Settings
+    store: MetadataStore
+    _: KW_ONLY
+    records: JobRecords
+    results: JobResults
+    registry: TaskRegistry
+    assets: AssetService
+    committer: JobCommitter
+    dispatch: JobDispatch
+    runner_id: str = field(init=False, default_factory=new_process_id)
+    _active: dict[str, _Active] = field(init=False, default_factory=dict)
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    _stopping: threading.Event = field(init=False, default_factory=threading.Event)
 
     # ------------------------------------------------------------------------------ queue side
 
