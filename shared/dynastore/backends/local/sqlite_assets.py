@@ -12,6 +12,7 @@ from dynastore.backends.local.sqlite_base import SqliteDatabase, gc_paused
 from dynastore.backends.local.sqlite_catalogs import item_geometry_condition, marks, time_overlap
 from dynastore.backends.local.sqlite_common import (
     OrderKey,
+    Selection,
     check_limit,
     count_matching,
     dumps,
@@ -197,10 +198,8 @@ class AssetRecords:
             insert_audits(conn, [audit])
 
     # ------------------------------------------------------------------ search
-    def _asset_conditions(
-        self, query: AssetQuery, *, count: bool = False
-    ) -> tuple[str, list[Any], list[str], list[Any], Any]:
-        """(FROM clause, its parameters, WHERE conditions, their parameters, Python residual)."""
+    def _asset_selection(self, query: AssetQuery, *, count: bool = False) -> Selection:
+        """The assets ``query`` asks for (the trigram index drives when the text is selective)."""
         from_sql, from_params = "assets AS a", []
         where = [f"a.catalog_id IN ({marks(query.catalog_ids)})"]
         params: list[Any] = list(query.catalog_ids)
@@ -258,7 +257,7 @@ class AssetRecords:
         if filter_sql:
             where.append(filter_sql)
             params.extend(filter_params)
-        return from_sql, from_params, where, params, residual
+        return Selection(from_sql, "a.doc", where, params, residual, from_params)
 
     def _fts_is_selective(self, text: str) -> bool:
         """Does ``text`` occur in few enough assets that the trigram index should drive the
@@ -283,28 +282,13 @@ class AssetRecords:
         order = self._asset_order(query)
         if not query.catalog_ids:
             return Page(items=[])
-        from_sql, from_params, where, params, residual = self._asset_conditions(query)
-        return keyset_page(
-            self.db,
-            kind="asset-search",
-            from_sql=from_sql,
-            from_params=from_params,
-            doc_sql="a.doc",
-            where=where,
-            params=params,
-            order=order,
-            limit=query.limit,
-            token=query.token,
-            residual=residual,
-        )
+        selection = self._asset_selection(query)
+        return keyset_page(self.db, selection, kind="asset-search", order=order, limit=query.limit, token=query.token)
 
     def count_assets(self, query: AssetQuery) -> int:
         if not query.catalog_ids:
             return 0
-        from_sql, from_params, where, params, residual = self._asset_conditions(query, count=True)
-        return count_matching(
-            self.db, from_sql=from_sql, doc_sql="a.doc", where=where, params=[*from_params, *params], residual=residual
-        )
+        return count_matching(self.db, self._asset_selection(query, count=True))
 
     # ------------------------------------------------------------------ export
     def export_assets(

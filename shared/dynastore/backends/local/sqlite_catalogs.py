@@ -10,6 +10,7 @@ from dynastore.backends.local.sql_filters import json_path, split_filter
 from dynastore.backends.local.sqlite_base import SqliteDatabase
 from dynastore.backends.local.sqlite_common import (
     OrderKey,
+    Selection,
     check_limit,
     count_matching,
     dumps,
@@ -265,7 +266,7 @@ class CatalogRecords:
             insert_audits(conn, [audit])
 
     # ------------------------------------------------------------------ item search
-    def _item_conditions(self, query: ItemQuery) -> tuple[list[str], list[Any], Any]:
+    def _item_selection(self, query: ItemQuery) -> Selection:
         where = [f"i.catalog_id IN ({marks(query.catalog_ids)})"]
         params: list[Any] = list(query.catalog_ids)
         if query.collections:
@@ -294,13 +295,13 @@ class CatalogRecords:
         if filter_sql:
             where.append(filter_sql)
             params.extend(filter_params)
-        return where, params, residual
+        return Selection("items AS i", "i.doc", where, params, residual)
 
     def search_items(self, query: ItemQuery) -> Page[Doc]:
         check_limit(query.limit)
         if not query.catalog_ids:
             return Page(items=[])
-        where, params, residual = self._item_conditions(query)
+        selection = self._item_selection(query)
         order = search_order(
             query.sortby,
             sortable=ITEM_SORT_FIELDS,
@@ -308,26 +309,12 @@ class CatalogRecords:
             tiebreak=[("catalog_id", "i.catalog_id"), ("collection", "i.collection_id"), ("id", "i.id")],
             refusal="cannot sort items by",
         )
-        return keyset_page(
-            self.db,
-            kind="item-search",
-            from_sql="items AS i",
-            doc_sql="i.doc",
-            where=where,
-            params=params,
-            order=order,
-            limit=query.limit,
-            token=query.token,
-            residual=residual,
-        )
+        return keyset_page(self.db, selection, kind="item-search", order=order, limit=query.limit, token=query.token)
 
     def count_items(self, query: ItemQuery) -> int:
         if not query.catalog_ids:
             return 0
-        where, params, residual = self._item_conditions(query)
-        return count_matching(
-            self.db, from_sql="items AS i", doc_sql="i.doc", where=where, params=params, residual=residual
-        )
+        return count_matching(self.db, self._item_selection(query))
 
 
 def _item_sort_sql(name: str) -> str:

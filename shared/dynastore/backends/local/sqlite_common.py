@@ -89,24 +89,32 @@ def order_spec(kind: str, order: Sequence[OrderKey]) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:10]
 
 
+@dataclass(frozen=True)
+class Selection:
+    """The rows a listing or search reads: ``SELECT doc_sql FROM from_sql WHERE where`` (``from_params``
+    then ``params`` fill its marks), and the part of its filter that runs in Python (``residual``)."""
+
+    from_sql: str
+    doc_sql: str
+    where: Sequence[str] = ()
+    params: Sequence[Any] = ()
+    residual: Expr | None = None
+    from_params: Sequence[Any] = ()
+
+
 def keyset_page(
     db: SqliteDatabase,
+    selection: Selection,
     *,
     kind: str,
-    from_sql: str,
-    doc_sql: str,
-    where: Sequence[str],
-    params: Sequence[Any],
     order: Sequence[OrderKey],
     limit: int,
     token: str | None,
-    from_params: Sequence[Any] = (),
-    residual: Expr | None = None,
     residual_match: Callable[[Doc], bool] | None = None,
     doc_table: str | None = None,
 ) -> Page[Doc]:
-    """One page in ``order`` after ``token``; rows failing ``residual`` are skipped while paging,
-    so pages stay exact when part of a filter runs in Python.
+    """One page of ``selection`` in ``order`` after ``token``; rows failing its ``residual`` are
+    skipped while paging, so pages stay exact when part of a filter runs in Python.
 
     With ``doc_table`` the page is read in two steps: ``doc_sql`` names the rowid (``seq``) and only
     rowids and sort keys go through the sort, then the documents of the winners are fetched by
@@ -116,20 +124,20 @@ def keyset_page(
     spec = order_spec(kind, order)
     cursor = decode_token(token, spec, len(order))
     keys_sql = ", ".join(k.sql for k in order)
-    base_where = list(where)
+    residual = selection.residual
     check = residual_match or (None if residual is None else (lambda doc: matches(residual, doc)))
     batch = limit + 1 if check is None else max(limit + 1, 500)
     found: list[tuple[Doc, list[Any]]] = []
     with db.read():
         while True:
             check_time_budget()  # a residual filter may read many batches
-            clauses = list(base_where)
-            all_params = [*from_params, *params]
+            clauses = list(selection.where)
+            all_params = [*selection.from_params, *selection.params]
             if cursor is not None:
                 condition, condition_params = keyset_condition(order, cursor)
                 clauses.append(condition)
                 all_params.extend(condition_params)
-            sql = f"SELECT {doc_sql}, {keys_sql} FROM {from_sql}"
+            sql = f"SELECT {selection.doc_sql}, {keys_sql} FROM {selection.from_sql}"
             if clauses:
                 sql += " WHERE " + " AND ".join(clauses)
             sql += f" ORDER BY {order_by(order)} LIMIT ?"
@@ -168,9 +176,7 @@ def table_page(
 ) -> Page[Doc]:
     """A page of the documents of ``table`` whose columns equal ``equal`` (``equal_to``), in ``order``."""
     where, params = equal_to(equal)
-    return keyset_page(
-        db, kind=table, from_sql=table, doc_sql="doc", where=where, params=params, order=order, limit=limit, token=token
-    )
+    return keyset_page(db, Selection(table, "doc", where, params), kind=table, order=order, limit=limit, token=token)
 
 
 def search_order(
@@ -197,21 +203,14 @@ def search_order(
     return order
 
 
-def count_matching(
-    db: SqliteDatabase,
-    *,
-    from_sql: str,
-    doc_sql: str,
-    where: Sequence[str],
-    params: Sequence[Any],
-    residual: Expr | None,
-) -> int:
-    """How many rows of ``from_sql`` meet ``where`` and, when given, the ``residual`` filter run in Python."""
-    sql_where = " AND ".join(where)
-    if residual is None:
-        return int(db.query_one(f"SELECT count(*) FROM {from_sql} WHERE {sql_where}", params)[0])
-    rows = db.query(f"SELECT {doc_sql} FROM {from_sql} WHERE {sql_where}", params)
-    return sum(1 for (doc,) in rows if matches(residual, loads(doc)))
+def count_matching(db: SqliteDatabase, selection: Selection) -> int:
+    """How many rows ``selection`` reads that meet its ``residual`` filter, when it has one."""
+    sql_from_where = f"FROM {selection.from_sql} WHERE {' AND '.join(selection.where)}"
+    params = [*selection.from_params, *selection.params]
+    if selection.residual is None:
+        return int(db.query_one(f"SELECT count(*) {sql_from_where}", params)[0])
+    rows = db.query(f"SELECT {selection.doc_sql} {sql_from_where}", params)
+    return sum(1 for (doc,) in rows if matches(selection.residual, loads(doc)))
 
 
 def _fetch_docs(db: SqliteDatabase, table: str, seqs: list[int]) -> dict[int, str]:
