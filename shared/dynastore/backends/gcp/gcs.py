@@ -214,13 +214,18 @@ class GcsBlobStore(BlobStoreBase):
         return count
 
     # ------------------------------------------------------------------ reads
-    def stat(self, key: str) -> BlobInfo:
+    def _existing_blob(self, key: str, action: str) -> Any:
+        """The blob of ``key`` with its properties read (``NotFound`` if absent); ``action`` names
+        the operation in errors."""
         check_key(key)
-        with sdk_errors(f"stat of {self._what(key)}"):
+        with sdk_errors(f"{action} of {self._what(key)}"):
             blob = self._bucket.get_blob(key)
         if blob is None:
             raise NotFound(f"{self._what(key)} does not exist")
-        return blob_info(blob)
+        return blob
+
+    def stat(self, key: str) -> BlobInfo:
+        return blob_info(self._existing_blob(key, "stat"))
 
     def get(self, key: str) -> bytes:
         check_key(key)
@@ -231,11 +236,8 @@ class GcsBlobStore(BlobStoreBase):
             raise NotFound(f"{self._what(key)} does not exist") from None
 
     def open(self, key: str) -> BinaryIO:
-        check_key(key)
+        blob = self._existing_blob(key, "open")
         with sdk_errors(f"open of {self._what(key)}"):
-            blob = self._bucket.get_blob(key)
-            if blob is None:
-                raise NotFound(f"{self._what(key)} does not exist")
             reader = blob.open("rb", chunk_size=CHUNK, if_generation_match=blob.generation)
         return cast(BinaryIO, _Reader(reader, self._what(key)))
 

@@ -17,6 +17,7 @@ from dynastore.backends.local.sqlite_common import (
     insert_audits,
     keyset_page,
     loads,
+    next_rev,
     require_str,
     search_order,
     table_page,
@@ -114,8 +115,7 @@ class CatalogRecords:
     def put_catalog(self, doc: Doc, *, expect_rev: int | None, audit: Doc) -> Doc:
         catalog_id = require_str(doc, "id", "a catalog")
         with self.db.write() as conn:
-            row = conn.execute("SELECT rev FROM catalogs WHERE id = ?", (catalog_id,)).fetchone()
-            rev = check_rev(row[0] if row else None, expect_rev, f"catalog {catalog_id!r}")
+            rev = next_rev(conn, "catalogs", {"id": catalog_id}, expect_rev, f"catalog {catalog_id!r}")
             stored = {**doc, "rev": rev}
             conn.execute(
                 "INSERT INTO catalogs (id, status, rev, doc) VALUES (?, ?, ?, ?) "
@@ -142,10 +142,8 @@ class CatalogRecords:
     def put_collection(self, catalog_id: str, doc: Doc, *, expect_rev: int | None, audit: Doc) -> Doc:
         collection_id = require_str(doc, "id", "a collection")
         with self.db.write() as conn:
-            row = conn.execute(
-                "SELECT rev FROM collections WHERE catalog_id = ? AND id = ?", (catalog_id, collection_id)
-            ).fetchone()
-            rev = check_rev(row[0] if row else None, expect_rev, f"collection {collection_id!r}")
+            key = {"catalog_id": catalog_id, "id": collection_id}
+            rev = next_rev(conn, "collections", key, expect_rev, f"collection {collection_id!r}")
             stored = {**doc, "rev": rev}
             conn.execute(
                 "INSERT INTO collections (catalog_id, id, rev, doc) VALUES (?, ?, ?, ?) "

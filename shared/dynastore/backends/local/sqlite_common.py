@@ -17,6 +17,7 @@ from dynastore.backends.checks import require_str as require_str
 from dynastore.backends.local.sqlite_base import SqliteDatabase
 from dynastore.domain.filters import Expr, matches
 from dynastore.domain.limits import check_time_budget
+from dynastore.domain.revisions import check_rev
 from dynastore.domain.search import Page, SortKey
 from dynastore.errors import Invalid
 from dynastore.ports import Doc
@@ -218,6 +219,13 @@ def _fetch_docs(db: SqliteDatabase, table: str, seqs: list[int]) -> dict[int, st
         return {}
     rows = db.query(f"SELECT seq, doc FROM {table} WHERE seq IN (SELECT value FROM json_each(?))", (dumps(seqs),))
     return {seq: doc for seq, doc in rows}
+
+
+def next_rev(conn: sqlite3.Connection, table: str, key: Mapping[str, Any], expect_rev: int | None, what: str) -> int:
+    """The revision a write of the row of ``table`` at ``key`` stores (``check_rev`` against the stored one)."""
+    where = " AND ".join(f"{column} = ?" for column in key)
+    row = conn.execute(f"SELECT rev FROM {table} WHERE {where}", tuple(key.values())).fetchone()
+    return check_rev(row[0] if row else None, expect_rev, what)
 
 
 def insert_audits(conn: sqlite3.Connection, audits: Sequence[Doc]) -> None:

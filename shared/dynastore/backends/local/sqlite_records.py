@@ -7,8 +7,7 @@ import time
 from collections.abc import Sequence
 
 from dynastore.backends.local.sqlite_base import SqliteDatabase
-from dynastore.backends.local.sqlite_common import OrderKey, dumps, loads, require_str, table_page
-from dynastore.domain.revisions import check_rev
+from dynastore.backends.local.sqlite_common import OrderKey, dumps, loads, next_rev, require_str, table_page
 from dynastore.domain.search import Page
 from dynastore.errors import Invalid, NotFound
 from dynastore.ports import Doc, IngestRecord
@@ -104,8 +103,7 @@ class OtherRecords:
         job_id = require_str(doc, "id", "a job")
         created = doc.get("created") or ""
         with self.db.write() as conn:
-            row = conn.execute("SELECT rev FROM jobs WHERE id = ?", (job_id,)).fetchone()
-            rev = check_rev(row[0] if row else None, expect_rev, f"job {job_id!r}")
+            rev = next_rev(conn, "jobs", {"id": job_id}, expect_rev, f"job {job_id!r}")
             stored = {**doc, "rev": rev}
             conn.execute(
                 "INSERT INTO jobs (id, catalog_id, task_id, status, asset_id, created, rev, doc) "
