@@ -177,12 +177,5 @@ def ensure_dev_key(settings: Settings) -> tuple[Settings, str | None]:
     """
     if settings.keys():
         return settings, None
-    path = Path(settings.data_dir) / DEV_KEY_FILE
-    key = path.read_text().strip() if path.exists() else ""
-    if not key:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(32)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(key + "\n")
+    key = _read_or_create_secret(Path(settings.data_dir) / DEV_KEY_FILE)
     return settings.model_copy(update={"api_keys": f"{key}:admin"}), key

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, cast
 
 from dynastore.backends.gcp._errors import sdk_errors
-from dynastore.backends.gcp.firestore_base import FirestoreBase
+from dynastore.backends.gcp.firestore_base import FirestoreBase, add_one_of
 from dynastore.backends.gcp.firestore_common import (
     ASSET_SORT_NATIVE,
     DELETE_BATCH,
@@ -31,10 +31,11 @@ from dynastore.ports import AssetWrite, Doc
 class AssetRecords(FirestoreBase):
     # ------------------------------------------------------------------ assets
     def get_asset(self, catalog_id: str, asset_id: str) -> Doc:
-        data = self._get(self._asset_ref(catalog_id, asset_id), f"asset {asset_id!r}")
-        if data is None:
-            raise NotFound(f"asset {asset_id!r} does not exist in catalog {catalog_id!r}")
-        return unpack(data)
+        return self._get_existing(
+            self._asset_ref(catalog_id, asset_id),
+            f"asset {asset_id!r}",
+            f"asset {asset_id!r} does not exist in catalog {catalog_id!r}",
+        )
 
     def get_assets(self, catalog_id: str, asset_ids: Sequence[str]) -> list[Doc]:
         refs = [self._asset_ref(catalog_id, i) for i in dict.fromkeys(asset_ids)]
@@ -181,13 +182,8 @@ class AssetRecords(FirestoreBase):
             values = tuple(dict.fromkeys(values))
             if not values:
                 continue
-            if len(values) == 1:
-                base.append((field, "==", values[0]))
-            elif disjunctions * len(values) <= MAX_IN:
-                base.append((field, "in", list(values)))
-                disjunctions *= len(values)
-            else:
-                exact = False
+            disjunctions, added = add_one_of(base, field, values, disjunctions)
+            exact = exact and added
         tags = tuple(dict.fromkeys(query.tags))
         if tags:
             base.append(("tags", "array_contains", tags[0]))

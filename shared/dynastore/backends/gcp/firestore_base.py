@@ -21,7 +21,7 @@ from dynastore.backends.gcp.firestore_scan import Filter, Order, ReadStats, Row,
 from dynastore.domain.retry import retry_on_conflict
 from dynastore.domain.revisions import check_rev
 from dynastore.domain.search import ASSET_SORT_FIELDS, ITEM_SORT_FIELDS, AssetQuery, Page
-from dynastore.errors import Invalid
+from dynastore.errors import Invalid, NotFound
 from dynastore.ports import Doc
 
 
@@ -48,6 +48,13 @@ class FirestoreBase:
             snapshot = ref.get(transaction=transaction)
         self.stats.add(documents=1)
         return snapshot.to_dict() if snapshot.exists else None
+
+    def _get_existing(self, ref: Any, what: str, missing: str) -> Doc:
+        """The record at ``ref``; ``NotFound(missing)`` when there is none."""
+        data = self._get(ref, what)
+        if data is None:
+            raise NotFound(missing)
+        return unpack(data)
 
     def _get_all(self, refs: Sequence[Any], what: str, transaction: Any = None) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
@@ -291,4 +298,17 @@ class FirestoreBase:
             return int(scan(query).count())
         except MissingIndex:
             return int(scan(query, minimal=True).count())
+
+
+def add_one_of(base: list[Filter], field: str, values: Sequence[Any], disjunctions: int) -> tuple[int, bool]:
+    """Add "``field`` is one of ``values``" to ``base``: ``==`` for one value, ``in`` while the query's
+    disjunctions stay within ``MAX_IN``. Returns the disjunctions then and whether the filter was
+    added (when not, the documents read are checked instead and the query is not exact)."""
+    if len(values) == 1:
+        base.append((field, "==", values[0]))
+        return disjunctions, True
+    if disjunctions * len(values) <= MAX_IN:
+        base.append((field, "in", list(values)))
+        return disjunctions * len(values), True
+    return disjunctions, False
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from dynastore.backends.gcp._errors import sdk_errors
-from dynastore.backends.gcp.firestore_base import FirestoreBase
+from dynastore.backends.gcp.firestore_base import FirestoreBase, add_one_of
 from dynastore.backends.gcp.firestore_common import (
     DELETE_BATCH,
     ITEM_SORT_NATIVE,
-    MAX_IN,
     TXN_WRITES,
     as_str,
     audit_fields,
@@ -31,10 +30,8 @@ from dynastore.ports import Doc
 class CatalogRecords(FirestoreBase):
     # ------------------------------------------------------------------ catalogs
     def get_catalog(self, catalog_id: str) -> Doc:
-        data = self._get(self.col("catalogs").document(catalog_id), f"catalog {catalog_id!r}")
-        if data is None:
-            raise NotFound(f"catalog {catalog_id!r} does not exist")
-        return unpack(data)
+        what = f"catalog {catalog_id!r}"
+        return self._get_existing(self.col("catalogs").document(catalog_id), what, f"{what} does not exist")
 
     def list_catalogs(self, *, status: str | None = None, limit: int = 100, token: str | None = None) -> Page[Doc]:
         filters: list[Filter] = [] if status is None else [("status", "==", status)]
@@ -51,10 +48,9 @@ class CatalogRecords(FirestoreBase):
 
     # ------------------------------------------------------------------ collections
     def get_collection(self, catalog_id: str, collection_id: str) -> Doc:
-        data = self._get(self._collection_ref(catalog_id, collection_id), f"collection {collection_id!r}")
-        if data is None:
-            raise NotFound(f"collection {collection_id!r} does not exist in catalog {catalog_id!r}")
-        return unpack(data)
+        what = f"collection {collection_id!r}"
+        ref = self._collection_ref(catalog_id, collection_id)
+        return self._get_existing(ref, what, f"{what} does not exist in catalog {catalog_id!r}")
 
     def list_collections(self, catalog_id: str, *, limit: int = 100, token: str | None = None) -> Page[Doc]:
         return self._page(self._scan("collections", [[("catalog_id", "==", catalog_id)]], []), limit, token)
@@ -134,10 +130,10 @@ class CatalogRecords(FirestoreBase):
 
     # ------------------------------------------------------------------ items
     def get_item(self, catalog_id: str, collection_id: str, item_id: str) -> Doc:
-        data = self._get(self._item_ref(catalog_id, collection_id, item_id), f"item {item_id!r}")
-        if data is None:
-            raise NotFound(f"item {item_id!r} does not exist in collection {collection_id!r} of catalog {catalog_id!r}")
-        return unpack(data)
+        what = f"item {item_id!r}"
+        where = f"in collection {collection_id!r} of catalog {catalog_id!r}"
+        ref = self._item_ref(catalog_id, collection_id, item_id)
+        return self._get_existing(ref, what, f"{what} does not exist {where}")
 
     def list_items(
         self, catalog_id: str, collection_id: str, *, limit: int = 100, token: str | None = None
@@ -194,13 +190,8 @@ class CatalogRecords(FirestoreBase):
             if minimal and (field != "collection" or (sorted_by_it and len(values) > 1)):
                 exact = False
                 continue
-            if len(values) == 1:
-                base.append((field, "==", values[0]))
-            elif disjunctions * len(values) <= MAX_IN:
-                base.append((field, "in", list(values)))
-                disjunctions *= len(values)
-            else:
-                exact = False
+            disjunctions, added = add_one_of(base, field, values, disjunctions)
+            exact = exact and added
         if query.bbox is not None or query.intersects is not None or query.filter is not None:
             exact = False
         if query.datetime is not None:

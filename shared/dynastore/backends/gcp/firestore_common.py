@@ -11,6 +11,8 @@ from typing import Any, cast
 
 import orjson
 
+from dynastore.backends.checks import check_limit as check_limit
+from dynastore.backends.checks import require_str as require_str
 from dynastore.backends.gcp.grams import gram_map
 from dynastore.domain.asset import asset_level, search_text, time_bounds
 from dynastore.domain.search import ITEM_SORT_FIELDS, item_search_text, item_time_bounds
@@ -18,7 +20,6 @@ from dynastore.errors import Invalid
 from dynastore.ports import Doc
 
 SEP = "!"
-MAX_LIMIT = 10_000
 MAX_IN = 30  # values of one `in` / `array-contains-any` filter, and disjunctions per query
 TXN_WRITES = 400  # documents per commit (Firestore takes 500 writes and 10 MiB per commit)
 CAS_ATTEMPTS = 50
@@ -66,19 +67,6 @@ def unpack(data: dict[str, Any]) -> Doc:
     if cached is None:
         cached = data["_decoded"] = orjson.loads(data["doc"])
     return cast(Doc, cached)
-
-
-def require_str(doc: Any, field: str, what: str) -> str:
-    value = doc.get(field) if isinstance(doc, dict) else None
-    if not isinstance(value, str) or not value:
-        raise Invalid(f"{what} needs a string {field!r}")
-    return value
-
-
-def check_limit(limit: int) -> int:
-    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
-        raise Invalid(f"limit must be an integer from 1 to {MAX_LIMIT}, got {limit!r}")
-    return limit
 
 
 def chunks(values: Sequence[Any], size: int) -> list[list[Any]]:

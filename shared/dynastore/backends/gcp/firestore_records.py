@@ -18,7 +18,6 @@ from dynastore.backends.gcp.firestore_common import (
     job_fields,
     next_seq,
     require_str,
-    unpack,
 )
 from dynastore.backends.gcp.firestore_scan import Filter, Order
 from dynastore.domain.revisions import check_rev
@@ -97,10 +96,8 @@ class OtherRecords(FirestoreBase):
 
     # ------------------------------------------------------------------ jobs
     def get_job(self, job_id: str) -> Doc:
-        data = self._get(self.col("jobs").document(job_id), f"job {job_id!r}")
-        if data is None:
-            raise NotFound(f"job {job_id!r} does not exist")
-        return unpack(data)
+        what = f"job {job_id!r}"
+        return self._get_existing(self.col("jobs").document(job_id), what, f"{what} does not exist")
 
     def put_job(self, doc: Doc, *, expect_rev: int | None) -> Doc:
         job_id = require_str(doc, "id", "a job")

@@ -23,7 +23,9 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any, BinaryIO, Literal, cast
 
+from dynastore.backends.checks import check_put_options, key_under
 from dynastore.backends.gcp._errors import sdk_errors
+from dynastore.backends.gcp.lazy_client import LazyClient
 from dynastore.domain import time as dtime
 from dynastore.domain.object_keys import check_key
 from dynastore.errors import Conflict, Invalid, NotFound, PreconditionFailed, Unavailable
@@ -114,22 +116,15 @@ class GcsBlobStore(BlobStoreBase):
     ) -> None:
         """``client``: a ``storage.Client``, or a function that makes one on first use (cold starts
         that never touch storage do not import the SDK)."""
-        self._client = None if callable(client) else client
-        self._client_factory = client if callable(client) else None
+        self._client = LazyClient(client)
         self.bucket = bucket
         self.signer_email = signer_email
         self.emulator_host = emulator_host if emulator_host is not None else os.environ.get("STORAGE_EMULATOR_HOST")
         self._bucket_ref: Any = None
-        self._lock = threading.Lock()
 
     @property
     def client(self) -> Any:
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    assert self._client_factory is not None
-                    self._client = self._client_factory()
-        return self._client
+        return self._client.get()
 
     @property
     def _bucket(self) -> Any:
@@ -162,10 +157,7 @@ class GcsBlobStore(BlobStoreBase):
         if_generation_match: int | None = None,
     ) -> BlobInfo:
         check_key(key)
-        if metadata is not None and not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
-            raise Invalid("object metadata must map strings to strings")
-        if if_generation_match is not None and if_generation_match < 0:
-            raise Invalid("if_generation_match must be 0 (create only) or a generation")
+        check_put_options(metadata, if_generation_match)
         blob = self._bucket.blob(key, chunk_size=CHUNK)
         if metadata:
             blob.metadata = dict(metadata)
@@ -222,13 +214,18 @@ class GcsBlobStore(BlobStoreBase):
         return count
 
     # ------------------------------------------------------------------ reads
-    def stat(self, key: str) -> BlobInfo:
+    def _existing_blob(self, key: str, action: str) -> Any:
+        """The blob of ``key`` with its properties read (``NotFound`` if absent); ``action`` names
+        the operation in errors."""
         check_key(key)
-        with sdk_errors(f"stat of {self._what(key)}"):
+        with sdk_errors(f"{action} of {self._what(key)}"):
             blob = self._bucket.get_blob(key)
         if blob is None:
             raise NotFound(f"{self._what(key)} does not exist")
-        return blob_info(blob)
+        return blob
+
+    def stat(self, key: str) -> BlobInfo:
+        return blob_info(self._existing_blob(key, "stat"))
 
     def get(self, key: str) -> bytes:
         check_key(key)
@@ -239,11 +236,8 @@ class GcsBlobStore(BlobStoreBase):
             raise NotFound(f"{self._what(key)} does not exist") from None
 
     def open(self, key: str) -> BinaryIO:
-        check_key(key)
+        blob = self._existing_blob(key, "open")
         with sdk_errors(f"open of {self._what(key)}"):
-            blob = self._bucket.get_blob(key)
-            if blob is None:
-                raise NotFound(f"{self._what(key)} does not exist")
             reader = blob.open("rb", chunk_size=CHUNK, if_generation_match=blob.generation)
         return cast(BinaryIO, _Reader(reader, self._what(key)))
 
@@ -259,13 +253,7 @@ class GcsBlobStore(BlobStoreBase):
         return f"gs://{self.bucket}/{check_key(key)}"
 
     def key_for_href(self, href: str) -> str | None:
-        head = f"gs://{self.bucket}/"
-        if not isinstance(href, str) or not href.startswith(head):
-            return None
-        try:
-            return check_key(href[len(head) :])
-        except Invalid:
-            return None
+        return key_under(href, f"gs://{self.bucket}/", check_key)
 
     def signed_url(
         self,

@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import logging
 import re
+from dataclasses import KW_ONLY, dataclass
 
 from dynastore.backends.gcp._errors import sdk_errors
 from dynastore.backends.gcp.gcs import GcsBlobStore
@@ -42,23 +43,15 @@ def catalog_bucket_name(landing: str, catalog_id: str) -> str:
     return f"{cleaned.replace('goog', 'g00g')[:54].strip('-')}-{digest}"
 
 
+@dataclass(eq=False, repr=False)
 class GcpProvisioner:
-    def __init__(
-        self,
-        blobs: GcsBlobStore,
-        queue: CloudTasksQueue,
-        *,
-        bucket_per_catalog: bool = False,
-        location: str | None = None,
-        notification_topic: str | None = None,
-        project: str | None = None,
-    ) -> None:
-        self.blobs = blobs
-        self.queue = queue
-        self.bucket_per_catalog = bucket_per_catalog
-        self.location = location
-        self.notification_topic = notification_topic
-        self.project = project
+    blobs: GcsBlobStore
+    queue: CloudTasksQueue
+    _: KW_ONLY
+    bucket_per_catalog: bool = False
+    location: str | None = None
+    notification_topic: str | None = None
+    project: str | None = None
 
     def provision_catalog(self, catalog_id: str) -> Doc:
         check_id(catalog_id, "catalog id")

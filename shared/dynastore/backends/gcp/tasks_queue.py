@@ -21,13 +21,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
-import threading
 import time
 from typing import Any
 
 import orjson
 
 from dynastore.backends.gcp._errors import sdk_errors
+from dynastore.backends.gcp.lazy_client import LazyClient
 from dynastore.errors import Conflict, Invalid, NotFound, PayloadTooLarge, Unavailable
 from dynastore.ports import Doc, TaskQueueBase
 
@@ -65,9 +65,7 @@ class CloudTasksQueue(TaskQueueBase):
         max_attempts: int = 3,
     ) -> None:
         """``client``: a ``CloudTasksClient``, or a function that makes one on first use."""
-        self._client = None if callable(client) else client
-        self._client_factory = client if callable(client) else None
-        self._lock = threading.Lock()
+        self._client = LazyClient(client)
         self.project = project
         self.location = location
         self.target_url = target_url
@@ -78,12 +76,7 @@ class CloudTasksQueue(TaskQueueBase):
 
     @property
     def client(self) -> Any:
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    assert self._client_factory is not None
-                    self._client = self._client_factory()
-        return self._client
+        return self._client.get()
 
     @property
     def parent(self) -> str:
@@ -189,9 +182,10 @@ class CloudTasksQueue(TaskQueueBase):
             self.client.list_queues(request={"parent": self.parent, "page_size": 1})
 
     def close(self) -> None:
-        if self._client is None:
+        client = self._client.made
+        if client is None:
             return
-        transport = getattr(self._client, "transport", None)
+        transport = getattr(client, "transport", None)
         close = getattr(transport, "close", None)
         if callable(close):
             close()

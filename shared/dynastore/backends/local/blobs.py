@@ -45,6 +45,7 @@ from urllib.parse import quote_from_bytes, unquote, urlparse
 
 import orjson
 
+from dynastore.backends.checks import check_put_options, key_under
 from dynastore.domain import time as dtime
 from dynastore.domain.object_keys import RESERVED_PREFIX
 from dynastore.domain.object_keys import check_key as check_object_key
@@ -275,10 +276,7 @@ class FolderBlobStore(BlobStoreBase):
     ) -> BlobInfo:
         path = self.path_for(key)
         metadata = dict(metadata or {})
-        if not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
-            raise Invalid("object metadata must map strings to strings")
-        if if_generation_match is not None and if_generation_match < 0:
-            raise Invalid("if_generation_match must be 0 (create only) or a generation")
+        check_put_options(metadata, if_generation_match)
         if if_generation_match == 0 and os.path.lexists(path):
             raise Conflict(f"object {key!r} already exists")
         folder = self._make_parent(path, key)
@@ -455,14 +453,7 @@ class FolderBlobStore(BlobStoreBase):
     def key_for_href(self, href: str) -> str | None:
         if not isinstance(href, str) or not href.startswith("file://"):
             return None
-        path = unquote(urlparse(href).path)
-        root = self._root_str.rstrip("/") + "/"
-        if not path.startswith(root):
-            return None
-        try:
-            return check_key(path[len(root) :])
-        except Invalid:
-            return None
+        return key_under(unquote(urlparse(href).path), self._root_str.rstrip("/") + "/", check_key)
 
     def signed_url(
         self,

@@ -18,7 +18,6 @@ import contextlib
 import hashlib
 import logging
 import os
-import socket
 import threading
 import time
 import uuid
@@ -31,6 +30,7 @@ import orjson
 from dynastore.backends.local.sqlite_base import SqliteDatabase
 from dynastore.errors import Invalid
 from dynastore.ports import TaskQueueBase
+from dynastore.process_ids import local_pid, new_process_id, pid_is_alive
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class SqliteTaskQueue(TaskQueueBase):
         self.retry_max_seconds = retry_max_seconds
         self.poll_seconds = poll_seconds
         self.done_ttl_seconds = done_ttl_seconds
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = new_process_id()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -234,11 +234,10 @@ class SqliteTaskQueue(TaskQueueBase):
 
     def recover_orphans(self) -> int:
         """Release leases held by processes of this host that are no longer alive."""
-        host = socket.gethostname()
         released = 0
         now = time.time()
         rows = self.db.query("SELECT name, owner FROM task_queue WHERE state = 'leased'")
-        dead = [name for name, owner in rows if _owner_is_dead(owner, host, self.owner)]
+        dead = [name for name, owner in rows if _owner_is_dead(owner, self.owner)]
         if dead:
             with self.db.write() as conn:
                 for name in dead:
@@ -372,21 +371,12 @@ def _task(row: Sequence[Any]) -> dict[str, Any]:
     }
 
 
-def _owner_is_dead(owner: str | None, host: str, me: str) -> bool:
+def _owner_is_dead(owner: str | None, me: str) -> bool:
     """Is the lease holder ``host:pid:token`` a process of this host that is gone?"""
-    parts = (owner or "").rsplit(":", 2)
-    if len(parts) != 3 or parts[0] != host or owner == me:
+    if owner == me:
         return False
-    try:
-        pid = int(parts[1])
-    except ValueError:
+    pid = local_pid(owner)
+    if pid is None:
         return False
-    if pid == os.getpid():
-        return True  # an earlier process that had our pid (containers restart with the same pid)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    # our own pid under another token: an earlier process that had it (containers restart with the same pid)
+    return pid == os.getpid() or not pid_is_alive(pid)

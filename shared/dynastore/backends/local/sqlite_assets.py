@@ -12,15 +12,18 @@ from dynastore.backends.local.sqlite_base import SqliteDatabase, gc_paused
 from dynastore.backends.local.sqlite_catalogs import item_geometry_condition, marks, time_overlap
 from dynastore.backends.local.sqlite_common import (
     OrderKey,
+    Selection,
     check_limit,
+    count_matching,
     dumps,
     insert_audits,
     keyset_page,
     loads,
     require_str,
+    search_order,
 )
 from dynastore.domain.asset import asset_level, search_text, time_bounds
-from dynastore.domain.filters import bbox_polygon, matches
+from dynastore.domain.filters import bbox_polygon
 from dynastore.domain.revisions import check_rev
 from dynastore.domain.search import ASSET_SORT_FIELDS, AssetQuery, Page
 from dynastore.errors import Invalid, NotFound
@@ -195,10 +198,8 @@ class AssetRecords:
             insert_audits(conn, [audit])
 
     # ------------------------------------------------------------------ search
-    def _asset_conditions(
-        self, query: AssetQuery, *, count: bool = False
-    ) -> tuple[str, list[Any], list[str], list[Any], Any]:
-        """(FROM clause, its parameters, WHERE conditions, their parameters, Python residual)."""
+    def _asset_selection(self, query: AssetQuery, *, count: bool = False) -> Selection:
+        """The assets ``query`` asks for (the trigram index drives when the text is selective)."""
         from_sql, from_params = "assets AS a", []
         where = [f"a.catalog_id IN ({marks(query.catalog_ids)})"]
         params: list[Any] = list(query.catalog_ids)
@@ -256,7 +257,7 @@ class AssetRecords:
         if filter_sql:
             where.append(filter_sql)
             params.extend(filter_params)
-        return from_sql, from_params, where, params, residual
+        return Selection(from_sql, "a.doc", where, params, residual, from_params)
 
     def _fts_is_selective(self, text: str) -> bool:
         """Does ``text`` occur in few enough assets that the trigram index should drive the
@@ -268,50 +269,26 @@ class AssetRecords:
         return bool(row[0] <= self.fts_drive_max)
 
     def _asset_order(self, query: AssetQuery) -> list[OrderKey]:
-        order: list[OrderKey] = []
-        seen: set[str] = set()
-        for key in query.sortby:
-            if key.field not in ASSET_SORT_SQL:
-                raise Invalid(f"cannot sort by {key.field!r}; sortable fields: {', '.join(ASSET_SORT_FIELDS)}")
-            if key.field in seen:
-                continue
-            seen.add(key.field)
-            order.append(OrderKey(ASSET_SORT_SQL[key.field], key.direction == "desc"))
-        for name in ("catalog_id", "id"):
-            if name not in seen:
-                order.append(OrderKey(ASSET_SORT_SQL[name]))
-        return order
+        return search_order(
+            query.sortby,
+            sortable=ASSET_SORT_FIELDS,
+            sql=ASSET_SORT_SQL.__getitem__,
+            tiebreak=[(name, ASSET_SORT_SQL[name]) for name in ("catalog_id", "id")],
+            refusal="cannot sort by",
+        )
 
     def search_assets(self, query: AssetQuery) -> Page[Doc]:
         check_limit(query.limit)
         order = self._asset_order(query)
         if not query.catalog_ids:
             return Page(items=[])
-        from_sql, from_params, where, params, residual = self._asset_conditions(query)
-        return keyset_page(
-            self.db,
-            kind="asset-search",
-            from_sql=from_sql,
-            from_params=from_params,
-            doc_sql="a.doc",
-            where=where,
-            params=params,
-            order=order,
-            limit=query.limit,
-            token=query.token,
-            residual=residual,
-        )
+        selection = self._asset_selection(query)
+        return keyset_page(self.db, selection, kind="asset-search", order=order, limit=query.limit, token=query.token)
 
     def count_assets(self, query: AssetQuery) -> int:
         if not query.catalog_ids:
             return 0
-        from_sql, from_params, where, params, residual = self._asset_conditions(query, count=True)
-        sql_where = " AND ".join(where)
-        all_params = [*from_params, *params]
-        if residual is None:
-            return int(self.db.query_one(f"SELECT count(*) FROM {from_sql} WHERE {sql_where}", all_params)[0])
-        rows = self.db.query(f"SELECT a.doc FROM {from_sql} WHERE {sql_where}", all_params)
-        return sum(1 for (doc,) in rows if matches(residual, loads(doc)))
+        return count_matching(self.db, self._asset_selection(query, count=True))
 
     # ------------------------------------------------------------------ export
     def export_assets(

@@ -10,14 +10,19 @@ from dynastore.backends.local.sql_filters import json_path, split_filter
 from dynastore.backends.local.sqlite_base import SqliteDatabase
 from dynastore.backends.local.sqlite_common import (
     OrderKey,
+    Selection,
     check_limit,
+    count_matching,
     dumps,
     insert_audits,
     keyset_page,
     loads,
+    next_rev,
     require_str,
+    search_order,
+    table_page,
 )
-from dynastore.domain.filters import bbox_polygon, matches
+from dynastore.domain.filters import bbox_polygon
 from dynastore.domain.revisions import check_rev
 from dynastore.domain.search import (
     ITEM_SORT_FIELDS,
@@ -103,24 +108,14 @@ class CatalogRecords:
         return loads(row[0])
 
     def list_catalogs(self, *, status: str | None = None, limit: int = 100, token: str | None = None) -> Page[Doc]:
-        where, params = ([], []) if status is None else (["status = ?"], [status])
-        return keyset_page(
-            self.db,
-            kind="catalogs",
-            from_sql="catalogs",
-            doc_sql="doc",
-            where=where,
-            params=params,
-            order=[OrderKey("id")],
-            limit=limit,
-            token=token,
+        return table_page(
+            self.db, "catalogs", equal={"status": status}, order=[OrderKey("id")], limit=limit, token=token
         )
 
     def put_catalog(self, doc: Doc, *, expect_rev: int | None, audit: Doc) -> Doc:
         catalog_id = require_str(doc, "id", "a catalog")
         with self.db.write() as conn:
-            row = conn.execute("SELECT rev FROM catalogs WHERE id = ?", (catalog_id,)).fetchone()
-            rev = check_rev(row[0] if row else None, expect_rev, f"catalog {catalog_id!r}")
+            rev = next_rev(conn, "catalogs", {"id": catalog_id}, expect_rev, f"catalog {catalog_id!r}")
             stored = {**doc, "rev": rev}
             conn.execute(
                 "INSERT INTO catalogs (id, status, rev, doc) VALUES (?, ?, ?, ?) "
@@ -140,25 +135,15 @@ class CatalogRecords:
         return loads(row[0])
 
     def list_collections(self, catalog_id: str, *, limit: int = 100, token: str | None = None) -> Page[Doc]:
-        return keyset_page(
-            self.db,
-            kind="collections",
-            from_sql="collections",
-            doc_sql="doc",
-            where=["catalog_id = ?"],
-            params=[catalog_id],
-            order=[OrderKey("id")],
-            limit=limit,
-            token=token,
+        return table_page(
+            self.db, "collections", equal={"catalog_id": catalog_id}, order=[OrderKey("id")], limit=limit, token=token
         )
 
     def put_collection(self, catalog_id: str, doc: Doc, *, expect_rev: int | None, audit: Doc) -> Doc:
         collection_id = require_str(doc, "id", "a collection")
         with self.db.write() as conn:
-            row = conn.execute(
-                "SELECT rev FROM collections WHERE catalog_id = ? AND id = ?", (catalog_id, collection_id)
-            ).fetchone()
-            rev = check_rev(row[0] if row else None, expect_rev, f"collection {collection_id!r}")
+            key = {"catalog_id": catalog_id, "id": collection_id}
+            rev = next_rev(conn, "collections", key, expect_rev, f"collection {collection_id!r}")
             stored = {**doc, "rev": rev}
             conn.execute(
                 "INSERT INTO collections (catalog_id, id, rev, doc) VALUES (?, ?, ?, ?) "
@@ -202,13 +187,10 @@ class CatalogRecords:
     def list_items(
         self, catalog_id: str, collection_id: str, *, limit: int = 100, token: str | None = None
     ) -> Page[Doc]:
-        return keyset_page(
+        return table_page(
             self.db,
-            kind="items",
-            from_sql="items",
-            doc_sql="doc",
-            where=["catalog_id = ?", "collection_id = ?"],
-            params=[catalog_id, collection_id],
+            "items",
+            equal={"catalog_id": catalog_id, "collection_id": collection_id},
             order=[OrderKey("id")],
             limit=limit,
             token=token,
@@ -282,7 +264,7 @@ class CatalogRecords:
             insert_audits(conn, [audit])
 
     # ------------------------------------------------------------------ item search
-    def _item_conditions(self, query: ItemQuery) -> tuple[list[str], list[Any], Any]:
+    def _item_selection(self, query: ItemQuery) -> Selection:
         where = [f"i.catalog_id IN ({marks(query.catalog_ids)})"]
         params: list[Any] = list(query.catalog_ids)
         if query.collections:
@@ -311,47 +293,26 @@ class CatalogRecords:
         if filter_sql:
             where.append(filter_sql)
             params.extend(filter_params)
-        return where, params, residual
+        return Selection("items AS i", "i.doc", where, params, residual)
 
     def search_items(self, query: ItemQuery) -> Page[Doc]:
         check_limit(query.limit)
         if not query.catalog_ids:
             return Page(items=[])
-        where, params, residual = self._item_conditions(query)
-        order: list[OrderKey] = []
-        seen: set[str] = set()
-        for key in query.sortby:
-            if key.field not in ITEM_SORT_FIELDS:
-                raise Invalid(f"cannot sort items by {key.field!r}; sortable fields: {', '.join(ITEM_SORT_FIELDS)}")
-            if key.field in seen:
-                continue
-            seen.add(key.field)
-            order.append(OrderKey(_item_sort_sql(key.field), key.direction == "desc"))
-        for name, sql in (("catalog_id", "i.catalog_id"), ("collection", "i.collection_id"), ("id", "i.id")):
-            if name not in seen:
-                order.append(OrderKey(sql))
-        return keyset_page(
-            self.db,
-            kind="item-search",
-            from_sql="items AS i",
-            doc_sql="i.doc",
-            where=where,
-            params=params,
-            order=order,
-            limit=query.limit,
-            token=query.token,
-            residual=residual,
+        selection = self._item_selection(query)
+        order = search_order(
+            query.sortby,
+            sortable=ITEM_SORT_FIELDS,
+            sql=_item_sort_sql,
+            tiebreak=[("catalog_id", "i.catalog_id"), ("collection", "i.collection_id"), ("id", "i.id")],
+            refusal="cannot sort items by",
         )
+        return keyset_page(self.db, selection, kind="item-search", order=order, limit=query.limit, token=query.token)
 
     def count_items(self, query: ItemQuery) -> int:
         if not query.catalog_ids:
             return 0
-        where, params, residual = self._item_conditions(query)
-        sql_where = " AND ".join(where)
-        if residual is None:
-            return int(self.db.query_one(f"SELECT count(*) FROM items AS i WHERE {sql_where}", params)[0])
-        rows = self.db.query(f"SELECT i.doc FROM items AS i WHERE {sql_where}", params)
-        return sum(1 for (doc,) in rows if matches(residual, loads(doc)))
+        return count_matching(self.db, self._item_selection(query))
 
 
 def _item_sort_sql(name: str) -> str:

@@ -6,20 +6,21 @@ import base64
 import binascii
 import hashlib
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 import orjson
 
+from dynastore.backends.checks import check_limit as check_limit
+from dynastore.backends.checks import require_str as require_str
 from dynastore.backends.local.sqlite_base import SqliteDatabase
 from dynastore.domain.filters import Expr, matches
 from dynastore.domain.limits import check_time_budget
-from dynastore.domain.search import Page
+from dynastore.domain.revisions import check_rev
+from dynastore.domain.search import Page, SortKey
 from dynastore.errors import Invalid
 from dynastore.ports import Doc
-
-MAX_LIMIT = 10_000
 
 
 def dumps(doc: Any) -> str:
@@ -28,12 +29,6 @@ def dumps(doc: Any) -> str:
 
 def loads(text: str | bytes) -> Doc:
     return cast(Doc, orjson.loads(text))
-
-
-def check_limit(limit: int) -> int:
-    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
-        raise Invalid(f"limit must be an integer from 1 to {MAX_LIMIT}, got {limit!r}")
-    return limit
 
 
 def encode_token(spec: str, values: Sequence[Any]) -> str:
@@ -95,24 +90,32 @@ def order_spec(kind: str, order: Sequence[OrderKey]) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:10]
 
 
+@dataclass(frozen=True)
+class Selection:
+    """The rows a listing or search reads: ``SELECT doc_sql FROM from_sql WHERE where`` (``from_params``
+    then ``params`` fill its marks), and the part of its filter that runs in Python (``residual``)."""
+
+    from_sql: str
+    doc_sql: str
+    where: Sequence[str] = ()
+    params: Sequence[Any] = ()
+    residual: Expr | None = None
+    from_params: Sequence[Any] = ()
+
+
 def keyset_page(
     db: SqliteDatabase,
+    selection: Selection,
     *,
     kind: str,
-    from_sql: str,
-    doc_sql: str,
-    where: Sequence[str],
-    params: Sequence[Any],
     order: Sequence[OrderKey],
     limit: int,
     token: str | None,
-    from_params: Sequence[Any] = (),
-    residual: Expr | None = None,
     residual_match: Callable[[Doc], bool] | None = None,
     doc_table: str | None = None,
 ) -> Page[Doc]:
-    """One page in ``order`` after ``token``; rows failing ``residual`` are skipped while paging,
-    so pages stay exact when part of a filter runs in Python.
+    """One page of ``selection`` in ``order`` after ``token``; rows failing its ``residual`` are
+    skipped while paging, so pages stay exact when part of a filter runs in Python.
 
     With ``doc_table`` the page is read in two steps: ``doc_sql`` names the rowid (``seq``) and only
     rowids and sort keys go through the sort, then the documents of the winners are fetched by
@@ -122,20 +125,20 @@ def keyset_page(
     spec = order_spec(kind, order)
     cursor = decode_token(token, spec, len(order))
     keys_sql = ", ".join(k.sql for k in order)
-    base_where = list(where)
+    residual = selection.residual
     check = residual_match or (None if residual is None else (lambda doc: matches(residual, doc)))
     batch = limit + 1 if check is None else max(limit + 1, 500)
     found: list[tuple[Doc, list[Any]]] = []
     with db.read():
         while True:
             check_time_budget()  # a residual filter may read many batches
-            clauses = list(base_where)
-            all_params = [*from_params, *params]
+            clauses = list(selection.where)
+            all_params = [*selection.from_params, *selection.params]
             if cursor is not None:
                 condition, condition_params = keyset_condition(order, cursor)
                 clauses.append(condition)
                 all_params.extend(condition_params)
-            sql = f"SELECT {doc_sql}, {keys_sql} FROM {from_sql}"
+            sql = f"SELECT {selection.doc_sql}, {keys_sql} FROM {selection.from_sql}"
             if clauses:
                 sql += " WHERE " + " AND ".join(clauses)
             sql += f" ORDER BY {order_by(order)} LIMIT ?"
@@ -157,11 +160,72 @@ def keyset_page(
     return Page(items=[doc for doc, _ in found[:limit]], next_token=next_token)
 
 
+def equal_to(columns: Mapping[str, Any]) -> tuple[list[str], list[Any]]:
+    """``column = ?`` conditions and their parameters for the columns given a value (None: any)."""
+    given = {column: value for column, value in columns.items() if value is not None}
+    return [f"{column} = ?" for column in given], list(given.values())
+
+
+def table_page(
+    db: SqliteDatabase,
+    table: str,
+    *,
+    equal: Mapping[str, Any],
+    order: Sequence[OrderKey],
+    limit: int,
+    token: str | None,
+) -> Page[Doc]:
+    """A page of the documents of ``table`` whose columns equal ``equal`` (``equal_to``), in ``order``."""
+    where, params = equal_to(equal)
+    return keyset_page(db, Selection(table, "doc", where, params), kind=table, order=order, limit=limit, token=token)
+
+
+def search_order(
+    sortby: Sequence[SortKey],
+    *,
+    sortable: Sequence[str],
+    sql: Callable[[str], str],
+    tiebreak: Sequence[tuple[str, str]],
+    refusal: str,
+) -> list[OrderKey]:
+    """The keyset ordering of a search: its ``sortby`` keys (``sql`` of each field; a repeat counts
+    once), then the ``(field, sql)`` tie-breakers it did not name, so paging is exact. A field not in
+    ``sortable`` is ``Invalid``: ``"{refusal} {field!r}; sortable fields: ..."``."""
+    order: list[OrderKey] = []
+    seen: set[str] = set()
+    for key in sortby:
+        if key.field not in sortable:
+            raise Invalid(f"{refusal} {key.field!r}; sortable fields: {', '.join(sortable)}")
+        if key.field in seen:
+            continue
+        seen.add(key.field)
+        order.append(OrderKey(sql(key.field), key.direction == "desc"))
+    order.extend(OrderKey(key_sql) for name, key_sql in tiebreak if name not in seen)
+    return order
+
+
+def count_matching(db: SqliteDatabase, selection: Selection) -> int:
+    """How many rows ``selection`` reads that meet its ``residual`` filter, when it has one."""
+    sql_from_where = f"FROM {selection.from_sql} WHERE {' AND '.join(selection.where)}"
+    params = [*selection.from_params, *selection.params]
+    if selection.residual is None:
+        return int(db.query_one(f"SELECT count(*) {sql_from_where}", params)[0])
+    rows = db.query(f"SELECT {selection.doc_sql} {sql_from_where}", params)
+    return sum(1 for (doc,) in rows if matches(selection.residual, loads(doc)))
+
+
 def _fetch_docs(db: SqliteDatabase, table: str, seqs: list[int]) -> dict[int, str]:
     if not seqs:
         return {}
     rows = db.query(f"SELECT seq, doc FROM {table} WHERE seq IN (SELECT value FROM json_each(?))", (dumps(seqs),))
     return {seq: doc for seq, doc in rows}
+
+
+def next_rev(conn: sqlite3.Connection, table: str, key: Mapping[str, Any], expect_rev: int | None, what: str) -> int:
+    """The revision a write of the row of ``table`` at ``key`` stores (``check_rev`` against the stored one)."""
+    where = " AND ".join(f"{column} = ?" for column in key)
+    row = conn.execute(f"SELECT rev FROM {table} WHERE {where}", tuple(key.values())).fetchone()
+    return check_rev(row[0] if row else None, expect_rev, what)
 
 
 def insert_audits(conn: sqlite3.Connection, audits: Sequence[Doc]) -> None:
@@ -174,10 +238,3 @@ def insert_audits(conn: sqlite3.Connection, audits: Sequence[Doc]) -> None:
         )
     if rows:
         conn.executemany("INSERT INTO audit (catalog_id, record_type, record_id, at, doc) VALUES (?, ?, ?, ?, ?)", rows)
-
-
-def require_str(doc: Doc, field: str, what: str) -> str:
-    value = doc.get(field) if isinstance(doc, dict) else None
-    if not isinstance(value, str) or not value:
-        raise Invalid(f"{what} needs a string {field!r}")
-    return value

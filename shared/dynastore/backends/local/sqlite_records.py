@@ -5,11 +5,9 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Sequence
-from typing import Any
 
 from dynastore.backends.local.sqlite_base import SqliteDatabase
-from dynastore.backends.local.sqlite_common import OrderKey, dumps, keyset_page, loads, require_str
-from dynastore.domain.revisions import check_rev
+from dynastore.backends.local.sqlite_common import OrderKey, dumps, loads, next_rev, require_str, table_page
 from dynastore.domain.search import Page
 from dynastore.errors import Invalid, NotFound
 from dynastore.ports import Doc, IngestRecord
@@ -37,20 +35,10 @@ class OtherRecords:
         limit: int = 100,
         token: str | None = None,
     ) -> Page[Doc]:
-        where, params = ["catalog_id = ?"], [catalog_id]
-        if record_type is not None:
-            where.append("record_type = ?")
-            params.append(record_type)
-        if record_id is not None:
-            where.append("record_id = ?")
-            params.append(record_id)
-        return keyset_page(
+        return table_page(
             self.db,
-            kind="audit",
-            from_sql="audit",
-            doc_sql="doc",
-            where=where,
-            params=params,
+            "audit",
+            equal={"catalog_id": catalog_id, "record_type": record_type, "record_id": record_id},
             order=[OrderKey("seq", descending=True)],
             limit=limit,
             token=token,
@@ -115,8 +103,7 @@ class OtherRecords:
         job_id = require_str(doc, "id", "a job")
         created = doc.get("created") or ""
         with self.db.write() as conn:
-            row = conn.execute("SELECT rev FROM jobs WHERE id = ?", (job_id,)).fetchone()
-            rev = check_rev(row[0] if row else None, expect_rev, f"job {job_id!r}")
+            rev = next_rev(conn, "jobs", {"id": job_id}, expect_rev, f"job {job_id!r}")
             stored = {**doc, "rev": rev}
             conn.execute(
                 "INSERT INTO jobs (id, catalog_id, task_id, status, asset_id, created, rev, doc) "
@@ -139,22 +126,13 @@ class OtherRecords:
     def list_jobs(
         self, *, filters: dict[str, str] | None = None, limit: int = 100, token: str | None = None
     ) -> Page[Doc]:
-        where: list[str] = []
-        params: list[Any] = []
-        for name, value in (filters or {}).items():
-            if name not in JOB_FILTERS:
-                raise Invalid(f"cannot filter jobs by {name!r}; use one of {', '.join(JOB_FILTERS)}")
-            if value is None:
-                continue
-            where.append(f"{name} = ?")
-            params.append(value)
-        return keyset_page(
+        unknown = [name for name in filters or {} if name not in JOB_FILTERS]
+        if unknown:
+            raise Invalid(f"cannot filter jobs by {unknown[0]!r}; use one of {', '.join(JOB_FILTERS)}")
+        return table_page(
             self.db,
-            kind="jobs",
-            from_sql="jobs",
-            doc_sql="doc",
-            where=where,
-            params=params,
+            "jobs",
+            equal=filters or {},
             order=[OrderKey("created", descending=True), OrderKey("id", descending=True)],
             limit=limit,
             token=token,

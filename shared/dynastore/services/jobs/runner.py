@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import threading
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -30,6 +29,7 @@ from dynastore.config import Settings
 from dynastore.domain import time as dtime
 from dynastore.errors import DynastoreError, Invalid, NotFound, Unavailable
 from dynastore.ports import Doc, MetadataStore
+from dynastore.process_ids import local_pid, new_process_id, pid_is_alive
 from dynastore.services.jobs.commit import JobCommitter
 from dynastore.services.jobs.dispatch import JobDispatch, parse_message
 from dynastore.services.jobs.records import JobRecords, finished, is_final
@@ -64,31 +64,21 @@ class _Active:
             self.progress, self.message, self.progress_dirty = percent, message, True
 
 
+@dataclass(eq=False, repr=False)
 class JobRunner:
-    def __init__(
-        self,
-        settings: Settings,
-        store: MetadataStore,
-        *,
-        records: JobRecords,
-        results: JobResults,
-        registry: TaskRegistry,
-        assets: AssetService,
-        committer: JobCommitter,
-        dispatch: JobDispatch,
-    ) -> None:
-        self.settings = settings
-        self.store = store
-        self.records = records
-        self.results = results
-        self.registry = registry
-        self.assets = assets
-        self.committer = committer
-        self.dispatch = dispatch
-        self.runner_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._active: dict[str, _Active] = {}
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
+    settings: Settings
+    store: MetadataStore
+    _: KW_ONLY
+    records: JobRecords
+    results: JobResults
+    registry: TaskRegistry
+    assets: AssetService
+    committer: JobCommitter
+    dispatch: JobDispatch
+    runner_id: str = field(init=False, default_factory=new_process_id)
+    _active: dict[str, _Active] = field(init=False, default_factory=dict)
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    _stopping: threading.Event = field(init=False, default_factory=threading.Event)
 
     # ------------------------------------------------------------------------------ queue side
 
@@ -309,22 +299,8 @@ class JobRunner:
 
 def runner_is_gone(runner: str) -> bool:
     """Is ``runner`` (``host:pid:token``) a process of this host that no longer exists (a killed dev server)?"""
-    parts = runner.rsplit(":", 2)
-    if len(parts) != 3 or parts[0] != socket.gethostname():
-        return False
-    try:
-        pid = int(parts[1])
-    except ValueError:
-        return False
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    pid = local_pid(runner)
+    return pid is not None and pid != os.getpid() and not pid_is_alive(pid)
 
 
 def _mine(doc: Doc, runner_id: str) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import KW_ONLY, dataclass, field
 
 from dynastore.config import Settings
 from dynastore.errors import DynastoreError, Unprocessable
@@ -22,23 +23,16 @@ from dynastore.services.jobs.runner import Busy, JobRunner
 SYNC_THREADS = 8
 
 
+@dataclass(eq=False, repr=False)
 class SyncWait:
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        runner: JobRunner,
-        records: JobRecords,
-        results: JobResults,
-        dispatch: JobDispatch,
-    ) -> None:
-        self.settings = settings
-        self.runner = runner
-        self.records = records
-        self.results = results
-        self.dispatch = dispatch
-        self._lock = threading.Lock()
-        self._executor: ThreadPoolExecutor | None = None
+    settings: Settings
+    _: KW_ONLY
+    runner: JobRunner
+    records: JobRecords
+    results: JobResults
+    dispatch: JobDispatch
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    _executor: ThreadPoolExecutor | None = field(init=False, default=None)
 
     def run(self, job_id: str) -> ExecuteResult:
         """Run ``job_id`` and wait for it. A failed job raises (``Unprocessable``, or the task's own error)."""

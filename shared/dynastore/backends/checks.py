@@ -1,0 +1,44 @@
+"""Argument checks every backend makes the same way, so each refuses the same input with the same
+``Invalid`` message (the contract suite runs one test against all of them)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from dynastore.errors import Invalid
+
+MAX_LIMIT = 10_000  # records on one page of a listing or search
+
+
+def check_limit(limit: int) -> int:
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
+        raise Invalid(f"limit must be an integer from 1 to {MAX_LIMIT}, got {limit!r}")
+    return limit
+
+
+def require_str(doc: Any, field: str, what: str) -> str:
+    """``doc[field]`` when it is a non-empty string; ``Invalid`` naming ``what`` otherwise."""
+    value = doc.get(field) if isinstance(doc, dict) else None
+    if not isinstance(value, str) or not value:
+        raise Invalid(f"{what} needs a string {field!r}")
+    return value
+
+
+def check_put_options(metadata: Mapping[str, str] | None, if_generation_match: int | None) -> None:
+    """The options of ``BlobStore.put``: string metadata, a generation precondition that is not negative."""
+    if metadata is not None and not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
+        raise Invalid("object metadata must map strings to strings")
+    if if_generation_match is not None and if_generation_match < 0:
+        raise Invalid("if_generation_match must be 0 (create only) or a generation")
+
+
+def key_under(path: Any, head: str, check_key: Callable[[str], str]) -> str | None:
+    """The object key ``path`` names below ``head`` (``gs://bucket/``, a folder), or None when it is
+    not below it or what follows is not a valid key (``BlobStore.key_for_href``)."""
+    if not isinstance(path, str) or not path.startswith(head):
+        return None
+    try:
+        return check_key(path[len(head) :])
+    except Invalid:
+        return None
