@@ -87,9 +87,16 @@ def describe_task(task_id: str, request: Request, principal: Principal = Reader)
 
 
 async def _execute(
-    request: Request, scope: Scope, asset_id: str, task_id: str, mode: str | None, prefer: str | None, actor: str
+    request: Request,
+    scope: Scope,
+    asset_id: str,
+    task_id: str,
+    mode: str | None,
+    prefer: str | None,
+    principal: Principal,
 ) -> JSONResponse:
     body = await read_json(request, required=False)
+    _check_target_catalog(principal, body)
     services = get_services(request)
     result = await run_in_threadpool(
         services.tasks.execute,
@@ -99,9 +106,18 @@ async def _execute(
         body,
         mode=mode,
         prefer=prefer,
-        actor=actor,
+        actor=principal.key_id,
     )
     return _execute_response(result, base_url(request))
+
+
+def _check_target_catalog(principal: Principal, body: Any) -> None:
+    """A task writes into ``inputs.catalog_id`` when it names one (``ingestion``): the key must hold its
+    role there too, or a key scoped to one catalog could write into another through a task."""
+    inputs = body.get("inputs") if isinstance(body, dict) else None
+    target = inputs.get("catalog_id") if isinstance(inputs, dict) else None
+    if isinstance(target, str):
+        principal.require_catalog(target)
 
 
 def _execute_response(result: ExecuteResult, root: str) -> JSONResponse:
@@ -183,7 +199,7 @@ def _register_execute(base: str, scope_dependency: Callable[..., Scope], label: 
         principal: Principal = Editor,
         scope: Scope = scope_dep,
     ) -> JSONResponse:
-        return await _execute(request, scope, asset_id, task_id, mode, prefer, principal.key_id)
+        return await _execute(request, scope, asset_id, task_id, mode, prefer, principal)
 
 
 for _base, _scope_dependency, _label in ASSET_LEVELS:
