@@ -40,5 +40,6 @@ class Api(LiveApi):
         return page.items
 
 
-def start_api(serve_app: Any, data_dir: Path, **overrides: Any) -> Iterator[Api]:
-    yield from start_live_api(Api, serve_app, data_dir, **{"max_upload_bytes": MAX_UPLOAD_BYTES, **overrides})
+def start_api(serve_app: Any, data_dir: Path, *, backend: str = "local", **overrides: Any) -> Iterator[Api]:
+    overrides = {"max_upload_bytes": MAX_UPLOAD_BYTES, **overrides}
+    yield from start_live_api(Api, serve_app, data_dir, backend=backend, **overrides)
