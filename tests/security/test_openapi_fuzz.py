@@ -43,7 +43,7 @@ DOOMED = {"catalog_id": "fuzz-retired", "collection_id": "col-deleted", "item_id
 MAX_EXAMPLES = 10
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 # small uploads; sync-execute turns into a job quickly (no workers run here, so it would wait the full timeout)
-SETTINGS = {"max_upload_bytes": 64 * 1024, "sync_execute_timeout_seconds": 0.2}
+SETTINGS: dict[str, Any] = {"max_upload_bytes": 64 * 1024, "sync_execute_timeout_seconds": 0.2}
 HEADERS = {"Authorization": f"Bearer {KEYS['admin']}"}
 
 
