@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from support.live_api import KEYS, LiveApi, assert_problem, make_client, start_live_api
-from support.stac_docs import box, collection_doc
+from support.stac_docs import collection_doc, item_doc
 
 __all__ = ["KEYS", "MAX_UPLOAD_BYTES", "Api", "assert_problem", "make_client", "start_api"]
 
@@ -22,17 +22,7 @@ class Api(LiveApi):
 
     def add_item(self, catalog_id: str, collection_id: str, item_id: str, bbox: list[float] | None = None) -> None:
         west, south, east, north = bbox or [10.0, 40.0, 11.0, 41.0]
-        body = {
-            "type": "Feature",
-            "stac_version": "1.0.0",
-            "id": item_id,
-            "collection": collection_id,
-            "geometry": box(west, south, east, north),
-            "bbox": [west, south, east, north],
-            "properties": {"datetime": "2024-01-01T10:00:00Z"},
-            "links": [],
-            "assets": {},
-        }
+        body = item_doc(item_id, collection_id, (west, south, east, north), datetime="2024-01-01T10:00:00Z")
         self.services.stac.create_item(catalog_id, collection_id, body, actor="test")
 
     def audit(self, catalog_id: str, asset_id: str) -> list[dict[str, Any]]:
@@ -40,5 +30,6 @@ class Api(LiveApi):
         return page.items
 
 
-def start_api(serve_app: Any, data_dir: Path, **overrides: Any) -> Iterator[Api]:
-    yield from start_live_api(Api, serve_app, data_dir, **{"max_upload_bytes": MAX_UPLOAD_BYTES, **overrides})
+def start_api(serve_app: Any, data_dir: Path, *, backend: str = "local", **overrides: Any) -> Iterator[Api]:
+    overrides = {"max_upload_bytes": MAX_UPLOAD_BYTES, **overrides}
+    yield from start_live_api(Api, serve_app, data_dir, backend=backend, **overrides)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -21,12 +22,8 @@ def _raster(path: Path, driver: str, *, geo: bool = True, **options: object) -> 
     return path
 
 
-def geotiff(path: Path) -> Path:
-    return _raster(path, "GTiff")
-
-
-def cog(path: Path) -> Path:
-    return _raster(path, "COG")
+geotiff = partial(_raster, driver="GTiff")
+cog = partial(_raster, driver="COG")
 
 
 def plain_tiff(path: Path) -> Path:
@@ -40,12 +37,8 @@ def plain_tiff(path: Path) -> Path:
         return _raster(path, "GTiff", geo=False)
 
 
-def png(path: Path) -> Path:
-    return _raster(path, "PNG", geo=False)
-
-
-def jpeg(path: Path) -> Path:
-    return _raster(path, "JPEG", geo=False)
+png = partial(_raster, driver="PNG", geo=False)
+jpeg = partial(_raster, driver="JPEG", geo=False)
 
 
 def _netcdf(path: Path, netcdf_format: str) -> Path:
@@ -57,13 +50,9 @@ def _netcdf(path: Path, netcdf_format: str) -> Path:
     return path
 
 
-def netcdf_classic(path: Path) -> Path:
-    return _netcdf(path, "NC")
-
-
-def netcdf4(path: Path) -> Path:
-    """NetCDF-4 is HDF5 underneath: the sniffer tells them apart by the extension."""
-    return _netcdf(path, "NC4")
+netcdf_classic = partial(_netcdf, netcdf_format="NC")
+# NetCDF-4 is HDF5 underneath: the sniffer tells them apart by the extension.
+netcdf4 = partial(_netcdf, netcdf_format="NC4")
 
 
 def hdf5(path: Path) -> Path:

@@ -1,4 +1,9 @@
-"""Fixtures of the security tests: one live server per module on a fresh local backend."""
+"""Fixtures of the security tests: one live server per module and backend.
+
+``local_api`` serves a fresh local backend, ``gcp_api`` the same app on the emulators; a test written
+for both takes ``backend_api`` (one case per backend, the gcp one marked ``gcp``). ``api`` is the
+local one, or, in a module that overrides it with ``backend_api``, each backend in turn.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Any
 import pytest
 
 from api.helpers import Api, start_api
+from support.backends import BACKENDS
 
 from .helpers import collection, item
 
@@ -16,14 +22,35 @@ ALLOWED_PREFIX = "gs://public-data-4f1c/"
 ALLOWED_HOST = "data.intranet.example"
 
 
-@pytest.fixture(scope="module")
-def api(serve: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+def _start(backend: str, serve: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     yield from start_api(
         serve,
-        tmp_path_factory.mktemp("security"),
+        tmp_path_factory.mktemp(f"security-{backend}"),
+        backend=backend,
         href_allowed_prefixes=ALLOWED_PREFIX,
         download_allowed_hosts=ALLOWED_HOST,
     )
+
+
+@pytest.fixture(scope="module")
+def local_api(serve: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    yield from _start("local", serve, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def gcp_api(serve: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    yield from _start("gcp", serve, tmp_path_factory)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend_api(request: pytest.FixtureRequest) -> Api:
+    served: Api = request.getfixturevalue(f"{request.param}_api")
+    return served
+
+
+@pytest.fixture(scope="module")
+def api(local_api: Api) -> Api:
+    return local_api
 
 
 @pytest.fixture

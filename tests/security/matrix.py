@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from dynastore.api.app import create_app
 from dynastore.bootstrap import Services, bootstrap
 from dynastore.config import Settings
+from support.stac_docs import collection_doc, item_doc
 
 MINE, OTHER = "mine", "other"
 SECRET = "SECRET-OF-MINE"  # in the title of catalog MINE and its asset: no foreign answer may carry it
@@ -135,32 +136,6 @@ class Env:
         return response
 
 
-def _collection(collection_id: str) -> dict[str, Any]:
-    return {
-        "type": "Collection",
-        "stac_version": "1.0.0",
-        "id": collection_id,
-        "description": "c",
-        "license": "proprietary",
-        "extent": {"spatial": {"bbox": [[-180, -90, 180, 90]]}, "temporal": {"interval": [[None, None]]}},
-        "links": [],
-    }
-
-
-def _item(item_id: str, collection_id: str) -> dict[str, Any]:
-    return {
-        "type": "Feature",
-        "stac_version": "1.0.0",
-        "id": item_id,
-        "collection": collection_id,
-        "geometry": {"type": "Point", "coordinates": [10, 40]},
-        "bbox": [10, 40, 10, 40],
-        "properties": {"datetime": "2024-01-01T00:00:00Z"},
-        "links": [],
-        "assets": {},
-    }
-
-
 @contextmanager
 def scoped_env(settings: Settings, adapters: Any = None) -> Iterator[Env]:
     """An app with ``API_KEYS`` over catalogs MINE and OTHER, each with a collection, an item, an asset
@@ -172,8 +147,8 @@ def scoped_env(settings: Settings, adapters: Any = None) -> Iterator[Env]:
         for catalog, asset in ((MINE, "a1"), (OTHER, "o1")):
             title = SECRET if catalog == MINE else "other"
             env.as_admin("POST", "/assets/catalogs", json={"id": catalog, "title": title})
-            env.as_admin("POST", f"/stac/catalogs/{catalog}/collections", json=_collection("col"))
-            env.as_admin("POST", f"/stac/catalogs/{catalog}/collections/col/items", json=_item("item", "col"))
+            env.as_admin("POST", f"/stac/catalogs/{catalog}/collections", json=collection_doc("col"))
+            env.as_admin("POST", f"/stac/catalogs/{catalog}/collections/col/items", json=item_doc("item", "col"))
             body = {"id": asset, "href": f"https://example.org/{asset}.tif", "title": title}
             env.as_admin("POST", f"/assets/catalogs/{catalog}/assets", json=body)
         job = env.as_admin("POST", f"/assets/catalogs/{MINE}/assets/a1/tasks/checksum/execute", json={"inputs": {}})

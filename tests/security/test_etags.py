@@ -1,4 +1,5 @@
-"""ETag / If-Match on assets, catalogs and STAC collections and items (lost updates, issue reproducer 6).
+"""ETag / If-Match on assets, catalogs and STAC collections and items (lost updates, issue reproducer 6),
+on every backend (the gcp cases on the GCS/Firestore emulators), the served app over real HTTP.
 
 Every read of one record and every write answer carries ``ETag: "<rev>"``; a write with a stale
 ``If-Match`` answers 412 problem+json and changes nothing; a weak ``W/"<rev>"`` is accepted.
@@ -13,6 +14,12 @@ import httpx
 import pytest
 
 from .helpers import HREF, LiveApi, assert_problem, collection, item, race_stale_writers
+
+
+@pytest.fixture(scope="module")
+def api(backend_api: LiveApi) -> LiveApi:
+    """Every test here runs on each backend."""
+    return backend_api
 
 
 def etag_of(response: httpx.Response) -> str:

@@ -6,32 +6,22 @@ stall or kill the whole process are in ``test_filter_limits_process.py``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
+from api.helpers import Api, assert_problem, start_api
 from dynastore.domain.limits import MAX_FILTER_DEPTH
-from support.live_api import LiveApi as Api
-from support.live_api import assert_problem, start_live_api
 
 LONG = "a" * 3000
 SEARCHES = ("/assets/search", "/stac/search", "/stac/catalogs/{c}/asset-search")
 
 
-def start_api(serve: Any, data_dir: Path, **overrides: Any) -> Iterator[Api]:
-    return start_live_api(Api, serve, data_dir, **overrides)
-
-
-@pytest.fixture(scope="module")
-def api(serve: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    yield from start_api(serve, tmp_path_factory.mktemp("limits"))
-
-
 @pytest.fixture
 def catalog(api: Api) -> str:
+    """An empty catalog on the module's local server (``api``, tests/security/conftest.py)."""
     return api.new_catalog()
 
 

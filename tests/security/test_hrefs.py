@@ -1,4 +1,5 @@
-"""Hrefs stay inside their own catalog's storage; downloads redirect only to safe places (local backend).
+"""Hrefs stay inside their own catalog's storage; downloads redirect only to safe places (the local
+backend; the cases that take ``backend_api`` or ``gcp_api`` run on the gcp emulators too).
 
 Reproducers of issue 5 (an asset of catalog A pointing at catalog B's file, or anywhere on the
 disk) and of the download-redirect part of issue 7, over HTTP.
@@ -113,17 +114,53 @@ def test_a_file_href_into_the_data_folder_outside_the_catalog_is_refused(api: Ap
         assert_problem(response, 400, "outside the storage of catalog")
 
 
-def test_a_file_href_inside_the_own_catalog_registers_and_downloads(api: Api) -> None:
-    # GIVEN a file uploaded to catalog A
+def test_an_href_inside_the_own_catalog_registers_and_downloads(backend_api: Api) -> None:
+    api = backend_api
+    # GIVEN a file uploaded to catalog A (a file:// href locally, gs:// on gcp)
     catalog = api.new_catalog()
     files = {"file": ("own.bin", b"own bytes", "application/octet-stream")}
     uploaded = api.editor.post(f"{assets_of(catalog)}/upload", files=files).json()
     # WHEN a second asset of A points at it
     response = api.editor.post(assets_of(catalog), json={"id": "alias", "href": uploaded["href"]})
-    # THEN it registers with the storage coordinates and downloads the bytes
+    # THEN it registers with the storage coordinates and downloads the bytes (on gcp: or redirects to them)
     assert response.status_code == 201, response.text
     assert response.json()["storage"]["key"] == f"{catalog}/own.bin"
-    assert api.reader.get(f"{assets_of(catalog)}/alias/download").content == b"own bytes"
+    download = api.reader.get(f"{assets_of(catalog)}/alias/download", follow_redirects=False)
+    if api.services.settings.backend == "gcp" and download.status_code == 307:
+        assert f"{catalog}/own.bin" in download.headers["location"]
+    else:
+        assert download.content == b"own bytes"
+
+
+@pytest.mark.gcp
+def test_a_bucket_href_into_another_catalogs_prefix_is_refused_served_never_and_kept(gcp_api: Api) -> None:
+    # Catalogs share the landing bucket on gcp, so catalog B's file is gs://{landing}/B/...: a key catalog
+    # A's bucket store resolves, which only the catalog prefix check keeps out of A's reach.
+    api = gcp_api
+    # GIVEN catalog B's uploaded file in the shared landing bucket
+    victim = api.new_catalog("victim")
+    files = {"file": ("secret.bin", SECRET, "application/octet-stream")}
+    uploaded = api.editor.post(f"{assets_of(victim)}/upload", files=files)
+    assert uploaded.status_code == 201, uploaded.text
+    stolen = uploaded.json()["href"]
+    key = uploaded.json()["storage"]["key"]
+    landing = api.services.adapters.blobs.bucket
+    assert stolen == f"gs://{landing}/{key}" and key.startswith(f"{victim}/")
+    attacker = api.new_catalog("attacker")
+    base = assets_of(attacker)
+    # WHEN catalog A registers it, or B's would-be dedicated bucket THEN 400 naming the rule
+    for href in (stolen, f"gs://{landing}-{victim}/{key}"):
+        response = api.editor.post(base, json={"id": "steal", "href": href})
+        assert_problem(response, 400, "outside the storage of catalog", "DYNASTORE_HREF_ALLOWED_PREFIXES")
+    # GIVEN a record of A at B's file written before the rule
+    write_legacy_record(api, attacker, "stolen", stolen, {"bucket": landing, "key": key})
+    # WHEN it is downloaded THEN no signed URL to B's object, no bytes
+    response = api.reader.get(f"{base}/stolen/download", follow_redirects=False)
+    assert_problem(response, 404, "cannot serve")
+    # WHEN an admin hard-deletes it THEN B's object and record stay
+    assert api.admin.delete(f"{base}/stolen", params={"hard": "true"}).status_code == 204
+    assert api.services.adapters.blobs.get(key) == SECRET
+    assert api.reader.get(f"{assets_of(victim)}/{uploaded.json()['id']}").json()["status"] == "active"
 
 
 def test_an_allow_listed_reference_registers_but_is_never_served(api: Api, catalog: str) -> None:

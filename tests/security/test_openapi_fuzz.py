@@ -29,6 +29,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from support.live_api import KEYS, LiveApi, start_live_api
+from support.stac_docs import collection_doc, item_doc
 
 CATALOG, COLLECTION, ITEM = "fuzz", "col", "item"
 # One asset per level (asset ids are unique in a catalog); DELETE operations get records of their own so
@@ -42,22 +43,14 @@ DOOMED = {"catalog_id": "fuzz-retired", "collection_id": "col-deleted", "item_id
 MAX_EXAMPLES = 10
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 # small uploads; sync-execute turns into a job quickly (no workers run here, so it would wait the full timeout)
-SETTINGS = {"max_upload_bytes": 64 * 1024, "sync_execute_timeout_seconds": 0.2}
+SETTINGS: dict[str, Any] = {"max_upload_bytes": 64 * 1024, "sync_execute_timeout_seconds": 0.2}
 HEADERS = {"Authorization": f"Bearer {KEYS['admin']}"}
 
 
 def _seed(api: LiveApi) -> None:
     admin = api.admin
     assert admin.post("/assets/catalogs", json={"id": CATALOG, "title": "Fuzzed"}).status_code == 201
-    collection = {
-        "type": "Collection",
-        "stac_version": "1.0.0",
-        "id": COLLECTION,
-        "description": "fuzzed collection",
-        "license": "proprietary",
-        "extent": {"spatial": {"bbox": [[-180, -90, 180, 90]]}, "temporal": {"interval": [[None, None]]}},
-        "links": [],
-    }
+    collection = collection_doc(COLLECTION, description="fuzzed collection")
     assert admin.post(f"/stac/catalogs/{CATALOG}/collections", json=collection).status_code == 201
     assert admin.post("/assets/catalogs", json={"id": DOOMED["catalog_id"]}).status_code == 201
     doomed_collection = {**collection, "id": DOOMED["collection_id"]}
@@ -72,17 +65,7 @@ def _seed(api: LiveApi) -> None:
 
 
 def _add_item(api: LiveApi, item_id: str) -> None:
-    item = {
-        "type": "Feature",
-        "stac_version": "1.0.0",
-        "id": item_id,
-        "collection": COLLECTION,
-        "geometry": {"type": "Point", "coordinates": [10.0, 40.0]},
-        "bbox": [10.0, 40.0, 10.0, 40.0],
-        "properties": {"datetime": "2024-01-01T10:00:00Z"},
-        "links": [],
-        "assets": {},
-    }
+    item = item_doc(item_id, COLLECTION, datetime="2024-01-01T10:00:00Z")
     response = api.admin.post(f"/stac/catalogs/{CATALOG}/collections/{COLLECTION}/items", json=item)
     assert response.status_code == 201, response.text
 

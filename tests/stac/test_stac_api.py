@@ -14,37 +14,26 @@ from .schemas import validate_item_collection, validate_stac
 CQL2 = "http://www.opengis.net/spec/cql2/1.0/conf"
 
 
+GEOTIFF = "image/tiff; application=geotiff"
+
+
+def _asset(path: str, media_type: str, role: str, size: int, title: str, **extra: Any) -> dict[str, Any]:
+    """An inline asset at https://example.com/<path>."""
+    href = f"https://example.com/{path}"
+    return {"href": href, "type": media_type, "roles": [role], "file:size": size, "title": title, **extra}
+
+
 @pytest.fixture(scope="module")
 def data(stac_api: StacApi) -> dict[str, Any]:
     """A catalog with two collections, four items and a few assets of different kinds."""
     catalog_id = stac_api.new_catalog("search")
     stac_api.new_collection(catalog_id, "s2")
     stac_api.new_collection(catalog_id, "l8")
-    b01 = {
-        "href": "https://example.com/s2-1/B01.tif",
-        "type": "image/tiff; application=geotiff",
-        "roles": ["data"],
-        "file:size": 100,
-        "metadata": {"band": "B01"},
-        "title": "Band 1",
-        "datetime": "2024-01-01T00:00:00Z",
-    }
-    thumb = {
-        "href": "https://example.com/s2-1/thumb.png",
-        "type": "image/png",
-        "roles": ["thumbnail"],
-        "file:size": 10,
-        "title": "Thumbnail",
-    }
-    b02 = {
-        "href": "https://example.com/s2-2/B02.tif",
-        "type": "image/tiff; application=geotiff",
-        "roles": ["data"],
-        "file:size": 300,
-        "metadata": {"band": "B02"},
-        "title": "Band 2",
-        "bbox": [10, 0, 11, 1],
-    }
+    b01 = _asset(
+        "s2-1/B01.tif", GEOTIFF, "data", 100, "Band 1", metadata={"band": "B01"}, datetime="2024-01-01T00:00:00Z"
+    )
+    thumb = _asset("s2-1/thumb.png", "image/png", "thumbnail", 10, "Thumbnail")
+    b02 = _asset("s2-2/B02.tif", GEOTIFF, "data", 300, "Band 2", metadata={"band": "B02"}, bbox=[10, 0, 11, 1])
     stac_api.post_items(
         catalog_id,
         "s2",
@@ -84,9 +73,7 @@ def data(stac_api: StacApi) -> dict[str, Any]:
         catalog_id,
         "l8",
         [
-            item(
-                "l8-1", west=0, south=0, datetime="2024-01-15T00:00:00Z", cloud_cover=20, platform="Landsat-8"
-            ),
+            item("l8-1", west=0, south=0, datetime="2024-01-15T00:00:00Z", cloud_cover=20, platform="Landsat-8"),
         ],
     )
     return {"catalog": catalog_id}

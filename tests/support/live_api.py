@@ -1,4 +1,4 @@
-"""The real app on the local backend, served by uvicorn on a free port, and clients that talk to it.
+"""The real app on the local (or gcp) backend, served by uvicorn on a free port, and clients that talk to it.
 
 One server per test module (fresh data folder); each test makes its own catalog, so tests do not
 see each other's records. Every client fails the test on any 5xx answer but 503: a 500 is always a bug.
@@ -17,6 +17,7 @@ import httpx
 from dynastore.api.app import create_app
 from dynastore.bootstrap import Services, bootstrap
 from dynastore.config import Settings
+from support.backends import gcp_adapters
 
 KEYS = {"admin": "admin-secret-key", "editor": "editor-secret-key", "reader": "reader-secret-key"}
 
@@ -34,6 +35,16 @@ def make_client(base_url: str, key: str | None) -> httpx.Client:
     return httpx.Client(base_url=base_url, headers=headers, timeout=60, event_hooks={"response": [_no_server_errors]})
 
 
+class _RoleClient:
+    """``api.<role>``: the client that sends the key of that role (``anon`` sends none)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.role = name
+
+    def __get__(self, api: LiveApi, owner: type | None = None) -> httpx.Client:
+        return api.clients[self.role]
+
+
 @dataclass
 class LiveApi:
     base_url: str
@@ -42,21 +53,10 @@ class LiveApi:
     clients: dict[str, httpx.Client] = field(default_factory=dict)
     catalog_prefix = "cat"
 
-    @property
-    def admin(self) -> httpx.Client:
-        return self.clients["admin"]
-
-    @property
-    def editor(self) -> httpx.Client:
-        return self.clients["editor"]
-
-    @property
-    def reader(self) -> httpx.Client:
-        return self.clients["reader"]
-
-    @property
-    def anon(self) -> httpx.Client:
-        return self.clients["anon"]
+    admin = _RoleClient()
+    editor = _RoleClient()
+    reader = _RoleClient()
+    anon = _RoleClient()
 
     def new_catalog(self, prefix: str | None = None) -> str:
         catalog_id = f"{prefix or self.catalog_prefix}-{uuid.uuid4().hex[:8]}"
@@ -68,16 +68,27 @@ class LiveApi:
 ApiT = TypeVar("ApiT", bound=LiveApi)
 
 
-def start_live_api(api_class: type[ApiT], serve_app: Any, data_dir: Path, **overrides: Any) -> Iterator[ApiT]:
-    """Yield a served ``api_class`` with a client per role in ``KEYS`` (and ``anon``); settings ``overrides``."""
+def start_live_api(
+    api_class: type[ApiT], serve_app: Any, data_dir: Path, *, backend: str = "local", **overrides: Any
+) -> Iterator[ApiT]:
+    """Yield a served ``api_class`` with a client per role in ``KEYS`` (and ``anon``); settings ``overrides``.
+
+    ``backend="gcp"`` serves the same app on the emulators (fresh bucket and prefixes) instead of
+    ``data_dir``."""
     values: dict[str, Any] = {
-        "data_dir": data_dir,
         "api_keys": ",".join(f"{key}:{role}" for role, key in KEYS.items()),
-        "watch_bucket": False,
         "worker_threads": 0,
+        **overrides,
     }
-    values.update(overrides)
-    services = bootstrap(Settings(**values))
+    if backend == "gcp":
+        with gcp_adapters(**values) as built:
+            yield from _serve(api_class, serve_app, data_dir, bootstrap(built.settings, built.adapters))
+        return
+    services = bootstrap(Settings(**{"data_dir": data_dir, "watch_bucket": False, **values}))
+    yield from _serve(api_class, serve_app, data_dir, services)
+
+
+def _serve(api_class: type[ApiT], serve_app: Any, data_dir: Path, services: Services) -> Iterator[ApiT]:
     try:
         with serve_app(create_app(services)) as base_url:
             api = api_class(base_url, services, data_dir)

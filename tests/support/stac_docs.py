@@ -23,3 +23,29 @@ def collection_doc(collection_id: str, *, start: str | None = None, **fields: An
         "links": [],
         **fields,
     }
+
+
+def item_doc(
+    item_id: str,
+    collection_id: str,
+    bbox: tuple[float, float, float, float] = (10.0, 40.0, 10.0, 40.0),
+    *,
+    datetime: str = "2024-01-01T00:00:00Z",
+    **fields: Any,
+) -> dict[str, Any]:
+    """A valid STAC Item of ``collection_id`` over ``bbox`` (a Point where the box is one); ``fields``
+    override or add members."""
+    west, south, east, north = bbox
+    point = {"type": "Point", "coordinates": [west, south]}
+    return {
+        "type": "Feature",
+        "stac_version": "1.0.0",
+        "id": item_id,
+        "collection": collection_id,
+        "geometry": point if (west, south) == (east, north) else box(west, south, east, north),
+        "bbox": [west, south, east, north],
+        "properties": {"datetime": datetime},
+        "links": [],
+        "assets": {},
+        **fields,
+    }

@@ -136,10 +136,10 @@ module "functions" {
   notification_topic_id = module.storage.catalog_notification_topic_id
 
   service_accounts            = module.iam.function_service_accounts
-  tasks_invoker_email         = module.iam.tasks_invoker_email
-  events_invoker_email        = module.iam.events_invoker_email
-  build_service_account_id    = module.iam.build_service_account_id
-  build_service_account_email = module.iam.build_service_account_email
+  tasks_invoker_email         = module.iam.identities["tasks_oidc"].email
+  events_invoker_email        = module.iam.identities["eventarc"].email
+  build_service_account_id    = module.iam.identities["build"].id
+  build_service_account_email = module.iam.identities["build"].email
 
   api_public         = var.api_public
   api_invokers       = var.api_invokers
@@ -165,7 +165,7 @@ module "scheduler" {
   name_prefix             = var.name_prefix
   scheduled_function_name = module.functions.function_names["scheduled"]
   scheduled_function_url  = module.functions.function_urls["scheduled"]
-  scheduler_email         = module.iam.scheduler_email
+  scheduler_email         = module.iam.identities["scheduler"].email
   time_zone               = var.time_zone
   jobs = {
     cleanup = {

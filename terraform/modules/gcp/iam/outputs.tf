@@ -3,27 +3,7 @@ output "function_service_accounts" {
   value       = { for name in keys(local.runtime) : name => google_service_account.this[name].email }
 }
 
-output "tasks_invoker_email" {
-  description = "Identity of the OIDC tokens Cloud Tasks sends to run_task."
-  value       = google_service_account.this["tasks_oidc"].email
-}
-
-output "events_invoker_email" {
-  description = "Identity of the Eventarc triggers."
-  value       = google_service_account.this["eventarc"].email
-}
-
-output "scheduler_email" {
-  description = "Identity of the Cloud Scheduler jobs."
-  value       = google_service_account.this["scheduler"].email
-}
-
-output "build_service_account_id" {
-  description = "Full id of the Cloud Build identity."
-  value       = google_service_account.this["build"].id
-}
-
-output "build_service_account_email" {
-  description = "Email of the Cloud Build identity."
-  value       = google_service_account.this["build"].email
+output "identities" {
+  description = "Email and full id of each identity the deployment acts as (tasks_oidc: the OIDC tokens Cloud Tasks sends to run_task; eventarc: the Eventarc triggers; scheduler: the Cloud Scheduler jobs; build: Cloud Build), by name."
+  value       = { for name, account in google_service_account.this : name => { email = account.email, id = account.id } }
 }

@@ -43,28 +43,20 @@ resource "google_storage_bucket" "landing" {
     }
   }
 
+  # With versioning, noncurrent versions go after a number of days and beyond a number of newer ones.
   dynamic "lifecycle_rule" {
-    for_each = var.versioning ? [1] : []
+    for_each = var.versioning ? [
+      { days_since_noncurrent_time = var.noncurrent_version_retention_days, num_newer_versions = null },
+      { days_since_noncurrent_time = null, num_newer_versions = var.noncurrent_versions_kept },
+    ] : []
     content {
       action {
         type = "Delete"
       }
       condition {
-        days_since_noncurrent_time = var.noncurrent_version_retention_days
+        days_since_noncurrent_time = lifecycle_rule.value.days_since_noncurrent_time
+        num_newer_versions         = lifecycle_rule.value.num_newer_versions
         with_state                 = "ARCHIVED"
-      }
-    }
-  }
-
-  dynamic "lifecycle_rule" {
-    for_each = var.versioning ? [1] : []
-    content {
-      action {
-        type = "Delete"
-      }
-      condition {
-        num_newer_versions = var.noncurrent_versions_kept
-        with_state         = "ARCHIVED"
       }
     }
   }
