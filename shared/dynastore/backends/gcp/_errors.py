@@ -25,6 +25,8 @@ def translate(exc: BaseException, what: str) -> DynastoreError:
         return NotFound(f"{what}: not found")
     if isinstance(exc, gexc.AlreadyExists | gexc.Conflict):
         return Conflict(f"{what}: already exists")
+    if isinstance(exc, gexc.Aborted):
+        return Conflict(f"{what}: changed concurrently (the transaction was aborted); read it again and retry")
     if isinstance(exc, gexc.PreconditionFailed):
         return PreconditionFailed(f"{what}: precondition failed")
     if isinstance(exc, gexc.FailedPrecondition):

@@ -7,7 +7,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
-from dynastore.backends.gcp._errors import MissingIndex, sdk_errors
+from dynastore.backends.gcp._errors import MissingIndex, sdk_errors, translate
 from dynastore.backends.gcp.firestore_common import (
     CAS_ATTEMPTS,
     MAX_IN,
@@ -75,7 +75,14 @@ class FirestoreBase:
             return fn(transaction)
 
         with sdk_errors(what):
-            return run(self.db.transaction(max_attempts=10))
+            try:
+                return run(self.db.transaction(max_attempts=10))
+            except ValueError as exc:
+                # The SDK gives up on a contended transaction with a ValueError whose cause is the last
+                # ABORTED: that is a lost race (Conflict), not a crash.
+                if exc.__cause__ is not None:
+                    raise translate(exc.__cause__, what) from exc
+                raise
 
     def _snapshots(self, refs: Sequence[Any], what: str) -> dict[str, Any]:
         """Current snapshots (existing or not) of ``refs`` by path, with their update times."""
