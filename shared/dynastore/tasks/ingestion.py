@@ -12,12 +12,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from dynastore.domain.ids import check_id, slug
+from dynastore.domain.stac_version import STAC_VERSION
 from dynastore.errors import Invalid, NotFound
 from dynastore.tasks import features as feats
 from dynastore.tasks.base import Task, TaskInputs
 from dynastore.tasks.context import TaskContext
 
-STAC_VERSION = "1.0.0"
 PROGRESS_EVERY = 500
 
 
