@@ -12,17 +12,9 @@ import pytest
 
 from dynastore.backends.aws.events import s3_record_event
 from dynastore.backends.gcp.events import from_cloudevent, notification_event, object_event
+from dynastore.domain import storage
 from dynastore.domain.events import StorageEvent
 from dynastore.domain.ids import check_id
-from dynastore.domain.storage import (
-    asset_id_for_key,
-    compare_generations,
-    ignored_reason,
-    is_sidecar,
-    parse_key,
-    sidecar_key,
-    sidecar_target,
-)
 from dynastore.errors import Invalid
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
@@ -87,7 +79,7 @@ def test_s3_records() -> None:
     assert created.kind == "finalized" and created.md5 == hashlib.md5(CONTENT).hexdigest()
     assert removed.kind == "deleted"
     # S3 orders events of one key by sequencer
-    assert compare_generations(None, None, seq_a=removed.sequencer, seq_b=created.sequencer) == 1
+    assert storage.compare_generations(None, None, seq_a=removed.sequencer, seq_b=created.sequencer) == 1
 
 
 def test_unknown_event_types_are_rejected() -> None:
@@ -116,7 +108,7 @@ def test_same_change_reported_twice_has_one_event_id() -> None:
 def test_key_convention(
     key: str, catalog: str, collection: str | None, item: str | None, path: str, level: str
 ) -> None:
-    scope = parse_key(key)
+    scope = storage.parse_key(key)
     assert (scope.catalog_id, scope.collection_id, scope.item_id, scope.path, scope.level) == (
         catalog, collection, item, path, level
     )
@@ -124,8 +116,8 @@ def test_key_convention(
 
 
 def test_folders_that_are_not_ids_become_deterministic_ids() -> None:
-    scope = parse_key("demo/Sentinel 2/scene #1/B04.tif")
-    assert scope.collection_id == parse_key("demo/Sentinel 2/other.pdf").collection_id
+    scope = storage.parse_key("demo/Sentinel 2/scene #1/B04.tif")
+    assert scope.collection_id == storage.parse_key("demo/Sentinel 2/other.pdf").collection_id
     check_id(scope.collection_id or "")
     check_id(scope.item_id or "")
 
@@ -133,25 +125,25 @@ def test_folders_that_are_not_ids_become_deterministic_ids() -> None:
 @pytest.mark.parametrize("key", ["readme.pdf", "Bad Catalog/x.tif", "demo//x.tif", "demo/../x.tif", "demo/dir/"])
 def test_keys_that_cannot_hold_an_asset_say_why(key: str) -> None:
     with pytest.raises(Invalid) as caught:
-        parse_key(key)
+        storage.parse_key(key)
     assert caught.value.detail
 
 
 def test_asset_ids_are_deterministic_url_safe_and_distinct() -> None:
     keys = ["demo/s2/scene-1/B04.tif", "demo/s2/scene-1/B04 (copy).tif", "demo/s2/scene-2/B04.tif", "demo/readme.pdf"]
-    ids = [asset_id_for_key(k) for k in keys]
-    assert ids == [asset_id_for_key(k) for k in keys]
+    ids = [storage.asset_id_for_key(k) for k in keys]
+    assert ids == [storage.asset_id_for_key(k) for k in keys]
     assert len(set(ids)) == len(ids)
     for asset_id in ids:
         check_id(asset_id)
-    assert asset_id_for_key("demo/readme.pdf") == "readme.pdf"  # readable where it can be
+    assert storage.asset_id_for_key("demo/readme.pdf") == "readme.pdf"  # readable where it can be
 
 
 def test_sidecar_names() -> None:
-    assert sidecar_key("demo/s2/scene-1/B04.tif") == "demo/s2/scene-1/B04.tif.meta.json"
-    assert is_sidecar("demo/s2/scene-1/B04.tif.meta.json")
-    assert not is_sidecar("demo/s2/scene-1/.meta.json") and not is_sidecar("demo/s2/meta.json")
-    assert sidecar_target("demo/s2/scene-1/B04.tif.meta.json") == "demo/s2/scene-1/B04.tif"
+    assert storage.sidecar_key("demo/s2/scene-1/B04.tif") == "demo/s2/scene-1/B04.tif.meta.json"
+    assert storage.is_sidecar("demo/s2/scene-1/B04.tif.meta.json")
+    assert not storage.is_sidecar("demo/s2/scene-1/.meta.json") and not storage.is_sidecar("demo/s2/meta.json")
+    assert storage.sidecar_target("demo/s2/scene-1/B04.tif.meta.json") == "demo/s2/scene-1/B04.tif"
 
 
 @pytest.mark.parametrize(
@@ -169,13 +161,13 @@ def test_sidecar_names() -> None:
     ],
 )
 def test_temporary_and_hidden_files_are_ignored(key: str, ignored: bool) -> None:
-    assert (ignored_reason(key) is not None) is ignored
+    assert (storage.ignored_reason(key) is not None) is ignored
 
 
 def test_generation_order() -> None:
-    assert compare_generations("9", "10") == -1  # numbers, not strings
-    assert compare_generations("10", "10") == 0
-    assert compare_generations("etag-a", "etag-a") == 0
-    assert compare_generations("etag-a", "etag-b") is None  # opaque tokens cannot be ordered
-    assert compare_generations(None, "1") is None
-    assert compare_generations(None, None, seq_a="0A", seq_b="009") == 1
+    assert storage.compare_generations("9", "10") == -1  # numbers, not strings
+    assert storage.compare_generations("10", "10") == 0
+    assert storage.compare_generations("etag-a", "etag-a") == 0
+    assert storage.compare_generations("etag-a", "etag-b") is None  # opaque tokens cannot be ordered
+    assert storage.compare_generations(None, "1") is None
+    assert storage.compare_generations(None, None, seq_a="0A", seq_b="009") == 1

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from support.devserver import dev_server
+from support.stac_docs import collection_doc, item_doc
 
 PATHS = ("/assets/search", "/stac/search", "/stac/catalogs/{c}/asset-search")
 DEEP_PARENS = "(" * 2000 + "id = 'a'" + ")" * 2000
@@ -30,29 +31,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[httpx.Cli
     data_dir: Path = tmp_path_factory.mktemp("process") / "data"
     with dev_server(data_dir, DYNASTORE_WATCH_BUCKET="false") as (client, process):
         assert client.post("/assets/catalogs", json={"id": "long", "title": "long"}).status_code == 201
-        collection = {
-            "type": "Collection",
-            "stac_version": "1.0.0",
-            "id": "c",
-            "description": "c",
-            "license": "proprietary",
-            "extent": {"spatial": {"bbox": [[-180, -90, 180, 90]]}, "temporal": {"interval": [[None, None]]}},
-            "links": [],
-        }
-        response = client.post("/stac/catalogs/long/collections", json=collection)
+        response = client.post("/stac/catalogs/long/collections", json=collection_doc("c", description="c"))
         assert response.status_code == 201, response.text
         for i in range(5):
-            item = {
-                "type": "Feature",
-                "stac_version": "1.0.0",
-                "id": f"item-{i}",
-                "collection": "c",
-                "geometry": {"type": "Point", "coordinates": [0, 0]},
-                "bbox": [0, 0, 0, 0],
-                "properties": {"datetime": "2024-01-01T00:00:00Z", "title": LONG},
-                "links": [],
-                "assets": {},
-            }
+            properties = {"datetime": "2024-01-01T00:00:00Z", "title": LONG}
+            item = item_doc(f"item-{i}", "c", (0, 0, 0, 0), properties=properties)
             response = client.post("/stac/catalogs/long/collections/c/items", json=item)
             assert response.status_code == 201, response.text
         assets = [{"id": f"a{i}", "href": f"https://x.org/a{i}.tif", "title": LONG} for i in range(5)]

@@ -18,13 +18,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from dynastore.bootstrap import Services, bootstrap
-from dynastore.config import Settings
+from dynastore.bootstrap import Services
 from dynastore.errors import Invalid
 from dynastore.services.assets import Scope
 from dynastore.tasks import TaskContext
 from dynastore.tasks import raster as raster_module
-from tasks.conftest import FAST_JOB_TIMING, drain, upload
+from tasks.conftest import create_obs_collection, drain, running, task_settings, upload
 from tasks.files import write_geotiff, write_stations_csv
 
 # ------------------------------------------------------------------------------ hostile files
@@ -135,38 +134,14 @@ def internal_service(tmp_path: Path) -> Iterator[HitRecorder]:
 
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
-    settings = Settings(
-        backend="local",
-        data_dir=tmp_path / "data",
-        watch_bucket=False,
-        worker_threads=0,
-        sync_execute_timeout_seconds=20,
-        **FAST_JOB_TIMING,
-    )
-    built = bootstrap(settings)
-    try:
+    with running(task_settings(tmp_path / "data", sync_execute_timeout_seconds=20)) as built:
         yield built
-    finally:
-        built.tasks.shutdown()
-        built.close()
 
 
 @pytest.fixture
 def catalog(services: Services) -> str:
     services.catalogs.create({"id": "demo", "title": "Demo"}, actor="test")
-    services.stac.create_collection(
-        "demo",
-        {
-            "type": "Collection",
-            "stac_version": "1.0.0",
-            "id": "obs",
-            "description": "observations",
-            "license": "proprietary",
-            "extent": {"spatial": {"bbox": [[-180, -90, 180, 90]]}, "temporal": {"interval": [[None, None]]}},
-            "links": [],
-        },
-        actor="test",
-    )
+    create_obs_collection(services, "demo")
     return "demo"
 
 
@@ -186,6 +161,15 @@ def asset_ids(services: Services) -> list[str]:
     return sorted(a["id"] for a in services.adapters.store.export_assets("demo"))
 
 
+def refused_without_output(services: Services, asset: dict[str, Any], task_id: str, inputs: dict[str, Any]) -> str:
+    """Run the task in sync mode, expecting bad input and no new asset; returns the refusal's detail."""
+    before = asset_ids(services)
+    with pytest.raises(Invalid) as refused:
+        run_sync(services, asset, task_id, inputs)
+    assert asset_ids(services) == before
+    return refused.value.detail
+
+
 TASKS = [("convert", {"format": "cog"}), ("gdalinfo", {})]
 
 
@@ -200,15 +184,12 @@ def test_a_vrt_raw_band_over_a_server_file_is_refused(
 ) -> None:
     # GIVEN an uploaded GDAL VRT whose raw band is a file of the server (under a .vrt or a .tif name)
     asset = stored(services, tmp_path, name, raw_band_vrt(secret))
-    before = asset_ids(services)
 
     # WHEN an editor runs the raster task on it in sync mode
-    with pytest.raises(Invalid) as refused:
-        run_sync(services, asset, task_id, inputs)
+    detail = refused_without_output(services, asset, task_id, inputs)
 
     # THEN the task fails as bad input, naming VRT/XML, and nothing was produced or written
-    assert "VRT" in refused.value.detail and "XML" in refused.value.detail
-    assert asset_ids(services) == before
+    assert "VRT" in detail and "XML" in detail
     current = services.adapters.store.get_asset("demo", asset["id"])
     assert "raster:bands" not in current and "proj:shape" not in current
 
@@ -248,16 +229,13 @@ def test_a_vrt_pointing_at_an_internal_url_makes_no_request(
     source = f"/vsicurl/{internal_service.url}/internal/secret.tif"
     text = simple_source_vrt(source) if shape == "simple-source" else raw_band_vrt(source)
     asset = stored(services, tmp_path, "mosaic.vrt", text)
-    before = asset_ids(services)
 
     # WHEN the raster task runs on it
-    with pytest.raises(Invalid) as refused:
-        run_sync(services, asset, task_id, inputs)
+    detail = refused_without_output(services, asset, task_id, inputs)
 
-    # THEN it is refused, the internal service saw no request, and no asset stores its answer
-    assert "VRT" in refused.value.detail
+    # THEN it is refused (no asset stores its answer), and the internal service saw no request
+    assert "VRT" in detail
     assert internal_service.hits == []
-    assert asset_ids(services) == before
 
 
 @pytest.mark.parametrize("task_id, inputs", TASKS)
@@ -281,16 +259,13 @@ def test_a_geotiff_naming_an_external_overview_file_is_refused(
         vrt.write_text(raw_band_vrt("/etc/passwd", width=32, height=2))
         overview = str(vrt)
     asset = upload(services, Scope("demo", "obs"), write_overview_pointer_tiff(tmp_path / "scene.tif", overview))
-    before = asset_ids(services)
 
     # WHEN the raster task runs on it
-    with pytest.raises(Invalid) as refused:
-        run_sync(services, asset, task_id, inputs)
+    detail = refused_without_output(services, asset, task_id, inputs)
 
-    # THEN it is refused naming the external reference, and nothing was fetched or produced
-    assert "OVERVIEW_FILE" in refused.value.detail
+    # THEN it is refused (nothing produced) naming the external reference, and nothing was fetched
+    assert "OVERVIEW_FILE" in detail
     assert internal_service.hits == []
-    assert asset_ids(services) == before
 
 
 def test_gdal_network_access_is_off_inside_the_task_configuration(internal_service: HitRecorder) -> None:

@@ -12,8 +12,8 @@ import pytest
 
 from dynastore.api.app import create_app
 from dynastore.bootstrap import bootstrap
-from dynastore.config import Settings
-from tasks.conftest import FAST_JOB_TIMING
+from support.stac_docs import collection_doc
+from tasks.conftest import task_settings
 from tasks.files import write_geotiff
 
 from .test_task_sandbox import HitRecorder, internal_service, raw_band_vrt, simple_source_vrt
@@ -21,31 +21,17 @@ from .test_task_sandbox import HitRecorder, internal_service, raw_band_vrt, simp
 __all__ = ["internal_service"]  # the fixture, shared with the service-level tests
 
 EDITOR = "sandbox-editor-key"
-COLLECTION = {
-    "type": "Collection",
-    "stac_version": "1.1.0",
-    "id": "obs",
-    "description": "observations",
-    "license": "proprietary",
-    "extent": {"spatial": {"bbox": [[-180, -90, 180, 90]]}, "temporal": {"interval": [[None, None]]}},
-    "links": [],
-}
 
 
 @pytest.fixture(scope="module")
 def editor(serve: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("sandbox-api"),
-        api_keys=f"{EDITOR}:editor",
-        watch_bucket=False,
-        worker_threads=1,
-        **FAST_JOB_TIMING,
-    )
+    settings = task_settings(tmp_path_factory.mktemp("sandbox-api"), api_keys=f"{EDITOR}:editor", worker_threads=1)
     services = bootstrap(settings)
     with serve(create_app(services, run_background=True)) as base_url:
         client = httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {EDITOR}"}, timeout=60)
         client.post("/assets/catalogs", json={"id": "sandbox"}).raise_for_status()
-        client.post("/stac/catalogs/sandbox/collections", json=COLLECTION).raise_for_status()
+        obs = collection_doc("obs", description="observations")
+        client.post("/stac/catalogs/sandbox/collections", json=obs).raise_for_status()
         yield client
 
 

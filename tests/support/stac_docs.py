@@ -27,7 +27,7 @@ def collection_doc(collection_id: str, *, start: str | None = None, **fields: An
 
 def item_doc(
     item_id: str,
-    collection_id: str,
+    collection_id: str | None,
     bbox: tuple[float, float, float, float] = (10.0, 40.0, 10.0, 40.0),
     *,
     datetime: str = "2024-01-01T00:00:00Z",

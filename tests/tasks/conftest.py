@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from dynastore.bootstrap import Services, bootstrap
 from dynastore.config import Settings
 from dynastore.services.assets import Scope, UploadBuffer
 from dynastore.tasks import Task, TaskContext, TaskInputs
+from support.stac_docs import collection_doc, item_doc
 
 FAST_JOB_TIMING: dict[str, Any] = {
     "job_cancel_poll_seconds": 0.05,
@@ -50,19 +52,7 @@ class SlowTask(Task):
         for step in range(inputs.steps):
             ctx.progress(100 * step / inputs.steps, f"step {step}")
             if inputs.items:
-                ctx.stage_item(
-                    {
-                        "type": "Feature",
-                        "stac_version": "1.0.0",
-                        "id": f"slow-{step}",
-                        "collection": ctx.collection_id,
-                        "geometry": {"type": "Point", "coordinates": [1.0, 2.0]},
-                        "bbox": [1.0, 2.0, 1.0, 2.0],
-                        "properties": {"datetime": "2024-01-01T00:00:00Z"},
-                        "links": [],
-                        "assets": {},
-                    }
-                )
+                ctx.stage_item(item_doc(f"slow-{step}", ctx.collection_id, (1.0, 2.0, 1.0, 2.0)))
             time.sleep(inputs.step_seconds)
             self.steps_done = step + 1
         ctx.update_asset({"metadata": {"slow": "done"}})
@@ -79,28 +69,41 @@ class BoomTask(Task):
         raise RuntimeError("the sensor file is corrupt")
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(
-        backend="local",
-        data_dir=tmp_path / "data",
-        watch_bucket=False,
-        worker_threads=0,
-        sync_execute_timeout_seconds=20,
-        **FAST_JOB_TIMING,
-    )
+def task_settings(data_dir: Path, **fields: Any) -> Settings:
+    """Settings of the task tests: local backend, fast job timing; ``fields`` override or add (no worker
+    threads unless given: the tests deliver queue messages themselves with ``drain``)."""
+    defaults: dict[str, Any] = {"backend": "local", "watch_bucket": False, "worker_threads": 0}
+    return Settings(data_dir=data_dir, **{**defaults, **FAST_JOB_TIMING, **fields})
 
 
-@pytest.fixture
-def services(settings: Settings) -> Iterator[Services]:
+@contextmanager
+def running(settings: Settings) -> Iterator[Services]:
+    """Services bootstrapped from ``settings``, their task threads shut down and stores closed afterwards."""
     built = bootstrap(settings)
-    built.tasks.registry.register(SlowTask())
-    built.tasks.registry.register(BoomTask())
     try:
         yield built
     finally:
         built.tasks.shutdown()
         built.close()
+
+
+def create_obs_collection(services: Services, catalog_id: str) -> str:
+    """Collection ``obs`` (the one the task tests store their assets in) in ``catalog_id``."""
+    services.stac.create_collection(catalog_id, collection_doc("obs", description="observations"), actor="test")
+    return "obs"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return task_settings(tmp_path / "data", sync_execute_timeout_seconds=20)
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    with running(settings) as built:
+        built.tasks.registry.register(SlowTask())
+        built.tasks.registry.register(BoomTask())
+        yield built
 
 
 @pytest.fixture
@@ -111,17 +114,7 @@ def catalog(services: Services) -> str:
 
 @pytest.fixture
 def collection(services: Services, catalog: str) -> str:
-    body = {
-        "type": "Collection",
-        "stac_version": "1.0.0",
-        "id": "obs",
-        "description": "observations",
-        "license": "proprietary",
-        "extent": {"spatial": {"bbox": [[-180, -90, 180, 90]]}, "temporal": {"interval": [[None, None]]}},
-        "links": [],
-    }
-    services.stac.create_collection(catalog, body, actor="test")
-    return "obs"
+    return create_obs_collection(services, catalog)
 
 
 def upload(services: Services, scope: Scope, path: Path, **metadata: Any) -> dict[str, Any]:

@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from support.devserver import dev_server as live_dev_server
+from support.stac_docs import collection_doc
 
 from .conftest import wait_for
 from .files import write_stations_csv
@@ -84,14 +85,7 @@ def dev_server(data_dir: Path, *, workers: int, plugin_path: Path | None = None)
 
 def _setup_catalog(client: httpx.Client, tmp_path: Path) -> str:
     assert client.post("/assets/catalogs", json={"id": "restart"}).status_code == 201
-    collection = {
-        "type": "Collection",
-        "id": "obs",
-        "description": "observations",
-        "license": "proprietary",
-        "extent": {"spatial": {"bbox": [[-180, -90, 180, 90]]}, "temporal": {"interval": [[None, None]]}},
-        "links": [],
-    }
+    collection = collection_doc("obs", description="observations")
     assert client.post("/stac/catalogs/restart/collections", json=collection).status_code == 201
     csv_path = write_stations_csv(tmp_path / "stations.csv")
     with csv_path.open("rb") as handle:

@@ -17,10 +17,10 @@ import pytest
 
 from dynastore.api.app import create_app
 from dynastore.bootstrap import Services, bootstrap
-from dynastore.config import Settings
 from dynastore.services.assets import Scope
+from support.stac_docs import collection_doc
 
-from .conftest import FAST_JOB_TIMING, BoomTask, SlowTask, upload, wait_for
+from .conftest import BoomTask, SlowTask, task_settings, upload, wait_for
 from .files import write_geotiff, write_stations_csv
 
 EDITOR, READER = "task-editor-key", "task-reader-key"
@@ -46,13 +46,8 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(serve: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("tasks-api"),
-        api_keys=f"{EDITOR}:editor,{READER}:reader",
-        watch_bucket=False,
-        worker_threads=2,
-        **FAST_JOB_TIMING,
-    )
+    keys = f"{EDITOR}:editor,{READER}:reader"
+    settings = task_settings(tmp_path_factory.mktemp("tasks-api"), api_keys=keys, worker_threads=2)
     services = bootstrap(settings)
     services.tasks.registry.register(SlowTask())
     services.tasks.registry.register(BoomTask())
@@ -66,18 +61,8 @@ def catalog(server: Server, request: pytest.FixtureRequest) -> str:
     catalog_id = f"c{abs(hash(request.node.name)) % 10**8}"
     response = server.editor.post("/assets/catalogs", json={"id": catalog_id})
     assert response.status_code == 201, response.text
-    server.editor.post(
-        f"/stac/catalogs/{catalog_id}/collections",
-        json={
-            "type": "Collection",
-            "stac_version": "1.1.0",
-            "id": "obs",
-            "description": "observations",
-            "license": "proprietary",
-            "extent": {"spatial": {"bbox": [[-180, -90, 180, 90]]}, "temporal": {"interval": [[None, None]]}},
-            "links": [],
-        },
-    ).raise_for_status()
+    obs = collection_doc("obs", description="observations")
+    server.editor.post(f"/stac/catalogs/{catalog_id}/collections", json=obs).raise_for_status()
     return catalog_id
 
 
