@@ -206,17 +206,10 @@ class MetadataStore(HealthCheck, Closable, Protocol):
         ...
 
     def delete_item(
-        self,
-        catalog_id: str,
-        collection_id: str,
-        item_id: str,
-        *,
-        audit: Doc,
-        expect_rev: int | None = None,
-        keep_assets: bool = False,
+        self, catalog_id: str, collection_id: str, item_id: str, *, audit: Doc, expect_rev: int | None = None
     ) -> None:
-        """Removes the item and the assets linked to it (``keep_assets``: only the item; the caller
-        deals with its assets). ``expect_rev``: as in ``delete_collection``."""
+        """Removes the item only: the service decides the fate of its assets (it soft-deletes them, so they
+        are restorable once the item exists again). ``expect_rev``: as in ``delete_collection``."""
         ...
 
     def search_items(self, query: ItemQuery) -> Page[Doc]:

@@ -106,7 +106,7 @@ def test_items_crud_and_paging(store: MetadataStore) -> None:
     assert seen == ["i0", "i1", "i2", "i3", "i4", "scene-1"]
 
 
-def test_delete_item_removes_its_linked_assets(store: MetadataStore) -> None:
+def test_delete_item_removes_only_the_item(store: MetadataStore) -> None:
     # GIVEN an item with a linked asset, and a collection-level asset
     seed_catalog(store, "demo")
     store.put_collection("demo", collection_doc("s2"), expect_rev=0, audit=audit("demo", "collection", "s2"))
@@ -118,10 +118,10 @@ def test_delete_item_removes_its_linked_assets(store: MetadataStore) -> None:
     )
     # WHEN the item is deleted
     store.delete_item("demo", "s2", "scene-1", audit=audit("demo", "item", "scene-1", "delete"))
-    # THEN the item and its asset are gone, the collection asset stays
+    # THEN the item is gone and both asset records stay (the service soft-deletes the item's assets)
     with pytest.raises(NotFound):
         store.get_item("demo", "s2", "scene-1")
-    assert [a["id"] for a in store.get_assets("demo", ["b04", "guide"])] == ["guide"]
+    assert [a["id"] for a in store.get_assets("demo", ["b04", "guide"])] == ["b04", "guide"]
     with pytest.raises(NotFound):
         store.delete_item("demo", "s2", "scene-1", audit=audit("demo", "item", "scene-1", "delete"))
 

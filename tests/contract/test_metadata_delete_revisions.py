@@ -1,5 +1,5 @@
 """MetadataStore contract: deletes over an expected revision (If-Match), and an item delete that
-leaves its assets to the caller (``keep_assets``)."""
+leaves its assets to the caller (the service soft-deletes them)."""
 
 from __future__ import annotations
 
@@ -43,19 +43,8 @@ def test_item_delete_over_a_stale_revision_conflicts_and_removes_nothing(store: 
         store.delete_item("demo", "s2", "scene-1", audit=audit("demo", "item", "scene-1", "delete"), expect_rev=1)
     assert store.get_item("demo", "s2", "scene-1")["rev"] == 2
     assert [a["id"] for a in store.get_assets("demo", ["b04"])] == ["b04"]
-    # AND over revision 2 it goes, with its asset
+    # AND over revision 2 it goes; its asset record stays (the service soft-deletes it)
     store.delete_item("demo", "s2", "scene-1", audit=audit("demo", "item", "scene-1", "delete"), expect_rev=2)
-    with pytest.raises(NotFound):
-        store.get_item("demo", "s2", "scene-1")
-    assert store.get_assets("demo", ["b04"]) == []
-
-
-def test_item_delete_keeping_assets_removes_only_the_item(store: MetadataStore) -> None:
-    # GIVEN an item with an asset
-    _seed_item_with_asset(store)
-    # WHEN it is deleted with keep_assets
-    store.delete_item("demo", "s2", "scene-1", audit=audit("demo", "item", "scene-1", "delete"), keep_assets=True)
-    # THEN the item is gone and its asset record is still there (the caller soft-deletes it)
     with pytest.raises(NotFound):
         store.get_item("demo", "s2", "scene-1")
     assert [a["id"] for a in store.get_assets("demo", ["b04"])] == ["b04"]

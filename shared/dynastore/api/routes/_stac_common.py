@@ -9,13 +9,22 @@ Item collections answer ``application/geo+json``; GET next links carry every par
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from fastapi import Request
+from fastapi import Depends, Header, Request
 from starlette.concurrency import run_in_threadpool
 
-from dynastore.api.deps import JSONResponse, base_url, get_services, url_for_path, visible_catalogs
+from dynastore.api.deps import (
+    Editor,
+    JSONResponse,
+    base_url,
+    get_services,
+    if_rev,
+    read_json,
+    url_for_path,
+    visible_catalogs,
+)
 from dynastore.api.params import multi_params
 from dynastore.domain.search import AssetQuery, ItemQuery, Page
 from dynastore.errors import Invalid
@@ -128,6 +137,39 @@ def _asset_collection(
     stac, links = _stac(request), _links(request)
     members = {"type": "AssetCollection", "assets": [stac.render_asset_record(doc, links) for doc in page.items]}
     return JSONResponse(_page_document(request, page, body, JSON, members, extra_links))
+
+
+@dataclass(frozen=True)
+class Write:
+    """A transaction's input: the JSON body, the audit actor (the key) and the If-Match revision."""
+
+    body: Any
+    actor: str
+    if_rev: int | None
+
+    async def apply(self, change: Callable[..., T], *ids: str) -> T:
+        """``change(*ids, body, actor=, if_rev=)`` in a worker thread."""
+        return await _call(change, *ids, self.body, actor=self.actor, if_rev=self.if_rev)
+
+
+def _write(*, merge_patch: bool) -> Any:
+    """A dependency: the editor's ``Write`` (401/403 first, then the body: 400, then If-Match: 412)."""
+
+    async def dependency(
+        request: Request,
+        principal: Principal = Editor,
+        if_match: str | None = Header(default=None, alias="If-Match"),
+    ) -> Write:
+        if merge_patch:
+            _check_merge_patch(request)
+        body = await read_json(request)
+        return Write(body, principal.key_id, if_rev(if_match))
+
+    return Depends(dependency)
+
+
+Replacement = _write(merge_patch=False)  # PUT
+MergePatch = _write(merge_patch=True)  # PATCH
 
 
 def _check_merge_patch(request: Request) -> None:

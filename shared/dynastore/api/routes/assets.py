@@ -7,7 +7,8 @@ scope (else 404). ``register_level`` builds one set per level so the three stay 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -46,6 +47,7 @@ from dynastore.services.assets import Scope
 from dynastore.services.auth import Principal
 
 router = APIRouter(tags=["assets"])
+T = TypeVar("T")
 
 LIST_PARAMS_DOC = (
     "Filters as in `/assets/search` (`q`, `roles`, `type`, `tags`, `datetime`, `bbox`, `status`, `query`, `sortby`), "
@@ -57,9 +59,27 @@ def _asset_id(asset_id: str) -> str:
     return check_id(asset_id, "asset id")
 
 
+@dataclass(frozen=True)
+class Change:
+    """An editor's change to one asset of a level: the path's scope, the audit actor, the If-Match revision."""
+
+    scope: Scope
+    actor: str
+    if_rev: int | None
+
+    def apply(self, change: Callable[..., T], asset_id: str, *args: Any) -> T:
+        """``change(scope, asset_id, *args, actor=, if_rev=)``."""
+        return change(self.scope, _asset_id(asset_id), *args, actor=self.actor, if_rev=self.if_rev)
+
+
 def register_level(base: str, scope_dependency: Callable[..., Scope], label: str) -> None:
     """Add list/create/upload/get/put/patch/delete/restore/history/download under ``base``."""
     scope_dep = Depends(scope_dependency)
+
+    def editor_change(principal: Principal = Editor, scope: Scope = scope_dep, expect: int | None = IfMatch) -> Change:
+        return Change(scope, principal.key_id, expect)
+
+    change_dep = Depends(editor_change)
 
     @router.get(base, summary=f"List {label} assets", description=LIST_PARAMS_DOC, response_class=JSONResponse)
     def list_assets(
@@ -128,17 +148,9 @@ def register_level(base: str, scope_dependency: Callable[..., Scope], label: str
         responses={201: {"description": "created"}},
         openapi_extra=json_body(ASSET_BODY),
     )
-    async def put_asset(
-        request: Request,
-        asset_id: str,
-        principal: Principal = Editor,
-        scope: Scope = scope_dep,
-        expect: int | None = IfMatch,
-    ) -> JSONResponse:
+    async def put_asset(request: Request, asset_id: str, change: Change = change_dep) -> JSONResponse:
         body = await read_json(request)
-        doc, created = await run_in_threadpool(
-            get_services(request).assets.put, scope, _asset_id(asset_id), body, actor=principal.key_id, if_rev=expect
-        )
+        doc, created = await run_in_threadpool(change.apply, get_services(request).assets.put, asset_id, body)
         headers = etag_header(doc, {"Location": asset_url(request, doc)} if created else None)
         return JSONResponse(doc, status_code=201 if created else 200, headers=headers)
 
@@ -148,17 +160,9 @@ def register_level(base: str, scope_dependency: Callable[..., Scope], label: str
         response_class=JSONResponse,
         openapi_extra=json_body(ASSET_PATCH_BODY, "application/merge-patch+json"),
     )
-    async def patch_asset(
-        request: Request,
-        asset_id: str,
-        principal: Principal = Editor,
-        scope: Scope = scope_dep,
-        expect: int | None = IfMatch,
-    ) -> JSONResponse:
+    async def patch_asset(request: Request, asset_id: str, change: Change = change_dep) -> JSONResponse:
         body = await read_json(request)
-        doc = await run_in_threadpool(
-            get_services(request).assets.patch, scope, _asset_id(asset_id), body, actor=principal.key_id, if_rev=expect
-        )
+        doc = await run_in_threadpool(change.apply, get_services(request).assets.patch, asset_id, body)
         return JSONResponse(doc, headers=etag_header(doc))
 
     @router.delete(
@@ -186,14 +190,8 @@ def register_level(base: str, scope_dependency: Callable[..., Scope], label: str
     @router.post(
         f"{base}/{{asset_id}}/restore", summary=f"Undo the soft delete of a {label} asset", response_class=JSONResponse
     )
-    def restore_asset(
-        request: Request,
-        asset_id: str,
-        principal: Principal = Editor,
-        scope: Scope = scope_dep,
-        expect: int | None = IfMatch,
-    ) -> JSONResponse:
-        doc = get_services(request).assets.restore(scope, _asset_id(asset_id), actor=principal.key_id, if_rev=expect)
+    def restore_asset(request: Request, asset_id: str, change: Change = change_dep) -> JSONResponse:
+        doc = change.apply(get_services(request).assets.restore, asset_id)
         return JSONResponse(doc, headers=etag_header(doc))
 
     @router.get(

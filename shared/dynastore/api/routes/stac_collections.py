@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from dynastore.api.deps import Editor, IfMatch, JSONResponse, Reader, if_rev, read_json
+from dynastore.api.deps import Editor, IfMatch, JSONResponse, Reader, read_json
 from dynastore.api.params import check_query_names, parse_limit
-from dynastore.api.routes._stac_common import _call, _check_merge_patch, _links, _page_document, _stac
+from dynastore.api.routes._stac_common import (
+    MergePatch,
+    Replacement,
+    Write,
+    _call,
+    _links,
+    _page_document,
+    _stac,
+)
 from dynastore.errors import Invalid
 from dynastore.services.auth import Principal
 from dynastore.services.revisions import etag
@@ -87,21 +95,9 @@ def collection_queryables(
     response_class=JSONResponse,
 )
 async def put_collection(
-    catalog_id: str,
-    collection_id: str,
-    request: Request,
-    if_match: str | None = Header(default=None, alias="If-Match"),
-    principal: Principal = Editor,
+    catalog_id: str, collection_id: str, request: Request, write: Write = Replacement
 ) -> JSONResponse:
-    body = await read_json(request)
-    doc, created = await _call(
-        _stac(request).replace_collection,
-        catalog_id,
-        collection_id,
-        body,
-        actor=principal.key_id,
-        if_rev=if_rev(if_match),
-    )
+    doc, created = await write.apply(_stac(request).replace_collection, catalog_id, collection_id)
     return _collection_response(request, catalog_id, doc, 201 if created else 200)
 
 
@@ -111,22 +107,9 @@ async def put_collection(
     response_class=JSONResponse,
 )
 async def patch_collection(
-    catalog_id: str,
-    collection_id: str,
-    request: Request,
-    if_match: str | None = Header(default=None, alias="If-Match"),
-    principal: Principal = Editor,
+    catalog_id: str, collection_id: str, request: Request, write: Write = MergePatch
 ) -> JSONResponse:
-    _check_merge_patch(request)
-    body = await read_json(request)
-    doc = await _call(
-        _stac(request).patch_collection,
-        catalog_id,
-        collection_id,
-        body,
-        actor=principal.key_id,
-        if_rev=if_rev(if_match),
-    )
+    doc = await write.apply(_stac(request).patch_collection, catalog_id, collection_id)
     return _collection_response(request, catalog_id, doc)
 
 

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from dynastore.api.budget import run_search
-from dynastore.api.deps import Editor, IfMatch, JSONResponse, Reader, if_rev, read_json
+from dynastore.api.deps import Editor, IfMatch, JSONResponse, Reader, read_json
 from dynastore.api.params import check_query_names
 from dynastore.api.routes._stac_common import (
     SEARCH_DESCRIPTION,
     GeoJSONResponse,
+    MergePatch,
+    Replacement,
+    Write,
     _asset_collection,
     _call,
-    _check_merge_patch,
     _item_collection,
     _links,
     _stac,
@@ -126,23 +128,9 @@ def get_item(
     response_class=GeoJSONResponse,
 )
 async def put_item(
-    catalog_id: str,
-    collection_id: str,
-    item_id: str,
-    request: Request,
-    if_match: str | None = Header(default=None, alias="If-Match"),
-    principal: Principal = Editor,
+    catalog_id: str, collection_id: str, item_id: str, request: Request, write: Write = Replacement
 ) -> GeoJSONResponse:
-    body = await read_json(request)
-    doc, created = await _call(
-        _stac(request).replace_item,
-        catalog_id,
-        collection_id,
-        item_id,
-        body,
-        actor=principal.key_id,
-        if_rev=if_rev(if_match),
-    )
+    doc, created = await write.apply(_stac(request).replace_item, catalog_id, collection_id, item_id)
     return await _call(_item_response, request, doc, 201 if created else 200)
 
 
@@ -152,24 +140,9 @@ async def put_item(
     response_class=GeoJSONResponse,
 )
 async def patch_item(
-    catalog_id: str,
-    collection_id: str,
-    item_id: str,
-    request: Request,
-    if_match: str | None = Header(default=None, alias="If-Match"),
-    principal: Principal = Editor,
+    catalog_id: str, collection_id: str, item_id: str, request: Request, write: Write = MergePatch
 ) -> GeoJSONResponse:
-    _check_merge_patch(request)
-    body = await read_json(request)
-    doc = await _call(
-        _stac(request).patch_item,
-        catalog_id,
-        collection_id,
-        item_id,
-        body,
-        actor=principal.key_id,
-        if_rev=if_rev(if_match),
-    )
+    doc = await write.apply(_stac(request).patch_item, catalog_id, collection_id, item_id)
     return await _call(_item_response, request, doc)
 
 

@@ -1,7 +1,13 @@
-"""STAC item search and asset search, across catalogs (``/stac/...``) and per catalog."""
+"""STAC item search and asset search, across catalogs (``/stac/...``) and per catalog.
+
+Each search answers GET (query parameters) and POST (a JSON body) under both base paths;
+``register_search`` builds the pair once per (search, base path) so the four stay identical.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -35,90 +41,6 @@ from dynastore.services.stac import link
 
 router = APIRouter(tags=["stac"])
 
-
-ItemSearchQuery = Depends(item_search_query)
-AssetSearchQuery = Depends(asset_search_query)
-
-
-async def _search_get(
-    request: Request, catalog_id: str | None, principal: Principal, params: dict[str, Any]
-) -> GeoJSONResponse:
-    check_query_names(request.query_params.multi_items(), ITEM_SEARCH_PARAMS, ITEM_ONE_VALUED)
-    stac = _stac(request)
-
-    def work() -> GeoJSONResponse:
-        query, fields = parse_item_search(params, stac.settings, catalog_ids=_scope(catalog_id))
-        visible = _visible(request, principal, query)
-        page = _empty() if visible is None else stac.search_items(visible)
-        return _item_collection(request, page, fields, None, _root_links(request, catalog_id))
-
-    return await run_search(request, work)
-
-
-async def _search_post(request: Request, catalog_id: str | None, principal: Principal) -> GeoJSONResponse:
-    body = await read_json_object(
-        request, 'the search body is a JSON object such as {"bbox": [0, 0, 1, 1], "limit": 10}'
-    )
-    stac = _stac(request)
-
-    def work() -> GeoJSONResponse:
-        query, fields = parse_item_search(body, stac.settings, catalog_ids=_scope(catalog_id), json_body=True)
-        visible = _visible(request, principal, query)
-        page = _empty() if visible is None else stac.search_items(visible)
-        return _item_collection(request, page, fields, body, _root_links(request, catalog_id))
-
-    return await run_search(request, work)
-
-
-def _root_links(request: Request, catalog_id: str | None) -> list[dict[str, Any]]:
-    links = _links(request)
-    return [link("root", links.catalog(catalog_id) if catalog_id else links.stac)]
-
-
-@router.get(
-    "/stac/search",
-    summary="Item search across catalogs",
-    description=SEARCH_DESCRIPTION,
-    response_class=GeoJSONResponse,
-)
-async def search_all_get(
-    request: Request, principal: Principal = Reader, params: dict[str, Any] = ItemSearchQuery
-) -> GeoJSONResponse:
-    return await _search_get(request, None, principal, params)
-
-
-@router.post(
-    "/stac/search",
-    summary="Item search across catalogs (JSON body)",
-    description=SEARCH_DESCRIPTION,
-    response_class=GeoJSONResponse,
-)
-async def search_all_post(request: Request, principal: Principal = Reader) -> GeoJSONResponse:
-    return await _search_post(request, None, principal)
-
-
-@router.get(
-    "/stac/catalogs/{catalog_id}/search",
-    summary="Item search",
-    description=SEARCH_DESCRIPTION,
-    response_class=GeoJSONResponse,
-)
-async def search_get(
-    catalog_id: str, request: Request, principal: Principal = Reader, params: dict[str, Any] = ItemSearchQuery
-) -> GeoJSONResponse:
-    return await _search_get(request, catalog_id, principal, params)
-
-
-@router.post(
-    "/stac/catalogs/{catalog_id}/search",
-    summary="Item search (JSON body)",
-    description=SEARCH_DESCRIPTION,
-    response_class=GeoJSONResponse,
-)
-async def search_post(catalog_id: str, request: Request, principal: Principal = Reader) -> GeoJSONResponse:
-    return await _search_post(request, catalog_id, principal)
-
-
 ASSET_SEARCH_DESCRIPTION = (
     "Assets as first-class records: the item-search parameters (`collections`, `items`, `ids` (asset ids), `bbox` "
     "(via the item geometry), `datetime`, `filter` (CQL2 over asset fields), `query`, `sortby`, `limit`, `token`) "
@@ -126,74 +48,130 @@ ASSET_SEARCH_DESCRIPTION = (
     "file name). Each result carries `item`, `collection`, `catalog` and a `rel=item` link."
 )
 
+# What a search answers: (request, principal, parameters or body, catalog of the path, the POST body or None).
+Answer = Callable[[Request, Principal, dict[str, Any], str | None, dict[str, Any] | None], JSONResponse]
 
-async def _asset_search_get(
-    request: Request, catalog_id: str | None, principal: Principal, params: dict[str, Any]
-) -> JSONResponse:
-    check_query_names(request.query_params.multi_items(), ASSET_SEARCH_PARAMS, ASSET_ONE_VALUED)
+
+def _root_links(request: Request, catalog_id: str | None) -> list[dict[str, Any]]:
+    links = _links(request)
+    return [link("root", links.catalog(catalog_id) if catalog_id else links.stac)]
+
+
+def _items(
+    request: Request, principal: Principal, params: dict[str, Any], catalog_id: str | None, body: dict[str, Any] | None
+) -> GeoJSONResponse:
     stac = _stac(request)
-
-    def work() -> JSONResponse:
-        query = parse_asset_search(params, stac.settings, catalog_ids=_scope(catalog_id))
-        visible = _visible(request, principal, query)
-        page = _empty() if visible is None else stac.search_assets(visible)
-        return _asset_collection(request, page, None, _root_links(request, catalog_id))
-
-    return await run_search(request, work)
+    json_body = body is not None
+    query, fields = parse_item_search(params, stac.settings, catalog_ids=_scope(catalog_id), json_body=json_body)
+    visible = _visible(request, principal, query)
+    page = _empty() if visible is None else stac.search_items(visible)
+    return _item_collection(request, page, fields, body, _root_links(request, catalog_id))
 
 
-async def _asset_search_post(request: Request, catalog_id: str | None, principal: Principal) -> JSONResponse:
-    body = await read_json_object(request, 'the search body is a JSON object such as {"roles": ["data"], "limit": 10}')
+def _assets(
+    request: Request, principal: Principal, params: dict[str, Any], catalog_id: str | None, body: dict[str, Any] | None
+) -> JSONResponse:
     stac = _stac(request)
-
-    def work() -> JSONResponse:
-        query = parse_asset_search(body, stac.settings, catalog_ids=_scope(catalog_id), json_body=True)
-        visible = _visible(request, principal, query)
-        page = _empty() if visible is None else stac.search_assets(visible)
-        return _asset_collection(request, page, body, _root_links(request, catalog_id))
-
-    return await run_search(request, work)
+    query = parse_asset_search(params, stac.settings, catalog_ids=_scope(catalog_id), json_body=body is not None)
+    visible = _visible(request, principal, query)
+    page = _empty() if visible is None else stac.search_assets(visible)
+    return _asset_collection(request, page, body, _root_links(request, catalog_id))
 
 
-@router.get(
-    "/stac/asset-search",
-    summary="Asset search across catalogs",
-    description=ASSET_SEARCH_DESCRIPTION,
-    response_class=JSONResponse,
+@dataclass(frozen=True)
+class Search:
+    """One kind of search: its path segment, operation name, summary and how it reads and answers."""
+
+    path: str
+    name: str
+    summary: str
+    description: str
+    response_class: type[JSONResponse]
+    get_params: Callable[..., dict[str, Any]]
+    names: frozenset[str]
+    one_valued: frozenset[str]
+    body_example: str
+    answer: Answer
+
+
+SEARCHES = (
+    Search(
+        path="search",
+        name="search",
+        summary="Item search",
+        description=SEARCH_DESCRIPTION,
+        response_class=GeoJSONResponse,
+        get_params=item_search_query,
+        names=ITEM_SEARCH_PARAMS,
+        one_valued=ITEM_ONE_VALUED,
+        body_example='{"bbox": [0, 0, 1, 1], "limit": 10}',
+        answer=_items,
+    ),
+    Search(
+        path="asset-search",
+        name="asset_search",
+        summary="Asset search",
+        description=ASSET_SEARCH_DESCRIPTION,
+        response_class=JSONResponse,
+        get_params=asset_search_query,
+        names=ASSET_SEARCH_PARAMS,
+        one_valued=ASSET_ONE_VALUED,
+        body_example='{"roles": ["data"], "limit": 10}',
+        answer=_assets,
+    ),
 )
-async def asset_search_all_get(
-    request: Request, principal: Principal = Reader, params: dict[str, Any] = AssetSearchQuery
-) -> JSONResponse:
-    return await _asset_search_get(request, None, principal, params)
 
 
-@router.post(
-    "/stac/asset-search",
-    summary="Asset search across catalogs (JSON body)",
-    description=ASSET_SEARCH_DESCRIPTION,
-    response_class=JSONResponse,
+def _all_catalogs() -> str | None:
+    return None
+
+
+def _path_catalog(catalog_id: str) -> str | None:
+    return catalog_id
+
+
+# Where searches live: (base path, its catalog as a dependency, summary suffix, operation name suffix).
+SEARCH_BASES: tuple[tuple[str, Callable[..., str | None], str, str], ...] = (
+    ("/stac", _all_catalogs, " across catalogs", "_all"),
+    ("/stac/catalogs/{catalog_id}", _path_catalog, "", ""),
 )
-async def asset_search_all_post(request: Request, principal: Principal = Reader) -> JSONResponse:
-    return await _asset_search_post(request, None, principal)
 
 
-@router.get(
-    "/stac/catalogs/{catalog_id}/asset-search",
-    summary="Asset search",
-    description=ASSET_SEARCH_DESCRIPTION,
-    response_class=JSONResponse,
-)
-async def asset_search_get(
-    catalog_id: str, request: Request, principal: Principal = Reader, params: dict[str, Any] = AssetSearchQuery
-) -> JSONResponse:
-    return await _asset_search_get(request, catalog_id, principal, params)
+def register_search(search: Search, base: str, catalog: Callable[..., str | None], across: str, suffix: str) -> None:
+    """Add ``search``'s GET and POST under ``base``."""
+    path, name, summary = f"{base}/{search.path}", f"{search.name}{suffix}", f"{search.summary}{across}"
+    catalog_dep = Depends(catalog)
+
+    @router.get(
+        path,
+        name=f"{name}_get",
+        summary=summary,
+        description=search.description,
+        response_class=search.response_class,
+    )
+    async def search_get(
+        request: Request,
+        principal: Principal = Reader,
+        catalog_id: str | None = catalog_dep,
+        params: dict[str, Any] = Depends(search.get_params),
+    ) -> JSONResponse:
+        check_query_names(request.query_params.multi_items(), search.names, search.one_valued)
+        return await run_search(request, lambda: search.answer(request, principal, params, catalog_id, None))
+
+    @router.post(
+        path,
+        name=f"{name}_post",
+        summary=f"{summary} (JSON body)",
+        description=search.description,
+        response_class=search.response_class,
+    )
+    async def search_post(
+        request: Request, principal: Principal = Reader, catalog_id: str | None = catalog_dep
+    ) -> JSONResponse:
+        body = await read_json_object(request, f"the search body is a JSON object such as {search.body_example}")
+        return await run_search(request, lambda: search.answer(request, principal, body, catalog_id, body))
 
 
-@router.post(
-    "/stac/catalogs/{catalog_id}/asset-search",
-    summary="Asset search (JSON body)",
-    description=ASSET_SEARCH_DESCRIPTION,
-    response_class=JSONResponse,
-)
-async def asset_search_post(catalog_id: str, request: Request, principal: Principal = Reader) -> JSONResponse:
-    return await _asset_search_post(request, catalog_id, principal)
+for _search in SEARCHES:
+    for _base, _catalog, _across, _suffix in SEARCH_BASES:
+        register_search(_search, _base, _catalog, _across, _suffix)

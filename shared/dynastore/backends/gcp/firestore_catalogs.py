@@ -64,25 +64,17 @@ class CatalogRecords(FirestoreBase):
         ref = self._collection_ref(catalog_id, collection_id)
         return self._put_versioned(ref, doc, expect_rev, audit, fields, f"collection {collection_id!r}")
 
-    def _scope_refs(self, catalog_id: str, collection_id: str, item_id: str | None = None) -> list[Any]:
-        """References of the items and assets under a collection (or under one item)."""
+    def _scope_refs(self, catalog_id: str, collection_id: str) -> list[Any]:
+        """References of the items and assets under a collection."""
         from google.cloud.firestore_v1.base_query import FieldFilter
 
         refs: list[Any] = []
-        assets = (
-            self.col("assets")
+        queries = [
+            self.col(name)
             .where(filter=FieldFilter("catalog_id", "==", catalog_id))
-            .where(filter=FieldFilter("collection_id", "==", collection_id))
-        )
-        if item_id is not None:
-            assets = assets.where(filter=FieldFilter("item_id", "==", item_id))
-        queries = [assets]
-        if item_id is None:
-            queries.append(
-                self.col("items")
-                .where(filter=FieldFilter("catalog_id", "==", catalog_id))
-                .where(filter=FieldFilter("collection", "==", collection_id))
-            )
+            .where(filter=FieldFilter(field, "==", collection_id))
+            for name, field in (("assets", "collection_id"), ("items", "collection"))
+        ]
         for query in queries:
             with sdk_errors("Firestore query"):
                 snapshots = list(query.select([]).stream())
@@ -162,20 +154,11 @@ class CatalogRecords(FirestoreBase):
         )
 
     def delete_item(
-        self,
-        catalog_id: str,
-        collection_id: str,
-        item_id: str,
-        *,
-        audit: Doc,
-        expect_rev: int | None = None,
-        keep_assets: bool = False,
+        self, catalog_id: str, collection_id: str, item_id: str, *, audit: Doc, expect_rev: int | None = None
     ) -> None:
-        """Removes the item and (unless ``keep_assets``) the assets linked to it."""
+        """Removes the item only (its assets are the service's to soft-delete)."""
         what = f"item {item_id!r} in collection {collection_id!r} of catalog {catalog_id!r}"
-        target = self._item_ref(catalog_id, collection_id, item_id)
-        refs = [] if keep_assets else self._scope_refs(catalog_id, collection_id, item_id)
-        self._delete_scope(target, refs, audit, what, expect_rev)
+        self._delete_scope(self._item_ref(catalog_id, collection_id, item_id), [], audit, what, expect_rev)
 
     # ------------------------------------------------------------------ item search
     def _item_scan(self, query: ItemQuery, *, use_grams: bool = True, minimal: bool = False) -> Scan:

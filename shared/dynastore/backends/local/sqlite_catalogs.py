@@ -234,16 +234,9 @@ class CatalogRecords:
         return stored
 
     def delete_item(
-        self,
-        catalog_id: str,
-        collection_id: str,
-        item_id: str,
-        *,
-        audit: Doc,
-        expect_rev: int | None = None,
-        keep_assets: bool = False,
+        self, catalog_id: str, collection_id: str, item_id: str, *, audit: Doc, expect_rev: int | None = None
     ) -> None:
-        """Removes the item and (unless ``keep_assets``) the assets linked to it, in one step."""
+        """Removes the item only (its assets are the service's to soft-delete)."""
         with self.db.write() as conn:
             row = conn.execute(
                 "SELECT seq, rev FROM items WHERE catalog_id = ? AND collection_id = ? AND id = ?",
@@ -256,11 +249,6 @@ class CatalogRecords:
             check_rev(row[1], expect_rev, f"item {item_id!r}")
             conn.execute("DELETE FROM items WHERE seq = ?", (row[0],))
             conn.execute("DELETE FROM item_bounds WHERE seq = ?", (row[0],))
-            if not keep_assets:
-                conn.execute(
-                    "DELETE FROM assets WHERE catalog_id = ? AND collection_id = ? AND item_id = ?",
-                    (catalog_id, collection_id, item_id),
-                )
             insert_audits(conn, [audit])
 
     # ------------------------------------------------------------------ item search

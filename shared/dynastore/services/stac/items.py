@@ -144,7 +144,7 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
         live = self._live_item_assets(catalog_id, collection_id, item_id)
         audit = audit_doc(catalog_id, "item", item_id, "delete", actor, assets=len(live))
         with precondition(if_rev, what):
-            self.store.delete_item(catalog_id, collection_id, item_id, audit=audit, expect_rev=expect, keep_assets=True)
+            self.store.delete_item(catalog_id, collection_id, item_id, audit=audit, expect_rev=expect)
         self._soft_delete_assets(catalog_id, live, actor)
 
     def _item_doc(self, catalog_id: str, collection_id: str, body: Any, current: Doc | None) -> tuple[Doc, Doc]:
