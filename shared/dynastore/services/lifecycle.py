@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -58,22 +58,17 @@ class CleanupReport:
         return dict(self.__dict__)
 
 
+@dataclass(eq=False, repr=False)
 class LifecycleService:
-    def __init__(
-        self,
-        store: MetadataStore,
-        blobs: BlobStore,
-        provisioner: Provisioner,
-        settings: Settings,
-        *,
-        indexing: IndexingService | None = None,
-    ) -> None:
-        self.store = store
-        self.blobs = blobs  # the landing bucket
-        self.provisioner = provisioner
-        self.settings = settings
-        self.indexing = indexing
-        self.storage = CatalogStorage.reuse(indexing.storage if indexing is not None else None, blobs)
+    store: MetadataStore
+    blobs: BlobStore  # the landing bucket
+    provisioner: Provisioner
+    settings: Settings
+    _: KW_ONLY
+    indexing: IndexingService | None = None
+
+    def __post_init__(self) -> None:
+        self.storage = CatalogStorage.reuse(self.indexing.storage if self.indexing is not None else None, self.blobs)
         self._reconciler: Reconciler | None = None
 
     # ------------------------------------------------------------------------------ reconcile

@@ -71,15 +71,15 @@ class Prefetched:
     assets: dict[tuple[str, str], Doc | None] = field(default_factory=dict)
 
 
+@dataclass(eq=False, repr=False)
 class Facts:
-    def __init__(
-        self, store: MetadataStore, blobs: BlobStore, storage: CatalogStorage, settings: Settings, cache: Cache
-    ) -> None:
-        self.store = store
-        self.blobs = blobs  # the landing bucket
-        self.storage = storage
-        self.settings = settings
-        self.cache = cache
+    """The reads of the indexing pipeline (catalogs, buckets, ingest records, stored assets), cached."""
+
+    store: MetadataStore
+    blobs: BlobStore  # the landing bucket
+    storage: CatalogStorage
+    settings: Settings
+    cache: Cache
 
     # ------------------------------------------------------------------------------ catalogs and buckets
 

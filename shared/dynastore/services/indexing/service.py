@@ -168,8 +168,9 @@ class IndexingService:
         for start in range(0, len(all_keys), chunk_size):
             events: list[StorageEvent] = []
             chunk = all_keys[start : start + chunk_size]
-            for key, described in zip(chunk, self._map(self._stat_event, chunk, threads=self._stat_threads()),
-                                      strict=True):
+            for key, described in zip(
+                chunk, self._map(self._stat_event, chunk, threads=self._stat_threads()), strict=True
+            ):
                 if isinstance(described, StorageEvent):
                     events.append(described)
                 else:
@@ -347,8 +348,9 @@ class IndexingService:
         record = self.facts.record_of(event, reads)
         early = order_against_record(event, record, observed=observed)
         if early is not None:
-            return Plan(IngestOutcome(key, "stale", catalog_id=catalog_id, asset_id=early.asset_id,
-                                      detail=early.detail))
+            return Plan(
+                IngestOutcome(key, "stale", catalog_id=catalog_id, asset_id=early.asset_id, detail=early.detail)
+            )
         existing, asset_id = self.facts.resolve(scope, event, record, reads)
         decision = decide_present(event, record, existing, observed=observed)
         if decision.action == "stale":
@@ -383,7 +385,14 @@ class IndexingService:
             existing, asset_id = move_source, move_source["id"]
         doc = full_doc(scope, event, existing, asset_id, blobs.href(key), described, size, checksum, media_type)
         return self._plan_write(
-            scope, event, record, existing, doc, action, described.warnings, moved_from=move_source,
+            scope,
+            event,
+            record,
+            existing,
+            doc,
+            action,
+            described.warnings,
+            moved_from=move_source,
             trusted=existing is None and not _describes(described),
         )
 
@@ -450,10 +459,19 @@ class IndexingService:
         decision = decide_delete(event, record, existing, observed=observed, current=current)
         if decision.action == "tombstone":
             self.writer.put_record(
-                record, "deleted", event, catalog_id, existing["id"] if existing else None, None, generation=generation
+                record_for(
+                    record,
+                    "deleted",
+                    event,
+                    catalog_id,
+                    existing["id"] if existing else None,
+                    None,
+                    generation=generation,
+                )
             )
-            return IngestOutcome(key, "deleted", catalog_id=catalog_id, asset_id=asset_id if existing else None,
-                                 detail=decision.detail)
+            return IngestOutcome(
+                key, "deleted", catalog_id=catalog_id, asset_id=asset_id if existing else None, detail=decision.detail
+            )
         if decision.action == "stale" or existing is None:
             return IngestOutcome(key, "stale", catalog_id=catalog_id, asset_id=asset_id, detail=decision.detail)
         twin = self.facts.move_target(existing)
@@ -476,11 +494,17 @@ class IndexingService:
             info = blobs.stat(target)
         except NotFound:
             if event.kind == "deleted":
-                self.writer.put_record(record, "deleted", event, scope.catalog_id, None, None)
+                self.writer.put_record(record_for(record, "deleted", event, scope.catalog_id, None, None))
                 return IngestOutcome(key, "deleted", catalog_id=scope.catalog_id, detail=f"sidecar of absent {target}")
             self.writer.put_record(
-                record, "skipped", event, scope.catalog_id, None,
-                f"waiting for {target}: a sidecar is applied when its file arrives",
+                record_for(
+                    record,
+                    "skipped",
+                    event,
+                    scope.catalog_id,
+                    None,
+                    f"waiting for {target}: a sidecar is applied when its file arrives",
+                )
             )
             return IngestOutcome(key, "skipped", catalog_id=scope.catalog_id, detail=f"waiting for {target}")
         outcome = self._apply_present(scope, StorageEvent.from_blob(info), observed=True)
@@ -494,7 +518,7 @@ class IndexingService:
             status = "indexed"
         else:
             status = "skipped"
-        self.writer.put_record(record, status, event, scope.catalog_id, outcome.asset_id, error or None)
+        self.writer.put_record(record_for(record, status, event, scope.catalog_id, outcome.asset_id, error or None))
         reported: OutcomeStatus = "failed" if status == "failed" else outcome.status
         return IngestOutcome(
             key, reported, action="sidecar", catalog_id=scope.catalog_id, asset_id=outcome.asset_id, detail=error

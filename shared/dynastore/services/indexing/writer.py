@@ -93,22 +93,16 @@ def retry(step: Callable[[], IngestOutcome]) -> IngestOutcome:
     raise AssertionError("unreachable")
 
 
+@dataclass(eq=False, repr=False)
 class Writer:
-    def __init__(
-        self,
-        store: MetadataStore,
-        blobs: BlobStore,
-        provisioner: Provisioner,
-        facts: Facts,
-        cache: Cache,
-        catalogs: CatalogService | None = None,
-    ) -> None:
-        self.store = store
-        self.blobs = blobs  # the landing bucket
-        self.provisioner = provisioner
-        self.facts = facts
-        self.cache = cache
-        self.catalogs = catalogs
+    """The writes of the indexing pipeline: records, shells, ingest records; batched, with a counted fallback."""
+
+    store: MetadataStore
+    blobs: BlobStore  # the landing bucket
+    provisioner: Provisioner
+    facts: Facts
+    cache: Cache
+    catalogs: CatalogService | None = None
 
     # ------------------------------------------------------------------------------ records
 
@@ -128,20 +122,10 @@ class Writer:
         else:
             self.store.put_ingest_record(records[0])
 
-    def put_record(
-        self,
-        current: IngestRecord | None,
-        status: RecordStatus,
-        event: StorageEvent,
-        catalog_id: str | None,
-        asset_id: str | None,
-        error: str | None,
-        *,
-        generation: str | None = None,
-    ) -> None:
-        new_record = record_for(current, status, event, catalog_id, asset_id, error, generation=generation)
-        if new_record is not None:
-            self.store.put_ingest_record(new_record)
+    def put_record(self, record: IngestRecord | None) -> None:
+        """Write an ingest record built by ``record_for`` (None: the stored one says the same already)."""
+        if record is not None:
+            self.store.put_ingest_record(record)
 
     def failed(self, key: str, exc: Exception, catalog_id: str | None, *, bucket: str | None = None) -> IngestOutcome:
         detail = exc.detail if isinstance(exc, DynastoreError) else f"{type(exc).__name__}: {exc}"
@@ -167,14 +151,27 @@ class Writer:
     # ------------------------------------------------------------------------------ deletes
 
     def mark_missing(
-        self, scope: KeyScope, event: StorageEvent, record: IngestRecord | None, existing: Doc, asset_id: str,
+        self,
+        scope: KeyScope,
+        event: StorageEvent,
+        record: IngestRecord | None,
+        existing: Doc,
+        asset_id: str,
         tombstone: str | None,
     ) -> IngestOutcome:
         self.cache.forget(("no-missing", scope.catalog_id))
-        audit = audit_doc(scope.catalog_id, "asset", asset_id, "missing", ACTOR, key=scope.key, generation=tombstone,
-                          event_id=event.event_id)
+        audit = audit_doc(
+            scope.catalog_id,
+            "asset",
+            asset_id,
+            "missing",
+            ACTOR,
+            key=scope.key,
+            generation=tombstone,
+            event_id=event.event_id,
+        )
         self.store.write_assets([AssetWrite(missing_doc(existing), existing.get("rev", 0))], audits=[audit])
-        self.put_record(record, "deleted", event, scope.catalog_id, asset_id, None, generation=tombstone)
+        self.put_record(record_for(record, "deleted", event, scope.catalog_id, asset_id, None, generation=tombstone))
         return IngestOutcome(scope.key, "deleted", action="missing", catalog_id=scope.catalog_id, asset_id=asset_id)
 
     def merge_move(
@@ -194,28 +191,48 @@ class Writer:
         moved, retired = merged_docs(source, twin)
         to_key = storage_of(twin).get("key")
         audits = [
-            audit_doc(scope.catalog_id, "asset", source["id"], "move", ACTOR, key=to_key, **{"from": scope.key},
-                      event_id=event.event_id),
+            audit_doc(
+                scope.catalog_id,
+                "asset",
+                source["id"],
+                "move",
+                ACTOR,
+                key=to_key,
+                **{"from": scope.key},
+                event_id=event.event_id,
+            ),
             audit_doc(scope.catalog_id, "asset", twin["id"], "merge", ACTOR, into=source["id"], key=to_key),
         ]
         self.store.write_assets(
             [AssetWrite(moved, source.get("rev", 0)), AssetWrite(retired, twin.get("rev", 0))], audits=audits
         )
-        self.put_record(record, "deleted", event, scope.catalog_id, source["id"], None, generation=tombstone)
+        self.put_record(
+            record_for(record, "deleted", event, scope.catalog_id, source["id"], None, generation=tombstone)
+        )
         if to_key:
             to_bucket = storage_of(twin).get("bucket") or event.bucket
             target_event = StorageEvent(
                 kind="finalized", bucket=to_bucket, key=to_key, generation=storage_of(twin).get("generation")
             )
             self.put_record(
-                self.facts.ingest_record(to_bucket, to_key), "indexed", target_event, scope.catalog_id, source["id"],
-                None,
+                record_for(
+                    self.facts.ingest_record(to_bucket, to_key),
+                    "indexed",
+                    target_event,
+                    scope.catalog_id,
+                    source["id"],
+                    None,
+                )
             )
         with contextlib.suppress(NotFound):
             audit = audit_doc(scope.catalog_id, "asset", twin["id"], "hard_delete", ACTOR, merged_into=source["id"])
             self.store.delete_asset(scope.catalog_id, twin["id"], audit=audit)
         return IngestOutcome(
-            scope.key, "indexed", action="move", catalog_id=scope.catalog_id, asset_id=source["id"],
+            scope.key,
+            "indexed",
+            action="move",
+            catalog_id=scope.catalog_id,
+            asset_id=source["id"],
             detail=f"moved to {to_key}",
         )
 
@@ -278,8 +295,9 @@ class Writer:
                     catalog_id,
                     item_shell(scope, doc),
                     expect_rev=0,
-                    audit=audit_doc(catalog_id, "item", item_id, "create", ACTOR, source="indexing",
-                                    collection_id=collection_id),
+                    audit=audit_doc(
+                        catalog_id, "item", item_id, "create", ACTOR, source="indexing", collection_id=collection_id
+                    ),
                 ),
             )
 
