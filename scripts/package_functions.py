@@ -315,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         bundles = [bundle]
         if args.with_dependencies:
             if args.cloud != "aws":
-                raise PackagingError("--with-dependencies is for --cloud aws (Cloud Functions install requirements.txt)")
+                raise PackagingError("--with-dependencies is for --cloud aws (Cloud Functions install requirements)")
             bundles.append(build_lambda_layer(bundle, args.out, args.python_version))
     except PackagingError as exc:
         print(f"package_functions: {exc}", file=sys.stderr)

@@ -63,7 +63,10 @@ def services() -> Any:
     built = bootstrap(load_settings())
     logger.info(
         "cold start",
-        extra={"import_ms": round(_IMPORT_SECONDS * 1000, 1), "bootstrap_ms": round((time.perf_counter() - started) * 1000, 1)},
+        extra={
+            "import_ms": round(_IMPORT_SECONDS * 1000, 1),
+            "bootstrap_ms": round((time.perf_counter() - started) * 1000, 1),
+        },
     )
     return built
 
@@ -126,7 +129,7 @@ def _index_record(record: SQSRecord) -> None:
 
 
 @logger.inject_lambda_context
-def on_object_event(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def on_object_event(event: dict[str, Any], context: Any) -> Any:
     return process_partial_response(
         event=event, record_handler=_index_record, processor=BatchProcessor(EventType.SQS), context=context
     )
@@ -140,7 +143,7 @@ def _run_task_record(record: SQSRecord) -> None:
 
 
 @logger.inject_lambda_context
-def run_task(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def run_task(event: dict[str, Any], context: Any) -> Any:
     return process_partial_response(
         event=event, record_handler=_run_task_record, processor=BatchProcessor(EventType.SQS), context=context
     )

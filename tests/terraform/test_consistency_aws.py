@@ -46,7 +46,8 @@ ONE_SIDED_EDITS = [
     pytest.param(
         "handlers",
         lambda t: append(
-            consistency_aws.handlers_py(t), "\n\n@logger.inject_lambda_context\ndef export(event, context):\n    return {}\n"
+            consistency_aws.handlers_py(t),
+            "\n\n@logger.inject_lambda_context\ndef export(event, context):\n    return {}\n",
         ),
         lambda p: "handler 'export'" in p and "not deployed" in p,
         id="a handler added to the code only",
@@ -93,8 +94,11 @@ ONE_SIDED_EDITS = [
     ),
     pytest.param(
         "iam",
-        lambda t: _backend_file(t, "def pause(client, url):\n    client.set_queue_attributes(QueueUrl=url)\n"
-                                   "    client.delete_bucket(Bucket='b')\n"),  # fmt: skip
+        lambda t: _backend_file(
+            t,
+            "def pause(client, url):\n    client.set_queue_attributes(QueueUrl=url)\n"
+            "    client.delete_bucket(Bucket='b')\n",
+        ),
         lambda p: p.startswith("sqs:CreateQueue is granted for runtime provisioning but no code"),
         id="a grant no code needs, once the backend exists",
     ),
@@ -106,8 +110,11 @@ ONE_SIDED_EDITS = [
     ),
     pytest.param(
         "scheduler",
-        lambda t: edit(consistency_aws.handlers_py(t), 'MAINTENANCE_ACTIONS = ("all", "cleanup", "reconcile")',
-                       'MAINTENANCE_ACTIONS = ("all", "cleanup", "reconcile-all")'),  # fmt: skip
+        lambda t: edit(
+            consistency_aws.handlers_py(t),
+            'MAINTENANCE_ACTIONS = ("all", "cleanup", "reconcile")',
+            'MAINTENANCE_ACTIONS = ("all", "cleanup", "reconcile-all")',
+        ),
         lambda p: "schedule 'reconcile' asks maintenance for an action it does not handle" in p,
         id="a schedule for an unknown action",
     ),
