@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Build the source bundle of the Google Cloud functions, byte-for-byte reproducibly.
+"""Build the source bundle of the Google Cloud functions or the AWS Lambda functions, byte-for-byte reproducibly.
 
 The bundle is one zip that every gcp function deploys (they share ``functions/gcp/main.py`` and
 differ only by entry point)::
@@ -11,6 +11,12 @@ differ only by entry point)::
                        rasterio/pyarrow for the built-in tasks run_task executes), pinned to the
                        versions installed in this environment (``name==version``)
 
+``--cloud aws`` builds ``dynastore-aws.zip`` the same way from ``functions/aws/`` (``handlers.py`` at
+the root, the four Lambda handlers are ``handlers.api`` ...), pinned for the ``[aws]`` extra by default.
+Lambda installs no requirements, so ``--with-dependencies`` also builds ``dynastore-aws-deps.zip``:
+a Lambda layer (``python/...``) of those pins as Linux x86_64 wheels (``pip install --platform``;
+needs the package index), which Terraform publishes as a layer version under its own hash.
+
 Same input, same bytes: entries are sorted, every timestamp is 1980-01-01, permissions are fixed,
 the compression level is fixed and nothing about the build machine (time, user, paths) goes in.
 Terraform uploads the zip under its SHA-256 (``filesha256``), so a code change redeploys and
@@ -18,6 +24,7 @@ nothing else does.
 
     .venv/bin/python scripts/package_functions.py             # -> dist/functions/dynastore-gcp.zip
     .venv/bin/python scripts/package_functions.py --out /tmp/b --json
+    .venv/bin/python scripts/package_functions.py --cloud aws --with-dependencies  # -> dynastore-aws{,-deps}.zip
 """
 
 from __future__ import annotations
@@ -27,7 +34,10 @@ import hashlib
 import importlib.metadata
 import io
 import json
+import shutil
+import subprocess
 import sys
+import tempfile
 import tomllib
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -46,6 +56,24 @@ SKIPPED_DIRS = {"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
 SKIPPED_SUFFIXES = {".pyc", ".pyo"}
 PROJECT_DIST = "dynastore-assets"
 DEFAULT_EXTRAS = ("gcp", "tasks")
+
+
+@dataclass(frozen=True)
+class Cloud:
+    """What one cloud's bundle holds: its functions folder, the entry module, the zip name, the extras."""
+
+    folder: str
+    entry: str
+    bundle_name: str
+    default_extras: tuple[str, ...]
+
+
+CLOUDS = {
+    "gcp": Cloud("functions/gcp", "main.py", BUNDLE_NAME, DEFAULT_EXTRAS),
+    # Lambda's 250 MB unzipped limit: the raster/parquet tasks (rasterio, pyarrow) are opt-in (--extras aws,tasks).
+    "aws": Cloud("functions/aws", "handlers.py", "dynastore-aws.zip", ("aws",)),
+}
+AWS_LAYER_NAME = "dynastore-aws-deps.zip"
 
 
 class PackagingError(RuntimeError):
@@ -171,12 +199,12 @@ def _source_files(base: Path, arcbase: str) -> Iterator[tuple[str, Path]]:
         yield (f"{arcbase}/{relative.as_posix()}" if arcbase else relative.as_posix()), path
 
 
-def bundle_entries(root: Path, requirements: str) -> dict[str, bytes]:
+def bundle_entries(root: Path, requirements: str, cloud: Cloud = CLOUDS["gcp"]) -> dict[str, bytes]:
     """Archive name -> bytes for everything the bundle holds."""
-    functions_dir = root / "functions" / "gcp"
+    functions_dir = root / cloud.folder
     library_dir = root / "shared" / "dynastore"
-    if not (functions_dir / "main.py").is_file():
-        raise PackagingError(f"{functions_dir / 'main.py'} is missing: nothing to deploy")
+    if not (functions_dir / cloud.entry).is_file():
+        raise PackagingError(f"{functions_dir / cloud.entry} is missing: nothing to deploy")
     if not (library_dir / "__init__.py").is_file():
         raise PackagingError(f"{library_dir} is not the dynastore package")
     entries: dict[str, bytes] = {}
@@ -202,25 +230,33 @@ def write_zip(entries: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".zip.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
 def build(
     out_dir: Path,
     *,
     root: Path = ROOT,
-    extras: Iterable[str] = DEFAULT_EXTRAS,
+    extras: Iterable[str] | None = None,
     python_version: str = "3.12",
+    cloud: str = "gcp",
 ) -> Bundle:
-    extras = list(extras)
+    if cloud not in CLOUDS:
+        raise PackagingError(f"unknown cloud {cloud!r}: use {' or '.join(CLOUDS)}")
+    spec = CLOUDS[cloud]
+    extras = list(spec.default_extras if extras is None else extras)
     pyproject = root / "pyproject.toml"
     roots = project_requirements(pyproject, extras)
     pins = pin_requirements(roots, target_environment(python_version), pyproject=pyproject)
     requirements = requirements_txt(pins, extras, python_version)
-    entries = bundle_entries(root, requirements)
+    entries = bundle_entries(root, requirements, spec)
     data = write_zip(entries)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / BUNDLE_NAME
-    tmp = path.with_suffix(".zip.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    path = out_dir / spec.bundle_name
+    _write(path, data)
     return Bundle(
         path=path,
         sha256=hashlib.sha256(data).hexdigest(),
@@ -230,29 +266,69 @@ def build(
     )
 
 
+def lambda_layer_command(requirements: Path, target: Path, python_version: str) -> list[str]:
+    """pip installing the pinned requirements as Lambda (Amazon Linux, x86_64) wheels into ``target``."""
+    return [
+        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
+        "--only-binary=:all:", "--platform", "manylinux2014_x86_64", "--implementation", "cp",
+        "--python-version", python_version, "--target", str(target), "--requirement", str(requirements),
+    ]  # fmt: skip
+
+
+def build_lambda_layer(bundle: Bundle, out_dir: Path, python_version: str = "3.12") -> Bundle:
+    """The dependencies layer of an aws bundle (``python/<packages>``), zipped reproducibly."""
+    with tempfile.TemporaryDirectory(prefix="dynastore-layer-") as tmp:
+        requirements = Path(tmp) / "requirements.txt"
+        requirements.write_text("\n".join(bundle.requirements) + "\n", encoding="utf-8")
+        target = Path(tmp) / "python"
+        proc = subprocess.run(lambda_layer_command(requirements, target, python_version), check=False,
+                              capture_output=True, text=True)  # fmt: skip
+        if proc.returncode != 0:
+            raise PackagingError(f"pip could not fetch the Lambda wheels:\n{proc.stderr[-3000:]}")
+        entries = {name: path.read_bytes() for name, path in _source_files(target, "python")}
+        shutil.rmtree(target, ignore_errors=True)
+    data = write_zip(entries)
+    path = out_dir / AWS_LAYER_NAME
+    _write(path, data)
+    return Bundle(path, hashlib.sha256(data).hexdigest(), len(data), sorted(entries), bundle.requirements)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "dist" / "functions", help="output folder")
+    parser.add_argument("--cloud", choices=sorted(CLOUDS), default="gcp", help="which functions to bundle")
     parser.add_argument(
         "--extras",
-        default=",".join(DEFAULT_EXTRAS),
-        help="comma-separated extras to pin (default: gcp,tasks; `gcp` alone skips the raster/parquet tasks)",
+        default=None,
+        help="comma-separated extras to pin (default: gcp,tasks for gcp, aws for aws; "
+        "`gcp` alone skips the raster/parquet tasks)",
+    )
+    parser.add_argument(
+        "--with-dependencies", action="store_true", help="aws: also build the dependencies layer (needs the index)"
     )
     parser.add_argument("--python-version", default="3.12", help="Python of the runtime (python312 -> 3.12)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
     args = parser.parse_args(argv)
     try:
-        bundle = build(args.out, extras=[e for e in args.extras.split(",") if e], python_version=args.python_version)
+        extras = None if args.extras is None else [e for e in args.extras.split(",") if e]
+        bundle = build(args.out, extras=extras, python_version=args.python_version, cloud=args.cloud)
+        bundles = [bundle]
+        if args.with_dependencies:
+            if args.cloud != "aws":
+                raise PackagingError("--with-dependencies is for --cloud aws (Cloud Functions install requirements)")
+            bundles.append(build_lambda_layer(bundle, args.out, args.python_version))
     except PackagingError as exc:
         print(f"package_functions: {exc}", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps(bundle.summary(), indent=2))
+        summaries = [item.summary() for item in bundles]
+        print(json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=2))
     else:
-        print(
-            f"{bundle.path}  sha256={bundle.sha256}  {bundle.size} bytes, {len(bundle.entries)} files, "
-            f"{len(bundle.requirements)} pinned requirements"
-        )
+        for item in bundles:
+            print(
+                f"{item.path}  sha256={item.sha256}  {item.size} bytes, {len(item.entries)} files, "
+                f"{len(item.requirements)} pinned requirements"
+            )
     return 0
 
 

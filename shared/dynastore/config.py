@@ -124,6 +124,10 @@ class Settings(BaseSettings):
     aws_table_prefix: str = "dynastore"
     aws_queue_url: str | None = None
     aws_endpoint_url: str | None = Field(default=None, description="S3-compatible endpoint (MinIO, Ceph, moto)")
+    aws_api_keys_secret_arn: str | None = Field(
+        default=None,
+        description="Secrets Manager secret holding DYNASTORE_API_KEYS; Lambda reads it once per cold start",
+    )
 
     log_level: str = "INFO"
 

@@ -28,6 +28,7 @@ COPIED = (
     "pyproject.toml",
     "terraform",
     "functions/gcp",
+    "functions/aws",
     "shared/dynastore",
 )
 

@@ -74,3 +74,34 @@ def test_a_missing_main_py_is_an_error(source_root: Path, tmp_path: Path) -> Non
     (source_root / "functions" / "gcp" / "main.py").unlink()
     with pytest.raises(packager.PackagingError, match=r"main\.py is missing"):
         packager.build(tmp_path / "out", root=source_root)
+
+
+def test_the_aws_bundle_holds_the_handlers_the_library_and_the_lambda_pins(source_root: Path, tmp_path: Path) -> None:
+    # WHEN the aws bundle is built twice from the same tree
+    bundle = packager.build(tmp_path / "out", root=source_root, cloud="aws")
+    again = packager.build(tmp_path / "again", root=source_root, cloud="aws")
+    with zipfile.ZipFile(bundle.path) as archive:
+        names = archive.namelist()
+        requirements = archive.read("requirements.txt").decode()
+    # THEN it is reproducible, named for aws, and Lambda finds handlers.<name> at its root
+    assert bundle.sha256 == again.sha256 and bundle.path.name == "dynastore-aws.zip"
+    assert "handlers.py" in names and "main.py" not in names and "dynastore/config.py" in names
+    pinned = {line.split("==")[0] for line in requirements.splitlines() if line and not line.startswith("#")}
+    assert {"aws-lambda-powertools", "mangum", "boto3", "fastapi", "pydantic"} <= pinned
+    assert not {name for name in pinned if name.startswith("google-") or name == "functions-framework"}
+    # AND a handler change changes the hash Terraform deploys by
+    (source_root / "functions" / "aws" / "handlers.py").open("a").write("\n# changed\n")
+    assert packager.build(tmp_path / "after", root=source_root, cloud="aws").sha256 != bundle.sha256
+
+
+def test_the_lambda_layer_is_fetched_as_linux_x86_64_wheels_for_the_runtime(tmp_path: Path) -> None:
+    command = packager.lambda_layer_command(tmp_path / "requirements.txt", tmp_path / "python", "3.12")
+    joined = " ".join(command)
+    # Wheels only (nothing compiled on the build machine), for Lambda's platform and Python, into python/
+    assert "--only-binary=:all:" in command and "--platform manylinux2014_x86_64" in joined
+    assert "--python-version 3.12" in joined and f"--target {tmp_path / 'python'}" in joined
+
+
+def test_an_unknown_cloud_is_an_error(source_root: Path, tmp_path: Path) -> None:
+    with pytest.raises(packager.PackagingError, match="unknown cloud 'azure'"):
+        packager.build(tmp_path / "out", root=source_root, cloud="azure")
