@@ -1,7 +1,8 @@
 """moto in server mode: the AWS stand-in the aws tests talk to over HTTP (DESIGN §8).
 
-``shared_moto()`` starts moto's server (``infra/moto_serial.py``: one request at a time) once per process as a child on a free
-127.0.0.1 port (like the emulators in ``infra/emulators.py``) and stops it at exit. Tests isolate
+``shared_moto()`` starts moto's server (``infra/moto_serial.py``: one request at a time) once per
+process as a child on a free 127.0.0.1 port (like the emulators in ``infra/emulators.py``) and
+stops it at exit. Tests isolate
 themselves by bucket, table and queue names, never by restarting it. A test that needs moto and
 cannot start it fails with the server's log (``EmulatorError``), it does not skip.
 """

@@ -59,10 +59,8 @@ class AssetRecords(DynamoBase):
 
         def attempt() -> list[Doc]:
             keys = {(w.doc["catalog_id"], w.doc["id"]) for w in writes}
-            read = {
-                (attr(i, "pk")[2:], attr(i, "sk")): i
-                for i in self._batch_get([key(f"A#{c}", a) for c, a in keys], what)
-            }  # type: ignore[index]
+            found = self._batch_get([key(f"A#{c}", a) for c, a in keys], what)
+            read = {(str(attr(i, "pk"))[2:], str(attr(i, "sk"))): i for i in found}
             state: dict[tuple[str, str], Doc | None] = {k: (unpack(read[k]) if k in read else None) for k in keys}
             results: list[Doc] = []
             for write in writes:

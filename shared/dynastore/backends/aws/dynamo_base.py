@@ -179,7 +179,7 @@ class DynamoBase:
                 if (
                     after is not None
                     and query.begins_with is not None
-                    and not attr(item, sk_name or "").startswith(query.begins_with)
+                    and not (attr(item, sk_name) or "").startswith(query.begins_with)
                 ):
                     return
                 yield item
@@ -204,17 +204,16 @@ class DynamoBase:
         budget = max(budget or self.scan_budget, limit + 1)
         sk_name = query.names[1]
         out: list[Doc] = []
-        read = 0
         last: str | None = None
-        for item in self._query(query, after, page_size=min(limit + 1, 1000) if check is None else 500):
+        page_size = min(limit + 1, 1000) if check is None else 500
+        for read, item in enumerate(self._query(query, after, page_size=page_size)):
             doc = unpack(item)
             if check is None or check(doc):
                 if len(out) == limit:
                     return Page(out, encode_token({"o": signature, "k": last}))
                 out.append(doc)
             last = attr(item, sk_name)
-            read += 1
-            if read >= budget and len(out) < limit:
+            if read + 1 >= budget and len(out) < limit:
                 return Page(out, encode_token({"o": signature, "k": last}), extra={"budget_exhausted": True})
         return Page(out, None)
 
@@ -222,6 +221,7 @@ class DynamoBase:
         self, sources: list[Query], signature: str, limit: int, token: str | None, check: Callable[[Doc], bool]
     ) -> Page[Doc]:
         """A keyset page across partitions read one after the other (catalog order)."""
+        check_limit(limit)
         position = decode_token(token, signature) or {"s": 0, "t": None}
         index, inner = int(position.get("s") or 0), position.get("t")
         items: list[Doc] = []

@@ -84,7 +84,10 @@ def sorted_page(
                 return -c if direction == "desc" else c
         return (a[1] > b[1]) - (a[1] < b[1])
 
-    rows.sort(key=functools.cmp_to_key(lambda a, b: compare((a[0], a[1]), (b[0], b[1]))))
+    def row_compare(a: tuple[list[Any], list[str], Doc], b: tuple[list[Any], list[str], Doc]) -> int:
+        return compare((a[0], a[1]), (b[0], b[1]))
+
+    rows.sort(key=functools.cmp_to_key(row_compare))
     if position is not None:
         after = (list(position.get("v") or []), list(position.get("t") or []))
         if len(after[0]) != len(fields):

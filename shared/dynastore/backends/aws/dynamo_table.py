@@ -69,15 +69,19 @@ class DynamoClaims:
         if not isinstance(key, str) or not key:
             raise Invalid("a claim key must be a non-empty string")
         now = time.time()
-        item = {**self._key(key), TTL_ATTRIBUTE: {"N": str(int(now + max(ttl_seconds, 1)) + 1)}}
+        item = {
+            **self._key(key),
+            "until": {"N": f"{now + ttl_seconds:.3f}"},  # the claim's end, to the millisecond
+            TTL_ATTRIBUTE: {"N": str(int(now + ttl_seconds) + 1)},  # DynamoDB's TTL: whole seconds
+        }
         try:
             with sdk_errors("claim"):
                 self._client.get().put_item(
                     TableName=self.table,
                     Item=item,
-                    ConditionExpression="attribute_not_exists(pk) OR #e < :now",
-                    ExpressionAttributeNames={"#e": TTL_ATTRIBUTE},
-                    ExpressionAttributeValues={":now": {"N": str(int(now))}},
+                    ConditionExpression="attribute_not_exists(pk) OR #u < :now",
+                    ExpressionAttributeNames={"#u": "until"},
+                    ExpressionAttributeValues={":now": {"N": f"{now:.3f}"}},
                 )
         except Conflict:
             return False
