@@ -128,6 +128,19 @@ class Settings(BaseSettings):
         default=None,
         description="Secrets Manager secret holding DYNASTORE_API_KEYS; Lambda reads it once per cold start",
     )
+    aws_services_endpoint_url: str | None = Field(
+        default=None, description="DynamoDB and SQS endpoint (moto in tests); unset: the AWS regional endpoints"
+    )
+    aws_s3_path_style: bool = Field(
+        default=True, description="path-style S3 addressing when aws_endpoint_url is set (MinIO, Ceph, moto)"
+    )
+    aws_queue_prefix: str = Field(
+        default="dynastore", description="SQS queue names are {prefix}-{queue}, the dead-letter queue {prefix}-dlq"
+    )
+    aws_bucket_per_catalog: bool = False
+    aws_notification_queue_arn: str | None = Field(
+        default=None, description="SQS queue ARN per-catalog buckets send object events to"
+    )
 
     log_level: str = "INFO"
 

@@ -69,9 +69,25 @@ def make_gcp_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
         yield Backend("gcp", built.adapters, built.deliver)
 
 
+@contextmanager
+def make_aws_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    """S3 + DynamoDB + SQS on moto's server (started once per process, on first use; a test that
+    cannot start it fails); each test gets its own bucket, table and queue prefix (infra/aws_testing.py)."""
+    import sys
+
+    root = str(Path(__file__).resolve().parents[2])
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from infra.aws_testing import aws_adapters
+
+    with aws_adapters() as built:
+        yield Backend("aws", built.adapters, built.deliver)
+
+
 BACKENDS: dict[str, BackendFactory] = {
     "local": make_local_backend,
     "gcp": make_gcp_backend,
+    "aws": make_aws_backend,
 }
 
 

@@ -8,15 +8,23 @@ import pytest
 
 from dynastore.bootstrap import build_adapters
 from dynastore.config import Settings
-from dynastore.errors import Unavailable
+from dynastore.errors import Invalid
 
 
-def test_the_aws_backend_says_it_is_not_built_rather_than_half_working(tmp_path: Path) -> None:
-    # GIVEN settings that ask for the aws backend
-    settings = Settings(backend="aws", data_dir=tmp_path)
-    # WHEN the adapters are built THEN start-up stops with a message that says what to do
-    with pytest.raises(Unavailable, match="set DYNASTORE_BACKEND to local or gcp"):
-        build_adapters(settings)
+def test_the_aws_backend_builds_its_adapters_without_touching_aws(tmp_path: Path) -> None:
+    # GIVEN settings that ask for the aws backend with its landing bucket
+    settings = Settings(backend="aws", data_dir=tmp_path, aws_bucket="landing", aws_table_prefix="prod")
+    # WHEN the adapters are built THEN each port is served by the aws backend (clients made on first use)
+    adapters = build_adapters(settings)
+    assert type(adapters.store).__name__ == "DynamoMetadataStore"
+    assert type(adapters.blobs).__name__ == "S3BlobStore"
+    assert type(adapters.queue).__name__ == "SqsTaskQueue"
+    assert adapters.blobs.bucket == "landing"
+
+
+def test_the_aws_backend_without_a_bucket_says_which_setting_to_set(tmp_path: Path) -> None:
+    with pytest.raises(Invalid, match="DYNASTORE_AWS_BUCKET"):
+        build_adapters(Settings(backend="aws", data_dir=tmp_path))
 
 
 def test_the_local_backend_is_the_default(tmp_path: Path) -> None:

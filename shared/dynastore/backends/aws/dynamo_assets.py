@@ -1,0 +1,181 @@
+"""Assets on DynamoDB: atomic multi-asset writes with their audit events, search, export
+(layout: ``dynamo_store``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from dynastore.backends.aws.dynamo_base import (
+    SEP,
+    TXN_ITEMS,
+    DynamoBase,
+    Item,
+    Query,
+    attr,
+    chunks,
+    key,
+    record,
+    unpack,
+)
+from dynastore.backends.aws.dynamo_sort import read_sources, sorted_page
+from dynastore.backends.checks import require_str
+from dynastore.domain.asset import time_bounds
+from dynastore.domain.revisions import check_rev
+from dynastore.domain.search import AssetQuery, Page, asset_matches
+from dynastore.errors import Invalid, NotFound
+from dynastore.ports import AssetWrite, Doc
+
+
+def asset_item(doc: Doc) -> Item:
+    catalog_id, asset_id = doc["catalog_id"], doc["id"]
+    updated = f"{doc.get('updated') or ''}{SEP}{asset_id}"
+    return record(f"A#{catalog_id}", asset_id, doc, gsi1pk=f"AU#{catalog_id}", gsi1sk=updated)
+
+
+class AssetRecords(DynamoBase):
+    def get_asset(self, catalog_id: str, asset_id: str) -> Doc:
+        what = f"asset {asset_id!r}"
+        return self._get_existing(f"A#{catalog_id}", asset_id, what, f"{what} does not exist in catalog {catalog_id!r}")
+
+    def get_assets(self, catalog_id: str, asset_ids: Sequence[str]) -> list[Doc]:
+        keys = [key(f"A#{catalog_id}", i) for i in dict.fromkeys(asset_ids)]
+        return [unpack(item) for item in self._batch_get(keys, "assets")]
+
+    # ------------------------------------------------------------------ writes
+    def write_assets(self, writes: Sequence[AssetWrite], *, audits: Sequence[Doc]) -> list[Doc]:
+        """All writes and audit events in one TransactWriteItems when they fit in 100 items; above
+        that, every revision is checked first, then conditional transactions of up to 100 items, and
+        if a later one fails the earlier ones are undone by compensating writes (restore what was
+        there, remove their audit events) before the whole is re-read and retried."""
+        for write in writes:
+            require_str(write.doc, "catalog_id", "an asset")
+            require_str(write.doc, "id", "an asset")
+        audit_items = [self._audit_item(a) for a in audits]
+        if not writes:
+            self._batch_write([{"PutRequest": {"Item": item}} for item in audit_items], "audit")
+            return []
+        what = "asset write" if len(writes) == 1 else f"write of {len(writes)} assets"
+
+        def attempt() -> list[Doc]:
+            keys = {(w.doc["catalog_id"], w.doc["id"]) for w in writes}
+            found = self._batch_get([key(f"A#{c}", a) for c, a in keys], what)
+            read = {(str(attr(i, "pk"))[2:], str(attr(i, "sk"))): i for i in found}
+            state: dict[tuple[str, str], Doc | None] = {k: (unpack(read[k]) if k in read else None) for k in keys}
+            results: list[Doc] = []
+            for write in writes:
+                k = (write.doc["catalog_id"], write.doc["id"])
+                current = state[k]
+                rev = check_rev(current.get("rev") if current else None, write.expect_rev, f"asset {k[1]!r}")
+                stored = {**write.doc, "rev": rev}
+                state[k] = stored
+                results.append(stored)
+            puts = [self._put_action(asset_item(doc), read.get(k)) for k, doc in state.items() if doc is not None]
+            audits_actions = [{"Put": {"TableName": self.table, "Item": item}} for item in audit_items]
+            actions = puts + audits_actions
+            if len(actions) <= TXN_ITEMS:
+                self._transact(what, actions)
+            else:
+                self._transact_in_parts(what, actions, read, audit_items)
+            return results
+
+        result: list[Doc] = self._cas(what, attempt)
+        return result
+
+    def _transact_in_parts(
+        self, what: str, actions: list[dict[str, Any]], read: dict[tuple[str, str], Item], audit_items: list[Item]
+    ) -> None:
+        done: list[dict[str, Any]] = []
+        for part in chunks(actions, TXN_ITEMS):
+            try:
+                self._transact(what, part)
+            except BaseException:
+                self._undo(done, read)
+                raise
+            done.extend(part)
+
+    def _undo(self, done: list[dict[str, Any]], read: dict[tuple[str, str], Item]) -> None:
+        """Put back what was there before the ``done`` puts (compensating writes)."""
+        requests: list[dict[str, Any]] = []
+        for action in done:
+            item = action["Put"]["Item"]
+            pk, sk = item["pk"]["S"], item["sk"]["S"]
+            before = read.get((pk[2:], sk)) if pk.startswith("A#") else None
+            if before is not None:
+                requests.append({"PutRequest": {"Item": before}})
+            else:
+                requests.append({"DeleteRequest": {"Key": key(pk, sk)}})
+        self._batch_write(requests, "undo of a partial asset write")
+
+    def delete_asset(self, catalog_id: str, asset_id: str, *, audit: Doc, expect_rev: int | None = None) -> None:
+        what = f"asset {asset_id!r}"
+        self._audit_item(audit)
+
+        def attempt() -> None:
+            current = self._get_item(f"A#{catalog_id}", asset_id, what)
+            if current is None:
+                raise NotFound(f"{what} does not exist in catalog {catalog_id!r}")
+            check_rev(int(attr(current, "rev") or 0), expect_rev, what)
+            self._transact(what, [self._delete_action(f"A#{catalog_id}", asset_id, current), self._audit_action(audit)])
+
+        self._cas(what, attempt)
+
+    # ------------------------------------------------------------------ search
+    def _asset_check(self, query: AssetQuery) -> Callable[[Doc], bool]:
+        geometries: dict[tuple[str, str, str], Any] = {}
+
+        def item_geometry(doc: Doc) -> Any:
+            k = (doc["catalog_id"], str(doc.get("collection_id") or ""), str(doc.get("item_id") or ""))
+            if k not in geometries:
+                try:
+                    item = self.get_item(*k)  # type: ignore[attr-defined]
+                    geometries[k] = item.get("geometry") or item.get("bbox")
+                except NotFound:
+                    geometries[k] = None
+            return geometries[k]
+
+        return lambda doc: asset_matches(query, doc, item_geometry)
+
+    def _asset_sources(self, query: AssetQuery) -> list[Query]:
+        return [Query(f"A#{c}") for c in sorted(dict.fromkeys(query.catalog_ids))]
+
+    def search_assets(self, query: AssetQuery) -> Page[Doc]:
+        check = self._asset_check(query)
+        if query.ids and len(query.ids) * len(query.catalog_ids) <= self.sort_cap:
+            # A few named assets: read them directly, check and sort in memory.
+            keys = [key(f"A#{c}", i) for c in dict.fromkeys(query.catalog_ids) for i in dict.fromkeys(query.ids)]
+            found = ((doc["catalog_id"], doc) for doc in map(unpack, self._batch_get(keys, "asset search")))
+            return sorted_page(found, check, query, _asset_value, _asset_tie)
+        if query.sortby:
+            return sorted_page(read_sources(self, self._asset_sources(query)), check, query, _asset_value, _asset_tie)
+        return self._multi_page(self._asset_sources(query), "assets-search", query.limit, query.token, check)
+
+    def count_assets(self, query: AssetQuery) -> int:
+        if not query.catalog_ids:
+            return 0
+        check = self._asset_check(query)
+        return sum(1 for source in self._asset_sources(query) for item in self._query(source) if check(unpack(item)))
+
+    def export_assets(
+        self, catalog_id: str, *, since: str | None = None, statuses: Sequence[str] = ("active",)
+    ) -> Iterator[Doc]:
+        if isinstance(statuses, str):
+            raise Invalid("statuses must be a list of statuses")
+        wanted = set(statuses)
+        for item in self._query(Query(f"AU#{catalog_id}", index="gsi1", at_least=since or None), page_size=1000):
+            doc = unpack(item)
+            if (doc.get("status") or "active") in wanted:
+                yield doc
+
+
+def _asset_value(doc: Doc, field: str) -> Any:
+    if field == "datetime":
+        return time_bounds(doc)[0]
+    if field == "file:size":
+        size = doc.get("file:size")
+        return size if isinstance(size, int) and not isinstance(size, bool) else None
+    return doc.get(field)
+
+
+def _asset_tie(doc: Doc, catalog: str) -> tuple[str, ...]:
+    return (catalog, str(doc.get("id") or ""))

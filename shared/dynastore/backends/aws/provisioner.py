@@ -1,0 +1,84 @@
+"""``ports.Provisioner`` on AWS: an SQS queue per catalog, optionally an S3 bucket per catalog.
+
+- Shared landing bucket (default): the catalog's files live under ``{catalog}/`` in
+  ``settings.aws_bucket``; nothing to create in storage. Deprovision deletes that prefix.
+- ``settings.aws_bucket_per_catalog``: a dedicated bucket ``{landing}-{catalog}`` (a valid bucket
+  name derived from both) in ``settings.aws_region``; with ``settings.aws_notification_queue_arn``
+  its object created/removed events go to that SQS queue (the ``on_object_event`` handler's
+  source). Keys in it keep the ``{catalog}/...`` convention. Deprovision empties and removes it.
+
+Both calls are idempotent. The catalog's queue is ``SqsTaskQueue``'s (with its dead-letter
+redrive); wiring it to the task Lambda (an event source mapping) is Terraform's job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import KW_ONLY, dataclass
+
+from dynastore.backends.aws._errors import sdk_errors
+from dynastore.backends.aws.s3 import S3BlobStore
+from dynastore.backends.aws.sqs_queue import SqsTaskQueue
+from dynastore.domain.ids import check_id
+from dynastore.ports import Doc
+
+_BUCKET_INVALID = re.compile(r"[^a-z0-9-]+")
+
+
+def catalog_bucket_name(landing: str, catalog_id: str) -> str:
+    """A valid, deterministic S3 bucket name for a catalog's dedicated bucket (3-63 chars)."""
+    raw = f"{landing}-{catalog_id}".lower()
+    cleaned = _BUCKET_INVALID.sub("-", raw).strip("-")
+    if cleaned == raw and len(cleaned) <= 63:
+        return cleaned
+    digest = hashlib.sha256(f"{landing}/{catalog_id}".encode()).hexdigest()[:8]
+    return f"{cleaned[:54].strip('-')}-{digest}"
+
+
+@dataclass(eq=False, repr=False)
+class AwsProvisioner:
+    blobs: S3BlobStore
+    queue: SqsTaskQueue
+    _: KW_ONLY
+    bucket_per_catalog: bool = False
+    region: str | None = None
+    notification_queue_arn: str | None = None
+
+    def provision_catalog(self, catalog_id: str) -> Doc:
+        check_id(catalog_id, "catalog id")
+        self.queue.ensure_queue(catalog_id)
+        bucket = self.blobs.bucket
+        if self.bucket_per_catalog:
+            bucket = catalog_bucket_name(self.blobs.bucket, catalog_id)
+            store = self.blobs.for_bucket(bucket)
+            store.ensure_bucket(self.region)
+            if self.notification_queue_arn:
+                self._notify(store)
+        return {"bucket": bucket, "prefix": f"{catalog_id}/", "queue": catalog_id}
+
+    def deprovision_catalog(self, catalog_id: str, binding: Doc) -> None:
+        check_id(catalog_id, "catalog id")
+        binding = binding or {}
+        bucket = binding.get("bucket") or self.blobs.bucket
+        prefix = binding.get("prefix") or f"{catalog_id}/"
+        if not prefix.endswith("/"):
+            prefix += "/"
+        if bucket == self.blobs.bucket:
+            self.blobs.delete_prefix(prefix)
+        else:
+            self.blobs.for_bucket(bucket).delete_bucket()
+        self.queue.delete_queue(binding.get("queue") or catalog_id)
+
+    def _notify(self, store: S3BlobStore) -> None:
+        config = {
+            "QueueConfigurations": [
+                {
+                    "Id": "dynastore-object-events",
+                    "QueueArn": self.notification_queue_arn,
+                    "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"],
+                }
+            ]
+        }
+        with sdk_errors(f"notifications of bucket {store.bucket!r}"):
+            store.client.put_bucket_notification_configuration(Bucket=store.bucket, NotificationConfiguration=config)
