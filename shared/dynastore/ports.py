@@ -157,6 +157,15 @@ class AssetWrite:
 
 
 @dataclass(frozen=True)
+class ItemWrite:
+    """One item write inside an atomic ``write_items`` call, with its own audit event."""
+
+    doc: Doc
+    expect_rev: int | None
+    audit: Doc
+
+
+@dataclass(frozen=True)
 class IngestRecord:
     """What indexing did with one object key (for ``GET`` ingest status)."""
 
