@@ -29,6 +29,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import inspect
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -212,6 +213,18 @@ class MetadataStore(HealthCheck, Closable, Protocol):
 
     def put_item(self, catalog_id: str, doc: Doc, *, expect_rev: int | None, audit: Doc) -> Doc:
         """``doc`` is a STAC Item whose ``collection`` names an existing collection."""
+        ...
+
+    def write_items(
+        self,
+        catalog_id: str,
+        items: Sequence[ItemWrite],
+        *,
+        assets: Sequence[AssetWrite] = (),
+        audits: Sequence[Doc] = (),
+    ) -> list[Doc]:
+        """Many ``put_item`` writes (each with its audit) and a ``write_assets`` of ``assets`` with
+        ``audits``, all landing together or not at all (a FeatureCollection POST with inline assets)."""
         ...
 
     def delete_item(
@@ -408,6 +421,43 @@ class MetadataStoreBase:
         with self.batch():
             for record in records:
                 self.put_ingest_record(record)
+
+    def write_items(
+        self: MetadataStore,
+        catalog_id: str,
+        items: Sequence[ItemWrite],
+        *,
+        assets: Sequence[AssetWrite] = (),
+        audits: Sequence[Doc] = (),
+    ) -> list[Doc]:
+        """Inside ``batch()`` (atomic where that is one transaction); elsewhere compensating: on a
+        failure the items written so far are put back as they were (deleted if new), unless another
+        writer changed them since. ``write_assets`` is atomic by itself, so it goes last."""
+        before: dict[str, Doc | None] = {}
+        for write in items:
+            if write.expect_rev != 0:
+                try:
+                    before[write.doc["id"]] = self.get_item(catalog_id, write.doc["collection"], write.doc["id"])
+                except NotFound:
+                    before[write.doc["id"]] = None
+        stored: list[Doc] = []
+        with self.batch():
+            try:
+                for write in items:
+                    stored.append(self.put_item(catalog_id, write.doc, expect_rev=write.expect_rev, audit=write.audit))
+                if assets or audits:
+                    self.write_assets(assets, audits=audits)
+            except BaseException:
+                for write, doc in reversed(list(zip(items, stored, strict=False))):
+                    undo = {**write.audit, "id": uuid.uuid4().hex, "action": "rollback"}
+                    previous = before.get(doc["id"])
+                    with contextlib.suppress(Exception):  # best effort: a failure here is a lost race
+                        if previous is None:
+                            self.delete_item(catalog_id, doc["collection"], doc["id"], audit=undo, expect_rev=doc["rev"])
+                        else:
+                            self.put_item(catalog_id, previous, expect_rev=doc["rev"], audit=undo)
+                raise
+        return stored
 
     def batch(self) -> AbstractContextManager[object]:
         return contextlib.nullcontext()
