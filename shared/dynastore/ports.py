@@ -453,7 +453,9 @@ class MetadataStoreBase:
                     previous = before.get(doc["id"])
                     with contextlib.suppress(Exception):  # best effort: a failure here is a lost race
                         if previous is None:
-                            self.delete_item(catalog_id, doc["collection"], doc["id"], audit=undo, expect_rev=doc["rev"])
+                            self.delete_item(
+                                catalog_id, doc["collection"], doc["id"], audit=undo, expect_rev=doc["rev"]
+                            )
                         else:
                             self.put_item(catalog_id, previous, expect_rev=doc["rev"], audit=undo)
                 raise

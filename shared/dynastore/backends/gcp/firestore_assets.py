@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, cast
 
-from dynastore.backends.gcp._errors import sdk_errors
 from dynastore.backends.gcp.firestore_base import FirestoreBase, add_one_of
 from dynastore.backends.gcp.firestore_common import (
     ASSET_SORT_NATIVE,
@@ -15,14 +14,13 @@ from dynastore.backends.gcp.firestore_common import (
     asset_fields,
     audit_fields,
     check_limit,
-    chunks,
     unpack,
 )
 from dynastore.backends.gcp.firestore_scan import Filter, Scan
 from dynastore.backends.gcp.grams import gram_key, query_grams
 from dynastore.domain.revisions import check_rev
 from dynastore.domain.search import AssetQuery, Page, asset_matches
-from dynastore.errors import Conflict, Invalid, NotFound
+from dynastore.errors import Invalid, NotFound
 from dynastore.ports import AssetWrite, Doc
 
 
@@ -225,4 +223,3 @@ class AssetRecords(FirestoreBase):
         scan = self._scan("assets", [filters], [("updated", "ASCENDING")])
         for row in scan.stream(filters, None, EXPORT_BATCH):
             yield unpack(row.data)
-

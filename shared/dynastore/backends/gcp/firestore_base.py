@@ -383,4 +383,3 @@ def add_one_of(base: list[Filter], field: str, values: Sequence[Any], disjunctio
         base.append((field, "in", list(values)))
         return disjunctions * len(values), True
     return disjunctions, False
-

@@ -84,9 +84,7 @@ class CatalogRecords(FirestoreBase):
             refs.extend(s.reference for s in snapshots)
         return refs
 
-    def _delete_scope(
-        self, target: Any, refs: list[Any], audit: Doc, what: str, expect_rev: int | None = None
-    ) -> None:
+    def _delete_scope(self, target: Any, refs: list[Any], audit: Doc, what: str, expect_rev: int | None = None) -> None:
         """Delete ``refs`` then ``target`` (NotFound if absent) with ``audit``: one transaction when
         it fits, else batches with ``target`` last, so a retry after a crash finishes the job.
         ``expect_rev``: ``target``'s revision, checked before anything is deleted and again at the end."""
@@ -170,7 +168,9 @@ class CatalogRecords(FirestoreBase):
             asset_fields(write.doc)  # validates before anything is written
         planned: list[tuple[Any, Doc, int | None, Callable[[Doc], dict[str, Any]], str]] = [
             (
-                self._item_ref(catalog_id, require_str(w.doc, "collection", "an item"), require_str(w.doc, "id", "an item")),
+                self._item_ref(
+                    catalog_id, require_str(w.doc, "collection", "an item"), require_str(w.doc, "id", "an item")
+                ),
                 w.doc,
                 w.expect_rev,
                 lambda stored: item_fields(catalog_id, stored),
@@ -183,7 +183,8 @@ class CatalogRecords(FirestoreBase):
             for w in assets
         ]
         collections = {
-            (ref := self._collection_ref(catalog_id, w.doc["collection"])).path: (ref, w.doc["collection"]) for w in items
+            (ref := self._collection_ref(catalog_id, w.doc["collection"])).path: (ref, w.doc["collection"])
+            for w in items
         }
         extras = [(self._audit_ref(w.audit), audit_fields(w.audit)) for w in items]
         extras += [(self._audit_ref(a), audit_fields(a)) for a in audits]
@@ -275,4 +276,3 @@ class CatalogRecords(FirestoreBase):
 
     def count_items(self, query: ItemQuery) -> int:
         return self._count(query, self._item_scan)
-
