@@ -85,8 +85,10 @@ def test_an_item_read_back_and_put_keeps_its_asset_records(services: Services) -
     # GIVEN an item with inline assets, rendered as clients read it
     services.stac.create_item("fc", "s2", _scene("A"), actor=ACTOR)
     body = services.stac.get_item_doc("fc", "s2", "A")
-    body["assets"] = {d["id"]: {"href": d["href"], "roles": d["roles"]} for d in
-                      services.adapters.store.get_assets("fc", ["A.visual", "A.B04"])}
+    body["assets"] = {
+        d["id"]: {"href": d["href"], "roles": d["roles"]}
+        for d in services.adapters.store.get_assets("fc", ["A.visual", "A.B04"])
+    }
     # WHEN it is PUT back as read (keys are the asset ids)
     services.stac.replace_item("fc", "s2", "A", body, actor=ACTOR)
     # THEN the same two records are updated: no A.A.visual appears
@@ -121,9 +123,7 @@ def test_feature_collection_with_an_existing_item_writes_nothing(services: Servi
 
 
 def _writes(catalog_id: str, collection_id: str, ids: list[str]) -> tuple[list[ItemWrite], list[AssetWrite], list[Any]]:
-    items = [
-        ItemWrite(item_doc(collection_id, i), expect_rev=0, audit=audit(catalog_id, "item", i)) for i in ids
-    ]
+    items = [ItemWrite(item_doc(collection_id, i), expect_rev=0, audit=audit(catalog_id, "item", i)) for i in ids]
     assets = [
         AssetWrite(asset_doc(catalog_id, f"{i}.{k}", collection_id=collection_id, item_id=i), expect_rev=0)
         for i in ids
@@ -173,7 +173,10 @@ def test_write_items_stores_items_assets_and_audits(store: MetadataStore) -> Non
     # THEN each is stored at rev 1, with its assets and every audit event
     assert [(d["id"], d["rev"]) for d in stored] == [("a", 1), ("b", 1)]
     assert sorted(d["id"] for d in store.get_assets("ws", [w.doc["id"] for w in assets])) == [
-        "a.B04", "a.visual", "b.B04", "b.visual"
+        "a.B04",
+        "a.visual",
+        "b.B04",
+        "b.visual",
     ]
     assert len(store.list_audit("ws", record_type="asset").items) == 4
     assert len(store.list_audit("ws", record_type="item").items) == 2
