@@ -207,7 +207,7 @@ class CatalogRecords(FirestoreBase):
         reads = [*refs.values(), *(ref for ref, _ in collections.values())]
         if len(refs) + len(extras) <= TXN_WRITES:
 
-            def write(transaction: Any) -> list[Doc]:
+            def commit(transaction: Any) -> list[Doc]:
                 stored, final = plan(self._get_all(reads, what, transaction))
                 for path, fields in final.items():
                     transaction.set(refs[path], fields)
@@ -215,7 +215,7 @@ class CatalogRecords(FirestoreBase):
                     transaction.set(ref, row)
                 return stored
 
-            return cast(list[Doc], self._transaction(what, write))
+            return cast(list[Doc], self._transaction(what, commit))
         read = self._snapshots(reads, what)
         stored, final = plan({p: snap.to_dict() for p, snap in read.items() if snap is not None and snap.exists})
         self._commit_in_parts(refs, read, final, extras, what)
