@@ -18,7 +18,8 @@ Capabilities only some backends do natively have a default in a small base class
 inherit (``BlobStoreBase``, ``MetadataStoreBase``, ``TaskQueueBase``); a backend overrides what it
 does faster: the stored JSON text of assets (``get_assets_json``, ``export_assets_json``: bulk-get
 and export splice it without parsing), ingest records in bulk (``get_ingest_records``,
-``put_ingest_records``), a write ``batch()``, ``list_keys`` without stat-ing, a bucket that is a
+``put_ingest_records``), items with their assets together (``write_items``: compensating unless
+``batch()`` is one transaction), a write ``batch()``, ``list_keys`` without stat-ing, a bucket that is a
 local folder (``root``, ``local_reads``: bulk indexing then reads small files on one thread), an
 in-process queue worker (``local_worker``, ``start_worker``/``stop``). ``Adapters.check`` (called
 by ``bootstrap``) verifies at start-up that each adapter has every member of its port.
