@@ -18,7 +18,8 @@ Capabilities only some backends do natively have a default in a small base class
 inherit (``BlobStoreBase``, ``MetadataStoreBase``, ``TaskQueueBase``); a backend overrides what it
 does faster: the stored JSON text of assets (``get_assets_json``, ``export_assets_json``: bulk-get
 and export splice it without parsing), ingest records in bulk (``get_ingest_records``,
-``put_ingest_records``), a write ``batch()``, ``list_keys`` without stat-ing, a bucket that is a
+``put_ingest_records``), items with their assets together (``write_items``: compensating unless
+``batch()`` is one transaction), a write ``batch()``, ``list_keys`` without stat-ing, a bucket that is a
 local folder (``root``, ``local_reads``: bulk indexing then reads small files on one thread), an
 in-process queue worker (``local_worker``, ``start_worker``/``stop``). ``Adapters.check`` (called
 by ``bootstrap``) verifies at start-up that each adapter has every member of its port.
@@ -29,6 +30,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import inspect
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -157,6 +159,15 @@ class AssetWrite:
 
 
 @dataclass(frozen=True)
+class ItemWrite:
+    """One item write inside an atomic ``write_items`` call, with its own audit event."""
+
+    doc: Doc
+    expect_rev: int | None
+    audit: Doc
+
+
+@dataclass(frozen=True)
 class IngestRecord:
     """What indexing did with one object key (for ``GET`` ingest status)."""
 
@@ -203,6 +214,18 @@ class MetadataStore(HealthCheck, Closable, Protocol):
 
     def put_item(self, catalog_id: str, doc: Doc, *, expect_rev: int | None, audit: Doc) -> Doc:
         """``doc`` is a STAC Item whose ``collection`` names an existing collection."""
+        ...
+
+    def write_items(
+        self,
+        catalog_id: str,
+        items: Sequence[ItemWrite],
+        *,
+        assets: Sequence[AssetWrite] = (),
+        audits: Sequence[Doc] = (),
+    ) -> list[Doc]:
+        """Many ``put_item`` writes (each with its audit) and a ``write_assets`` of ``assets`` with
+        ``audits``, all landing together or not at all (a FeatureCollection POST with inline assets)."""
         ...
 
     def delete_item(
@@ -399,6 +422,45 @@ class MetadataStoreBase:
         with self.batch():
             for record in records:
                 self.put_ingest_record(record)
+
+    def write_items(
+        self: MetadataStore,
+        catalog_id: str,
+        items: Sequence[ItemWrite],
+        *,
+        assets: Sequence[AssetWrite] = (),
+        audits: Sequence[Doc] = (),
+    ) -> list[Doc]:
+        """Inside ``batch()`` (atomic where that is one transaction); elsewhere compensating: on a
+        failure the items written so far are put back as they were (deleted if new), unless another
+        writer changed them since. ``write_assets`` is atomic by itself, so it goes last."""
+        before: dict[str, Doc | None] = {}
+        for write in items:
+            if write.expect_rev != 0:
+                try:
+                    before[write.doc["id"]] = self.get_item(catalog_id, write.doc["collection"], write.doc["id"])
+                except NotFound:
+                    before[write.doc["id"]] = None
+        stored: list[Doc] = []
+        with self.batch():
+            try:
+                for write in items:
+                    stored.append(self.put_item(catalog_id, write.doc, expect_rev=write.expect_rev, audit=write.audit))
+                if assets or audits:
+                    self.write_assets(assets, audits=audits)
+            except BaseException:
+                for write, doc in reversed(list(zip(items, stored, strict=False))):
+                    undo = {**write.audit, "id": uuid.uuid4().hex, "action": "rollback"}
+                    previous = before.get(doc["id"])
+                    with contextlib.suppress(Exception):  # best effort: a failure here is a lost race
+                        if previous is None:
+                            self.delete_item(
+                                catalog_id, doc["collection"], doc["id"], audit=undo, expect_rev=doc["rev"]
+                            )
+                        else:
+                            self.put_item(catalog_id, previous, expect_rev=doc["rev"], audit=undo)
+                raise
+        return stored
 
     def batch(self) -> AbstractContextManager[object]:
         return contextlib.nullcontext()

@@ -24,8 +24,8 @@ def test_item_get_then_put_round_trip_succeeds(api: LiveApi, catalog: str) -> No
     assert put.status_code == 200, put.text
     again = api.reader.get(path).json()
     assert again["properties"]["title"] == "edited"
-    assert again["assets"]["b04"]["href"] == HREF
-    assert again["assets"]["b04"]["created"] == document["assets"]["b04"]["created"]
+    assert again["assets"]["scene-1.b04"]["href"] == HREF  # inline asset ids are <item>.<key>
+    assert again["assets"]["scene-1.b04"]["created"] == document["assets"]["scene-1.b04"]["created"]
 
 
 def test_item_round_trip_keeps_a_stored_file_href(api: LiveApi, catalog: str) -> None:

@@ -32,9 +32,7 @@ def stolen(api: Api, catalog: str) -> str:
     return upload(api, make_catalog(api), "secret.bin")
 
 
-def test_an_inline_asset_pointing_into_another_catalogs_storage_is_refused(
-    api: Api, catalog: str, stolen: str
-) -> None:
+def test_an_inline_asset_pointing_into_another_catalogs_storage_is_refused(api: Api, catalog: str, stolen: str) -> None:
     # GIVEN catalog A's collection and the href of catalog B's file
     base = items_of(catalog)
     # WHEN an editor of A posts an item whose inline asset points at it
@@ -42,13 +40,16 @@ def test_an_inline_asset_pointing_into_another_catalogs_storage_is_refused(
     # THEN it is refused with the href rule, and nothing is stored
     assert_problem(response, 400, *HREF_RULE)
     assert api.reader.get(f"{base}/steal-1").status_code == 404
-    assert api.reader.get(f"/assets/catalogs/{catalog}/assets/data").status_code == 404
+    assert (
+        api.reader.get(f"/assets/catalogs/{catalog}/collections/s2/items/steal-1/assets/steal-1.data").status_code
+        == 404
+    )
     # AND neither PUT nor PATCH of an existing item can bring it in
     assert api.editor.post(base, json=item("ok-1", {"web": {"href": HREF}})).status_code == 201
     assert_problem(api.editor.put(f"{base}/ok-1", json=item("ok-1", {"web": {"href": stolen}})), 400, *HREF_RULE)
     patch = {"assets": {"web": {"href": stolen}}}
     assert_problem(api.editor.patch(f"{base}/ok-1", json=patch), 400, *HREF_RULE)
-    stored = api.reader.get(f"/assets/catalogs/{catalog}/collections/s2/items/ok-1/assets/web").json()
+    stored = api.reader.get(f"/assets/catalogs/{catalog}/collections/s2/items/ok-1/assets/ok-1.web").json()
     assert stored["href"] == HREF
 
 

@@ -207,18 +207,21 @@ def test_item_transaction_crud_with_inline_assets(stac_api: StacApi) -> None:
     doc = created.json()
     validate_stac(doc)
     assert doc["collection"] == "tracks" and doc["bbox"] == [10.0, 40.0, 11.0, 41.0]
-    assert doc["assets"]["track"]["href"] == "https://example.com/t.geojson"
+    # an inline asset's id is <item>.<key> whatever other items hold (keys starting with the item id stay as sent)
+    assert doc["assets"]["Bluefin-12.track"]["href"] == "https://example.com/t.geojson"
     assert doc["properties"]["created"] and doc["properties"]["updated"]
     # the inline asset is a first-class asset record of the item
-    record = stac_api.reader.get(f"/assets/catalogs/{catalog_id}/collections/tracks/items/Bluefin-12/assets/track")
+    record = stac_api.reader.get(
+        f"/assets/catalogs/{catalog_id}/collections/tracks/items/Bluefin-12/assets/Bluefin-12.track"
+    )
     assert record.status_code == 200 and record.json()["item_id"] == "Bluefin-12"
     assert_problem(stac_api.editor.post(base, json=body), 409, "exists")
-    # a second item using the same asset key gets its own record, keyed <item>.<key>
+    # a second item using the same asset key gets its own record by the same rule
     other = stac_api.editor.post(
         base, json=item("Bluefin-13", assets={"track": {"href": "https://example.com/u.json"}})
     )
     assert other.status_code == 201 and list(other.json()["assets"]) == ["Bluefin-13.track"]
-    # PATCH merges properties; assets: {key: null} deletes that asset
+    # PATCH merges properties; assets: {key: null} deletes that asset (by its key or its id)
     patched = stac_api.editor.patch(
         f"{base}/Bluefin-12", json={"properties": {"sys:state": "final"}, "assets": {"track": None}}
     )

@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, cast
 
-from dynastore.backends.gcp._errors import sdk_errors
 from dynastore.backends.gcp.firestore_base import FirestoreBase, add_one_of
 from dynastore.backends.gcp.firestore_common import (
     ASSET_SORT_NATIVE,
-    DELETE_BATCH,
     EXPORT_BATCH,
     MAX_IN,
     TXN_WRITES,
     asset_fields,
     audit_fields,
     check_limit,
-    chunks,
     unpack,
 )
 from dynastore.backends.gcp.firestore_scan import Filter, Scan
 from dynastore.backends.gcp.grams import gram_key, query_grams
 from dynastore.domain.revisions import check_rev
 from dynastore.domain.search import AssetQuery, Page, asset_matches
-from dynastore.errors import Conflict, Invalid, NotFound
+from dynastore.errors import Invalid, NotFound
 from dynastore.ports import AssetWrite, Doc
 
 
@@ -83,64 +79,14 @@ class AssetRecords(FirestoreBase):
         plan: Callable[[dict[str, int | None]], tuple[list[Doc], dict[str, Doc]]],
         revisions: Callable[[dict[str, dict[str, Any]]], dict[str, int | None]],
     ) -> list[Doc]:
-        """A write too big for one commit: check every revision first (nothing is written on a
-        stale one), commit in parts that re-check what they overwrite, undo the parts already
-        committed if a later one fails."""
+        """A write too big for one commit: every revision is checked first (nothing is written on a
+        stale one), then ``_commit_in_parts``."""
         read = self._snapshots(list(unique.values()), "asset write")
         before = {p: snap.to_dict() for p, snap in read.items() if snap is not None and snap.exists}
-        expected = revisions(before)
-        stored, final = plan(expected)
-        half = TXN_WRITES // 2
-        paths = list(final)
-        path_chunks = chunks(paths, half) or [[]]
-        audit_chunks = chunks(audit_rows, half)
-        done: list[str] = []
-        try:
-            for k, (chunk, audit_chunk) in enumerate(itertools.zip_longest(path_chunks, audit_chunks)):
-                part_paths: list[str] = chunk or []
-                part_audits: list[tuple[Any, dict[str, Any]]] = audit_chunk or []
-                batch = self.db.batch()
-                for path in part_paths:  # each write holds only over the version read first
-                    snapshot = read[path]
-                    if snapshot is not None and snapshot.exists:
-                        option = self.db.write_option(last_update_time=snapshot.update_time)
-                        batch.update(unique[path], asset_fields(final[path]), option=option)
-                    else:
-                        batch.create(unique[path], asset_fields(final[path]))
-                for ref, row in part_audits:
-                    batch.set(ref, row)
-                self._commit_part(batch, f"asset write part {k + 1}")
-                done.extend(part_paths)
-        except BaseException:
-            self._compensate([unique[p] for p in done], before, {p: final[p]["rev"] for p in done})
-            raise
+        stored, final = plan(revisions(before))
+        fields = {path: asset_fields(doc) for path, doc in final.items()}
+        self._commit_in_parts(unique, read, fields, audit_rows, "asset write")
         return stored
-
-    def _commit_part(self, batch: Any, what: str) -> None:
-        from google.api_core import exceptions as gexc
-
-        with sdk_errors(what):
-            try:
-                batch.commit()
-            except (gexc.FailedPrecondition, gexc.AlreadyExists, gexc.NotFound) as exc:
-                raise Conflict(f"{what}: an asset changed during a bulk write; retry") from exc
-
-    def _compensate(self, refs: list[Any], before: dict[str, dict[str, Any]], ours: dict[str, int]) -> None:
-        """Undo the committed part of a failed chunked write (restore the previous documents)."""
-        for chunk in chunks(refs, DELETE_BATCH):
-
-            def undo(transaction: Any, chunk: list[Any] = chunk) -> None:
-                current = self._get_all(chunk, "undo", transaction)
-                for ref in chunk:
-                    now = current.get(ref.path)
-                    if now is None or now.get("rev") != ours.get(ref.path):
-                        continue  # someone wrote it since: leave their version
-                    if ref.path in before:
-                        transaction.set(ref, before[ref.path])
-                    else:
-                        transaction.delete(ref)
-
-            self._transaction("undo a partial asset write", undo)
 
     def delete_asset(self, catalog_id: str, asset_id: str, *, audit: Doc, expect_rev: int | None = None) -> None:
         what = f"asset {asset_id!r} in catalog {catalog_id!r}"
@@ -277,4 +223,3 @@ class AssetRecords(FirestoreBase):
         scan = self._scan("assets", [filters], [("updated", "ASCENDING")])
         for row in scan.stream(filters, None, EXPORT_BATCH):
             yield unpack(row.data)
-

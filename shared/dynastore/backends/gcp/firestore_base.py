@@ -4,14 +4,17 @@ compare-and-set commit, versioned puts, scans and the search strategy (layout: `
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from dynastore.backends.gcp._errors import MissingIndex, sdk_errors, translate
 from dynastore.backends.gcp.firestore_common import (
     CAS_ATTEMPTS,
+    DELETE_BATCH,
     MAX_IN,
     SEP,
+    TXN_WRITES,
     audit_fields,
     check_limit,
     chunks,
@@ -21,7 +24,7 @@ from dynastore.backends.gcp.firestore_scan import Filter, Order, ReadStats, Row,
 from dynastore.domain.retry import retry_on_conflict
 from dynastore.domain.revisions import check_rev
 from dynastore.domain.search import ASSET_SORT_FIELDS, ITEM_SORT_FIELDS, AssetQuery, Page
-from dynastore.errors import Invalid, NotFound
+from dynastore.errors import Conflict, Invalid, NotFound
 from dynastore.ports import Doc
 
 
@@ -150,6 +153,68 @@ class FirestoreBase:
             except (gexc.FailedPrecondition, gexc.AlreadyExists, gexc.NotFound, gexc.Aborted):
                 return False
         return True
+
+    def _commit_in_parts(
+        self,
+        refs: dict[str, Any],
+        read: dict[str, Any],
+        fields: dict[str, dict[str, Any]],
+        extras: list[tuple[Any, dict[str, Any]]],
+        what: str,
+    ) -> None:
+        """Commit ``fields`` (by path; ``read``: the snapshots they were planned on) and ``extras`` (set
+        unconditionally) in parts of ``TXN_WRITES // 2``, each write conditional on the version read;
+        if a part fails, the parts already committed are undone by compensating writes (restore what
+        was there), so a conflict leaves no partial write behind."""
+        before = {p: snap.to_dict() for p, snap in read.items() if snap is not None and snap.exists}
+        half = TXN_WRITES // 2
+        path_chunks = chunks(list(fields), half) or [[]]
+        extra_chunks = chunks(extras, half)
+        done: list[str] = []
+        try:
+            for k, (chunk, extra_chunk) in enumerate(itertools.zip_longest(path_chunks, extra_chunks)):
+                part_paths: list[str] = chunk or []
+                batch = self.db.batch()
+                for path in part_paths:  # each write holds only over the version read first
+                    snapshot = read.get(path)
+                    if snapshot is not None and snapshot.exists:
+                        option = self.db.write_option(last_update_time=snapshot.update_time)
+                        batch.update(refs[path], fields[path], option=option)
+                    else:
+                        batch.create(refs[path], fields[path])
+                for ref, row in extra_chunk or []:
+                    batch.set(ref, row)
+                self._commit_part(batch, f"{what} part {k + 1}")
+                done.extend(part_paths)
+        except BaseException:
+            self._compensate([refs[p] for p in done], before, {p: fields[p]["rev"] for p in done})
+            raise
+
+    def _commit_part(self, batch: Any, what: str) -> None:
+        from google.api_core import exceptions as gexc
+
+        with sdk_errors(what):
+            try:
+                batch.commit()
+            except (gexc.FailedPrecondition, gexc.AlreadyExists, gexc.NotFound) as exc:
+                raise Conflict(f"{what}: a record changed during a bulk write; retry") from exc
+
+    def _compensate(self, refs: list[Any], before: dict[str, dict[str, Any]], ours: dict[str, int]) -> None:
+        """Undo the committed part of a failed write in parts (restore the previous documents)."""
+        for chunk in chunks(refs, DELETE_BATCH):
+
+            def undo(transaction: Any, chunk: list[Any] = chunk) -> None:
+                current = self._get_all(chunk, "undo", transaction)
+                for ref in chunk:
+                    now = current.get(ref.path)
+                    if now is None or now.get("rev") != ours.get(ref.path):
+                        continue  # someone wrote it since: leave their version
+                    if ref.path in before:
+                        transaction.set(ref, before[ref.path])
+                    else:
+                        transaction.delete(ref)
+
+            self._transaction("undo a partial write", undo)
 
     def _audit_ref(self, audit: Doc) -> Any:
         audit_id = audit.get("id") if isinstance(audit, dict) else None
@@ -318,4 +383,3 @@ def add_one_of(base: list[Filter], field: str, values: Sequence[Any], disjunctio
         base.append((field, "in", list(values)))
         return disjunctions * len(values), True
     return disjunctions, False
-

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 from dynastore.backends.gcp._errors import sdk_errors
 from dynastore.backends.gcp.firestore_base import FirestoreBase, add_one_of
@@ -11,6 +12,7 @@ from dynastore.backends.gcp.firestore_common import (
     ITEM_SORT_NATIVE,
     TXN_WRITES,
     as_str,
+    asset_fields,
     audit_fields,
     check_limit,
     chunks,
@@ -24,7 +26,7 @@ from dynastore.backends.gcp.grams import gram_key, query_grams
 from dynastore.domain.revisions import check_rev
 from dynastore.domain.search import ItemQuery, Page, free_text_terms, item_matches
 from dynastore.errors import NotFound
-from dynastore.ports import Doc
+from dynastore.ports import AssetWrite, Doc, ItemWrite
 
 
 class CatalogRecords(FirestoreBase):
@@ -82,9 +84,7 @@ class CatalogRecords(FirestoreBase):
             refs.extend(s.reference for s in snapshots)
         return refs
 
-    def _delete_scope(
-        self, target: Any, refs: list[Any], audit: Doc, what: str, expect_rev: int | None = None
-    ) -> None:
+    def _delete_scope(self, target: Any, refs: list[Any], audit: Doc, what: str, expect_rev: int | None = None) -> None:
         """Delete ``refs`` then ``target`` (NotFound if absent) with ``audit``: one transaction when
         it fits, else batches with ``target`` last, so a retry after a crash finishes the job.
         ``expect_rev``: ``target``'s revision, checked before anything is deleted and again at the end."""
@@ -153,6 +153,74 @@ class CatalogRecords(FirestoreBase):
             precheck=collection_exists,
         )
 
+    def write_items(
+        self,
+        catalog_id: str,
+        items: Sequence[ItemWrite],
+        *,
+        assets: Sequence[AssetWrite] = (),
+        audits: Sequence[Doc] = (),
+    ) -> list[Doc]:
+        """One transaction when it fits in one commit (``TXN_WRITES`` documents and audits), else every
+        collection and revision is checked first and ``_commit_in_parts`` writes (and undoes on failure)."""
+        what = f"item write in catalog {catalog_id!r}"
+        for write in assets:
+            asset_fields(write.doc)  # validates before anything is written
+        planned: list[tuple[Any, Doc, int | None, Callable[[Doc], dict[str, Any]], str]] = [
+            (
+                self._item_ref(
+                    catalog_id, require_str(w.doc, "collection", "an item"), require_str(w.doc, "id", "an item")
+                ),
+                w.doc,
+                w.expect_rev,
+                lambda stored: item_fields(catalog_id, stored),
+                "item",
+            )
+            for w in items
+        ]
+        planned += [
+            (self._asset_ref(w.doc["catalog_id"], w.doc["id"]), w.doc, w.expect_rev, asset_fields, "asset")
+            for w in assets
+        ]
+        collections = {
+            (ref := self._collection_ref(catalog_id, w.doc["collection"])).path: (ref, w.doc["collection"])
+            for w in items
+        }
+        extras = [(self._audit_ref(w.audit), audit_fields(w.audit)) for w in items]
+        extras += [(self._audit_ref(a), audit_fields(a)) for a in audits]
+        refs = {entry[0].path: entry[0] for entry in planned}
+
+        def plan(state: dict[str, dict[str, Any]]) -> tuple[list[Doc], dict[str, dict[str, Any]]]:
+            for path, (_, collection_id) in collections.items():
+                if path not in state:
+                    raise NotFound(f"collection {collection_id!r} does not exist in catalog {catalog_id!r}")
+            revs = {path: state[path].get("rev") if path in state else None for path in refs}
+            stored: list[Doc] = []
+            final: dict[str, dict[str, Any]] = {}
+            for ref, doc, expect_rev, fields, kind in planned:
+                rev = check_rev(revs[ref.path], expect_rev, f"{kind} {doc['id']!r} in catalog {catalog_id!r}")
+                revs[ref.path] = rev
+                stored.append({**doc, "rev": rev})
+                final[ref.path] = fields(stored[-1])
+            return stored[: len(items)], final
+
+        reads = [*refs.values(), *(ref for ref, _ in collections.values())]
+        if len(refs) + len(extras) <= TXN_WRITES:
+
+            def commit(transaction: Any) -> list[Doc]:
+                stored, final = plan(self._get_all(reads, what, transaction))
+                for path, fields in final.items():
+                    transaction.set(refs[path], fields)
+                for ref, row in extras:
+                    transaction.set(ref, row)
+                return stored
+
+            return cast(list[Doc], self._transaction(what, commit))
+        read = self._snapshots(reads, what)
+        stored, final = plan({p: snap.to_dict() for p, snap in read.items() if snap is not None and snap.exists})
+        self._commit_in_parts(refs, read, final, extras, what)
+        return stored
+
     def delete_item(
         self, catalog_id: str, collection_id: str, item_id: str, *, audit: Doc, expect_rev: int | None = None
     ) -> None:
@@ -208,4 +276,3 @@ class CatalogRecords(FirestoreBase):
 
     def count_items(self, query: ItemQuery) -> int:
         return self._count(query, self._item_scan)
-

@@ -34,7 +34,8 @@ read (``create`` where nothing was, an ``update_time`` precondition elsewhere): 
 concurrency; ``put_item``, which must also see its collection, and collection/item deletes use
 transactions). ``write_assets`` above ``TXN_WRITES`` documents is split into conditional commits
 after checking every revision first; if a later commit fails the earlier ones are rolled back by compensating
-writes (restore what was there), so a conflict leaves no partial bulk behind.
+writes (restore what was there), so a conflict leaves no partial bulk behind; ``write_items``
+(items with their assets) is one transaction when it fits, else the same checked parts.
 
 Code, by record kind as in the local store: ``firestore_catalogs`` (catalogs, collections, items,
 item search), ``firestore_assets`` (assets, search, export), ``firestore_records`` (audit, event

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from dynastore.backends.local.sql_filters import json_path, split_filter
@@ -34,7 +35,7 @@ from dynastore.domain.search import (
 )
 from dynastore.domain.search import item_time_bounds as _item_time_bounds
 from dynastore.errors import Invalid, NotFound
-from dynastore.ports import Doc
+from dynastore.ports import AssetWrite, Doc, ItemWrite
 
 
 def geometry_bounds(value: Any) -> tuple[float, float, float, float] | None:
@@ -99,6 +100,7 @@ def marks(values: Any) -> str:
 
 class CatalogRecords:
     db: SqliteDatabase
+    write_assets: Callable[..., list[Doc]]  # ``AssetRecords``'s (the store class combines the mixins)
 
     # ------------------------------------------------------------------ catalogs
     def get_catalog(self, catalog_id: str) -> Doc:
@@ -231,6 +233,21 @@ class CatalogRecords:
                 ).lastrowid
             _set_bounds(conn, seq, bounds)
             insert_audits(conn, [audit])
+        return stored
+
+    def write_items(
+        self,
+        catalog_id: str,
+        items: Sequence[ItemWrite],
+        *,
+        assets: Sequence[AssetWrite] = (),
+        audits: Sequence[Doc] = (),
+    ) -> list[Doc]:
+        """One transaction: every item, then the assets (``write_assets`` nests as a savepoint)."""
+        with self.db.write():
+            stored = [self.put_item(catalog_id, w.doc, expect_rev=w.expect_rev, audit=w.audit) for w in items]
+            if assets or audits:
+                self.write_assets(assets, audits=audits)
         return stored
 
     def delete_item(

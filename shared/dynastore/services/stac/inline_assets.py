@@ -1,5 +1,6 @@
 """An item's assets as written through the STAC Transaction extension: the assets inline in an item
-body become asset records of the item (their key is their asset id), a PATCH ``assets`` merges into
+body become asset records of the item (asset id ``<item>.<key>``, or the key itself when it starts
+with the item id), a PATCH ``assets`` merges into
 or soft-deletes them, and deleting an item soft-deletes its assets."""
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dynastore.services.stac.rendering import ASSET_INTERNAL
 # Rendered asset fields the service sets; a client sending a read document back may include them.
 _ASSET_SERVER_FIELDS = frozenset({"created", "updated"})
 ITEM_DELETE_VIA = "stac-item-delete"  # the audit detail ``via`` of an asset deleted with its item
+ITEM_KEY_SEPARATORS = ("-", ".", "_", "~")  # after the item id, they make a key the asset id as it is
 ITEM_DELETE_CHUNK = 200  # assets soft-deleted per atomic write (+ as many audits) when an item is deleted
 
 
@@ -35,22 +37,11 @@ class InlineAssetsMixin(StacBase):
             raise Invalid("an item body carries at most 10,000 assets; add more through the asset API")
         planned: list[tuple[AssetWrite, Doc]] = []
         blobs: BlobStore | None = None  # the catalog's bucket, read once
-        candidates = {key: _asset_id_candidates(item_id, key) for key in inline}
-        existing = {
-            d["id"]: d for d in self.store.get_assets(catalog_id, [c for pair in candidates.values() for c in pair])
-        }
+        resolved = self._asset_ids_of_keys(catalog_id, collection_id, item_id, list(inline))
         for key, body in inline.items():
             if not isinstance(body, dict):
                 raise Invalid(f"assets.{key} must be a STAC Asset object")
-            asset_id = None
-            current = None
-            for candidate in candidates[key]:
-                found = existing.get(candidate)
-                if found is None or (found.get("collection_id") == collection_id and found.get("item_id") == item_id):
-                    asset_id, current = candidate, found
-                    break
-            if asset_id is None:
-                raise Conflict(f"asset key {key!r}: ids {', '.join(candidates[key])} are taken by other records")
+            asset_id, current = resolved[key]
             fields = _asset_fields(_as_sent_back(body), f"assets.{key}")
             if blobs is None:
                 blobs = self.records.blobs_of(catalog_id)
@@ -75,22 +66,46 @@ class InlineAssetsMixin(StacBase):
             )
         return planned
 
+    def _asset_ids_of_keys(
+        self, catalog_id: str, collection_id: str, item_id: str, keys: list[str]
+    ) -> dict[str, tuple[str, Doc | None]]:
+        """The asset id (and current record) of each inline asset key of an item, by one rule that
+        does not depend on what other items hold (``_asset_id_candidates``); a key that already names
+        an asset of this item (one registered through the asset API, say) keeps that record.
+        ``Conflict`` when the id is another record's."""
+        candidates = {key: _asset_id_candidates(item_id, key) for key in keys}
+        existing = {
+            d["id"]: d for d in self.store.get_assets(catalog_id, [c for pair in candidates.values() for c in pair])
+        }
+
+        def ours(doc: Doc | None) -> bool:
+            return doc is not None and doc.get("collection_id") == collection_id and doc.get("item_id") == item_id
+
+        resolved: dict[str, tuple[str, Doc | None]] = {}
+        for key, (primary, *alias) in candidates.items():
+            found = existing.get(primary)
+            if ours(found):
+                resolved[key] = primary, found
+            elif alias and ours(existing.get(alias[0])):
+                resolved[key] = alias[0], existing[alias[0]]
+            elif found is None:
+                resolved[key] = primary, None
+            else:
+                raise Conflict(f"asset key {key!r}: id {primary!r} is taken by another record of the catalog")
+        return resolved
+
     def _patched_asset_writes(
         self, catalog_id: str, collection_id: str, item_id: str, patch: Doc, actor: str
     ) -> list[tuple[AssetWrite, Doc]]:
         """PATCH ``assets``: a key set to null soft-deletes that asset, an object merges into it."""
         planned: list[tuple[AssetWrite, Doc]] = []
         upserts: Doc = {}
-        current_docs = {d["id"]: d for d in self.store.get_assets(catalog_id, list(patch))}
+        resolved = self._asset_ids_of_keys(catalog_id, collection_id, item_id, list(patch))
         for key, value in patch.items():
-            current = current_docs.get(key)
-            in_item = (
-                current is not None
-                and current.get("item_id") == item_id
-                and current.get("collection_id") == collection_id
-            )
+            asset_id, current = resolved[key]
+            in_item = current is not None
             if value is None:
-                if not in_item or current is None:
+                if current is None:
                     raise NotFound(f"asset {key!r} is not an asset of item {item_id!r}")
                 now = dtime.now_iso()
                 planned.append(
@@ -98,7 +113,7 @@ class InlineAssetsMixin(StacBase):
                         AssetWrite(
                             {**current, "status": "deleted", "deleted_at": now, "updated": now}, current.get("rev")
                         ),
-                        audit_doc(catalog_id, "asset", key, "delete", actor, via="stac-item"),
+                        audit_doc(catalog_id, "asset", asset_id, "delete", actor, via="stac-item"),
                     )
                 )
             elif in_item and current is not None:
@@ -152,11 +167,18 @@ class InlineAssetsMixin(StacBase):
 
 
 def _asset_id_candidates(item_id: str, key: str) -> tuple[str, ...]:
+    """The id a new inline asset gets, then the key itself when it may name an asset the item has.
+
+    A key that starts with the item id and a separator (``S2A_1-B04``, ``S2A_1.visual``) is already
+    particular to the item: it is the asset id. Any other key (``visual``, ``B04``) becomes
+    ``<item>.<key>``."""
     try:
         check_id(key)
-        return key, slug(f"{item_id}.{key}")
     except Invalid:
         return (slug(f"{item_id}.{key}"),)
+    if key.startswith(item_id) and key[len(item_id) : len(item_id) + 1] in ITEM_KEY_SEPARATORS:
+        return (key,)
+    return slug(f"{item_id}.{key}"), key
 
 
 def _as_sent_back(body: Doc) -> Doc:

@@ -11,8 +11,8 @@ from dynastore.domain import time as dtime
 from dynastore.domain.audit import audit_doc
 from dynastore.domain.ids import check_id
 from dynastore.domain.stac_version import STAC_VERSION
-from dynastore.errors import Conflict, Invalid, NotFound
-from dynastore.ports import AssetWrite, Doc
+from dynastore.errors import Conflict, DynastoreError, Invalid, NotFound
+from dynastore.ports import AssetWrite, Doc, ItemWrite
 from dynastore.services.patching import merge_patch
 from dynastore.services.revisions import expected_rev, precondition
 from dynastore.services.stac.collections import CollectionsMixin
@@ -38,31 +38,26 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
         self.get_collection_doc(catalog_id, collection_id)
         doc, inline_assets = self._item_doc(catalog_id, collection_id, body, None)
         writes = self._inline_asset_writes(catalog_id, collection_id, doc["id"], inline_assets, actor)
-        audit = audit_doc(catalog_id, "item", doc["id"], "create", actor, assets=len(writes))
-        try:
-            stored = self.store.put_item(catalog_id, doc, expect_rev=0, audit=audit)
-        except Conflict:
-            raise Conflict(
-                f"item {doc['id']!r} exists already in collection {collection_id!r}; PUT replaces it"
-            ) from None
-        self._write_inline_assets(writes)
-        return stored
+        return self._write_new_items(catalog_id, collection_id, [(doc, writes)], actor)[0]
 
     def create_items(self, catalog_id: str, collection_id: str, features: Any, *, actor: str) -> list[Doc]:
-        """POST of a FeatureCollection: every item is validated (and must be new) before any is written."""
+        """POST of a FeatureCollection, all-or-nothing: every item and its inline assets are validated
+        (each item must be new) and every failing feature is reported in one error; then all of them
+        are written in one ``write_items`` call."""
         self.get_collection_doc(catalog_id, collection_id)
         if not isinstance(features, list) or not features:
             raise Invalid("a FeatureCollection needs a non-empty features array")
         if len(features) > 10_000:
             raise Invalid("at most 10,000 items in one FeatureCollection")
         planned: list[tuple[Doc, list[tuple[AssetWrite, Doc]]]] = []
-        seen: set[str] = set()
+        failures: list[tuple[int, DynastoreError]] = []
+        seen: dict[str, int] = {}
         for index, feature in enumerate(features):
             try:
                 doc, inline = self._item_doc(catalog_id, collection_id, feature, None)
                 if doc["id"] in seen:
-                    raise Invalid(f"item id {doc['id']!r} appears twice")
-                seen.add(doc["id"])
+                    raise Invalid(f"item id {doc['id']!r} appears twice (also features[{seen[doc['id']]}])")
+                seen[doc["id"]] = index
                 try:
                     self.store.get_item(catalog_id, collection_id, doc["id"])
                 except NotFound:
@@ -73,14 +68,32 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
                     )
                 writes = self._inline_asset_writes(catalog_id, collection_id, doc["id"], inline, actor)
             except (Invalid, Conflict) as exc:
-                raise type(exc)(f"features[{index}]: {exc.detail}") from None
+                failures.append((index, exc))
+                continue
             planned.append((doc, writes))
-        stored: list[Doc] = []
-        for doc, writes in planned:
-            audit = audit_doc(catalog_id, "item", doc["id"], "create", actor, assets=len(writes))
-            stored.append(self.store.put_item(catalog_id, doc, expect_rev=0, audit=audit))
-            self._write_inline_assets(writes)
-        return stored
+        if failures:
+            raise _feature_errors(failures)
+        return self._write_new_items(catalog_id, collection_id, planned, actor)
+
+    def _write_new_items(
+        self, catalog_id: str, collection_id: str, planned: list[tuple[Doc, list[tuple[AssetWrite, Doc]]]], actor: str
+    ) -> list[Doc]:
+        """Create items with their inline assets in one atomic ``write_items``."""
+        items = [
+            ItemWrite(doc, 0, audit_doc(catalog_id, "item", doc["id"], "create", actor, assets=len(writes)))
+            for doc, writes in planned
+        ]
+        assets = [w for _, writes in planned for w in writes]
+        try:
+            return self.store.write_items(
+                catalog_id, items, assets=[w for w, _ in assets], audits=[a for _, a in assets]
+            )
+        except Conflict:
+            ids = ", ".join(repr(doc["id"]) for doc, _ in planned[:5]) + (", ..." if len(planned) > 5 else "")
+            raise Conflict(
+                f"item {ids} or one of its assets was written by someone else meanwhile (or exists already in "
+                f"collection {collection_id!r}; PUT replaces an item); nothing was written"
+            ) from None
 
     def replace_item(
         self, catalog_id: str, collection_id: str, item_id: str, body: Any, *, actor: str, if_rev: int | None = None
@@ -225,3 +238,19 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
         rendered["links"] = doc["links"]
         rendered["catalog_id"] = catalog_id
         return rendered, inline
+
+
+FEATURE_ERRORS_SHOWN = 20  # failing features named in the detail (all of them, up to 1,000, in ``errors``)
+
+
+def _feature_errors(failures: list[tuple[int, DynastoreError]]) -> DynastoreError:
+    """One error for every failing feature of a FeatureCollection: its status is theirs when they
+    agree (409 when every feature exists already), else 400."""
+    kinds = {type(exc) for _, exc in failures}
+    kind = kinds.pop() if len(kinds) == 1 else Invalid
+    parts = [f"features[{index}]: {exc.detail}" for index, exc in failures[:FEATURE_ERRORS_SHOWN]]
+    more = len(failures) - FEATURE_ERRORS_SHOWN
+    detail = "; ".join(parts) + (f"; and {more} more (see errors)" if more > 0 else "")
+    detail += "; nothing was written"
+    errors = [{"index": index, "detail": exc.detail} for index, exc in failures[:1000]]
+    return kind(detail, errors=errors)
