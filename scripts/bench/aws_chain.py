@@ -184,7 +184,9 @@ def main(argv: list[str] | None = None) -> int:
             url, arn = notification_queue(backend)
             s3 = backend.adapters.blobs.client
             bucket = backend.settings.aws_bucket
-            pollers = [Poller(handlers, backend.adapters.queue.client, url, arn, args.poll) for _ in range(args.pollers)]
+            pollers = [
+                Poller(handlers, backend.adapters.queue.client, url, arn, args.poll) for _ in range(args.pollers)
+            ]
             for poller in pollers:
                 poller.start()
             catalog = f"bench-{uuid.uuid4().hex[:6]}"
