@@ -101,14 +101,19 @@ class SqsTaskQueue(TaskQueueBase):
         return url
 
     def dlq_url(self) -> str:
-        name = queue_name(self.queue_prefix, "dlq")
-        return self._urls.get(name) or self._create(name, {"MessageRetentionPeriod": "1209600"})
+        return self.queue_url("dlq") or self._create(
+            queue_name(self.queue_prefix, "dlq"), {"MessageRetentionPeriod": "1209600"}
+        )
 
     def ensure_queue(self, queue: str) -> str:
-        """The URL of ``queue``'s SQS queue, created (with its redrive policy) when missing."""
+        """The URL of ``queue``'s SQS queue, created (with its redrive policy) when missing.
+
+        An existing queue is used as it is: Terraform creates the deployment's queues with its own
+        attributes (KMS key, visibility), and CreateQueue with other attributes would fail."""
         name = queue_name(self.queue_prefix, queue)
-        if name in self._urls:
-            return self._urls[name]
+        existing = self.queue_url(queue)
+        if existing is not None:
+            return existing
         with sdk_errors("the dead-letter queue"):
             dlq_arn = self.client.get_queue_attributes(QueueUrl=self.dlq_url(), AttributeNames=["QueueArn"])[
                 "Attributes"
