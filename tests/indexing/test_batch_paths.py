@@ -53,13 +53,8 @@ def services(tmp_path: Path) -> Iterator[Services]:
 def indexing_over(services: Services, store: CountingStore) -> IndexingService:
     adapters = services.adapters
     catalogs = CatalogService(store, adapters.provisioner)  # type: ignore[arg-type]
-    return IndexingService(
-        store,
-        adapters.blobs,
-        adapters.provisioner,
-        services.settings,  # type: ignore[arg-type]
-        catalogs=catalogs,
-    )
+    return IndexingService(store, adapters.blobs, adapters.provisioner, services.settings,  # type: ignore[arg-type]
+                           catalogs=catalogs)
 
 
 def test_a_batch_of_new_files_is_written_in_one_call(services: Services) -> None:

@@ -115,16 +115,14 @@ def test_an_api_upload_and_its_file_event_meet_on_one_asset(tmp_path: Path) -> N
         csv_path = files.csv_file(tmp_path / "stations.csv")
         with csv_path.open("rb") as handle:
             uploaded = client.post(
-                "/assets/catalogs/demo/assets/upload",
-                files={"file": ("stations.csv", handle, "text/csv")},
+                "/assets/catalogs/demo/assets/upload", files={"file": ("stations.csv", handle, "text/csv")},
                 data={"metadata": '{"title": "Stations"}'},
             )
         assert uploaded.status_code == 201, uploaded.text
         asset_id = uploaded.json()["id"]
         wait_until(
             lambda: client.get("/assets/catalogs/demo/ingest", params={"key": "stations.csv"}).status_code == 200,
-            timeout=60,
-            what="the watcher's ingest record of the uploaded file",
+            timeout=60, what="the watcher's ingest record of the uploaded file",
         )
         record = client.get("/assets/catalogs/demo/ingest", params={"key": "stations.csv"}).json()
         assert record["asset_id"] == asset_id and record["status"] == "indexed"
@@ -137,11 +135,8 @@ def test_ingest_status_errors_are_problems(tmp_path: Path) -> None:
     with dev_server(data_dir) as (client, _):
         (data_dir / "bucket").mkdir(parents=True, exist_ok=True)
         (data_dir / "bucket" / "loose.pdf").write_bytes(b"%PDF-1.4")
-        wait_until(
-            lambda: client.get("/assets/ingest", params={"key": "loose.pdf"}).status_code == 200,
-            timeout=60,
-            what="the failure record of a file at the bucket root",
-        )
+        wait_until(lambda: client.get("/assets/ingest", params={"key": "loose.pdf"}).status_code == 200,
+                   timeout=60, what="the failure record of a file at the bucket root")
         failed = client.get("/assets/ingest", params={"key": "loose.pdf"}).json()
         assert failed["status"] == "failed" and "catalog folder" in failed["error"]
         assert client.post("/assets/catalogs", json={"id": "demo"}).status_code == 201

@@ -38,20 +38,14 @@ def test_killed_mid_indexing_then_restarted_indexes_everything_once(tmp_path: Pa
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             dynastore("index", str(bucket), "--data-dir", str(data_dir), "--quiet"),
-            env=env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            env=env(), stdout=log, stderr=subprocess.STDOUT,
         )
         database = data_dir / "dynastore.db"
         wait_until(database.exists, timeout=60, what="the database")
         store = SqliteMetadataStore(database)
         try:
-            wait_until(
-                lambda: _count(store) >= 300 or process.poll() is not None,
-                timeout=300,
-                what="indexing to start",
-                interval=0.02,
-            )
+            wait_until(lambda: _count(store) >= 300 or process.poll() is not None, timeout=300,
+                       what="indexing to start", interval=0.02)
             process.send_signal(signal.SIGKILL)
             process.wait(30)
             indexed_when_killed = _count(store)
@@ -61,13 +55,10 @@ def test_killed_mid_indexing_then_restarted_indexes_everything_once(tmp_path: Pa
             # AND the service is started again (its startup reconcile catches up)
             with dev_server(data_dir):
                 started = time.monotonic()
-                wait_until(
-                    lambda: _count(store) == N_FILES, timeout=600, what=f"{N_FILES} indexed assets", interval=0.5
-                )
-                print(
-                    f"\nkilled at {indexed_when_killed} indexed; the restart caught up the rest in "
-                    f"{time.monotonic() - started:.1f} s"
-                )
+                wait_until(lambda: _count(store) == N_FILES, timeout=600, what=f"{N_FILES} indexed assets",
+                           interval=0.5)
+                print(f"\nkilled at {indexed_when_killed} indexed; the restart caught up the rest in "
+                      f"{time.monotonic() - started:.1f} s")
 
             # THEN every file is one asset, indexed exactly once
             keys: Counter[str] = Counter()

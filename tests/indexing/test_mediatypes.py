@@ -44,14 +44,8 @@ def test_detects_each_format_from_its_bytes(
 
 @pytest.mark.parametrize(
     ("make", "expected"),
-    [
-        (files.geotiff, mt.GEOTIFF),
-        (files.pdf, mt.PDF),
-        (files.parquet, mt.PARQUET),
-        (files.png, mt.PNG),
-        (files.netcdf_classic, mt.NETCDF),
-        (files.geojson, mt.GEOJSON),
-    ],
+    [(files.geotiff, mt.GEOTIFF), (files.pdf, mt.PDF), (files.parquet, mt.PARQUET), (files.png, mt.PNG),
+     (files.netcdf_classic, mt.NETCDF), (files.geojson, mt.GEOJSON)],
 )
 def test_magic_bytes_win_over_a_missing_or_wrong_extension(
     tmp_path: Path, make: Callable[[Path], Path], expected: str
