@@ -7,7 +7,8 @@ Handlers (``handlers.<name>``, one Lambda function each, all from this file):
   notification (``{"Records": [...]}``); every S3 record becomes a ``StorageEvent``
   (``dynastore.backends.aws.events``) for ``IndexingService.handle``. Partial batch failures: only
   the SQS records that raised are retried (then go to the dead-letter queue);
-- ``run_task``: the task worker on the SQS task queue (message body = job message, partial batch failures);
+- ``run_task``: the task worker on the SQS task queue (message body = job message, partial batch failures;
+  a message before its ``not_before`` goes back to the queue for the remaining delay);
 - ``maintenance``: EventBridge Scheduler -> ``{"action": "all" | "cleanup" | "reconcile"}``.
 
 Idempotency of object events: the metadata store's ``claim_event`` (as on gcp), keyed on the S3
@@ -133,6 +134,13 @@ def on_object_event(event: dict[str, Any], context: Any) -> Any:
 
 
 def _run_task_record(record: SQSRecord) -> None:
+    """Runs the job, unless the message came early: SQS delays at most 900 s, so a longer delay
+    carries ``not_before`` and the message goes back to the queue for the rest of it."""
+    defer = getattr(services().adapters.queue, "defer_early", None)  # SqsTaskQueue (aws backend)
+    attributes = record.raw_event.get("messageAttributes") or {}
+    if defer is not None and defer(record.event_source_arn, attributes, record.body):
+        logger.info("task message not due yet: re-queued", extra={"message_id": record.message_id})
+        return
     services().tasks.handle_message(record.body)
 
 

@@ -179,6 +179,31 @@ class SqsTaskQueue(TaskQueueBase):
             raise
         return claim or str(sent["MessageId"])
 
+    def defer_early(self, queue_arn: str, attributes: Mapping[str, Any], body: str) -> bool:
+        """Put a message handed over before its ``not_before`` back on its queue (the one of
+        ``queue_arn``) for the remaining delay, at most 900 s a time; True when it was not due.
+
+        A new message (not a visibility change), so waiting does not count as a failed receive
+        towards the dead-letter redrive. The caller then acknowledges the early one."""
+        left = remaining_delay(attributes)
+        if left <= 0:
+            return False
+        name = queue_arn.rsplit(":", 1)[-1]
+        url = self._urls.get(name)
+        if url is None:
+            with sdk_errors(f"queue {name!r}"):
+                url = self._urls[name] = str(self.client.get_queue_url(QueueName=name)["QueueUrl"])
+        kept = {
+            key: {"DataType": value.get("dataType", "String"), "StringValue": value["stringValue"]}
+            for key, value in attributes.items()
+            if isinstance(value, Mapping) and value.get("stringValue") is not None
+        }
+        with sdk_errors(f"re-queue on {name!r}"):
+            self.client.send_message(
+                QueueUrl=url, MessageBody=body, DelaySeconds=int(min(left, MAX_DELAY_SECONDS)), MessageAttributes=kept
+            )
+        return True
+
     def health(self) -> None:
         with sdk_errors("SQS"):
             self.client.list_queues(QueueNamePrefix=self.queue_prefix, MaxResults=1)
