@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[3]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.integration.aws_lambda.conftest import LambdaContext, load_event  # noqa: E402
+from integration.aws_lambda.conftest import LambdaContext, load_event  # noqa: E402
 
 API_KEY = "e2e-aws-admin"
 ACCOUNT = "123456789012"  # moto's default account

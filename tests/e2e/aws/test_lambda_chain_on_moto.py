@@ -12,7 +12,8 @@ import time
 from typing import Any
 
 import pytest
-from tests.e2e.aws.conftest import Deployment
+
+from e2e.aws.conftest import Deployment
 
 pytestmark = pytest.mark.aws
 
