@@ -11,7 +11,7 @@
   releases its claim, so a retry can send.
 - Delays: SQS delays a message at most 900 s. A longer delay is sent with 900 s and a
   ``not_before`` attribute (epoch seconds); a consumer handed a message before that time returns it
-  to the queue (``remaining_delay`` says for how long).
+  to the queue (``defer_early``: sent again for the rest, ``remaining_delay`` says how long).
 - Messages are JSON bodies up to 256 KB (pass references, not payloads). The task name is the
   SQS message id, or ``dedup-<sha256>`` when a dedup key names it.
 """
