@@ -7,11 +7,12 @@ Handlers (``handlers.<name>``, one Lambda function each, all from this file):
   notification (``{"Records": [...]}``); every S3 record becomes a ``StorageEvent``
   (``dynastore.backends.aws.events``) for ``IndexingService.handle``. Partial batch failures: only
   the SQS records that raised are retried (then go to the dead-letter queue);
-- ``run_task``: the task worker on the SQS task queue (message body = job message, partial batch failures);
+- ``run_task``: the task worker on the SQS task queue (message body = job message, partial batch failures;
+  a message before its ``not_before`` goes back to the queue for the remaining delay);
 - ``maintenance``: EventBridge Scheduler -> ``{"action": "all" | "cleanup" | "reconcile"}``.
 
 Idempotency of object events: the metadata store's ``claim_event`` (as on gcp), keyed on the S3
-event's key and sequencer (``s3:<bucket>/<key>@<sequencer>``). S3 orders the events of one key by
+event's key and sequencer (``dynastore.backends.aws.events.s3_event_id``). S3 orders the events of one key by
 sequencer, so a redelivered record (SQS is at-least-once, S3 may notify twice) claims the same id
 and is a no-op; no extra table (powertools idempotency would need its own DynamoDB table and would
 duplicate what the store already does, with the same TTL setting ``processed_event_ttl_hours``).
@@ -94,20 +95,14 @@ def api(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def storage_events(record: SQSRecord) -> list[Any]:
-    """The ``StorageEvent`` s of one SQS record (an S3 notification), with the idempotency key set.
+    """The ``StorageEvent`` s of one SQS record (an S3 notification), each with its idempotency key.
 
     S3's ``s3:TestEvent`` (sent when a notification is configured) holds no records: nothing to do.
     """
     from dynastore.backends.aws.events import s3_record_event
 
     body = json.loads(record.body)
-    events = []
-    for s3_record in body.get("Records", []) if isinstance(body, dict) else []:
-        event = s3_record_event(s3_record)
-        if event.sequencer:
-            event = event.model_copy(update={"event_id": f"s3:{event.bucket}/{event.key}@{event.sequencer}"})
-        events.append(event)
-    return events
+    return [s3_record_event(s3_record) for s3_record in (body.get("Records", []) if isinstance(body, dict) else [])]
 
 
 def _index_record(record: SQSRecord) -> None:
@@ -139,6 +134,13 @@ def on_object_event(event: dict[str, Any], context: Any) -> Any:
 
 
 def _run_task_record(record: SQSRecord) -> None:
+    """Runs the job, unless the message came early: SQS delays at most 900 s, so a longer delay
+    carries ``not_before`` and the message goes back to the queue for the rest of it."""
+    defer = getattr(services().adapters.queue, "defer_early", None)  # SqsTaskQueue (aws backend)
+    attributes = record.raw_event.get("messageAttributes") or {}
+    if defer is not None and defer(record.event_source_arn, attributes, record.body):
+        logger.info("task message not due yet: re-queued", extra={"message_id": record.message_id})
+        return
     services().tasks.handle_message(record.body)
 
 

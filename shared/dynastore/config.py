@@ -122,7 +122,6 @@ class Settings(BaseSettings):
     aws_region: str = "eu-west-1"
     aws_bucket: str | None = None
     aws_table_prefix: str = "dynastore"
-    aws_queue_url: str | None = None
     aws_endpoint_url: str | None = Field(default=None, description="S3-compatible endpoint (MinIO, Ceph, moto)")
     aws_api_keys_secret_arn: str | None = Field(
         default=None,

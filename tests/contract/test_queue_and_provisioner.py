@@ -74,8 +74,13 @@ def test_deprovisioning_removes_the_catalogs_files_and_messages(backend: Backend
     adapters.provisioner.deprovision_catalog("demo", demo)  # idempotent
     assert list(adapters.blobs.list(demo["prefix"])) == []
     assert [b.key for b in adapters.blobs.list("")] == [f"{other['prefix']}keep.pdf"]
-    assert backend.deliver(demo["queue"]) == []
-    assert backend.deliver(other["queue"]) == [{"n": 2}]
+    if demo["queue"] == other["queue"]:
+        # one deployment-wide queue (aws: the one Terraform wires to run_task): it stays, with the
+        # other catalog's messages (the removed catalog's jobs find no record and are dropped)
+        assert {"n": 2} in backend.deliver(other["queue"])
+    else:
+        assert backend.deliver(demo["queue"]) == []
+        assert backend.deliver(other["queue"]) == [{"n": 2}]
 
 
 def test_provisioning_an_unsafe_catalog_id_is_invalid(adapters: Adapters) -> None:

@@ -3,6 +3,7 @@ ids, sidecars and ordering (pure)."""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from pathlib import Path
@@ -110,7 +111,11 @@ def test_key_convention(
 ) -> None:
     scope = storage.parse_key(key)
     assert (scope.catalog_id, scope.collection_id, scope.item_id, scope.path, scope.level) == (
-        catalog, collection, item, path, level
+        catalog,
+        collection,
+        item,
+        path,
+        level,
     )
     assert scope.key == key  # the asset keeps its full key
 
@@ -171,3 +176,17 @@ def test_generation_order() -> None:
     assert storage.compare_generations("etag-a", "etag-b") is None  # opaque tokens cannot be ordered
     assert storage.compare_generations(None, "1") is None
     assert storage.compare_generations(None, None, seq_a="0A", seq_b="009") == 1
+
+
+def test_an_s3_change_notified_twice_has_one_event_id_and_a_new_change_another() -> None:
+    record = load("s3_object_created.json")["Records"][0]
+    # GIVEN the same S3 change notified twice, each time with its own request id (S3 may do that)
+    twice = copy.deepcopy(record)
+    twice["responseElements"] = {"x-amz-request-id": "ANOTHER-REQUEST"}
+    # AND a later change of the same key (a higher sequencer)
+    later = copy.deepcopy(record)
+    later["s3"]["object"]["sequencer"] = "FFFFFFFFFFFFFFFFFF"
+    first, again, newer = (s3_record_event(r) for r in (record, twice, later))
+    # THEN the id is the key and sequencer: one for both notifications, another for the new change
+    assert first.event_id == again.event_id == f"s3:{first.bucket}/{first.key}@{first.sequencer}"
+    assert newer.event_id != first.event_id

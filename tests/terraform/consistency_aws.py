@@ -45,7 +45,9 @@ FUNCTION_VARIABLES: dict[str, Any] = {
     "region": "eu-west-1",
     "landing_bucket": "dyn-landing-123456789012",
     "table_prefix": "dyn",
-    "tasks_queue_url": "https://sqs.eu-west-1.amazonaws.com/123456789012/dyn-dynastore-tasks",
+    "queue_prefix": "dyn",
+    "bucket_per_catalog": False,
+    "notification_queue_arn": "arn:aws:sqs:eu-west-1:123456789012:dyn-object-events",
     "api_keys_secret_arn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:dyn-api-keys-AbCdEf",
     "public_read": False,
     "retention_days": 30,
@@ -65,6 +67,26 @@ RUNTIME_CALLS: dict[str, str] = {
     r"\.create_bucket\(": "s3:CreateBucket",
     r"\.delete_bucket\(Bucket": "s3:DeleteBucket",
     r"\.put_bucket_notification_configuration\(": "s3:PutBucketNotification",
+}
+
+# boto3 calls on the landing bucket's objects and the metadata table -> the IAM actions they need
+# (the Objects and Records statements). Batch and transaction items need the action of each item.
+DATA_CALLS: dict[str, tuple[str, ...]] = {
+    r"\.get_object\(|\.head_object\(|\"get_object\"": ("s3:GetObject",),
+    r"\.put_object\(|\"put_object\"": ("s3:PutObject",),
+    r"\.copy_object\(": ("s3:GetObject", "s3:PutObject"),
+    r"\.delete_objects?\(": ("s3:DeleteObject",),
+    r"list_objects_v2|\.head_bucket\(": ("s3:ListBucket",),
+    r"\.get_item\(": ("dynamodb:GetItem",),
+    r"\.batch_get_item\(": ("dynamodb:BatchGetItem",),
+    r"\.query\(": ("dynamodb:Query",),
+    r"\.scan\(": ("dynamodb:Scan",),
+    r"\.put_item\(|\"Put\":|\"PutRequest\"": ("dynamodb:PutItem",),
+    r"\.update_item\(|\"Update\":": ("dynamodb:UpdateItem",),
+    r"\.delete_item\(|\"Delete\":|\"DeleteRequest\"": ("dynamodb:DeleteItem",),
+    r"\"ConditionCheck\":": ("dynamodb:ConditionCheckItem",),
+    r"\.batch_write_item\(": ("dynamodb:BatchWriteItem",),
+    r"\.transact_write_items\(": ("dynamodb:TransactWriteItems",),
 }
 
 
@@ -158,23 +180,25 @@ def check_environment(tree: Tree) -> list[str]:
     return problems
 
 
-def runtime_actions(tree: Tree) -> dict[str, set[str]]:
+def runtime_actions(tree: Tree, calls: dict[str, Any] = RUNTIME_CALLS) -> dict[str, set[str]]:
     used: dict[str, set[str]] = {}
     for path in sorted(aws_backend(tree).glob("*.py")):
         text = path.read_text(encoding="utf-8")
-        for pattern, action in RUNTIME_CALLS.items():
+        for pattern, actions in calls.items():
             if re.search(pattern, text):
-                used.setdefault(action, set()).add(path.name)
+                for action in (actions,) if isinstance(actions, str) else actions:
+                    used.setdefault(action, set()).add(path.name)
     return used
 
 
-def granted_runtime_actions(tree: Tree) -> set[str]:
-    """The actions of the RuntimeProvisioning statements, as iam.tf's locals evaluate them."""
+def granted_runtime_actions(tree: Tree, fields: tuple[str, ...] = ("runtime",)) -> set[str]:
+    """The actions of the RuntimeProvisioning statements (or of the grants' ``fields``), as iam.tf's
+    locals evaluate them."""
     iam = load_hcl(modules(tree) / "iam.tf")
     local_lists = {key: value for block in iam.get("locals", []) for key, value in block.items()}
     granted: set[str] = set()
     for target, grant in local_lists.get("grants", {}).items():
-        expression = _expression(grant.get("runtime", ""))
+        expression = " ".join(_expression(grant.get(field, "")) for field in fields)
         for name in re.findall(r"local\.(\w+)", expression):
             values = local_lists.get(name)
             if not isinstance(values, list):
@@ -199,6 +223,17 @@ def check_iam(tree: Tree) -> list[str]:
         problems += [
             f"{action} is granted for runtime provisioning but no code of backends/aws needs it"
             for action in sorted(granted - set(used))
+        ]
+        data_granted = granted_runtime_actions(tree, ("objects", "records"))
+        data_used = runtime_actions(tree, DATA_CALLS)
+        problems += [
+            f"{action} is needed by {sorted(files)} but no Objects or Records statement grants it"
+            for action, files in sorted(data_used.items())
+            if action not in data_granted
+        ]
+        problems += [
+            f"{action} is granted on objects or records but no code of backends/aws needs it"
+            for action in sorted(data_granted - set(data_used))
         ]
     return problems
 

@@ -37,6 +37,10 @@ def _backend_file(tree: Tree, text: str) -> None:
     append(consistency_aws.aws_backend(tree) / "pauser.py", text)
 
 
+def _iam(tree: Tree) -> Path:
+    return consistency_aws.modules(tree) / "iam.tf"
+
+
 def _delete_queue_without_its_grant(tree: Tree) -> None:
     _backend_file(tree, "def drop(client, url):\n    client.delete_queue(QueueUrl=url)\n")
     edit(consistency_aws.modules(tree) / "iam.tf", '"sqs:DeleteQueue", ', "")
@@ -66,8 +70,8 @@ ONE_SIDED_EDITS = [
         "environment",
         lambda t: edit(
             consistency_aws.modules(t) / "functions" / "env.tf",
-            'DYNASTORE_BACKEND           = "aws"',
-            'DYNASTORE_BACKEND           = "aws"\n    DYNASTORE_AWS_TABLE_NAME = "x"',
+            'DYNASTORE_BACKEND          = "aws"',
+            'DYNASTORE_BACKEND          = "aws"\n    DYNASTORE_AWS_TABLE_NAME = "x"',
         ),
         lambda p: "DYNASTORE_AWS_TABLE_NAME is not a field of Settings" in p,
         id="an environment variable set by terraform only",
@@ -94,13 +98,21 @@ ONE_SIDED_EDITS = [
     ),
     pytest.param(
         "iam",
-        lambda t: _backend_file(
-            t,
-            "def pause(client, url):\n    client.set_queue_attributes(QueueUrl=url)\n"
-            "    client.delete_bucket(Bucket='b')\n",
-        ),
-        lambda p: p.startswith("sqs:CreateQueue is granted for runtime provisioning but no code"),
-        id="a grant no code needs, once the backend exists",
+        lambda t: edit(_iam(t), '"sqs:DeleteQueue", ', '"sqs:DeleteQueue", "sqs:PurgeQueue", '),
+        lambda p: p.startswith("sqs:PurgeQueue is granted for runtime provisioning but no code"),
+        id="a grant no code needs",
+    ),
+    pytest.param(
+        "iam",
+        lambda t: edit(_iam(t), '"s3:PutObject", "s3:DeleteObject"', '"s3:PutObject"'),
+        lambda p: p.startswith("s3:DeleteObject is needed by ['s3.py'] but no Objects or Records statement"),
+        id="an object call without its permission",
+    ),
+    pytest.param(
+        "iam",
+        lambda t: edit(_iam(t), '"dynamodb:Query", ', '"dynamodb:Query", "dynamodb:Scan", '),
+        lambda p: p.startswith("dynamodb:Scan is granted on objects or records but no code"),
+        id="a table grant no code needs",
     ),
     pytest.param(
         "iam",

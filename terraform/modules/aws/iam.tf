@@ -14,13 +14,14 @@ locals {
   queue_arn_prefix = "arn:${local.partition}:sqs:${var.region}:${local.account_id}:${local.queue_prefix}-*"
   table_arns       = [aws_dynamodb_table.metadata.arn, "${aws_dynamodb_table.metadata.arn}/index/*"]
 
-  object_read  = ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:ListBucket", "s3:ListBucketVersions"]
-  object_write = ["s3:PutObject", "s3:PutObjectTagging", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload"]
+  # Exactly the SDK calls of shared/dynastore/backends/aws (tests/terraform checks both directions):
+  # get/head/presigned GET, list/head bucket; put/copy/presigned PUT, delete(s).
+  object_read  = ["s3:GetObject", "s3:ListBucket"]
+  object_write = ["s3:PutObject", "s3:DeleteObject"]
   records = [
-    "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
-    "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:TransactWriteItems", "dynamodb:ConditionCheckItem",
+    "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem", "dynamodb:TransactWriteItems", "dynamodb:ConditionCheckItem",
   ]
-  scan = ["dynamodb:Scan"]
   # Sending a job creates its queue on first use (with the redrive policy to <queue_prefix>-dlq).
   queue_send = ["sqs:CreateQueue", "sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:SendMessage"]
   provision  = ["s3:CreateBucket", "s3:PutBucketNotification", "s3:DeleteBucket", "sqs:DeleteQueue", "sqs:ListQueues"]
@@ -29,7 +30,7 @@ locals {
   grants = {
     api = {
       objects  = concat(local.object_read, local.object_write)
-      records  = concat(local.records, local.scan)
+      records  = local.records
       runtime  = concat(local.queue_send, local.provision)
       consumes = []
       api_keys = true
@@ -50,7 +51,7 @@ locals {
     }
     maintenance = {
       objects  = concat(local.object_read, local.object_write)
-      records  = concat(local.records, local.scan)
+      records  = local.records
       runtime  = concat(local.queue_send, local.provision)
       consumes = []
       api_keys = false

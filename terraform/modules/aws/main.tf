@@ -90,25 +90,28 @@ resource "aws_secretsmanager_secret" "api_keys" {
 module "functions" {
   source = "./functions"
 
-  name_prefix         = var.name_prefix
-  region              = var.region
-  landing_bucket      = local.landing_bucket
-  table_prefix        = local.table_prefix
-  tasks_queue_url     = "https://sqs.${var.region}.amazonaws.com/${local.account_id}/${local.tasks_queue_name}"
-  api_keys_secret_arn = aws_secretsmanager_secret.api_keys.arn
-  public_read         = var.public_read
-  base_url            = var.base_url
-  retention_days      = var.retention_days
-  task_max_attempts   = var.task_max_attempts
-  max_upload_bytes    = var.max_upload_bytes
-  log_level           = var.log_level
-  function_bundle     = var.function_bundle
-  dependencies_layer  = var.dependencies_layer
-  runtime             = var.runtime
-  timeouts            = local.function_timeout
-  role_arns           = { for target, role in aws_iam_role.function : target => role.arn }
-  kms_key_arn         = aws_kms_key.this.arn
-  log_retention_days  = var.log_retention_days
-  maintenance_dlq_arn = aws_sqs_queue.maintenance_dlq.arn
-  tags                = local.tags
+  name_prefix        = var.name_prefix
+  region             = var.region
+  landing_bucket     = local.landing_bucket
+  table_prefix       = local.table_prefix
+  queue_prefix       = local.queue_prefix
+  bucket_per_catalog = var.bucket_per_catalog
+  # The ARN is built, not read from the queue resource, so the functions do not wait for the queues.
+  notification_queue_arn = "arn:${local.partition}:sqs:${var.region}:${local.account_id}:${local.events_queue_name}"
+  api_keys_secret_arn    = aws_secretsmanager_secret.api_keys.arn
+  public_read            = var.public_read
+  base_url               = var.base_url
+  retention_days         = var.retention_days
+  task_max_attempts      = var.task_max_attempts
+  max_upload_bytes       = var.max_upload_bytes
+  log_level              = var.log_level
+  function_bundle        = var.function_bundle
+  dependencies_layer     = var.dependencies_layer
+  runtime                = var.runtime
+  timeouts               = local.function_timeout
+  role_arns              = { for target, role in aws_iam_role.function : target => role.arn }
+  kms_key_arn            = aws_kms_key.this.arn
+  log_retention_days     = var.log_retention_days
+  maintenance_dlq_arn    = aws_sqs_queue.maintenance_dlq.arn
+  tags                   = local.tags
 }

@@ -31,7 +31,7 @@ data "aws_iam_policy_document" "object_events" {
     condition {
       test     = "ArnLike"
       variable = "aws:SourceArn"
-      values   = ["arn:${local.partition}:s3:::${local.landing_bucket}"]
+      values   = [local.landing_arn, local.catalog_buckets] # per-catalog buckets notify the same queue
     }
     condition {
       test     = "StringEquals"

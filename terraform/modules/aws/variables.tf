@@ -65,6 +65,12 @@ variable "runtime" {
   }
 }
 
+variable "bucket_per_catalog" {
+  description = "Give every catalog its own bucket <landing>-<catalog> (created at run time, notifying the object-events queue) instead of a prefix of the landing bucket."
+  type        = bool
+  default     = false
+}
+
 variable "public_read" {
   description = "Serve GET requests without an API key."
   type        = bool

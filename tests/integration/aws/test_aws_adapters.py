@@ -38,7 +38,7 @@ def test_presigned_urls_live_at_most_fifteen_minutes(aws: Any) -> None:
 def test_a_catalog_queue_redrives_to_the_dead_letter_queue(aws: Any) -> None:
     queue = aws.adapters.queue
     binding = aws.adapters.provisioner.provision_catalog("demo")
-    url = queue.queue_url(binding["queue"])
+    url = queue.ensure_queue(binding["queue"])
     attributes = queue.client.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])["Attributes"]
     policy = orjson.loads(attributes["RedrivePolicy"])
     dlq_arn = queue.client.get_queue_attributes(QueueUrl=queue.dlq_url(), AttributeNames=["QueueArn"])
@@ -70,3 +70,36 @@ def test_a_catalog_bucket_is_made_and_removed() -> None:
         built.adapters.provisioner.deprovision_catalog("demo", binding)
         with pytest.raises(Unavailable, match="does not exist"):
             store.health()
+
+
+def test_every_catalog_binds_the_one_task_queue_terraform_wires_to_run_task(aws: Any) -> None:
+    from dynastore.backends.aws.sqs_queue import queue_name
+
+    provisioner, queue = aws.adapters.provisioner, aws.adapters.queue
+    # GIVEN two provisioned catalogs
+    demo, other = provisioner.provision_catalog("demo"), provisioner.provision_catalog("other")
+    # THEN both bind the deployment-wide queue <queue_prefix>-dynastore-tasks and none of their own
+    assert demo["queue"] == other["queue"] == "dynastore-tasks"
+    assert (
+        queue_name(aws.settings.aws_queue_prefix, demo["queue"]) == f"{aws.settings.aws_queue_prefix}-dynastore-tasks"
+    )
+    assert queue.queue_url("demo") is None and queue.queue_url("other") is None
+    # WHEN one is deprovisioned THEN the shared queue keeps the other's messages
+    queue.enqueue(other["queue"], {"n": 2})
+    provisioner.deprovision_catalog("demo", demo)
+    assert aws.deliver(other["queue"]) == [{"n": 2}]
+
+
+def test_a_queue_terraform_created_is_used_as_it_is(aws: Any) -> None:
+    from dynastore.backends.aws.sqs_queue import queue_name
+
+    queue = aws.adapters.queue
+    # GIVEN the task queue already exists with Terraform's attributes (no redrive from the code)
+    name = queue_name(aws.settings.aws_queue_prefix, "dynastore-tasks")
+    url = queue.client.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "5400"})["QueueUrl"]
+    # WHEN a job is enqueued on it
+    queue.enqueue("dynastore-tasks", {"job_id": "j1"})
+    # THEN the message is on that queue, whose attributes the code left alone
+    attributes = queue.client.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["VisibilityTimeout"] == "5400" and "RedrivePolicy" not in attributes
+    assert aws.deliver("dynastore-tasks") == [{"job_id": "j1"}]

@@ -152,11 +152,10 @@ class CatalogRecords(DynamoBase):
         *,
         audit: Doc,
         expect_rev: int | None = None,
-        keep_assets: bool = False,
     ) -> None:
+        """Removes only the item: its asset records stay (the service soft-deletes them)."""
         what = f"item {item_id!r}"
-        keys = [] if keep_assets else self._scope_keys(catalog_id, collection_id, item_id)
-        self._delete_scope(f"I#{catalog_id}", f"{collection_id}{SEP}{item_id}", keys, audit, what, expect_rev)
+        self._delete_scope(f"I#{catalog_id}", f"{collection_id}{SEP}{item_id}", [], audit, what, expect_rev)
 
     # ------------------------------------------------------------------ item search
     def _item_sources(self, query: ItemQuery) -> list[Query]:

@@ -1,4 +1,4 @@
-"""``ports.Provisioner`` on AWS: an SQS queue per catalog, optionally an S3 bucket per catalog.
+"""``ports.Provisioner`` on AWS: a catalog's storage binding, optionally an S3 bucket per catalog.
 
 - Shared landing bucket (default): the catalog's files live under ``{catalog}/`` in
   ``settings.aws_bucket``; nothing to create in storage. Deprovision deletes that prefix.
@@ -7,8 +7,13 @@
   its object created/removed events go to that SQS queue (the ``on_object_event`` handler's
   source). Keys in it keep the ``{catalog}/...`` convention. Deprovision empties and removes it.
 
-Both calls are idempotent. The catalog's queue is ``SqsTaskQueue``'s (with its dead-letter
-redrive); wiring it to the task Lambda (an event source mapping) is Terraform's job.
+Both calls are idempotent. Queues: every catalog's jobs go to the one deployment-wide task queue
+(``DEFAULT_QUEUE``, SQS ``{queue_prefix}-dynastore-tasks``), the queue Terraform creates and wires
+to the ``run_task`` Lambda. An SQS queue made at run time would have no consumer (Lambda reads
+SQS only through an event source mapping), unlike a Cloud Tasks queue, whose tasks carry their
+target. So no queue is created per catalog, and deprovisioning leaves the shared queue alone:
+jobs of a removed catalog still queued find no job record and are dropped by the worker. A
+binding naming another queue (made by hand) has that queue deleted with the catalog.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from dynastore.backends.aws.s3 import S3BlobStore
 from dynastore.backends.aws.sqs_queue import SqsTaskQueue
 from dynastore.domain.ids import check_id
 from dynastore.ports import Doc
+from dynastore.services.jobs.dispatch import DEFAULT_QUEUE
 
 _BUCKET_INVALID = re.compile(r"[^a-z0-9-]+")
 
@@ -47,7 +53,6 @@ class AwsProvisioner:
 
     def provision_catalog(self, catalog_id: str) -> Doc:
         check_id(catalog_id, "catalog id")
-        self.queue.ensure_queue(catalog_id)
         bucket = self.blobs.bucket
         if self.bucket_per_catalog:
             bucket = catalog_bucket_name(self.blobs.bucket, catalog_id)
@@ -55,7 +60,7 @@ class AwsProvisioner:
             store.ensure_bucket(self.region)
             if self.notification_queue_arn:
                 self._notify(store)
-        return {"bucket": bucket, "prefix": f"{catalog_id}/", "queue": catalog_id}
+        return {"bucket": bucket, "prefix": f"{catalog_id}/", "queue": DEFAULT_QUEUE}
 
     def deprovision_catalog(self, catalog_id: str, binding: Doc) -> None:
         check_id(catalog_id, "catalog id")
@@ -68,7 +73,9 @@ class AwsProvisioner:
             self.blobs.delete_prefix(prefix)
         else:
             self.blobs.for_bucket(bucket).delete_bucket()
-        self.queue.delete_queue(binding.get("queue") or catalog_id)
+        queue = binding.get("queue") or DEFAULT_QUEUE
+        if queue != DEFAULT_QUEUE:
+            self.queue.delete_queue(queue)
 
     def _notify(self, store: S3BlobStore) -> None:
         config = {

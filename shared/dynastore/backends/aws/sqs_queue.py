@@ -11,7 +11,7 @@
   releases its claim, so a retry can send.
 - Delays: SQS delays a message at most 900 s. A longer delay is sent with 900 s and a
   ``not_before`` attribute (epoch seconds); a consumer handed a message before that time returns it
-  to the queue (``remaining_delay`` says for how long).
+  to the queue (``defer_early``: sent again for the rest, ``remaining_delay`` says how long).
 - Messages are JSON bodies up to 256 KB (pass references, not payloads). The task name is the
   SQS message id, or ``dedup-<sha256>`` when a dedup key names it.
 """
@@ -101,14 +101,19 @@ class SqsTaskQueue(TaskQueueBase):
         return url
 
     def dlq_url(self) -> str:
-        name = queue_name(self.queue_prefix, "dlq")
-        return self._urls.get(name) or self._create(name, {"MessageRetentionPeriod": "1209600"})
+        return self.queue_url("dlq") or self._create(
+            queue_name(self.queue_prefix, "dlq"), {"MessageRetentionPeriod": "1209600"}
+        )
 
     def ensure_queue(self, queue: str) -> str:
-        """The URL of ``queue``'s SQS queue, created (with its redrive policy) when missing."""
+        """The URL of ``queue``'s SQS queue, created (with its redrive policy) when missing.
+
+        An existing queue is used as it is: Terraform creates the deployment's queues with its own
+        attributes (KMS key, visibility), and CreateQueue with other attributes would fail."""
         name = queue_name(self.queue_prefix, queue)
-        if name in self._urls:
-            return self._urls[name]
+        existing = self.queue_url(queue)
+        if existing is not None:
+            return existing
         with sdk_errors("the dead-letter queue"):
             dlq_arn = self.client.get_queue_attributes(QueueUrl=self.dlq_url(), AttributeNames=["QueueArn"])[
                 "Attributes"
@@ -173,6 +178,31 @@ class SqsTaskQueue(TaskQueueBase):
                 self.claims.release(f"task:{claim}")
             raise
         return claim or str(sent["MessageId"])
+
+    def defer_early(self, queue_arn: str, attributes: Mapping[str, Any], body: str) -> bool:
+        """Put a message handed over before its ``not_before`` back on its queue (the one of
+        ``queue_arn``) for the remaining delay, at most 900 s a time; True when it was not due.
+
+        A new message (not a visibility change), so waiting does not count as a failed receive
+        towards the dead-letter redrive. The caller then acknowledges the early one."""
+        left = remaining_delay(attributes)
+        if left <= 0:
+            return False
+        name = queue_arn.rsplit(":", 1)[-1]
+        url = self._urls.get(name)
+        if url is None:
+            with sdk_errors(f"queue {name!r}"):
+                url = self._urls[name] = str(self.client.get_queue_url(QueueName=name)["QueueUrl"])
+        kept = {
+            key: {"DataType": value.get("dataType", "String"), "StringValue": value["stringValue"]}
+            for key, value in attributes.items()
+            if isinstance(value, Mapping) and value.get("stringValue") is not None
+        }
+        with sdk_errors(f"re-queue on {name!r}"):
+            self.client.send_message(
+                QueueUrl=url, MessageBody=body, DelaySeconds=int(min(left, MAX_DELAY_SECONDS)), MessageAttributes=kept
+            )
+        return True
 
     def health(self) -> None:
         with sdk_errors("SQS"):

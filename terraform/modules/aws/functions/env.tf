@@ -12,16 +12,19 @@ locals {
   }
 
   common_env = {
-    DYNASTORE_BACKEND           = "aws"
-    DYNASTORE_AWS_REGION        = var.region
-    DYNASTORE_AWS_BUCKET        = var.landing_bucket
-    DYNASTORE_AWS_TABLE_PREFIX  = var.table_prefix
-    DYNASTORE_AWS_QUEUE_URL     = var.tasks_queue_url
-    DYNASTORE_RETENTION_DAYS    = tostring(var.retention_days)
-    DYNASTORE_TASK_MAX_ATTEMPTS = tostring(var.task_max_attempts)
-    DYNASTORE_LOG_LEVEL         = var.log_level
-    POWERTOOLS_SERVICE_NAME     = "dynastore"
-    POWERTOOLS_LOG_LEVEL        = var.log_level
+    DYNASTORE_BACKEND          = "aws"
+    DYNASTORE_AWS_REGION       = var.region
+    DYNASTORE_AWS_BUCKET       = var.landing_bucket
+    DYNASTORE_AWS_TABLE_PREFIX = var.table_prefix
+    DYNASTORE_AWS_QUEUE_PREFIX = var.queue_prefix
+    # Per-catalog buckets send their object events to the one queue on_object_event consumes.
+    DYNASTORE_AWS_BUCKET_PER_CATALOG     = tostring(var.bucket_per_catalog)
+    DYNASTORE_AWS_NOTIFICATION_QUEUE_ARN = var.notification_queue_arn
+    DYNASTORE_RETENTION_DAYS             = tostring(var.retention_days)
+    DYNASTORE_TASK_MAX_ATTEMPTS          = tostring(var.task_max_attempts)
+    DYNASTORE_LOG_LEVEL                  = var.log_level
+    POWERTOOLS_SERVICE_NAME              = "dynastore"
+    POWERTOOLS_LOG_LEVEL                 = var.log_level
   }
 
   # What differs per function. Optional settings are left out when unset (the default applies).

@@ -18,8 +18,18 @@ variable "table_prefix" {
   type        = string
 }
 
-variable "tasks_queue_url" {
-  description = "URL of the default task queue (DYNASTORE_AWS_QUEUE_URL)."
+variable "queue_prefix" {
+  description = "SQS queue names are <queue_prefix>-<queue>; the task queue is <queue_prefix>-dynastore-tasks."
+  type        = string
+}
+
+variable "bucket_per_catalog" {
+  description = "Give every catalog its own bucket <landing>-<catalog> instead of a prefix of the landing bucket."
+  type        = bool
+}
+
+variable "notification_queue_arn" {
+  description = "ARN of the object-events queue that per-catalog buckets notify."
   type        = string
 }
 
