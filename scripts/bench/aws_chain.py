@@ -30,63 +30,25 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from infra.aws_dev import LambdaContext, Poller, handler_env, notification_queue  # noqa: E402
 from infra.aws_testing import aws_adapters  # noqa: E402
-from infra.moto_server import REGION, start_moto  # noqa: E402
+from infra.moto_server import start_moto  # noqa: E402
 
 EVENTS = ROOT / "tests" / "events" / "aws"
 API_KEY = "bench-admin"
-BATCH_SIZE = 10  # the SQS event source mapping's default batch size
-
-
-@dataclass
-class LambdaContext:
-    """The attributes of the Lambda context object the handlers (powertools, Mangum) read."""
-
-    function_name: str = "dyn-bench"
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:dyn-bench"
-    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
-    log_group_name: str = "/aws/lambda/dyn-bench"
-    log_stream_name: str = "bench"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 300_000
 
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
     return ordered[index]
-
-
-def handler_env(settings: Any) -> dict[str, str]:
-    """The Lambda environment of the handlers for the aws backend ``settings`` (on moto)."""
-    env = {
-        "DYNASTORE_BACKEND": "aws",
-        "DYNASTORE_AWS_REGION": settings.aws_region,
-        "DYNASTORE_AWS_BUCKET": settings.aws_bucket,
-        "DYNASTORE_AWS_TABLE_PREFIX": settings.aws_table_prefix,
-        "DYNASTORE_AWS_QUEUE_PREFIX": settings.aws_queue_prefix,
-        "DYNASTORE_AWS_ENDPOINT_URL": settings.aws_endpoint_url,
-        "DYNASTORE_AWS_SERVICES_ENDPOINT_URL": settings.aws_services_endpoint_url,
-        "DYNASTORE_API_KEYS": f"{API_KEY}:admin",
-        "DYNASTORE_AUDIT_SALT": "bench",
-        "DYNASTORE_WORKER_THREADS": "0",
-        "DYNASTORE_WATCH_BUCKET": "false",
-        "AWS_DEFAULT_REGION": settings.aws_region,
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-    }
-    return env
 
 
 def api_event(path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
@@ -96,73 +58,6 @@ def api_event(path: str, params: dict[str, str] | None = None) -> dict[str, Any]
     event["rawQueryString"] = urlencode(params or {})
     event["headers"]["x-api-key"] = API_KEY
     return event
-
-
-def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
-    """The Lambda SQS event for received ``messages`` (as the event source mapping builds it)."""
-    records = [
-        {
-            "messageId": m["MessageId"],
-            "receiptHandle": m["ReceiptHandle"],
-            "body": m["Body"],
-            "attributes": m.get("Attributes", {}),
-            "messageAttributes": {},
-            "md5OfBody": m["MD5OfBody"],
-            "eventSource": "aws:sqs",
-            "eventSourceARN": queue_arn,
-            "awsRegion": REGION,
-        }
-        for m in messages
-    ]
-    return {"Records": records}
-
-
-class Poller(threading.Thread):
-    """The SQS event source of ``on_object_event``: receive, invoke with the batch, delete the done."""
-
-    def __init__(self, handlers: ModuleType, sqs: Any, url: str, arn: str, poll: float) -> None:
-        super().__init__(daemon=True)
-        self.handlers, self.sqs, self.url, self.arn, self.poll = handlers, sqs, url, arn, poll
-        self.stopping = threading.Event()
-        self.invocations = 0
-        self.failures = 0
-
-    def run(self) -> None:
-        context = LambdaContext()
-        while not self.stopping.is_set():
-            # WaitTimeSeconds=0: moto serves one request at a time, a long poll would hold it.
-            messages = self.sqs.receive_message(
-                QueueUrl=self.url, MaxNumberOfMessages=BATCH_SIZE, WaitTimeSeconds=0, AttributeNames=["All"]
-            ).get("Messages", [])
-            if not messages:
-                self.stopping.wait(self.poll)
-                continue
-            result = self.handlers.on_object_event(sqs_event(messages, self.arn), context)
-            self.invocations += 1
-            failed = {item["itemIdentifier"] for item in result.get("batchItemFailures", [])}
-            self.failures += len(failed)
-            done = [m for m in messages if m["MessageId"] not in failed]
-            if done:
-                self.sqs.delete_message_batch(
-                    QueueUrl=self.url,
-                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
-                )
-
-
-def notification_queue(backend: Any) -> tuple[str, str]:
-    """An SQS queue that receives the landing bucket's object events (url, arn)."""
-    sqs = backend.adapters.queue.client
-    url = sqs.create_queue(QueueName=f"t{backend.tag}-object-events")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    backend.adapters.blobs.client.put_bucket_notification_configuration(
-        Bucket=backend.settings.aws_bucket,
-        NotificationConfiguration={
-            "QueueConfigurations": [
-                {"Id": "dynastore-object-events", "QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}
-            ]
-        },
-    )
-    return url, arn
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -178,14 +73,15 @@ def main(argv: list[str] | None = None) -> int:
     server = start_moto()
     try:
         with aws_adapters(server) as backend:
-            os.environ.update(handler_env(backend.settings))
+            os.environ.update(handler_env(backend.settings, API_KEY))
             from functions.aws import handlers
 
             url, arn = notification_queue(backend)
             s3 = backend.adapters.blobs.client
             bucket = backend.settings.aws_bucket
             pollers = [
-                Poller(handlers, backend.adapters.queue.client, url, arn, args.poll) for _ in range(args.pollers)
+                Poller(handlers.on_object_event, backend.adapters.queue.client, url, arn, args.poll)
+                for _ in range(args.pollers)
             ]
             for poller in pollers:
                 poller.start()

@@ -107,3 +107,91 @@ def test_dev_on_gcp_runs_the_checkouts_emulator_stack_with_the_port(
     # THEN it ran `python -m infra.functions --port 8123` there and answers with its exit code
     assert (tmp_path / "started").read_text() == "--port 8123"
     assert code == 3
+
+
+def test_dev_on_aws_runs_the_checkouts_moto_stack_with_the_port(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a checkout whose infra/aws_dev.py records how it was started
+    (tmp_path / "infra").mkdir()
+    (tmp_path / "infra" / "__init__.py").write_text("")
+    (tmp_path / "infra" / "aws_dev.py").write_text(
+        "import pathlib, sys\npathlib.Path('started').write_text(' '.join(sys.argv[1:]))\nsys.exit(4)\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    # WHEN `dynastore dev --backend aws --port 8124` runs
+    code = main(["dev", "--backend", "aws", "--port", "8124"])
+    # THEN it ran `python -m infra.aws_dev --port 8124` there and answers with its exit code
+    assert (tmp_path / "started").read_text() == "--port 8124"
+    assert code == 4
+
+
+def test_dev_on_aws_outside_a_checkout_says_where_to_run_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli_dev, "installed_from", lambda: tmp_path)
+    with pytest.raises(SystemExit, match=r"infra/aws_dev\.py: run it from a checkout"):
+        main(["dev", "--backend", "aws"])
+
+
+@pytest.mark.aws
+def test_dev_on_aws_indexes_an_object_put_into_the_moto_bucket(tmp_path: Path) -> None:
+    import boto3
+
+    # GIVEN `dynastore dev --backend aws` running (from a folder outside the checkout: the editable
+    # install names it)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DYNASTORE_", "AWS_"))}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dynastore.cli", "dev", "--backend", "aws", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    try:
+        assert process.stdout is not None
+        lines: list[str] = []
+        while not any(line.startswith("API key") for line in lines):
+            line = process.stdout.readline()  # bounded by the test timeout; an early exit ends the output
+            assert line, "dynastore dev --backend aws ended:\n" + "".join(lines)
+            lines.append(line)
+        output = "".join(lines)
+        exported = dict(
+            pair.split("=", 1) for line in lines if line.strip().startswith("export AWS_") for pair in line.split()[1:]
+        )
+        bucket = next(line.split()[1] for line in lines if line.startswith("bucket"))
+        key = next(line.split()[-1] for line in lines if line.startswith("API key"))
+        # THEN it printed the moto endpoint and the boto3 env
+        assert exported["AWS_ENDPOINT_URL"] in output.splitlines()[0]
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=exported["AWS_ENDPOINT_URL"],
+            region_name=exported["AWS_DEFAULT_REGION"],
+            aws_access_key_id=exported["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=exported["AWS_SECRET_ACCESS_KEY"],
+        )
+        # WHEN an object is put into the landing bucket with boto3
+        s3.put_object(Bucket=bucket, Key="demo/s2/scene-1/b04.tif", Body=b"II*\x00" + b"0" * 64)
+        # THEN the API finds it within a few seconds
+        found: list[dict[str, object]] = []
+        deadline = time.monotonic() + 20
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {key}"}) as client:
+            while not found and time.monotonic() < deadline:
+                try:
+                    answer = client.get("/assets/search", params={"q": "b04.tif", "catalog_id": "demo"})
+                    found = answer.json()["assets"] if answer.status_code == 200 else []
+                except httpx.TransportError:
+                    pass  # not listening yet
+                time.sleep(0.2)
+        assert [asset["href"] for asset in found] == [f"s3://{bucket}/demo/s2/scene-1/b04.tif"]
+    finally:
+        # WHEN it gets SIGTERM THEN it stops its stack and exits cleanly
+        process.send_signal(signal.SIGTERM)
+        try:
+            code = process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise
+    assert code == 0

@@ -7,6 +7,8 @@
   infra.functions``), so this runs that module from the checkout (the current folder or the one
   this package is installed from in editable mode) in a child process, and says so when there is
   none.
+- ``--backend aws``: the aws backend on moto's server (``python -m infra.aws_dev``, same rule): the
+  ``api`` on uvicorn, the object-event and task queues polled into the Lambda handlers.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from types import FrameType
 from dynastore.cli.common import settings_from
 
 ORCHESTRATION = Path("infra") / "functions.py"
+# --backend -> the checkout's module that runs it
+MODULES = {"gcp": "infra.functions", "aws": "infra.aws_dev"}
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -32,16 +36,18 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     dev.add_argument("--log-level", default=None, help="uvicorn/dynastore log level (default from DYNASTORE_LOG_LEVEL)")
     dev.add_argument(
         "--backend",
-        choices=("local", "gcp"),
+        choices=("local", "gcp", "aws"),
         default="local",
-        help="gcp: the four Cloud Functions on the local Google Cloud emulators (a repository checkout)",
+        help="gcp: the four Cloud Functions on the local Google Cloud emulators; aws: the Lambda handlers "
+        "on moto (both from a repository checkout)",
     )
     dev.set_defaults(run=run_dev)
 
 
 def run_dev(args: argparse.Namespace) -> int:
-    if getattr(args, "backend", "local") == "gcp":
-        return run_gcp_dev(args.port)
+    backend = getattr(args, "backend", "local")
+    if backend in MODULES:
+        return run_checkout_dev(backend, args.port)
     import uvicorn
 
     from dynastore.api.app import create_app
@@ -70,7 +76,7 @@ def run_dev(args: argparse.Namespace) -> int:
     return 0
 
 
-# ------------------------------------------------------------------------------------ --backend gcp
+# ------------------------------------------------------------------------------ --backend gcp | aws
 
 
 def installed_from() -> Path:
@@ -78,26 +84,28 @@ def installed_from() -> Path:
     return Path(__file__).resolve().parents[3]  # <root>/shared/dynastore/cli/dev.py
 
 
-def checkout() -> Path | None:
+def checkout(orchestration: Path = ORCHESTRATION) -> Path | None:
     """The repository checkout holding the emulator stack: the current folder, or the one this
     package is installed from (editable install); None for a plain installed package."""
     for root in (Path.cwd(), installed_from()):
-        if (root / ORCHESTRATION).is_file():
+        if (root / orchestration).is_file():
             return root
     return None
 
 
-def run_gcp_dev(port: int) -> int:
-    """``python -m infra.functions --port PORT`` in the checkout, until it ends; SIGINT and
-    SIGTERM are passed on so it stops its emulators and functions before this returns."""
-    root = checkout()
+def run_checkout_dev(backend: str, port: int) -> int:
+    """``python -m infra.functions|infra.aws_dev --port PORT`` in the checkout, until it ends; SIGINT
+    and SIGTERM are passed on so it stops its emulators and functions before this returns."""
+    module = MODULES[backend]
+    orchestration = Path(*module.split(".")).with_suffix(".py")
+    root = checkout(orchestration)
     if root is None:
         raise SystemExit(
-            "dynastore dev --backend gcp runs the emulator stack of a repository checkout (infra/), "
-            f"and neither {Path.cwd()} nor the folder this package is installed from holds {ORCHESTRATION}: "
+            f"dynastore dev --backend {backend} runs the emulator stack of a repository checkout (infra/), "
+            f"and neither {Path.cwd()} nor the folder this package is installed from holds {orchestration}: "
             "run it from a checkout (scripts/test or infra/setup.sh sets the emulators up)"
         )
-    child = subprocess.Popen([sys.executable, "-m", "infra.functions", "--port", str(port)], cwd=root)
+    child = subprocess.Popen([sys.executable, "-m", module, "--port", str(port)], cwd=root)
 
     def forward(signum: int, frame: FrameType | None) -> None:
         child.send_signal(signum)
