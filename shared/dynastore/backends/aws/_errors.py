@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any
 
+from dynastore.backends.sdk_errors import error_block
 from dynastore.errors import Conflict, DynastoreError, Invalid, NotFound, PreconditionFailed, Unavailable
-
-T = TypeVar("T")
 
 NOT_FOUND = frozenset(
     {
@@ -87,17 +84,5 @@ def translate(exc: BaseException, what: str) -> DynastoreError:
     raise exc
 
 
-@contextmanager
-def sdk_errors(what: str) -> Iterator[None]:
-    """Re-raise SDK errors inside the block as dynastore errors (ours pass through)."""
-    try:
-        yield
-    except DynastoreError:
-        raise
-    except Exception as exc:
-        raise translate(exc, what) from exc
-
-
-def call(what: str, fn: Callable[[], T]) -> T:
-    with sdk_errors(what):
-        return fn()
+# Re-raise SDK errors inside the block as dynastore errors (ours pass through).
+sdk_errors = error_block(translate)

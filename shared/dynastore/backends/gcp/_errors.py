@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import TypeVar
-
+from dynastore.backends.sdk_errors import error_block
 from dynastore.errors import Conflict, DynastoreError, Invalid, NotFound, PreconditionFailed, Unavailable
-
-T = TypeVar("T")
 
 
 class MissingIndex(Invalid):
@@ -55,17 +50,5 @@ def translate(exc: BaseException, what: str) -> DynastoreError:
     raise exc
 
 
-@contextmanager
-def sdk_errors(what: str) -> Iterator[None]:
-    """Re-raise SDK errors inside the block as dynastore errors (ours pass through)."""
-    try:
-        yield
-    except DynastoreError:
-        raise
-    except Exception as exc:
-        raise translate(exc, what) from exc
-
-
-def call(what: str, fn: Callable[[], T]) -> T:
-    with sdk_errors(what):
-        return fn()
+# Re-raise SDK errors inside the block as dynastore errors (ours pass through).
+sdk_errors = error_block(translate)
