@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -42,3 +44,32 @@ def key_under(path: Any, head: str, check_key: Callable[[str], str]) -> str | No
         return check_key(path[len(head) :])
     except Invalid:
         return None
+
+
+_seq_lock = threading.Lock()
+_last_seq = 0
+
+
+def next_seq() -> int:
+    """A number that grows with every call in this process and with the clock across processes
+    (orders audit events written in the same microsecond)."""
+    global _last_seq
+    with _seq_lock:
+        _last_seq = max(_last_seq + 1, time.time_ns())
+        return _last_seq
+
+
+def check_signed_url_request(method: str, expires_seconds: int, max_seconds: int, lifetime: str) -> None:
+    """The arguments of ``BlobStore.signed_url`` every backend refuses alike; ``lifetime`` says the range."""
+    if method not in ("GET", "PUT"):
+        raise Invalid("signed URLs are for GET or PUT")
+    if not 1 <= expires_seconds <= max_seconds:
+        raise Invalid(lifetime)
+
+
+def binding_location(catalog_id: str, binding: Mapping[str, Any], landing_bucket: str) -> tuple[str, str]:
+    """(bucket, prefix ending in ``/``) of a catalog's storage binding; defaults: the landing bucket and
+    ``{catalog}/`` (what every provisioner binds)."""
+    bucket = binding.get("bucket") or landing_bucket
+    prefix = binding.get("prefix") or f"{catalog_id}/"
+    return str(bucket), prefix if prefix.endswith("/") else prefix + "/"

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -14,7 +12,7 @@ from typing import Any, cast
 import orjson
 
 from dynastore.backends.aws._errors import error_code, sdk_errors, translate
-from dynastore.backends.checks import check_limit
+from dynastore.backends.checks import check_limit, next_seq
 from dynastore.backends.gcp.lazy_client import LazyClient
 from dynastore.domain.retry import retry_on_conflict
 from dynastore.domain.revisions import check_rev
@@ -26,18 +24,6 @@ SEP = "!"  # sorts before every character an id may hold: "col!item" orders as (
 TXN_ITEMS = 100  # DynamoDB's limit of items per TransactWriteItems
 CAS_ATTEMPTS = 50
 Item = dict[str, Any]  # a DynamoDB item in the low-level client's typed form
-
-_seq_lock = threading.Lock()
-_last_seq = 0
-
-
-def next_seq() -> int:
-    """A number that grows with every call in this process and with the clock across processes."""
-    global _last_seq
-    with _seq_lock:
-        _last_seq = max(_last_seq + 1, time.time_ns())
-        return _last_seq
-
 
 def S(value: str) -> dict[str, str]:
     return {"S": value}

@@ -25,6 +25,7 @@ from dataclasses import KW_ONLY, dataclass
 from dynastore.backends.aws._errors import sdk_errors
 from dynastore.backends.aws.s3 import S3BlobStore
 from dynastore.backends.aws.sqs_queue import SqsTaskQueue
+from dynastore.backends.checks import binding_location
 from dynastore.domain.ids import check_id
 from dynastore.ports import Doc
 from dynastore.services.jobs.dispatch import DEFAULT_QUEUE
@@ -65,10 +66,7 @@ class AwsProvisioner:
     def deprovision_catalog(self, catalog_id: str, binding: Doc) -> None:
         check_id(catalog_id, "catalog id")
         binding = binding or {}
-        bucket = binding.get("bucket") or self.blobs.bucket
-        prefix = binding.get("prefix") or f"{catalog_id}/"
-        if not prefix.endswith("/"):
-            prefix += "/"
+        bucket, prefix = binding_location(catalog_id, binding, self.blobs.bucket)
         if bucket == self.blobs.bucket:
             self.blobs.delete_prefix(prefix)
         else:

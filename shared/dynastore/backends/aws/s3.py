@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO, Literal, cast
 
 from dynastore.backends.aws._errors import error_code, sdk_errors
-from dynastore.backends.checks import check_put_options, key_under
+from dynastore.backends.checks import check_put_options, check_signed_url_request, key_under
 from dynastore.backends.gcp.lazy_client import LazyClient
 from dynastore.domain import time as dtime
 from dynastore.domain.object_keys import check_key
@@ -248,10 +248,8 @@ class S3BlobStore(BlobStoreBase):
         content_type: str | None = None,
     ) -> str | None:
         check_key(key)
-        if method not in ("GET", "PUT"):
-            raise Invalid("signed URLs are for GET or PUT")
-        if not 1 <= expires_seconds <= MAX_SIGNED_SECONDS:
-            raise Invalid(f"a presigned S3 URL here lives from 1 to {MAX_SIGNED_SECONDS} seconds")
+        lifetime = f"a presigned S3 URL here lives from 1 to {MAX_SIGNED_SECONDS} seconds"
+        check_signed_url_request(method, expires_seconds, MAX_SIGNED_SECONDS, lifetime)
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
         if content_type and method == "PUT":
             params["ContentType"] = content_type

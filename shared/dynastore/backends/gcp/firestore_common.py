@@ -4,14 +4,13 @@ and the native fields written per record kind (layout: ``firestore_store``)."""
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Sequence
 from typing import Any, cast
 
 import orjson
 
 from dynastore.backends.checks import check_limit as check_limit
+from dynastore.backends.checks import next_seq
 from dynastore.backends.checks import require_str as require_str
 from dynastore.backends.gcp.grams import gram_map
 from dynastore.domain.asset import asset_level, search_text, time_bounds
@@ -40,18 +39,6 @@ ASSET_SORT_NATIVE = {
     "file:size": "file_size",
 }
 ITEM_SORT_NATIVE = {name: re.sub(r"[^A-Za-z0-9_]", "_", name) for name in ITEM_SORT_FIELDS}  # eo:cloud_cover
-
-_seq_lock = threading.Lock()
-_last_seq = 0
-
-
-def next_seq() -> int:
-    """A number that grows with every call in this process and with the clock across processes."""
-    global _last_seq
-    with _seq_lock:
-        _last_seq = max(_last_seq + 1, time.time_ns())
-        return _last_seq
-
 
 def as_str(value: Any) -> str:
     return value if isinstance(value, str) else ""

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any, BinaryIO, Literal, cast
 
-from dynastore.backends.checks import check_put_options, key_under
+from dynastore.backends.checks import check_put_options, check_signed_url_request, key_under
 from dynastore.backends.gcp._errors import sdk_errors
 from dynastore.backends.gcp.lazy_client import LazyClient
 from dynastore.domain import time as dtime
@@ -264,10 +264,8 @@ class GcsBlobStore(BlobStoreBase):
         content_type: str | None = None,
     ) -> str | None:
         check_key(key)
-        if method not in ("GET", "PUT"):
-            raise Invalid("signed URLs are for GET or PUT")
-        if not 1 <= expires_seconds <= 7 * 24 * 3600:
-            raise Invalid("a V4 signed URL lives from 1 second to 7 days")
+        lifetime = "a V4 signed URL lives from 1 second to 7 days"
+        check_signed_url_request(method, expires_seconds, 7 * 24 * 3600, lifetime)
         kwargs: dict[str, Any] = {
             "version": "v4",
             "expiration": timedelta(seconds=expires_seconds),

@@ -22,6 +22,7 @@ import logging
 import re
 from dataclasses import KW_ONLY, dataclass
 
+from dynastore.backends.checks import binding_location
 from dynastore.backends.gcp._errors import sdk_errors
 from dynastore.backends.gcp.gcs import GcsBlobStore
 from dynastore.backends.gcp.tasks_queue import CloudTasksQueue
@@ -68,10 +69,7 @@ class GcpProvisioner:
     def deprovision_catalog(self, catalog_id: str, binding: Doc) -> None:
         check_id(catalog_id, "catalog id")
         binding = binding or {}
-        bucket = binding.get("bucket") or self.blobs.bucket
-        prefix = binding.get("prefix") or f"{catalog_id}/"
-        if not prefix.endswith("/"):
-            prefix += "/"
+        bucket, prefix = binding_location(catalog_id, binding, self.blobs.bucket)
         if bucket == self.blobs.bucket:
             self.blobs.delete_prefix(prefix)
         else:
