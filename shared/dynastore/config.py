@@ -72,6 +72,25 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("STAC_ASSET_HISTORY_MAX", "DYNASTORE_STAC_ASSET_HISTORY_MAX"),
         description="versions of each versioned asset embedded in an item",
     )
+    stac_use_symlinks: bool = Field(
+        default=True,
+        validation_alias=AliasChoices("STAC_USE_SYMLINKS", "DYNASTORE_STAC_USE_SYMLINKS"),
+        description="`dynastore export-static`: `<name>@latest<ext>` is a relative symlink (false: a copy)",
+    )
+    stac_symlink_fallback: Literal["copy", "error"] = Field(
+        default="copy",
+        validation_alias=AliasChoices("STAC_SYMLINK_FALLBACK", "DYNASTORE_STAC_SYMLINK_FALLBACK"),
+        description="where a symlink cannot be made (Windows, restricted filesystems): copy the file, or fail",
+    )
+    versions_hot_max: int = Field(
+        default=0,
+        ge=0,
+        description="versions of each (item, name) kept in hot storage; older ones are archived (0: keep all hot)",
+    )
+    versions_archive_tier: Literal["cold", "archive"] = Field(
+        default="archive",
+        description="storage tier of archived versions (gcp COLDLINE/ARCHIVE, aws STANDARD_IA/GLACIER_IR)",
+    )
 
     # --- indexing and lifecycle -------------------------------------------------------------
     retention_days: float = Field(

@@ -44,6 +44,7 @@ from dynastore.domain.storage import BlobInfo as BlobInfo  # defined in the doma
 from dynastore.errors import NotFound, Unavailable
 
 Doc = dict[str, Any]
+StorageTier = Literal["hot", "cold", "archive"]
 
 
 # ------------------------------------------------------------------------------------ shared members
@@ -138,6 +139,13 @@ class BlobStore(HealthCheck, Closable, Protocol):
 
     def health(self) -> None:
         """Raise ``Unavailable`` if the store cannot be reached."""
+        ...
+
+    def set_storage_class(self, key: str, tier: StorageTier) -> BlobInfo:
+        """Move an object to a storage tier (``hot``, ``cold``, ``archive``) in place: same key, same
+        bytes, still readable with ``get``/``open`` (``NotFound`` if absent). Returns what ``stat``
+        now says; its ``storage_class`` is the backend's name for the tier (``BlobStoreBase``: a store
+        with a single class, the local folder, leaves the object as it is; ``storage_class`` None)."""
         ...
 
     def for_bucket(self, bucket: str) -> BlobStore:
@@ -391,6 +399,9 @@ class BlobStoreBase:
 
     def list_keys(self: BlobStore, prefix: str = "") -> builtins.list[str]:
         return [info.key for info in self.list(prefix)]
+
+    def set_storage_class(self: BlobStore, key: str, tier: StorageTier) -> BlobInfo:
+        return self.stat(key)  # one class only: nothing to move (NotFound for a missing object)
 
     def close(self) -> None:
         """Nothing to release."""

@@ -49,6 +49,7 @@ class BlobInfo:
     content_type: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     updated: str | None = None
+    storage_class: str | None = None  # the backend's name (STANDARD, ARCHIVE, GLACIER_IR), None where unknown
 
 
 # ------------------------------------------------------------------------------------ revisions

@@ -31,12 +31,14 @@ from dynastore.backends.gcp.lazy_client import LazyClient
 from dynastore.domain import time as dtime
 from dynastore.domain.object_keys import check_key
 from dynastore.errors import Conflict, Invalid, NotFound, PreconditionFailed, Unavailable
-from dynastore.ports import BlobInfo, BlobStoreBase
+from dynastore.ports import BlobInfo, BlobStoreBase, StorageTier
 
 GENERATION_KEY = "dynastore-generation"
 MAX_SIGNED_SECONDS = 900
 CHUNK = 8 * 1024 * 1024
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+# ports.StorageTier -> S3 storage class: only classes GET reads at once (no Glacier restore needed)
+STORAGE_CLASSES = {"hot": "STANDARD", "cold": "STANDARD_IA", "archive": "GLACIER_IR"}
 
 
 def check_bucket_name(bucket: str) -> str:
@@ -95,6 +97,7 @@ class S3BlobStore(BlobStoreBase):
             content_type=head.get("ContentType"),
             metadata=metadata,
             updated=dtime.isoformat(head["LastModified"]) if head.get("LastModified") else None,
+            storage_class=head.get("StorageClass") or "STANDARD",  # HEAD omits it for STANDARD
         )
 
     # ------------------------------------------------------------------ writes
@@ -160,6 +163,22 @@ class S3BlobStore(BlobStoreBase):
                 Metadata={**source.metadata, GENERATION_KEY: str(_now_generation())},
             )
         return self.stat(dest_key)
+
+    def set_storage_class(self, key: str, tier: StorageTier) -> BlobInfo:
+        """A copy onto itself with the new class; user metadata (and so the generation) is kept."""
+        current = self.stat(key)
+        wanted = STORAGE_CLASSES[tier]
+        if current.storage_class == wanted:
+            return current
+        with sdk_errors(f"storage class change of {self._what(key)}"):
+            self.client.copy_object(
+                Bucket=self.bucket,
+                Key=key,
+                CopySource={"Bucket": self.bucket, "Key": key},
+                MetadataDirective="COPY",
+                StorageClass=wanted,
+            )
+        return self.stat(key)
 
     def delete(self, key: str, *, missing_ok: bool = True) -> None:
         check_key(key)
