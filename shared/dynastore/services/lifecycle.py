@@ -38,6 +38,7 @@ from dynastore.services.catalogs import CatalogStorage
 if TYPE_CHECKING:
     from dynastore.services.indexing import IndexingService
     from dynastore.services.reconcile import Reconciler, ReconcileReport
+    from dynastore.services.retention import RetentionReport
 
 log = logging.getLogger("dynastore.lifecycle")
 
@@ -90,7 +91,18 @@ class LifecycleService:
         """What the scheduler runs (GCP ``scheduled`` target, cron): reconcile, then cleanup."""
         reconcile = self.reconcile() if self.indexing is not None else None
         cleanup = self.cleanup()
-        return {"reconcile": reconcile.to_doc() if reconcile else None, "cleanup": cleanup.to_doc()}
+        retention = self.retention()
+        return {
+            "reconcile": reconcile.to_doc() if reconcile else None,
+            "cleanup": cleanup.to_doc(),
+            "retention": retention.to_doc(),
+        }
+
+    def retention(self, catalog_id: str | None = None) -> RetentionReport:
+        """Archive versions beyond ``DYNASTORE_VERSIONS_HOT_MAX`` (``services/retention.py``; 0: nothing)."""
+        from dynastore.services.retention import RetentionService
+
+        return RetentionService(self.store, self.storage, self.settings).run(catalog_id)
 
     # ------------------------------------------------------------------------------ cleanup
 
