@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from dynastore.cli import dev, indexing
+    from dynastore.cli import dev, export, indexing
 
     parser = argparse.ArgumentParser(
         prog="dynastore", description="Dynastore Assets: files in buckets → a STAC asset catalog"
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     dev.add_commands(sub)  # dev
     indexing.add_commands(sub)  # index, reconcile, cleanup
+    export.add_commands(sub)  # export-static
     return parser
 
 

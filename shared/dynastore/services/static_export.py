@@ -37,7 +37,7 @@ from typing import Any
 import orjson
 
 from dynastore.config import Settings
-from dynastore.domain.asset import stored_key
+from dynastore.domain.asset import file_name, stored_key
 from dynastore.domain.stac_version import STAC_VERSION
 from dynastore.errors import Invalid, Unavailable
 from dynastore.ports import BlobStore, Doc, MetadataStore
@@ -45,7 +45,7 @@ from dynastore.services.catalogs import CatalogStorage, active_catalogs
 from dynastore.services.retention import version_series
 from dynastore.services.stac import StacService
 from dynastore.services.stac.collections import _with_collection_defaults as with_collection_defaults
-from dynastore.services.stac.rendering import ASSET_INTERNAL, ITEM_PRIVATE, client_links, client_view
+from dynastore.services.stac.rendering import ASSET_INTERNAL, ITEM_PRIVATE, client_links, client_view, version_of
 
 MANIFEST = ".dynastore-export.json"
 PAGE = 1000
@@ -181,8 +181,8 @@ class StaticExporter:
         out.setdefault("stac_extensions", [])
         assets: Doc = dict(item.get("assets") or {})
         embedded, _ = self.stac.embedded_assets(catalog_id, col, item_id)
-        for doc in embedded:
-            assets[doc["id"]] = self._asset(doc, files.get(doc["id"]))
+        for doc in embedded:  # a version is keyed by its file name (VERSIONS.md), other assets by id
+            assets[file_name(doc) if version_of(doc) else doc["id"]] = self._asset(doc, files.get(doc["id"]))
         out["assets"] = assets
         out["links"] = [
             _link("root", root),
