@@ -119,7 +119,9 @@ class AssetsDBClient:
             raw, content_type = json.dumps(body).encode(), "application/json"
         if content_type:
             headers["Content-Type"] = content_type
-        answer = self.session.request(method, self.base_url + path, content=raw, headers=headers, timeout=self.timeout)
+        # httpx/TestClient sessions keep their own timeout; the urllib default takes ours.
+        extra = {"timeout": self.timeout} if isinstance(self.session, UrllibSession) else {}
+        answer = self.session.request(method, self.base_url + path, content=raw, headers=headers, **extra)
         if answer.status_code >= 400:
             try:
                 problem = json.loads(answer.content)

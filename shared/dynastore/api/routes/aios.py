@@ -4,7 +4,7 @@ relative to ``/aios`` (services.aios, services.registry).
 Answers keep the seed service's envelope: ``{"success": true, "data": ...}`` (201 on create); errors
 are problem+json like the rest of the API. Auth as everywhere (``Authorization: Bearer`` or
 ``X-API-Key``): reads need a reader of ``DYNASTORE_AIOS_CATALOG``, writes an editor of it; the registry
-is deployment-wide, so changing it needs an editor key without a catalog scope. ``/aios/health`` is open.
+is deployment-wide: any reader reads it, any editor changes it. ``/aios/health`` is open.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from dynastore.api.deps import Editor, JSONResponse, Reader, base_url, get_servi
 from dynastore.api.schemas import json_body, multipart_body
 from dynastore.api.uploads import read_upload
 from dynastore.domain.aios import QUERY_FIELDS
-from dynastore.errors import Forbidden
 from dynastore.services.auth import Principal
 from dynastore.services.registry import entry_view
 
@@ -78,11 +77,6 @@ def _reader_of_catalog(request: Request, principal: Principal) -> None:
 
 def _editor_of_catalog(request: Request, principal: Principal) -> None:
     principal.require_catalog(get_services(request).settings.aios_catalog)
-
-
-def _registry_editor(principal: Principal) -> None:
-    if principal.scoped:
-        raise Forbidden(f"the registry is deployment-wide: the key {principal.key_id} is scoped to some catalogs")
 
 
 # ------------------------------------------------------------------------------------ Assets DB
@@ -222,7 +216,6 @@ def asset_object(request: Request, asset_id: str, principal: Principal = Reader)
     openapi_extra=json_body(REGISTRY_BODY),
 )
 async def create_registry_entry(request: Request, principal: Principal = Editor) -> JSONResponse:
-    _registry_editor(principal)
     body = await read_json(request)
     doc = await run_in_threadpool(get_services(request).registry.create, body)
     return ok({"message": "Asset registry created", "id": doc["id"]}, 201)
@@ -240,7 +233,6 @@ def get_registry_entry(request: Request, asset_db_id: str, principal: Principal 
     openapi_extra=json_body(REGISTRY_BODY),
 )
 async def update_registry_entry(request: Request, asset_db_id: str, principal: Principal = Editor) -> JSONResponse:
-    _registry_editor(principal)
     body = await read_json(request)
     await run_in_threadpool(get_services(request).registry.update, asset_db_id, body)
     return ok({"message": "Asset registry updated"})
@@ -248,7 +240,6 @@ async def update_registry_entry(request: Request, asset_db_id: str, principal: P
 
 @router.delete("/asset_registry/{asset_db_id}", summary="Remove a registry entry", response_class=JSONResponse)
 def delete_registry_entry(request: Request, asset_db_id: str, principal: Principal = Editor) -> JSONResponse:
-    _registry_editor(principal)
     get_services(request).registry.delete(asset_db_id)
     return ok({"message": "Asset registry deleted"})
 
