@@ -82,3 +82,25 @@ def test_a_stopped_instance_is_unhealthy_at_the_next_check(serve: Any, tmp_path:
     after = services.registry.get(entry["id"])["health"]
     assert after["status"] == "unhealthy" and after["last_seen"] == seen["last_seen"]
     assert after["checked_at"] >= seen["checked_at"]
+
+
+def test_the_dev_timer_runs_the_check_until_stopped(services: Services) -> None:
+    # GIVEN a registry whose check_all signals each round
+    import threading
+
+    from dynastore.services.registry import RegistryHealthTimer
+
+    rounds = threading.Semaphore(0)
+    real = services.registry.check_all
+
+    def counted() -> dict[str, Any]:
+        rounds.release()
+        return real()
+
+    services.registry.check_all = counted  # type: ignore[method-assign]
+    timer = RegistryHealthTimer(services.registry, interval=0.01)
+    # WHEN it is started THEN rounds run; after stop none do
+    timer.start()
+    assert rounds.acquire(timeout=30) and rounds.acquire(timeout=30)
+    timer.stop()
+    assert timer._thread is not None and not timer._thread.is_alive()

@@ -188,8 +188,7 @@ class AiosService:
         """Soft delete (an editor restores it through the asset API); the next newest becomes latest."""
         current = self.resolve(uri_text)
         doc = self.assets.delete(self.scope, current["id"], actor=actor)
-        self._relatest(current.get("aios:name") or "", actor, None)
-        return doc
+        return self._relatest(current.get("aios:name") or "", actor, doc)
 
     # ------------------------------------------------------------------------------ latest
 
@@ -200,8 +199,9 @@ class AiosService:
         docs = self.search.run(query).items
         return sorted(docs, key=lambda d: (d.get("created") or "", d["id"]), reverse=True)
 
-    def _relatest(self, name: str, actor: str, written: Doc | None) -> Doc | None:
-        """Exactly the newest active version of ``name`` has ``latest: true`` (idempotent)."""
+    def _relatest(self, name: str, actor: str, written: Doc) -> Doc:
+        """Exactly the newest active version of ``name`` has ``latest: true`` (idempotent); returns
+        ``written`` as it is stored now."""
         versions = self._versions(name)
         writes, audits = [], []
         for index, doc in enumerate(versions):
@@ -211,8 +211,7 @@ class AiosService:
                 audits.append(audit_doc(self.catalog_id, "asset", doc["id"], "update", actor, patch={"latest": want}))
         if writes:
             stored = {d["id"]: d for d in self.assets.store.write_assets(writes, audits=audits)}
-            if written is not None and written["id"] in stored:
-                return stored[written["id"]]
+            return stored.get(written["id"], written)
         return written
 
 

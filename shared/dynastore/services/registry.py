@@ -182,7 +182,8 @@ class RegistryService:
 
     def check_all(self) -> Doc:
         """What the schedulers run: every entry probed once (each with its own timeout)."""
-        healthy, unhealthy = [], []
+        healthy: list[str] = []
+        unhealthy: list[str] = []
         for entry in self.all():
             try:
                 health = self._store_health(entry["id"], self._probe(entry))
