@@ -39,7 +39,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord  # noqa: E402
 
 logger = Logger(service="dynastore")
-MAINTENANCE_ACTIONS = ("all", "cleanup", "reconcile")
+MAINTENANCE_ACTIONS = ("all", "cleanup", "reconcile", "aios_registry")
 _IMPORT_SECONDS = time.perf_counter() - _IMPORT_STARTED
 
 
@@ -160,13 +160,15 @@ def maintenance(event: dict[str, Any], context: Any) -> dict[str, Any]:
     action = event.get("action", "all") if isinstance(event, dict) else "all"
     if action not in MAINTENANCE_ACTIONS:
         # A misconfigured schedule: fail the invocation so it shows (and the scheduler's DLQ gets it).
-        raise ValueError(f"unknown maintenance action {action!r}: use all, cleanup or reconcile")
+        raise ValueError(f"unknown maintenance action {action!r}: use all, cleanup, reconcile or aios_registry")
     lifecycle = services().lifecycle
-    if action == "cleanup":
+    if action == "aios_registry":
+        result = {"aios_registry": services().registry.check_all()}
+    elif action == "cleanup":
         result = {"cleanup": lifecycle.cleanup().to_doc()}
     elif action == "reconcile":
         result = {"reconcile": lifecycle.reconcile().to_doc()}
     else:
-        result = lifecycle.scheduled()
+        result = {**lifecycle.scheduled(), "aios_registry": services().registry.check_all()}
     logger.info("maintenance", extra={"action": action, "result": result})
     return dict(result)

@@ -8,7 +8,8 @@ functions-framework targets (one deployment each, all from this file):
   or Pub/Sub (``messagePublished`` wrapping a storage notification; a raw Pub/Sub push works too),
   handed to ``IndexingService.handle`` (idempotent on the event id);
 - ``run_task``: HTTP, the Cloud Tasks target: the task body is a job message for ``TaskService``;
-- ``scheduled``: HTTP, the Cloud Scheduler target: ``{"action": "all" | "cleanup" | "reconcile"}``.
+- ``scheduled``: HTTP, the Cloud Scheduler target: ``{"action": "all" | "cleanup" | "reconcile" |
+  "aios_registry"}`` (the last: the health check of the /aios registry; ``all`` includes it).
 
 ``run_task`` and ``scheduled`` are private: Cloud Run checks the OIDC token Cloud Tasks and Cloud
 Scheduler send (invoker IAM), so no code here does. The services are built once per process, on
@@ -83,6 +84,8 @@ def scheduled(request: Any) -> tuple[dict[str, Any], int]:
         return {"cleanup": lifecycle.cleanup().to_doc()}, 200
     if action == "reconcile":
         return {"reconcile": lifecycle.reconcile().to_doc()}, 200
+    if action == "aios_registry":
+        return {"aios_registry": services().registry.check_all()}, 200
     if action == "all":
-        return lifecycle.scheduled(), 200
-    return {"detail": f"unknown action {action!r}: use all, cleanup or reconcile"}, 400
+        return {**lifecycle.scheduled(), "aios_registry": services().registry.check_all()}, 200
+    return {"detail": f"unknown action {action!r}: use all, cleanup, reconcile or aios_registry"}, 400

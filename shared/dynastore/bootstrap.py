@@ -15,12 +15,14 @@ from dynastore.adapters import Adapters
 from dynastore.config import Settings
 
 if TYPE_CHECKING:
+    from dynastore.services.aios import AiosService
     from dynastore.services.assets import AssetService
     from dynastore.services.auth import Authenticator
     from dynastore.services.catalogs import CatalogService
     from dynastore.services.indexing import IndexingService
     from dynastore.services.jobs import TaskService
     from dynastore.services.lifecycle import LifecycleService
+    from dynastore.services.registry import RegistryService
     from dynastore.services.search import SearchService
     from dynastore.services.stac import StacService
 
@@ -57,6 +59,8 @@ class Services:
     lifecycle: LifecycleService
     tasks: TaskService
     stac: StacService
+    aios: AiosService
+    registry: RegistryService
     background: list[BackgroundWorker] = field(default_factory=list)
     _started: bool = field(default=False, repr=False)
 
@@ -80,12 +84,14 @@ def bootstrap(settings: Settings | None = None, adapters: Adapters | None = None
     """Build the services on the configured backend (or on ``adapters`` given by a test).
 
     ``TypeError`` naming the missing members if an adapter does not implement its port."""
+    from dynastore.services.aios import AiosService
     from dynastore.services.assets import AssetService
     from dynastore.services.auth import Authenticator
     from dynastore.services.catalogs import CatalogService
     from dynastore.services.indexing import IndexingService
     from dynastore.services.jobs import TaskService
     from dynastore.services.lifecycle import LifecycleService
+    from dynastore.services.registry import RegistryService
     from dynastore.services.search import SearchService
     from dynastore.services.stac import StacService
 
@@ -111,6 +117,8 @@ def bootstrap(settings: Settings | None = None, adapters: Adapters | None = None
         lifecycle=lifecycle,
         tasks=tasks,
         stac=stac,
+        aios=AiosService(settings, catalogs, assets, search),
+        registry=RegistryService(settings, adapters.store, catalogs),
     )
     bucket_root = adapters.blobs.root
     if settings.backend == "local" and settings.watch_bucket and bucket_root is not None:

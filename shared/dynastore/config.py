@@ -160,6 +160,15 @@ class Settings(BaseSettings):
         default=None, description="SQS queue ARN per-catalog buckets send object events to"
     )
 
+    # AIOS Assets DB facade (/aios) and its registry of asset databases
+    aios_catalog: str = Field(default="aios", description="the catalog /aios stores assets in (created on first use)")
+    aios_health_interval_seconds: float = Field(
+        default=60, gt=0, description="`dynastore dev`: how often the registry's health check runs"
+    )
+    aios_health_timeout_seconds: float = Field(
+        default=3, gt=0, le=60, description="how long the health check waits for a registered Assets DB"
+    )
+
     log_level: str = "INFO"
 
     @field_validator("api_keys")

@@ -333,6 +333,23 @@ class MetadataStore(HealthCheck, Closable, Protocol):
         """Newest first; ``filters`` on status, task_id, catalog_id, asset_id."""
         ...
 
+    # --- service records (small deployment-wide documents: the AIOS registry, ...) -------------
+    def get_record(self, kind: str, record_id: str) -> Doc:
+        """The record ``record_id`` of ``kind`` (``[a-z][a-z0-9_]*``); ``NotFound`` if absent."""
+        ...
+
+    def put_record(self, kind: str, doc: Doc, *, expect_rev: int | None) -> Doc:
+        """Write ``doc`` (its ``id`` names it) under the ``rev`` rules of this port."""
+        ...
+
+    def delete_record(self, kind: str, record_id: str) -> None:
+        """Remove a record; ``NotFound`` if absent."""
+        ...
+
+    def list_records(self, kind: str, *, limit: int = 100, token: str | None = None) -> Page[Doc]:
+        """The records of ``kind`` in id order (keyset pages)."""
+        ...
+
     # --- lifecycle --------------------------------------------------------------------------
     def purge_catalog(self, catalog_id: str, *, batch_size: int = 500) -> int:
         """Delete up to ``batch_size`` records of a catalog; returns how many. 0 means done."""

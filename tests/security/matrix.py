@@ -54,6 +54,8 @@ READ_POSTS = {
     ("POST", "/stac/asset-search"),
     ("POST", "/stac/catalogs/{catalog_id}/search"),
     ("POST", "/stac/catalogs/{catalog_id}/asset-search"),
+    ("POST", "/aios/assets"),
+    ("POST", "/aios/asset_registries"),
 }
 ADMIN_ONLY = {("DELETE", "/assets/catalogs/{catalog_id}")}
 # Operations without {catalog_id} in the path that name a catalog in the request: the request naming MINE.
@@ -67,6 +69,14 @@ CATALOG_IN_REQUEST: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/stac/asset-search"): {"json": {"catalog_id": MINE}},
     ("GET", "/assets/ingest"): {"params": {"key": f"{MINE}/a1.tif"}},
     ("GET", "/assets/jobs"): {"params": {"catalog_id": MINE}},
+    # /aios asset routes: the catalog is DYNASTORE_AIOS_CATALOG (MINE in this matrix).
+    ("POST", "/aios/upload_asset"): {},
+    ("POST", "/aios/asset"): {"json": {}},
+    ("GET", "/aios/asset/{asset_uri}"): {},
+    ("PUT", "/aios/asset/{asset_uri}"): {"json": {}},
+    ("DELETE", "/aios/asset/{asset_uri}"): {},
+    ("POST", "/aios/assets"): {"json": {}},
+    ("GET", "/aios/asset-object/{asset_id}"): {},
 }
 JOB_OPERATIONS = {
     ("GET", "/assets/jobs/{job_id}"),
@@ -87,8 +97,16 @@ EXEMPT = {
     ("GET", "/assets/tasks/{task_id}"),
     ("GET", "/stac/conformance"),
     ("GET", "/stac/queryables"),
+    # the /aios registry of asset DBs is deployment-wide (no catalog's data)
+    ("GET", "/aios/health"),
+    ("POST", "/aios/asset_registry"),
+    ("GET", "/aios/asset_registry/{asset_db_id}"),
+    ("PUT", "/aios/asset_registry/{asset_db_id}"),
+    ("DELETE", "/aios/asset_registry/{asset_db_id}"),
+    ("POST", "/aios/asset_registries"),
+    ("GET", "/aios/check_health/{asset_db_id}"),
 }
-NO_KEY_NEEDED = {("GET", "/health")}
+NO_KEY_NEEDED = {("GET", "/health"), ("GET", "/aios/health")}
 
 
 def operations() -> list[tuple[str, str]]:
@@ -128,6 +146,8 @@ class Env:
             "asset_id": "a1",
             "task_id": "checksum",
             "job_id": self.job_id,
+            "asset_uri": "a1:1.0-initial",
+            "asset_db_id": "db-1",
         }
 
     def as_admin(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
@@ -140,7 +160,8 @@ class Env:
 def scoped_env(settings: Settings, adapters: Any = None) -> Iterator[Env]:
     """An app with ``API_KEYS`` over catalogs MINE and OTHER, each with a collection, an item, an asset
     (``a1`` / ``o1``), and a job on MINE's asset."""
-    services = bootstrap(settings.model_copy(update={"api_keys": API_KEYS}), adapters)
+    # /aios serves the catalog DYNASTORE_AIOS_CATALOG: MINE here, so its asset routes meet the same rules.
+    services = bootstrap(settings.model_copy(update={"api_keys": API_KEYS, "aios_catalog": MINE}), adapters)
     try:
         client = TestClient(create_app(services))
         env = Env(client, services, job_id="")

@@ -33,8 +33,9 @@ class ParsedUpload:
 
 
 class _PartState:
-    def __init__(self, upload: ParsedUpload) -> None:
+    def __init__(self, upload: ParsedUpload, file_field: str = "file") -> None:
         self.upload = upload
+        self.file_field = file_field
         self.headers: dict[bytes, bytes] = {}
         self.header_field = bytearray()
         self.header_value = bytearray()
@@ -64,9 +65,9 @@ class _PartState:
         disposition = self.headers.get(b"content-disposition", b"")
         _, options = parse_options_header(disposition)
         self.name = options.get(b"name", b"").decode("latin-1")
-        if self.name == "file":
+        if self.name == self.file_field:
             if self.upload.saw_file:
-                raise Invalid("send exactly one `file` part")
+                raise Invalid(f"send exactly one `{self.file_field}` part")
             self.upload.saw_file = True
             self.is_file = True
             raw_name = options.get(b"filename")
@@ -91,17 +92,23 @@ class _PartState:
             self.upload.fields[self.name] = bytes(self.value)
 
 
-async def read_upload(request: Request, max_bytes: int) -> ParsedUpload:
-    """Parse the multipart body while it streams in; the caller closes ``result.buffer``."""
+async def read_upload(
+    request: Request, max_bytes: int, *, file_field: str = "file", metadata_field: str = "metadata"
+) -> ParsedUpload:
+    """Parse the multipart body while it streams in; the caller closes ``result.buffer``.
+
+    ``file_field``/``metadata_field``: the part names (``/aios/upload_asset``: ``asset``, ``asset_metadata``)."""
     content_type = request.headers.get("content-type", "")
     ctype, params = parse_options_header(content_type)
     if ctype != b"multipart/form-data" or not params.get(b"boundary"):
-        raise Invalid("an upload is multipart/form-data with a `file` part and an optional `metadata` JSON part")
+        raise Invalid(
+            f"an upload is multipart/form-data with a `{file_field}` part and an optional `{metadata_field}` JSON part"
+        )
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > max_bytes + MULTIPART_OVERHEAD:
         raise PayloadTooLarge(f"the upload exceeds DYNASTORE_MAX_UPLOAD_BYTES ({max_bytes} bytes)")
     upload = ParsedUpload(buffer=UploadBuffer(max_bytes))
-    state = _PartState(upload)
+    state = _PartState(upload, file_field)
     callbacks: Any = {
         "on_part_begin": state.on_part_begin,
         "on_header_field": state.on_header_field,
@@ -125,16 +132,18 @@ async def read_upload(request: Request, max_bytes: int) -> ParsedUpload:
         raise Invalid(f"malformed multipart body: {exc}") from None
     if not upload.saw_file:
         upload.buffer.close()
-        raise Invalid("the upload has no `file` part")
-    unknown = sorted(set(upload.fields) - {"metadata"})
+        raise Invalid(f"the upload has no `{file_field}` part")
+    unknown = sorted(set(upload.fields) - {metadata_field})
     if unknown:
         upload.buffer.close()
-        raise Invalid(f"unknown form field(s) {', '.join(unknown)}; send `file` and optionally `metadata` (JSON)")
-    raw = upload.fields.get("metadata")
+        raise Invalid(
+            f"unknown form field(s) {', '.join(unknown)}; send `{file_field}` and optionally `{metadata_field}` (JSON)"
+        )
+    raw = upload.fields.get(metadata_field)
     if raw is not None and raw.strip():
         try:
             upload.metadata = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             upload.buffer.close()
-            raise Invalid(f"the `metadata` part is not valid JSON: {exc}") from None
+            raise Invalid(f"the `{metadata_field}` part is not valid JSON: {exc}") from None
     return upload

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -73,3 +74,13 @@ def binding_location(catalog_id: str, binding: Mapping[str, Any], landing_bucket
     bucket = binding.get("bucket") or landing_bucket
     prefix = binding.get("prefix") or f"{catalog_id}/"
     return str(bucket), prefix if prefix.endswith("/") else prefix + "/"
+
+
+_RECORD_KIND = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+def check_record_kind(kind: str) -> str:
+    """A service-record kind (``MetadataStore.get_record`` ...): a short lower-case name."""
+    if not isinstance(kind, str) or not _RECORD_KIND.match(kind):
+        raise Invalid(f"record kind {kind!r} must match [a-z][a-z0-9_]{{0,39}}")
+    return kind

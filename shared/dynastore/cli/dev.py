@@ -61,6 +61,10 @@ def run_dev(args: argparse.Namespace) -> int:
     settings, generated_key = ensure_dev_key(settings)
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     services = bootstrap(settings)
+    # The /aios registry's health check, every DYNASTORE_AIOS_HEALTH_INTERVAL_SECONDS.
+    from dynastore.services.registry import RegistryHealthTimer
+
+    services.background.append(RegistryHealthTimer(services.registry, settings.aios_health_interval_seconds))
     app = create_app(services, run_background=True)
     url = f"http://{args.host}:{args.port}"
     print(f"Dynastore Assets {url}  (docs {url}/api.html, data in {Path(settings.data_dir).resolve()})", flush=True)

@@ -39,6 +39,7 @@ from dynastore.backends.aws._errors import sdk_errors
 from dynastore.backends.aws.dynamo_assets import AssetRecords
 from dynastore.backends.aws.dynamo_base import SEP, Query, attr, key, next_seq, record, unpack
 from dynastore.backends.aws.dynamo_catalogs import CATALOGS, CatalogRecords
+from dynastore.backends.aws.dynamo_service_records import ServiceRecords
 from dynastore.backends.aws.dynamo_table import DynamoClaims
 from dynastore.backends.checks import check_limit, require_str
 from dynastore.backends.gcp.lazy_client import LazyClient
@@ -49,7 +50,7 @@ from dynastore.ports import Doc, IngestRecord, MetadataStoreBase
 JOB_FILTERS = ("status", "task_id", "catalog_id", "asset_id")
 
 
-class DynamoMetadataStore(CatalogRecords, AssetRecords, MetadataStoreBase):
+class DynamoMetadataStore(CatalogRecords, AssetRecords, ServiceRecords, MetadataStoreBase):
     def __init__(self, client: Any, *, table: str, scan_budget: int = 2000, sort_cap: int = 20_000) -> None:
         """``client``: a boto3 DynamoDB client, or a function that makes one on first use."""
         self._client = LazyClient(client)

@@ -51,10 +51,11 @@ from dynastore.backends.gcp.firestore_assets import AssetRecords
 from dynastore.backends.gcp.firestore_catalogs import CatalogRecords
 from dynastore.backends.gcp.firestore_records import OtherRecords
 from dynastore.backends.gcp.firestore_scan import ReadStats
+from dynastore.backends.gcp.firestore_service_records import ServiceRecords
 from dynastore.ports import MetadataStoreBase
 
 
-class FirestoreMetadataStore(CatalogRecords, AssetRecords, OtherRecords, MetadataStoreBase):
+class FirestoreMetadataStore(CatalogRecords, AssetRecords, OtherRecords, ServiceRecords, MetadataStoreBase):
     """``ports.MetadataStore`` on a Firestore client (see the module docstring for the layout)."""
 
     def __init__(self, client: Any, *, prefix: str = "", scan_budget: int = 2000, candidate_cap: int = 2000) -> None:

@@ -15,11 +15,12 @@ from dynastore.backends.local.sqlite_base import SqliteDatabase
 from dynastore.backends.local.sqlite_catalogs import CatalogRecords
 from dynastore.backends.local.sqlite_records import OtherRecords
 from dynastore.backends.local.sqlite_schema import SCHEMA, SCHEMA_VERSION
+from dynastore.backends.local.sqlite_service_records import ServiceRecords
 from dynastore.errors import Unavailable
 from dynastore.ports import MetadataStoreBase
 
 
-class SqliteMetadataStore(CatalogRecords, AssetRecords, OtherRecords, MetadataStoreBase):
+class SqliteMetadataStore(CatalogRecords, AssetRecords, OtherRecords, ServiceRecords, MetadataStoreBase):
     """``ports.MetadataStore`` on SQLite (WAL, FTS5 trigram, JSON1, R*Tree)."""
 
     def __init__(self, path: Path | str) -> None:
