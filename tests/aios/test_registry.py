@@ -28,9 +28,12 @@ def test_registry_examples_as_in_the_seed(editor: AssetsDBClient, reader: Assets
     assert editor.update_registry(seed.REGISTRY_ID, seed.REGISTRY_UPDATE) == {"message": "Asset registry updated"}
     assert reader.query_registries(seed.REGISTRY_QUERY) == []
     assert reader.get_registry(seed.REGISTRY_ID)["asset_registry_tags"] == ["neural-network", "tensorflow"]
-    # AND the seed's check_health answers (example.com is not an Assets DB: unhealthy, never seen)
+    # AND the seed's check_health answers; the test machine has no internet, so the entry is pointed
+    # at a local port nobody listens on (connection refused): unhealthy, never seen
+    editor.update_registry(seed.REGISTRY_ID, {"asset_registry_public_url": "http://127.0.0.1:9/aios"})
     health = reader.check_health(seed.REGISTRY_ID)
     assert set(health) >= {"healthy", "status", "latency_ms", "last_seen", "checked_at"}
+    assert health["healthy"] is False and health["last_seen"] is None
     # WHEN the seed's delete is sent THEN the entry is gone
     assert editor.delete_registry(seed.REGISTRY_ID) == {"message": "Asset registry deleted"}
     with pytest.raises(AssetsDBError) as gone:
