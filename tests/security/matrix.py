@@ -87,6 +87,7 @@ EXEMPT = {
     ("GET", "/assets/tasks/{task_id}"),
     ("GET", "/stac/conformance"),
     ("GET", "/stac/queryables"),
+    ("GET", "/auth/whoami"),
 }
 NO_KEY_NEEDED = {("GET", "/health")}
 
