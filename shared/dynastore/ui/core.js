@@ -6,6 +6,7 @@ const DS = (window.DS = {
   me: null, // {key_id, role, catalogs} from GET /auth/whoami
   views: {},
   timers: [],
+  generation: 0, // bumped by each route: answers for an older page are dropped (DS.api)
 });
 const RANK = { reader: 1, editor: 2, admin: 3 };
 const KEY_SLOT = "dynastore.apiKey";
@@ -15,7 +16,9 @@ DS.key = () => sessionStorage.getItem(KEY_SLOT) || "";
 DS.api = async function (path, options = {}) {
   const headers = Object.assign({ Accept: "application/json" }, options.headers || {});
   if (DS.key()) headers.Authorization = "Bearer " + DS.key();
+  const generation = DS.generation;
   const response = await fetch(DS.base + path, Object.assign({}, options, { headers }));
+  if (generation !== DS.generation && !options.keep) return new Promise(() => {}); // an older page's answer: never settles
   if (options.raw) return response;
   const text = await response.text();
   let body = null;
@@ -92,13 +95,18 @@ DS.versionOf = function (doc) {
 DS.size = (bytes) =>
   bytes === null || bytes === undefined ? "" : bytes < 1024 ? `${bytes} B` : `${(bytes / 1024).toFixed(1)} KiB`;
 
+let asked = 0;
 async function refreshWhoami() {
   const label = document.getElementById("whoami");
+  const mine = ++asked; // a slower answer for an older key is dropped
   try {
-    DS.me = await DS.api("/auth/whoami");
+    const me = await DS.api("/auth/whoami", { keep: true });
+    if (mine !== asked) return;
+    DS.me = me;
     const scope = DS.me.catalogs ? ` in ${DS.me.catalogs.join(", ")}` : "";
     label.textContent = `${DS.me.key_id}: ${DS.me.role}${scope}`;
   } catch (error) {
+    if (mine !== asked) return;
     DS.me = null;
     label.textContent = DS.key() ? `key refused: ${error.message}` : "no key: read-only where public";
   }

@@ -68,7 +68,7 @@
     },
   };
 
-  /* Where to put assets: their own bbox, else their item's (fetched once per item). */
+  /* Where to put assets: their own bbox, else their item's (asked once per item and page). */
   const itemBoxes = new Map();
   DS.placeAssets = async function (docs) {
     const entries = [];
@@ -76,11 +76,13 @@
       let bbox = doc.bbox || null;
       if (!bbox && doc.item_id && doc.collection_id) {
         const key = `${doc.catalog_id}/${doc.collection_id}/${doc.item_id}`;
-        if (!itemBoxes.has(key) && itemBoxes.size < 500) {
+        if (!itemBoxes.has(key)) {
           const path = `/stac/catalogs/${DS.enc(doc.catalog_id)}/collections/${DS.enc(doc.collection_id)}/items/${DS.enc(doc.item_id)}`;
-          itemBoxes.set(key, DS.api(path).then((item) => item.bbox || null, () => null));
+          const item = await DS.api(path).catch(() => null);
+          if (itemBoxes.size > 500) itemBoxes.clear();
+          itemBoxes.set(key, (item && item.bbox) || null);
         }
-        bbox = await itemBoxes.get(key);
+        bbox = itemBoxes.get(key);
       }
       entries.push({ doc, bbox });
     }

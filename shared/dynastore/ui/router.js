@@ -13,6 +13,7 @@
 
   DS.route = async function () {
     DS.timers.splice(0).forEach(clearInterval);
+    DS.generation += 1;
     const [path, query] = location.hash.split("?");
     const view = document.getElementById("view");
     view.setAttribute("aria-busy", "true");

@@ -8,7 +8,7 @@
   /* There is no "list every ingest record" endpoint: the keys checked are the ones typed here (kept for
      this tab) and the storage keys of the 20 most recently updated assets. */
   DS.views.ingest = async function () {
-    const form = el("form", { class: "filters", "aria-label": "Check an object key" },
+    const form = el("form", { class: "filters", "aria-label": "Ingest status lookup" },
       el("div", {}, el("label", { for: "ingest-key" }, "Object key (e.g. demo/s2/scene-1/B04.tif)"),
         el("input", { id: "ingest-key", name: "key", type: "text" })),
       el("div", {}, el("button", { type: "submit" }, "Check key")));
