@@ -40,7 +40,7 @@ VERSIONS = ("2025-08-11T1112Z", "2025-08-12T0900Z")
 
 
 def png(red: int, green: int, blue: int, size: int = 8) -> bytes:
-    """A ``size``×``size`` PNG of one colour."""
+    """A ``size`` by ``size`` PNG of one colour."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         body = kind + data
@@ -150,10 +150,10 @@ class Browse:
         self.page.wait_for_function("() => !document.getElementById('view').hasAttribute('aria-busy')")
         return self.page
 
-    def screenshot(self, name: str) -> Path:
+    def screenshot(self, name: str, *, full_page: bool = True) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{self.site.backend}-{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
+        self.page.screenshot(path=str(path), full_page=full_page)
         return path
 
 

@@ -129,6 +129,8 @@ def test_a_reader_sees_no_write_buttons(browse: Browse) -> None:
         json={},
     )
     assert response.status_code == 201, response.text
+    listed = site.api.reader.get("/assets/jobs", params={"limit": 50}).json()["jobs"]
+    assert response.json()["id"] in [j["id"] for j in listed], (response.json(), listed)
     page = browse.open("#/jobs", role="reader")
     expect(page.locator(f"tr[data-job='{response.json()['id']}'] .job-status")).to_have_text("accepted")
     # THEN there is no dismiss button and no task button
@@ -200,8 +202,8 @@ def test_api_docs_pages_render_offline(browse: Browse) -> None:
     page.goto(f"{browse.site.api.base_url}/api.html")
     # THEN each renders the API's operations from the vendored scripts
     expect(page.get_by_text("/assets/search").first).to_be_visible(timeout=30_000)
-    browse.screenshot("api-swagger")
+    browse.screenshot("api-swagger", full_page=False)
     page.goto(f"{browse.site.api.base_url}/api/redoc.html")
     expect(page.locator("h1", has_text="Dynastore Assets")).to_be_visible(timeout=30_000)
     expect(page.locator("[role=menuitem]", has_text="Search assets").first).to_be_attached()
-    browse.screenshot("api-redoc")
+    browse.screenshot("api-redoc", full_page=False)
