@@ -180,4 +180,3 @@ def browse(browser: Any, site: Site) -> Iterator[Browse]:
         context.close()
     assert not external, f"the page tried to reach other hosts (network cut): {external}"
     assert not errors, f"JavaScript errors on the page: {errors}"
-
