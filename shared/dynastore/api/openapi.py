@@ -21,7 +21,6 @@ import copy
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
 
@@ -30,6 +29,7 @@ from dynastore.api.problems import PROBLEM_JSON, status_title
 from dynastore.api.schemas import RESPONSE_SCHEMAS, ref
 from dynastore.domain.ids import ID_PATTERN
 from dynastore.services.stac import OPENAPI
+from dynastore.ui import redoc_html, swagger_html
 
 WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
 GEOJSON = "application/geo+json"
@@ -237,7 +237,8 @@ def wants_openapi_media_type(accept: str | None) -> bool:
 
 def install_openapi(app: FastAPI, *, openapi_url: str = "/api", docs_url: str = "/api.html") -> None:
     """Serve the document at ``openapi_url`` (content-negotiated), Swagger UI at ``docs_url`` and ReDoc
-    at ``{openapi_url}/redoc.html``. The app must be created with ``openapi_url=None``."""
+    at ``{openapi_url}/redoc.html`` (both from the vendored files under ``/ui/vendor``: they work
+    offline). The app must be created with ``openapi_url=None``."""
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
 
     @app.get(openapi_url, include_in_schema=False)
@@ -248,9 +249,9 @@ def install_openapi(app: FastAPI, *, openapi_url: str = "/api", docs_url: str = 
     @app.get(docs_url, include_in_schema=False)
     def swagger_ui(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "").rstrip("/")
-        return get_swagger_ui_html(openapi_url=f"{root}{openapi_url}", title=f"{app.title} - API")
+        return HTMLResponse(swagger_html(f"{root}{openapi_url}", f"{app.title} - API", root))
 
     @app.get(f"{openapi_url}/redoc.html", include_in_schema=False)
     def redoc(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "").rstrip("/")
-        return get_redoc_html(openapi_url=f"{root}{openapi_url}", title=f"{app.title} - ReDoc")
+        return HTMLResponse(redoc_html(f"{root}{openapi_url}", f"{app.title} - ReDoc", root))
