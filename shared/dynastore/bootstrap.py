@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from dynastore.services.lifecycle import LifecycleService
     from dynastore.services.search import SearchService
     from dynastore.services.stac import StacService
+    from dynastore.services.versions.index import VersionIndex
+    from dynastore.services.versions.publish import PublishService
 
 
 def build_adapters(settings: Settings) -> Adapters:
@@ -57,6 +59,8 @@ class Services:
     lifecycle: LifecycleService
     tasks: TaskService
     stac: StacService
+    versions: VersionIndex
+    publish: PublishService
     background: list[BackgroundWorker] = field(default_factory=list)
     _started: bool = field(default=False, repr=False)
 
@@ -88,6 +92,7 @@ def bootstrap(settings: Settings | None = None, adapters: Adapters | None = None
     from dynastore.services.lifecycle import LifecycleService
     from dynastore.services.search import SearchService
     from dynastore.services.stac import StacService
+    from dynastore.services.versions.publish import PublishService
 
     settings = settings or Settings()
     adapters = adapters or build_adapters(settings)
@@ -111,6 +116,8 @@ def bootstrap(settings: Settings | None = None, adapters: Adapters | None = None
         lifecycle=lifecycle,
         tasks=tasks,
         stac=stac,
+        versions=indexing.versions,
+        publish=PublishService(adapters.store, catalogs, indexing, indexing.versions, settings),
     )
     bucket_root = adapters.blobs.root
     if settings.backend == "local" and settings.watch_bucket and bucket_root is not None:
