@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from dynastore.config import Settings
@@ -70,6 +71,7 @@ class PublishService:
         self.indexing = indexing
         self.index = index
         self.settings = settings
+        self.clock: Callable[[], datetime] = now  # the server's UTC clock (tests set their own)
 
     def spool_keys(self, catalog_id: str, body: Any) -> tuple[list[PublishedFile], Any]:
         """The files a JSON publish names (``{"files": [{"key": ..., "name": ...}], "metadata": {...}}``),
@@ -166,7 +168,7 @@ class PublishService:
 
         blobs = self.storage.for_catalog(catalog)
         folder = f"{self.storage.prefix_of(catalog)}{collection_id}/{item_id}/"
-        when = now()
+        when = self.clock()
         text = stamp(when)
         taken = {v.stamp for entries in series.values() for v, _ in entries}
         if text in taken or any(_exists(blobs, f"{folder}{n}@{text}{e}") for n, e, _ in changed):
