@@ -4,6 +4,7 @@ versions dropped straight into the bucket, and the reconciler indexing a version
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -196,3 +197,14 @@ def test_reconciler_indexes_a_version_whose_records_were_never_written(services:
     assert [(d["version"], d.get("latest")) for d in tracks] == [("2025-08-12T08:00Z", True), ("2025-08-11T11:12Z", None)]
     assert tracks[0]["metadata"]["audit"]["prov"]["who"] == "bob"
     assert _item(services)["properties"]["prov:bundle"] == f"prov://{ITEM}@2025-08-12T0800Z"
+
+
+def test_create_only_put_of_a_stream_never_overwrites(adapters: Adapters) -> None:
+    # GIVEN a published version in the bucket
+    key = f"{CAT}/{COL}/{ITEM}/track@2025-08-11T1112Z.geojson"
+    adapters.blobs.put(key, b"published")
+    # WHEN bytes are streamed to the same key create-only (what a publish does with a spooled upload)
+    with pytest.raises(Conflict):
+        adapters.blobs.put(key, io.BytesIO(b"overwrite"), if_generation_match=0)
+    # THEN the version is untouched
+    assert adapters.blobs.get(key) == b"published"
