@@ -155,8 +155,11 @@ class PublishService:
             entries = series.get(name) or []
             if entries and entries[0][1].get("file:checksum") == published.data.checksum:
                 unchanged.append(entries[0][0].file_name)
-            else:
-                changed.append((name, ext, published))
+                continue
+            changed.append((name, ext, published))
+            if entries and not (per_file.get(published.filename) or {}).get("roles"):
+                # a new version keeps the roles of the one it supersedes unless the publish says otherwise
+                per_file[published.filename] = {"roles": list(entries[0][1].get("roles") or [])}
         if not changed:
             return PublishResult(
                 created=False,
