@@ -39,8 +39,15 @@ def services(adapters: Adapters, tmp_path: Any) -> Services:
     built = bootstrap(Settings(data_dir=tmp_path / "unused", stac_asset_history_max=2), adapters)
     built.catalogs.create({"id": CAT}, actor=ACTOR)
     built.stac.create_collection(CAT, collection_doc(COL, description="tracks", license="other"), actor=ACTOR)
-    item = {"type": "Feature", "stac_version": "1.1.0", "id": ITEM, "geometry": None,
-            "properties": {"datetime": "2025-08-10T00:00:00Z"}, "links": [], "assets": {}}
+    item: Doc = {
+        "type": "Feature",
+        "stac_version": "1.1.0",
+        "id": ITEM,
+        "geometry": None,
+        "properties": {"datetime": "2025-08-10T00:00:00Z"},
+        "links": [],
+        "assets": {},
+    }
     built.stac.create_item(CAT, COL, item, actor=ACTOR)
     return built
 
@@ -81,8 +88,11 @@ def test_publish_twice_gives_two_versions_and_latest_rotates(services: Services,
     # THEN there are two distinct versioned files, and only the newest is latest
     assert second.written == ["track@2025-08-12T1112Z.geojson"]
     tracks = _versions(services, "track")
-    assert [(d["version"], d.get("latest")) for d in tracks] == [("2025-08-12T11:12Z", True), ("2025-08-11T11:12Z", None)]
-    assert [d["file:checksum"] for d in tracks][0] != tracks[1]["file:checksum"]
+    assert [(d["version"], d.get("latest")) for d in tracks] == [
+        ("2025-08-12T11:12Z", True),
+        ("2025-08-11T11:12Z", None),
+    ]
+    assert tracks[0]["file:checksum"] != tracks[1]["file:checksum"]
     # AND the blobs of both versions stay in the bucket
     blobs = services.adapters.blobs
     assert blobs.get(f"{CAT}/{COL}/{ITEM}/track@2025-08-11T1112Z.geojson") == b'{"v": 1}'
@@ -174,7 +184,10 @@ def test_dropped_versions_index_in_any_order_and_redelivery(services: Services) 
         services.indexing.apply(event)
     # THEN the newest is latest, the item mirrors it, and nothing was duplicated
     tracks = _versions(services, "track")
-    assert [(d["version"], d.get("latest")) for d in tracks] == [("2025-08-11T11:12Z", True), ("2025-08-10T09:55Z", None)]
+    assert [(d["version"], d.get("latest")) for d in tracks] == [
+        ("2025-08-11T11:12Z", True),
+        ("2025-08-10T09:55Z", None),
+    ]
     assert tracks[0]["metadata"]["audit"]["prov"]["who"] == "indexer"
     assert tracks[0]["metadata"]["audit"]["prov"]["supersedes"] == "track@2025-08-10T0955Z.geojson"
     properties = _item(services)["properties"]
@@ -194,7 +207,10 @@ def test_reconciler_indexes_a_version_whose_records_were_never_written(services:
     # THEN the object is a version, latest, and the item's bundle names it
     assert report.failed == 0
     tracks = _versions(services, "track")
-    assert [(d["version"], d.get("latest")) for d in tracks] == [("2025-08-12T08:00Z", True), ("2025-08-11T11:12Z", None)]
+    assert [(d["version"], d.get("latest")) for d in tracks] == [
+        ("2025-08-12T08:00Z", True),
+        ("2025-08-11T11:12Z", None),
+    ]
     assert tracks[0]["metadata"]["audit"]["prov"]["who"] == "bob"
     assert _item(services)["properties"]["prov:bundle"] == f"prov://{ITEM}@2025-08-12T0800Z"
 

@@ -3,6 +3,7 @@ retry of its record writes, with a fake indexing step that fails (services/versi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -75,18 +76,34 @@ class FlakyIndexing:
 
 
 @pytest.fixture
-def services(tmp_path: Path) -> Services:
+def services(tmp_path: Path) -> Iterator[Services]:
     built = bootstrap(Settings(backend="local", data_dir=tmp_path, watch_bucket=False, worker_threads=0))
     built.catalogs.create({"id": "demo"}, actor="t")
     built.stac.create_collection(
-        "demo", {"type": "Collection", "id": "tracks", "description": "t", "license": "other",
-                 "extent": {"spatial": {"bbox": [[-180, -90, 180, 90]]}, "temporal": {"interval": [[None, None]]}},
-                 "stac_version": "1.1.0", "links": []},
+        "demo",
+        {
+            "type": "Collection",
+            "id": "tracks",
+            "description": "t",
+            "license": "other",
+            "extent": {"spatial": {"bbox": [[-180, -90, 180, 90]]}, "temporal": {"interval": [[None, None]]}},
+            "stac_version": "1.1.0",
+            "links": [],
+        },
         actor="t",
     )
     built.stac.create_item(
-        "demo", "tracks", {"type": "Feature", "stac_version": "1.1.0", "id": "b12", "geometry": None,
-                           "properties": {"datetime": "2025-08-10T00:00:00Z"}, "links": [], "assets": {}},
+        "demo",
+        "tracks",
+        {
+            "type": "Feature",
+            "stac_version": "1.1.0",
+            "id": "b12",
+            "geometry": None,
+            "properties": {"datetime": "2025-08-10T00:00:00Z"},
+            "links": [],
+            "assets": {},
+        },
         actor="t",
     )
     built.publish.clock = lambda: AT

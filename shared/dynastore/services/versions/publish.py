@@ -67,7 +67,7 @@ class PublishService:
     ) -> None:
         self.store = store
         self.catalogs = catalogs
-        self.storage = catalogs.storage
+        self.storage = indexing.storage  # the same catalog-to-bucket binding indexing uses
         self.indexing = indexing
         self.index = index
         self.settings = settings
