@@ -217,15 +217,15 @@ def versions(
 
 
 @router.get(
-    f"{ITEM}/assets/{{asset_key}}",
+    f"{ITEM}/assets/{{asset_id}}",
     summary="One asset of the item as a STAC Asset Object: by file name, asset id, or <name>@latest",
     response_class=JSONResponse,
 )
 def item_asset(
-    request: Request, catalog_id: str, collection_id: str, item_id: str, asset_key: str, principal: Principal = Reader
+    request: Request, catalog_id: str, collection_id: str, item_id: str, asset_id: str, principal: Principal = Reader
 ) -> JSONResponse:
     services = get_services(request)
     scope = item_scope(catalog_id, collection_id, item_id)
-    asset_id = services.versions.resolve(scope.catalog_id, collection_id, item_id, asset_key)
+    asset_id = services.versions.resolve(scope.catalog_id, collection_id, item_id, asset_id)
     doc = services.assets.get(scope, check_id(asset_id, "asset id"))
     return JSONResponse(render_asset(doc, _links(request)))
