@@ -62,7 +62,6 @@ from dynastore.domain.storage import (
     sidecar_key,
     sidecar_target,
 )
-from dynastore.domain.versions import parse_versioned
 from dynastore.errors import Conflict, DynastoreError, Invalid, NotFound
 from dynastore.ports import AssetWrite, BlobStore, Doc, IngestRecord, MetadataStore, Provisioner
 from dynastore.services.catalogs import CatalogStorage
@@ -260,29 +259,19 @@ class IndexingService:
     def _with_versions(self, scope: KeyScope, outcome: IngestOutcome) -> IngestOutcome:
         """After a version file of an item (``name@<stamp>.ext``) was applied: bring the item's version
         fields and mirrored properties in line (raises: ``apply`` records the key as failed)."""
-        if scope.item_id and outcome.status in VERSION_REFRESH and parse_versioned(scope.file_name) is not None:
-            self.versions.refresh(scope.catalog_id, scope.collection_id or "", scope.item_id)
+        if outcome.status in VERSION_REFRESH:
+            for error in self.versions.refresh_for_keys([scope.key]).values():
+                raise error
         return outcome
 
     def _refresh_versions(
         self, events: Sequence[StorageEvent], outcomes: dict[int, IngestOutcome], indexes: Sequence[int]
     ) -> None:
-        """``_with_versions`` for a batch: once per item; a failed refresh fails its version keys."""
-        items: dict[tuple[str, str, str], list[int]] = {}
-        for index in indexes:
-            key = events[index].key
-            if outcomes[index].status not in VERSION_REFRESH or parse_versioned(key.rsplit("/", 1)[-1]) is None:
-                continue
-            scope = parse_key(key)
-            if scope.item_id:
-                items.setdefault((scope.catalog_id, scope.collection_id or "", scope.item_id), []).append(index)
-        for (catalog_id, collection_id, item_id), members in items.items():
-            try:
-                self.versions.refresh(catalog_id, collection_id, item_id)
-            except Exception as exc:  # recorded per key: the reconciler applies them again
-                for index in members:
-                    event = events[index]
-                    outcomes[index] = self.writer.failed(event.key, exc, catalog_id, bucket=event.bucket)
+        """``_with_versions`` for a batch (once per item); a failed refresh fails its keys' outcomes."""
+        applied = {events[i].key: i for i in indexes if outcomes[i].status in VERSION_REFRESH}
+        for key, error in self.versions.refresh_for_keys(list(applied)).items():
+            event = events[applied[key]]
+            outcomes[applied[key]] = self.writer.failed(key, error, catalog_of_key(key), bucket=event.bucket)
 
     def _stat_event(self, key: str) -> StorageEvent | Exception:
         try:

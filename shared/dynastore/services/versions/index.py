@@ -9,6 +9,7 @@ whatever order (and however often) publishes, storage events and the reconciler 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import UTC
 from typing import Any
 
@@ -17,6 +18,7 @@ from dynastore.domain.asset import file_name
 from dynastore.domain.audit import audit_doc
 from dynastore.domain.retry import retry_on_conflict
 from dynastore.domain.search import AssetQuery, Page
+from dynastore.domain.storage import parse_key
 from dynastore.domain.versions import (
     PROV_BUNDLE,
     SYS_FIELDS,
@@ -103,6 +105,27 @@ class VersionIndex:
         return Page(page, next_token=str(after) if after < len(entries) else None, matched=len(entries))
 
     # ------------------------------------------------------------------------------ refresh
+
+    def refresh_for_keys(self, keys: Sequence[str]) -> dict[str, Exception]:
+        """``refresh`` each item that the version files among ``keys`` belong to, once per item; the
+        keys whose refresh failed, with its error (other keys are not versions: nothing to do)."""
+        items: dict[tuple[str, str, str], list[str]] = {}
+        for key in keys:
+            if parse_versioned(key.rsplit("/", 1)[-1]) is None:
+                continue
+            try:
+                scope = parse_key(key)
+            except Invalid:
+                continue
+            if scope.item_id:
+                items.setdefault((scope.catalog_id, scope.collection_id or "", scope.item_id), []).append(key)
+        failed: dict[str, Exception] = {}
+        for (catalog_id, collection_id, item_id), members in items.items():
+            try:
+                self.refresh(catalog_id, collection_id, item_id)
+            except Exception as exc:  # recorded per key by the caller: the reconciler applies them again
+                failed.update(dict.fromkeys(members, exc))
+        return failed
 
     def refresh(self, catalog_id: str, collection_id: str, item_id: str, *, actor: str = ACTOR) -> None:
         """Bring every version record of the item and the item's mirrored properties in line with the
