@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from dynastore.services.registry import RegistryService
     from dynastore.services.search import SearchService
     from dynastore.services.stac import StacService
+    from dynastore.services.versions.index import VersionIndex
+    from dynastore.services.versions.publish import PublishService
 
 
 def build_adapters(settings: Settings) -> Adapters:
@@ -61,6 +63,8 @@ class Services:
     stac: StacService
     aios: AiosService
     registry: RegistryService
+    versions: VersionIndex
+    publish: PublishService
     background: list[BackgroundWorker] = field(default_factory=list)
     _started: bool = field(default=False, repr=False)
 
@@ -94,6 +98,7 @@ def bootstrap(settings: Settings | None = None, adapters: Adapters | None = None
     from dynastore.services.registry import RegistryService
     from dynastore.services.search import SearchService
     from dynastore.services.stac import StacService
+    from dynastore.services.versions.publish import PublishService
 
     settings = settings or Settings()
     adapters = adapters or build_adapters(settings)
@@ -119,6 +124,8 @@ def bootstrap(settings: Settings | None = None, adapters: Adapters | None = None
         stac=stac,
         aios=AiosService(settings, catalogs, assets, search),
         registry=RegistryService(settings, adapters.store, catalogs),
+        versions=indexing.versions,
+        publish=PublishService(adapters.store, catalogs, indexing, indexing.versions, settings),
     )
     bucket_root = adapters.blobs.root
     if settings.backend == "local" and settings.watch_bucket and bucket_root is not None:

@@ -97,8 +97,8 @@ def test_item_document_stays_small_and_links_to_all_its_assets(stac_api: StacApi
     # metadata-like assets are always embedded
     assert {"era5-thumb.png", "era5-iso.xml"} <= keys
     # the latest STAC_ASSET_HISTORY_MAX (5) versions of the versioned asset
-    tracks = sorted(k for k in keys if k.startswith("track-"))
-    assert tracks == sorted(f"track-{v}.geojson" for v in VERSIONS[-5:])
+    tracks = sorted(k for k in keys if k.startswith("track@"))  # a version is keyed by its file name
+    assert tracks == sorted(f"track@{v}.geojson" for v in VERSIONS[-5:])
     # at most DYNASTORE_ITEM_EMBED_MAX (100) others
     others = [k for k in keys if k.startswith("era5-") and k.endswith(".nc")]
     assert len(others) == 100

@@ -59,6 +59,12 @@ def _asset_id(asset_id: str) -> str:
     return check_id(asset_id, "asset id")
 
 
+def _resolved(request: Request, scope: Scope, asset_id: str) -> str:
+    """The asset id a read names: ``<name>@latest`` (or a version's file name) in an item → that version's id."""
+    versions = get_services(request).versions
+    return _asset_id(versions.resolve(scope.catalog_id, scope.collection_id, scope.item_id, asset_id))
+
+
 @dataclass(frozen=True)
 class Change:
     """An editor's change to one asset of a level: the path's scope, the audit actor, the If-Match revision."""
@@ -138,7 +144,7 @@ def register_level(base: str, scope_dependency: Callable[..., Scope], label: str
     def get_asset(
         request: Request, asset_id: str, principal: Principal = Reader, scope: Scope = scope_dep
     ) -> JSONResponse:
-        doc = get_services(request).assets.get(scope, _asset_id(asset_id))
+        doc = get_services(request).assets.get(scope, _resolved(request, scope, asset_id))
         return JSONResponse(doc, headers=etag_header(doc))
 
     @router.put(
@@ -223,7 +229,7 @@ def register_level(base: str, scope_dependency: Callable[..., Scope], label: str
         request: Request, asset_id: str, principal: Principal = Reader, scope: Scope = scope_dep
     ) -> Response:
         services = get_services(request)
-        doc, key, url = services.assets.download_target(scope, _asset_id(asset_id))
+        doc, key, url = services.assets.download_target(scope, _resolved(request, scope, asset_id))
         if url is not None:
             return RedirectResponse(url, status_code=307)
         assert key is not None

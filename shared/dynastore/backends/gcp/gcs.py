@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import os
 import re
 import threading
@@ -162,6 +163,8 @@ class GcsBlobStore(BlobStoreBase):
         check_key(key)
         check_put_options(metadata, if_generation_match)
         blob = self._bucket.blob(key, chunk_size=CHUNK)
+        if if_generation_match is not None and not isinstance(data, bytes | bytearray | memoryview):
+            data = _small_as_bytes(data)  # one request: its precondition holds on the emulator too
         if metadata:
             blob.metadata = dict(metadata)
         from google.api_core import exceptions as gexc
@@ -375,3 +378,16 @@ class _Reader:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._reader, name)
+
+
+def _small_as_bytes(data: BinaryIO) -> bytes | BinaryIO:
+    """A stream of at most ``CHUNK`` bytes as bytes (a single-request upload, whose precondition the
+    emulator checks; it ignores one on a resumable session), else the stream from where it was."""
+    start = data.tell() if data.seekable() else None
+    head = data.read(CHUNK + 1)
+    if len(head) <= CHUNK:
+        return head
+    if start is not None:
+        data.seek(start)
+        return data
+    return io.BytesIO(head + data.read())

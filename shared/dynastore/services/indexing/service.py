@@ -77,11 +77,15 @@ from dynastore.services.indexing.documents import (
 from dynastore.services.indexing.facts import Cache, Facts, Prefetched
 from dynastore.services.indexing.outcome import IndexingStats, IngestOutcome, IngestStatus, OutcomeStatus
 from dynastore.services.indexing.writer import Plan, Writer, record_for, retry
+from dynastore.services.versions.index import VersionIndex
 
 if TYPE_CHECKING:
     from dynastore.services.catalogs import CatalogService
 
 log = logging.getLogger("dynastore.indexing")
+
+# Outcomes after which the versions of the key's item are refreshed (a redelivery repairs too).
+VERSION_REFRESH = frozenset({"indexed", "unchanged", "deleted"})
 
 BATCH_SIZE = 250  # objects per batch write in bulk indexing and reconcile
 READ_THREADS = 4  # bulk indexing plans (stat, read, hash, look up) this many objects at once
@@ -112,6 +116,7 @@ class IndexingService:
         self._cache = Cache()
         self.facts = Facts(store, blobs, self.storage, settings, self._cache)
         self.writer = Writer(store, blobs, provisioner, self.facts, self._cache, catalogs)
+        self.versions = VersionIndex(store)
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
@@ -192,6 +197,7 @@ class IndexingService:
         """
         outcomes: dict[int, IngestOutcome] = {}
         planned: list[tuple[int, StorageEvent, Plan]] = []
+        batch_written = False
         one_by_one: list[int] = []
         plain: list[int] = []
         for index, event in enumerate(events):
@@ -236,14 +242,36 @@ class IndexingService:
                 outcomes[index] = plan.outcome
             if planned:
                 self.stats.count(fell_back=False)
+            batch_written = True
         except Exception as exc:
             log.warning("the batch write of %d objects failed, writing them one by one: %s", len(planned), exc)
             self.stats.count(fell_back=True, objects=len(planned))
             for index, event, _ in planned:
                 outcomes[index] = self.apply(event, observed=observed)
+        if batch_written:
+            self._refresh_versions(events, outcomes, [index for index, _, _ in planned])
         for index in one_by_one:
             outcomes[index] = self.apply(events[index], observed=observed)
         return [outcomes[i] for i in range(len(events))]
+
+    # ------------------------------------------------------------------------------ versions (seed 004)
+
+    def _with_versions(self, scope: KeyScope, outcome: IngestOutcome) -> IngestOutcome:
+        """After a version file of an item (``name@<stamp>.ext``) was applied: bring the item's version
+        fields and mirrored properties in line (raises: ``apply`` records the key as failed)."""
+        if outcome.status in VERSION_REFRESH:
+            for error in self.versions.refresh_for_keys([scope.key]).values():
+                raise error
+        return outcome
+
+    def _refresh_versions(
+        self, events: Sequence[StorageEvent], outcomes: dict[int, IngestOutcome], indexes: Sequence[int]
+    ) -> None:
+        """``_with_versions`` for a batch (once per item); a failed refresh fails its keys' outcomes."""
+        applied = {events[i].key: i for i in indexes if outcomes[i].status in VERSION_REFRESH}
+        for key, error in self.versions.refresh_for_keys(list(applied)).items():
+            event = events[applied[key]]
+            outcomes[applied[key]] = self.writer.failed(key, error, catalog_of_key(key), bucket=event.bucket)
 
     def _stat_event(self, key: str) -> StorageEvent | Exception:
         try:
@@ -302,7 +330,7 @@ class IndexingService:
                 return retry(lambda: self._apply_sidecar(event))
             scope = parse_key(key)
             if event.kind == "deleted":
-                return retry(lambda: self._apply_deleted(scope, event, observed=observed))
+                return self._with_versions(scope, retry(lambda: self._apply_deleted(scope, event, observed=observed)))
             if event.kind == "metadata-updated":
                 # The payload may be older than the object's current metadata: read what holds now.
                 try:
@@ -312,7 +340,7 @@ class IndexingService:
                 event = StorageEvent.from_blob(info, event_id=event.event_id)
                 observed = True
             present = event
-            return retry(lambda: self._apply_present(scope, present, observed=observed))
+            return self._with_versions(scope, retry(lambda: self._apply_present(scope, present, observed=observed)))
         except Exception as exc:  # every failure is recorded, never dropped
             return self.writer.failed(key, exc, catalog_id, bucket=event.bucket)
 

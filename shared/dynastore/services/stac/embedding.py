@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
-from dynastore.domain.asset import METADATA_ROLES
+from dynastore.domain.asset import METADATA_ROLES, file_name
 from dynastore.domain.filters import And, Exists, Expr, In, Like, Not, Or
 from dynastore.domain.stac_version import STAC_VERSION
+from dynastore.domain.versions import parse_stamp, parse_versioned
 from dynastore.ports import Doc
 from dynastore.services.stac.base import StacBase
 from dynastore.services.stac.rendering import (
@@ -27,6 +29,18 @@ METADATA_EMBED_MAX = 100
 VERSIONED_EMBED_MAX = 100
 VERSION_SCAN_MAX = 1000
 VERSIONED_FILTER: Expr = Or((Exists("version"), Like("href", "%@%")))
+
+
+def asset_key(doc: Doc) -> str:
+    """The key of an asset in its item document: a published version's file name (``name@stamp.ext``,
+    VERSIONS.md), else the asset id."""
+    name = file_name(doc)
+    return name if parse_versioned(name) is not None else str(doc["id"])
+
+
+def _version_order(pair: tuple[str, Doc]) -> tuple[datetime, str]:
+    when = parse_stamp(pair[0])
+    return (when or datetime.min.replace(tzinfo=UTC), pair[0])
 
 
 class EmbeddingMixin(StacBase):
@@ -91,7 +105,8 @@ class EmbeddingMixin(StacBase):
         keep = self.settings.stac_asset_history_max
         for versions in series.values():
             aliases = [d for v, d in versions if v == "latest"]
-            dated = sorted(((v, d) for v, d in versions if v != "latest"), key=lambda p: p[0], reverse=True)
+            # by time, not text: 2025-08-11T11:12:05Z (a second publish in that minute) is after 11:12Z
+            dated = sorted(((v, d) for v, d in versions if v != "latest"), key=_version_order, reverse=True)
             history.extend(aliases)
             history.extend(d for _, d in dated[:keep])
         return [*metadata[:METADATA_EMBED_MAX], *history[:VERSIONED_EMBED_MAX], *others[:others_cap]]
@@ -111,7 +126,7 @@ class EmbeddingMixin(StacBase):
         if embed:
             embedded, count = self.embedded_assets(catalog_id, col, item_id)
             for asset in embedded:
-                assets[asset["id"]] = render_asset(asset, links)
+                assets[asset_key(asset)] = render_asset(asset, links)
             total += count
         else:
             total += self.store.count_assets(self._item_scope(catalog_id, col, item_id))

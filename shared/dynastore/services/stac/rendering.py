@@ -4,10 +4,10 @@ objects, STAC Asset Objects of stored assets, and the client's own part of a sto
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from dynastore.domain.asset import asset_path, file_name
+from dynastore.domain.versions import VERSIONED_NAME as VERSIONED_NAME  # re-exported
 from dynastore.errors import Invalid
 from dynastore.ports import Doc
 
@@ -19,8 +19,6 @@ QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 
 # Links the service renders; client links with these relations are dropped on write.
 MANAGED_RELS = frozenset({"self", "root", "parent", "collection", "items", "assets", "child", "item", QUERYABLES_REL})
-# ``name@<timestamp>.<ext>`` (seed 004) and the ``name@latest.<ext>`` alias.
-VERSIONED_NAME = re.compile(r"^(?P<name>.+)@(?P<version>[0-9][0-9A-Za-z:\-.]*?|latest)(?P<ext>\.[A-Za-z0-9]+)?$")
 # Asset document fields that stay out of a rendered STAC Asset Object (scope, lifecycle, storage).
 ASSET_INTERNAL = frozenset({"id", "catalog_id", "collection_id", "item_id", "status", "storage", "rev", "deleted_at"})
 ITEM_PRIVATE = ("catalog_id", "rev")

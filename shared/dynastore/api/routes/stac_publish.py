@@ -1,0 +1,231 @@
+"""Publishing immutable timestamped versions to an item, its version history, and one STAC asset of
+an item by key (a file name, an asset id, or ``<name>@latest``) (seed 004; VERSIONS.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Query, Request
+from python_multipart import MultipartParser
+from python_multipart.multipart import parse_options_header
+from starlette.concurrency import run_in_threadpool
+
+from dynastore.api.deps import Editor, JSONResponse, Reader, get_services, item_scope, next_link, read_json
+from dynastore.api.routes._stac_common import _links
+from dynastore.api.uploads import MAX_METADATA_BYTES, MULTIPART_OVERHEAD
+from dynastore.domain.ids import check_id
+from dynastore.domain.versions import MAX_PUBLISH_FILES
+from dynastore.errors import Invalid, PayloadTooLarge
+from dynastore.services.asset_files import UploadBuffer
+from dynastore.services.auth import Principal
+from dynastore.services.stac import Links
+from dynastore.services.stac.rendering import render_asset
+from dynastore.services.versions.publish import PublishedFile, PublishResult
+
+router = APIRouter(tags=["stac"])
+ITEM = "/stac/catalogs/{catalog_id}/collections/{collection_id}/items/{item_id}"
+PUBLISH_DOC = (
+    "Publish new immutable versions of the item's files: multipart/form-data with one or more file parts "
+    "(`file`, the main file and companions such as a thumbnail) and an optional `metadata` JSON part "
+    '(`{"sys:state": ..., "sys:quality:completeness": ..., "sys:security:classification": ..., '
+    '"files": {"track.geojson": {"roles": ["data", "track"]}}}`), or JSON naming objects already uploaded '
+    '(`{"files": [{"key": "...", "name": "track.geojson"}], "metadata": {...}}`). Each changed file is stored as '
+    "`<name>@<stamp><ext>` with one server UTC stamp; a file equal to the newest version of its name is not "
+    "stored again. 201: new versions; 200: nothing changed; 202: stored, records pending (the reconciler "
+    "indexes them); 409: that version exists (versions are never overwritten)."
+)
+
+
+class _Parts:
+    """python-multipart callbacks: every part with a file name is a file (spooled, hashed, bounded)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.files: list[PublishedFile] = []
+        self.fields: dict[str, bytes] = {}
+        self.headers: dict[bytes, bytes] = {}
+        self.field, self.value, self.data = bytearray(), bytearray(), bytearray()
+        self.name: str | None = None
+        self.current: PublishedFile | None = None
+
+    def on_part_begin(self) -> None:
+        self.headers, self.name, self.current, self.data = {}, None, None, bytearray()
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self.field += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self.value += data[start:end]
+
+    def on_header_end(self) -> None:
+        self.headers[bytes(self.field).lower()] = bytes(self.value)
+        self.field, self.value = bytearray(), bytearray()
+
+    def on_headers_finished(self) -> None:
+        _, options = parse_options_header(self.headers.get(b"content-disposition", b""))
+        self.name = options.get(b"name", b"").decode("latin-1")
+        raw_name = options.get(b"filename")
+        if raw_name is None:
+            return
+        if len(self.files) >= MAX_PUBLISH_FILES:
+            raise Invalid(f"a publish has at most {MAX_PUBLISH_FILES} files")
+        try:
+            filename = raw_name.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Invalid("a file name is not valid UTF-8") from None
+        part_type = self.headers.get(b"content-type")
+        self.current = PublishedFile(
+            filename, UploadBuffer(self.max_bytes), part_type.decode("latin-1").strip() if part_type else None
+        )
+        self.files.append(self.current)
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self.current is not None:
+            self.current.data.write(data[start:end])
+            return
+        self.data += data[start:end]
+        if len(self.data) > MAX_METADATA_BYTES:
+            raise PayloadTooLarge(f"the `{self.name}` part is larger than {MAX_METADATA_BYTES} bytes")
+
+    def on_part_end(self) -> None:
+        if self.current is None and self.name:
+            self.fields[self.name] = bytes(self.data)
+
+    def close(self) -> None:
+        for published in self.files:
+            published.data.close()
+
+
+async def _read_multipart(request: Request, boundary: bytes, max_bytes: int) -> tuple[list[PublishedFile], Any]:
+    parts = _Parts(max_bytes)
+    callbacks: Any = {name: getattr(parts, name) for name in dir(parts) if name.startswith("on_")}
+    parser = MultipartParser(boundary, callbacks)
+    try:
+        async for chunk in request.stream():
+            if chunk:
+                parser.write(chunk)
+        parser.finalize()
+        unknown = sorted(set(parts.fields) - {"metadata"})
+        if unknown:
+            raise Invalid(
+                f"unknown form field(s) {', '.join(unknown)}: send file parts and optionally `metadata` (JSON)"
+            )
+        if not parts.files:
+            raise Invalid("the publish has no file part: send each file as a part with a filename")
+        raw = parts.fields.get("metadata")
+        metadata = None
+        if raw is not None and raw.strip():
+            try:
+                metadata = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                raise Invalid(f"the `metadata` part is not valid JSON: {exc}") from None
+    except (Invalid, PayloadTooLarge):
+        parts.close()
+        raise
+    except Exception as exc:  # python-multipart raises its own errors for malformed bodies
+        parts.close()
+        raise Invalid(f"malformed multipart body: {exc}") from None
+    return parts.files, metadata
+
+
+def _result_doc(result: PublishResult, links: Links) -> dict[str, Any]:
+    return {
+        "created": result.created,
+        "pending": result.pending,
+        "stamp": result.stamp,
+        "prov:bundle": result.bundle,
+        "written": result.written,
+        "unchanged": result.unchanged,
+        "versions": [_entry(doc, links) for doc in result.versions],
+    }
+
+
+def _entry(doc: dict[str, Any], links: Links) -> dict[str, Any]:
+    """A version as a STAC Asset Object with a link to its record in the asset API."""
+    entry = render_asset(doc, links)
+    entry["links"] = [{"rel": "asset", "href": links.asset_api(doc), "type": "application/json"}]
+    return entry
+
+
+@router.post(
+    f"{ITEM}/publish",
+    summary="Publish new immutable, timestamped versions of the item's files",
+    description=PUBLISH_DOC,
+    response_class=JSONResponse,
+    responses={201: {"description": "new versions"}, 202: {"description": "stored; records pending"}},
+)
+async def publish(
+    request: Request, catalog_id: str, collection_id: str, item_id: str, principal: Principal = Editor
+) -> JSONResponse:
+    services = get_services(request)
+    scope = item_scope(catalog_id, collection_id, item_id)
+    ctype, params = parse_options_header(request.headers.get("content-type", ""))
+    max_bytes = services.settings.max_upload_bytes
+    if ctype == b"multipart/form-data" and params.get(b"boundary"):
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > MAX_PUBLISH_FILES * max_bytes + MULTIPART_OVERHEAD:
+            raise PayloadTooLarge(f"the publish exceeds {MAX_PUBLISH_FILES} x DYNASTORE_MAX_UPLOAD_BYTES")
+        files, metadata = await _read_multipart(request, params[b"boundary"], max_bytes)
+    else:
+        body = await read_json(request)
+        files, metadata = await run_in_threadpool(services.publish.spool_keys, scope.catalog_id, body)
+    try:
+        result = await run_in_threadpool(
+            services.publish.publish,
+            scope.catalog_id,
+            collection_id,
+            item_id,
+            files,
+            metadata,
+            actor=principal.key_id,
+        )
+    finally:
+        for published in files:
+            published.data.close()
+    links = _links(request)
+    status = 202 if result.pending else 201 if result.created else 200
+    main = result.versions[0] if result.versions else None
+    location = links.asset_api(main) if main is not None else links.item(catalog_id, collection_id, item_id)
+    return JSONResponse(_result_doc(result, links), status_code=status, headers={"Location": location})
+
+
+@router.get(
+    f"{ITEM}/versions",
+    summary="Every version of one file of the item, newest first (paged)",
+    response_class=JSONResponse,
+)
+def versions(
+    request: Request,
+    catalog_id: str,
+    collection_id: str,
+    item_id: str,
+    name: str = Query(description="the file's name before '@', e.g. track"),
+    limit: int = Query(default=100, description="versions per page, 1-1000"),
+    token: str | None = Query(default=None, description="the `next` link's token"),
+    principal: Principal = Reader,
+) -> JSONResponse:
+    services = get_services(request)
+    scope = item_scope(catalog_id, collection_id, item_id)
+    services.stac.store.get_item(scope.catalog_id, collection_id, item_id)  # 404 for a missing item
+    page = services.versions.history(scope.catalog_id, collection_id, item_id, name, limit=limit, token=token)
+    links = _links(request)
+    entries = [_entry(doc, links) for doc in page.items]
+    return JSONResponse(
+        {"name": name, "versions": entries, "numberMatched": page.matched, "links": next_link(request, page.next_token)}
+    )
+
+
+@router.get(
+    f"{ITEM}/assets/{{asset_id}}",
+    summary="One asset of the item as a STAC Asset Object: by file name, asset id, or <name>@latest",
+    response_class=JSONResponse,
+)
+def item_asset(
+    request: Request, catalog_id: str, collection_id: str, item_id: str, asset_id: str, principal: Principal = Reader
+) -> JSONResponse:
+    services = get_services(request)
+    scope = item_scope(catalog_id, collection_id, item_id)
+    asset_id = services.versions.resolve(scope.catalog_id, collection_id, item_id, asset_id)
+    doc = services.assets.get(scope, check_id(asset_id, "asset id"))
+    return JSONResponse(render_asset(doc, _links(request)))
