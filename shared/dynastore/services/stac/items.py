@@ -17,6 +17,7 @@ from dynastore.domain.search import ItemQuery
 from dynastore.ports import AssetWrite, Doc, ItemWrite
 from dynastore.services.patching import merge_patch
 from dynastore.services.revisions import expected_rev, precondition
+from dynastore.services.stac.bulk_load import record_errors
 from dynastore.services.stac.collections import CollectionsMixin
 from dynastore.services.stac.embedding import EmbeddingMixin
 from dynastore.services.stac.inline_assets import InlineAssetsMixin, asset_id_candidates
@@ -44,13 +45,22 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
         return self._write_new_items(catalog_id, collection_id, [(doc, writes)], actor)[0]
 
     def create_items(
-        self, catalog_id: str, collection_id: str, features: Any, *, actor: str, upsert: bool = False
+        self,
+        catalog_id: str,
+        collection_id: str,
+        features: Any,
+        *,
+        actor: str,
+        upsert: bool = False,
+        lines: bool = False,
+        first: int = 0,
     ) -> list[Doc]:
         """POST of a FeatureCollection (or NDJSON, or a bulk_items body), all-or-nothing: every item
         and its inline assets are validated (each item must be new unless ``upsert``, which replaces
         an existing one as PUT does) and every failing feature is reported in one error; then all of
         them are written in one ``write_items`` call. Existing items and asset records are read in
-        one call each for the whole batch (``bulk_state``)."""
+        one call each for the whole batch (``_bulk_state``). Errors name ``features[first + i]``, or
+        ``line first + i`` with ``lines`` (an NDJSON body, blank lines aside)."""
         self.get_collection_doc(catalog_id, collection_id)
         if not isinstance(features, list) or not features:
             raise Invalid("a FeatureCollection needs a non-empty features array")
@@ -82,7 +92,7 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
             planned.append((doc, writes))
             expect.append(current.get("rev") if current is not None else 0)
         if failures:
-            raise _feature_errors(failures)
+            raise record_errors(failures, lines=lines, first=first)
         return self._write_new_items(catalog_id, collection_id, planned, actor, expect)
 
     def _bulk_state(self, catalog_id: str, collection_id: str, features: list[Any]) -> tuple[dict[str, Doc], Doc]:
@@ -283,19 +293,3 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
         rendered["links"] = doc["links"]
         rendered["catalog_id"] = catalog_id
         return rendered, inline
-
-
-FEATURE_ERRORS_SHOWN = 20  # failing features named in the detail (all of them, up to 1,000, in ``errors``)
-
-
-def _feature_errors(failures: list[tuple[int, DynastoreError]]) -> DynastoreError:
-    """One error for every failing feature of a FeatureCollection: its status is theirs when they
-    agree (409 when every feature exists already), else 400."""
-    kinds = {type(exc) for _, exc in failures}
-    kind = kinds.pop() if len(kinds) == 1 else Invalid
-    parts = [f"features[{index}]: {exc.detail}" for index, exc in failures[:FEATURE_ERRORS_SHOWN]]
-    more = len(failures) - FEATURE_ERRORS_SHOWN
-    detail = "; ".join(parts) + (f"; and {more} more (see errors)" if more > 0 else "")
-    detail += "; nothing was written"
-    errors = [{"index": index, "detail": exc.detail} for index, exc in failures[:1000]]
-    return kind(detail, errors=errors)
