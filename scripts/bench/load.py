@@ -1,4 +1,4 @@
-"""Bulk STAC item load on the local backend (issue 14): 20,000 items × 5 inline assets plus one item
+"""Bulk STAC item load on the local backend (issue 14): 20,000 items x 5 inline assets plus one item
 with 10,000 assets, loaded in-process through the STAC service and, with ``--http``, over HTTP
 (uvicorn, ``POST .../items`` with FeatureCollection bodies, or NDJSON with ``--ndjson``).
 

@@ -118,7 +118,8 @@ def test_cli_load_streams_an_ndjson_file_and_is_idempotent(tmp_path: Path) -> No
     services = bootstrap(Settings(data_dir=data_dir, backend="local", watch_bucket=False))
     listed = services.adapters.store.list_items("cli", "s2", limit=100).items
     assert sorted(d["id"] for d in listed) == [f"c{i:02d}" for i in range(25)]
-    assert len(services.adapters.store.get_assets("cli", [f"c{i:02d}.{k}" for i in range(25) for k in ("visual", "B04")])) == 50
+    asset_ids = [f"c{i:02d}.{k}" for i in range(25) for k in ("visual", "B04")]
+    assert len(services.adapters.store.get_assets("cli", asset_ids)) == 50
     services.close()
 
 

@@ -11,6 +11,7 @@ import orjson
 
 from dynastore.errors import DynastoreError, Invalid
 
+
 def parse_ndjson(lines: Iterable[bytes], first_line: int = 1) -> list[Any]:
     """One JSON value per line (blank lines at the end are ignored, so that value ``i`` is line
     ``first_line + i``); ``Invalid`` listing every unreadable line."""
@@ -39,7 +40,8 @@ def record_errors(
     failures: list[tuple[int, DynastoreError]], *, lines: bool = False, first: int = 0
 ) -> DynastoreError:
     """One error for every failing record of a bulk request (``features[i]``, or ``line n`` of an
-    NDJSON body; record numbers start at ``first``): its status is theirs when they agree (409 when every item exists already), else 400."""
+    NDJSON body; record numbers start at ``first``): its status is theirs when they agree (409 when
+    every item exists already), else 400."""
     kinds = {type(exc) for _, exc in failures}
     kind = kinds.pop() if len(kinds) == 1 else Invalid
     name = (lambda i: f"line {i}") if lines else (lambda i: f"features[{i}]")

@@ -11,9 +11,9 @@ import pystac
 from dynastore.domain import time as dtime
 from dynastore.domain.audit import audit_doc
 from dynastore.domain.ids import check_id
+from dynastore.domain.search import ItemQuery
 from dynastore.domain.stac_version import STAC_VERSION
 from dynastore.errors import Conflict, DynastoreError, Invalid, NotFound
-from dynastore.domain.search import ItemQuery
 from dynastore.ports import AssetWrite, Doc, ItemWrite
 from dynastore.services.patching import merge_patch
 from dynastore.services.revisions import expected_rev, precondition

@@ -32,7 +32,7 @@ def _validator(kind: str) -> Any:
 
 def _fast_check(kind: str) -> Any:
     """The same schema compiled to Python code by fastjsonschema (built on first use, once per
-    process): about 20× faster than jsonschema on a valid item. ``None`` when it cannot compile it."""
+    process): about 20 times faster than jsonschema on a valid item. ``None`` when it cannot compile it."""
     if kind not in _FAST:
         import fastjsonschema
         from pystac.validation.local_validator import get_local_schema_cache
@@ -40,7 +40,8 @@ def _fast_check(kind: str) -> Any:
         cache = get_local_schema_cache()
         schema = _validator(kind).schema
         try:
-            _FAST[kind] = fastjsonschema.compile(schema, handlers={"https": cache.__getitem__, "http": cache.__getitem__})
+            handlers = {"https": cache.__getitem__, "http": cache.__getitem__}
+            _FAST[kind] = fastjsonschema.compile(schema, handlers=handlers)
         except Exception:  # an unresolvable reference or keyword: jsonschema alone then
             _FAST[kind] = None
     return _FAST[kind]
