@@ -28,16 +28,24 @@ ITEM_DELETE_CHUNK = 200  # assets soft-deleted per atomic write (+ as many audit
 
 class InlineAssetsMixin(StacBase):
     def _inline_asset_writes(
-        self, catalog_id: str, collection_id: str, item_id: str, inline: Doc, actor: str, *, known: Doc | None = None
+        self,
+        catalog_id: str,
+        collection_id: str,
+        item_id: str,
+        inline: Doc,
+        actor: str,
+        *,
+        known: Doc | None = None,
+        blobs: BlobStore | None = None,
     ) -> list[tuple[AssetWrite, Doc]]:
         """Validate an item's inline assets and plan their upserts as asset records of the item.
-        ``known``: the asset records by id, read beforehand for a whole batch (absent = no record)."""
+        ``known``: the asset records by id, read beforehand for a whole batch (absent = no record);
+        ``blobs``: the catalog's bucket, when the caller has it already."""
         if not inline:
             return []
         if len(inline) > 10_000:
             raise Invalid("an item body carries at most 10,000 assets; add more through the asset API")
         planned: list[tuple[AssetWrite, Doc]] = []
-        blobs: BlobStore | None = None  # the catalog's bucket, read once
         resolved = self._asset_ids_of_keys(catalog_id, collection_id, item_id, list(inline), known)
         for key, body in inline.items():
             if not isinstance(body, dict):

@@ -14,7 +14,7 @@ from dynastore.domain.ids import check_id
 from dynastore.domain.search import ItemQuery
 from dynastore.domain.stac_version import STAC_VERSION
 from dynastore.errors import Conflict, DynastoreError, Invalid, NotFound
-from dynastore.ports import AssetWrite, Doc, ItemWrite
+from dynastore.ports import AssetWrite, BlobStore, Doc, ItemWrite
 from dynastore.services.patching import merge_patch
 from dynastore.services.revisions import expected_rev, precondition
 from dynastore.services.stac.bulk_load import record_errors
@@ -71,6 +71,7 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
         expect: list[int | None] = []
         failures: list[tuple[int, DynastoreError]] = []
         seen: dict[str, int] = {}
+        blobs: BlobStore | None = None  # the catalog's bucket, read once for the batch
         for index, feature in enumerate(features):
             try:
                 sent_id = feature.get("id") if isinstance(feature, dict) else None
@@ -83,8 +84,10 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
                     raise Conflict(
                         f"item {doc['id']!r} exists already in collection {collection_id!r}; PUT replaces it"
                     )
+                if inline and blobs is None:
+                    blobs = self.records.blobs_of(catalog_id)
                 writes = self._inline_asset_writes(
-                    catalog_id, collection_id, doc["id"], inline, actor, known=known_assets
+                    catalog_id, collection_id, doc["id"], inline, actor, known=known_assets, blobs=blobs
                 )
             except (Invalid, Conflict) as exc:
                 failures.append((index, exc))
@@ -254,11 +257,9 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
         geometry = body.get("geometry")
         bbox = body.get("bbox")
         if geometry is not None:
-            check_geometry(geometry, "geometry")
+            shape = check_geometry(geometry, "geometry")
             if bbox is None:
-                from shapely.geometry import shape
-
-                bbox = list(shape(geometry).bounds)
+                bbox = list(shape.bounds)
         elif "geometry" not in body:
             raise Invalid("an item needs `geometry` (GeoJSON, or null)")
         inline = body.get("assets") or {}

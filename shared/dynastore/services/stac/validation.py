@@ -70,12 +70,13 @@ def validate_stac(doc: Doc, kind: Literal["Item", "Collection", "Catalog"]) -> N
         raise Invalid(f"not a valid STAC {kind}{f' at {where}' if where else ''}: {best.message}")
 
 
-def check_geometry(value: Any, what: str) -> None:
+def check_geometry(value: Any, what: str) -> Any:
+    """The shapely geometry of a GeoJSON ``value``; ``Invalid`` naming ``what`` if it is not one."""
     from shapely.geometry import shape
 
     if not isinstance(value, dict) or "type" not in value:
         raise Invalid(f"{what} must be a GeoJSON geometry")
     try:
-        shape(value)
+        return shape(value)
     except Exception as exc:  # shapely raises several types for bad GeoJSON
         raise Invalid(f"{what} is not a valid GeoJSON geometry: {exc}") from None
