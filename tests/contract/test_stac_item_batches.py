@@ -184,3 +184,54 @@ def test_write_items_stores_items_assets_and_audits(store: MetadataStore) -> Non
     missing, _, _ = _writes("ws", "nope", ["z"])
     with pytest.raises(DynastoreError):
         store.write_items("ws", missing)
+
+
+def test_bulk_post_whose_last_item_fails_at_write_time_writes_nothing(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN 30 valid items, and another writer that creates the LAST item's asset record just before
+    # the batch is written (the batch was planned with that asset new)
+    features = [_scene(f"L{n:02d}") for n in range(30)]
+    store = services.adapters.store
+    real_write_items = store.write_items
+
+    def racing_write_items(catalog_id: str, items: Any, **kwargs: Any) -> Any:
+        store.write_assets(
+            [AssetWrite(asset_doc("fc", "L29.visual", collection_id="s2", item_id="L29"), expect_rev=0)], audits=[]
+        )
+        return real_write_items(catalog_id, items, **kwargs)
+
+    monkeypatch.setattr(store, "write_items", racing_write_items)
+    # WHEN they are posted in one request
+    with pytest.raises(Conflict) as caught:
+        services.stac.create_items("fc", "s2", features, actor=ACTOR)
+    # THEN 409 says nothing was written: no item, and no asset but the other writer's
+    assert "nothing was written" in caught.value.detail
+    assert _item_ids(services, "s2") == []
+    planned = [f"L{n:02d}.{k}" for n in range(30) for k in ("visual", "B04")]
+    assert [d["id"] for d in store.get_assets("fc", planned)] == ["L29.visual"]
+
+
+def test_bulk_and_one_by_one_loads_in_any_order_give_the_same_asset_ids(services: Services) -> None:
+    # GIVEN the same three items loaded in one batch into s2, and one by one in reverse order into s2b
+    services.stac.create_items("fc", "s2", [_scene("P1"), _scene("P2"), _scene("P3")], actor=ACTOR)
+    for item_id in ("P3b", "P2b", "P1b"):
+        services.stac.create_item("fc", "s2b", _scene(item_id), actor=ACTOR)
+    # THEN every item has the ids <item>.<key>, whichever way it was loaded
+    for item_id in ("P1", "P2", "P3"):
+        assert _asset_ids(services, "s2", item_id) == [f"{item_id}.B04", f"{item_id}.visual"]
+        assert _asset_ids(services, "s2b", f"{item_id}b") == [f"{item_id}b.B04", f"{item_id}b.visual"]
+
+
+def test_bulk_upsert_replaces_existing_items_and_keeps_their_asset_records(services: Services) -> None:
+    # GIVEN an item U1 with two inline assets
+    services.stac.create_item("fc", "s2", _scene("U1"), actor=ACTOR)
+    # WHEN U1 (with a new href) and a new U2 are upserted twice (a re-run)
+    changed = _scene("U1")
+    changed["assets"]["visual"]["href"] = "https://example.com/U1/TCI-v2.tif"
+    for _ in range(2):
+        services.stac.create_items("fc", "s2", [changed, _scene("U2")], actor=ACTOR, upsert=True)
+    # THEN both exist once, U1's asset record is updated in place (same id), nothing duplicated
+    assert _item_ids(services, "s2") == ["U1", "U2"]
+    assert _asset_ids(services, "s2", "U1") == ["U1.B04", "U1.visual"]
+    assert services.adapters.store.get_asset("fc", "U1.visual")["href"] == "https://example.com/U1/TCI-v2.tif"

@@ -3,7 +3,7 @@
 One module per command group, each with an ``add_commands(sub)`` that registers its subparsers
 with ``set_defaults(run=<function(args) -> int>)``: ``dev`` (the whole service locally, on the
 local backend or on the Google Cloud emulators) and ``indexing`` (``index``, ``reconcile``,
-``cleanup``). A new group is a module here plus one line in ``build_parser``.
+``cleanup``), ``load`` (bulk STAC items). A new group is a module here plus one line in ``build_parser``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from dynastore.cli import dev, export, indexing
+    from dynastore.cli import dev, export, indexing, load
 
     parser = argparse.ArgumentParser(
         prog="dynastore", description="Dynastore Assets: files in buckets → a STAC asset catalog"
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_commands(sub)  # dev
     indexing.add_commands(sub)  # index, reconcile, cleanup
     export.add_commands(sub)  # export-static
+    load.add_commands(sub)  # load
     return parser
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from dynastore.api.budget import run_search
-from dynastore.api.deps import Editor, IfMatch, JSONResponse, Reader, read_json
+from dynastore.api.deps import MAX_JSON_BODY, Editor, IfMatch, JSONResponse, Reader, read_json
 from dynastore.api.params import check_query_names
 from dynastore.api.routes._stac_common import (
     SEARCH_DESCRIPTION,
@@ -32,10 +32,27 @@ from dynastore.api.stac_params import (
     parse_asset_search,
     parse_item_search,
 )
-from dynastore.errors import Invalid
+from dynastore.errors import Invalid, PayloadTooLarge
 from dynastore.services.auth import Principal
 from dynastore.services.revisions import etag
 from dynastore.services.stac import GEOJSON, link
+from dynastore.services.stac.bulk_load import bulk_items_features, parse_ndjson
+
+NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/geo+json-seq", "application/jsonl")
+
+
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    """The raw body, refused with 413 past ``max_bytes`` (larger loads: ``dynastore load``)."""
+    too_large = PayloadTooLarge(f"the body is larger than {max_bytes} bytes; `dynastore load` streams larger files")
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > max_bytes:
+        raise too_large
+    body = await request.body()
+    if len(body) > max_bytes:
+        raise too_large
+    if not body.strip():
+        raise Invalid("the request needs a body: one STAC item per line")
+    return body
 
 router = APIRouter(tags=["stac"])
 
@@ -85,29 +102,52 @@ async def list_items(
 @router.post(
     "/stac/catalogs/{catalog_id}/collections/{collection_id}/items",
     status_code=201,
-    summary="Create an item, or each item of a FeatureCollection (Transaction)",
+    summary="Create an item, or each item of a FeatureCollection or NDJSON body (Transaction), all-or-nothing",
     response_class=GeoJSONResponse,
 )
 async def create_item(
     catalog_id: str, collection_id: str, request: Request, principal: Principal = Editor
 ) -> GeoJSONResponse:
-    body = await read_json(request)
     stac = _stac(request)
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() in NDJSON_TYPES:
+        raw = await read_body(request, MAX_JSON_BODY)
+        features = await _call(parse_ndjson, raw.splitlines())
+        created = await _call(
+            stac.create_items, catalog_id, collection_id, features, actor=principal.key_id, lines=True, first=1
+        )
+        return _created(created)
+    body = await read_json(request)
     if isinstance(body, dict) and body.get("type") == "FeatureCollection":
         created = await _call(
             stac.create_items, catalog_id, collection_id, body.get("features"), actor=principal.key_id
         )
-        return GeoJSONResponse(
-            {
-                "type": "FeatureCollection",
-                "features": [],
-                "created": [d["id"] for d in created],
-                "numberCreated": len(created),
-            },
-            status_code=201,
-        )
+        return _created(created)
     doc = await _call(stac.create_item, catalog_id, collection_id, body, actor=principal.key_id)
     return await _call(_item_response, request, doc, 201)
+
+
+@router.post(
+    "/stac/catalogs/{catalog_id}/collections/{collection_id}/bulk_items",
+    status_code=201,
+    summary="Insert or upsert many items (STAC Transaction bulk form), all-or-nothing",
+    response_class=GeoJSONResponse,
+)
+async def bulk_items(
+    catalog_id: str, collection_id: str, request: Request, principal: Principal = Editor
+) -> GeoJSONResponse:
+    features, upsert = bulk_items_features(await read_json(request))
+    created = await _call(
+        _stac(request).create_items, catalog_id, collection_id, features, actor=principal.key_id, upsert=upsert
+    )
+    return _created(created)
+
+
+def _created(docs: list[dict[str, Any]]) -> GeoJSONResponse:
+    """The answer to a bulk write: the ids written, in request order."""
+    ids = [d["id"] for d in docs]
+    return GeoJSONResponse(
+        {"type": "FeatureCollection", "features": [], "created": ids, "numberCreated": len(ids)}, status_code=201
+    )
 
 
 @router.get(

@@ -24,7 +24,7 @@ from dynastore.domain.asset import time_bounds
 from dynastore.domain.revisions import check_rev
 from dynastore.domain.search import AssetQuery, Page, asset_matches
 from dynastore.errors import Invalid, NotFound
-from dynastore.ports import AssetWrite, Doc
+from dynastore.ports import AssetWrite, Doc, ItemWrite
 
 
 def asset_item(doc: Doc) -> Item:
@@ -76,31 +76,89 @@ class AssetRecords(DynamoBase):
             if len(actions) <= TXN_ITEMS:
                 self._transact(what, actions)
             else:
-                self._transact_in_parts(what, actions, read, audit_items)
+                self._transact_in_parts(
+                    what, actions, lambda pk, sk: read.get((pk[2:], sk)) if pk[:2] == "A#" else None
+                )
             return results
 
         result: list[Doc] = self._cas(what, attempt)
         return result
 
+    def write_items(
+        self,
+        catalog_id: str,
+        items: Sequence[ItemWrite],
+        *,
+        assets: Sequence[AssetWrite] = (),
+        audits: Sequence[Doc] = (),
+    ) -> list[Doc]:
+        """Items, assets and every audit event in one TransactWriteItems when they fit in 100 actions;
+        above that, the collections and every revision are read first (BatchGetItem), then
+        conditional transactions of 100, earlier ones undone by compensating writes if a later one
+        fails (as ``write_assets``)."""
+        keyed: list[tuple[str, str, str, Doc, int | None]] = []  # kind, pk, sk, doc, expect_rev
+        for w in items:
+            collection_id, item_id = require_str(w.doc, "collection", "an item"), require_str(w.doc, "id", "an item")
+            keyed.append(("item", f"I#{catalog_id}", f"{collection_id}{SEP}{item_id}", w.doc, w.expect_rev))
+        for a in assets:
+            asset_catalog, asset_id = require_str(a.doc, "catalog_id", "an asset"), require_str(a.doc, "id", "an asset")
+            keyed.append(("asset", f"A#{asset_catalog}", asset_id, a.doc, a.expect_rev))
+        audit_items = [self._audit_item(w.audit) for w in items] + [self._audit_item(a) for a in audits]
+        collections = sorted({w.doc["collection"] for w in items})
+        what = f"write of {len(items)} items and {len(assets)} assets"
+
+        def attempt() -> list[Doc]:
+            wanted = {(pk, sk) for _, pk, sk, _, _ in keyed} | {(f"C#{catalog_id}", c) for c in collections}
+            found = self._batch_get([key(pk, sk) for pk, sk in wanted], what)
+            read = {(str(attr(i, "pk")), str(attr(i, "sk"))): i for i in found}
+            for collection_id in collections:
+                if (f"C#{catalog_id}", collection_id) not in read:
+                    raise NotFound(f"collection {collection_id!r} does not exist in catalog {catalog_id!r}")
+            state: dict[tuple[str, str], tuple[str, Doc]] = {}
+            stored_items: list[Doc] = []
+            for kind, pk, sk, doc, expect_rev in keyed:
+                k = (pk, sk)
+                current = state[k][1] if k in state else (unpack(read[k]) if k in read else None)
+                rev = check_rev(current.get("rev") if current else None, expect_rev, f"{kind} {doc['id']!r}")
+                state[k] = (kind, {**doc, "rev": rev})
+                if kind == "item":
+                    stored_items.append(state[k][1])
+            actions = [
+                self._put_action(record(pk, sk, doc) if kind == "item" else asset_item(doc), read.get((pk, sk)))
+                for (pk, sk), (kind, doc) in state.items()
+            ]
+            actions += [self._exists_action(f"C#{catalog_id}", c) for c in collections]
+            actions += [{"Put": {"TableName": self.table, "Item": item}} for item in audit_items]
+            if len(actions) <= TXN_ITEMS:
+                self._transact(what, actions)
+            else:
+                self._transact_in_parts(what, actions, lambda pk, sk: read.get((pk, sk)))
+            return stored_items
+
+        result: list[Doc] = self._cas(what, attempt)
+        return result
+
     def _transact_in_parts(
-        self, what: str, actions: list[dict[str, Any]], read: dict[tuple[str, str], Item], audit_items: list[Item]
+        self, what: str, actions: list[dict[str, Any]], before: Callable[[str, str], Item | None]
     ) -> None:
         done: list[dict[str, Any]] = []
         for part in chunks(actions, TXN_ITEMS):
             try:
                 self._transact(what, part)
             except BaseException:
-                self._undo(done, read)
+                self._undo(done, before)
                 raise
             done.extend(part)
 
-    def _undo(self, done: list[dict[str, Any]], read: dict[tuple[str, str], Item]) -> None:
+    def _undo(self, done: list[dict[str, Any]], before_of: Callable[[str, str], Item | None]) -> None:
         """Put back what was there before the ``done`` puts (compensating writes)."""
         requests: list[dict[str, Any]] = []
         for action in done:
+            if "Put" not in action:
+                continue  # a ConditionCheck wrote nothing
             item = action["Put"]["Item"]
             pk, sk = item["pk"]["S"], item["sk"]["S"]
-            before = read.get((pk[2:], sk)) if pk.startswith("A#") else None
+            before = before_of(pk, sk)
             if before is not None:
                 requests.append({"PutRequest": {"Item": before}})
             else:

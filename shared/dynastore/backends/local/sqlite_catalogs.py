@@ -243,9 +243,14 @@ class CatalogRecords:
         assets: Sequence[AssetWrite] = (),
         audits: Sequence[Doc] = (),
     ) -> list[Doc]:
-        """One transaction: every item, then the assets (``write_assets`` nests as a savepoint)."""
-        with self.db.write():
-            stored = [self.put_item(catalog_id, w.doc, expect_rev=w.expect_rev, audit=w.audit) for w in items]
+        """One transaction: the collections and current revisions of every item read in one query
+        each, the items written, then the assets (``write_assets`` nests as a savepoint). An item
+        named twice is written in order, one ``put_item`` at a time."""
+        with self.db.write() as conn:
+            if len({(w.doc.get("collection"), w.doc.get("id")) for w in items}) < len(items):
+                stored = [self.put_item(catalog_id, w.doc, expect_rev=w.expect_rev, audit=w.audit) for w in items]
+            else:
+                stored = _put_items(conn, catalog_id, items)
             if assets or audits:
                 self.write_assets(assets, audits=audits)
         return stored
@@ -326,6 +331,55 @@ def _item_sort_sql(name: str) -> str:
     if name == "collection":
         return "i.collection_id"
     return f"ifnull(json_extract(i.doc, {json_path(item_field_path(name))}), '')"
+
+
+def _put_items(conn: sqlite3.Connection, catalog_id: str, items: Sequence[ItemWrite]) -> list[Doc]:
+    """``put_item`` of distinct items inside the caller's transaction, with batched reads and audits."""
+    keyed = [(w, require_str(w.doc, "collection", "an item"), require_str(w.doc, "id", "an item")) for w in items]
+    by_collection: dict[str, list[str]] = {}
+    for _, collection_id, item_id in keyed:
+        by_collection.setdefault(collection_id, []).append(item_id)
+    current: dict[tuple[str, str], tuple[int, int]] = {}
+    for collection_id, ids in by_collection.items():
+        if conn.execute(
+            "SELECT 1 FROM collections WHERE catalog_id = ? AND id = ?", (catalog_id, collection_id)
+        ).fetchone() is None:
+            raise NotFound(f"collection {collection_id!r} does not exist in catalog {catalog_id!r}")
+        for item_id, seq, rev in conn.execute(
+            "SELECT id, seq, rev FROM items WHERE catalog_id = ? AND collection_id = ? "
+            "AND id IN (SELECT value FROM json_each(?))",
+            (catalog_id, collection_id, dumps(ids)),
+        ):
+            current[(collection_id, item_id)] = (seq, rev)
+    stored: list[Doc] = []
+    bounds: list[tuple[int, tuple[float, float, float, float] | None]] = []
+    for write, collection_id, item_id in keyed:
+        row = current.get((collection_id, item_id))
+        rev = check_rev(row[1] if row else None, write.expect_rev, f"item {item_id!r}")
+        doc = {**write.doc, "rev": rev}
+        dt_start, dt_end = _item_time_bounds(doc)
+        values = (dt_start, dt_end, item_search_text(doc), rev, dumps(doc))
+        if row:
+            seq = row[0]
+            conn.execute(
+                "UPDATE items SET dt_start = ?, dt_end = ?, search_text = ?, rev = ?, doc = ? WHERE seq = ?",
+                (*values, seq),
+            )
+        else:
+            seq = conn.execute(
+                "INSERT INTO items (catalog_id, collection_id, id, dt_start, dt_end, search_text, rev, doc) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (catalog_id, collection_id, item_id, *values),
+            ).lastrowid
+        bounds.append((seq, geometry_bounds(doc.get("geometry") or doc.get("bbox"))))
+        stored.append(doc)
+    conn.executemany("DELETE FROM item_bounds WHERE seq = ?", [(seq,) for seq, _ in bounds])
+    conn.executemany(
+        "INSERT INTO item_bounds (seq, minx, maxx, miny, maxy) VALUES (?, ?, ?, ?, ?)",
+        [(seq, b[0], b[2], b[1], b[3]) for seq, b in bounds if b is not None],
+    )
+    insert_audits(conn, [w.audit for w in items])
+    return stored
 
 
 def _set_bounds(conn: sqlite3.Connection, seq: int | None, bounds: tuple[float, float, float, float] | None) -> None:

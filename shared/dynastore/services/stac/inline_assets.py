@@ -28,16 +28,25 @@ ITEM_DELETE_CHUNK = 200  # assets soft-deleted per atomic write (+ as many audit
 
 class InlineAssetsMixin(StacBase):
     def _inline_asset_writes(
-        self, catalog_id: str, collection_id: str, item_id: str, inline: Doc, actor: str
+        self,
+        catalog_id: str,
+        collection_id: str,
+        item_id: str,
+        inline: Doc,
+        actor: str,
+        *,
+        known: Doc | None = None,
+        blobs: BlobStore | None = None,
     ) -> list[tuple[AssetWrite, Doc]]:
-        """Validate an item's inline assets and plan their upserts as asset records of the item."""
+        """Validate an item's inline assets and plan their upserts as asset records of the item.
+        ``known``: the asset records by id, read beforehand for a whole batch (absent = no record);
+        ``blobs``: the catalog's bucket, when the caller has it already."""
         if not inline:
             return []
         if len(inline) > 10_000:
             raise Invalid("an item body carries at most 10,000 assets; add more through the asset API")
         planned: list[tuple[AssetWrite, Doc]] = []
-        blobs: BlobStore | None = None  # the catalog's bucket, read once
-        resolved = self._asset_ids_of_keys(catalog_id, collection_id, item_id, list(inline))
+        resolved = self._asset_ids_of_keys(catalog_id, collection_id, item_id, list(inline), known)
         for key, body in inline.items():
             if not isinstance(body, dict):
                 raise Invalid(f"assets.{key} must be a STAC Asset object")
@@ -67,16 +76,18 @@ class InlineAssetsMixin(StacBase):
         return planned
 
     def _asset_ids_of_keys(
-        self, catalog_id: str, collection_id: str, item_id: str, keys: list[str]
+        self, catalog_id: str, collection_id: str, item_id: str, keys: list[str], known: Doc | None = None
     ) -> dict[str, tuple[str, Doc | None]]:
         """The asset id (and current record) of each inline asset key of an item, by one rule that
-        does not depend on what other items hold (``_asset_id_candidates``); a key that already names
+        does not depend on what other items hold (``asset_id_candidates``); a key that already names
         an asset of this item (one registered through the asset API, say) keeps that record.
         ``Conflict`` when the id is another record's."""
-        candidates = {key: _asset_id_candidates(item_id, key) for key in keys}
-        existing = {
-            d["id"]: d for d in self.store.get_assets(catalog_id, [c for pair in candidates.values() for c in pair])
-        }
+        candidates = {key: asset_id_candidates(item_id, key) for key in keys}
+        wanted = [c for pair in candidates.values() for c in pair]
+        if known is not None:
+            existing = {c: known[c] for c in wanted if c in known}
+        else:
+            existing = {d["id"]: d for d in self.store.get_assets(catalog_id, wanted)}
 
         def ours(doc: Doc | None) -> bool:
             return doc is not None and doc.get("collection_id") == collection_id and doc.get("item_id") == item_id
@@ -166,7 +177,7 @@ class InlineAssetsMixin(StacBase):
                 )
 
 
-def _asset_id_candidates(item_id: str, key: str) -> tuple[str, ...]:
+def asset_id_candidates(item_id: str, key: str) -> tuple[str, ...]:
     """The id a new inline asset gets, then the key itself when it may name an asset the item has.
 
     A key that starts with the item id and a separator (``S2A_1-B04``, ``S2A_1.visual``) is already

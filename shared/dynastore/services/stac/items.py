@@ -3,6 +3,7 @@ merge-patch, delete). Stored shapes: see the package docstring."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pystac
@@ -10,17 +11,20 @@ import pystac
 from dynastore.domain import time as dtime
 from dynastore.domain.audit import audit_doc
 from dynastore.domain.ids import check_id
+from dynastore.domain.search import ItemQuery
 from dynastore.domain.stac_version import STAC_VERSION
 from dynastore.errors import Conflict, DynastoreError, Invalid, NotFound
-from dynastore.ports import AssetWrite, Doc, ItemWrite
+from dynastore.ports import AssetWrite, BlobStore, Doc, ItemWrite
 from dynastore.services.patching import merge_patch
 from dynastore.services.revisions import expected_rev, precondition
+from dynastore.services.stac.bulk_load import record_errors
 from dynastore.services.stac.collections import CollectionsMixin
 from dynastore.services.stac.embedding import EmbeddingMixin
-from dynastore.services.stac.inline_assets import InlineAssetsMixin
+from dynastore.services.stac.inline_assets import InlineAssetsMixin, asset_id_candidates
 from dynastore.services.stac.rendering import ITEM_PRIVATE, client_links, client_view
 from dynastore.services.stac.validation import check_geometry, validate_stac
 
+MAX_BULK_ITEMS = 10_000  # items in one POST (FeatureCollection, NDJSON, bulk_items)
 ITEM_DATETIME_FIELDS = ("datetime", "start_datetime", "end_datetime", "created", "updated")
 
 
@@ -40,48 +44,102 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
         writes = self._inline_asset_writes(catalog_id, collection_id, doc["id"], inline_assets, actor)
         return self._write_new_items(catalog_id, collection_id, [(doc, writes)], actor)[0]
 
-    def create_items(self, catalog_id: str, collection_id: str, features: Any, *, actor: str) -> list[Doc]:
-        """POST of a FeatureCollection, all-or-nothing: every item and its inline assets are validated
-        (each item must be new) and every failing feature is reported in one error; then all of them
-        are written in one ``write_items`` call."""
+    def create_items(
+        self,
+        catalog_id: str,
+        collection_id: str,
+        features: Any,
+        *,
+        actor: str,
+        upsert: bool = False,
+        lines: bool = False,
+        first: int = 0,
+    ) -> list[Doc]:
+        """POST of a FeatureCollection (or NDJSON, or a bulk_items body), all-or-nothing: every item
+        and its inline assets are validated (each item must be new unless ``upsert``, which replaces
+        an existing one as PUT does) and every failing feature is reported in one error; then all of
+        them are written in one ``write_items`` call. Existing items and asset records are read in
+        one call each for the whole batch (``_bulk_state``). Errors name ``features[first + i]``, or
+        ``line first + i`` with ``lines`` (an NDJSON body, blank lines aside)."""
         self.get_collection_doc(catalog_id, collection_id)
         if not isinstance(features, list) or not features:
             raise Invalid("a FeatureCollection needs a non-empty features array")
-        if len(features) > 10_000:
-            raise Invalid("at most 10,000 items in one FeatureCollection")
+        if len(features) > MAX_BULK_ITEMS:
+            raise Invalid(f"at most {MAX_BULK_ITEMS:,} items in one request; `dynastore load` streams larger files")
+        current_items, known_assets = self._bulk_state(catalog_id, collection_id, features)
         planned: list[tuple[Doc, list[tuple[AssetWrite, Doc]]]] = []
+        expect: list[int | None] = []
         failures: list[tuple[int, DynastoreError]] = []
         seen: dict[str, int] = {}
+        blobs: BlobStore | None = None  # the catalog's bucket, read once for the batch
         for index, feature in enumerate(features):
             try:
-                doc, inline = self._item_doc(catalog_id, collection_id, feature, None)
+                sent_id = feature.get("id") if isinstance(feature, dict) else None
+                current = current_items.get(sent_id) if isinstance(sent_id, str) and upsert else None
+                doc, inline = self._item_doc(catalog_id, collection_id, feature, current)
                 if doc["id"] in seen:
                     raise Invalid(f"item id {doc['id']!r} appears twice (also features[{seen[doc['id']]}])")
                 seen[doc["id"]] = index
-                try:
-                    self.store.get_item(catalog_id, collection_id, doc["id"])
-                except NotFound:
-                    pass
-                else:
+                if doc["id"] in current_items and not upsert:
                     raise Conflict(
                         f"item {doc['id']!r} exists already in collection {collection_id!r}; PUT replaces it"
                     )
-                writes = self._inline_asset_writes(catalog_id, collection_id, doc["id"], inline, actor)
+                if inline and blobs is None:
+                    blobs = self.records.blobs_of(catalog_id)
+                writes = self._inline_asset_writes(
+                    catalog_id, collection_id, doc["id"], inline, actor, known=known_assets, blobs=blobs
+                )
             except (Invalid, Conflict) as exc:
                 failures.append((index, exc))
                 continue
             planned.append((doc, writes))
+            expect.append(current.get("rev") if current is not None else 0)
         if failures:
-            raise _feature_errors(failures)
-        return self._write_new_items(catalog_id, collection_id, planned, actor)
+            raise record_errors(failures, lines=lines, first=first)
+        return self._write_new_items(catalog_id, collection_id, planned, actor, expect)
+
+    def _bulk_state(self, catalog_id: str, collection_id: str, features: list[Any]) -> tuple[dict[str, Doc], Doc]:
+        """The stored items a batch names, and the asset records its inline asset keys may name (by id)."""
+        ids = tuple(dict.fromkeys(f["id"] for f in features if isinstance(f, dict) and isinstance(f.get("id"), str)))
+        found: list[Doc] = []
+        query = ItemQuery(catalog_ids=(catalog_id,), collections=(collection_id,), ids=ids, limit=1000)
+        while ids:
+            page = self.store.search_items(query)
+            found.extend(page.items)
+            if not page.next_token:
+                break
+            query = replace(query, token=page.next_token)
+        candidates = [
+            c
+            for f in features
+            if isinstance(f, dict) and isinstance(f.get("id"), str) and isinstance(f.get("assets"), dict)
+            for key in f["assets"]
+            if isinstance(key, str)
+            for c in asset_id_candidates(f["id"], key)
+        ]
+        assets = {d["id"]: d for d in self.store.get_assets(catalog_id, candidates)} if candidates else {}
+        return {d["id"]: d for d in found}, assets
 
     def _write_new_items(
-        self, catalog_id: str, collection_id: str, planned: list[tuple[Doc, list[tuple[AssetWrite, Doc]]]], actor: str
+        self,
+        catalog_id: str,
+        collection_id: str,
+        planned: list[tuple[Doc, list[tuple[AssetWrite, Doc]]]],
+        actor: str,
+        expect: list[int | None] | None = None,
     ) -> list[Doc]:
-        """Create items with their inline assets in one atomic ``write_items``."""
+        """Create (or, with ``expect`` revisions, replace) items with their inline assets in one atomic
+        ``write_items``."""
+        revs = expect or [0] * len(planned)
         items = [
-            ItemWrite(doc, 0, audit_doc(catalog_id, "item", doc["id"], "create", actor, assets=len(writes)))
-            for doc, writes in planned
+            ItemWrite(
+                doc,
+                rev,
+                audit_doc(
+                    catalog_id, "item", doc["id"], "create" if rev == 0 else "replace", actor, assets=len(writes)
+                ),
+            )
+            for (doc, writes), rev in zip(planned, revs, strict=True)
         ]
         assets = [w for _, writes in planned for w in writes]
         try:
@@ -199,11 +257,9 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
         geometry = body.get("geometry")
         bbox = body.get("bbox")
         if geometry is not None:
-            check_geometry(geometry, "geometry")
+            shape = check_geometry(geometry, "geometry")
             if bbox is None:
-                from shapely.geometry import shape
-
-                bbox = list(shape(geometry).bounds)
+                bbox = list(shape.bounds)
         elif "geometry" not in body:
             raise Invalid("an item needs `geometry` (GeoJSON, or null)")
         inline = body.get("assets") or {}
@@ -238,19 +294,3 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
         rendered["links"] = doc["links"]
         rendered["catalog_id"] = catalog_id
         return rendered, inline
-
-
-FEATURE_ERRORS_SHOWN = 20  # failing features named in the detail (all of them, up to 1,000, in ``errors``)
-
-
-def _feature_errors(failures: list[tuple[int, DynastoreError]]) -> DynastoreError:
-    """One error for every failing feature of a FeatureCollection: its status is theirs when they
-    agree (409 when every feature exists already), else 400."""
-    kinds = {type(exc) for _, exc in failures}
-    kind = kinds.pop() if len(kinds) == 1 else Invalid
-    parts = [f"features[{index}]: {exc.detail}" for index, exc in failures[:FEATURE_ERRORS_SHOWN]]
-    more = len(failures) - FEATURE_ERRORS_SHOWN
-    detail = "; ".join(parts) + (f"; and {more} more (see errors)" if more > 0 else "")
-    detail += "; nothing was written"
-    errors = [{"index": index, "detail": exc.detail} for index, exc in failures[:1000]]
-    return kind(detail, errors=errors)
