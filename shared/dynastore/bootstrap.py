@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from dynastore.services.lifecycle import LifecycleService
     from dynastore.services.search import SearchService
     from dynastore.services.stac import StacService
+    from dynastore.services.stac_events import StacEventService
 
 
 def build_adapters(settings: Settings) -> Adapters:
@@ -57,6 +58,7 @@ class Services:
     lifecycle: LifecycleService
     tasks: TaskService
     stac: StacService
+    stac_events: StacEventService
     background: list[BackgroundWorker] = field(default_factory=list)
     _started: bool = field(default=False, repr=False)
 
@@ -88,6 +90,7 @@ def bootstrap(settings: Settings | None = None, adapters: Adapters | None = None
     from dynastore.services.lifecycle import LifecycleService
     from dynastore.services.search import SearchService
     from dynastore.services.stac import StacService
+    from dynastore.services.stac_events import StacEventService
 
     settings = settings or Settings()
     adapters = adapters or build_adapters(settings)
@@ -111,6 +114,7 @@ def bootstrap(settings: Settings | None = None, adapters: Adapters | None = None
         lifecycle=lifecycle,
         tasks=tasks,
         stac=stac,
+        stac_events=StacEventService(adapters.store, stac, assets),
     )
     bucket_root = adapters.blobs.root
     if settings.backend == "local" and settings.watch_bucket and bucket_root is not None:

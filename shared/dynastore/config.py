@@ -141,6 +141,11 @@ class Settings(BaseSettings):
         default=None, description="SQS queue ARN per-catalog buckets send object events to"
     )
 
+    # --- ESGF publish envelopes (/events/stac) -----------------------------------------------
+    esgf_catalog_id: str = Field(
+        default="esgf", description="catalog an envelope is applied to when the request names none (?catalog_id=)"
+    )
+
     log_level: str = "INFO"
 
     @field_validator("api_keys")

@@ -28,7 +28,7 @@ ITEM_DELETE_CHUNK = 200  # assets soft-deleted per atomic write (+ as many audit
 
 class InlineAssetsMixin(StacBase):
     def _inline_asset_writes(
-        self, catalog_id: str, collection_id: str, item_id: str, inline: Doc, actor: str
+        self, catalog_id: str, collection_id: str, item_id: str, inline: Doc, actor: str, audit_extra: Doc | None = None
     ) -> list[tuple[AssetWrite, Doc]]:
         """Validate an item's inline assets and plan their upserts as asset records of the item."""
         if not inline:
@@ -61,7 +61,7 @@ class InlineAssetsMixin(StacBase):
             planned.append(
                 (
                     AssetWrite(new_doc, expect_rev=0 if current is None else current.get("rev")),
-                    audit_doc(catalog_id, "asset", asset_id, action, actor, via="stac-item"),
+                    audit_doc(catalog_id, "asset", asset_id, action, actor, **{"via": "stac-item", **(audit_extra or {})}),
                 )
             )
         return planned
@@ -95,7 +95,7 @@ class InlineAssetsMixin(StacBase):
         return resolved
 
     def _patched_asset_writes(
-        self, catalog_id: str, collection_id: str, item_id: str, patch: Doc, actor: str
+        self, catalog_id: str, collection_id: str, item_id: str, patch: Doc, actor: str, audit_extra: Doc | None = None
     ) -> list[tuple[AssetWrite, Doc]]:
         """PATCH ``assets``: a key set to null soft-deletes that asset, an object merges into it."""
         planned: list[tuple[AssetWrite, Doc]] = []
@@ -113,7 +113,7 @@ class InlineAssetsMixin(StacBase):
                         AssetWrite(
                             {**current, "status": "deleted", "deleted_at": now, "updated": now}, current.get("rev")
                         ),
-                        audit_doc(catalog_id, "asset", asset_id, "delete", actor, via="stac-item"),
+                        audit_doc(catalog_id, "asset", asset_id, "delete", actor, **{"via": "stac-item", **(audit_extra or {})}),
                     )
                 )
             elif in_item and current is not None:
@@ -121,7 +121,7 @@ class InlineAssetsMixin(StacBase):
                 upserts[key] = merge_patch({k: v for k, v in view.items() if v is not None}, value)
             else:
                 upserts[key] = value
-        planned.extend(self._inline_asset_writes(catalog_id, collection_id, item_id, upserts, actor))
+        planned.extend(self._inline_asset_writes(catalog_id, collection_id, item_id, upserts, actor, audit_extra))
         return planned
 
     def _write_inline_assets(self, writes: list[tuple[AssetWrite, Doc]]) -> None:
