@@ -23,6 +23,7 @@ from dynastore.errors import NotFound
 from dynastore.services.assets import Scope
 from dynastore.services.stac_events import parse_envelope
 
+from .conftest import Backend
 from .helpers import collection_doc
 
 ESGF = Path(__file__).resolve().parents[1] / "events" / "esgf"
@@ -76,9 +77,12 @@ def test_the_seed_replacement_creates_the_item_with_its_assets_and_mirrors(servi
     # AND the audit entry names the publisher and its time
     details = item_audit(services)[0]["details"]
     assert details["publisher"] == "esgf_publisher/1.1.1" and details["published"].startswith("2024-07-04T14:17:35")
-    assert services.adapters.store.list_audit(CATALOG, record_type="asset", record_id=DATA).items[0]["details"][
-        "publisher"
-    ] == "esgf_publisher/1.1.1"
+    assert (
+        services.adapters.store.list_audit(CATALOG, record_type="asset", record_id=DATA).items[0]["details"][
+            "publisher"
+        ]
+        == "esgf_publisher/1.1.1"
+    )
 
 
 def test_redelivery_changes_nothing_and_leaves_no_second_audit_entry(services: Services) -> None:
@@ -190,7 +194,9 @@ def test_a_deleted_primary_object_promotes_the_first_mirror(services: Services) 
     doc = services.adapters.store.get_asset(CATALOG, asset_id)
     assert doc["status"] == "active" and doc["href"] == blobs.href(mirror) and doc["alternate:name"] == "mirror"
     # AND the old primary is kept as an unavailable mirror, and the trail records the promotion
-    assert doc["alternate"]["bucket"]["unavailable"] is True and doc["alternate"]["bucket"]["href"] == blobs.href(primary)
+    assert doc["alternate"]["bucket"]["unavailable"] is True and doc["alternate"]["bucket"]["href"] == blobs.href(
+        primary
+    )
     assert searchable_asset_ids(services, "sea level") == [asset_id]
     trail = services.adapters.store.list_audit(CATALOG, record_type="asset", record_id=asset_id).items
     assert [e["action"] for e in trail][:2] == ["promote", "update"]
@@ -241,3 +247,28 @@ def test_a_hidden_item_hard_deleted_still_leaves_its_trail(services: Services) -
     # WHEN it is hard-deleted THEN its trail ends with the hard delete
     publish(services, "hard_delete")
     assert item_audit(services)[0]["action"] == "hard_delete"
+
+
+def test_an_envelope_consumed_from_the_queue_twice_is_applied_once(services: Services, backend: Backend) -> None:
+    # GIVEN the seed's replacement envelope sent twice on the backend's queue (at-least-once delivery)
+    body = json.loads((ESGF / "replace.json").read_text())
+    services.adapters.queue.enqueue("esgf-events", body)
+    services.adapters.queue.enqueue("esgf-events", body)
+    # WHEN a consumer hands each delivered message to the one service entry point
+    results = [
+        services.stac_events.handle_message(message, catalog_id=CATALOG) for message in backend.deliver("esgf-events")
+    ]
+    # THEN it was applied once, the second is a duplicate, and the item's trail holds one entry
+    assert [r.outcome for r in results if r is not None] == ["applied", "duplicate"]
+    assert [e["action"] for e in item_audit(services)] == ["create"]
+    assert item_audit(services)[0]["actor"] == "queue:esgf"
+
+
+def test_an_envelope_that_can_never_apply_is_dropped_by_the_queue_consumer(services: Services) -> None:
+    # GIVEN an envelope for a collection the catalog does not have, and one that is not JSON
+    body = json.loads((ESGF / "replace.json").read_text())
+    body["data"]["payload"]["collection_id"] = "cmip5"
+    body["data"]["payload"]["item"]["collection"] = "cmip5"
+    # WHEN consumed THEN both are dropped (None), not raised for endless redelivery
+    assert services.stac_events.handle_message(body, catalog_id=CATALOG) is None
+    assert services.stac_events.handle_message(b"{not json", catalog_id=CATALOG) is None

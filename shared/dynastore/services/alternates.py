@@ -55,9 +55,7 @@ def promoted(doc: Doc, reason: str) -> tuple[Doc, Doc] | None:
     old_name = doc.get("alternate:name") or PRIMARY_NAME
     alternate = {k: v for k, v in (doc.get("alternate") or {}).items() if k != name}
     old = {k: v for k, v in (alternate.get(old_name) or {}).items()}
-    old.update(
-        {"href": doc["href"], "alternate:name": old_name, "unavailable": True, "unavailable_since": now}
-    )
+    old.update({"href": doc["href"], "alternate:name": old_name, "unavailable": True, "unavailable_since": now})
     old["unavailable_reason"] = reason
     alternate[old_name] = old
     new = {

@@ -176,7 +176,9 @@ class AssetFiles(AssetServiceBase):
         catalog, doc = self._get_active(scope, asset_id)
         if alternates.mirrors(doc):  # fall back across mirrors when the primary's object is missing
             source, blobs, key = alternates.download_source(
-                doc, lambda href: self.stored_location(alternates.with_href(doc, href), catalog), self.hrefs.may_redirect
+                doc,
+                lambda href: self.stored_location(alternates.with_href(doc, href), catalog),
+                self.hrefs.may_redirect,
             )
             if blobs is None or key is None:
                 return doc, None, source

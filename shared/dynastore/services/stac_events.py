@@ -18,16 +18,18 @@ written); one older than the last applied envelope of the item is ``stale`` (not
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+import orjson
 from pydantic import ValidationError
 
 from dynastore.domain import time as dtime
 from dynastore.domain.audit import audit_doc
 from dynastore.domain.esgf import EsgfEnvelope
 from dynastore.domain.ids import check_id
-from dynastore.errors import Conflict, Invalid, NotFound, Unprocessable
+from dynastore.errors import Invalid, NotFound, Unprocessable
 from dynastore.ports import AssetWrite, Doc, MetadataStore
 from dynastore.services.assets import AssetService, Scope
 from dynastore.services.patching import validation_detail
@@ -35,7 +37,9 @@ from dynastore.services.stac import StacService
 
 HISTORY_SCAN = 100  # recent audit entries of the item searched for a redelivered event id
 RESTORE_CHUNK = 200  # assets restored per atomic write when a hidden item comes back
+QUEUE_ACTOR = "queue:esgf"  # the audit actor of envelopes consumed from a queue
 Outcome = Literal["applied", "duplicate", "stale"]
+log = logging.getLogger("dynastore.events")
 
 
 def parse_envelope(body: Any) -> EsgfEnvelope:
@@ -94,13 +98,30 @@ class StacEventService:
             return self._settled(result, "stale", last[0]["action"])
         extra = envelope.audit_details(col)
         if payload.method == "POST":
-            doc, created = self.stac.replace_item(catalog_id, col, item_id, payload.item, actor=actor, audit_extra=extra)
+            doc, created = self.stac.replace_item(
+                catalog_id, col, item_id, payload.item, actor=actor, audit_extra=extra
+            )
             result.action, result.item = ("create" if created else "replace"), doc
         elif payload.method == "PUT":
             self._put(result, dict(payload.item or {}), actor, extra)
         else:
             self._hard_delete(result, actor, extra)
         return result
+
+    def handle_message(self, body: bytes | str | Doc, *, catalog_id: str | None = None) -> EventResult | None:
+        """A queue consumer's entry (Pub/Sub, SQS): the message body is an envelope, applied to
+        ``catalog_id`` (default ``DYNASTORE_ESGF_CATALOG_ID``) as actor ``queue:esgf``.
+
+        An envelope that can never apply (invalid, or its catalog/collection/item is unknown) is logged
+        and dropped (None), since redelivering it cannot help; a lost race (``Conflict``) raises, so
+        the queue delivers it again (and it is then applied once, or found a duplicate)."""
+        try:
+            value = body if isinstance(body, dict) else orjson.loads(body)
+            envelope = parse_envelope(value)
+            return self.apply(envelope, catalog_id=catalog_id or self.stac.settings.esgf_catalog_id, actor=QUEUE_ACTOR)
+        except (orjson.JSONDecodeError, Invalid, NotFound) as exc:
+            log.error("dropping an ESGF envelope that cannot apply: %s", getattr(exc, "detail", exc))
+            return None
 
     # ------------------------------------------------------------------------------ methods
 
@@ -152,7 +173,10 @@ class StacEventService:
             back = [d for d in page.items if (d.get("deleted_at") or "") >= since]
             if back:
                 self.store.write_assets(
-                    [AssetWrite({**d, "status": "active", "deleted_at": None, "updated": now}, d.get("rev")) for d in back],
+                    [
+                        AssetWrite({**d, "status": "active", "deleted_at": None, "updated": now}, d.get("rev"))
+                        for d in back
+                    ],
                     audits=[audit_doc(c, "asset", d["id"], "restore", actor, **extra) for d in back],
                 )
             if not page.next_token:
@@ -215,6 +239,3 @@ class StacEventService:
         except NotFound:
             result.item = None
         return result
-
-
-__all__ = ["Conflict", "EventResult", "StacEventService", "parse_envelope"]

@@ -37,9 +37,7 @@ ENVELOPE_EXAMPLE = {
     "/events/stac",
     summary="Apply an ESGF publish envelope (POST replace, PUT merge patch / hidden, DELETE hard delete)",
     response_class=JSONResponse,
-    openapi_extra={
-        "requestBody": {"required": True, "content": {"application/json": {"example": ENVELOPE_EXAMPLE}}}
-    },
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"example": ENVELOPE_EXAMPLE}}}},
     responses={
         403: {"description": "the key is not an editor of the catalog (admin for method DELETE)"},
         404: {"description": "the catalog or collection does not exist; PUT/DELETE of an unknown item"},

@@ -168,7 +168,8 @@ class Writer:
                 scope.catalog_id, "asset", asset_id, "promote", ACTOR, key=scope.key, event_id=event.event_id, **details
             )
             self.store.write_assets([AssetWrite(doc, existing.get("rev", 0))], audits=[audit])
-            self.put_record(record_for(record, "deleted", event, scope.catalog_id, asset_id, None, generation=tombstone))
+            done = record_for(record, "deleted", event, scope.catalog_id, asset_id, None, generation=tombstone)
+            self.put_record(done)
             return IngestOutcome(scope.key, "deleted", action="promote", catalog_id=scope.catalog_id, asset_id=asset_id)
         audit = audit_doc(
             scope.catalog_id,

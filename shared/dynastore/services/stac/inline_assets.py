@@ -61,7 +61,7 @@ class InlineAssetsMixin(StacBase):
             planned.append(
                 (
                     AssetWrite(new_doc, expect_rev=0 if current is None else current.get("rev")),
-                    audit_doc(catalog_id, "asset", asset_id, action, actor, **{"via": "stac-item", **(audit_extra or {})}),
+                    audit_doc(catalog_id, "asset", asset_id, action, actor, **_via(audit_extra)),
                 )
             )
         return planned
@@ -113,7 +113,7 @@ class InlineAssetsMixin(StacBase):
                         AssetWrite(
                             {**current, "status": "deleted", "deleted_at": now, "updated": now}, current.get("rev")
                         ),
-                        audit_doc(catalog_id, "asset", asset_id, "delete", actor, **{"via": "stac-item", **(audit_extra or {})}),
+                        audit_doc(catalog_id, "asset", asset_id, "delete", actor, **_via(audit_extra)),
                     )
                 )
             elif in_item and current is not None:
@@ -214,3 +214,8 @@ def _asset_fields(body: Doc, what: str) -> AssetFields:
     if not fields.href:
         raise Invalid(f"{what} needs an href")
     return fields
+
+
+def _via(audit_extra: Doc | None) -> Doc:
+    """Audit details of an inline asset write: ``via: stac-item`` unless the caller names its own."""
+    return {"via": "stac-item", **(audit_extra or {})}
