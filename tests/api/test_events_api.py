@@ -49,6 +49,8 @@ def test_the_seed_envelopes_replace_update_hide_and_hard_delete(api: Api, esgf_c
     assert post(api, esgf_catalog, envelope("soft_delete")).json()["action"] == "hide"
     assert_problem(api.reader.get(item_url(esgf_catalog)), 404)
     assert api.reader.get(f"/stac/catalogs/{esgf_catalog}/search", params={"ids": ITEM}).json()["features"] == []
+    listing = api.reader.get(f"/stac/catalogs/{esgf_catalog}/collections/cmip6/items").json()
+    assert listing["features"] == []
     # WHEN an editor posts the hard delete THEN 403; an admin may
     assert_problem(post(api, esgf_catalog, envelope("hard_delete")), 403, "admin")
     response = post(api, esgf_catalog, envelope("hard_delete"), role="admin")

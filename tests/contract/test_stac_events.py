@@ -272,3 +272,17 @@ def test_an_envelope_that_can_never_apply_is_dropped_by_the_queue_consumer(servi
     # WHEN consumed THEN both are dropped (None), not raised for endless redelivery
     assert services.stac_events.handle_message(body, catalog_id=CATALOG) is None
     assert services.stac_events.handle_message(b"{not json", catalog_id=CATALOG) is None
+
+
+def test_hiding_a_hidden_item_again_changes_nothing(services: Services) -> None:
+    # GIVEN a hidden item
+    publish(services, "replace")
+    publish(services, "soft_delete")
+    # WHEN another publisher's envelope hides it again (another event id)
+    again = services.stac_events.apply(
+        envelope("soft_delete", event_id="another-publisher-event"), catalog_id=CATALOG, actor="other"
+    )
+    # THEN it stays hidden with one hide entry, and one restore brings it back
+    assert (again.outcome, again.action) == ("applied", "hide")
+    assert [e["action"] for e in item_audit(services)].count("hide") == 1
+    assert publish(services, "restore").action == "unhide" and visible_item_ids(services) == [ITEM]

@@ -142,6 +142,8 @@ class StacEventService:
             result.item = self.stac.get_item_doc(c, col, item_id)
 
     def _hide(self, c: str, col: str, item_id: str, actor: str, extra: Doc) -> None:
+        if self._hidden_snapshot(c, col, item_id) is not None:
+            return  # hidden already (by another envelope): nothing to do
         current = self.stac.get_item_doc(c, col, item_id)
         live = self.stac._live_item_assets(c, col, item_id)
         snapshot = {k: v for k, v in current.items() if k != "rev"}
@@ -155,8 +157,8 @@ class StacEventService:
             return  # visible already: nothing to restore
         except NotFound:
             pass
-        hide = next((e for e in self._last_events(c, col, item_id, any_via=True)), None)
-        if hide is None or hide["action"] != "hide" or "snapshot" not in hide["details"]:
+        hide = self._hidden_snapshot(c, col, item_id)
+        if hide is None:
             raise NotFound(
                 f"item {item_id!r} of collection {col!r} is not hidden (nor visible): publish it with method POST"
             )
@@ -230,6 +232,18 @@ class StacEventService:
             if any_via or details.get("via") == "esgf":
                 out.append(entry)
         return out
+
+    def _hidden_snapshot(self, c: str, col: str, item_id: str) -> Doc | None:
+        """The ``hide`` audit entry (with the item as it was) when the item is hidden now, else None."""
+        try:
+            self.store.get_item(c, col, item_id)
+            return None
+        except NotFound:
+            pass
+        last = next(iter(self._last_events(c, col, item_id, any_via=True)), None)
+        if last is None or last["action"] != "hide" or "snapshot" not in last["details"]:
+            return None
+        return last
 
     def _settled(self, result: EventResult, outcome: Outcome, action: str) -> EventResult:
         """A duplicate or stale envelope: nothing written; the item as it is now."""
