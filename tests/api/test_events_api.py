@@ -81,13 +81,13 @@ def _without(body: dict[str, Any], *path: str) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("change", "status", "words"),
     [
-        (lambda b: _without(b, "metadata", "publisher"), 422, ["envelope.metadata.publisher", "required"]),
-        (lambda b: b["data"]["payload"].update(method="PATCH"), 422, ["envelope.data.payload.method", "DELETE"]),
-        (lambda b: b["metadata"].update(schema_version="9.9"), 422, ["schema_version", "1.0.0"]),
-        (lambda b: b["data"]["payload"]["item"].update(id="other"), 422, ["item.id", "differs from item_id"]),
-        (lambda b: b["metadata"].update(time="yesterday"), 422, ["envelope.metadata.time", "RFC 3339"]),
-        (lambda b: b["data"]["payload"].pop("item"), 422, ["needs `item`"]),
-        (lambda b: b["data"].update(type="ATOM"), 422, ["envelope.data.type"]),
+        (lambda b: _without(b, "metadata", "publisher"), 400, ["envelope.metadata.publisher", "required"]),
+        (lambda b: b["data"]["payload"].update(method="PATCH"), 400, ["envelope.data.payload.method", "DELETE"]),
+        (lambda b: b["metadata"].update(schema_version="9.9"), 400, ["schema_version", "1.0.0"]),
+        (lambda b: b["data"]["payload"]["item"].update(id="other"), 400, ["item.id", "differs from item_id"]),
+        (lambda b: b["metadata"].update(time="yesterday"), 400, ["envelope.metadata.time", "RFC 3339"]),
+        (lambda b: b["data"]["payload"].pop("item"), 400, ["needs `item`"]),
+        (lambda b: b["data"].update(type="ATOM"), 400, ["envelope.data.type"]),
     ],
     ids=["no-publisher", "unknown-method", "schema-version", "item-id-mismatch", "bad-time", "no-item", "not-stac"],
 )

@@ -29,7 +29,7 @@ from dynastore.domain import time as dtime
 from dynastore.domain.audit import audit_doc
 from dynastore.domain.esgf import EsgfEnvelope
 from dynastore.domain.ids import check_id
-from dynastore.errors import Invalid, NotFound, Unprocessable
+from dynastore.errors import Invalid, NotFound
 from dynastore.ports import AssetWrite, Doc, MetadataStore
 from dynastore.services.assets import AssetService, Scope
 from dynastore.services.patching import validation_detail
@@ -43,14 +43,14 @@ log = logging.getLogger("dynastore.events")
 
 
 def parse_envelope(body: Any) -> EsgfEnvelope:
-    """A validated envelope: ``Invalid`` (400) for a non-object, ``Unprocessable`` (422) naming each
+    """A validated envelope; else ``Invalid`` (400, as every bad input of this service) naming each
     bad field (``envelope.metadata.publisher: Field required``)."""
     if not isinstance(body, dict):
         raise Invalid('an ESGF envelope is a JSON object {"metadata": {...}, "data": {"payload": {...}}}')
     try:
         return EsgfEnvelope.model_validate(body)
     except ValidationError as exc:
-        raise Unprocessable(validation_detail(exc, "envelope")) from None
+        raise Invalid(validation_detail(exc, "envelope")) from None
 
 
 @dataclass

@@ -41,7 +41,7 @@ ENVELOPE_EXAMPLE = {
     responses={
         403: {"description": "the key is not an editor of the catalog (admin for method DELETE)"},
         404: {"description": "the catalog or collection does not exist; PUT/DELETE of an unknown item"},
-        422: {"description": "the envelope is invalid; the detail names each bad field"},
+        400: {"description": "the envelope is invalid; the detail names each bad field"},
     },
 )
 async def post_stac_event(
