@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from dynastore.services.stac import StacService
     from dynastore.services.versions.index import VersionIndex
     from dynastore.services.versions.publish import PublishService
+    from dynastore.services.stac_events import StacEventService
 
 
 def build_adapters(settings: Settings) -> Adapters:
@@ -65,6 +66,7 @@ class Services:
     registry: RegistryService
     versions: VersionIndex
     publish: PublishService
+    stac_events: StacEventService
     background: list[BackgroundWorker] = field(default_factory=list)
     _started: bool = field(default=False, repr=False)
 
@@ -99,6 +101,7 @@ def bootstrap(settings: Settings | None = None, adapters: Adapters | None = None
     from dynastore.services.search import SearchService
     from dynastore.services.stac import StacService
     from dynastore.services.versions.publish import PublishService
+    from dynastore.services.stac_events import StacEventService
 
     settings = settings or Settings()
     adapters = adapters or build_adapters(settings)
@@ -126,6 +129,7 @@ def bootstrap(settings: Settings | None = None, adapters: Adapters | None = None
         registry=RegistryService(settings, adapters.store, catalogs),
         versions=indexing.versions,
         publish=PublishService(adapters.store, catalogs, indexing, indexing.versions, settings),
+        stac_events=StacEventService(adapters.store, stac, assets),
     )
     bucket_root = adapters.blobs.root
     if settings.backend == "local" and settings.watch_bucket and bucket_root is not None:

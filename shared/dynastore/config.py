@@ -169,6 +169,11 @@ class Settings(BaseSettings):
         default=3, gt=0, le=60, description="how long the health check waits for a registered Assets DB"
     )
 
+    # --- ESGF publish envelopes (/events/stac) -----------------------------------------------
+    esgf_catalog_id: str = Field(
+        default="esgf", description="catalog an envelope is applied to when the request names none (?catalog_id=)"
+    )
+
     log_level: str = "INFO"
 
     @field_validator("api_keys")

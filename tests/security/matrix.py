@@ -77,6 +77,21 @@ CATALOG_IN_REQUEST: dict[tuple[str, str], dict[str, Any]] = {
     ("DELETE", "/aios/asset/{asset_uri}"): {},
     ("POST", "/aios/assets"): {"json": {}},
     ("GET", "/aios/asset-object/{asset_id}"): {},
+    ("POST", "/events/stac"): {
+        "params": {"catalog_id": MINE},
+        "json": {
+            "metadata": {
+                "auth": {"client_id": "c", "server": "esgf-login.example.org"},
+                "publisher": {"package": "esgf_publisher", "version": "1.1.1"},
+                "time": "2024-07-04T14:17:35Z",
+                "schema_version": "1.0.0",
+            },
+            "data": {
+                "type": "STAC",
+                "payload": {"method": "PUT", "collection_id": "col", "item_id": "item", "item": {"properties": {}}},
+            },
+        },
+    },
 }
 JOB_OPERATIONS = {
     ("GET", "/assets/jobs/{job_id}"),

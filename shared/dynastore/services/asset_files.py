@@ -12,7 +12,7 @@ from dynastore.domain.audit import audit_doc
 from dynastore.domain.events import asset_id_for_key
 from dynastore.errors import Conflict, Invalid, NotFound, PayloadTooLarge
 from dynastore.ports import Doc
-from dynastore.services import mediatypes
+from dynastore.services import alternates, mediatypes
 from dynastore.services.asset_base import AssetServiceBase, Scope, opt_id, parse_fields
 
 SHA2_256_MULTIHASH_PREFIX = "1220"
@@ -174,6 +174,16 @@ class AssetFiles(AssetServiceBase):
 
         Without a URL the caller streams ``key`` from ``blobs_of(asset)``."""
         catalog, doc = self._get_active(scope, asset_id)
+        if alternates.mirrors(doc):  # fall back across mirrors when the primary's object is missing
+            source, blobs, key = alternates.download_source(
+                doc,
+                lambda href: self.stored_location(alternates.with_href(doc, href), catalog),
+                self.hrefs.may_redirect,
+            )
+            if blobs is None or key is None:
+                return doc, None, source
+            url = blobs.signed_url(key, method="GET", expires_seconds=self.settings.signed_url_ttl_seconds)
+            return doc, key, url
         location = self.stored_location(doc, catalog)
         if location is None:
             href = doc.get("href") or ""

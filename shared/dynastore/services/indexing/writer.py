@@ -18,6 +18,7 @@ from dynastore.domain.indexing import storage_of
 from dynastore.domain.storage import KeyScope
 from dynastore.errors import Conflict, DynastoreError, NotFound
 from dynastore.ports import AssetWrite, BlobStore, Doc, IngestRecord, MetadataStore, Provisioner
+from dynastore.services import alternates
 from dynastore.services.indexing.documents import (
     ACTOR,
     collection_shell,
@@ -160,6 +161,16 @@ class Writer:
         tombstone: str | None,
     ) -> IngestOutcome:
         self.cache.forget(("no-missing", scope.catalog_id))
+        promotion = alternates.promoted(existing, f"object {scope.key} deleted")
+        if promotion is not None:  # a mirror stands in: the asset stays active under its id
+            doc, details = promotion
+            audit = audit_doc(
+                scope.catalog_id, "asset", asset_id, "promote", ACTOR, key=scope.key, event_id=event.event_id, **details
+            )
+            self.store.write_assets([AssetWrite(doc, existing.get("rev", 0))], audits=[audit])
+            done = record_for(record, "deleted", event, scope.catalog_id, asset_id, None, generation=tombstone)
+            self.put_record(done)
+            return IngestOutcome(scope.key, "deleted", action="promote", catalog_id=scope.catalog_id, asset_id=asset_id)
         audit = audit_doc(
             scope.catalog_id,
             "asset",

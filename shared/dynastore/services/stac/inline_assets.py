@@ -37,6 +37,7 @@ class InlineAssetsMixin(StacBase):
         *,
         known: Doc | None = None,
         blobs: BlobStore | None = None,
+        audit_extra: Doc | None = None,
     ) -> list[tuple[AssetWrite, Doc]]:
         """Validate an item's inline assets and plan their upserts as asset records of the item.
         ``known``: the asset records by id, read beforehand for a whole batch (absent = no record);
@@ -70,7 +71,7 @@ class InlineAssetsMixin(StacBase):
             planned.append(
                 (
                     AssetWrite(new_doc, expect_rev=0 if current is None else current.get("rev")),
-                    audit_doc(catalog_id, "asset", asset_id, action, actor, via="stac-item"),
+                    audit_doc(catalog_id, "asset", asset_id, action, actor, **_via(audit_extra)),
                 )
             )
         return planned
@@ -106,7 +107,7 @@ class InlineAssetsMixin(StacBase):
         return resolved
 
     def _patched_asset_writes(
-        self, catalog_id: str, collection_id: str, item_id: str, patch: Doc, actor: str
+        self, catalog_id: str, collection_id: str, item_id: str, patch: Doc, actor: str, audit_extra: Doc | None = None
     ) -> list[tuple[AssetWrite, Doc]]:
         """PATCH ``assets``: a key set to null soft-deletes that asset, an object merges into it."""
         planned: list[tuple[AssetWrite, Doc]] = []
@@ -124,7 +125,7 @@ class InlineAssetsMixin(StacBase):
                         AssetWrite(
                             {**current, "status": "deleted", "deleted_at": now, "updated": now}, current.get("rev")
                         ),
-                        audit_doc(catalog_id, "asset", asset_id, "delete", actor, via="stac-item"),
+                        audit_doc(catalog_id, "asset", asset_id, "delete", actor, **_via(audit_extra)),
                     )
                 )
             elif in_item and current is not None:
@@ -132,7 +133,7 @@ class InlineAssetsMixin(StacBase):
                 upserts[key] = merge_patch({k: v for k, v in view.items() if v is not None}, value)
             else:
                 upserts[key] = value
-        planned.extend(self._inline_asset_writes(catalog_id, collection_id, item_id, upserts, actor))
+        planned.extend(self._inline_asset_writes(catalog_id, collection_id, item_id, upserts, actor, audit_extra=audit_extra))
         return planned
 
     def _write_inline_assets(self, writes: list[tuple[AssetWrite, Doc]]) -> None:
@@ -225,3 +226,8 @@ def _asset_fields(body: Doc, what: str) -> AssetFields:
     if not fields.href:
         raise Invalid(f"{what} needs an href")
     return fields
+
+
+def _via(audit_extra: Doc | None) -> Doc:
+    """Audit details of an inline asset write: ``via: stac-item`` unless the caller names its own."""
+    return {"via": "stac-item", **(audit_extra or {})}

@@ -154,8 +154,17 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
             ) from None
 
     def replace_item(
-        self, catalog_id: str, collection_id: str, item_id: str, body: Any, *, actor: str, if_rev: int | None = None
+        self,
+        catalog_id: str,
+        collection_id: str,
+        item_id: str,
+        body: Any,
+        *,
+        actor: str,
+        if_rev: int | None = None,
+        audit_extra: Doc | None = None,
     ) -> tuple[Doc, bool]:
+        """``audit_extra``: details every audit entry of the write carries (an ESGF envelope's publisher)."""
         check_id(item_id, "item id")
         self.get_collection_doc(catalog_id, collection_id)
         if isinstance(body, dict) and body.get("id") not in (None, item_id):
@@ -167,9 +176,11 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
         doc, inline_assets = self._item_doc(
             catalog_id, collection_id, {**body, "id": item_id} if isinstance(body, dict) else body, current
         )
-        writes = self._inline_asset_writes(catalog_id, collection_id, item_id, inline_assets, actor)
+        writes = self._inline_asset_writes(
+            catalog_id, collection_id, item_id, inline_assets, actor, audit_extra=audit_extra
+        )
         action = "create" if current is None else "replace"
-        audit = audit_doc(catalog_id, "item", item_id, action, actor, assets=len(writes))
+        audit = audit_doc(catalog_id, "item", item_id, action, actor, assets=len(writes), **(audit_extra or {}))
         expect = expected_rev(current, if_rev, f"item {item_id!r}")
         with precondition(if_rev, f"item {item_id!r}"):
             stored = self.store.put_item(catalog_id, doc, expect_rev=expect, audit=audit)
@@ -177,7 +188,15 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
         return stored, current is None
 
     def patch_item(
-        self, catalog_id: str, collection_id: str, item_id: str, patch: Any, *, actor: str, if_rev: int | None = None
+        self,
+        catalog_id: str,
+        collection_id: str,
+        item_id: str,
+        patch: Any,
+        *,
+        actor: str,
+        if_rev: int | None = None,
+        audit_extra: Doc | None = None,
     ) -> Doc:
         current = self.get_item_doc(catalog_id, collection_id, item_id)
         if not isinstance(patch, dict):
@@ -193,9 +212,17 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
         doc, _ = self._item_doc(catalog_id, collection_id, merged, current)
         writes: list[tuple[AssetWrite, Doc]] = []
         if asset_patch:
-            writes = self._patched_asset_writes(catalog_id, collection_id, item_id, asset_patch, actor)
+            writes = self._patched_asset_writes(
+                catalog_id, collection_id, item_id, asset_patch, actor, audit_extra=audit_extra
+            )
         audit = audit_doc(
-            catalog_id, "item", item_id, "update", actor, patch={k: v for k, v in patch.items() if k != "assets"}
+            catalog_id,
+            "item",
+            item_id,
+            "update",
+            actor,
+            patch={k: v for k, v in patch.items() if k != "assets"},
+            **(audit_extra or {}),
         )
         expect = expected_rev(current, if_rev, f"item {item_id!r}")
         with precondition(if_rev, f"item {item_id!r}"):
