@@ -25,9 +25,9 @@ if TYPE_CHECKING:
     from dynastore.services.registry import RegistryService
     from dynastore.services.search import SearchService
     from dynastore.services.stac import StacService
+    from dynastore.services.stac_events import StacEventService
     from dynastore.services.versions.index import VersionIndex
     from dynastore.services.versions.publish import PublishService
-    from dynastore.services.stac_events import StacEventService
 
 
 def build_adapters(settings: Settings) -> Adapters:
@@ -100,8 +100,8 @@ def bootstrap(settings: Settings | None = None, adapters: Adapters | None = None
     from dynastore.services.registry import RegistryService
     from dynastore.services.search import SearchService
     from dynastore.services.stac import StacService
-    from dynastore.services.versions.publish import PublishService
     from dynastore.services.stac_events import StacEventService
+    from dynastore.services.versions.publish import PublishService
 
     settings = settings or Settings()
     adapters = adapters or build_adapters(settings)

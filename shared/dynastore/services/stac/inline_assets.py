@@ -133,7 +133,9 @@ class InlineAssetsMixin(StacBase):
                 upserts[key] = merge_patch({k: v for k, v in view.items() if v is not None}, value)
             else:
                 upserts[key] = value
-        planned.extend(self._inline_asset_writes(catalog_id, collection_id, item_id, upserts, actor, audit_extra=audit_extra))
+        planned.extend(
+            self._inline_asset_writes(catalog_id, collection_id, item_id, upserts, actor, audit_extra=audit_extra)
+        )
         return planned
 
     def _write_inline_assets(self, writes: list[tuple[AssetWrite, Doc]]) -> None:
