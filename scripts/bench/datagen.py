@@ -1,4 +1,4 @@
-"""Deterministic STAC data for ``vs_pgstac.py``: N items × 5 assets plus one item with many assets.
+"""Deterministic STAC data for ``vs_pgstac.py``: N items x 5 assets plus one item with many assets.
 
 Pure functions of ``(count, seed)``: the same arguments give byte-identical NDJSON, so the peer
 (stac-fastapi-pgstac) and we load exactly the same documents. Two collections: ``bench`` (the N
@@ -20,7 +20,7 @@ BIG_COLLECTION = "bench-big"
 BIG_ITEM = "big-item"
 ASSET_KEYS = ("B02", "B03", "B04", "B08", "visual")
 HREF_BASE = "https://data.example.com/bench/"
-PLATFORMS = 20  # platform sat-0 .. sat-19; '%sat-9%' matches sat-9 and sat-19 (1 item in 10)
+PLATFORMS = 20  # platform sat-0 .. sat-19; '%sat-9%' matches sat-9 only (1 item in 20)
 
 
 def collection(collection_id: str, title: str) -> dict[str, Any]:

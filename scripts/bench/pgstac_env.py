@@ -43,7 +43,7 @@ def free_port() -> int:
 
 
 def log(message: str) -> None:
-    print(f"[peer] {message}", file=sys.stderr, flush=True)
+    print(f"[vs_pgstac] {message}", file=sys.stderr, flush=True)
 
 
 def ensure_postgis() -> None:
@@ -107,7 +107,7 @@ def wait_http(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: fl
 
 @dataclass
 class Peer:
-    hydrate: str = "db"  # "db": pgstac hydrates (USE_API_HYDRATE=false); "api": stac-fastapi does
+    hydrate: str = "api"  # "api": stac-fastapi hydrates (USE_API_HYDRATE=true, the faster here); "db": pgstac
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="pgstac-bench-")))
     pg_port: int = 0
     api_port: int = 0
@@ -145,26 +145,61 @@ class Peer:
         )
         log(f"postgres on port {self.pg_port} as {self.user or 'current user'} in {data}")
         subprocess.run(
-            _as(self.user, [str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(self.workdir / "pg.log"),
-                            "-w", "start"]),
+            _as(
+                self.user,
+                [
+                    str(PG_BIN / "pg_ctl"),
+                    "-D",
+                    str(data),
+                    "-o",
+                    options,
+                    "-l",
+                    str(self.workdir / "pg.log"),
+                    "-w",
+                    "start",
+                ],
+            ),
             check=True,
             stdout=subprocess.DEVNULL,
         )
-        subprocess.run([str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(self.pg_port), "-U", "postgres",
-                        "postgis"], check=True)
+        subprocess.run(
+            [str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(self.pg_port), "-U", "postgres", "postgis"],
+            check=True,
+        )
         started = time.perf_counter()
-        subprocess.run([str(self.bin_dir / "pypgstac"), "migrate", "--dsn", self.dsn], check=True,
-                       env=self.env(), stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [str(self.bin_dir / "pypgstac"), "migrate", "--dsn", self.dsn],
+            check=True,
+            env=self.env(),
+            stdout=subprocess.DEVNULL,
+        )
         log(f"pypgstac migrate: {time.perf_counter() - started:.1f} s")
         self.start_api()
         return self
 
     def start_api(self) -> None:
         self.api_port = free_port()
-        env = {**self.env(), "USE_API_HYDRATE": "true" if self.hydrate == "api" else "false"}
+        env = {
+            **self.env(),
+            "USE_API_HYDRATE": "true" if self.hydrate == "api" else "false",
+            "STAC_FASTAPI_TITLE": "pgstac bench",
+            "STAC_FASTAPI_DESCRIPTION": "vs_pgstac.py peer",
+            "STAC_FASTAPI_LANDING_ID": "pgstac-bench",
+            "STAC_FASTAPI_VERSION": "7.2.0",
+        }
         self.api = subprocess.Popen(
-            [str(self.bin_dir / "uvicorn"), "stac_fastapi.pgstac.app:create_app", "--factory", "--host", "127.0.0.1",
-             "--port", str(self.api_port), "--log-level", "warning", "--no-access-log"],
+            [
+                str(self.bin_dir / "uvicorn"),
+                "stac_fastapi.pgstac.app:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.api_port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
             env=env,
             cwd=self.workdir,
         )
@@ -173,9 +208,14 @@ class Peer:
 
     def load(self, paths: dict[str, Path]) -> float:
         """``pypgstac load`` of the collections, then the items; the seconds the items took."""
+
         def run(kind: str, path: Path) -> None:
-            subprocess.run([str(self.bin_dir / "pypgstac"), "load", kind, str(path), "--dsn", self.dsn,
-                            "--method", "insert"], check=True, env=self.env(), stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [str(self.bin_dir / "pypgstac"), "load", kind, str(path), "--dsn", self.dsn, "--method", "insert"],
+                check=True,
+                env=self.env(),
+                stdout=subprocess.DEVNULL,
+            )
 
         run("collections", paths["collections"])
         started = time.perf_counter()
@@ -192,6 +232,8 @@ class Peer:
                 self.api.kill()
         data = self.workdir / "pgdata"
         if (data / "postmaster.pid").exists():
-            subprocess.run(_as(self.user, [str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
-                           stdout=subprocess.DEVNULL)
+            subprocess.run(
+                _as(self.user, [str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
+                stdout=subprocess.DEVNULL,
+            )
         shutil.rmtree(self.workdir, ignore_errors=True)
