@@ -345,7 +345,13 @@ def assets_1m(count: int, runs: int) -> str:
     ours = Ours()
     ours.data_dir.mkdir(parents=True)
     try:
-        settings = Settings(data_dir=ours.data_dir, backend="local", api_keys=f"{KEY}:admin", watch_bucket=False)
+        settings = Settings(
+            data_dir=ours.data_dir,
+            backend="local",
+            api_keys=f"{KEY}:admin",
+            watch_bucket=False,
+            href_allowed_prefixes="gs://bench-bucket/",  # where bulk.py's records point
+        )
         services = bootstrap(settings)
         log(f"loading {count:,} assets in-process through the bulk path")
         seconds = bulk_load(services, CATALOG, count)
