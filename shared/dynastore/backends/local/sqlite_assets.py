@@ -285,6 +285,30 @@ class AssetRecords:
         selection = self._asset_selection(query)
         return keyset_page(self.db, selection, kind="asset-search", order=order, limit=query.limit, token=query.token)
 
+    def item_asset_heads(
+        self, catalog_id: str, keys: Sequence[tuple[str, str]], limit: int
+    ) -> dict[tuple[str, str], list[Doc]]:
+        """One statement for a page of items: rank each item's active assets by id on the scope index,
+        then read the documents of the first ``limit`` of each."""
+        heads: dict[tuple[str, str], list[Doc]] = {}
+        if not keys or limit < 1:
+            return heads
+        rows = self.db.query(
+            "WITH ranked AS (SELECT a.seq, a.collection_id AS c, a.item_id AS i, "
+            "row_number() OVER (PARTITION BY a.collection_id, a.item_id ORDER BY a.id) AS n "
+            "FROM json_each(?) AS k JOIN assets AS a ON a.catalog_id = ? "
+            "AND a.collection_id = json_extract(k.value, '$[0]') AND a.item_id = json_extract(k.value, '$[1]') "
+            "WHERE a.level = 'item' AND a.status = 'active') "
+            "SELECT r.c, r.i, a.doc FROM ranked AS r JOIN assets AS a ON a.seq = r.seq WHERE r.n <= ? "
+            "ORDER BY r.c, r.i, r.n",
+            (dumps([list(k) for k in dict.fromkeys(keys)]), catalog_id, limit),
+        )
+        parse = orjson.loads
+        with gc_paused():
+            for collection_id, item_id, doc in rows:
+                heads.setdefault((collection_id, item_id), []).append(parse(doc))
+        return heads
+
     def count_assets(self, query: AssetQuery) -> int:
         if not query.catalog_ids:
             return 0
