@@ -127,7 +127,7 @@ def _item_collection(
 ) -> GeoJSONResponse:
     stac, links = _stac(request), _links(request)
     embed = not fields or fields.wants_assets()
-    features = [apply_fields(stac.render_item(doc, links, embed=embed), fields) for doc in page.items]
+    features = [apply_fields(item, fields) for item in stac.render_items(page.items, links, embed=embed)]
     members = {"type": "FeatureCollection", "features": features}
     return GeoJSONResponse(_page_document(request, page, body, GEOJSON, members, extra_links))
 

@@ -96,11 +96,39 @@ class EmbeddingMixin(StacBase):
             history.extend(d for _, d in dated[:keep])
         return [*metadata[:METADATA_EMBED_MAX], *history[:VERSIONED_EMBED_MAX], *others[:others_cap]]
 
-    def render_item(self, doc: Doc, links: Links, *, embed: bool = True) -> Doc:
+    def render_items(self, docs: list[Doc], links: Links, *, embed: bool = True) -> list[Doc]:
+        """``render_item`` for a page of items, their embedded assets read in one batch per catalog."""
+        heads = self._page_embeds(docs) if embed else {}
+        return [self.render_item(d, links, embed=embed, embeds=heads.get(_item_key(d))) for d in docs]
+
+    def _page_embeds(self, docs: list[Doc]) -> dict[tuple[str, str, str], tuple[list[Doc], int]]:
+        """What each item of a page embeds and its asset total, for the items whose assets all fit in
+        ``item_embed_max`` (one ``item_asset_heads`` read per catalog); the others are left out and
+        take ``embedded_assets``' own path."""
+        embed_max = self.settings.item_embed_max
+        out: dict[tuple[str, str, str], tuple[list[Doc], int]] = {}
+        if embed_max <= 0:
+            return out
+        by_catalog: dict[str, list[tuple[str, str]]] = {}
+        for doc in docs:
+            catalog_id, col, item_id = _item_key(doc)
+            by_catalog.setdefault(catalog_id, []).append((col, item_id))
+        for catalog_id, keys in by_catalog.items():
+            heads = self.store.item_asset_heads(catalog_id, keys, embed_max + 1)
+            for col, item_id in keys:
+                found = heads.get((col, item_id), [])
+                if len(found) <= embed_max:
+                    out[(catalog_id, col, item_id)] = (self._select(found, others_cap=embed_max), len(found))
+        return out
+
+    def render_item(
+        self, doc: Doc, links: Links, *, embed: bool = True, embeds: tuple[list[Doc], int] | None = None
+    ) -> Doc:
         """The STAC Item of a stored item: managed links, bounded embedded assets, the rel=assets link.
 
         Without ``embed`` (``fields`` leaves the assets out) none are read, but they are still counted:
-        the rel=assets link always says how many the item has."""
+        the rel=assets link always says how many the item has. ``embeds``: the embedded assets and the
+        total when the caller read them already (``render_items``)."""
         catalog_id = doc.get("catalog_id") or ""
         col, item_id = doc.get("collection") or "", doc["id"]
         out: Doc = {k: v for k, v in doc.items() if k not in ITEM_PRIVATE}
@@ -109,7 +137,7 @@ class EmbeddingMixin(StacBase):
         assets: Doc = dict(doc.get("assets") or {})
         total = len(assets)
         if embed:
-            embedded, count = self.embedded_assets(catalog_id, col, item_id)
+            embedded, count = embeds or self.embedded_assets(catalog_id, col, item_id)
             for asset in embedded:
                 assets[asset["id"]] = render_asset(asset, links)
             total += count
@@ -126,3 +154,7 @@ class EmbeddingMixin(StacBase):
             *client_links(doc.get("links")),
         ]
         return out
+
+
+def _item_key(doc: Doc) -> tuple[str, str, str]:
+    return doc.get("catalog_id") or "", doc.get("collection") or "", doc["id"]
