@@ -32,7 +32,7 @@ from dynastore.config import Settings
 from dynastore.domain.audit import audit_doc
 from dynastore.ports import ItemWrite
 
-CATALOG, COLLECTION, BIG_ITEM = "bench", "sentinel", "big-item"
+CATALOG, COLLECTION, BIG_ITEM = "bench", "sentinel", "item-big"  # sorts after item-000000...
 KEYS = ("visual", "B04", "B08", "SCL", "thumbnail")
 CHUNK = 2_000
 

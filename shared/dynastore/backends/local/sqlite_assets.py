@@ -288,24 +288,22 @@ class AssetRecords:
     def item_asset_heads(
         self, catalog_id: str, keys: Sequence[tuple[str, str]], limit: int
     ) -> dict[tuple[str, str], list[Doc]]:
-        """One statement for a page of items: rank each item's active assets by id on the scope index,
-        then read the documents of the first ``limit`` of each."""
+        """One statement for a page of items: per item, the first ``limit`` ids on the scope index (a
+        correlated subquery stops there), then their documents."""
         heads: dict[tuple[str, str], list[Doc]] = {}
         if not keys or limit < 1:
             return heads
         rows = self.db.query(
-            "WITH ranked AS (SELECT a.seq, a.collection_id AS c, a.item_id AS i, "
-            "row_number() OVER (PARTITION BY a.collection_id, a.item_id ORDER BY a.id) AS n "
-            "FROM json_each(?) AS k JOIN assets AS a ON a.catalog_id = ? "
-            "AND a.collection_id = json_extract(k.value, '$[0]') AND a.item_id = json_extract(k.value, '$[1]') "
-            "WHERE a.level = 'item' AND a.status = 'active') "
-            "SELECT r.c, r.i, a.doc FROM ranked AS r JOIN assets AS a ON a.seq = r.seq WHERE r.n <= ? "
-            "ORDER BY r.c, r.i, r.n",
+            "SELECT a.collection_id, a.item_id, a.id, a.doc FROM json_each(?) AS k CROSS JOIN assets AS a "
+            "ON a.seq IN (SELECT b.seq FROM assets AS b WHERE b.catalog_id = ? "
+            "AND b.collection_id = json_extract(k.value, '$[0]') AND b.item_id = json_extract(k.value, '$[1]') "
+            "AND b.level = 'item' AND b.status = 'active' ORDER BY b.id LIMIT ?)",
             (dumps([list(k) for k in dict.fromkeys(keys)]), catalog_id, limit),
         )
+        rows.sort(key=lambda row: (row[0], row[1], row[2]))
         parse = orjson.loads
         with gc_paused():
-            for collection_id, item_id, doc in rows:
+            for collection_id, item_id, _, doc in rows:
                 heads.setdefault((collection_id, item_id), []).append(parse(doc))
         return heads
 

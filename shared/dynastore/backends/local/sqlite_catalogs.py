@@ -191,7 +191,7 @@ class CatalogRecords:
         if not keys:
             return []
         rows = self.db.query(
-            "SELECT i.doc FROM json_each(?) AS k JOIN items AS i ON i.catalog_id = ? "
+            "SELECT i.doc FROM json_each(?) AS k CROSS JOIN items AS i ON i.catalog_id = ? "
             "AND i.collection_id = json_extract(k.value, '$[0]') AND i.id = json_extract(k.value, '$[1]')",
             (dumps([list(k) for k in dict.fromkeys(keys)]), catalog_id),
         )

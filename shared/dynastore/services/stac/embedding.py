@@ -30,15 +30,18 @@ VERSIONED_FILTER: Expr = Or((Exists("version"), Like("href", "%@%")))
 
 
 class EmbeddingMixin(StacBase):
-    def embedded_assets(self, catalog_id: str, collection_id: str, item_id: str) -> tuple[list[Doc], int]:
+    def embedded_assets(
+        self, catalog_id: str, collection_id: str, item_id: str, *, over_max: bool = False
+    ) -> tuple[list[Doc], int]:
         """The bounded selection of an item's assets to embed, and how many it has in all.
 
         Metadata-like assets (roles thumbnail/overview/metadata, up to ``METADATA_EMBED_MAX``), the
         latest ``stac_asset_history_max`` versions of each versioned asset (``version`` set, or a
-        ``name@<timestamp>.<ext>`` id), and at most ``item_embed_max`` others.
+        ``name@<timestamp>.<ext>`` id), and at most ``item_embed_max`` others. ``over_max``: the item
+        is known to have more than ``item_embed_max`` assets.
         """
         embed_max = self.settings.item_embed_max
-        if embed_max > 0:
+        if embed_max > 0 and not over_max:
             first = self.store.search_assets(self._item_scope(catalog_id, collection_id, item_id, limit=embed_max))
             if first.next_token is None:  # everything fits: one query
                 return self._select(first.items, others_cap=embed_max), len(first.items)
@@ -102,9 +105,9 @@ class EmbeddingMixin(StacBase):
         return [self.render_item(d, links, embed=embed, embeds=heads.get(_item_key(d))) for d in docs]
 
     def _page_embeds(self, docs: list[Doc]) -> dict[tuple[str, str, str], tuple[list[Doc], int]]:
-        """What each item of a page embeds and its asset total, for the items whose assets all fit in
-        ``item_embed_max`` (one ``item_asset_heads`` read per catalog); the others are left out and
-        take ``embedded_assets``' own path."""
+        """What each item of a page embeds and its asset total: one ``item_asset_heads`` read per
+        catalog answers every item whose assets all fit in ``item_embed_max``; the others take
+        ``embedded_assets``' own path."""
         embed_max = self.settings.item_embed_max
         out: dict[tuple[str, str, str], tuple[list[Doc], int]] = {}
         if embed_max <= 0:
@@ -119,6 +122,8 @@ class EmbeddingMixin(StacBase):
                 found = heads.get((col, item_id), [])
                 if len(found) <= embed_max:
                     out[(catalog_id, col, item_id)] = (self._select(found, others_cap=embed_max), len(found))
+                else:
+                    out[(catalog_id, col, item_id)] = self.embedded_assets(catalog_id, col, item_id, over_max=True)
         return out
 
     def render_item(
