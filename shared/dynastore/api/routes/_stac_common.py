@@ -133,10 +133,19 @@ def _item_collection(
 
 
 def _asset_collection(
-    request: Request, page: Page[Any], body: dict[str, Any] | None, extra_links: list[dict[str, Any]]
+    request: Request,
+    page: Page[Any],
+    body: dict[str, Any] | None,
+    extra_links: list[dict[str, Any]],
+    item: tuple[str, str, str] | None = None,
 ) -> JSONResponse:
+    """An asset page; ``item``: the (catalog, collection, item) every record belongs to, said once on
+    the page instead of on each record."""
     stac, links = _stac(request), _links(request)
-    members = {"type": "AssetCollection", "assets": stac.render_asset_records(page.items, links)}
+    members: dict[str, Any] = {"type": "AssetCollection"}
+    if item is not None:
+        members.update(zip(("catalog", "collection", "item"), item, strict=True))
+    members["assets"] = stac.render_asset_records(page.items, links, in_item=item is not None)
     return JSONResponse(_page_document(request, page, body, JSON, members, extra_links))
 
 

@@ -201,6 +201,6 @@ async def item_assets(
     def work() -> JSONResponse:
         query = parse_asset_search(params, stac.settings, catalog_ids=(catalog_id,))
         page = stac.item_assets(catalog_id, collection_id, item_id, query, count=parse_count(params))
-        return _asset_collection(request, page, None, extra)
+        return _asset_collection(request, page, None, extra, (catalog_id, collection_id, item_id))
 
     return await run_search(request, work)

@@ -9,7 +9,7 @@ from dynastore.domain.search import AssetQuery, ItemQuery, Page, item_matches
 from dynastore.ports import Doc
 from dynastore.services.search import counted_page
 from dynastore.services.stac.items import ItemsMixin
-from dynastore.services.stac.rendering import Links, render_asset
+from dynastore.services.stac.rendering import ASSET_INTERNAL, Links, render_asset
 
 
 class SearchMixin(ItemsMixin):
@@ -53,15 +53,38 @@ class SearchMixin(ItemsMixin):
         scoped = replace(query, catalog_ids=(catalog_id,), collection_id=collection_id, item_id=item_id, level="item")
         return self.search_assets(scoped, count=count)
 
-    def render_asset_records(self, docs: list[Doc], links: Links) -> list[Doc]:
+    def render_asset_records(self, docs: list[Doc], links: Links, *, in_item: bool = False) -> list[Doc]:
         """Assets as first-class records (CEDA asset spec idea): the STAC Asset Object plus its id and
-        scope references (``catalog``, ``collection``, ``item``). Lean by design: no per-asset links
-        (each would repeat what ``catalog``/``collection``/``item`` and the page's links already say;
-        the asset API URL is ``/assets/catalogs/{catalog}[/collections/{collection}[/items/{item}]]/assets/{id}``)."""
-        return [_asset_record(doc, links) for doc in docs]
+        scope references (``catalog``, ``collection``, ``item``; left out with ``in_item``, where the
+        page names its one item). Lean by design: no per-asset links (each would repeat what the
+        scope references and the page's links say; the asset API URL is
+        ``/assets/catalogs/{catalog}[/collections/{collection}[/items/{item}]]/assets/{id}``)."""
+        return [_asset_record(doc, links, in_item) for doc in docs]
 
 
-_TIME_FIELDS = ("datetime", "start_datetime", "end_datetime")
+_TIME_FIELDS = frozenset({"datetime", "start_datetime", "end_datetime"})
+_RECORD_SKIP = ASSET_INTERNAL | _TIME_FIELDS
+
+
+def _asset_record(doc: Doc, links: Links, in_item: bool) -> Doc:
+    """``render_asset`` in one pass over the stored document (the hot path of asset pages)."""
+    record: Doc = {"id": doc["id"]}
+    for key, value in doc.items():
+        if key in _RECORD_SKIP or value is None or value == [] or value == {}:
+            continue
+        record[key] = value
+    href = record.get("href")
+    if isinstance(href, str) and href.startswith("file://"):
+        record.update(render_asset(doc, links))  # the download URL, the file under alternate
+    if not in_item:
+        record["catalog"] = doc["catalog_id"]
+        record["collection"] = doc.get("collection_id")
+        record["item"] = doc.get("item_id")
+    if doc.get("datetime") or doc.get("start_datetime") or doc.get("end_datetime"):
+        record["properties"] = {k: doc[k] for k in _TIME_FIELDS if doc.get(k)}
+    return record
+
+
 KEYED_READ_MAX = 10_000  # (catalog, collection, id) keys read in one batched item search
 
 
@@ -71,13 +94,3 @@ def _keyed(query: ItemQuery) -> bool:
     keys = len(query.ids) * len(query.collections) * len(query.catalog_ids)
     return bool(keys) and keys <= min(query.limit, KEYED_READ_MAX) and not query.sortby and query.token is None
 
-
-def _asset_record(doc: Doc, links: Links) -> Doc:
-    record: Doc = {"id": doc["id"], **render_asset(doc, links)}
-    record["catalog"] = doc["catalog_id"]
-    record["collection"] = doc.get("collection_id")
-    record["item"] = doc.get("item_id")
-    props = {k: doc[k] for k in _TIME_FIELDS if doc.get(k)}
-    if props:
-        record["properties"] = props
-    return record
