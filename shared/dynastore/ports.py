@@ -243,6 +243,11 @@ class MetadataStore(HealthCheck, Closable, Protocol):
         are restorable once the item exists again). ``expect_rev``: as in ``delete_collection``."""
         ...
 
+    def get_items(self, catalog_id: str, keys: Sequence[tuple[str, str]]) -> list[Doc]:
+        """The items of ``(collection_id, item_id)`` keys that exist, in one batched read where the
+        backend has one, in no particular order."""
+        ...
+
     def search_items(self, query: ItemQuery) -> Page[Doc]:
         """STAC item search (semantics: ``domain.search.item_matches``); exact keyset paging."""
         ...
@@ -269,6 +274,13 @@ class MetadataStore(HealthCheck, Closable, Protocol):
         ...
 
     def search_assets(self, query: AssetQuery) -> Page[Doc]: ...
+
+    def item_asset_heads(
+        self, catalog_id: str, keys: Sequence[tuple[str, str]], limit: int
+    ) -> dict[tuple[str, str], list[Doc]]:
+        """The first ``limit`` active item-level assets (in id order) of each ``(collection_id, item_id)``
+        (an item with none is left out): what a page of items embeds, read once per page."""
+        ...
 
     def count_assets(self, query: AssetQuery) -> int: ...
 
@@ -438,6 +450,26 @@ class MetadataStoreBase:
     ) -> Iterator[str]:
         for doc in self.export_assets(catalog_id, since=since, statuses=statuses):
             yield orjson.dumps(doc).decode()
+
+    def get_items(self: MetadataStore, catalog_id: str, keys: Sequence[tuple[str, str]]) -> list[Doc]:
+        found: list[Doc] = []
+        for collection_id, item_id in dict.fromkeys(keys):
+            with contextlib.suppress(NotFound):
+                found.append(self.get_item(catalog_id, collection_id, item_id))
+        return found
+
+    def item_asset_heads(
+        self: MetadataStore, catalog_id: str, keys: Sequence[tuple[str, str]], limit: int
+    ) -> dict[tuple[str, str], list[Doc]]:
+        heads: dict[tuple[str, str], list[Doc]] = {}
+        for collection_id, item_id in dict.fromkeys(keys):
+            query = AssetQuery(
+                catalog_ids=(catalog_id,), collection_id=collection_id, item_id=item_id, level="item", limit=limit
+            )
+            docs = self.search_assets(query).items
+            if docs:
+                heads[(collection_id, item_id)] = docs
+        return heads
 
     def get_ingest_records(self: MetadataStore, bucket: str, keys: Sequence[str]) -> list[IngestRecord]:
         found: list[IngestRecord] = []

@@ -24,6 +24,7 @@ FILTERS = {
     "sortby",
     "limit",
     "token",
+    "count",
 }
 WHERE = {"catalog_id", "collection_id", "item_id", "level"}
 LIST_PATHS = (

@@ -107,7 +107,7 @@ def test_item_document_stays_small_and_links_to_all_its_assets(stac_api: StacApi
 
 def test_assets_endpoint_pages_through_every_asset_once(stac_api: StacApi, big: dict[str, Any]) -> None:
     seen: list[str] = []
-    url: str | None = f"{stac_api.base_url}{big['url']}/assets?limit=5000"
+    url: str | None = f"{stac_api.base_url}{big['url']}/assets?limit=5000&count=true"
     pages = 0
     while url:
         body = orjson.loads(stac_api.reader.get(url).content)
@@ -115,7 +115,7 @@ def test_assets_endpoint_pages_through_every_asset_once(stac_api: StacApi, big: 
         assert body["numberMatched"] == big["total"]
         seen.extend(record["id"] for record in body["assets"])
         first = body["assets"][0]
-        assert first["item"] == "era5" and any(link["rel"] == "item" for link in first["links"])
+        assert body["item"] == "era5" and body["collection"] == "era" and "links" not in first and "item" not in first
         url = next((link["href"] for link in body["links"] if link["rel"] == "next"), None)
     assert pages == 5
     assert len(seen) == big["total"] == len(set(seen))

@@ -10,7 +10,7 @@ import pytest
 
 from .helpers import StacApi, assert_problem, item
 
-COMMON = {"ids", "datetime", "limit", "token", "filter", "filter-lang", "filter-crs", "sortby", "query", "q"}
+COMMON = {"ids", "datetime", "limit", "token", "filter", "filter-lang", "filter-crs", "sortby", "query", "q", "count"}
 ITEM_SEARCH = COMMON | {"collections", "bbox", "intersects", "fields"}
 ASSET_SEARCH = COMMON | {"collections", "items", "bbox", "roles", "type", "catalog_id"}
 ITEMS = "/stac/catalogs/{catalog_id}/collections/{collection_id}/items"

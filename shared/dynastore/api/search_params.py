@@ -5,7 +5,8 @@
 ``level``, ``ids``, ``roles`` (any of), ``type`` (any of), ``tags`` (all of), ``datetime`` (instant or
 interval with open ends), ``bbox``, ``status``, ``query`` (MongoDB-style JSON), ``filter`` +
 ``filter-lang`` (CQL2, compiled by ``dynastore.domain.cql2``), ``sortby``, ``limit`` (≤ 10,000),
-``token``. Lists arrive comma-separated or repeated in GET, as arrays in POST.
+``token``, ``count`` (also answer ``numberMatched``; read by ``parse_count``). Lists arrive
+comma-separated or repeated in GET, as arrays in POST.
 
 The STAC asset search (``api.stac_params.parse_asset_search``) reads the terms both share with the
 functions here (``named_catalogs``, ``free_text``, ``media_types``, ``parse_sort``), so each is parsed once.
@@ -25,6 +26,7 @@ from dynastore.api.params import (
     declared_input,
     json_value,
     one_str,
+    one_value,
     parse_bbox,
     parse_filter,
     parse_limit,
@@ -62,12 +64,15 @@ SEARCH_PARAMS = frozenset(
         "sortby",
         "limit",
         "token",
+        "count",
     }
 )
 # Where the asset is: the path says it on the asset lists of a catalog, collection or item.
 LEVEL_PARAMS = frozenset({"catalog_id", "catalog_ids", "collection_id", "item_id", "level"})
 # Repeating these is refused; the others are lists (``limit``, ``query``, ``filter``: the last one counts).
-ONE_VALUED = frozenset({"q", "collection_id", "item_id", "level", "datetime", "token", "filter-lang", "filter_lang"})
+ONE_VALUED = frozenset(
+    {"q", "count", "collection_id", "item_id", "level", "datetime", "token", "filter-lang", "filter_lang"}
+)
 LEVELS = ("catalog", "collection", "item")
 
 
@@ -88,6 +93,19 @@ def free_text(params: Mapping[str, Any]) -> str | None:
 def media_types(params: Mapping[str, Any]) -> tuple[str, ...]:
     """``type`` and its alias ``types``: media types, any of."""
     return str_list(params.get("type"), "type") + str_list(params.get("types"), "types")
+
+
+def parse_count(params: Mapping[str, Any], query: Mapping[str, Any] | None = None) -> bool:
+    """``count``: whether a search answers ``numberMatched`` (counting every match costs a scan, so it
+    is opt-in). ``true``/``false`` in GET or the query string of a POST, a boolean in a POST body."""
+    value = one_value(params.get("count"), "count")
+    if value is None and query is not None:
+        value = one_value(query.get("count"), "count")
+    if value is None or value is False or value is True:
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0", ""):
+        return value.strip().lower() in ("true", "1")
+    raise Invalid(f"count is true or false (whether to answer numberMatched), got {value!r}")
 
 
 def _datetime(value: Any) -> tuple[str | None, str | None] | None:
@@ -117,6 +135,7 @@ def parse_search(params: Mapping[str, Any], settings: Settings) -> AssetQuery:
     "all active catalogs". Unknown parameters are rejected with a 400.
     """
     check_params(params, SEARCH_PARAMS)
+    parse_count(params)  # checked here; the route reads it
     catalog_ids = named_catalogs(params)
     collection_id = one_str(params.get("collection_id"), "collection_id")
     item_id = one_str(params.get("item_id"), "item_id")
@@ -168,6 +187,7 @@ def asset_filters(
     sortby: list[str] | None = Query(default=None, description="-updated,+id"),
     limit: str | None = Query(default=None, description="page size 1..10000"),
     token: str | None = Query(default=None, description="cursor from the `next` link"),
+    count: str | None = Query(default=None, description="true: also answer numberMatched (counts every match)"),
 ) -> dict[str, Any]:
     """The filters every asset search and asset list takes, declared as GET query parameters (a
     FastAPI dependency) → ``parse_search``'s input. ``types`` and ``filter_lang`` are aliases."""
@@ -189,5 +209,6 @@ def asset_filters(
             "sortby": sortby,
             "limit": limit,
             "token": token,
+            "count": count,
         }
     )

@@ -30,7 +30,7 @@ from dynastore.api.params import (
     parse_sort,
     str_list,
 )
-from dynastore.api.search_params import free_text, media_types, named_catalogs
+from dynastore.api.search_params import free_text, media_types, named_catalogs, parse_count
 from dynastore.config import Settings
 from dynastore.domain import time as dtime
 from dynastore.domain.filters import And, Compare, Expr, In, Like, Or, conjoin, from_mongo
@@ -58,12 +58,25 @@ ITEM_SEARCH_PARAMS = frozenset(
         "fields",
         "query",
         "q",
+        "count",
     }
 )
 ASSET_SEARCH_PARAMS = ITEM_SEARCH_PARAMS | {"items", "roles", "type", "types", "catalog_id", "catalog_ids"}
 # Repeating these in GET is refused; the others are lists (``filter``: the last one counts).
 ITEM_ONE_VALUED = frozenset(
-    {"q", "limit", "token", "datetime", "query", "intersects", "filter-lang", "filter_lang", "filter-crs", "filter_crs"}
+    {
+        "q",
+        "count",
+        "limit",
+        "token",
+        "datetime",
+        "query",
+        "intersects",
+        "filter-lang",
+        "filter_lang",
+        "filter-crs",
+        "filter_crs",
+    }
 )
 ASSET_ONE_VALUED = ITEM_ONE_VALUED - {"intersects"}
 
@@ -185,6 +198,7 @@ def parse_item_search(
 ) -> tuple[ItemQuery, Fields]:
     """GET parameters (str or list of str) or a POST body → ``ItemQuery`` and the Fields to render."""
     check_params(params, ITEM_SEARCH_PARAMS)
+    parse_count(params)  # checked here; the route reads it
     collections = str_list(params.get("collections"), "collections")
     ids = str_list(params.get("ids"), "ids")
     bbox = parse_bbox(params.get("bbox"), json_body=json_body)
@@ -224,6 +238,7 @@ def parse_asset_search(
 ) -> AssetQuery:
     """STAC asset-search parameters → ``AssetQuery`` (item-search parameters on asset records)."""
     check_params(params, ASSET_SEARCH_PARAMS)
+    parse_count(params)  # checked here; the route reads it
     if params.get("intersects") not in (None, "", {}):
         raise Invalid("asset-search filters space with bbox (matched against the asset's item geometry)")
     named = named_catalogs(params)
@@ -304,8 +319,9 @@ def _paging_query(
         default=None, description="page size; above the maximum item searches cap it, asset searches refuse it"
     ),
     token: str | None = Query(default=None, description="cursor from the `next` link"),
+    count: str | None = Query(default=None, description="true: also answer numberMatched (counts every match)"),
 ) -> dict[str, Any]:
-    """What item and asset searches share: time, CQL2 filter, sort and paging."""
+    """What item and asset searches share: time, CQL2 filter, sort, paging and the opt-in count."""
     return declared_input(
         {
             "datetime": datetime,
@@ -317,6 +333,7 @@ def _paging_query(
             "sortby": sortby,
             "limit": limit,
             "token": token,
+            "count": count,
         }
     )
 

@@ -32,6 +32,7 @@ from dynastore.services.asset_bulk import MAX_BULK, AssetBulk, BulkResult
 from dynastore.services.asset_files import AssetFiles, UploadBuffer, check_file_name, sha256_multihash
 from dynastore.services.patching import merge_patch
 from dynastore.services.revisions import expected_rev, precondition
+from dynastore.services.search import counted_page
 
 __all__ = [
     "MAX_BULK",
@@ -53,19 +54,19 @@ class AssetService(AssetFiles, AssetBulk):
 
     # ------------------------------------------------------------------------------ reads
 
-    def list_in_scope(self, scope: Scope, query: AssetQuery | None = None) -> Page[Doc]:
-        """The assets of exactly this scope; ``query`` may narrow further (q, roles, ...)."""
+    def list_in_scope(self, scope: Scope, query: AssetQuery | None = None, *, count: bool = False) -> Page[Doc]:
+        """The assets of exactly this scope; ``query`` may narrow further (q, roles, ...); ``count``:
+        with ``matched``."""
         self.check_scope(scope)
         base = query or AssetQuery(catalog_ids=(scope.catalog_id,))
-        return self.store.search_assets(
-            replace(
-                base,
-                catalog_ids=(scope.catalog_id,),
-                collection_id=scope.collection_id,
-                item_id=scope.item_id,
-                level=scope.level,
-            )
+        scoped = replace(
+            base,
+            catalog_ids=(scope.catalog_id,),
+            collection_id=scope.collection_id,
+            item_id=scope.item_id,
+            level=scope.level,
         )
+        return counted_page(scoped, self.store.search_assets, self.store.count_assets, count)
 
     def history(self, scope: Scope, asset_id: str, *, limit: int = 100, token: str | None = None) -> Page[Doc]:
         """The audit trail of an asset, newest first; still there after a hard delete."""

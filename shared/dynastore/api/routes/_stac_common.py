@@ -96,8 +96,8 @@ def _scope(catalog_id: str | None) -> tuple[str, ...]:
     return (catalog_id,) if catalog_id else ()
 
 
-def _empty() -> Page[Any]:
-    return Page(items=[], next_token=None, matched=0)
+def _empty(count: bool = False) -> Page[Any]:
+    return Page(items=[], next_token=None, matched=0 if count else None)
 
 
 Q = TypeVar("Q", ItemQuery, AssetQuery)
@@ -117,7 +117,8 @@ SEARCH_DESCRIPTION = (
     "STAC item search: `collections`, `ids`, `bbox` or `intersects`, `datetime` (instant or interval, open ends), "
     "`q` (free text over id, title, description, keywords; comma-separated terms, any of), `filter` + `filter-lang` "
     "(CQL2 text or JSON: basic-cql2, like, between, in, casei, s_intersects), `query` (STAC Query extension), "
-    "`sortby` (`-datetime,+id`), `fields` (`id,properties.datetime,-assets`), `limit`, `token`."
+    "`sortby` (`-datetime,+id`), `fields` (`id,properties.datetime,-assets`), `limit`, `token`, `count=true` (also "
+    "answer `numberMatched`; GET, a POST body or a POST's query string)."
 )
 
 
@@ -126,16 +127,25 @@ def _item_collection(
 ) -> GeoJSONResponse:
     stac, links = _stac(request), _links(request)
     embed = not fields or fields.wants_assets()
-    features = [apply_fields(stac.render_item(doc, links, embed=embed), fields) for doc in page.items]
+    features = [apply_fields(item, fields) for item in stac.render_items(page.items, links, embed=embed)]
     members = {"type": "FeatureCollection", "features": features}
     return GeoJSONResponse(_page_document(request, page, body, GEOJSON, members, extra_links))
 
 
 def _asset_collection(
-    request: Request, page: Page[Any], body: dict[str, Any] | None, extra_links: list[dict[str, Any]]
+    request: Request,
+    page: Page[Any],
+    body: dict[str, Any] | None,
+    extra_links: list[dict[str, Any]],
+    item: tuple[str, str, str] | None = None,
 ) -> JSONResponse:
+    """An asset page; ``item``: the (catalog, collection, item) every record belongs to, said once on
+    the page instead of on each record."""
     stac, links = _stac(request), _links(request)
-    members = {"type": "AssetCollection", "assets": [stac.render_asset_record(doc, links) for doc in page.items]}
+    members: dict[str, Any] = {"type": "AssetCollection"}
+    if item is not None:
+        members.update(zip(("catalog", "collection", "item"), item, strict=True))
+    members["assets"] = stac.render_asset_records(page.items, links, in_item=item is not None)
     return JSONResponse(_page_document(request, page, body, JSON, members, extra_links))
 
 

@@ -38,7 +38,14 @@ from dynastore.api.schemas import (
     json_body,
     multipart_body,
 )
-from dynastore.api.search_params import LEVEL_PARAMS, ONE_VALUED, SEARCH_PARAMS, asset_filters, parse_search
+from dynastore.api.search_params import (
+    LEVEL_PARAMS,
+    ONE_VALUED,
+    SEARCH_PARAMS,
+    asset_filters,
+    parse_count,
+    parse_search,
+)
 from dynastore.api.uploads import read_upload
 from dynastore.domain.asset import assets_path
 from dynastore.domain.ids import check_id
@@ -101,7 +108,7 @@ def register_level(base: str, scope_dependency: Callable[..., Scope], label: str
             raise Invalid(f"{', '.join(misplaced)} come from the path here; use /assets/search to search across levels")
         check_query_names(sent, SEARCH_PARAMS, ONE_VALUED)
         query = parse_search({**filters, "catalog_id": scope.catalog_id}, services.settings)
-        page = services.assets.list_in_scope(scope, query)
+        page = services.assets.list_in_scope(scope, query, count=parse_count(filters))
         return JSONResponse(page_document(page, "assets", next_link(request, page.next_token)))
 
     @router.post(

@@ -27,7 +27,7 @@ from dynastore.api.deps import (
 )
 from dynastore.api.params import check_query_names, declared_input
 from dynastore.api.schemas import BULK_BODY, BULK_GET_BODY, SEARCH_BODY, json_body
-from dynastore.api.search_params import ONE_VALUED, SEARCH_PARAMS, asset_filters, parse_search
+from dynastore.api.search_params import ONE_VALUED, SEARCH_PARAMS, asset_filters, parse_count, parse_search
 from dynastore.domain.ids import check_id
 from dynastore.domain.search import Page
 from dynastore.errors import Invalid, http_status
@@ -42,18 +42,20 @@ SEARCH_DESCRIPTION = (
     "Lists (`roles`, `type`, `tags`, `status`, `catalog_id`, `ids`) are "
     "comma-separated or repeated. `query` is a MongoDB-style JSON object ($eq $ne $gt $gte $lt $lte $in $nin "
     "$exists $and $or $not, dotted paths into `metadata.*`); `filter` is CQL2 (text or JSON). `limit` ≤ 10,000; "
-    "follow the `next` link (or pass `token`) for the next page."
+    "follow the `next` link (or pass `token`) for the next page. `count=true` also answers `numberMatched` "
+    "(a count of every match; left out by default)."
 )
 
 
 async def _search(request: Request, principal: Principal, params: dict[str, Any]) -> Page[dict[str, Any]]:
     """One asset search (GET parameters or POST body), parsed and run off the loop under the search budget,
-    narrowed to the caller's catalogs."""
+    narrowed to the caller's catalogs (``count=true``: with ``numberMatched``)."""
     services = get_services(request)
 
     def work() -> Page[dict[str, Any]]:
         parsed = parse_search(params, services.settings)
-        return services.search.run(parsed, visible_catalogs(request, principal, parsed.catalog_ids))
+        count = parse_count(params, request.query_params)
+        return services.search.run(parsed, visible_catalogs(request, principal, parsed.catalog_ids), count=count)
 
     return await run_search(request, work)
 

@@ -22,6 +22,7 @@ from dynastore.api.routes._stac_common import (
     _links,
     _stac,
 )
+from dynastore.api.search_params import parse_count
 from dynastore.api.stac_params import (
     ASSET_ONE_VALUED,
     ASSET_SEARCH_PARAMS,
@@ -93,7 +94,7 @@ async def list_items(
 
     def work() -> GeoJSONResponse:
         query, fields = parse_item_search(params, stac.settings, catalog_ids=(catalog_id,))
-        page = stac.list_items(catalog_id, collection_id, query)
+        page = stac.list_items(catalog_id, collection_id, query, count=parse_count(params))
         return _item_collection(request, page, fields, None, extra)
 
     return await run_search(request, work)
@@ -204,7 +205,8 @@ async def delete_item(
 
 
 ITEM_ASSETS_DESCRIPTION = (
-    "Every asset of the item, paginated (`limit`, `token`, `next` link), as asset records with a `rel=item` link. "
+    "Every asset of the item, paginated (`limit`, `token`, `next` link), as lean asset records; `count=true` also "
+    "answers `numberMatched`. "
     "`datetime` (instant or interval, ends included; an asset matches when its datetime or "
     "start/end range meets it), `roles` (any of), `type`, `q`, `filter` (CQL2 over asset fields), `sortby` narrow it."
 )
@@ -238,7 +240,7 @@ async def item_assets(
 
     def work() -> JSONResponse:
         query = parse_asset_search(params, stac.settings, catalog_ids=(catalog_id,))
-        page = stac.item_assets(catalog_id, collection_id, item_id, query)
-        return _asset_collection(request, page, None, extra)
+        page = stac.item_assets(catalog_id, collection_id, item_id, query, count=parse_count(params))
+        return _asset_collection(request, page, None, extra, (catalog_id, collection_id, item_id))
 
     return await run_search(request, work)

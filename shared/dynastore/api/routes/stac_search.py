@@ -26,6 +26,7 @@ from dynastore.api.routes._stac_common import (
     _stac,
     _visible,
 )
+from dynastore.api.search_params import parse_count
 from dynastore.api.stac_params import (
     ASSET_ONE_VALUED,
     ASSET_SEARCH_PARAMS,
@@ -45,7 +46,8 @@ ASSET_SEARCH_DESCRIPTION = (
     "Assets as first-class records: the item-search parameters (`collections`, `items`, `ids` (asset ids), `bbox` "
     "(via the item geometry), `datetime`, `filter` (CQL2 over asset fields), `query`, `sortby`, `limit`, `token`) "
     "plus `roles` (any of), `type` (media types, any of) and `q` (case-insensitive substring of id, code, title, "
-    "file name). Each result carries `item`, `collection`, `catalog` and a `rel=item` link."
+    "file name), `count=true` (also answer `numberMatched`). Each result carries `item`, `collection` and "
+    "`catalog` (no per-asset links: see the README)."
 )
 
 # What a search answers: (request, principal, parameters or body, catalog of the path, the POST body or None).
@@ -63,8 +65,9 @@ def _items(
     stac = _stac(request)
     json_body = body is not None
     query, fields = parse_item_search(params, stac.settings, catalog_ids=_scope(catalog_id), json_body=json_body)
+    count = parse_count(params, request.query_params)
     visible = _visible(request, principal, query)
-    page = _empty() if visible is None else stac.search_items(visible)
+    page = _empty(count) if visible is None else stac.search_items(visible, count=count)
     return _item_collection(request, page, fields, body, _root_links(request, catalog_id))
 
 
@@ -73,8 +76,9 @@ def _assets(
 ) -> JSONResponse:
     stac = _stac(request)
     query = parse_asset_search(params, stac.settings, catalog_ids=_scope(catalog_id), json_body=body is not None)
+    count = parse_count(params, request.query_params)
     visible = _visible(request, principal, query)
-    page = _empty() if visible is None else stac.search_assets(visible)
+    page = _empty(count) if visible is None else stac.search_assets(visible, count=count)
     return _asset_collection(request, page, body, _root_links(request, catalog_id))
 
 

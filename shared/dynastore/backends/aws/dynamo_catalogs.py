@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from dynastore.backends.aws.dynamo_base import SEP, DynamoBase, Query, attr, record, unpack
+from dynastore.backends.aws.dynamo_base import SEP, DynamoBase, Query, attr, key, record, unpack
 from dynastore.backends.aws.dynamo_sort import read_sources, sorted_page
 from dynastore.backends.checks import require_str
 from dynastore.domain.revisions import check_rev
@@ -115,6 +115,11 @@ class CatalogRecords(DynamoBase):
         what = f"item {item_id!r}"
         missing = f"{what} does not exist in collection {collection_id!r} of catalog {catalog_id!r}"
         return self._get_existing(f"I#{catalog_id}", f"{collection_id}{SEP}{item_id}", what, missing)
+
+    def get_items(self, catalog_id: str, keys: Sequence[tuple[str, str]]) -> list[Doc]:
+        """``BatchGetItem`` (100 keys a request) for every key."""
+        wanted = [key(f"I#{catalog_id}", f"{c}{SEP}{i}") for c, i in dict.fromkeys(keys)]
+        return [unpack(item) for item in self._batch_get(wanted, "item batch get")]
 
     def list_items(
         self, catalog_id: str, collection_id: str, *, limit: int = 100, token: str | None = None

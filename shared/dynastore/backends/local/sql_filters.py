@@ -159,6 +159,13 @@ class _Compiler:
 
             return self.field(node.field, between)
         if isinstance(node, Like):
+            inner = node.pattern[1:-1]
+            if not node.casei and len(node.pattern) > 2 and node.pattern[0] == node.pattern[-1] == "%" and not any(
+                c in inner for c in "%_\\"
+            ):  # "%text%": a substring test SQLite runs itself (no Python call per row)
+                return self.field(
+                    node.field, lambda t, v: (f"(CASE WHEN {t} = 'text' THEN instr({v}, ?) > 0 ELSE 0 END)", [inner])
+                )
             return self.field(
                 node.field,
                 lambda t, v: (

@@ -285,6 +285,28 @@ class AssetRecords:
         selection = self._asset_selection(query)
         return keyset_page(self.db, selection, kind="asset-search", order=order, limit=query.limit, token=query.token)
 
+    def item_asset_heads(
+        self, catalog_id: str, keys: Sequence[tuple[str, str]], limit: int
+    ) -> dict[tuple[str, str], list[Doc]]:
+        """One statement for a page of items: per item, the first ``limit`` ids on the scope index (a
+        correlated subquery stops there), then their documents."""
+        heads: dict[tuple[str, str], list[Doc]] = {}
+        if not keys or limit < 1:
+            return heads
+        rows = self.db.query(
+            "SELECT a.collection_id, a.item_id, a.id, a.doc FROM json_each(?) AS k CROSS JOIN assets AS a "
+            "ON a.seq IN (SELECT b.seq FROM assets AS b WHERE b.catalog_id = ? "
+            "AND b.collection_id = json_extract(k.value, '$[0]') AND b.item_id = json_extract(k.value, '$[1]') "
+            "AND b.level = 'item' AND b.status = 'active' ORDER BY b.id LIMIT ?)",
+            (dumps([list(k) for k in dict.fromkeys(keys)]), catalog_id, limit),
+        )
+        rows.sort(key=lambda row: (row[0], row[1], row[2]))
+        parse = orjson.loads
+        with gc_paused():
+            for collection_id, item_id, _, doc in rows:
+                heads.setdefault((collection_id, item_id), []).append(parse(doc))
+        return heads
+
     def count_assets(self, query: AssetQuery) -> int:
         if not query.catalog_ids:
             return 0

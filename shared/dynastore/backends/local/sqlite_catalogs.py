@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from dynastore.backends.local.sql_filters import json_path, split_filter
-from dynastore.backends.local.sqlite_base import SqliteDatabase
+from dynastore.backends.local.sqlite_base import SqliteDatabase, gc_paused
 from dynastore.backends.local.sqlite_common import (
     OrderKey,
     Selection,
@@ -185,6 +185,18 @@ class CatalogRecords:
         if row is None:
             raise NotFound(f"item {item_id!r} does not exist in collection {collection_id!r} of catalog {catalog_id!r}")
         return loads(row[0])
+
+    def get_items(self, catalog_id: str, keys: Sequence[tuple[str, str]]) -> list[Doc]:
+        """One statement for every key (the primary index, probed per key)."""
+        if not keys:
+            return []
+        rows = self.db.query(
+            "SELECT i.doc FROM json_each(?) AS k CROSS JOIN items AS i ON i.catalog_id = ? "
+            "AND i.collection_id = json_extract(k.value, '$[0]') AND i.id = json_extract(k.value, '$[1]')",
+            (dumps([list(k) for k in dict.fromkeys(keys)]), catalog_id),
+        )
+        with gc_paused():
+            return [loads(row[0]) for row in rows]
 
     def list_items(
         self, catalog_id: str, collection_id: str, *, limit: int = 100, token: str | None = None

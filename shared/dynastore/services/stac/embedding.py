@@ -44,15 +44,18 @@ def _version_order(pair: tuple[str, Doc]) -> tuple[datetime, str]:
 
 
 class EmbeddingMixin(StacBase):
-    def embedded_assets(self, catalog_id: str, collection_id: str, item_id: str) -> tuple[list[Doc], int]:
+    def embedded_assets(
+        self, catalog_id: str, collection_id: str, item_id: str, *, over_max: bool = False
+    ) -> tuple[list[Doc], int]:
         """The bounded selection of an item's assets to embed, and how many it has in all.
 
         Metadata-like assets (roles thumbnail/overview/metadata, up to ``METADATA_EMBED_MAX``), the
         latest ``stac_asset_history_max`` versions of each versioned asset (``version`` set, or a
-        ``name@<timestamp>.<ext>`` id), and at most ``item_embed_max`` others.
+        ``name@<timestamp>.<ext>`` id), and at most ``item_embed_max`` others. ``over_max``: the item
+        is known to have more than ``item_embed_max`` assets.
         """
         embed_max = self.settings.item_embed_max
-        if embed_max > 0:
+        if embed_max > 0 and not over_max:
             first = self.store.search_assets(self._item_scope(catalog_id, collection_id, item_id, limit=embed_max))
             if first.next_token is None:  # everything fits: one query
                 return self._select(first.items, others_cap=embed_max), len(first.items)
@@ -111,11 +114,41 @@ class EmbeddingMixin(StacBase):
             history.extend(d for _, d in dated[:keep])
         return [*metadata[:METADATA_EMBED_MAX], *history[:VERSIONED_EMBED_MAX], *others[:others_cap]]
 
-    def render_item(self, doc: Doc, links: Links, *, embed: bool = True) -> Doc:
+    def render_items(self, docs: list[Doc], links: Links, *, embed: bool = True) -> list[Doc]:
+        """``render_item`` for a page of items, their embedded assets read in one batch per catalog."""
+        heads = self._page_embeds(docs) if embed else {}
+        return [self.render_item(d, links, embed=embed, embeds=heads.get(_item_key(d))) for d in docs]
+
+    def _page_embeds(self, docs: list[Doc]) -> dict[tuple[str, str, str], tuple[list[Doc], int]]:
+        """What each item of a page embeds and its asset total: one ``item_asset_heads`` read per
+        catalog answers every item whose assets all fit in ``item_embed_max``; the others take
+        ``embedded_assets``' own path."""
+        embed_max = self.settings.item_embed_max
+        out: dict[tuple[str, str, str], tuple[list[Doc], int]] = {}
+        if embed_max <= 0:
+            return out
+        by_catalog: dict[str, list[tuple[str, str]]] = {}
+        for doc in docs:
+            catalog_id, col, item_id = _item_key(doc)
+            by_catalog.setdefault(catalog_id, []).append((col, item_id))
+        for catalog_id, keys in by_catalog.items():
+            heads = self.store.item_asset_heads(catalog_id, keys, embed_max + 1)
+            for col, item_id in keys:
+                found = heads.get((col, item_id), [])
+                if len(found) <= embed_max:
+                    out[(catalog_id, col, item_id)] = (self._select(found, others_cap=embed_max), len(found))
+                else:
+                    out[(catalog_id, col, item_id)] = self.embedded_assets(catalog_id, col, item_id, over_max=True)
+        return out
+
+    def render_item(
+        self, doc: Doc, links: Links, *, embed: bool = True, embeds: tuple[list[Doc], int] | None = None
+    ) -> Doc:
         """The STAC Item of a stored item: managed links, bounded embedded assets, the rel=assets link.
 
         Without ``embed`` (``fields`` leaves the assets out) none are read, but they are still counted:
-        the rel=assets link always says how many the item has."""
+        the rel=assets link always says how many the item has. ``embeds``: the embedded assets and the
+        total when the caller read them already (``render_items``)."""
         catalog_id = doc.get("catalog_id") or ""
         col, item_id = doc.get("collection") or "", doc["id"]
         out: Doc = {k: v for k, v in doc.items() if k not in ITEM_PRIVATE}
@@ -124,7 +157,7 @@ class EmbeddingMixin(StacBase):
         assets: Doc = dict(doc.get("assets") or {})
         total = len(assets)
         if embed:
-            embedded, count = self.embedded_assets(catalog_id, col, item_id)
+            embedded, count = embeds or self.embedded_assets(catalog_id, col, item_id)
             for asset in embedded:
                 assets[asset_key(asset)] = render_asset(asset, links)
             total += count
@@ -141,3 +174,7 @@ class EmbeddingMixin(StacBase):
             *client_links(doc.get("links")),
         ]
         return out
+
+
+def _item_key(doc: Doc) -> tuple[str, str, str]:
+    return doc.get("catalog_id") or "", doc.get("collection") or "", doc["id"]

@@ -3,76 +3,94 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
-from typing import TypeVar
 
-from dynastore.domain.search import AssetQuery, ItemQuery, Page
+from dynastore.domain.search import AssetQuery, ItemQuery, Page, item_matches
 from dynastore.ports import Doc
+from dynastore.services.search import counted_page
 from dynastore.services.stac.items import ItemsMixin
-from dynastore.services.stac.rendering import GEOJSON, JSON, Links, link, render_asset
+from dynastore.services.stac.rendering import ASSET_INTERNAL, Links, render_asset
 
 
 class SearchMixin(ItemsMixin):
-    def search_items(self, query: ItemQuery, *, count: bool = True) -> Page[Doc]:
-        """Items of the named catalogs (which must be active), else of every active one."""
+    def search_items(self, query: ItemQuery, *, count: bool = False) -> Page[Doc]:
+        """Items of the named catalogs (which must be active), else of every active one; ``count``:
+        fill ``matched`` too."""
         resolved = replace(query, catalog_ids=self.catalogs.resolve_ids(query.catalog_ids))
-        return _counted(resolved, self.store.search_items, self.store.count_items, count)
+        search = self._items_by_key if _keyed(resolved) else self.store.search_items
+        return counted_page(resolved, search, self.store.count_items, count)
 
-    def list_items(self, catalog_id: str, collection_id: str, query: ItemQuery) -> Page[Doc]:
+    def _items_by_key(self, query: ItemQuery) -> Page[Doc]:
+        """``ids`` with ``collections``, all on one page: one batched read of every (collection, id) key
+        per catalog, then the other criteria checked on what was read; in the search's default order."""
+        rest = replace(query, ids=(), collections=())
+        keys = [(c, i) for c in query.collections for i in query.ids]
+        found = [
+            doc
+            for catalog_id in query.catalog_ids
+            for doc in self.store.get_items(catalog_id, keys)
+            if item_matches(rest, doc)
+        ]
+        found.sort(key=lambda d: (d.get("catalog_id") or "", d.get("collection") or "", d["id"]))
+        return Page(items=found, next_token=None, matched=len(found))
+
+    def list_items(self, catalog_id: str, collection_id: str, query: ItemQuery, *, count: bool = False) -> Page[Doc]:
         """``/collections/{col}/items``: an item search restricted to one collection."""
         self.get_collection_doc(catalog_id, collection_id)
-        return self.search_items(replace(query, catalog_ids=(catalog_id,), collections=(collection_id,)))
+        scoped = replace(query, catalog_ids=(catalog_id,), collections=(collection_id,))
+        return self.search_items(scoped, count=count)
 
-    def search_assets(self, query: AssetQuery, *, count: bool = True) -> Page[Doc]:
+    def search_assets(self, query: AssetQuery, *, count: bool = False) -> Page[Doc]:
         """Assets of the named catalogs (which must be active), else of every active one."""
         resolved = replace(query, catalog_ids=self.catalogs.resolve_ids(query.catalog_ids))
-        return _counted(resolved, self.store.search_assets, self.store.count_assets, count)
+        return counted_page(resolved, self.store.search_assets, self.store.count_assets, count)
 
-    def item_assets(self, catalog_id: str, collection_id: str, item_id: str, query: AssetQuery) -> Page[Doc]:
+    def item_assets(
+        self, catalog_id: str, collection_id: str, item_id: str, query: AssetQuery, *, count: bool = False
+    ) -> Page[Doc]:
         """The paginated assets of one item (``datetime``, ``roles``, ``type``, ``q``, ``filter`` narrow it)."""
         self.get_item_doc(catalog_id, collection_id, item_id)
         scoped = replace(query, catalog_ids=(catalog_id,), collection_id=collection_id, item_id=item_id, level="item")
-        return self.search_assets(scoped)
+        return self.search_assets(scoped, count=count)
 
-    def render_asset_record(self, doc: Doc, links: Links) -> Doc:
-        """An asset as a first-class record (CEDA asset spec idea): the STAC Asset Object plus its
-        id, scope references and links (``rel=item`` back to its item)."""
-        record: Doc = {"id": doc["id"], **render_asset(doc, links)}
-        c, col, item = doc["catalog_id"], doc.get("collection_id"), doc.get("item_id")
-        record["catalog"] = c
-        record["collection"] = col
-        record["item"] = item
-        props = {k: doc[k] for k in ("datetime", "start_datetime", "end_datetime") if doc.get(k)}
-        if props:
-            record["properties"] = props
-        rec_links = [link("self", links.asset_api(doc), JSON, "This asset in the asset API")]
-        if item and col:
-            rec_links.append(link("item", links.item(c, col, item), GEOJSON, f"Item {item}"))
-            rec_links.append(link("parent", links.item(c, col, item), GEOJSON))
-            rec_links.append(link("collection", links.collection(c, col)))
-        elif col:
-            rec_links.append(link("collection", links.collection(c, col)))
-            rec_links.append(link("parent", links.collection(c, col)))
-        else:
-            rec_links.append(link("parent", links.catalog(c)))
-        rec_links.append(link("root", links.catalog(c)))
-        record["links"] = rec_links
-        return record
+    def render_asset_records(self, docs: list[Doc], links: Links, *, in_item: bool = False) -> list[Doc]:
+        """Assets as first-class records (CEDA asset spec idea): the STAC Asset Object plus its id and
+        scope references (``catalog``, ``collection``, ``item``; left out with ``in_item``, where the
+        page names its one item). Lean by design: no per-asset links (each would repeat what the
+        scope references and the page's links say; the asset API URL is
+        ``/assets/catalogs/{catalog}[/collections/{collection}[/items/{item}]]/assets/{id}``)."""
+        return [_asset_record(doc, links, in_item) for doc in docs]
 
 
-Q = TypeVar("Q", ItemQuery, AssetQuery)
+_TIME_FIELDS = frozenset({"datetime", "start_datetime", "end_datetime"})
+_RECORD_SKIP = ASSET_INTERNAL | _TIME_FIELDS
 
 
-def _counted(query: Q, search: Callable[[Q], Page[Doc]], count: Callable[[Q], int], with_count: bool) -> Page[Doc]:
-    """One page of ``query``; with ``with_count`` its ``matched`` is filled (counted only when the page
-    does not say it already and there is more than this one page)."""
-    if not query.catalog_ids:
-        return Page(items=[], next_token=None, matched=0)
-    page = search(query)
-    if with_count and page.matched is None:
-        if query.token is None and page.next_token is None:
-            page.matched = len(page.items)
-        else:
-            page.matched = count(query)
-    return page
+def _asset_record(doc: Doc, links: Links, in_item: bool) -> Doc:
+    """``render_asset`` in one pass over the stored document (the hot path of asset pages)."""
+    record: Doc = {"id": doc["id"]}
+    for key, value in doc.items():
+        if key in _RECORD_SKIP or value is None or value == [] or value == {}:
+            continue
+        record[key] = value
+    href = record.get("href")
+    if isinstance(href, str) and href.startswith("file://"):
+        record.update(render_asset(doc, links))  # the download URL, the file under alternate
+    if not in_item:
+        record["catalog"] = doc["catalog_id"]
+        record["collection"] = doc.get("collection_id")
+        record["item"] = doc.get("item_id")
+    if doc.get("datetime") or doc.get("start_datetime") or doc.get("end_datetime"):
+        record["properties"] = {k: doc[k] for k in _TIME_FIELDS if doc.get(k)}
+    return record
+
+
+KEYED_READ_MAX = 10_000  # (catalog, collection, id) keys read in one batched item search
+
+
+def _keyed(query: ItemQuery) -> bool:
+    """Can the search be answered by reading its items by key? ``ids`` and ``collections`` name every
+    key, all of which fit on the first page, and no ``sortby`` asks for another order."""
+    keys = len(query.ids) * len(query.collections) * len(query.catalog_ids)
+    return bool(keys) and keys <= min(query.limit, KEYED_READ_MAX) and not query.sortby and query.token is None
+

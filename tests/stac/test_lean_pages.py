@@ -1,0 +1,97 @@
+"""Lean read pages: counts (``numberMatched``) only when asked, the same on every search path, and
+asset records without per-asset links."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from .helpers import StacApi, assert_problem, item
+
+
+@pytest.fixture(scope="module")
+def catalog(stac_api: StacApi) -> str:
+    catalog_id = stac_api.new_catalog("lean")
+    stac_api.new_collection(catalog_id, "s2")
+    band = {"href": "https://x.org/b.tif", "type": "image/tiff", "roles": ["data"], "title": "Band"}
+    features = [
+        item(f"s-{n}", west=n, south=0, assets={f"s-{n}-b{k}": {**band, "title": f"Band {k}"} for k in range(3)})
+        for n in range(5)
+    ]
+    stac_api.post_items(catalog_id, "s2", features)
+    return catalog_id
+
+
+def _searches(catalog: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """(method, path, parameters) of every search that can count: 15 assets titled Band, 5 items."""
+    return [
+        ("GET", f"/stac/catalogs/{catalog}/asset-search", {"q": "band", "limit": 4}),
+        ("POST", f"/stac/catalogs/{catalog}/asset-search", {"q": "band", "limit": 4}),
+        ("GET", "/assets/search", {"q": "band", "limit": 4, "catalog_id": catalog}),
+        ("POST", "/assets/search", {"q": "band", "limit": 4, "catalog_id": catalog}),
+        ("GET", f"/stac/catalogs/{catalog}/search", {"limit": 2}),
+        ("POST", f"/stac/catalogs/{catalog}/search", {"limit": 2}),
+        ("GET", f"/stac/catalogs/{catalog}/collections/s2/items", {"limit": 2}),
+        ("GET", f"/stac/catalogs/{catalog}/collections/s2/items/s-1/assets", {"limit": 2}),
+    ]
+
+
+EXPECTED = {"asset-search": 15, "/assets/search": 15, "/search": 5, "/items": 5, "/assets": 3}
+
+
+def _expected(path: str) -> int:
+    return next(n for suffix, n in EXPECTED.items() if path.endswith(suffix))
+
+
+def _send(stac_api: StacApi, method: str, path: str, params: dict[str, Any], count: Any = None) -> Any:
+    if method == "GET":
+        query = params if count is None else {**params, "count": count}
+        return stac_api.reader.get(path, params=query)
+    body = params if count is None else {**params, "count": count}
+    return stac_api.reader.post(path, json=body)
+
+
+def test_searches_leave_numbermatched_out_unless_asked(stac_api: StacApi, catalog: str) -> None:
+    for method, path, params in _searches(catalog):
+        # GIVEN a search with more matches than one page WHEN it does not ask for a count
+        plain = _send(stac_api, method, path, params)
+        # THEN the page has no numberMatched (nothing was counted) but still says how many it returned
+        assert plain.status_code == 200, (method, path, plain.text)
+        assert "numberMatched" not in plain.json(), (method, path)
+        assert plain.json()["numberReturned"] == params["limit"]
+        # WHEN it asks (count=true in GET, "count": true in a POST body) THEN it gets the total
+        counted = _send(stac_api, method, path, params, count="true" if method == "GET" else True)
+        assert counted.json()["numberMatched"] == _expected(path), (method, path)
+        # AND count=false is the default
+        assert "numberMatched" not in _send(stac_api, method, path, params, count="false").json()
+
+
+def test_a_post_search_takes_count_from_its_query_string(stac_api: StacApi, catalog: str) -> None:
+    # GIVEN a client that adds count=true to the URL of every request (pystac-client's `parameters`)
+    answer = stac_api.reader.post(f"/stac/catalogs/{catalog}/search?count=true", json={"limit": 1})
+    # THEN a POST search counts too
+    assert answer.json()["numberMatched"] == 5
+
+
+@pytest.mark.parametrize("value", ["yes", "2"])
+def test_count_takes_true_or_false(stac_api: StacApi, catalog: str, value: str) -> None:
+    answer = stac_api.reader.get(f"/stac/catalogs/{catalog}/asset-search", params={"count": value})
+    assert_problem(answer, 400, "count is true or false")
+
+
+def test_asset_records_carry_no_derivable_links(stac_api: StacApi, catalog: str) -> None:
+    # GIVEN an item's assets page and an asset search
+    per_item = stac_api.reader.get(f"/stac/catalogs/{catalog}/collections/s2/items/s-2/assets").json()
+    searched = stac_api.reader.get(f"/stac/catalogs/{catalog}/asset-search", params={"items": "s-2"}).json()
+    # THEN no record carries links; the item's page names its item once, search records name theirs
+    assert per_item["catalog"] == catalog and per_item["collection"] == "s2" and per_item["item"] == "s-2"
+    for record in per_item["assets"]:
+        assert set(record) == {"id", "href", "type", "roles", "title", "created", "updated"}
+    for record in searched["assets"]:
+        assert "links" not in record
+        assert (record["catalog"], record["collection"], record["item"]) == (catalog, "s2", "s-2")
+    # AND a record's asset API URL follows from those references
+    record = searched["assets"][0]
+    asset = stac_api.reader.get(f"/assets/catalogs/{catalog}/collections/s2/items/s-2/assets/{record['id']}")
+    assert asset.status_code == 200 and asset.json()["href"] == record["href"]
