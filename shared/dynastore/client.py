@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import quote
+from urllib.parse import quote, urljoin, urlsplit
 
 
 class AssetsDBError(Exception):
@@ -48,6 +48,7 @@ class Session(Protocol):
         content: bytes | None = None,
         headers: dict[str, str] | None = None,
         timeout: float | None = None,
+        follow_redirects: bool = ...,
     ) -> _Response: ...
 
 
@@ -58,8 +59,13 @@ class _UrllibResponse:
     headers: Any
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # the 30x comes back as an HTTPError, answered as a response
+
+
 class UrllibSession:
-    """The default transport (no redirects followed for non-GET; GET follows signed-URL redirects)."""
+    """The default transport (standard library)."""
 
     def request(
         self,
@@ -69,10 +75,12 @@ class UrllibSession:
         content: bytes | None = None,
         headers: dict[str, str] | None = None,
         timeout: float | None = None,
+        follow_redirects: bool = True,
     ) -> _UrllibResponse:
         req = urllib.request.Request(url, data=content, method=method, headers=headers or {})
+        opener = urllib.request.build_opener() if follow_redirects else urllib.request.build_opener(_NoRedirect)
         try:
-            with urllib.request.urlopen(req, timeout=timeout) as answer:
+            with opener.open(req, timeout=timeout) as answer:
                 return _UrllibResponse(answer.status, answer.read(), answer.headers)
         except urllib.error.HTTPError as exc:
             return _UrllibResponse(exc.code, exc.read(), exc.headers)
@@ -112,6 +120,21 @@ class AssetsDBClient:
         content_type: str | None = None,
         expect_json: bool = True,
     ) -> Any:
+        answer = self._send(method, path, body=body, raw=raw, content_type=content_type)
+        if not expect_json:
+            return answer.content
+        return json.loads(answer.content)["data"]
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        raw: bytes | None = None,
+        content_type: str | None = None,
+        follow_redirects: bool = True,
+    ) -> _Response:
         headers: dict[str, str] = {}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
@@ -121,16 +144,11 @@ class AssetsDBClient:
             headers["Content-Type"] = content_type
         # httpx/TestClient sessions keep their own timeout; the urllib default takes ours.
         extra = {"timeout": self.timeout} if isinstance(self.session, UrllibSession) else {}
-        answer = self.session.request(method, self.base_url + path, content=raw, headers=headers, **extra)
-        if answer.status_code >= 400:
-            try:
-                problem = json.loads(answer.content)
-            except ValueError:
-                problem = answer.content.decode(errors="replace")
-            raise AssetsDBError(answer.status_code, problem)
-        if not expect_json:
-            return answer.content
-        return json.loads(answer.content)["data"]
+        url = path if "://" in path else self.base_url + path
+        answer = self.session.request(
+            method, url, content=raw, headers=headers, follow_redirects=follow_redirects, **extra
+        )
+        return _checked(answer)
 
     @staticmethod
     def _uri(asset_uri: str) -> str:
@@ -172,8 +190,18 @@ class AssetsDBClient:
         return self._call("POST", "/assets", body=query)
 
     def get_asset_object(self, asset_id: str) -> bytes:
-        content: bytes = self._call("GET", f"/asset-object/{quote(asset_id, safe='')}", expect_json=False)
-        return content
+        """The file's bytes. A redirect to another host (a gcs/s3 signed URL) is followed without the
+        API key: the signed URL carries its own authorization, and the key stays with this service."""
+        path = f"/asset-object/{quote(asset_id, safe='')}"
+        answer = self._send("GET", path, follow_redirects=False)
+        location = answer.headers.get("location") if 300 <= answer.status_code < 400 else None
+        if location:
+            target = urljoin(self.base_url + path, location)
+            if urlsplit(target)[:2] == urlsplit(self.base_url)[:2]:
+                answer = self._send("GET", target)
+            else:
+                answer = _checked(UrllibSession().request("GET", target, timeout=self.timeout))
+        return answer.content
 
     # ------------------------------------------------------------------------------ registry
     def create_registry(self, entry: dict[str, Any]) -> Any:
@@ -193,3 +221,13 @@ class AssetsDBClient:
 
     def check_health(self, asset_db_id: str) -> Any:
         return self._call("GET", f"/check_health/{quote(asset_db_id, safe='')}")
+
+
+def _checked(answer: _Response) -> _Response:
+    if answer.status_code >= 400:
+        try:
+            problem = json.loads(answer.content)
+        except ValueError:
+            problem = answer.content.decode(errors="replace")
+        raise AssetsDBError(answer.status_code, problem)
+    return answer

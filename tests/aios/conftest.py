@@ -1,5 +1,6 @@
-"""Fixtures of the /aios tests: the real app on a fresh local backend, spoken to through
-``dynastore.client`` (in-process via the TestClient session)."""
+"""Fixtures of the /aios tests: the real app on a fresh backend (local, and gcp on the emulators the
+suite starts: ``support.backends``), spoken to through ``dynastore.client`` (in-process via the
+TestClient session). Every test here runs on both."""
 
 from __future__ import annotations
 
@@ -13,17 +14,23 @@ from dynastore.api.app import create_app
 from dynastore.bootstrap import Services, bootstrap
 from dynastore.client import AssetsDBClient
 from dynastore.config import Settings
+from support.backends import BACKENDS, gcp_adapters
 
 KEYS = "admin-key:admin,editor-key:editor,reader-key:reader,other-key:editor@other"
 
 
-@pytest.fixture
-def services(tmp_path: Path) -> Iterator[Services]:
-    built = bootstrap(Settings(backend="local", data_dir=tmp_path / "data", api_keys=KEYS, watch_bucket=False))
-    try:
-        yield built
-    finally:
-        built.close()
+@pytest.fixture(params=BACKENDS)
+def services(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Services]:
+    if request.param == "local":
+        built = bootstrap(Settings(backend="local", data_dir=tmp_path / "data", api_keys=KEYS, watch_bucket=False))
+        try:
+            yield built
+        finally:
+            built.close()
+        return
+    with gcp_adapters(api_keys=KEYS, watch_bucket=False) as gcp:
+        built = bootstrap(gcp.settings, adapters=gcp.adapters)
+        yield built  # gcp_adapters closes the adapters and drops the bucket
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import pytest
 from dynastore.bootstrap import Services, bootstrap
 from dynastore.cli import main
 from dynastore.config import Settings
+from dynastore.domain.search import AssetQuery
 from dynastore.errors import Unavailable
 from dynastore.services.assets import Scope, UploadBuffer
 from dynastore.services.retention import RetentionService
@@ -204,3 +205,45 @@ def test_cli_export_static_over_a_real_data_dir(
     assert main(["export-static", str(tmp_path / "all"), "--data-dir", str(settings.data_dir), "--json"]) == 0
     assert (tmp_path / "all" / "demo" / ITEM / "item.json").is_file()
     assert validate_offline(tmp_path / "all") == 1
+
+
+def test_export_static_task_over_http_writes_the_tree_under_the_reserved_prefix(
+    settings: Settings, services: Services, serve: Any
+) -> None:
+    # GIVEN the published item behind the HTTP API, and an editor key
+    import httpx
+
+    from dynastore.api.app import create_app
+
+    services.close()
+    keyed = settings.model_copy(update={"api_keys": "export-editor-key:editor"})
+    api = bootstrap(keyed)
+    asset = next(a for a in api.assets.list_in_scope(Scope("demo", "tracks", "Bluefin-12")).items
+                 if a["storage"]["key"].endswith(f"track@{V1}.geojson"))
+    url = f"/assets/catalogs/demo/collections/tracks/items/Bluefin-12/assets/{asset['id']}/tasks/export-static/execute"
+    try:
+        with serve(create_app(api)) as base, httpx.Client(
+            base_url=base, headers={"X-API-Key": "export-editor-key"}, timeout=60
+        ) as client:
+            # WHEN the export-static task is executed synchronously, twice (the second run is incremental)
+            first = client.post(f"{url}?mode=sync-execute", json={"inputs": {}})
+            second = client.post(f"{url}?mode=sync-execute", json={"inputs": {}})
+        # THEN it answers with the prefix, the URL of catalog.json and the counts
+        assert first.status_code == 200, first.text
+        body = first.json()
+        assert body["prefix"] == "demo/_static/" and body["catalog_json"].endswith("/demo/_static/catalog.json")
+        assert (body["items"], body["files_copied"], body["alias_copies"], body["errors"]) == (1, 3, 2, [])
+        again = second.json()
+        assert (again["files_copied"], again["files_unchanged"], again["documents_written"]) == (0, 3, 0)
+        # AND the tree is in the bucket folder, @latest a copy of the newest version, and it validates
+        tree = settings.data_dir / "bucket" / "demo" / "_static"
+        latest = tree / ITEM / "track@latest.geojson"
+        assert not latest.is_symlink() and json.loads(latest.read_bytes())["v"] == 2
+        assert validate_offline(tree) == 1
+        # AND the reconciler (what `dynastore dev` runs at start over the bucket folder) makes none of it an asset
+        report = api.lifecycle.reconcile("demo")
+        assert (report.indexed, report.failed, report.unchanged) == (0, 0, 3)
+        page = api.adapters.store.search_assets(AssetQuery(catalog_ids=("demo",), limit=100))
+        assert len(page.items) == 3 and not any("/_static/" in a["storage"]["key"] for a in page.items)
+    finally:
+        api.close()

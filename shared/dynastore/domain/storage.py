@@ -33,6 +33,7 @@ ASSET_ID_METADATA_KEYS = ("asset_id", "asset-id", "dynastore-asset-id")
 _TEMP_SUFFIXES = (".tmp", ".temp", ".part", ".partial", ".crdownload", ".download", ".swp", ".swx", ".lock", "~")
 _TEMP_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini", "__MACOSX"})
 HEX = re.compile(r"^[0-9a-fA-F]+$")
+STATIC_EXPORT_FOLDER = "_static"  # {catalog}/_static/: the export-static task's tree, never indexed
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,8 @@ def sidecar_target(key: str) -> str:
 def ignored_reason(key: str) -> str | None:
     """Why a key is not indexed at all (temporary file, hidden folder, OS litter), or None."""
     parts = key.split("/")
+    if len(parts) > 2 and parts[1] == STATIC_EXPORT_FOLDER:
+        return f"inside the static export folder {parts[0]}/{STATIC_EXPORT_FOLDER}/ (written by export-static)"
     for folder in parts[:-1]:
         if folder.startswith(".") or folder in _TEMP_NAMES:
             return f"inside hidden or system folder {folder!r}"

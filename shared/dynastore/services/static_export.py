@@ -18,18 +18,18 @@ Incremental: ``.dynastore-export.json`` in ``DIR`` records each file written wit
 its source (key + ``file:checksum``, else the generation) and its size. A re-run copies only files
 whose source changed, rewrites a JSON document only when its text changed, and removes the files
 it wrote earlier that are no longer exported (deleted items and assets). Files it did not write
-are never touched. Every write goes to a temporary name first and is renamed into place.
+are never touched. Every write is atomic per file.
+
+Where it writes is a target (``static_targets.py``): a local folder (the CLI), or a prefix of a
+blob store (the ``export-static`` task writes ``{catalog}/_static/``, where ``@latest`` is always a
+copy since object stores have no symlinks, and the manifest is ``_export-manifest.json``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
 import posixpath
-import shutil
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -39,17 +39,16 @@ import orjson
 from dynastore.config import Settings
 from dynastore.domain.asset import file_name, stored_key
 from dynastore.domain.stac_version import STAC_VERSION
-from dynastore.errors import Invalid, Unavailable
+from dynastore.errors import Unavailable
 from dynastore.ports import BlobStore, Doc, MetadataStore
 from dynastore.services.catalogs import CatalogStorage, active_catalogs
 from dynastore.services.retention import version_series
 from dynastore.services.stac import StacService
 from dynastore.services.stac.collections import _with_collection_defaults as with_collection_defaults
 from dynastore.services.stac.rendering import ASSET_INTERNAL, ITEM_PRIVATE, client_links, client_view, version_of
+from dynastore.services.static_targets import ExportTarget, FolderTarget
 
-MANIFEST = ".dynastore-export.json"
 PAGE = 1000
-_TMP = ".dynastore-tmp-"
 
 
 @dataclass
@@ -85,13 +84,14 @@ class StaticExporter:
         self.report = ExportReport()
         self._old: dict[str, Doc] = {}
         self._new: dict[str, Doc] = {}
-        self._root = Path()
+        self.target: ExportTarget = FolderTarget(Path())
+        self.on_item: Callable[[], None] = lambda: None  # called before each item (a task checks for a dismissal)
 
     # ------------------------------------------------------------------------------ entry point
 
-    def export(self, target: Path, catalog_id: str | None = None) -> ExportReport:
-        target.mkdir(parents=True, exist_ok=True)
-        self._root = target.resolve()
+    def export(self, target: Path | ExportTarget, catalog_id: str | None = None) -> ExportReport:
+        """Write into ``target``: a folder, or any ``ExportTarget`` (a blob-store prefix)."""
+        self.target = FolderTarget(target) if isinstance(target, Path) else target
         self._old = self._read_manifest()
         if catalog_id:
             self._catalog(self.store.get_catalog(catalog_id), "", root_href="./catalog.json")
@@ -111,7 +111,7 @@ class StaticExporter:
             }
             self._write_doc("catalog.json", root)
         self._remove_stale()
-        self._write_bytes(MANIFEST, _json_bytes({"files": self._new}), record=False)
+        self.target.write(self.target.manifest, io.BytesIO(_json_bytes({"files": self._new})))
         return self.report
 
     # ------------------------------------------------------------------------------ documents
@@ -152,6 +152,7 @@ class StaticExporter:
         self._write_doc(f"{base}collections/{col}.json", rendered)
         item_root = "../../../catalog.json" if not base else "../../../../catalog.json"
         for item in items:
+            self.on_item()
             try:
                 self._item(catalog_id, col, item, f"{base}items/{col}/{item['id']}/", blobs, item_root)
             except Unavailable:
@@ -222,23 +223,14 @@ class StaticExporter:
 
     # ------------------------------------------------------------------------------ files
 
-    def _path(self, rel: str) -> Path:
-        path = self._root / rel
-        if ".." in rel.split("/") or not path.resolve().is_relative_to(self._root):
-            raise Invalid(f"export path {rel!r} leaves the export folder")
-        return path
-
     def _unchanged(self, rel: str, entry: Doc) -> bool:
         old = self._old.get(rel)
         if old is None or {k: old.get(k) for k in entry} != entry:
             return False
-        try:
-            st = os.lstat(self._path(rel))
-        except OSError:
-            return False
+        link = self.target.link_target(rel)
         if entry.get("kind") == "symlink":
-            return os.path.islink(self._path(rel)) and os.readlink(self._path(rel)) == entry["target"]
-        return not os.path.islink(self._path(rel)) and st.st_size == entry.get("size")
+            return link == entry["target"]
+        return link is None and self.target.size(rel) == entry.get("size")
 
     def _copy_blob(self, blobs: BlobStore, key: str, doc: Doc, rel: str) -> None:
         storage = doc.get("storage") or {}
@@ -248,8 +240,7 @@ class StaticExporter:
             self._new[rel] = entry
             self.report.files_unchanged += 1
             return
-        with blobs.open(key) as reader:
-            size = self._write_stream(rel, reader)
+        size = self.target.copy_blob(blobs, key, rel)
         self._new[rel] = {**entry, "size": size}
         self.report.files_copied += 1
 
@@ -261,22 +252,17 @@ class StaticExporter:
 
     def _alias(self, rel: str, target: str, target_rel: str) -> None:
         """``rel`` -> ``target`` (a name in the same folder) as a relative symlink, else per the fallback."""
-        if self.settings.stac_use_symlinks:
+        if self.settings.stac_use_symlinks and self.target.supports_symlinks:
             entry = {"kind": "symlink", "target": target}
             if self._unchanged(rel, entry):
                 self._new[rel] = entry
                 return
-            path = self._path(rel)
-            tmp = path.with_name(f"{_TMP}{uuid.uuid4().hex}")
             try:
-                os.symlink(target, tmp)
-                os.replace(tmp, path)
+                self.target.symlink(rel, target)
                 self._new[rel] = entry
                 self.report.symlinks += 1
                 return
             except (OSError, NotImplementedError) as exc:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
                 if self.settings.stac_symlink_fallback == "error":
                     raise Unavailable(
                         f"cannot create the symlink {rel} -> {target} ({exc}); set STAC_SYMLINK_FALLBACK=copy "
@@ -285,70 +271,31 @@ class StaticExporter:
         source = self._new[target_rel]
         entry = {"kind": "copy", "source": source["source"], "size": source["size"]}
         if not self._unchanged(rel, entry):
-            tmp = self._path(rel).with_name(f"{_TMP}{uuid.uuid4().hex}")
-            shutil.copyfile(self._path(target_rel), tmp)
-            os.replace(tmp, self._path(rel))
+            self.target.copy(target_rel, rel)
             self.report.alias_copies += 1
         self._new[rel] = entry
 
     def _write_doc(self, rel: str, doc: Doc) -> None:
         data = _json_bytes(doc)
-        path = self._path(rel)
-        with contextlib.suppress(OSError):
-            if not os.path.islink(path) and path.read_bytes() == data:
-                self._new[rel] = {"kind": "document"}
-                return
-        self._write_bytes(rel, data)
+        self._new[rel] = {"kind": "document"}
+        if self.target.read(rel) == data:
+            return
+        self.target.write(rel, io.BytesIO(data))
         self.report.documents_written += 1
-
-    def _write_bytes(self, rel: str, data: bytes, *, record: bool = True) -> None:
-        self._write_stream(rel, io.BytesIO(data))
-        if record:
-            self._new[rel] = {"kind": "document"}
-
-    def _write_stream(self, rel: str, reader: Any) -> int:
-        path = self._path(rel)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{_TMP}{uuid.uuid4().hex}")
-        size = 0
-        try:
-            with open(tmp, "wb") as out:
-                for chunk in iter(lambda: reader.read(1024 * 1024), b""):
-                    out.write(chunk)
-                    size += len(chunk)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        return size
 
     # ------------------------------------------------------------------------------ incremental
 
     def _read_manifest(self) -> dict[str, Doc]:
         try:
-            files = orjson.loads((self._root / MANIFEST).read_bytes()).get("files")
-        except (OSError, orjson.JSONDecodeError, AttributeError):
+            files = orjson.loads(self.target.read(self.target.manifest) or b"{}").get("files")
+        except (orjson.JSONDecodeError, AttributeError):
             return {}
         return files if isinstance(files, dict) else {}
 
     def _remove_stale(self) -> None:
         """Delete what an earlier run wrote and this one did not, then the folders that emptied."""
-        folders: set[Path] = set()
-        for rel in self._old.keys() - self._new.keys():
-            try:
-                path = self._path(rel)
-            except Invalid:
-                continue
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
+        stale = sorted(self._old.keys() - self._new.keys())
+        for rel in stale:
+            if self.target.remove(rel):
                 self.report.removed += 1
-            folders.add(path.parent)
-        for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
-            while folder != self._root and folder.is_relative_to(self._root):
-                try:
-                    folder.rmdir()
-                except OSError:
-                    break
-                folder = folder.parent
-
+        self.target.prune(stale)

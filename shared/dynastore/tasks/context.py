@@ -15,6 +15,7 @@ from dynastore.errors import Invalid
 from dynastore.tasks.base import JobDismissed
 
 if TYPE_CHECKING:
+    from dynastore.config import Settings
     from dynastore.ports import BlobStore, MetadataStore
 
 ProgressCallback = Callable[[int, "str | None"], None]
@@ -57,12 +58,16 @@ class TaskContext:
         cancel_event: threading.Event | None = None,
         on_progress: ProgressCallback | None = None,
         workdir: Path | None = None,
+        settings: Settings | None = None,
+        stac: Any = None,
     ) -> None:
         self.asset = asset
         self.job_id = job_id
         self.blobs = blobs
         self.store = store
         self.staged = StagedWrites()
+        self.settings = settings  # the service's settings and StacService, for catalog-wide tasks (export-static)
+        self.stac = stac
         self._source_path = source_path
         self._cancel = cancel_event or threading.Event()
         self._on_progress = on_progress

@@ -101,10 +101,11 @@ def check_task(task: Task) -> None:
 def builtin_tasks() -> list[Task]:
     from dynastore.tasks.checksum import ChecksumTask
     from dynastore.tasks.convert import ConvertTask
+    from dynastore.tasks.export_static import ExportStaticTask
     from dynastore.tasks.gdalinfo import GdalInfoTask
     from dynastore.tasks.ingestion import IngestionTask
 
-    return [GdalInfoTask(), ChecksumTask(), IngestionTask(), ConvertTask()]
+    return [GdalInfoTask(), ChecksumTask(), IngestionTask(), ConvertTask(), ExportStaticTask()]
 
 
 def default_registry(*, plugins: bool = True) -> TaskRegistry:

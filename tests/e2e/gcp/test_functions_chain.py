@@ -166,6 +166,30 @@ def test_scheduled_cleanup_purges_a_retired_catalog(deployment: Any, api: httpx.
     assert httpx.post(deployment.url("scheduled"), json={"action": "nope"}, timeout=30).status_code == 400
 
 
+def test_scheduled_aios_registry_checks_every_registered_database(deployment: Any, api: httpx.Client) -> None:
+    # GIVEN two asset databases in the /aios registry: this deployment's api, and an instance that is down
+    up = api.post(
+        "/aios/asset_registry",
+        json={"asset_registry_name": unique("up"), "asset_registry_public_url": deployment.url("api") + "/aios"},
+    )
+    down = api.post(
+        "/aios/asset_registry",
+        json={"asset_registry_name": unique("down"), "asset_registry_public_url": "http://127.0.0.1:9/aios"},
+    )
+    assert up.status_code == 201 and down.status_code == 201, (up.text, down.text)
+    up_id, down_id = up.json()["data"]["id"], down.json()["data"]["id"]
+    # WHEN Cloud Scheduler calls scheduled with the aios_registry action
+    response = httpx.post(deployment.url("scheduled"), json={"action": "aios_registry"}, timeout=120)
+    # THEN each entry was checked, and the registry records its health, latency and last_seen
+    assert response.status_code == 200, response.text
+    report = response.json()["aios_registry"]
+    assert up_id in report["healthy"] and down_id in report["unhealthy"]
+    healthy = api.get(f"/aios/asset_registry/{up_id}").json()["data"]["health"]
+    assert healthy["status"] == "healthy" and healthy["last_seen"] == healthy["checked_at"]
+    unhealthy = api.get(f"/aios/asset_registry/{down_id}").json()["data"]["health"]
+    assert unhealthy["status"] == "unhealthy" and unhealthy["last_seen"] is None
+
+
 STABLE = (
     "id",
     "collection_id",

@@ -153,6 +153,18 @@ def test_maintenance_runs_reconcile_and_cleanup_and_rejects_an_unknown_action(
         handlers.maintenance({"action": "vacuum"}, context)
 
 
+def test_maintenance_runs_the_aios_registry_health_check(handlers: ModuleType, context: LambdaContext) -> None:
+    # GIVEN an /aios registry entry for an asset database that is down
+    registry = handlers.services().registry
+    entry = registry.create({"asset_registry_name": "down", "asset_registry_public_url": "http://127.0.0.1:9/aios"})
+    # WHEN the scheduler invokes maintenance with the aios_registry action
+    result = handlers.maintenance({"action": "aios_registry"}, context)
+    # THEN the entry was checked and its health recorded as unhealthy, never seen
+    assert result == {"aios_registry": {"checked": 1, "healthy": [], "unhealthy": [entry["id"]]}}
+    health = registry.get(entry["id"])["health"]
+    assert health["status"] == "unhealthy" and health["last_seen"] is None
+
+
 def test_api_needs_a_key_and_logs_its_cold_start_once(
     handlers: ModuleType, context: LambdaContext, caplog: pytest.LogCaptureFixture
 ) -> None:

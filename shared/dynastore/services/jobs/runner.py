@@ -195,6 +195,8 @@ class JobRunner:
                 store=self.store,
                 cancel_event=active.cancel,
                 on_progress=active.set_progress,
+                settings=self.settings,
+                stac=self.committer.stac,
             )
             monitor.start()
             outputs = _json_outputs(task, task.run(ctx, inputs))
