@@ -98,7 +98,13 @@ def main() -> int:
     args = parser.parse_args()
 
     data_dir = Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="dynastore-bench-"))
-    settings = Settings(data_dir=data_dir, backend="local", api_keys="bench-key:admin", watch_bucket=False)
+    settings = Settings(
+        data_dir=data_dir,
+        backend="local",
+        api_keys="bench-key:admin",
+        watch_bucket=False,
+        href_allowed_prefixes="gs://bench-bucket/",  # the records point outside the catalog: registered as references
+    )
     services = bootstrap(settings)
     catalog_id = "bench"
     print(f"loading {args.assets:,} assets into {data_dir} (bulk path, {BATCH:,} per call)", file=sys.stderr)
