@@ -146,7 +146,7 @@ class IndexingService:
         """Index an object as it is now (reconciler, ``dynastore index``): stat, then apply."""
         described = self._stat_event(key)
         if isinstance(described, Exception):
-            return self.writer.failed(key, described, None)
+            return self.writer.failed(key, described, catalog_of_key(key))
         return self.apply(described, observed=True)
 
     def index_keys(
