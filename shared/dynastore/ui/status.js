@@ -15,8 +15,8 @@
       catalogs.map((id) => el("option", { value: id, selected: id === chosen }, id)));
     const status = el("select", { id: "ingest-status", name: "status" },
       STATUSES.map((s) => el("option", { value: s }, s || "any (failures first)")));
-    const records = el("div", { id: "ingest-records", "aria-live": "polite" });
-    const lookup = el("div", { id: "ingest-lookup", "aria-live": "polite" });
+    const records = el("div", { id: "ingest-records", class: "ingest", "aria-live": "polite" });
+    const lookup = el("div", { id: "ingest-lookup", class: "ingest", "aria-live": "polite" });
     const form = el("form", { class: "filters", "aria-label": "Ingest status lookup" },
       el("div", {}, el("label", { for: "ingest-key" }, "Object key (e.g. demo/s2/scene-1/B04.tif)"),
         el("input", { id: "ingest-key", name: "key", type: "text" })),
@@ -62,7 +62,7 @@
   function row(r) {
     const failed = r.status === "failed" || r.status === "error";
     return el("tr", { class: failed ? "failed" : null },
-      el("td", {}, r.key), el("td", {}, el("strong", {}, r.status)), el("td", {}, r.at || ""),
+      el("td", {}, r.key), el("td", {}, el("strong", {}, r.status)), el("td", {}, (r.at || "").replace("T", " ").replace(/\.\d+Z$/, "Z")),
       el("td", {}, r.error || ""), el("td", {}, r.asset_id && r.catalog_id ? el("a", { href: pageOf(r) }, "asset") : ""));
   }
 
