@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from dynastore.ports import IngestRecord
+from dynastore.ports import IngestRecord, IngestStatusName
 
 from .helpers import Api, assert_problem
 
 
-def _put(api: Api, catalog: str, name: str, status: str, minute: int, error: str | None = None) -> None:
-    record = IngestRecord(  # type: ignore[arg-type]
-        bucket="landing", key=f"{catalog}/{name}", status=status, at=f"2024-05-01T10:{minute:02d}:00.000000Z",
-        catalog_id=catalog, error=error,
+def _put(api: Api, catalog: str, name: str, status: IngestStatusName, minute: int, error: str | None = None) -> None:
+    record = IngestRecord(
+        bucket="landing",
+        key=f"{catalog}/{name}",
+        status=status,
+        at=f"2024-05-01T10:{minute:02d}:00.000000Z",
+        catalog_id=catalog,
+        error=error,
     )
     api.services.adapters.store.put_ingest_record(record)
 

@@ -10,8 +10,12 @@ Item layout (``pk`` / ``sk``; ``gsi1`` and ``gsi2`` are sparse, overloaded index
 | asset | ``A#{catalog}`` | asset id | ``AU#{catalog}`` / ``{updated}!{id}`` (export) | |
 | audit event | ``U#{catalog}`` | ``{at}!{seq}!{id}`` | ``U#{catalog}#{type}#{id}`` / same (history) | |
 | job | ``J#{job}`` | ``-`` | ``JOBS`` / ``{created}!{id}`` (newest first) | ``JC#{catalog}`` / same |
-| ingest record | ``N#{bucket}`` | object key | ``NR#{catalog}`` / ``{1 failed, 0 else}!{at}!{bucket}/{key}`` (recent) | ``NC#{catalog}`` / ``{bucket}/{key}`` |
+| ingest record | ``N#{bucket}`` | key | ``NR#{catalog}`` / ``{r}!{at}!{b}/{k}`` | ``NC#{catalog}`` / ``{b}/{k}`` |
 | claim | ``claim#{key}`` | ``-`` (``expires_at``: TTL) | | |
+
+An ingest record (bucket ``b``, key ``k``) in ``gsi1`` lists a catalog's recent records, failures
+first: ``r`` is 1 for a failure and 0 otherwise, read in descending order (records written before
+this index entry existed lack it until they are written again).
 
 Each item keeps the record exactly as the port received it in ``doc`` (JSON text: no Decimal
 drift, no empty-set rules) and its ``rev`` as a number, on which every write is conditional
