@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, Protocol, runtime_checkable
+from typing import Any, BinaryIO, Literal, Protocol, get_args, runtime_checkable
 
 import orjson
 
@@ -175,13 +175,17 @@ class ItemWrite:
     audit: Doc
 
 
+IngestStatusName = Literal["indexed", "failed", "deleted", "skipped"]
+INGEST_STATUSES: tuple[str, ...] = get_args(IngestStatusName)
+
+
 @dataclass(frozen=True)
 class IngestRecord:
     """What indexing did with one object key (for ``GET`` ingest status)."""
 
     bucket: str
     key: str
-    status: Literal["indexed", "failed", "deleted", "skipped"]
+    status: IngestStatusName
     at: str
     catalog_id: str | None = None
     asset_id: str | None = None
@@ -328,6 +332,13 @@ class MetadataStore(HealthCheck, Closable, Protocol):
 
     def put_ingest_records(self, records: Sequence[IngestRecord]) -> None:
         """Many ``put_ingest_record`` calls in one go (one transaction where the backend has them)."""
+        ...
+
+    def list_ingest_records(
+        self, catalog_id: str, *, status: str | None = None, limit: int = 100, token: str | None = None
+    ) -> Page[IngestRecord]:
+        """The ingest records of one catalog (``IngestRecord.catalog_id``, never another's): failures
+        first, then newest first (``at`` descending); ``status`` keeps one status only. Keyset paging."""
         ...
 
     def batch(self) -> AbstractContextManager[object]:

@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from dynastore.ports import IngestRecord
 from support.backends import BACKENDS
 from support.live_api import KEYS, LiveApi, start_live_api
 from support.stac_docs import collection_doc, item_doc
@@ -55,7 +54,7 @@ def png(red: int, green: int, blue: int, size: int = 8) -> bytes:
 class Site:
     """A served app with one seeded catalog: collection ``tracks``, item ``bluefin-12`` at lon 10..11,
     lat 40..41, two versions of ``scene@<stamp>.png`` and a file ``bluefin-track.geojson``, one
-    accepted job and a failed ingest record."""
+    accepted job and a file whose sidecar failed to index (``failed_key``, the sidecar's key)."""
 
     api: LiveApi
     backend: str
@@ -92,11 +91,13 @@ def _seed(api: LiveApi, backend: str) -> Site:
     )
     assert job.status_code == 201, job.text
     site.assets["job"] = job.json()
-    site.failed_key = f"{site.catalog}/tracks/bluefin-12/broken.tif"
-    bucket = site.assets["track"]["storage"]["bucket"]
-    api.services.adapters.store.put_ingest_record(
-        IngestRecord(bucket, site.failed_key, "failed", "2025-08-11T11:12:00Z", site.catalog, error="not a GeoTIFF")
-    )
+    # A file dropped in the bucket with a sidecar that is not JSON: indexing records the sidecar as failed.
+    data_key = f"{site.catalog}/stations.csv"
+    site.failed_key = f"{data_key}.meta.json"
+    api.services.adapters.blobs.put(data_key, b"id,lon,lat\n1,10.5,40.5\n", content_type="text/csv")
+    api.services.adapters.blobs.put(site.failed_key, b"{not json", content_type="application/json")
+    outcomes = api.services.indexing.index_keys([data_key, site.failed_key], listed=True)
+    assert [o.status for o in outcomes if o.key == site.failed_key] == ["failed"], outcomes
     return site
 
 

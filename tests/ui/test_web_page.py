@@ -141,17 +141,26 @@ def test_a_reader_sees_no_write_buttons(browse: Browse) -> None:
     expect(page.get_by_role("button", name="Download")).to_be_visible()
 
 
-def test_ingest_status_lists_failures_first(browse: Browse) -> None:
-    # GIVEN a key whose indexing failed WHEN the user checks it on the ingest page
+def test_ingest_panel_lists_the_catalogs_failures_first(browse: Browse) -> None:
+    # GIVEN a file dropped in the bucket whose sidecar is not JSON (it has no asset to find it by)
+    # WHEN the user opens the ingest page and chooses the catalog, typing no key
     page = browse.open("#/ingest")
+    page.get_by_label("Catalog").select_option(browse.site.catalog)
+    # THEN the failed sidecar is the first row, marked failed with the indexer's error
+    first = page.locator("#ingest-records tbody tr").first
+    expect(first).to_contain_text(browse.site.failed_key)
+    expect(first).to_contain_text("not valid JSON")
+    expect(first).to_have_class("failed")
+    # AND the file it describes, indexed without it, follows with a link to its asset
+    data_key = browse.site.failed_key.removesuffix(".meta.json")
+    indexed = page.locator("#ingest-records tbody tr", has=page.get_by_role("cell", name=data_key, exact=True))
+    expect(indexed).to_contain_text("indexed")
+    expect(indexed.get_by_role("link", name="asset")).to_be_visible()
+    browse.screenshot("ingest")
+    # AND a key typed in the lookup shows that key's status
     page.get_by_label("Object key").fill(browse.site.failed_key)
     page.get_by_role("button", name="Check key").click()
-    # THEN it is the first row, marked failed with its error, before the indexed recent files
-    first = page.locator("tbody tr").first
-    expect(first).to_contain_text(browse.site.failed_key)
-    expect(first).to_contain_text("not a GeoTIFF")
-    expect(first).to_have_class("failed")
-    browse.screenshot("ingest")
+    expect(page.locator("#ingest-lookup")).to_contain_text("failed")
 
 
 def test_every_input_has_a_label_and_no_axe_violations(browse: Browse) -> None:

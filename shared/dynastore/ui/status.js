@@ -2,44 +2,76 @@
 "use strict";
 (function () {
   const { el, api, enc } = DS;
-  const KEYS_SLOT = "dynastore.ingestKeys";
-  const watched = () => JSON.parse(sessionStorage.getItem(KEYS_SLOT) || "[]");
+  const CATALOG_SLOT = "dynastore.ingestCatalog";
+  const STATUSES = ["", "failed", "indexed", "deleted", "skipped"];
 
-  /* There is no "list every ingest record" endpoint: the keys checked are the ones typed here (kept for
-     this tab) and the storage keys of the 20 most recently updated assets. */
+  /* The chosen catalog's recent keys (GET .../ingest/records: failures first, then newest first, paged
+     with "More"), and a lookup of any one key (GET /assets/ingest?key=). */
   DS.views.ingest = async function () {
+    const catalogs = (await api("/assets/catalogs?limit=1000")).catalogs.map((c) => c.id);
+    const kept = sessionStorage.getItem(CATALOG_SLOT);
+    const chosen = catalogs.includes(kept) ? kept : catalogs[0];
+    const pick = el("select", { id: "ingest-catalog", name: "catalog" },
+      catalogs.map((id) => el("option", { value: id, selected: id === chosen }, id)));
+    const status = el("select", { id: "ingest-status", name: "status" },
+      STATUSES.map((s) => el("option", { value: s }, s || "any (failures first)")));
+    const records = el("div", { id: "ingest-records", class: "ingest", "aria-live": "polite" });
+    const lookup = el("div", { id: "ingest-lookup", class: "ingest", "aria-live": "polite" });
     const form = el("form", { class: "filters", "aria-label": "Ingest status lookup" },
       el("div", {}, el("label", { for: "ingest-key" }, "Object key (e.g. demo/s2/scene-1/B04.tif)"),
         el("input", { id: "ingest-key", name: "key", type: "text" })),
       el("div", {}, el("button", { type: "submit" }, "Check key")));
-    form.addEventListener("submit", (event) => {
+    form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const key = form.elements.key.value.trim().replace(/^\/+/, "");
       if (!key) return;
-      sessionStorage.setItem(KEYS_SLOT, JSON.stringify([key, ...watched().filter((k) => k !== key)].slice(0, 50)));
-      DS.views.ingest();
+      const record = await api(`/assets/ingest?key=${enc(key)}`).catch((error) =>
+        ({ key, status: error.status === 404 ? "not seen" : "error", error: error.message }));
+      lookup.replaceChildren(DS.table(HEADINGS, [row(record)]));
     });
-    const recent = await api("/assets/search?sortby=-updated&limit=20").catch(() => ({ assets: [] }));
-    const keys = [...new Set([...watched(), ...recent.assets.map((d) => d.storage && d.storage.key).filter(Boolean)])];
-    const records = await Promise.all(keys.map((key) => api(`/assets/ingest?key=${enc(key)}`).catch((error) =>
-      ({ key, status: error.status === 404 ? "not seen" : "error", error: error.message }))));
-    const bad = (r) => (r.status === "failed" || r.status === "error" ? 0 : r.status === "not seen" ? 1 : 2);
-    records.sort((a, b) => bad(a) - bad(b) || String(b.at || "").localeCompare(String(a.at || "")));
-    const rows = records.map((r) => {
-      const asset = (r.links || []).find((l) => l.rel === "asset");
-      const path = asset ? new URL(asset.href).pathname.split("/") : null; // /assets/catalogs/c/[collections/x/][items/y/]assets/id
-      return el("tr", { class: bad(r) === 0 ? "failed" : null },
-        el("td", {}, r.key), el("td", {}, el("strong", {}, r.status)), el("td", {}, r.at || ""),
-        el("td", {}, r.error || ""), el("td", {}, path ? el("a", { href: pageOf(path) }, "asset") : ""));
-    });
-    DS.show(el("h2", {}, "Ingest status"), form,
-      el("p", { class: "muted" }, "Keys you checked in this tab and the files of the 20 most recently updated assets; failures first."),
-      rows.length ? DS.table(["Key", "Status", "At", "Error", ""], rows) : el("p", {}, "No key yet."));
+    const reload = () => {
+      sessionStorage.setItem(CATALOG_SLOT, pick.value);
+      return drawRecords(records, pick.value, status.value).catch((error) =>
+        records.replaceChildren(el("p", { class: "error", role: "alert" }, error.message)));
+    };
+    pick.addEventListener("change", reload);
+    status.addEventListener("change", reload);
+    DS.show(el("h2", {}, "Ingest status"),
+      el("div", { class: "filters" },
+        el("div", {}, el("label", { for: "ingest-catalog" }, "Catalog"), pick),
+        el("div", {}, el("label", { for: "ingest-status" }, "Status"), status)),
+      el("p", { class: "muted" }, "What indexing did with the catalog's files: failures first, then the newest."),
+      records, el("h3", {}, "Look up one key"), form, lookup);
+    if (chosen) await reload();
+    else records.replaceChildren(el("p", {}, "No catalog you may read yet."));
   };
 
-  function pageOf(parts) {
-    const at = (name) => { const i = parts.indexOf(name); return i > 0 ? parts[i + 1] : "-"; };
-    return `#/asset/${parts[3]}/${at("collections")}/${at("items")}/${parts[parts.length - 1]}`;
+  const HEADINGS = ["Key", "Status", "At", "Error", ""];
+
+  async function drawRecords(box, catalogId, status, token, rows = []) {
+    const query = new URLSearchParams({ limit: "50" });
+    if (status) query.set("status", status);
+    if (token) query.set("token", token);
+    const page = await api(`/assets/catalogs/${enc(catalogId)}/ingest/records?${query}`);
+    rows.push(...page.records.map(row));
+    const more = page.next ? el("button", { type: "button", onclick: () =>
+      drawRecords(box, catalogId, status, page.next, rows) }, "More") : "";
+    box.replaceChildren(rows.length ? DS.table(HEADINGS, rows) : el("p", {}, "No file seen in this catalog yet."), more);
+  }
+
+  function row(r) {
+    const failed = r.status === "failed" || r.status === "error";
+    return el("tr", { class: failed ? "failed" : null },
+      el("td", {}, r.key), el("td", {}, el("strong", {}, r.status)), el("td", {}, (r.at || "").replace("T", " ").replace(/\.\d+Z$/, "Z")),
+      el("td", {}, r.error || ""), el("td", {}, r.asset_id && r.catalog_id ? el("a", { href: pageOf(r) }, "asset") : ""));
+  }
+
+  /* The asset page of a record: the key places it ({catalog}/{collection}/{item}/...; DESIGN §5). */
+  function pageOf(r) {
+    const parts = r.key.split("/");
+    const collection = parts.length > 2 ? parts[1] : "-";
+    const item = parts.length > 3 ? parts[2] : "-";
+    return `#/asset/${enc(r.catalog_id)}/${enc(collection)}/${enc(item)}/${enc(r.asset_id)}`;
   }
 
   const ACTIVE = new Set(["accepted", "running"]);

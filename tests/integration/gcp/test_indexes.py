@@ -33,7 +33,7 @@ from dynastore.domain.search import (
     SortKey,
     asset_matches,
 )
-from dynastore.ports import AssetWrite
+from dynastore.ports import AssetWrite, IngestRecord
 from support.paging import all_items
 
 pytestmark = pytest.mark.gcp
@@ -198,6 +198,9 @@ def test_item_search_jobs_and_audit_under_production_indexes(gcp: Any) -> None:
         store.put_item("demo", item, expect_rev=0, audit=audit)
     for _ in range(5):
         store.put_job(Job(task_id="checksum", catalog_id="demo", status="accepted").to_doc(), expect_rev=0)
+    for n, status in enumerate(("failed", "indexed", "skipped", "failed")):
+        at = f"2024-01-0{n + 1}T00:00:00.000000Z"
+        store.put_ingest_record(IngestRecord("b", f"demo/f{n}", status, at, "demo"))  # type: ignore[arg-type]
     refused: list[QueryShape] = []
     production_guard(store, refused)
     for field, direction in itertools.product(ITEM_SORT_FIELDS, DIRECTIONS):
@@ -211,4 +214,7 @@ def test_item_search_jobs_and_audit_under_production_indexes(gcp: Any) -> None:
     assert len(store.list_jobs(limit=10).items) == 5
     assert len(store.list_audit("demo", record_type="catalog", limit=10).items) >= 1
     assert len(store.list_audit("demo", record_type="catalog", record_id="demo").items) >= 1
+    recent = all_items(lambda token: store.list_ingest_records("demo", limit=1, token=token))
+    assert [r.key for r in recent] == ["demo/f3", "demo/f0", "demo/f2", "demo/f1"]
+    assert [r.key for r in store.list_ingest_records("demo", status="indexed").items] == ["demo/f1"]
     assert refused == []

@@ -10,8 +10,12 @@ Item layout (``pk`` / ``sk``; ``gsi1`` and ``gsi2`` are sparse, overloaded index
 | asset | ``A#{catalog}`` | asset id | ``AU#{catalog}`` / ``{updated}!{id}`` (export) | |
 | audit event | ``U#{catalog}`` | ``{at}!{seq}!{id}`` | ``U#{catalog}#{type}#{id}`` / same (history) | |
 | job | ``J#{job}`` | ``-`` | ``JOBS`` / ``{created}!{id}`` (newest first) | ``JC#{catalog}`` / same |
-| ingest record | ``N#{bucket}`` | object key | | ``NC#{catalog}`` / ``{bucket}/{key}`` |
+| ingest record | ``N#{bucket}`` | key | ``NR#{catalog}`` / ``{r}!{at}!{b}/{k}`` | ``NC#{catalog}`` / ``{b}/{k}`` |
 | claim | ``claim#{key}`` | ``-`` (``expires_at``: TTL) | | |
+
+An ingest record (bucket ``b``, key ``k``) in ``gsi1`` lists a catalog's recent records, failures
+first: ``r`` is 1 for a failure and 0 otherwise, read in descending order (records written before
+this index entry existed lack it until they are written again).
 
 Each item keeps the record exactly as the port received it in ``doc`` (JSON text: no Decimal
 drift, no empty-set rules) and its ``rev`` as a number, on which every write is conditional
@@ -92,8 +96,25 @@ class DynamoMetadataStore(CatalogRecords, AssetRecords, ServiceRecords, Metadata
         return self.claims.claim(f"event#{event_id}", ttl_seconds)
 
     def _ingest_item(self, rec: IngestRecord) -> dict[str, Any]:
-        gsi = {} if rec.catalog_id is None else {"gsi2pk": f"NC#{rec.catalog_id}", "gsi2sk": f"{rec.bucket}/{rec.key}"}
+        gsi = {}
+        if rec.catalog_id is not None:
+            gsi = {
+                "gsi1pk": f"NR#{rec.catalog_id}",
+                "gsi1sk": f"{_ingest_rank(rec.status)}{SEP}{rec.at}{SEP}{rec.bucket}/{rec.key}",
+                "gsi2pk": f"NC#{rec.catalog_id}",
+                "gsi2sk": f"{rec.bucket}/{rec.key}",
+            }
         return record(f"N#{rec.bucket}", rec.key, dataclasses.asdict(rec), **gsi)
+
+    def list_ingest_records(
+        self, catalog_id: str, *, status: str | None = None, limit: int = 100, token: str | None = None
+    ) -> Page[IngestRecord]:
+        """One descending query of ``gsi1`` (``{rank}!{at}!...``: failures rank above the rest)."""
+        rank = None if status is None else f"{_ingest_rank(status)}{SEP}"
+        query = Query(f"NR#{catalog_id}", index="gsi1", forward=False, begins_with=rank)
+        check = None if status in (None, "failed") else (lambda doc: doc.get("status") == status)
+        page = self._page(query, f"ingest:{catalog_id}:{status}", limit, token, check)
+        return Page([_ingest_record(doc) for doc in page.items], page.next_token, extra=page.extra)
 
     def put_ingest_record(self, record: IngestRecord) -> None:
         with sdk_errors("ingest record"):
@@ -181,3 +202,8 @@ class DynamoMetadataStore(CatalogRecords, AssetRecords, ServiceRecords, Metadata
 def _ingest_record(data: dict[str, Any]) -> IngestRecord:
     fields = {f.name for f in dataclasses.fields(IngestRecord)}
     return IngestRecord(**{k: v for k, v in data.items() if k in fields})
+
+
+def _ingest_rank(status: str) -> str:
+    """Failures sort above every other status in a catalog's recent ingest records."""
+    return "1" if status == "failed" else "0"

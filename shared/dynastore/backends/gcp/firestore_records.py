@@ -14,16 +14,17 @@ from dynastore.backends.gcp.firestore_base import FirestoreBase
 from dynastore.backends.gcp.firestore_common import (
     DELETE_BATCH,
     JOB_FILTERS,
+    check_limit,
     chunks,
     job_fields,
     next_seq,
     require_str,
 )
-from dynastore.backends.gcp.firestore_scan import Filter, Order
+from dynastore.backends.gcp.firestore_scan import Filter, Order, Scan
 from dynastore.domain.revisions import check_rev
 from dynastore.domain.search import Page
 from dynastore.errors import Conflict, Invalid, NotFound
-from dynastore.ports import Doc, IngestRecord
+from dynastore.ports import INGEST_STATUSES, Doc, IngestRecord
 
 
 class OtherRecords(FirestoreBase):
@@ -94,6 +95,29 @@ class OtherRecords(FirestoreBase):
         refs = [self._ingest_ref(bucket, key) for key in dict.fromkeys(keys)]
         return [_ingest_record(data) for data in self._get_all(refs, "ingest records").values()]
 
+    def list_ingest_records(
+        self, catalog_id: str, *, status: str | None = None, limit: int = 100, token: str | None = None
+    ) -> Page[IngestRecord]:
+        """Failures first, newest first: the failed records, then the others, each one query on the
+        index ``(catalog_id, status, at DESC)``; the token names the phase and the position in it."""
+        check_limit(limit)
+        phases = [[status]] if status is not None else [["failed"], [s for s in INGEST_STATUSES if s != "failed"]]
+        listing = status or "all"
+        phase, inner = _ingest_position(token, listing, len(phases))
+        found: list[IngestRecord] = []
+        while phase < len(phases) and len(found) < limit:
+            page = self._ingest_scan(catalog_id, phases[phase]).page(limit - len(found), inner, self.scan_budget)
+            found.extend(_ingest_record(data) for data in page.items)
+            if page.next_token is not None:
+                return Page(found, f"{listing}.{phase}.{page.next_token}")
+            phase, inner = phase + 1, None
+        more = any(self._ingest_scan(catalog_id, p).page(1, None, 1).items for p in phases[phase:])
+        return Page(found, f"{listing}.{phase}." if more else None)
+
+    def _ingest_scan(self, catalog_id: str, statuses: list[str]) -> Scan:
+        status: Filter = ("status", "==", statuses[0]) if len(statuses) == 1 else ("status", "in", statuses)
+        return self._scan("ingest", [[("catalog_id", "==", catalog_id), status]], [("at", "DESCENDING")])
+
     # ------------------------------------------------------------------ jobs
     def get_job(self, job_id: str) -> Doc:
         what = f"job {job_id!r}"
@@ -163,3 +187,16 @@ def _ingest_record(data: dict[str, Any]) -> IngestRecord:
     values = {k: v for k, v in data.items() if k in fields}
     values["catalog_id"] = values.get("catalog_id") or None
     return IngestRecord(**values)
+
+
+def _ingest_position(token: str | None, listing: str, phases: int) -> tuple[int, str | None]:
+    """The phase (0: failures, 1: the rest) and the scan token in it of a ``list_ingest_records``
+    token (``{status or all}.{phase}.{scan token}``)."""
+    if not token:
+        return 0, None
+    parts = token.split(".", 2)
+    if len(parts) != 3 or not parts[1].isdigit() or int(parts[1]) > phases:
+        raise Invalid("token is not a page token this listing returned; start again without it")
+    if parts[0] != listing:
+        raise Invalid("token belongs to a listing with another status filter; start again without it")
+    return int(parts[1]), parts[2] or None

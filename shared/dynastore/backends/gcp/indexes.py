@@ -13,7 +13,8 @@ search order and every substring (gram) query. What does:
 - item searches sorted by a field: ``(catalog_id, <field> <dir>, __name__)`` and with a
   collection filter ``(catalog_id, collection, <field> <dir>, __name__)``;
 - export: ``(catalog_id, status, updated, __name__)`` (one of the above);
-- audit trail and jobs, newest first.
+- audit trail and jobs, newest first;
+- a catalog's ingest records by status, newest first: ``(catalog_id, status, at DESC, __name__)``.
 
 A sorted search with other native filters (collection, type, roles, ...) has no index of its own:
 ``FirestoreMetadataStore`` catches Firestore's missing-index answer and runs the query with only
@@ -81,6 +82,7 @@ def composite_indexes() -> list[dict[str, Any]]:
         indexes.append(_index("jobs", (field, ASC), *jobs_order))
     for extra in ((), ("record_type",), ("record_id",), ("record_type", "record_id")):
         indexes.append(_index("audit", ("catalog_id", ASC), *((f, ASC) for f in extra), ("seq", DESC)))
+    indexes.append(_index("ingest", ("catalog_id", ASC), ("status", ASC), ("at", DESC)))  # failures, then the rest
     return indexes
 
 

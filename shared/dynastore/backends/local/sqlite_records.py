@@ -7,7 +7,16 @@ import time
 from collections.abc import Sequence
 
 from dynastore.backends.local.sqlite_base import SqliteDatabase
-from dynastore.backends.local.sqlite_common import OrderKey, dumps, loads, next_rev, require_str, table_page
+from dynastore.backends.local.sqlite_common import (
+    OrderKey,
+    Selection,
+    dumps,
+    keyset_page,
+    loads,
+    next_rev,
+    require_str,
+    table_page,
+)
 from dynastore.domain.search import Page
 from dynastore.errors import Invalid, NotFound
 from dynastore.ports import Doc, IngestRecord
@@ -15,6 +24,9 @@ from dynastore.ports import Doc, IngestRecord
 JOB_FILTERS = ("status", "task_id", "catalog_id", "asset_id")
 CLAIM_GC_EVERY = 500
 _INGEST_FIELDS = tuple(f.name for f in dataclasses.fields(IngestRecord))
+_STATUS = "json_extract(doc, '$.status')"
+_FAILED = f"({_STATUS} = 'failed')"  # the expressions of the index ingest_records_recent
+_KEY_ORDER = (OrderKey("key", True), OrderKey("bucket", True))
 _PUT_INGEST = (
     "INSERT INTO ingest_records (bucket, key, catalog_id, doc) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (bucket, key) DO UPDATE SET catalog_id = excluded.catalog_id, doc = excluded.doc"
@@ -91,6 +103,27 @@ class OtherRecords:
             (bucket, dumps(list(keys))),
         )
         return [IngestRecord(**loads(row[0])) for row in rows]
+
+    def list_ingest_records(
+        self, catalog_id: str, *, status: str | None = None, limit: int = 100, token: str | None = None
+    ) -> Page[IngestRecord]:
+        """Failures first, newest first: one range of the ``ingest_records_recent`` index."""
+        where = ["catalog_id = ?"]
+        params: list[object] = [catalog_id]
+        order = [OrderKey(_FAILED, True), OrderKey("json_extract(doc, '$.at')", True), *_KEY_ORDER]
+        if status is not None:  # one value of the flag: its range of the index is in time order
+            where += [f"{_FAILED} = ?", f"{_STATUS} = ?"]
+            params += [int(status == "failed"), status]
+            order = order[1:]
+        page = keyset_page(
+            self.db,
+            Selection("ingest_records", "doc", where, params),
+            kind="ingest_records",
+            order=order,
+            limit=limit,
+            token=token,
+        )
+        return Page(items=[IngestRecord(**doc) for doc in page.items], next_token=page.next_token)
 
     # ------------------------------------------------------------------ jobs
     def get_job(self, job_id: str) -> Doc:

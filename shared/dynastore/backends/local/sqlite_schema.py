@@ -106,6 +106,10 @@ CREATE TABLE IF NOT EXISTS ingest_records (
     PRIMARY KEY (bucket, key)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS ingest_records_catalog ON ingest_records (catalog_id);
+-- Recent records of a catalog, failures first (list_ingest_records; the expressions are its ORDER BY).
+CREATE INDEX IF NOT EXISTS ingest_records_recent ON ingest_records (
+    catalog_id, (json_extract(doc, '$.status') = 'failed'), json_extract(doc, '$.at'), key, bucket
+);
 
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY,

@@ -52,6 +52,7 @@ from dynastore.domain.indexing import (
     same_content,
     tombstone,
 )
+from dynastore.domain.search import Page
 from dynastore.domain.storage import (
     BlobInfo,
     KeyScope,
@@ -63,7 +64,7 @@ from dynastore.domain.storage import (
     sidecar_target,
 )
 from dynastore.errors import Conflict, DynastoreError, Invalid, NotFound
-from dynastore.ports import AssetWrite, BlobStore, Doc, IngestRecord, MetadataStore, Provisioner
+from dynastore.ports import INGEST_STATUSES, AssetWrite, BlobStore, Doc, IngestRecord, MetadataStore, Provisioner
 from dynastore.services.catalogs import CatalogStorage
 from dynastore.services.indexing.documents import (
     ACTOR,
@@ -151,7 +152,7 @@ class IndexingService:
         """Index an object as it is now (reconciler, ``dynastore index``): stat, then apply."""
         described = self._stat_event(key)
         if isinstance(described, Exception):
-            return self.writer.failed(key, described, None)
+            return self.writer.failed(key, described, catalog_of_key(key))
         return self.apply(described, observed=True)
 
     def index_keys(
@@ -585,11 +586,23 @@ class IndexingService:
     def catalog_key_status(self, catalog_id: str, key: str) -> IngestStatus:
         """``key_status`` of a key of an active catalog (``NotFound`` otherwise), the key given in full
         (``demo/s2/scene-1/B04.tif``) or below the catalog (``s2/scene-1/B04.tif``)."""
+        self._require_active(catalog_id)
+        return self.key_status(key if key.startswith(f"{catalog_id}/") else f"{catalog_id}/{key}")
+
+    def recent_records(
+        self, catalog_id: str, *, status: str | None = None, limit: int = 100, token: str | None = None
+    ) -> Page[IngestRecord]:
+        """The ingest records of an active catalog's keys, failures first, then newest first."""
+        self._require_active(catalog_id)
+        if status is not None and status not in INGEST_STATUSES:
+            raise Invalid(f"status must be one of {', '.join(INGEST_STATUSES)}, got {status!r}")
+        return self.store.list_ingest_records(catalog_id, status=status, limit=limit, token=token)
+
+    def _require_active(self, catalog_id: str) -> None:
         if self.catalogs is not None:
             self.catalogs.require_active(catalog_id)
         elif self.facts.catalog_status(catalog_id, fresh=True) != "active":
             raise NotFound(f"catalog {catalog_id!r} does not exist or is retired")
-        return self.key_status(key if key.startswith(f"{catalog_id}/") else f"{catalog_id}/{key}")
 
 
 def _describes(described: Described) -> bool:
