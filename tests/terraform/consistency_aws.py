@@ -8,6 +8,8 @@
 - **iam**: the SDK calls of ``backends/aws`` that create or remove resources at run time are granted
   by the ``RuntimeProvisioning`` statements of ``terraform/modules/aws/iam.tf``, and (once the backend
   has adapters) nothing more is;
+- **table**: the metadata table Terraform creates has the global secondary indexes the code queries
+  (``backends/aws/dynamo_table.INDEXES``, each on ``<index>pk`` / ``<index>sk``, projecting all);
 - **scheduler** and **queues**: every schedule asks ``maintenance`` for an action it handles; the
   default task queue of the code is the one Terraform creates and wires to ``run_task``.
 """
@@ -293,8 +295,34 @@ def check_queues(tree: Tree) -> list[str]:
     return problems
 
 
+def check_table(tree: Tree) -> list[str]:
+    try:
+        wanted = set(_module_constant(aws_backend(tree) / "dynamo_table.py", "INDEXES"))
+    except (ConsistencyError, OSError) as exc:
+        return [str(exc)]
+    tables = resources(modules(tree), "aws_dynamodb_table")
+    if len(tables) != 1:
+        return [f"terraform/modules/aws: expected one aws_dynamodb_table, found {sorted(tables)}"]
+    ((_path, body),) = tables.values()
+    declared = {str(a.get("name")) for a in body.get("attribute", [])}
+    indexes = {str(i.get("name")): i for i in body.get("global_secondary_index", [])}
+    problems = [
+        f"the code queries index {name!r} but the table in terraform/modules/aws has no such global_secondary_index"
+        for name in sorted(wanted - set(indexes))
+    ]
+    problems += [f"global_secondary_index {name!r} is not used by the code" for name in sorted(set(indexes) - wanted)]
+    for name in sorted(wanted & set(indexes)):
+        index = indexes[name]
+        keys = (index.get("hash_key"), index.get("range_key"))
+        if keys != (f"{name}pk", f"{name}sk") or index.get("projection_type") != "ALL":
+            problems.append(f"global_secondary_index {name!r} must be on ({name}pk, {name}sk) projecting ALL")
+        problems += [f"attribute {key!r} of index {name!r} is not declared" for key in keys if key not in declared]
+    return problems
+
+
 def all_problems(tree: Tree) -> dict[str, list[str]]:
     return {
+        "table": check_table(tree),
         "handlers": check_handlers(tree),
         "environment": check_environment(tree),
         "iam": check_iam(tree),

@@ -121,11 +121,21 @@ ONE_SIDED_EDITS = [
         id="a runtime call without its permission",
     ),
     pytest.param(
+        "table",
+        lambda t: edit(
+            consistency_aws.aws_backend(t) / "dynamo_table.py",
+            'INDEXES = ("gsi1", "gsi2")',
+            'INDEXES = ("gsi1", "gsi2", "gsi3")',
+        ),
+        lambda p: p.startswith("the code queries index 'gsi3' but the table in terraform/modules/aws has no such"),
+        id="an index the code queries but Terraform does not create",
+    ),
+    pytest.param(
         "scheduler",
         lambda t: edit(
             consistency_aws.handlers_py(t),
-            'MAINTENANCE_ACTIONS = ("all", "cleanup", "reconcile")',
-            'MAINTENANCE_ACTIONS = ("all", "cleanup", "reconcile-all")',
+            'MAINTENANCE_ACTIONS = ("all", "cleanup", "reconcile",',
+            'MAINTENANCE_ACTIONS = ("all", "cleanup", "reconcile-all",',
         ),
         lambda p: "schedule 'reconcile' asks maintenance for an action it does not handle" in p,
         id="a schedule for an unknown action",
