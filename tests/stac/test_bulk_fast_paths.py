@@ -104,3 +104,31 @@ def test_plain_asset_fields_are_the_models_fields(body: dict[str, Any]) -> None:
 def test_any_other_asset_body_goes_to_the_model(body: dict[str, Any]) -> None:
     # GIVEN an asset body outside the common shape  WHEN read  THEN the fast path declines it
     assert plain_asset_fields(body) is None
+
+
+@pytest.mark.parametrize(
+    "geometry",
+    [
+        {"type": "Point", "coordinates": [1, 2]},
+        POLYGON,
+        {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [0, 0]]]},  # a ring of 3 positions
+        {"type": "Point", "coordinates": [1]},
+        {"type": "Triangle", "coordinates": [1, 2]},
+        {"type": "GeometryCollection", "geometries": [{"type": "Point", "coordinates": [1, 2]}]},
+    ],
+)
+def test_the_compiled_item_check_and_jsonschema_agree(geometry: dict[str, Any]) -> None:
+    # GIVEN an item with a valid or an invalid geometry
+    # WHEN the compiled check (oneOf of GeoJSON types read as anyOf) and jsonschema judge it
+    # THEN they agree
+    import fastjsonschema
+
+    from dynastore.services.stac.validation import _fast_check, _validator
+
+    doc = _doc(geometry=geometry, links=[{"rel": "collection", "href": "./collection.json"}])
+    try:
+        _fast_check("Item")(doc)
+        fast_ok = True
+    except fastjsonschema.JsonSchemaException:
+        fast_ok = False
+    assert fast_ok == _validator("Item").is_valid(doc)
