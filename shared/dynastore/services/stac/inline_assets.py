@@ -57,7 +57,7 @@ class InlineAssetsMixin(StacBase):
             if not isinstance(body, dict):
                 raise Invalid(f"assets.{key} must be a STAC Asset object")
             asset_id, current = resolved[key]
-            fields = plain_asset_fields(body)
+            fields: AssetFields | Doc | None = plain_asset_fields(body)
             if fields is None:
                 fields = _asset_fields(_as_sent_back(body), f"assets.{key}")
             if blobs is None:
