@@ -10,6 +10,7 @@ validation pass) and the record size cap (``DYNASTORE_MAX_RECORD_BYTES``).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from dynastore.config import Settings
@@ -18,7 +19,7 @@ from dynastore.domain.asset import AssetFields, StorageLocation, asset_doc, chec
 from dynastore.errors import NotFound, Unavailable
 from dynastore.ports import BlobInfo, BlobStore, Doc
 from dynastore.services.catalogs import CatalogService, CatalogStorage
-from dynastore.services.hrefs import HrefPolicy
+from dynastore.services.hrefs import WEB_SCHEMES, HrefPolicy
 
 MAX_REMEMBERED_PREFIXES = 4096
 
@@ -101,19 +102,23 @@ class AssetRecordBuilder:
     def item_asset(
         self,
         asset_id: str,
-        fields: AssetFields,
+        fields: AssetFields | Doc,
         *,
         catalog_id: str,
         collection_id: str,
         item_id: str,
         current: Doc | None,
-        blobs: BlobStore,
+        check_href: Callable[[str], None],
+        now: str | None = None,
     ) -> Doc:
         """An asset written inline in a STAC item body: active, its storage coordinates kept from the
-        record it replaces; the href rule applies to a new or changed href, the size cap always."""
-        if current is None or fields.href != current.get("href"):
-            self.checked_key(catalog_id, blobs, fields.href or "")
-        now = dtime.now_iso()
+        record it replaces; the href rule (``check_href``, from ``href_checker``) applies to a new or
+        changed href, the size cap always. ``fields``: ``AssetFields``, or the same fields in their
+        stored form (``stac.inline_assets.plain_asset_fields``)."""
+        href = fields.href if isinstance(fields, AssetFields) else fields.get("href")
+        if current is None or href != current.get("href"):
+            check_href(href or "")
+        now = now or dtime.now_iso()
         current = current or {}
         doc = asset_doc(
             asset_id,
@@ -135,16 +140,35 @@ class AssetRecordBuilder:
     def checked_key(self, catalog_id: str, blobs: BlobStore, href: str) -> str | None:
         """The key ``href`` names inside the catalog's own storage, None for an external href the
         rules allow (services.hrefs); ``Invalid`` naming the rule otherwise."""
+        prefix = self._prefix(catalog_id)
+        key = key_in_catalog(blobs.key_for_href(href), prefix) if href else None
+        if href:
+            self.hrefs.check(href, own_key=key, catalog_id=catalog_id, storage_href=blobs.href(prefix + "_")[:-1])
+        return key
+
+    def href_checker(self, catalog_id: str, blobs: BlobStore) -> Callable[[str], None]:
+        """``checked_key`` of one catalog as a function of the href, its prefix and storage href
+        worked out once (for the many hrefs of a bulk write)."""
+        prefix = self._prefix(catalog_id)
+        storage_href = blobs.href(prefix + "_")[:-1]
+        check = self.hrefs.check
+
+        def checked(href: str) -> None:
+            if href:
+                key = None if href.startswith(WEB_SCHEMES) else key_in_catalog(blobs.key_for_href(href), prefix)
+                check(href, own_key=key, catalog_id=catalog_id, storage_href=storage_href)
+
+        return checked
+
+    def _prefix(self, catalog_id: str) -> str:
+        """The key prefix of a catalog's binding (fixed at creation, so remembered)."""
         prefix = self._prefixes.get(catalog_id)
         if prefix is None:
             prefix = self.storage.prefix_of(self.catalogs.get(catalog_id, include_retired=True))
             if len(self._prefixes) >= MAX_REMEMBERED_PREFIXES:
                 self._prefixes.clear()
             self._prefixes[catalog_id] = prefix
-        key = key_in_catalog(blobs.key_for_href(href), prefix) if href else None
-        if href:
-            self.hrefs.check(href, own_key=key, catalog_id=catalog_id, storage_href=blobs.href(prefix + "_")[:-1])
-        return key
+        return prefix
 
     def sized(self, doc: Doc) -> Doc:
         """``doc`` when its JSON fits ``DYNASTORE_MAX_RECORD_BYTES``, else ``PayloadTooLarge`` naming the limit."""

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from urllib.parse import unquote, urlsplit
 
 from dynastore.config import Settings, comma_list
@@ -65,7 +66,14 @@ class HrefPolicy:
         return address.is_global
 
 
+# A URL whose authority is a plain host name (and port): its host, without urlsplit (bulk loads).
+_PLAIN_HOST = re.compile(r"https?://([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)(?::[0-9]*)?/")
+
+
 def _host(url: str) -> str:
+    plain = _PLAIN_HOST.match(url)
+    if plain:
+        return plain.group(1).lower()
     try:
         return (urlsplit(url).hostname or "").lower()
     except ValueError:  # a malformed IPv6 literal, say

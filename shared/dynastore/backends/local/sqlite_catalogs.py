@@ -364,6 +364,9 @@ def _put_items(conn: sqlite3.Connection, catalog_id: str, items: Sequence[ItemWr
         ):
             current[(collection_id, item_id)] = (seq, rev)
     stored: list[Doc] = []
+    updates: list[tuple[Any, ...]] = []
+    inserts: list[tuple[Any, ...]] = []
+    new_bounds: dict[tuple[str, str], tuple[float, float, float, float] | None] = {}
     bounds: list[tuple[int, tuple[float, float, float, float] | None]] = []
     for write, collection_id, item_id in keyed:
         row = current.get((collection_id, item_id))
@@ -371,20 +374,29 @@ def _put_items(conn: sqlite3.Connection, catalog_id: str, items: Sequence[ItemWr
         doc = {**write.doc, "rev": rev}
         dt_start, dt_end = _item_time_bounds(doc)
         values = (dt_start, dt_end, item_search_text(doc), rev, dumps(doc))
+        box = geometry_bounds(doc.get("geometry") or doc.get("bbox"))
         if row:
-            seq = row[0]
-            conn.execute(
-                "UPDATE items SET dt_start = ?, dt_end = ?, search_text = ?, rev = ?, doc = ? WHERE seq = ?",
-                (*values, seq),
-            )
+            updates.append((*values, row[0]))
+            bounds.append((row[0], box))
         else:
-            seq = conn.execute(
-                "INSERT INTO items (catalog_id, collection_id, id, dt_start, dt_end, search_text, rev, doc) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (catalog_id, collection_id, item_id, *values),
-            ).lastrowid
-        bounds.append((seq, geometry_bounds(doc.get("geometry") or doc.get("bbox"))))
+            inserts.append((catalog_id, collection_id, item_id, *values))
+            new_bounds[(collection_id, item_id)] = box
         stored.append(doc)
+    if updates:
+        conn.executemany(
+            "UPDATE items SET dt_start = ?, dt_end = ?, search_text = ?, rev = ?, doc = ? WHERE seq = ?", updates
+        )
+    if inserts:
+        last_seq = conn.execute("SELECT ifnull(max(seq), 0) FROM items").fetchone()[0]
+        conn.executemany(
+            "INSERT INTO items (catalog_id, collection_id, id, dt_start, dt_end, search_text, rev, doc) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            inserts,
+        )
+        for collection_id, item_id, seq in conn.execute(
+            "SELECT collection_id, id, seq FROM items WHERE seq > ?", (last_seq,)
+        ):
+            bounds.append((seq, new_bounds[(collection_id, item_id)]))
     conn.executemany("DELETE FROM item_bounds WHERE seq = ?", [(seq,) for seq, _ in bounds])
     conn.executemany(
         "INSERT INTO item_bounds (seq, minx, maxx, miny, maxy) VALUES (?, ?, ?, ?, ?)",

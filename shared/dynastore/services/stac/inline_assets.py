@@ -5,12 +5,14 @@ or soft-deletes them, and deleting an item soft-deletes its assets."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from pydantic import ValidationError
 
 from dynastore.domain import time as dtime
-from dynastore.domain.asset import AssetFields
+from dynastore.domain.asset import HREF_SCHEMES, AssetFields
 from dynastore.domain.audit import audit_doc
 from dynastore.domain.ids import check_id, slug
 from dynastore.errors import Conflict, Invalid, NotFound
@@ -38,23 +40,31 @@ class InlineAssetsMixin(StacBase):
         known: Doc | None = None,
         blobs: BlobStore | None = None,
         audit_extra: Doc | None = None,
+        now: str | None = None,
+        check_href: Callable[[str], None] | None = None,
     ) -> list[tuple[AssetWrite, Doc]]:
         """Validate an item's inline assets and plan their upserts as asset records of the item.
         ``known``: the asset records by id, read beforehand for a whole batch (absent = no record);
-        ``blobs``: the catalog's bucket, when the caller has it already."""
+        ``blobs``: the catalog's bucket, when the caller has it already; ``now``: the time of the
+        write; ``check_href``: the catalog's href rule (``AssetRecordBuilder.href_checker``)."""
         if not inline:
             return []
         if len(inline) > 10_000:
             raise Invalid("an item body carries at most 10,000 assets; add more through the asset API")
         planned: list[tuple[AssetWrite, Doc]] = []
         resolved = self._asset_ids_of_keys(catalog_id, collection_id, item_id, list(inline), known)
+        now = now or dtime.now_iso()
         for key, body in inline.items():
             if not isinstance(body, dict):
                 raise Invalid(f"assets.{key} must be a STAC Asset object")
             asset_id, current = resolved[key]
-            fields = _asset_fields(_as_sent_back(body), f"assets.{key}")
+            fields: AssetFields | Doc | None = plain_asset_fields(body)
+            if fields is None:
+                fields = _asset_fields(_as_sent_back(body), f"assets.{key}")
             if blobs is None:
                 blobs = self.records.blobs_of(catalog_id)
+            if check_href is None:
+                check_href = self.records.href_checker(catalog_id, blobs)
             try:
                 new_doc = self.records.item_asset(
                     asset_id,
@@ -63,7 +73,8 @@ class InlineAssetsMixin(StacBase):
                     collection_id=collection_id,
                     item_id=item_id,
                     current=current,
-                    blobs=blobs,
+                    check_href=check_href,
+                    now=now,
                 )
             except Invalid as exc:
                 raise type(exc)(f"assets.{key}: {exc.detail}", **exc.extra) from None
@@ -71,7 +82,7 @@ class InlineAssetsMixin(StacBase):
             planned.append(
                 (
                     AssetWrite(new_doc, expect_rev=0 if current is None else current.get("rev")),
-                    audit_doc(catalog_id, "asset", asset_id, action, actor, **_via(audit_extra)),
+                    audit_doc(catalog_id, "asset", asset_id, action, actor, at=now, **_via(audit_extra)),
                 )
             )
         return planned
@@ -217,6 +228,37 @@ def _as_sent_back(body: Doc) -> Doc:
             out["alternate"] = rest
         else:
             del out["alternate"]
+    return out
+
+
+_PLAIN_TEXT_FIELDS = frozenset({"type", "title", "description"})
+_DROPPED_FIELDS = _ASSET_SERVER_FIELDS | ASSET_INTERNAL  # what ``_as_sent_back`` and ``_asset_fields`` drop
+_MODEL_EXTENSION_NAMES = frozenset({"file:size", "file:checksum"})
+
+
+def plain_asset_fields(body: Doc) -> Doc | None:
+    """The client fields of a common inline asset (``href``, ``type``, ``title``, ``description``,
+    ``roles``, ``prefix:name`` extension fields) in the form ``AssetFields`` gives them, checked
+    without building the model (bulk loads); None for any other body, which ``_asset_fields``
+    then validates and explains."""
+    href = body.get("href")
+    if type(href) is not str or not href.startswith(HREF_SCHEMES):
+        return None
+    out: Doc = {}
+    value: Any
+    for key, value in body.items():
+        if key in _PLAIN_TEXT_FIELDS:
+            if value is not None and type(value) is not str:
+                return None
+        elif key == "roles":
+            if type(value) is not list or any(type(role) is not str for role in value):
+                return None
+            value = list(dict.fromkeys(role.strip() for role in value if role.strip()))
+        elif key in _DROPPED_FIELDS:
+            continue
+        elif key != "href" and (":" not in key or key in _MODEL_EXTENSION_NAMES):
+            return None
+        out[key] = value
     return out
 
 

@@ -3,10 +3,9 @@ merge-patch, delete). Stored shapes: see the package docstring."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
-
-import pystac
 
 from dynastore.domain import time as dtime
 from dynastore.domain.audit import audit_doc
@@ -72,11 +71,13 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
         failures: list[tuple[int, DynastoreError]] = []
         seen: dict[str, int] = {}
         blobs: BlobStore | None = None  # the catalog's bucket, read once for the batch
+        check_href: Callable[[str], None] | None = None
+        now = dtime.now_iso()  # one write, one time: created/updated of every record and audit entry
         for index, feature in enumerate(features):
             try:
                 sent_id = feature.get("id") if isinstance(feature, dict) else None
                 current = current_items.get(sent_id) if isinstance(sent_id, str) and upsert else None
-                doc, inline = self._item_doc(catalog_id, collection_id, feature, current)
+                doc, inline = self._item_doc(catalog_id, collection_id, feature, current, now)
                 if doc["id"] in seen:
                     raise Invalid(f"item id {doc['id']!r} appears twice (also features[{seen[doc['id']]}])")
                 seen[doc["id"]] = index
@@ -86,8 +87,17 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
                     )
                 if inline and blobs is None:
                     blobs = self.records.blobs_of(catalog_id)
+                    check_href = self.records.href_checker(catalog_id, blobs)
                 writes = self._inline_asset_writes(
-                    catalog_id, collection_id, doc["id"], inline, actor, known=known_assets, blobs=blobs
+                    catalog_id,
+                    collection_id,
+                    doc["id"],
+                    inline,
+                    actor,
+                    known=known_assets,
+                    blobs=blobs,
+                    now=now,
+                    check_href=check_href,
                 )
             except (Invalid, Conflict) as exc:
                 failures.append((index, exc))
@@ -96,7 +106,7 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
             expect.append(current.get("rev") if current is not None else 0)
         if failures:
             raise record_errors(failures, lines=lines, first=first)
-        return self._write_new_items(catalog_id, collection_id, planned, actor, expect)
+        return self._write_new_items(catalog_id, collection_id, planned, actor, expect, now)
 
     def _bulk_state(self, catalog_id: str, collection_id: str, features: list[Any]) -> tuple[dict[str, Doc], Doc]:
         """The stored items a batch names, and the asset records its inline asset keys may name (by id)."""
@@ -127,16 +137,23 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
         planned: list[tuple[Doc, list[tuple[AssetWrite, Doc]]]],
         actor: str,
         expect: list[int | None] | None = None,
+        now: str | None = None,
     ) -> list[Doc]:
         """Create (or, with ``expect`` revisions, replace) items with their inline assets in one atomic
-        ``write_items``."""
+        ``write_items`` (``now``: the time of their audit entries)."""
         revs = expect or [0] * len(planned)
         items = [
             ItemWrite(
                 doc,
                 rev,
                 audit_doc(
-                    catalog_id, "item", doc["id"], "create" if rev == 0 else "replace", actor, assets=len(writes)
+                    catalog_id,
+                    "item",
+                    doc["id"],
+                    "create" if rev == 0 else "replace",
+                    actor,
+                    at=now,
+                    assets=len(writes),
                 ),
             )
             for (doc, writes), rev in zip(planned, revs, strict=True)
@@ -245,8 +262,11 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
             self.store.delete_item(catalog_id, collection_id, item_id, audit=audit, expect_rev=expect)
         self._soft_delete_assets(catalog_id, live, actor)
 
-    def _item_doc(self, catalog_id: str, collection_id: str, body: Any, current: Doc | None) -> tuple[Doc, Doc]:
-        """The stored form of an item body and its inline assets (validated, nothing written)."""
+    def _item_doc(
+        self, catalog_id: str, collection_id: str, body: Any, current: Doc | None, now: str | None = None
+    ) -> tuple[Doc, Doc]:
+        """The stored form of an item body and its inline assets (validated, nothing written);
+        ``now``: the time of the write (one for a whole batch)."""
         if not isinstance(body, dict):
             raise Invalid("an item is a JSON object (a STAC Item, GeoJSON Feature)")
         if body.get("type", "Feature") != "Feature":
@@ -278,7 +298,7 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
             and properties["start_datetime"] > properties["end_datetime"]
         ):
             raise Invalid("properties.start_datetime is after end_datetime")
-        now = dtime.now_iso()
+        now = now or dtime.now_iso()
         properties["created"] = (current or {}).get("properties", {}).get("created") or properties.get("created") or now
         properties["updated"] = now
         geometry = body.get("geometry")
@@ -310,14 +330,26 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
                 doc[key] = value  # foreign members are kept
         # the managed links are rendered per request; a collection link stands in for them here
         validate_stac({**doc, "links": [{"rel": "collection", "href": "./collection.json"}]}, "Item")
-        try:
-            item = pystac.Item.from_dict(doc, migrate=False, preserve_dict=True)
-            rendered = item.to_dict(include_self_link=False, transform_hrefs=False)
-        except (KeyError, TypeError, ValueError, AttributeError, pystac.STACError) as exc:
-            raise Invalid(f"not a valid STAC Item: {exc!r}") from None
-        rendered.pop("assets", None)
-        # keep the one stored text form of timestamps (pystac re-serializes them its own way)
-        rendered["properties"].update({k: properties[k] for k in ITEM_DATETIME_FIELDS if properties.get(k)})
-        rendered["links"] = doc["links"]
-        rendered["catalog_id"] = catalog_id
-        return rendered, inline
+        return stored_item(doc, catalog_id), inline
+
+
+def stored_item(doc: Doc, catalog_id: str) -> Doc:
+    """The stored form of a validated item ``doc``: what ``pystac.Item.from_dict(doc).to_dict()``
+    gives (its key order; ``bbox`` only with a geometry; no assets), built without the round trip."""
+    stored: Doc = {
+        "type": "Feature",
+        "stac_version": doc["stac_version"],
+        "stac_extensions": doc["stac_extensions"],
+        "id": doc["id"],
+        "geometry": doc["geometry"],
+    }
+    if doc["geometry"]:
+        stored["bbox"] = doc.get("bbox", [])
+    stored["properties"] = doc["properties"]
+    stored["links"] = doc["links"]
+    stored["collection"] = doc["collection"]
+    for key, value in doc.items():
+        if key not in stored and key not in ("assets", "bbox"):
+            stored[key] = value  # foreign members, in their order
+    stored["catalog_id"] = catalog_id
+    return stored

@@ -38,13 +38,67 @@ def _fast_check(kind: str) -> Any:
         from pystac.validation.local_validator import get_local_schema_cache
 
         cache = get_local_schema_cache()
-        schema = _validator(kind).schema
+        schema = _any_of_when_exclusive(_validator(kind).schema)
+
+        def fetch(uri: str) -> Any:
+            return _any_of_when_exclusive(cache[uri])
+
         try:
-            handlers = {"https": cache.__getitem__, "http": cache.__getitem__}
+            handlers = {"https": fetch, "http": fetch}
             _FAST[kind] = fastjsonschema.compile(schema, handlers=handlers)
         except Exception:  # an unresolvable reference or keyword: jsonschema alone then
             _FAST[kind] = None
     return _FAST[kind]
+
+
+def _any_of_when_exclusive(node: Any) -> Any:
+    """A copy of a schema where each ``oneOf`` whose branches no value can match two of (they admit
+    different JSON types, or objects whose required ``type`` takes different values: GeoJSON
+    geometries) is an ``anyOf``: the same values pass, and the compiled check stops at the first
+    branch that matches instead of trying all of them."""
+    if isinstance(node, list):
+        return [_any_of_when_exclusive(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _any_of_when_exclusive(v) for k, v in node.items()}
+    branches = out.get("oneOf")
+    if (
+        isinstance(branches, list)
+        and "anyOf" not in out
+        and all(_disjoint(a, b) for i, a in enumerate(branches) for b in branches[i + 1 :])
+    ):
+        out["anyOf"] = out.pop("oneOf")
+    return out
+
+
+def _json_types(branch: Any) -> frozenset[str] | None:
+    """The JSON types a schema admits, when it says (``integer`` counted as ``number``)."""
+    kind = branch.get("type") if isinstance(branch, dict) else None
+    kinds = [kind] if isinstance(kind, str) else kind
+    if not isinstance(kinds, list) or not all(isinstance(k, str) for k in kinds):
+        return None
+    return frozenset("number" if k == "integer" else k for k in kinds)
+
+
+def _type_tags(branch: Any) -> frozenset[Any] | None:
+    """The values an object schema allows for its required ``type`` member (GeoJSON), when it says."""
+    if _json_types(branch) != frozenset({"object"}) or "type" not in (branch.get("required") or []):
+        return None
+    tag = (branch.get("properties") or {}).get("type")
+    if not isinstance(tag, dict):
+        return None
+    if "const" in tag:
+        return frozenset([tag["const"]])
+    enum = tag.get("enum")
+    return frozenset(enum) if isinstance(enum, list) and all(isinstance(v, str) for v in enum) else None
+
+
+def _disjoint(a: Any, b: Any) -> bool:
+    types_a, types_b = _json_types(a), _json_types(b)
+    if types_a is not None and types_b is not None and not types_a & types_b:
+        return True
+    tags_a, tags_b = _type_tags(a), _type_tags(b)
+    return tags_a is not None and tags_b is not None and not tags_a & tags_b
 
 
 def validate_stac(doc: Doc, kind: Literal["Item", "Collection", "Catalog"]) -> None:

@@ -1,0 +1,134 @@
+"""The bulk-load fast paths give exactly what the general path gives: the stored item form is
+pystac's round trip, the plain inline-asset fields are ``AssetFields``' and any other asset body
+still gets the model's explanation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pystac
+import pytest
+
+from dynastore.domain.asset import AssetFields, asset_doc
+from dynastore.services.stac.inline_assets import plain_asset_fields
+from dynastore.services.stac.items import stored_item
+
+POLYGON = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]}
+
+
+def _doc(**extra: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "type": "Feature",
+        "stac_version": "1.1.0",
+        "stac_extensions": ["https://stac-extensions.github.io/eo/v1.1.0/schema.json"],
+        "id": "a1",
+        "collection": "s2",
+        "geometry": POLYGON,
+        "properties": {"datetime": "2024-01-01T00:00:00.000000Z", "eo:cloud_cover": 3},
+        "links": [{"rel": "license", "href": "https://example.com/l", "type": "text/html", "x": 1}],
+        "assets": {},
+        "bbox": [0, 0, 1, 1],
+    }
+    doc.update(extra)
+    return doc
+
+
+def _via_pystac(doc: dict[str, Any], catalog_id: str) -> dict[str, Any]:
+    rendered = pystac.Item.from_dict(doc, migrate=False, preserve_dict=True).to_dict(
+        include_self_link=False, transform_hrefs=False
+    )
+    rendered.pop("assets", None)
+    rendered["properties"].update({k: v for k, v in doc["properties"].items() if k.endswith("datetime") and v})
+    rendered["links"] = doc["links"]
+    rendered["catalog_id"] = catalog_id
+    return rendered
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        _doc(),
+        _doc(geometry=None),  # a bbox without a geometry is dropped, as pystac drops it
+        _doc(geometry=None, bbox=None) | {"foo": {"bar": [1]}, "zz": None},
+        _doc(stac_extensions=[], links=[]) | {"a-foreign": 1},
+        _doc(
+            properties={
+                "datetime": None,
+                "start_datetime": "2024-01-01T00:00:00.000000Z",
+                "end_datetime": "2024-02-01T00:00:00.000000Z",
+            }
+        ),
+    ],
+)
+def test_the_stored_item_form_is_pystacs_round_trip_key_for_key(doc: dict[str, Any]) -> None:
+    # GIVEN a validated item document  WHEN it is stored  THEN it is pystac's form, in pystac's key order
+    if doc.get("bbox") is None:
+        doc.pop("bbox", None)
+    expected = _via_pystac(doc, "cat")
+    got = stored_item(doc, "cat")
+    assert got == expected
+    assert list(got) == list(expected)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"href": "https://h.example/a.tif", "type": "image/tiff", "roles": [" data ", "data", ""], "title": "A"},
+        {"href": "s3://b/k", "description": None, "eo:bands": [{"name": "b1"}], "created": "x", "id": "ignored"},
+        {"href": "file:///x", "title": None, "proj:epsg": 4326, "roles": []},
+    ],
+)
+def test_plain_asset_fields_are_the_models_fields(body: dict[str, Any]) -> None:
+    # GIVEN a common inline asset  WHEN its fields are read by the fast path  THEN the record is the model's
+    fast = plain_asset_fields(body)
+    assert fast is not None
+    model = AssetFields.model_validate({k: v for k, v in body.items() if k not in ("created", "id")})
+    kwargs: dict[str, Any] = {"catalog_id": "c", "collection_id": "s2", "item_id": "i", "created": "t"}
+    via_fast, via_model = asset_doc("i.a", fast, **kwargs), asset_doc("i.a", model, **kwargs)
+    assert via_fast == via_model
+    assert list(via_fast) == list(via_model)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"href": "ftp://x/y"},
+        {"href": 3},
+        {"href": "https://h/a", "roles": "data"},
+        {"href": "https://h/a", "title": 5},
+        {"href": "https://h/a", "file:size": 10},
+        {"href": "https://h/a", "alternate": {"file": {"href": "file:///x"}}},
+        {"href": "https://h/a", "unknown": 1},
+    ],
+)
+def test_any_other_asset_body_goes_to_the_model(body: dict[str, Any]) -> None:
+    # GIVEN an asset body outside the common shape  WHEN read  THEN the fast path declines it
+    assert plain_asset_fields(body) is None
+
+
+@pytest.mark.parametrize(
+    "geometry",
+    [
+        {"type": "Point", "coordinates": [1, 2]},
+        POLYGON,
+        {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [0, 0]]]},  # a ring of 3 positions
+        {"type": "Point", "coordinates": [1]},
+        {"type": "Triangle", "coordinates": [1, 2]},
+        {"type": "GeometryCollection", "geometries": [{"type": "Point", "coordinates": [1, 2]}]},
+    ],
+)
+def test_the_compiled_item_check_and_jsonschema_agree(geometry: dict[str, Any]) -> None:
+    # GIVEN an item with a valid or an invalid geometry
+    # WHEN the compiled check (oneOf of GeoJSON types read as anyOf) and jsonschema judge it
+    # THEN they agree
+    import fastjsonschema
+
+    from dynastore.services.stac.validation import _fast_check, _validator
+
+    doc = _doc(geometry=geometry, links=[{"rel": "collection", "href": "./collection.json"}])
+    try:
+        _fast_check("Item")(doc)
+        fast_ok = True
+    except fastjsonschema.JsonSchemaException:
+        fast_ok = False
+    assert fast_ok == _validator("Item").is_valid(doc)
