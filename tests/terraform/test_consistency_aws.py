@@ -124,8 +124,8 @@ ONE_SIDED_EDITS = [
         "scheduler",
         lambda t: edit(
             consistency_aws.handlers_py(t),
-            'MAINTENANCE_ACTIONS = ("all", "cleanup", "reconcile")',
-            'MAINTENANCE_ACTIONS = ("all", "cleanup", "reconcile-all")',
+            'MAINTENANCE_ACTIONS = ("all", "cleanup", "reconcile", "aios_registry")',
+            'MAINTENANCE_ACTIONS = ("all", "cleanup", "reconcile-all", "aios_registry")',
         ),
         lambda p: "schedule 'reconcile' asks maintenance for an action it does not handle" in p,
         id="a schedule for an unknown action",
