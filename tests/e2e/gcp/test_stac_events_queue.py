@@ -26,7 +26,8 @@ ITEM = "CMIP6.ScenarioMIP.UA.MCM-UA-1-0.ssp245.r1i1p1f2.Amon.psl.gn.v20190731"
 
 def provision(api: httpx.Client, catalog: str) -> None:
     api.post("/assets/catalogs", json={"id": catalog}).raise_for_status()
-    api.post(f"/stac/catalogs/{catalog}/collections", json=collection_doc(COLLECTION, license="other")).raise_for_status()
+    collection = collection_doc(COLLECTION, license="other")
+    api.post(f"/stac/catalogs/{catalog}/collections", json=collection).raise_for_status()
 
 
 def sample_event(catalog: str) -> dict[str, Any]:
