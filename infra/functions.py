@@ -40,7 +40,7 @@ from infra.emulators import (
 )
 
 MAIN = ROOT / "functions" / "gcp" / "main.py"
-TARGETS = ("api", "on_object_event", "run_task", "scheduled")
+TARGETS = ("api", "on_object_event", "run_task", "scheduled", "on_stac_event")
 API_KEY = "local-admin-key"
 TASKS_SERVICE_ACCOUNT = "run-task-invoker@dynastore-local.iam.gserviceaccount.com"
 

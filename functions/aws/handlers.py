@@ -1,4 +1,4 @@
-"""AWS Lambda entry points of Dynastore: thin hand-overs to the services (one bundle, four functions).
+"""AWS Lambda entry points of Dynastore: thin hand-overs to the services (one bundle, five functions).
 
 Handlers (``handlers.<name>``, one Lambda function each, all from this file):
 
@@ -9,7 +9,11 @@ Handlers (``handlers.<name>``, one Lambda function each, all from this file):
   the SQS records that raised are retried (then go to the dead-letter queue);
 - ``run_task``: the task worker on the SQS task queue (message body = job message, partial batch failures;
   a message before its ``not_before`` goes back to the queue for the remaining delay);
-- ``maintenance``: EventBridge Scheduler -> ``{"action": "all" | "cleanup" | "reconcile"}``.
+- ``maintenance``: EventBridge Scheduler -> ``{"action": "all" | "cleanup" | "reconcile"}``;
+- ``on_stac_event``: seed 003 publish envelopes from the SQS envelope queue (one envelope per message
+  body; message attribute ``catalog_id``, else ``DYNASTORE_ESGF_CATALOG_ID``), applied by
+  ``StacEventService.handle_message``: an envelope that can never apply is logged and dropped (not a
+  batch failure), a lost race is a partial batch failure, so SQS redelivers it (then the DLQ).
 
 Idempotency of object events: the metadata store's ``claim_event`` (as on gcp), keyed on the S3
 event's key and sequencer (``dynastore.backends.aws.events.s3_event_id``). S3 orders the events of one key by
@@ -148,6 +152,27 @@ def _run_task_record(record: SQSRecord) -> None:
 def run_task(event: dict[str, Any], context: Any) -> Any:
     return process_partial_response(
         event=event, record_handler=_run_task_record, processor=BatchProcessor(EventType.SQS), context=context
+    )
+
+
+# ------------------------------------------------------------------------------------ publish envelopes
+
+
+def _stac_event_record(record: SQSRecord) -> None:
+    attributes = record.raw_event.get("messageAttributes") or {}
+    catalog_id = (attributes.get("catalog_id") or {}).get("stringValue") or None
+    result = services().stac_events.handle_message(record.body, catalog_id=catalog_id)
+    if result is not None:
+        logger.info(
+            "esgf envelope",
+            extra={"event_id": result.event_id, "outcome": result.outcome, "action": result.action},
+        )
+
+
+@logger.inject_lambda_context
+def on_stac_event(event: dict[str, Any], context: Any) -> Any:
+    return process_partial_response(
+        event=event, record_handler=_stac_event_record, processor=BatchProcessor(EventType.SQS), context=context
     )
 
 

@@ -7,6 +7,11 @@ functions-framework targets (one deployment each, all from this file):
 - ``on_object_event``: CloudEvents from Cloud Storage (Eventarc ``google.cloud.storage.object.v1.*``)
   or Pub/Sub (``messagePublished`` wrapping a storage notification; a raw Pub/Sub push works too),
   handed to ``IndexingService.handle`` (idempotent on the event id);
+- ``on_stac_event``: CloudEvents from the ESGF envelope topic (Eventarc Pub/Sub trigger,
+  ``messagePublished``): the message data is a seed 003 publish envelope, applied to the catalog of
+  the message attribute ``catalog_id`` (else ``DYNASTORE_ESGF_CATALOG_ID``) by
+  ``StacEventService.handle_message``. An envelope that can never apply is logged and acked; a lost
+  race raises, so Pub/Sub redelivers it (redelivery is idempotent: the envelope's event id);
 - ``run_task``: HTTP, the Cloud Tasks target: the task body is a job message for ``TaskService``;
 - ``scheduled``: HTTP, the Cloud Scheduler target: ``{"action": "all" | "cleanup" | "reconcile" |
   "aios_registry"}`` (the last: the health check of the /aios registry; ``all`` includes it).
@@ -67,6 +72,21 @@ def on_object_event(event: Any) -> None:
     if storage_event is not None:
         outcome = services().indexing.handle(storage_event)
         log.info("%s %s: %s %s", storage_event.kind, storage_event.key, outcome.status, outcome.detail or "")
+
+
+@functions_framework.cloud_event
+def on_stac_event(event: Any) -> None:
+    from dynastore.backends.gcp.events import pubsub_message
+    from dynastore.errors import Invalid
+
+    try:
+        body, attributes = pubsub_message(event)
+    except Invalid as exc:
+        log.error("dropping a Pub/Sub delivery that holds no envelope: %s", exc.detail)
+        return
+    result = services().stac_events.handle_message(body, catalog_id=attributes.get("catalog_id") or None)
+    if result is not None:
+        log.info("esgf envelope %s: %s %s of %s", result.event_id, result.outcome, result.action, result.item_id)
 
 
 @functions_framework.http

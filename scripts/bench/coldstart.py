@@ -30,6 +30,7 @@ process from spawn to the first answer. Only the emulators the chosen targets ne
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import statistics
@@ -127,6 +128,17 @@ def first_request(target: str, url: str, deployment: LocalGcpDeployment, resourc
             "content-type": "application/json",
         }
         return _request(url + "/", "POST", json.dumps(resource).encode(), headers)
+    if target == "on_stac_event":  # the seed's envelope for a catalog that does not exist: parsed, looked up, acked
+        envelope = (ROOT / "tests" / "events" / "esgf" / "replace.json").read_bytes()
+        message = {"data": base64.b64encode(envelope).decode(), "attributes": {"catalog_id": "coldstart-probe"}}
+        headers = {
+            "ce-specversion": "1.0",
+            "ce-type": "google.cloud.pubsub.topic.v1.messagePublished",
+            "ce-source": "//pubsub.googleapis.com/projects/dynastore-local/topics/esgf-events",
+            "ce-id": f"coldstart-{time.time_ns()}",
+            "content-type": "application/json",
+        }
+        return _request(url + "/", "POST", json.dumps({"message": message}).encode(), headers)
     if target == "run_task":
         return _request(
             url + "/", "POST", b'{"kind": "job", "job_id": "coldstart-probe"}', {"content-type": "application/json"}

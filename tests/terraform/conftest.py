@@ -50,6 +50,10 @@ def run_task(request): ...
 
 @functions_framework.http
 def scheduled(request): ...
+
+
+@functions_framework.cloud_event
+def on_stac_event(event): ...
 '''
 
 STUB_INDEXES = '{"indexes": [], "fieldOverrides": []}\n'

@@ -352,13 +352,14 @@ FUNCTION_VARIABLES: dict[str, Any] = {
     "tasks_invoker_email": "dyn-tasks-oidc@my-project.iam.gserviceaccount.com",
     "service_accounts": {
         target: f"dyn-{target.replace('_', '-')}@my-project.iam.gserviceaccount.com"
-        for target in ("api", "on_object_event", "run_task", "scheduled")
+        for target in ("api", "on_object_event", "run_task", "scheduled", "on_stac_event")
     },
     "public_read": False,
     "retention_days": 30,
     "task_max_attempts": 3,
     "max_upload_bytes": 33554432,
     "log_level": "INFO",
+    "esgf_catalog_id": "esgf",
 }
 # Optional inputs that add variables when set.
 FUNCTION_OPTIONAL_VARIABLES: dict[str, Any] = {
@@ -456,6 +457,7 @@ def required_settings(fields: dict[str, SettingsField]) -> dict[str, set[str]]:
         "on_object_event": set(infrastructure),
         "run_task": set(infrastructure),
         "scheduled": set(infrastructure),
+        "on_stac_event": set(infrastructure),
     }
 
 

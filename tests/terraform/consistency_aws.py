@@ -56,6 +56,7 @@ FUNCTION_VARIABLES: dict[str, Any] = {
     "task_max_attempts": 3,
     "max_upload_bytes": 10485760,
     "log_level": "INFO",
+    "esgf_catalog_id": "esgf",
 }
 
 # boto3 calls of shared/dynastore/backends/aws on resources created or removed at run time -> IAM action.

@@ -299,7 +299,8 @@ def test_a_setting_added_to_the_code_only_fails_the_check_for_every_function(
         ),
     )
     assert any("Settings.gcp_dead_letter_topic is needed on gcp" in problem for problem in added), added
-    assert {problem.split(":")[0] for problem in added} == {"api", "on_object_event", "run_task", "scheduled"}
+    every_function = {"api", "on_object_event", "run_task", "scheduled", "on_stac_event"}
+    assert {problem.split(":")[0] for problem in added} == every_function
 
 
 def _write_indexes(tree: Tree, document: dict[str, object]) -> None:

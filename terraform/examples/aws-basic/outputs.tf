@@ -12,3 +12,8 @@ output "api_keys_secret_arn" {
   description = "Put the API keys (key:role,...) in this secret."
   value       = module.dynastore.api_keys_secret_arn
 }
+
+output "esgf_queue_url" {
+  description = "Send ESGF envelopes (seed 003) to this SQS queue (message attribute catalog_id optional)."
+  value       = module.dynastore.esgf_queue_url
+}

@@ -28,3 +28,13 @@ output "task_failure_metric" {
   description = "Alert on this metric to see failing tasks."
   value       = module.dynastore.task_failure_metric
 }
+
+output "esgf_topic" {
+  description = "Publish ESGF envelopes (seed 003) to this Pub/Sub topic (attribute catalog_id optional)."
+  value       = module.dynastore.esgf_topic
+}
+
+output "esgf_dead_letter_command" {
+  description = "Run once after the first apply: attaches the dead-letter topic to the envelope trigger's subscription."
+  value       = module.dynastore.esgf_dead_letter_command
+}

@@ -3,12 +3,13 @@
 #   on_object_event  reads objects, writes records, provisions a catalog on its first file, consumes object events
 #   run_task         objects + records, consumes and re-queues jobs
 #   maintenance      reconcile (reads objects, writes records) and cleanup (deletes objects, buckets, queues)
+#   on_stac_event    writes items and records from envelopes, deletes the files of a hard delete, consumes envelopes
 # Statements with Sid "RuntimeProvisioning" cover what the aws backend creates and removes at run
 # time (per-catalog queues <queue_prefix>-*, per-catalog buckets <landing>-*); tests/terraform
 # compares them with the backend's SDK calls.
 
 locals {
-  targets          = ["api", "on_object_event", "run_task", "maintenance"]
+  targets          = ["api", "on_object_event", "run_task", "maintenance", "on_stac_event"]
   catalog_buckets  = "arn:${local.partition}:s3:::${local.landing_bucket}-*"
   landing_arn      = "arn:${local.partition}:s3:::${local.landing_bucket}"
   queue_arn_prefix = "arn:${local.partition}:sqs:${var.region}:${local.account_id}:${local.queue_prefix}-*"
@@ -54,6 +55,13 @@ locals {
       records  = local.records
       runtime  = concat(local.queue_send, local.provision)
       consumes = []
+      api_keys = false
+    }
+    on_stac_event = {
+      objects  = concat(local.object_read, local.object_write)
+      records  = local.records
+      runtime  = []
+      consumes = [aws_sqs_queue.esgf_events.arn]
       api_keys = false
     }
   }
@@ -109,10 +117,13 @@ data "aws_iam_policy_document" "function" {
     actions   = each.value.records
     resources = local.table_arns
   }
-  statement {
-    sid       = "RuntimeProvisioning"
-    actions   = each.value.runtime
-    resources = [local.queue_arn_prefix, local.catalog_buckets]
+  dynamic "statement" {
+    for_each = length(each.value.runtime) > 0 ? [1] : []
+    content {
+      sid       = "RuntimeProvisioning"
+      actions   = each.value.runtime
+      resources = [local.queue_arn_prefix, local.catalog_buckets]
+    }
   }
   dynamic "statement" {
     for_each = length(each.value.consumes) > 0 ? [1] : []

@@ -1,5 +1,6 @@
 # Dynastore Assets on AWS: S3 landing bucket -> SQS -> Lambda indexing, DynamoDB records, SQS task
-# queue -> Lambda worker, API Gateway HTTP API -> Lambda API, EventBridge Scheduler -> maintenance.
+# queue -> Lambda worker, API Gateway HTTP API -> Lambda API, EventBridge Scheduler -> maintenance,
+# SQS publish-envelope queue (seed 003) -> Lambda on_stac_event.
 # Names follow the aws backend: table <table_prefix>-metadata (pk/sk, gsi1, TTL expires_at),
 # task queues <queue_prefix>-<name> with the dead-letter queue <queue_prefix>-dlq.
 
@@ -19,7 +20,7 @@ locals {
   tasks_dlq_name     = "${local.queue_prefix}-dlq"
   events_queue_name  = "${var.name_prefix}-object-events"
   # Every Lambda processes a batch within this; SQS hides a message 6x as long (AWS guidance).
-  function_timeout = { api = 29, on_object_event = 120, run_task = 900, maintenance = 900 }
+  function_timeout = { api = 29, on_object_event = 120, run_task = 900, maintenance = 900, on_stac_event = 120 }
   tags             = merge({ app = "dynastore" }, var.tags)
 }
 
@@ -73,6 +74,19 @@ data "aws_iam_policy_document" "kms" {
       identifiers = ["logs.${var.region}.amazonaws.com"]
     }
   }
+  # Publishers of envelopes encrypt what they send to the (encrypted) envelope queue.
+  dynamic "statement" {
+    for_each = length(var.esgf_publisher_arns) > 0 ? [1] : []
+    content {
+      sid       = "EsgfPublishersSend"
+      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+      resources = ["*"]
+      principals {
+        type        = "AWS"
+        identifiers = var.esgf_publisher_arns
+      }
+    }
+  }
 }
 
 # --- secrets: the API keys (value set out of band, never in Terraform state) -----------------------
@@ -113,5 +127,6 @@ module "functions" {
   kms_key_arn            = aws_kms_key.this.arn
   log_retention_days     = var.log_retention_days
   maintenance_dlq_arn    = aws_sqs_queue.maintenance_dlq.arn
+  esgf_catalog_id        = var.esgf_catalog_id
   tags                   = local.tags
 }

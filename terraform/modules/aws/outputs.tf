@@ -19,17 +19,24 @@ output "api_keys_secret_arn" {
 }
 
 output "queues" {
-  description = "URLs of the object-event and task queues and their dead-letter queues."
+  description = "URLs of the object-event, task and publish-envelope queues and their dead-letter queues."
   value = {
     object_events     = aws_sqs_queue.object_events.url
     object_events_dlq = aws_sqs_queue.object_events_dlq.url
     tasks             = aws_sqs_queue.tasks.url
     tasks_dlq         = aws_sqs_queue.tasks_dlq.url
     maintenance_dlq   = aws_sqs_queue.maintenance_dlq.url
+    esgf_events       = aws_sqs_queue.esgf_events.url
+    esgf_events_dlq   = aws_sqs_queue.esgf_events_dlq.url
   }
 }
 
 output "function_names" {
   description = "Handler name => Lambda function name."
   value       = module.functions.function_names
+}
+
+output "esgf_queue_url" {
+  description = "SQS queue of the seed 003 publish envelopes (one envelope per message; attribute catalog_id optional)."
+  value       = aws_sqs_queue.esgf_events.url
 }

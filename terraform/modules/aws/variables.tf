@@ -153,3 +153,23 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "esgf_catalog_id" {
+  description = "Catalog an envelope from the envelope queue applies to when its message has no catalog_id attribute (DYNASTORE_ESGF_CATALOG_ID)."
+  type        = string
+  default     = "esgf"
+  validation {
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9._~-]{0,254}$", var.esgf_catalog_id))
+    error_message = "esgf_catalog_id must be a catalog id (1-255 of A-Z a-z 0-9 . _ ~ -, starting with a letter or digit)."
+  }
+}
+
+variable "esgf_publisher_arns" {
+  description = "IAM principals (role/user ARNs, also of other accounts) allowed to send envelopes to the envelope queue; same-account principals may also be allowed by their own IAM policy."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for arn in var.esgf_publisher_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:", arn))])
+    error_message = "esgf_publisher_arns entries are IAM ARNs (arn:aws:iam::<account>:role/...); never \"*\"."
+  }
+}

@@ -1,5 +1,5 @@
 # Dynastore Assets on Google Cloud: one landing bucket (or one bucket per catalog), Firestore with
-# the backend's indexes, Cloud Tasks, four Cloud Functions (gen2), Eventarc triggers, Cloud
+# the backend's indexes, Cloud Tasks, five Cloud Functions (gen2), Eventarc triggers, the publish-envelope topic, Cloud
 # Scheduler jobs and least-privilege identities. Each concern is a submodule; this module wires
 # their names together so every environment variable matches what the code reads.
 
@@ -35,6 +35,7 @@ locals {
     on_object_event = { memory = "512Mi", cpu = "1", timeout_seconds = 300, max_instances = 20, concurrency = 8, ingress = "ALLOW_INTERNAL_ONLY" }
     run_task        = { memory = "1Gi", cpu = "1", timeout_seconds = 1800, max_instances = 10, concurrency = 1, ingress = "ALLOW_ALL" }
     scheduled       = { memory = "512Mi", cpu = "1", timeout_seconds = 1800, max_instances = 2, concurrency = 1, ingress = "ALLOW_ALL" }
+    on_stac_event   = { memory = "512Mi", cpu = "1", timeout_seconds = 300, max_instances = 10, concurrency = 8, ingress = "ALLOW_INTERNAL_ONLY" }
   }
   function_settings = {
     for target, defaults in local.function_defaults :
@@ -100,6 +101,18 @@ module "queues" {
   depends_on = [google_project_service.this]
 }
 
+# Seed 003 publish envelopes: the topic publishers send to (and its dead-letter topic).
+module "esgf_events" {
+  source = "./esgf_events"
+
+  project_id  = var.project_id
+  name_prefix = var.name_prefix
+  labels      = var.labels
+  publishers  = var.esgf_publishers
+
+  depends_on = [google_project_service.this]
+}
+
 module "iam" {
   source = "./iam"
 
@@ -151,6 +164,11 @@ module "functions" {
   max_upload_bytes   = var.max_upload_bytes
   log_level          = var.log_level
   function_settings  = local.function_settings
+
+  esgf_topic_id             = module.esgf_events.topic_id
+  esgf_dead_letter_topic_id = module.esgf_events.dead_letter_topic_id
+  esgf_catalog_id           = var.esgf_catalog_id
+  pubsub_agent              = module.esgf_events.pubsub_agent
 
   # IAM first: a function whose identity cannot yet read Firestore fails its first requests, and
   # Eventarc refuses storage triggers until the Cloud Storage agent may publish.

@@ -63,3 +63,18 @@ output "admin_api_key" {
   value       = module.functions.admin_api_key
   sensitive   = true
 }
+
+output "esgf_topic" {
+  description = "Pub/Sub topic of the seed 003 publish envelopes (one envelope per message; attribute catalog_id optional)."
+  value       = module.esgf_events.topic
+}
+
+output "esgf_dead_letter_subscription" {
+  description = "Subscription holding the envelopes on_stac_event failed on after every retry."
+  value       = module.esgf_events.dead_letter_subscription
+}
+
+output "esgf_dead_letter_command" {
+  description = "Run once after the first apply: attaches the dead-letter topic to Eventarc's subscription (Terraform cannot)."
+  value       = module.functions.esgf_dead_letter_command
+}

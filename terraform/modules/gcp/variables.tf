@@ -325,7 +325,7 @@ variable "log_level" {
 }
 
 variable "function_overrides" {
-  description = "Per-function sizing overrides, keyed by target (api, on_object_event, run_task, scheduled)."
+  description = "Per-function sizing overrides, keyed by target (api, on_object_event, run_task, scheduled, on_stac_event)."
   type = map(object({
     memory          = optional(string)
     cpu             = optional(string)
@@ -336,8 +336,8 @@ variable "function_overrides" {
   }))
   default = {}
   validation {
-    condition     = alltrue([for target in keys(var.function_overrides) : contains(["api", "on_object_event", "run_task", "scheduled"], target)])
-    error_message = "function_overrides keys must be api, on_object_event, run_task or scheduled."
+    condition     = alltrue([for target in keys(var.function_overrides) : contains(["api", "on_object_event", "run_task", "scheduled", "on_stac_event"], target)])
+    error_message = "function_overrides keys must be api, on_object_event, run_task, scheduled or on_stac_event."
   }
   validation {
     condition = alltrue([
@@ -345,5 +345,27 @@ variable "function_overrides" {
       settings.ingress == null || contains(["ALLOW_ALL", "ALLOW_INTERNAL_ONLY", "ALLOW_INTERNAL_AND_GCLB"], coalesce(settings.ingress, "ALLOW_ALL"))
     ])
     error_message = "ingress must be ALLOW_ALL, ALLOW_INTERNAL_ONLY or ALLOW_INTERNAL_AND_GCLB."
+  }
+}
+
+# --- publish envelopes (seed 003) ----------------------------------------------------------------
+
+variable "esgf_catalog_id" {
+  description = "Catalog an envelope from the topic applies to when its message has no catalog_id attribute (DYNASTORE_ESGF_CATALOG_ID)."
+  type        = string
+  default     = "esgf"
+  validation {
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9._~-]{0,254}$", var.esgf_catalog_id))
+    error_message = "esgf_catalog_id must be a catalog id (1-255 of A-Z a-z 0-9 . _ ~ -, starting with a letter or digit)."
+  }
+}
+
+variable "esgf_publishers" {
+  description = "Principals allowed to publish envelopes to the topic (e.g. serviceAccount:publisher@P.iam.gserviceaccount.com); nobody else may."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for member in var.esgf_publishers : can(regex("^(user|serviceAccount|group|domain|principal|principalSet):", member))])
+    error_message = "esgf_publishers entries are IAM members (serviceAccount:..., group:..., user:...); never allUsers."
   }
 }

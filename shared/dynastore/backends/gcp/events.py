@@ -156,3 +156,21 @@ def _b64_to_hex(value: Any) -> str | None:
         return base64.b64decode(str(value), validate=True).hex()
     except (binascii.Error, ValueError):
         return None
+
+
+def pubsub_message(event: Any) -> tuple[bytes, dict[str, str]]:
+    """The payload bytes and attributes of the Pub/Sub message a ``messagePublished`` CloudEvent
+    (Eventarc Pub/Sub trigger, or functions-framework's conversion of a raw push) carries.
+
+    ``Invalid`` when it carries no message, or the message's data is not base64."""
+    data = event.get_data() if hasattr(event, "get_data") else event.get("data")
+    body = _json(data)
+    message = body.get("message") if isinstance(body, dict) else None
+    if not isinstance(message, dict):
+        raise Invalid("a Pub/Sub CloudEvent without a message")
+    attributes = {str(k): str(v) for k, v in (message.get("attributes") or {}).items()}
+    try:
+        payload = base64.b64decode(message.get("data") or "", validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise Invalid("a Pub/Sub message whose data is not base64") from exc
+    return payload, attributes

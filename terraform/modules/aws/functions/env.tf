@@ -9,6 +9,7 @@ locals {
     on_object_event = "${var.name_prefix}-on-object-event"
     run_task        = "${var.name_prefix}-run-task"
     maintenance     = "${var.name_prefix}-maintenance"
+    on_stac_event   = "${var.name_prefix}-on-stac-event"
   }
 
   common_env = {
@@ -41,6 +42,8 @@ locals {
     on_object_event = {}
     run_task        = {}
     maintenance     = {}
+    # The catalog of an envelope whose message has no catalog_id attribute.
+    on_stac_event = { DYNASTORE_ESGF_CATALOG_ID = var.esgf_catalog_id }
   }
 
   environment = {

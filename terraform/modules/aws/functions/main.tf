@@ -1,4 +1,4 @@
-# The four Lambda functions of functions/aws/handlers.py, from one content-hashed bundle plus a
+# The Lambda functions of functions/aws/handlers.py, from one content-hashed bundle plus a
 # dependencies layer (scripts/package_functions.py --cloud aws --with-dependencies): a code change
 # changes source_code_hash and redeploys; nothing else does.
 

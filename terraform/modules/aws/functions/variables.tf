@@ -113,3 +113,8 @@ variable "tags" {
   description = "Tags of every resource."
   type        = map(string)
 }
+
+variable "esgf_catalog_id" {
+  description = "Catalog an envelope applies to when its message has no catalog_id attribute (DYNASTORE_ESGF_CATALOG_ID)."
+  type        = string
+}

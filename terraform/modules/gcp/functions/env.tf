@@ -14,6 +14,7 @@ locals {
     on_object_event = "${var.name_prefix}-on-object-event"
     run_task        = "${var.name_prefix}-run-task"
     scheduled       = "${var.name_prefix}-scheduled"
+    on_stac_event   = "${var.name_prefix}-on-stac-event"
   }
 
   function_urls = {
@@ -51,6 +52,8 @@ locals {
     on_object_event = {}
     run_task        = {}
     scheduled       = {}
+    # The catalog of an envelope whose message has no catalog_id attribute.
+    on_stac_event = { DYNASTORE_ESGF_CATALOG_ID = var.esgf_catalog_id }
   }
 
   environment = {
@@ -68,6 +71,7 @@ locals {
     on_object_event = {}
     run_task        = {}
     scheduled       = {}
+    on_stac_event   = {}
   }
 
   api_keys_secret = coalesce(var.api_keys_secret_id, "${var.name_prefix}-api-keys")

@@ -2,6 +2,7 @@
 #
 #   api              allUsers when api_public (the API checks its own keys), else api_invokers
 #   on_object_event  the Eventarc trigger identity only
+#   on_stac_event    the Eventarc trigger identity only
 #   run_task         the Cloud Tasks OIDC identity only
 #   scheduled        the Cloud Scheduler identity only (granted by the scheduler module)
 
@@ -13,6 +14,7 @@ locals {
     {
       "on_object_event/eventarc" = { target = "on_object_event", member = "serviceAccount:${var.events_invoker_email}" }
       "run_task/tasks"           = { target = "run_task", member = "serviceAccount:${var.tasks_invoker_email}" }
+      "on_stac_event/eventarc"   = { target = "on_stac_event", member = "serviceAccount:${var.events_invoker_email}" }
     },
     {
       for member in local.api_invoker_members :

@@ -1,4 +1,4 @@
-# The four Cloud Functions (gen2) of functions/gcp/main.py, built from one source bundle.
+# The Cloud Functions (gen2) of functions/gcp/main.py, built from one source bundle.
 
 # --- source and build ----------------------------------------------------------------------------
 

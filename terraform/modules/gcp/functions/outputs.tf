@@ -33,3 +33,13 @@ output "admin_api_key" {
   value       = var.api_keys_secret_id == null ? random_password.admin_api_key[0].result : null
   sensitive   = true
 }
+
+output "esgf_subscription" {
+  description = "The Pub/Sub subscription Eventarc created for the envelope topic."
+  value       = google_eventarc_trigger.esgf_events.transport[0].pubsub[0].subscription
+}
+
+output "esgf_dead_letter_command" {
+  description = "Run once after apply: attaches the dead-letter topic to the Eventarc subscription of the envelope topic."
+  value       = local.esgf_dead_letter_command
+}

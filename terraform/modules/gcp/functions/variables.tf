@@ -164,3 +164,25 @@ variable "function_settings" {
     ingress         = string
   }))
 }
+
+# --- publish envelopes (seed 003) ----------------------------------------------------------------
+
+variable "esgf_topic_id" {
+  description = "Full id (projects/P/topics/T) of the topic publishers send envelopes to; its Eventarc trigger calls on_stac_event."
+  type        = string
+}
+
+variable "esgf_dead_letter_topic_id" {
+  description = "Full id of the topic envelopes go to after the last failed delivery."
+  type        = string
+}
+
+variable "esgf_catalog_id" {
+  description = "Catalog an envelope applies to when its message has no catalog_id attribute (DYNASTORE_ESGF_CATALOG_ID)."
+  type        = string
+}
+
+variable "pubsub_agent" {
+  description = "The project's Pub/Sub service agent, member form (forwards dead letters)."
+  type        = string
+}

@@ -1,6 +1,6 @@
 # Identities of the deployment and every role they hold. One service account per function, plus
 # the identities Eventarc, Cloud Tasks, Cloud Scheduler and Cloud Build act as. The table in
-# `local.runtime` is the whole policy of the four functions; terraform/modules/gcp/README.md maps
+# `local.runtime` is the whole policy of the five functions; terraform/modules/gcp/README.md maps
 # each grant to the code path that needs it.
 
 locals {
@@ -11,8 +11,9 @@ locals {
     on_object_event = { id = "${var.name_prefix}-indexer", title = "Dynastore on_object_event function" }
     run_task        = { id = "${var.name_prefix}-worker", title = "Dynastore run_task function" }
     scheduled       = { id = "${var.name_prefix}-scheduled", title = "Dynastore scheduled function" }
+    on_stac_event   = { id = "${var.name_prefix}-esgf", title = "Dynastore on_stac_event function" }
     tasks_oidc      = { id = "${var.name_prefix}-tasks-oidc", title = "Dynastore Cloud Tasks -> run_task caller" }
-    eventarc        = { id = "${var.name_prefix}-eventarc", title = "Dynastore Eventarc -> on_object_event caller" }
+    eventarc        = { id = "${var.name_prefix}-eventarc", title = "Dynastore Eventarc -> event functions caller" }
     scheduler       = { id = "${var.name_prefix}-scheduler", title = "Dynastore Cloud Scheduler -> scheduled caller" }
     build           = { id = "${var.name_prefix}-build", title = "Dynastore Cloud Functions builder" }
   }
@@ -47,6 +48,11 @@ locals {
     scheduled = {
       landing = "roles/storage.objectUser", catalog_buckets = "roles/storage.objectUser"
       enqueue = false, provision = true, deprovision = true, sign_urls = false, health = false
+    }
+    # Envelopes write items and asset records; a hard delete (DELETE envelope) removes the files.
+    on_stac_event = {
+      landing = "roles/storage.objectUser", catalog_buckets = "roles/storage.objectUser"
+      enqueue = false, provision = false, deprovision = false, sign_urls = false, health = false
     }
   }
 
