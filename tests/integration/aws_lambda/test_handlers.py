@@ -144,8 +144,8 @@ def test_maintenance_runs_reconcile_and_cleanup_and_rejects_an_unknown_action(
     put_object(handlers)
     # WHEN the scheduler's input invokes maintenance
     result = handlers.maintenance(load_event("scheduler_maintenance.json"), context)
-    # THEN reconcile indexed it and cleanup ran
-    assert set(result) == {"reconcile", "cleanup"}
+    # THEN every scheduled job ran (reconcile indexed it; cleanup, version retention, registry health)
+    assert set(result) == {"reconcile", "cleanup", "retention", "aios_registry"}
     listed = api_get(handlers, context, "/assets/catalogs/demo/collections/docs/assets")
     assert [asset["storage"]["key"] for asset in json.loads(listed["body"])["assets"]] == [KEY]
     # AND a schedule with an action it does not know fails loudly
