@@ -49,7 +49,7 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 
 def make_cog(tmp_path: Path) -> Path:
-    """A 1200 × 800, 3-band Cloud-Optimized GeoTIFF with internal overviews (GDAL's COG driver)."""
+    """A 1200 x 800, 3-band Cloud-Optimized GeoTIFF with internal overviews (GDAL's COG driver)."""
     plain = write_geotiff(tmp_path / "plain.tif", width=1200, height=800, count=3, dtype="uint8", tiled=True)
     cog = tmp_path / "scene.tif"
     raster.to_cog(plain, cog)

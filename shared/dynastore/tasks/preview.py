@@ -66,7 +66,7 @@ def render_preview(source: Path, target: Path, *, max_size: int = DEFAULT_MAX_SI
 
 
 def _to_rgba(data: np.ma.MaskedArray) -> np.ndarray:
-    """Bands (1 or 3, masked) → 4 × H × W uint8: each band stretched 2–98 %, alpha 0 where any band is masked."""
+    """Bands (1 or 3, masked) → 4 x H x W uint8: each band stretched 2-98 %, alpha 0 where any band is masked."""
     mask = np.ma.getmaskarray(data).any(axis=0)
     valid = ~mask
     bands = []
