@@ -68,7 +68,14 @@ def plugin_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 
 def test_builtins_describe_themselves_as_processes() -> None:
     registry = default_registry(plugins=False)
-    assert [t.id for t in registry.all()] == ["checksum", "convert", "export-static", "gdalinfo", "ingestion"]
+    assert [t.id for t in registry.all()] == [
+        "checksum",
+        "convert",
+        "export-static",
+        "gdalinfo",
+        "ingestion",
+        "thumbnail",
+    ]
     for task in registry.all():
         doc = task.describe()
         assert doc["id"] == task.id and doc["title"] and doc["description"]

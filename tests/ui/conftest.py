@@ -10,6 +10,7 @@ aborted and recorded, and the test fails if one was attempted. Screenshots go to
 from __future__ import annotations
 
 import os
+import tempfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ import pytest
 from support.backends import BACKENDS
 from support.live_api import KEYS, LiveApi, start_live_api
 from support.stac_docs import collection_doc, item_doc
+from tasks.files import write_geotiff
 
 CHROMIUM = os.environ.get("DYNASTORE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -54,13 +56,16 @@ def png(red: int, green: int, blue: int, size: int = 8) -> bytes:
 class Site:
     """A served app with one seeded catalog: collection ``tracks``, item ``bluefin-12`` at lon 10..11,
     lat 40..41, two versions of ``scene@<stamp>.png`` and a file ``bluefin-track.geojson``, one
-    accepted job and a file whose sidecar failed to index (``failed_key``, the sidecar's key)."""
+    accepted job and a file whose sidecar failed to index (``failed_key``, the sidecar's key).
+    A second catalog (``raster_catalog``) holds two GeoTIFF versions ``grid@<stamp>.tif`` (no previews
+    yet) in item ``rasters/grid-7``."""
 
     api: LiveApi
     backend: str
     catalog: str = ""
     assets: dict[str, dict[str, Any]] = field(default_factory=dict)
     failed_key: str = ""
+    raster_catalog: str = ""
 
     @property
     def ui(self) -> str:
@@ -98,7 +103,25 @@ def _seed(api: LiveApi, backend: str) -> Site:
     api.services.adapters.blobs.put(site.failed_key, b"{not json", content_type="application/json")
     outcomes = api.services.indexing.index_keys([data_key, site.failed_key], listed=True)
     assert [o.status for o in outcomes if o.key == site.failed_key] == ["failed"], outcomes
+    _seed_rasters(api, site)
     return site
+
+
+def _seed_rasters(api: LiveApi, site: Site) -> None:
+    """Two GeoTIFF versions of ``grid`` in their own catalog (the counts of the first catalog stay as they are)."""
+    site.raster_catalog = api.new_catalog("ui-rasters")
+    stac = api.services.stac
+    assert stac is not None
+    stac.create_collection(site.raster_catalog, collection_doc("rasters", start="2024-01-01T00:00:00Z"), actor="test")
+    item = item_doc("grid-7", "rasters", (10.0, 40.0, 11.0, 41.0), datetime="2024-01-01T10:00:00Z")
+    stac.create_item(site.raster_catalog, "rasters", item, actor="test")
+    base = f"/assets/catalogs/{site.raster_catalog}/collections/rasters/items/grid-7/assets/upload"
+    with tempfile.TemporaryDirectory() as folder:
+        for label, stamp, count in (("grid-old", VERSIONS[0], 1), ("grid-new", VERSIONS[1], 3)):
+            path = write_geotiff(Path(folder) / f"grid@{stamp}.tif", width=96, height=64, count=count, dtype="uint8")
+            response = api.editor.post(base, files={"file": (path.name, path.read_bytes(), "image/tiff")})
+            assert response.status_code == 201, response.text
+            site.assets[label] = response.json()
 
 
 @pytest.fixture(scope="session")

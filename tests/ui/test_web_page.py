@@ -106,6 +106,39 @@ def test_history_panel_compares_two_versions_side_by_side(browse: Browse) -> Non
     browse.screenshot("compare")
 
 
+def test_comparing_two_geotiff_versions_shows_both_previews_made_by_an_editor(browse: Browse) -> None:
+    # GIVEN two GeoTIFF versions without previews WHEN a reader compares them
+    site = browse.site
+    new = site.assets["grid-new"]
+    fragment = f"#/asset/{site.raster_catalog}/rasters/grid-7/{new['id']}"
+    page = browse.open(fragment, role="reader")
+    page.get_by_role("button", name="Compare").click()
+    # THEN it says there is no preview yet and offers the reader no button to make one
+    expect(page.locator("#compare-result .raster-preview")).to_have_count(2)
+    expect(page.locator("#compare-result")).to_contain_text("No preview of this raster yet")
+    expect(page.get_by_role("button", name="Make preview")).to_have_count(0)
+
+    # WHEN an editor compares them and makes both previews
+    page = browse.open(fragment)
+    page.get_by_role("button", name="Compare").click()
+    for name in ("grid@" + VERSIONS[0] + ".tif", "grid@" + VERSIONS[1] + ".tif"):
+        page.get_by_role("button", name=f"Make preview of {name}").click()
+    # THEN both versions' previews load side by side (real PNGs rendered by the thumbnail task)
+    expect(page.locator("#compare-result .raster-preview img")).to_have_count(2)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#compare-result .raster-preview img')]"
+        ".every(i => i.complete && i.naturalWidth === 96 && i.naturalHeight === 64)"
+    )
+    browse.screenshot("compare-rasters")
+    # AND a reader comparing them again sees the stored previews
+    page = browse.open(fragment, role="reader")
+    page.get_by_role("button", name="Compare").click()
+    page.wait_for_function(
+        "() => { const imgs = [...document.querySelectorAll('#compare-result .raster-preview img')];"
+        " return imgs.length === 2 && imgs.every(i => i.complete && i.naturalWidth > 0); }"
+    )
+
+
 def test_jobs_live_status_and_dismiss(browse: Browse) -> None:
     # GIVEN an accepted checksum job WHEN an editor opens the jobs page and dismisses it
     job = browse.site.assets["job"]

@@ -31,17 +31,28 @@ class StagedAsset:
 
 
 @dataclass
+class StagedFile:
+    """A derived file a task produced that is no asset of its own (a preview): uploaded to ``key`` as is."""
+
+    key: str
+    path: Path
+    content_type: str
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class StagedWrites:
     """What a task wants written; the runner commits it after the task returned."""
 
     collections: list[dict[str, Any]] = field(default_factory=list)  # STAC collections created if missing
     items: list[dict[str, Any]] = field(default_factory=list)  # STAC items, created or replaced
     assets: list[StagedAsset] = field(default_factory=list)
+    files: list[StagedFile] = field(default_factory=list)  # derived files written before the asset update
     asset_update: dict[str, Any] = field(default_factory=dict)  # merged into the asset the task ran on
     catalog_id: str | None = None  # the catalog items and collections go to (default: the asset's)
 
     def is_empty(self) -> bool:
-        return not (self.collections or self.items or self.assets or self.asset_update)
+        return not (self.collections or self.items or self.assets or self.files or self.asset_update)
 
 
 class TaskContext:
@@ -176,6 +187,9 @@ class TaskContext:
 
     def stage_asset(self, key: str, path: Path, fields: dict[str, Any]) -> None:
         self.staged.assets.append(StagedAsset(key=key, path=path, fields=fields))
+
+    def stage_file(self, key: str, path: Path, content_type: str, metadata: dict[str, str] | None = None) -> None:
+        self.staged.files.append(StagedFile(key=key, path=path, content_type=content_type, metadata=metadata or {}))
 
     def update_asset(self, fields: dict[str, Any]) -> None:
         """Fields to merge into the asset the task ran on (``metadata`` is deep-merged)."""

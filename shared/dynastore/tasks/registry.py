@@ -104,8 +104,9 @@ def builtin_tasks() -> list[Task]:
     from dynastore.tasks.export_static import ExportStaticTask
     from dynastore.tasks.gdalinfo import GdalInfoTask
     from dynastore.tasks.ingestion import IngestionTask
+    from dynastore.tasks.thumbnail import ThumbnailTask
 
-    return [GdalInfoTask(), ChecksumTask(), IngestionTask(), ConvertTask(), ExportStaticTask()]
+    return [GdalInfoTask(), ChecksumTask(), IngestionTask(), ConvertTask(), ExportStaticTask(), ThumbnailTask()]
 
 
 def default_registry(*, plugins: bool = True) -> TaskRegistry:

@@ -4,6 +4,8 @@
 (function () {
   const { el, api, enc } = DS;
   const PREVIEWABLE = /^image\/(png|jpeg|gif|webp)/;
+  const RASTER = /^image\/tiff|geotiff|cloud-optimized/i; // previewed through the thumbnail task's PNG
+  const RASTER_FILE = /\.(tiff?|cog)$/i;
 
   /* {"a": {"b": 1}} → [["a.b", "1"]] (arrays and scalars as JSON). */
   function flatten(value, prefix = "", out = new Map()) {
@@ -64,9 +66,43 @@
     return same.map(({ d, v }, i) => ({ label: v.version, latest: d.latest === true || (d.latest == null && i === 0), doc: d }));
   }
 
+  /* A GeoTIFF/COG: the PNG the thumbnail task stored (GET <asset>/preview.png); when there is none, an
+     editor gets a "Make preview" button that runs the task synchronously and shows the result. */
+  async function rasterPreview(doc) {
+    const holder = el("div", { class: "raster-preview" });
+    const name = DS.fileName(doc) || doc.id;
+    const show = async () => {
+      const response = await api(`${DS.assetPath(doc)}/preview.png`, { raw: true });
+      if (response.ok) {
+        holder.replaceChildren(el("img", { alt: `preview of ${name}`, src: URL.createObjectURL(await response.blob()) }));
+        return;
+      }
+      if (response.status !== 404) throw new Error(`preview answered ${response.status}`);
+      const status = el("span", { role: "status" });
+      const make = DS.canWrite(doc.catalog_id) ? el("button", { type: "button", class: "make-preview",
+        "aria-label": `Make preview of ${name}`, onclick: async (event) => {
+          event.target.disabled = true;
+          status.textContent = "rendering…";
+          try {
+            const result = await api(`${DS.assetPath(doc)}/tasks/thumbnail/execute?mode=sync-execute`, {
+              method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
+            if (result && result.key) await show();
+            else status.replaceChildren("still running: job ", el("a", { href: "#/jobs" }, result.jobID || result.id), "; compare again when it is done");
+          } catch (error) {
+            status.textContent = error.message;
+            event.target.disabled = false;
+          }
+        } }, "Make preview") : null;
+      holder.replaceChildren(el("p", { class: "muted" }, "No preview of this raster yet. ", make, " ", status));
+    };
+    await show().catch((error) => holder.replaceChildren(el("p", { class: "error" }, `preview failed: ${error.message}`)));
+    return holder;
+  }
+
   async function preview(doc) {
+    if (RASTER.test(doc.type || "") || (!doc.type && RASTER_FILE.test(DS.fileName(doc)))) return rasterPreview(doc);
     if (!PREVIEWABLE.test(doc.type || "")) {
-      return el("p", { class: "muted" }, `No preview for ${doc.type || "this type"}: metadata only (browser preview covers PNG, JPEG, GIF and WebP).`);
+      return el("p", { class: "muted" }, `No preview for ${doc.type || "this type"}: metadata only (browser preview covers PNG, JPEG, GIF and WebP; GeoTIFF/COG through the thumbnail task).`);
     }
     try {
       const img = el("img", { alt: `preview of ${DS.fileName(doc)}`, src: URL.createObjectURL(await download(doc)) });

@@ -97,6 +97,11 @@ class JobCommitter:
             with new.path.open("rb") as data:
                 blobs.put(new.key, data, content_type=fields.get("type"), metadata={"asset_id": asset_id})
             self.assets.put(scope, asset_id, {**fields, "href": blobs.href(new.key)}, actor=actor)
+        for derived in staged.files:  # before the asset update that may name them
+            with derived.path.open("rb") as data:
+                (ctx.blobs or self.blobs).put(
+                    derived.key, data, content_type=derived.content_type, metadata=derived.metadata
+                )
         if plan.asset_patch:
             self._merge_into_asset(job, plan.asset_patch)
 
