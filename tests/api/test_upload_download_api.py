@@ -47,6 +47,20 @@ def test_upload_stores_the_file_under_the_binding_and_records_size_and_checksum(
     assert [e["action"] for e in api.audit(scoped, doc["id"])] == ["create"]
 
 
+def test_uploading_versioned_file_names_to_an_item_ranks_them_at_once(api: Api, scoped: str) -> None:
+    # GIVEN two versions of a track uploaded to an item, newest last (seed 004 file names)
+    base = f"/assets/catalogs/{scoped}/collections/s2/items/scene-1/assets"
+    old = upload(api, f"{base}/upload", "track@2025-08-10T0955Z.geojson", b'{"v": 1}')
+    new = upload(api, f"{base}/upload", "track@2025-08-11T1112Z.geojson", b'{"v": 2}')
+    # THEN the answer of the newest already carries its version and latest flag (no storage event needed)
+    assert new.status_code == 201, new.text
+    assert new.json()["version"] == "2025-08-11T11:12Z" and new.json()["latest"] is True
+    # AND the older one lost the flag, and @latest resolves to the newest file's bytes
+    older = api.reader.get(f"{base}/{old.json()['id']}").json()
+    assert older["version"] == "2025-08-10T09:55Z" and not older.get("latest")
+    assert api.reader.get(f"{base}/track@latest/download").content == b'{"v": 2}'
+
+
 def test_upload_to_a_collection_with_an_explicit_id(api: Api, scoped: str) -> None:
     base = f"/assets/catalogs/{scoped}/collections/s2/assets"
     response = upload(api, f"{base}/upload", "guide.pdf", b"%PDF-1.7 hello", {"id": "guide"})
