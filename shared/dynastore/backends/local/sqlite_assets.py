@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from dynastore.backends.local.grams import SHORT_Q_MAX, gram_range, short_grams
 from dynastore.backends.local.sql_filters import split_filter
 from dynastore.backends.local.sqlite_base import SqliteDatabase, gc_paused
 from dynastore.backends.local.sqlite_catalogs import item_geometry_condition, marks, time_overlap
@@ -43,8 +44,14 @@ ASSET_SORT_SQL = {
 }
 EXPORT_BATCH = 1000
 TRIGRAM = 3
-# Up to this many trigram candidates, the index drives a q search; beyond, an ordered scan does.
+# Up to this many trigram (or, for a 1-2 character q, 2-gram) candidates, the index drives a q
+# search; beyond, an ordered scan does: q then occurs in more than 1 row in 200 at 1M assets, so
+# the scan meets a page of 100 within ~20,000 rows (measured: scripts/bench/short_q.py).
 FTS_DRIVE_MAX = 5000
+_GRAMS_INSERT = (
+    "INSERT INTO asset_grams (gram, seq) SELECT g.value, a.seq "
+    "FROM assets AS a, json_each(short_grams(a.search_text)) AS g WHERE a.seq > ?"
+)
 
 
 def asset_columns(doc: Doc) -> dict[str, Any]:
@@ -174,6 +181,7 @@ class AssetRecords:
                     "INSERT INTO assets_fts (rowid, search_text) SELECT seq, search_text FROM assets WHERE seq > ?",
                     (last_seq,),
                 )
+                conn.execute(_GRAMS_INSERT, (last_seq,))
             if updates:
                 conn.executemany(_UPDATE, updates)
             if reindex:
@@ -183,6 +191,15 @@ class AssetRecords:
                 )
                 conn.executemany(
                     "INSERT INTO assets_fts (rowid, search_text) VALUES (?, ?)", [(seq, new) for seq, _, new in reindex]
+                )
+                regram = [(seq, set(short_grams(old)), set(short_grams(new))) for seq, old, new in reindex]
+                conn.executemany(
+                    "DELETE FROM asset_grams WHERE gram = ? AND seq = ?",
+                    [(gram, seq) for seq, old, new in regram for gram in old - new],
+                )
+                conn.executemany(
+                    "INSERT INTO asset_grams (gram, seq) VALUES (?, ?)",
+                    [(gram, seq) for seq, old, new in regram for gram in new - old],
                 )
             insert_audits(conn, audits)
         return stored
@@ -234,7 +251,18 @@ class AssetRecords:
         if query.q:
             text = query.q.lower()
             # FTS5 cannot parse a NUL inside a phrase; instr() alone matches such text exactly
-            if len(text) >= TRIGRAM and "\x00" not in text and (count or self._fts_is_selective(text)):
+            if len(text) <= SHORT_Q_MAX:
+                low, high = gram_range(text)
+                grams_sql = "gram >= ?" + (" AND gram < ?" if high is not None else "")
+                grams_params = [low] if high is None else [low, high]
+                if count or self._grams_are_selective(grams_sql, grams_params):
+                    # the 2-gram postings drive, as the trigram index does for longer text
+                    from_sql = (
+                        f"(SELECT DISTINCT seq AS fts_seq FROM asset_grams WHERE {grams_sql}) AS f "
+                        "CROSS JOIN assets AS a ON a.seq = f.fts_seq"
+                    )
+                    from_params = grams_params
+            elif "\x00" not in text and (count or self._fts_is_selective(text)):
                 # few candidates: the trigram index drives (CROSS JOIN keeps it the outer loop) and
                 # instr() keeps the exact semantics
                 from_sql = (
@@ -265,6 +293,14 @@ class AssetRecords:
         row = self.db.query_one(
             "SELECT count(*) FROM (SELECT 1 FROM assets_fts WHERE assets_fts MATCH ? LIMIT ?)",
             (fts_phrase(text), self.fts_drive_max + 1),
+        )
+        return bool(row[0] <= self.fts_drive_max)
+
+    def _grams_are_selective(self, grams_sql: str, grams_params: list[str]) -> bool:
+        """``_fts_is_selective`` for a 1-2 character ``q`` (counts postings: an upper bound of rows)."""
+        row = self.db.query_one(
+            f"SELECT count(*) FROM (SELECT 1 FROM asset_grams WHERE {grams_sql} LIMIT ?)",
+            (*grams_params, self.fts_drive_max + 1),
         )
         return bool(row[0] <= self.fts_drive_max)
 
