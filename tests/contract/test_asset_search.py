@@ -243,7 +243,9 @@ def test_short_q_follows_writes_updates_and_deletes_and_pages_exactly(store: Met
     )
     store.delete_asset("demo", "a03", audit=audit("demo", "asset"))
     gained = store.get_asset("demo", "a01")
-    store.write_assets([AssetWrite({**gained, "title": "qz"}, expect_rev=gained["rev"])], audits=[audit("demo", "asset")])
+    store.write_assets(
+        [AssetWrite({**gained, "title": "qz"}, expect_rev=gained["rev"])], audits=[audit("demo", "asset")]
+    )
     # THEN short q follows the current text
     expected = sorted({*with_thorn, "a01"} - {"a00", "a03"})
     assert ids(everything(store, replace(query, q="qZ"))) == expected
