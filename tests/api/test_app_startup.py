@@ -50,7 +50,11 @@ def test_a_fresh_process_answers_health_and_stac_without_the_other_routes_schema
     assert loaded["/health"] == {"status": 200, "routes": ["health"], "validators": [], "sdks": []}
     assert loaded["/stac"]["status"] == 200
     assert set(loaded["/stac"]["routes"]) - {"_stac_common"} == {
-        "health", "stac", "stac_collections", "stac_items", "stac_search"
+        "health",
+        "stac",
+        "stac_collections",
+        "stac_items",
+        "stac_search",
     }
     # AND no STAC schema was compiled, no cloud SDK or jsonschema imported
     assert loaded["/stac"]["validators"] == []
