@@ -29,7 +29,7 @@ def short_grams(text: str) -> list[str]:
     if not text:
         return []
     padded = text + "\n"
-    return sorted({padded[i : i + 2] for i in range(len(text))})
+    return list({padded[i : i + 2] for i in range(len(text))})
 
 
 def short_grams_json(text: object) -> str:

@@ -186,7 +186,7 @@ class AssetRecords:
                     "INSERT INTO assets_fts (rowid, search_text) SELECT seq, search_text FROM assets WHERE seq > ?",
                     (last_seq,),
                 )
-                conn.execute(_GRAMS_INSERT, (last_seq,))
+                self._insert_grams(conn, last_seq, [row[2 + _TEXT] for row in inserts])
             if updates:
                 conn.executemany(_UPDATE, updates)
             if reindex:
@@ -208,6 +208,17 @@ class AssetRecords:
                 )
             insert_audits(conn, audits)
         return stored
+
+    @staticmethod
+    def _insert_grams(conn: Any, last_seq: int, texts: list[str]) -> None:
+        """The 2-gram postings of the rows just inserted after ``last_seq``: sorted by gram, so the
+        inserts append to each gram's range (half the cost of unsorted ones). Inside the write
+        transaction the new rows got ``last_seq + 1 ...`` in order; if not, SQL derives them."""
+        if conn.execute("SELECT max(seq) FROM assets").fetchone()[0] != last_seq + len(texts):
+            conn.execute(_GRAMS_INSERT, (last_seq,))
+            return
+        postings = sorted((gram, last_seq + n) for n, text in enumerate(texts, 1) for gram in short_grams(text))
+        conn.executemany("INSERT INTO asset_grams (gram, seq) VALUES (?, ?)", postings)
 
     def delete_asset(self, catalog_id: str, asset_id: str, *, audit: Doc, expect_rev: int | None = None) -> None:
         with self.db.write() as conn:
