@@ -31,7 +31,7 @@ from dynastore.domain.filters import (
 )
 from dynastore.domain.search import AssetQuery, SortDirection, SortKey
 from dynastore.errors import Invalid
-from dynastore.ports import MetadataStore
+from dynastore.ports import AssetWrite, MetadataStore
 from support.paging import all_items, pages
 
 from .helpers import asset_doc, audit, box, collection_doc, item_doc, seed_catalog, write_new
@@ -189,6 +189,13 @@ Q_CASES = [
     "he said",
     "zz-no-match",
     "TIF\ncode",
+    "f\n",
+    "t",
+    "Þ",
+    "x",
+    "C",
+    "-",
+    "1_",
 ]
 
 
@@ -215,6 +222,35 @@ def test_q_matches_id_code_title_and_file_name_but_never_across_fields(store: Me
     assert ids(everything(store, replace(query, q="cde"))) == []
     assert ids(everything(store, replace(query, q="bcd"))) == []
     assert ids(everything(store, replace(query, q="Ab"))) == ["abc"]
+
+
+def test_short_q_follows_writes_updates_and_deletes_and_pages_exactly(store: MetadataStore) -> None:
+    # GIVEN assets whose text holds 1- and 2-character strings in various cases and places
+    seed_catalog(store, "demo")
+    titles = {f"a{n:02d}": ("Þór Qz" if n % 3 == 0 else "plain") for n in range(12)}
+    write_new(store, *(asset_doc("demo", key, title=title) for key, title in titles.items()))
+    query = AssetQuery(catalog_ids=("demo",), q="þ", limit=2)
+    with_thorn = sorted(k for k, t in titles.items() if "Þ" in t)
+    # WHEN searched with 1 and 2 characters, in either case, two per page
+    # THEN exactly the matching assets, each once
+    for q in ("þ", "Þ", "qz", "QZ", "Qz", "z", "ór"):
+        assert ids(everything(store, replace(query, q=q))) == with_thorn
+    assert ids(everything(store, replace(query, q="pl"))) == sorted(set(titles) - set(with_thorn))
+    # WHEN one loses the text (update) and another is deleted
+    changed = store.get_asset("demo", "a00")
+    store.write_assets(
+        [AssetWrite({**changed, "title": "plain"}, expect_rev=changed["rev"])], audits=[audit("demo", "asset")]
+    )
+    store.delete_asset("demo", "a03", audit=audit("demo", "asset"))
+    gained = store.get_asset("demo", "a01")
+    store.write_assets(
+        [AssetWrite({**gained, "title": "qz"}, expect_rev=gained["rev"])], audits=[audit("demo", "asset")]
+    )
+    # THEN short q follows the current text
+    expected = sorted({*with_thorn, "a01"} - {"a00", "a03"})
+    assert ids(everything(store, replace(query, q="qZ"))) == expected
+    assert ids(everything(store, replace(query, q="þ"))) == sorted(set(with_thorn) - {"a00", "a03"})
+    assert store.count_assets(replace(query, q="q")) == len(expected)
 
 
 def test_scope_filters(store: MetadataStore) -> None:

@@ -5,7 +5,8 @@
 is included, in the order of ``ROUTER_ORDER`` first and then by module name. So another issue
 plugs its endpoints in by adding ``api/routes/<name>.py`` (``stac*.py``, ``tasks*.py``,
 ``ingest*.py``, ...) without editing this file. Paths are absolute in each router (``/assets/...``,
-``/stac/...``).
+``/stac/...``). They are included on first use (``api/lazy_routes.py``): a cold process answers
+``/health`` or ``/stac`` without importing the other route modules.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from __future__ import annotations
 import importlib
 import logging
 import pkgutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from dynastore import __version__
+from dynastore.api.lazy_routes import install_lazy_routers
 from dynastore.api.openapi import install_openapi
 from dynastore.api.problems import install_problem_handlers
 from dynastore.bootstrap import Services
@@ -37,11 +39,12 @@ OPENAPI_TAGS = [
 ]
 
 
-def discover_routers() -> list[tuple[str, APIRouter]]:
-    """Every ``router`` in the modules of ``dynastore.api.routes``, in inclusion order."""
+def discover_routers(wanted: Callable[[str], bool] = lambda name: True) -> list[tuple[str, APIRouter]]:
+    """Every ``router`` in the modules of ``dynastore.api.routes`` (those whose name is ``wanted``),
+    in inclusion order."""
     from dynastore.api import routes
 
-    names = [m.name for m in pkgutil.iter_modules(routes.__path__) if not m.name.startswith("_")]
+    names = [m.name for m in pkgutil.iter_modules(routes.__path__) if not m.name.startswith("_") and wanted(m.name)]
     ordered = [n for n in ROUTER_ORDER if n in names] + sorted(n for n in names if n not in ROUTER_ORDER)
     found: list[tuple[str, APIRouter]] = []
     for name in ordered:
@@ -94,6 +97,5 @@ def create_app(services: Services, *, run_background: bool = False) -> FastAPI:
         allow_headers=["*"],
         expose_headers=["ETag", "Location", "Link"],
     )
-    for _name, router in discover_routers():
-        app.include_router(router)
+    install_lazy_routers(app, discover_routers)
     return app

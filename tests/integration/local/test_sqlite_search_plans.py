@@ -38,9 +38,11 @@ def pages(store: SqliteMetadataStore, query: AssetQuery) -> list[list[str]]:
     return [[d["id"] for d in page.items] for page in found]
 
 
-@pytest.mark.parametrize("q", ["b04", "_b1", "scene 1", "tif", "00012", "zzz", "s2a_0299"])
+@pytest.mark.parametrize(
+    "q", ["b04", "_b1", "scene 1", "tif", "00012", "zzz", "s2a_0299", "b", "7", "04", "f\n", "z", "zz", "\n"]
+)
 @pytest.mark.parametrize("sortby", [(), (SortKey("file:size", "desc"),)])
-def test_trigram_driven_and_scanned_searches_agree(
+def test_index_driven_and_scanned_searches_agree(
     store: SqliteMetadataStore, q: str, sortby: tuple[SortKey, ...]
 ) -> None:
     query = AssetQuery(catalog_ids=("demo",), q=q, sortby=sortby, limit=37)
@@ -53,3 +55,20 @@ def test_trigram_driven_and_scanned_searches_agree(
     assert driven == scanned
     expected = sum(1 for d in store.export_assets("demo") if q in search_text(d))
     assert count_driven == expected == sum(len(p) for p in driven)
+
+
+def test_a_schema_1_database_gets_its_short_q_postings_when_opened(tmp_path: Path) -> None:
+    # GIVEN a database written before the short-q postings existed (schema 1: no asset_grams rows)
+    path = tmp_path / "old.sqlite"
+    old = SqliteMetadataStore(path)
+    doc = Asset.model_validate({"id": "t1.tif", "title": "Þór", "catalog_id": "demo", "href": "https://h.example.com/x"}).to_doc()
+    old.write_assets([AssetWrite(doc, expect_rev=0)], audits=[])
+    old.db.executescript("DELETE FROM asset_grams; PRAGMA user_version = 1;")
+    old.close()
+    # WHEN this version opens it  THEN a 1- or 2-character q driven by the postings finds the asset
+    store = SqliteMetadataStore(path)
+    store.fts_drive_max = 1_000_000
+    for q in ("þ", "óR", "f"):
+        assert [d["id"] for d in store.search_assets(AssetQuery(catalog_ids=("demo",), q=q)).items] == ["t1.tif"]
+    assert store.db.query_one("PRAGMA user_version")[0] == 2
+    store.close()

@@ -14,7 +14,7 @@ from dynastore.backends.local.sqlite_assets import AssetRecords
 from dynastore.backends.local.sqlite_base import SqliteDatabase
 from dynastore.backends.local.sqlite_catalogs import CatalogRecords
 from dynastore.backends.local.sqlite_records import OtherRecords
-from dynastore.backends.local.sqlite_schema import SCHEMA, SCHEMA_VERSION
+from dynastore.backends.local.sqlite_schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION
 from dynastore.backends.local.sqlite_service_records import ServiceRecords
 from dynastore.errors import Unavailable
 from dynastore.ports import MetadataStoreBase
@@ -31,7 +31,8 @@ class SqliteMetadataStore(CatalogRecords, AssetRecords, OtherRecords, ServiceRec
             raise Unavailable(
                 f"{self.path} was written by a newer dynastore (schema {version} > {SCHEMA_VERSION}); upgrade"
             )
-        self.db.executescript(f"BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
+        migrate = " ".join(script for to, script in sorted(MIGRATIONS.items()) if 0 < version < to)
+        self.db.executescript(f"BEGIN IMMEDIATE; {SCHEMA} {migrate} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
 
     def health(self) -> None:
         self.db.health()

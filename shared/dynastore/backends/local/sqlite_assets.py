@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from dynastore.backends.local.grams import SHORT_Q_MAX, gram_range, short_grams
 from dynastore.backends.local.sql_filters import split_filter
 from dynastore.backends.local.sqlite_base import SqliteDatabase, gc_paused
 from dynastore.backends.local.sqlite_catalogs import item_geometry_condition, marks, time_overlap
@@ -43,8 +44,19 @@ ASSET_SORT_SQL = {
 }
 EXPORT_BATCH = 1000
 TRIGRAM = 3
-# Up to this many trigram candidates, the index drives a q search; beyond, an ordered scan does.
+# Up to this many trigram (or, for a 1-2 character q, 2-gram) candidates, the index drives a q
+# search; beyond, an ordered scan does: q then occurs in more than 1 row in 200 at 1M assets, so
+# the scan meets a page of 100 within ~20,000 rows (measured: scripts/bench/short_q.py).
 FTS_DRIVE_MAX = 5000
+# With other filters the ordered scan meets a page only as fast as q AND the filters occur together,
+# which may be never (a scan of every row the filters select: seconds at 1M); reading the q
+# candidates instead costs the same whatever the filters, so the index drives up to this many times
+# more candidates (measured: scripts/bench/short_q.py, "+type png").
+FILTERED_DRIVE_FACTOR = 10
+_GRAMS_INSERT = (
+    "INSERT INTO asset_grams (gram, seq) SELECT g.value, a.seq "
+    "FROM assets AS a, json_each(short_grams(a.search_text)) AS g WHERE a.seq > ?"
+)
 
 
 def asset_columns(doc: Doc) -> dict[str, Any]:
@@ -174,6 +186,7 @@ class AssetRecords:
                     "INSERT INTO assets_fts (rowid, search_text) SELECT seq, search_text FROM assets WHERE seq > ?",
                     (last_seq,),
                 )
+                self._insert_grams(conn, last_seq, [row[2 + _TEXT] for row in inserts])
             if updates:
                 conn.executemany(_UPDATE, updates)
             if reindex:
@@ -184,8 +197,28 @@ class AssetRecords:
                 conn.executemany(
                     "INSERT INTO assets_fts (rowid, search_text) VALUES (?, ?)", [(seq, new) for seq, _, new in reindex]
                 )
+                regram = [(seq, set(short_grams(old)), set(short_grams(new))) for seq, old, new in reindex]
+                conn.executemany(
+                    "DELETE FROM asset_grams WHERE gram = ? AND seq = ?",
+                    [(gram, seq) for seq, old, new in regram for gram in old - new],
+                )
+                conn.executemany(
+                    "INSERT INTO asset_grams (gram, seq) VALUES (?, ?)",
+                    [(gram, seq) for seq, old, new in regram for gram in new - old],
+                )
             insert_audits(conn, audits)
         return stored
+
+    @staticmethod
+    def _insert_grams(conn: Any, last_seq: int, texts: list[str]) -> None:
+        """The 2-gram postings of the rows just inserted after ``last_seq``: sorted by gram, so the
+        inserts append to each gram's range (half the cost of unsorted ones). Inside the write
+        transaction the new rows got ``last_seq + 1 ...`` in order; if not, SQL derives them."""
+        if conn.execute("SELECT max(seq) FROM assets").fetchone()[0] != last_seq + len(texts):
+            conn.execute(_GRAMS_INSERT, (last_seq,))
+            return
+        postings = sorted((gram, last_seq + n) for n, text in enumerate(texts, 1) for gram in short_grams(text))
+        conn.executemany("INSERT INTO asset_grams (gram, seq) VALUES (?, ?)", postings)
 
     def delete_asset(self, catalog_id: str, asset_id: str, *, audit: Doc, expect_rev: int | None = None) -> None:
         with self.db.write() as conn:
@@ -234,7 +267,18 @@ class AssetRecords:
         if query.q:
             text = query.q.lower()
             # FTS5 cannot parse a NUL inside a phrase; instr() alone matches such text exactly
-            if len(text) >= TRIGRAM and "\x00" not in text and (count or self._fts_is_selective(text)):
+            if len(text) <= SHORT_Q_MAX:
+                low, high = gram_range(text)
+                grams_sql = "gram >= ?" + (" AND gram < ?" if high is not None else "")
+                grams_params = [low] if high is None else [low, high]
+                if count or self._grams_are_selective(grams_sql, grams_params, self._drive_max(query)):
+                    # the 2-gram postings drive, as the trigram index does for longer text
+                    from_sql = (
+                        f"(SELECT DISTINCT seq AS fts_seq FROM asset_grams WHERE {grams_sql}) AS f "
+                        "CROSS JOIN assets AS a ON a.seq = f.fts_seq"
+                    )
+                    from_params = grams_params
+            elif "\x00" not in text and (count or self._fts_is_selective(text, self._drive_max(query))):
                 # few candidates: the trigram index drives (CROSS JOIN keeps it the outer loop) and
                 # instr() keeps the exact semantics
                 from_sql = (
@@ -259,14 +303,30 @@ class AssetRecords:
             params.extend(filter_params)
         return Selection(from_sql, "a.doc", where, params, residual, from_params)
 
-    def _fts_is_selective(self, text: str) -> bool:
+    def _drive_max(self, query: AssetQuery) -> int:
+        """Up to how many candidates the text index drives ``query`` (more when it has other filters)."""
+        filtered = (
+            query.collection_id, query.item_id, query.level, query.ids, query.types, query.roles, query.tags,
+            query.datetime, query.bbox, query.filter,
+        )  # fmt: skip
+        return self.fts_drive_max * (FILTERED_DRIVE_FACTOR if any(f is not None and f != () for f in filtered) else 1)
+
+    def _fts_is_selective(self, text: str, drive_max: int) -> bool:
         """Does ``text`` occur in few enough assets that the trigram index should drive the
         search? When it occurs in many, scanning in sort order with ``instr`` finds a page sooner."""
         row = self.db.query_one(
             "SELECT count(*) FROM (SELECT 1 FROM assets_fts WHERE assets_fts MATCH ? LIMIT ?)",
-            (fts_phrase(text), self.fts_drive_max + 1),
+            (fts_phrase(text), drive_max + 1),
         )
-        return bool(row[0] <= self.fts_drive_max)
+        return bool(row[0] <= drive_max)
+
+    def _grams_are_selective(self, grams_sql: str, grams_params: list[str], drive_max: int) -> bool:
+        """``_fts_is_selective`` for a 1-2 character ``q`` (counts postings: an upper bound of rows)."""
+        row = self.db.query_one(
+            f"SELECT count(*) FROM (SELECT 1 FROM asset_grams WHERE {grams_sql} LIMIT ?)",
+            (*grams_params, drive_max + 1),
+        )
+        return bool(row[0] <= drive_max)
 
     def _asset_order(self, query: AssetQuery) -> list[OrderKey]:
         return search_order(

@@ -5,10 +5,13 @@ columns the store filters, sorts and pages on. ``assets_fts`` is an external-con
 with the ``trigram`` tokenizer over ``assets.search_text`` (``domain.asset.search_text``), kept in
 sync by ``write_assets`` and a delete trigger; ``item_bounds`` is an R*Tree of item bounding
 boxes (from the geometry, else
-the bbox).
+the bbox). ``asset_grams`` is the posting list of the 2-grams of each asset's search text (plus
+its last character followed by a newline), so a 1- or 2-character ``q`` has an index too (FTS5
+trigram cannot answer fewer than 3 characters); ``sqlite_assets`` keeps it, a trigger cleans it on
+delete.
 """
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS catalogs (
@@ -81,6 +84,17 @@ CREATE TRIGGER IF NOT EXISTS assets_fts_delete AFTER DELETE ON assets BEGIN
     INSERT INTO assets_fts (assets_fts, rowid, search_text) VALUES ('delete', old.seq, old.search_text);
 END;
 
+-- Short-q postings (sqlite_assets.short_grams); kept by write_assets, cleaned by this trigger.
+CREATE TABLE IF NOT EXISTS asset_grams (
+    gram TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (gram, seq)
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS asset_grams_delete AFTER DELETE ON assets BEGIN
+    DELETE FROM asset_grams WHERE gram IN (SELECT value FROM json_each(short_grams(old.search_text)))
+        AND seq = old.seq;
+END;
+
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY,
     catalog_id TEXT NOT NULL,
@@ -124,3 +138,10 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created, id);
 CREATE INDEX IF NOT EXISTS jobs_catalog ON jobs (catalog_id, created, id);
 """
+
+# Run once, in the schema transaction, when a database of an older schema version is opened:
+# {version it brings the database to: script}.
+MIGRATIONS = {
+    2: "INSERT OR IGNORE INTO asset_grams (gram, seq) "
+    "SELECT g.value, a.seq FROM assets AS a, json_each(short_grams(a.search_text)) AS g;",
+}
