@@ -113,3 +113,20 @@ def test_configuration_names_only_real_settings() -> None:
     stale = sorted(_documented_variables() - known)
     # THEN every variable it names is read by Settings
     assert not stale, f"README 'Configuration' names variables Settings does not read: {stale}"
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor of a heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_contents_links_name_top_level_sections() -> None:
+    # GIVEN the README's contents line WHEN its links are compared with the `## ` headings
+    text = README.read_text(encoding="utf-8")
+    contents = text.split("**Contents**", 1)[1].split("\n\n", 1)[0]
+    headings = [line[3:] for line in text.splitlines() if line.startswith("## ")]
+    anchors = {_anchor(heading) for heading in headings}
+    linked = re.findall(r"\]\(#([^)]+)\)", contents)
+    # THEN each link reaches a section, and each section is linked
+    assert sorted(set(linked) - anchors) == [], "contents links with no section"
+    assert sorted(anchors - set(linked)) == [], "sections missing from the contents line"
