@@ -92,4 +92,3 @@ def _keyed(query: ItemQuery) -> bool:
     key, all of which fit on the first page, and no ``sortby`` asks for another order."""
     keys = len(query.ids) * len(query.collections) * len(query.catalog_ids)
     return bool(keys) and keys <= min(query.limit, KEYED_READ_MAX) and not query.sortby and query.token is None
-
