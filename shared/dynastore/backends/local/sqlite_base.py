@@ -10,7 +10,6 @@ read-to-write upgrade. Nothing keeps a cursor open across calls: results are fet
 from __future__ import annotations
 
 import functools
-import gc
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ import orjson
 
 from dynastore.backends.local.grams import short_grams_json
 from dynastore.domain.filters import compile_like, geometry_intersects
+from dynastore.domain.gc_pause import gc_paused as gc_paused  # re-exported
 from dynastore.domain.limits import budget_exceeded, past_deadline
 from dynastore.errors import Unavailable
 
@@ -35,31 +35,6 @@ CACHE_SIZE_KIB = 8 * 1024
 # How many SQLite VM steps run between two checks of the search time budget (a check costs ~1 us;
 # 10,000 steps take ~0.1 ms).
 PROGRESS_STEPS = 10_000
-_gc_lock = threading.Lock()
-_gc_pauses = 0
-_gc_was_enabled = True
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while parsing many documents at once.
-
-    Building 10,000 dicts triggers several full collections that cost more than the parsing;
-    JSON documents hold no reference cycles, so nothing is lost. Reentrant and thread-safe.
-    """
-    global _gc_pauses, _gc_was_enabled
-    with _gc_lock:
-        if _gc_pauses == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_pauses += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_pauses -= 1
-            if _gc_pauses == 0 and _gc_was_enabled:
-                gc.enable()
 
 
 def _py_lower(value: Any) -> Any:

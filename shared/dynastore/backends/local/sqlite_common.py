@@ -14,7 +14,7 @@ import orjson
 
 from dynastore.backends.checks import check_limit as check_limit
 from dynastore.backends.checks import require_str as require_str
-from dynastore.backends.local.sqlite_base import SqliteDatabase
+from dynastore.backends.local.sqlite_base import SqliteDatabase, gc_paused
 from dynastore.domain.filters import Expr, matches
 from dynastore.domain.limits import check_time_budget
 from dynastore.domain.revisions import check_rev
@@ -144,20 +144,32 @@ def keyset_page(
             sql += f" ORDER BY {order_by(order)} LIMIT ?"
             rows = db.query(sql, [*all_params, batch])
             docs = _fetch_docs(db, doc_table, [row[0] for row in rows]) if doc_table else None
-            for row in rows:
-                text = docs.get(row[0]) if docs is not None else row[0]
-                if text is None:
-                    continue
-                doc = loads(text)
-                if check is None or check(doc):
-                    found.append((doc, list(row[1:])))
-                    if len(found) > limit:
-                        break
+            with gc_paused():
+                _collect(rows, docs, check, found, limit)
             if len(found) > limit or len(rows) < batch:
                 break
             cursor = list(rows[-1][1:])
     next_token = encode_token(spec, found[limit - 1][1]) if len(found) > limit else None
     return Page(items=[doc for doc, _ in found[:limit]], next_token=next_token)
+
+
+def _collect(
+    rows: list[Any],
+    docs: dict[int, str] | None,
+    check: Callable[[Doc], bool] | None,
+    found: list[tuple[Doc, list[Any]]],
+    limit: int,
+) -> None:
+    """Parse a batch of ``keyset_page`` rows into ``found`` (until it holds ``limit + 1``)."""
+    for row in rows:
+        text = docs.get(row[0]) if docs is not None else row[0]
+        if text is None:
+            continue
+        doc = loads(text)
+        if check is None or check(doc):
+            found.append((doc, list(row[1:])))
+            if len(found) > limit:
+                return
 
 
 def equal_to(columns: Mapping[str, Any]) -> tuple[list[str], list[Any]]:

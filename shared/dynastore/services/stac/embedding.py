@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from dynastore.domain.asset import METADATA_ROLES, file_name
 from dynastore.domain.filters import And, Exists, Expr, In, Like, Not, Or
+from dynastore.domain.gc_pause import gc_paused
 from dynastore.domain.stac_version import STAC_VERSION
 from dynastore.domain.versions import parse_stamp, parse_versioned
 from dynastore.ports import Doc
@@ -19,6 +20,7 @@ from dynastore.services.stac.rendering import (
     Links,
     client_links,
     link,
+    may_be_versioned_file,
     render_asset,
     version_of,
 )
@@ -34,6 +36,8 @@ VERSIONED_FILTER: Expr = Or((Exists("version"), Like("href", "%@%")))
 def asset_key(doc: Doc) -> str:
     """The key of an asset in its item document: a published version's file name (``name@stamp.ext``,
     VERSIONS.md), else the asset id."""
+    if not may_be_versioned_file(doc):
+        return str(doc["id"])
     name = file_name(doc)
     return name if parse_versioned(name) is not None else str(doc["id"])
 
@@ -116,8 +120,9 @@ class EmbeddingMixin(StacBase):
 
     def render_items(self, docs: list[Doc], links: Links, *, embed: bool = True) -> list[Doc]:
         """``render_item`` for a page of items, their embedded assets read in one batch per catalog."""
-        heads = self._page_embeds(docs) if embed else {}
-        return [self.render_item(d, links, embed=embed, embeds=heads.get(_item_key(d))) for d in docs]
+        with gc_paused():
+            heads = self._page_embeds(docs) if embed else {}
+            return [self.render_item(d, links, embed=embed, embeds=heads.get(_item_key(d))) for d in docs]
 
     def _page_embeds(self, docs: list[Doc]) -> dict[tuple[str, str, str], tuple[list[Doc], int]]:
         """What each item of a page embeds and its asset total: one ``item_asset_heads`` read per

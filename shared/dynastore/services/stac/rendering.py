@@ -80,11 +80,7 @@ def render_asset(doc: Doc, links: Links) -> Doc:
     Bytes the local backend stores (``file://``) are served through the asset API's download URL;
     the file URL stays under ``alternate.file``.
     """
-    out: Doc = {}
-    for key, value in doc.items():
-        if key in ASSET_INTERNAL or value is None or value == [] or value == {}:
-            continue
-        out[key] = value
+    out: Doc = {k: v for k, v in doc.items() if k not in ASSET_INTERNAL and v is not None and v != [] and v != {}}
     href = doc.get("href") or ""
     if href.startswith("file://") and doc.get("catalog_id"):
         out["href"] = f"{links.asset_api(doc)}/download"
@@ -99,7 +95,7 @@ def version_of(doc: Doc) -> tuple[tuple[str, str], str] | None:
     not allowed in ids, so the file name, not the id, carries it). The series groups the versions
     of one asset: ``name`` + ``ext`` from the file name, else the id without its version text.
     """
-    match = VERSIONED_NAME.match(file_name(doc))
+    match = VERSIONED_NAME.match(file_name(doc)) if may_be_versioned_file(doc) else None
     if match:
         version = doc.get("version") or match.group("version")
         return (match.group("name"), match.group("ext") or ""), str(version)
@@ -109,6 +105,14 @@ def version_of(doc: Doc) -> tuple[tuple[str, str], str] | None:
         series = doc["id"].replace(text, "") if text in doc["id"] else (doc.get("title") or doc["id"])
         return (series, ""), text
     return None
+
+
+def may_be_versioned_file(doc: Doc) -> bool:
+    """Can the file name of ``doc`` carry a version? (``@`` in its storage key or href: a cheap test
+    that spares item pages the file name parsing of every asset.)"""
+    storage = doc.get("storage")
+    path = (storage.get("key") if isinstance(storage, dict) else None) or doc.get("href") or ""
+    return isinstance(path, str) and "@" in path
 
 
 def client_links(value: Any) -> list[Doc]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from dynastore.domain.gc_pause import gc_paused
 from dynastore.domain.search import AssetQuery, ItemQuery, Page, item_matches
 from dynastore.ports import Doc
 from dynastore.services.search import counted_page
@@ -59,7 +60,8 @@ class SearchMixin(ItemsMixin):
         page names its one item). Lean by design: no per-asset links (each would repeat what the
         scope references and the page's links say; the asset API URL is
         ``/assets/catalogs/{catalog}[/collections/{collection}[/items/{item}]]/assets/{id}``)."""
-        return [_asset_record(doc, links, in_item) for doc in docs]
+        with gc_paused():
+            return [_asset_record(doc, links, in_item) for doc in docs]
 
 
 _TIME_FIELDS = frozenset({"datetime", "start_datetime", "end_datetime"})
@@ -69,10 +71,7 @@ _RECORD_SKIP = ASSET_INTERNAL | _TIME_FIELDS
 def _asset_record(doc: Doc, links: Links, in_item: bool) -> Doc:
     """``render_asset`` in one pass over the stored document (the hot path of asset pages)."""
     record: Doc = {"id": doc["id"]}
-    for key, value in doc.items():
-        if key in _RECORD_SKIP or value is None or value == [] or value == {}:
-            continue
-        record[key] = value
+    record.update((k, v) for k, v in doc.items() if k not in _RECORD_SKIP and v is not None and v != [] and v != {})
     href = record.get("href")
     if isinstance(href, str) and href.startswith("file://"):
         record.update(render_asset(doc, links))  # the download URL, the file under alternate
@@ -93,4 +92,3 @@ def _keyed(query: ItemQuery) -> bool:
     key, all of which fit on the first page, and no ``sortby`` asks for another order."""
     keys = len(query.ids) * len(query.collections) * len(query.catalog_ids)
     return bool(keys) and keys <= min(query.limit, KEYED_READ_MAX) and not query.sortby and query.token is None
-
