@@ -9,15 +9,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from pydantic import ValidationError
-
 from dynastore.domain import time as dtime
 from dynastore.domain.asset import HREF_SCHEMES, AssetFields
 from dynastore.domain.audit import audit_doc
 from dynastore.domain.ids import check_id, slug
 from dynastore.errors import Conflict, Invalid, NotFound
 from dynastore.ports import AssetWrite, BlobStore, Doc
-from dynastore.services.patching import merge_patch, validation_detail
+from dynastore.services.patching import merge_patch, validated
 from dynastore.services.stac.base import StacBase
 from dynastore.services.stac.rendering import ASSET_INTERNAL
 
@@ -263,10 +261,7 @@ def plain_asset_fields(body: Doc) -> Doc | None:
 
 
 def _asset_fields(body: Doc, what: str) -> AssetFields:
-    try:
-        fields = AssetFields.model_validate({k: v for k, v in body.items() if k not in ASSET_INTERNAL})
-    except ValidationError as exc:
-        raise Invalid(validation_detail(exc, what)) from None
+    fields = validated(AssetFields, {k: v for k, v in body.items() if k not in ASSET_INTERNAL}, what)
     if not fields.href:
         raise Invalid(f"{what} needs an href")
     return fields
