@@ -31,6 +31,7 @@ from dynastore.domain.ids import check_id
 from dynastore.errors import Invalid, NotFound
 from dynastore.ports import AssetWrite, Doc, MetadataStore
 from dynastore.services.assets import AssetService, Scope
+from dynastore.services.paging import every_asset
 from dynastore.services.patching import validated
 from dynastore.services.stac import StacService
 
@@ -207,14 +208,8 @@ class StacEventService:
     # ------------------------------------------------------------------------------ helpers
 
     def _all_item_assets(self, c: str, col: str, item_id: str) -> list[Doc]:
-        docs: list[Doc] = []
         query = self.stac._item_scope(c, col, item_id, status=("active", "missing", "deleted"), limit=1000)
-        while True:
-            page = self.store.search_assets(query)
-            docs.extend(page.items)
-            if not page.next_token:
-                return docs
-            query = replace(query, token=page.next_token)
+        return list(every_asset(self.store, query))
 
     def _last_events(self, c: str, col: str, item_id: str, *, any_via: bool = False) -> list[Doc]:
         """The item's recent audit entries (newest first): those an envelope left, or (``any_via``)
