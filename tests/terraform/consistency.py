@@ -262,13 +262,25 @@ def event_targets(tree: Tree) -> set[str]:
     """Targets that Eventarc triggers deliver CloudEvents to (they are deployed without a
     function-managed trigger, so the ``cloud_event`` decorator is what makes them parse events)."""
     found: set[str] = set()
-    for _key, (_path, body) in resources(tree.modules, "google_eventarc_trigger").items():
+    for _key, (path, body) in resources(tree.modules, "google_eventarc_trigger").items():
         for destination in body.get("destination", []):
             for service in destination.get("cloud_run_service", []):
-                match = re.search(r'google_cloudfunctions2_function\.this\["(\w+)"\]', str(service.get("service", "")))
+                text = str(service.get("service", ""))
+                match = re.search(r'google_cloudfunctions2_function\.this\["(\w+)"\]', text)
                 if match:
                     found.add(match.group(1))
+                elif "google_cloudfunctions2_function.this[each.value.target]" in text:
+                    found.update(_for_each_targets(path, body))
     return found
+
+
+def _for_each_targets(path: Path, body: dict[str, Any]) -> set[str]:
+    """The ``target = "<name>"`` entries of the local (in the same file) a trigger's for_each iterates."""
+    name = _expression(body.get("for_each", "")).removeprefix("local.")
+    for block in load_hcl(path).get("locals", []):
+        if name in block:
+            return set(re.findall(r'\btarget\s*=\s*"(\w+)"', str(block[name])))
+    return set()
 
 
 @dataclass(frozen=True)

@@ -7,19 +7,22 @@ stops at ``DYNASTORE_MAX_UPLOAD_BYTES`` (413) — the body is never buffered who
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from fastapi import Request
 from python_multipart import MultipartParser
 from python_multipart.multipart import parse_options_header
+from starlette.concurrency import run_in_threadpool
 
 from dynastore.errors import Invalid, PayloadTooLarge
 from dynastore.services.assets import UploadBuffer
 
 MAX_METADATA_BYTES = 1024 * 1024
 MULTIPART_OVERHEAD = 2 * MAX_METADATA_BYTES  # room for headers, boundaries and the metadata part
+T = TypeVar("T")
 
 
 @dataclass
@@ -147,3 +150,20 @@ async def read_upload(
             upload.buffer.close()
             raise Invalid(f"the `{metadata_field}` part is not valid JSON: {exc}") from None
     return upload
+
+
+async def store_upload(upload: ParsedUpload, store: Callable[..., T], *args: Any, actor: str) -> T:
+    """``store(*args, filename=, data=, content_type=, metadata=, actor=)`` of a parsed upload, run in
+    the thread pool; the upload's buffer is closed whatever happens."""
+    try:
+        return await run_in_threadpool(
+            store,
+            *args,
+            filename=upload.filename,
+            data=upload.buffer,
+            content_type=upload.content_type,
+            metadata=upload.metadata,
+            actor=actor,
+        )
+    finally:
+        upload.buffer.close()

@@ -100,6 +100,13 @@ class AssetInput(BaseModel):
         return make_uri(self.asset_name, self.asset_version.version, self.asset_version.tag)
 
 
+def first_error(exc: ValidationError) -> str:
+    """``<field.path>: <message>`` of the first problem (``body`` when it has no location)."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "body"
+    return f"{where}: {first['msg']}"
+
+
 def parse_input(body: Any) -> AssetInput:
     if not isinstance(body, dict):
         raise Invalid(
@@ -109,10 +116,8 @@ def parse_input(body: Any) -> AssetInput:
     try:
         value = AssetInput.model_validate(body)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
         raise Invalid(
-            f"asset field {where}: {first['msg']} (AssetObject: asset_name, asset_version "
+            f"asset field {first_error(exc)} (AssetObject: asset_name, asset_version "
             "{version, tag}, asset_metadata, asset_tags, asset_file_info, asset_public_url)"
         ) from None
     parse_asset_uri(value.uri)

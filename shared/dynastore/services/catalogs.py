@@ -13,15 +13,13 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from pydantic import ValidationError
-
 from dynastore.domain import time as dtime
 from dynastore.domain.audit import audit_doc
 from dynastore.domain.catalog import Catalog, CatalogFields, StorageBinding
 from dynastore.domain.search import Page
 from dynastore.errors import Conflict, Invalid, NotFound, Unavailable
 from dynastore.ports import BlobStore, Doc, MetadataStore, Provisioner
-from dynastore.services.patching import merge_patch, validation_detail
+from dynastore.services.patching import merge_patch, validated
 from dynastore.services.revisions import expected_rev, precondition
 
 # Fields of a catalog the client may set; everything else is owned by the service.
@@ -182,10 +180,7 @@ class CatalogService:
 def _catalog_fields(body: Any) -> CatalogFields:
     if not isinstance(body, dict):
         raise Invalid('a catalog is a JSON object such as {"id": "demo", "title": "Demo"}')
-    try:
-        return CatalogFields.model_validate(body)
-    except ValidationError as exc:
-        raise Invalid(validation_detail(exc, "catalog")) from None
+    return validated(CatalogFields, body, "catalog")
 
 
 def active_catalogs(store: MetadataStore) -> tuple[Doc, ...]:

@@ -34,6 +34,7 @@ from dynastore.domain.search import AssetQuery
 from dynastore.errors import Invalid, NotFound
 from dynastore.ports import BlobStore, Doc, MetadataStore, Provisioner
 from dynastore.services.catalogs import CatalogStorage
+from dynastore.services.reports import RunReport
 
 if TYPE_CHECKING:
     from dynastore.services.indexing import IndexingService
@@ -47,16 +48,13 @@ PURGE_BATCH = 500
 
 
 @dataclass
-class CleanupReport:
+class CleanupReport(RunReport):
     catalogs_purged: list[str] = field(default_factory=list)
     catalogs_waiting: list[str] = field(default_factory=list)  # retired, retention not over yet
     blobs_deleted: int = 0
     records_deleted: int = 0
     assets_purged: int = 0
     errors: list[str] = field(default_factory=list)
-
-    def to_doc(self) -> Doc:
-        return dict(self.__dict__)
 
 
 @dataclass(eq=False, repr=False)

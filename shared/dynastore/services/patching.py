@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+
+from dynastore.errors import Invalid
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -29,3 +33,11 @@ def validation_detail(exc: ValidationError, what: str) -> str:
         message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
         parts.append(f"{what}.{location}: {message}" if location else f"{what}: {message}")
     return "; ".join(parts) or f"invalid {what}"
+
+
+def validated(model: type[M], body: Any, what: str) -> M:
+    """``model`` of ``body``; else ``Invalid`` naming each bad field (``validation_detail``)."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise Invalid(validation_detail(exc, what)) from None

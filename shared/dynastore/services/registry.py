@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from dynastore.config import Settings
 from dynastore.domain import time as dtime
+from dynastore.domain.aios import first_error
 from dynastore.domain.filters import from_mongo, matches
 from dynastore.domain.ids import check_id
 from dynastore.errors import Conflict, Invalid, NotFound
@@ -82,9 +83,7 @@ def _fields(body: Any, *, partial: bool = False) -> EntryFields:
     try:
         fields = EntryFields.model_validate(body)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise Invalid(f"registry field {where}: {first['msg']}; fields: {', '.join(SEED_FIELDS)}, catalog_id") from None
+        raise Invalid(f"registry field {first_error(exc)}; fields: {', '.join(SEED_FIELDS)}, catalog_id") from None
     if fields.catalog_id is not None:
         check_id(fields.catalog_id, "catalog_id")
     if not partial and not fields.asset_registry_public_url and not fields.catalog_id:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from dynastore.config import Settings
 from dynastore.domain import time as dtime
@@ -25,6 +25,8 @@ from dynastore.domain.search import AssetQuery
 from dynastore.errors import Conflict, NotFound
 from dynastore.ports import AssetWrite, BlobStore, Doc, MetadataStore
 from dynastore.services.catalogs import CatalogStorage, active_catalogs
+from dynastore.services.paging import every_asset
+from dynastore.services.reports import RunReport
 from dynastore.services.stac.embedding import VERSIONED_FILTER
 from dynastore.services.stac.rendering import version_of
 
@@ -60,15 +62,12 @@ def version_series(docs: Iterable[Doc]) -> dict[SeriesKey, list[Doc]]:
 
 
 @dataclass
-class RetentionReport:
+class RetentionReport(RunReport):
     catalogs: int = 0
     versions: int = 0
     archived: int = 0
     already_archived: int = 0
     errors: list[str] = field(default_factory=list)
-
-    def to_doc(self) -> Doc:
-        return dict(self.__dict__)
 
 
 @dataclass(eq=False, repr=False)
@@ -100,12 +99,7 @@ class RetentionService:
 
     def _versioned(self, catalog_id: str) -> Iterator[Doc]:
         query = AssetQuery(catalog_ids=(catalog_id,), level="item", filter=VERSIONED_FILTER, limit=PAGE)
-        while True:
-            page = self.store.search_assets(query)
-            yield from page.items
-            if not page.next_token:
-                return
-            query = replace(query, token=page.next_token)
+        return every_asset(self.store, query)
 
     def _archive(self, blobs: BlobStore, doc: Doc, report: RetentionReport) -> None:
         tier = self.settings.versions_archive_tier

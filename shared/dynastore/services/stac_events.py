@@ -23,7 +23,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import orjson
-from pydantic import ValidationError
 
 from dynastore.domain import time as dtime
 from dynastore.domain.audit import audit_doc
@@ -32,7 +31,8 @@ from dynastore.domain.ids import check_id
 from dynastore.errors import Invalid, NotFound
 from dynastore.ports import AssetWrite, Doc, MetadataStore
 from dynastore.services.assets import AssetService, Scope
-from dynastore.services.patching import validation_detail
+from dynastore.services.paging import every_asset
+from dynastore.services.patching import validated
 from dynastore.services.stac import StacService
 
 HISTORY_SCAN = 100  # recent audit entries of the item searched for a redelivered event id
@@ -47,10 +47,7 @@ def parse_envelope(body: Any) -> EsgfEnvelope:
     bad field (``envelope.metadata.publisher: Field required``)."""
     if not isinstance(body, dict):
         raise Invalid('an ESGF envelope is a JSON object {"metadata": {...}, "data": {"payload": {...}}}')
-    try:
-        return EsgfEnvelope.model_validate(body)
-    except ValidationError as exc:
-        raise Invalid(validation_detail(exc, "envelope")) from None
+    return validated(EsgfEnvelope, body, "envelope")
 
 
 @dataclass
@@ -211,14 +208,8 @@ class StacEventService:
     # ------------------------------------------------------------------------------ helpers
 
     def _all_item_assets(self, c: str, col: str, item_id: str) -> list[Doc]:
-        docs: list[Doc] = []
         query = self.stac._item_scope(c, col, item_id, status=("active", "missing", "deleted"), limit=1000)
-        while True:
-            page = self.store.search_assets(query)
-            docs.extend(page.items)
-            if not page.next_token:
-                return docs
-            query = replace(query, token=page.next_token)
+        return list(every_asset(self.store, query))
 
     def _last_events(self, c: str, col: str, item_id: str, *, any_via: bool = False) -> list[Doc]:
         """The item's recent audit entries (newest first): those an envelope left, or (``any_via``)

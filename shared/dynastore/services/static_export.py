@@ -30,7 +30,7 @@ from __future__ import annotations
 import io
 import posixpath
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,8 @@ from dynastore.domain.stac_version import STAC_VERSION
 from dynastore.errors import Unavailable
 from dynastore.ports import BlobStore, Doc, MetadataStore
 from dynastore.services.catalogs import CatalogStorage, active_catalogs
+from dynastore.services.paging import every_asset
+from dynastore.services.reports import RunReport
 from dynastore.services.retention import version_series
 from dynastore.services.stac import StacService
 from dynastore.services.stac.collections import _with_collection_defaults as with_collection_defaults
@@ -52,7 +54,7 @@ PAGE = 1000
 
 
 @dataclass
-class ExportReport:
+class ExportReport(RunReport):
     catalogs: int = 0
     collections: int = 0
     items: int = 0
@@ -63,9 +65,6 @@ class ExportReport:
     alias_copies: int = 0
     removed: int = 0
     errors: list[str] = field(default_factory=list)
-
-    def to_doc(self) -> Doc:
-        return dict(self.__dict__)
 
 
 def _link(rel: str, href: str, media_type: str = "application/json", **extra: Any) -> Doc:
@@ -203,13 +202,7 @@ class StaticExporter:
         return out
 
     def _item_assets(self, catalog_id: str, col: str, item_id: str) -> Iterator[Doc]:
-        query = self.stac._item_scope(catalog_id, col, item_id, limit=PAGE)
-        while True:
-            page = self.store.search_assets(query)
-            yield from page.items
-            if not page.next_token:
-                return
-            query = replace(query, token=page.next_token)
+        return every_asset(self.store, self.stac._item_scope(catalog_id, col, item_id, limit=PAGE))
 
     @staticmethod
     def _pages(fetch: Any) -> Iterator[Doc]:

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from dynastore import __version__
 from dynastore.api.deps import Editor, JSONResponse, Reader, base_url, get_services, read_json
 from dynastore.api.schemas import json_body, multipart_body
-from dynastore.api.uploads import read_upload
+from dynastore.api.uploads import read_upload, store_upload
 from dynastore.domain.aios import QUERY_FIELDS
 from dynastore.services.auth import Principal
 from dynastore.services.registry import entry_view
@@ -71,11 +71,8 @@ def ok(data: Any, status_code: int = 200) -> JSONResponse:
     return JSONResponse({"success": True, "data": data}, status_code=status_code)
 
 
-def _reader_of_catalog(request: Request, principal: Principal) -> None:
-    principal.require_catalog(get_services(request).settings.aios_catalog)
-
-
-def _editor_of_catalog(request: Request, principal: Principal) -> None:
+def _in_aios_catalog(request: Request, principal: Principal) -> None:
+    """The route's role (``Reader``/``Editor``) must hold in ``DYNASTORE_AIOS_CATALOG``."""
     principal.require_catalog(get_services(request).settings.aios_catalog)
 
 
@@ -98,21 +95,11 @@ def aios_health(request: Request) -> JSONResponse:
 )
 async def upload_asset(request: Request, principal: Principal = Editor) -> JSONResponse:
     services = get_services(request)
-    _editor_of_catalog(request, principal)
+    _in_aios_catalog(request, principal)
     upload = await read_upload(
         request, services.settings.max_upload_bytes, file_field="asset", metadata_field="asset_metadata"
     )
-    try:
-        doc = await run_in_threadpool(
-            services.aios.upload,
-            metadata=upload.metadata,
-            filename=upload.filename,
-            data=upload.buffer,
-            content_type=upload.content_type,
-            actor=principal.key_id,
-        )
-    finally:
-        upload.buffer.close()
+    doc = await store_upload(upload, services.aios.upload, actor=principal.key_id)
     return ok(services.aios.render(doc, base_url(request)), 201)
 
 
@@ -124,7 +111,7 @@ async def upload_asset(request: Request, principal: Principal = Editor) -> JSONR
     openapi_extra=json_body(ASSET_OBJECT_BODY),
 )
 async def create_asset(request: Request, principal: Principal = Editor) -> JSONResponse:
-    _editor_of_catalog(request, principal)
+    _in_aios_catalog(request, principal)
     body = await read_json(request)
     services = get_services(request)
     doc = await run_in_threadpool(services.aios.create, body, actor=principal.key_id)
@@ -135,7 +122,7 @@ async def create_asset(request: Request, principal: Principal = Editor) -> JSONR
     "/asset/{asset_uri:path}", summary="Get an asset by asset_uri (name:version-tag)", response_class=JSONResponse
 )
 def get_asset(request: Request, asset_uri: str, principal: Principal = Reader) -> JSONResponse:
-    _reader_of_catalog(request, principal)
+    _in_aios_catalog(request, principal)
     services = get_services(request)
     return ok(services.aios.render(services.aios.resolve(asset_uri), base_url(request)))
 
@@ -147,7 +134,7 @@ def get_asset(request: Request, asset_uri: str, principal: Principal = Reader) -
     openapi_extra=json_body({"type": "object"}),
 )
 async def update_asset(request: Request, asset_uri: str, principal: Principal = Editor) -> JSONResponse:
-    _editor_of_catalog(request, principal)
+    _in_aios_catalog(request, principal)
     body = await read_json(request)
     services = get_services(request)
     doc = await run_in_threadpool(services.aios.update, asset_uri, body, actor=principal.key_id)
@@ -156,7 +143,7 @@ async def update_asset(request: Request, asset_uri: str, principal: Principal = 
 
 @router.delete("/asset/{asset_uri:path}", summary="Delete an asset (soft)", response_class=JSONResponse)
 def delete_asset(request: Request, asset_uri: str, principal: Principal = Editor) -> JSONResponse:
-    _editor_of_catalog(request, principal)
+    _in_aios_catalog(request, principal)
     doc = get_services(request).aios.delete(asset_uri, actor=principal.key_id)
     return ok({"message": "Asset deleted", "asset_uri": doc.get("aios:uri"), "asset_id": doc["id"]})
 
@@ -168,7 +155,7 @@ def delete_asset(request: Request, asset_uri: str, principal: Principal = Editor
     openapi_extra=json_body(QUERY_BODY),
 )
 async def query_assets(request: Request, principal: Principal = Reader) -> JSONResponse:
-    _reader_of_catalog(request, principal)
+    _in_aios_catalog(request, principal)
     body = await read_json(request, required=False)
     services = get_services(request)
     docs = await run_in_threadpool(services.aios.query, body, limit=services.settings.max_page_limit)
@@ -182,7 +169,7 @@ async def query_assets(request: Request, principal: Principal = Reader) -> JSONR
     responses={200: {"content": {"application/octet-stream": {}}}, 307: {"description": "signed URL"}},
 )
 def asset_object(request: Request, asset_id: str, principal: Principal = Reader) -> Response:
-    _reader_of_catalog(request, principal)
+    _in_aios_catalog(request, principal)
     services = get_services(request)
     target = services.aios.download(asset_id)
     if target.url is not None:

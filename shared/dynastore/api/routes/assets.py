@@ -46,7 +46,7 @@ from dynastore.api.search_params import (
     parse_count,
     parse_search,
 )
-from dynastore.api.uploads import read_upload
+from dynastore.api.uploads import read_upload, store_upload
 from dynastore.domain.asset import assets_path
 from dynastore.domain.ids import check_id
 from dynastore.errors import Forbidden, Invalid
@@ -133,18 +133,7 @@ def register_level(base: str, scope_dependency: Callable[..., Scope], label: str
     async def upload_asset(request: Request, principal: Principal = Editor, scope: Scope = scope_dep) -> JSONResponse:
         services = get_services(request)
         upload = await read_upload(request, services.settings.max_upload_bytes)
-        try:
-            doc = await run_in_threadpool(
-                services.assets.upload,
-                scope,
-                filename=upload.filename,
-                data=upload.buffer,
-                content_type=upload.content_type,
-                metadata=upload.metadata,
-                actor=principal.key_id,
-            )
-        finally:
-            upload.buffer.close()
+        doc = await store_upload(upload, services.assets.upload, scope, actor=principal.key_id)
         return JSONResponse(doc, status_code=201, headers=etag_header(doc, {"Location": asset_url(request, doc)}))
 
     @router.get(f"{base}/{{asset_id}}", summary=f"Get a {label} asset", response_class=JSONResponse)

@@ -6,10 +6,7 @@ or soft-deletes them, and deleting an item soft-deletes its assets."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
-
-from pydantic import ValidationError
 
 from dynastore.domain import time as dtime
 from dynastore.domain.asset import HREF_SCHEMES, AssetFields
@@ -17,7 +14,8 @@ from dynastore.domain.audit import audit_doc
 from dynastore.domain.ids import check_id, slug
 from dynastore.errors import Conflict, Invalid, NotFound
 from dynastore.ports import AssetWrite, BlobStore, Doc
-from dynastore.services.patching import merge_patch, validation_detail
+from dynastore.services.paging import every_asset
+from dynastore.services.patching import merge_patch, validated
 from dynastore.services.stac.base import StacBase
 from dynastore.services.stac.rendering import ASSET_INTERNAL
 
@@ -155,14 +153,8 @@ class InlineAssetsMixin(StacBase):
 
     def _live_item_assets(self, catalog_id: str, collection_id: str, item_id: str) -> list[Doc]:
         """Every asset of an item that is not deleted (all pages)."""
-        docs: list[Doc] = []
         query = self._item_scope(catalog_id, collection_id, item_id, status=("active", "missing"), limit=1000)
-        while True:
-            page = self.store.search_assets(query)
-            docs.extend(page.items)
-            if not page.next_token:
-                return docs
-            query = replace(query, token=page.next_token)
+        return list(every_asset(self.store, query))
 
     def _soft_delete_assets(self, catalog_id: str, docs: list[Doc], actor: str) -> None:
         """Soft-delete ``docs`` (with an audit entry each), in atomic chunks; an asset changed meanwhile
@@ -263,10 +255,7 @@ def plain_asset_fields(body: Doc) -> Doc | None:
 
 
 def _asset_fields(body: Doc, what: str) -> AssetFields:
-    try:
-        fields = AssetFields.model_validate({k: v for k, v in body.items() if k not in ASSET_INTERNAL})
-    except ValidationError as exc:
-        raise Invalid(validation_detail(exc, what)) from None
+    fields = validated(AssetFields, {k: v for k, v in body.items() if k not in ASSET_INTERNAL}, what)
     if not fields.href:
         raise Invalid(f"{what} needs an href")
     return fields

@@ -36,7 +36,7 @@ output "admin_api_key" {
 
 output "esgf_subscription" {
   description = "The Pub/Sub subscription Eventarc created for the envelope topic."
-  value       = google_eventarc_trigger.esgf_events.transport[0].pubsub[0].subscription
+  value       = google_eventarc_trigger.pubsub["esgf-events"].transport[0].pubsub[0].subscription
 }
 
 output "esgf_dead_letter_command" {

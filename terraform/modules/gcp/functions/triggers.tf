@@ -44,11 +44,20 @@ resource "google_eventarc_trigger" "landing" {
   depends_on = [google_cloud_run_v2_service_iam_member.invokers]
 }
 
-resource "google_eventarc_trigger" "catalog_buckets" {
-  count           = var.bucket_per_catalog ? 1 : 0
+# Pub/Sub triggers, one per topic: the per-catalog bucket notifications (bucket-per-catalog mode)
+# to on_object_event, and the publish envelopes of seed 003 to on_stac_event (esgf_events.tf).
+locals {
+  pubsub_triggers = merge(
+    var.bucket_per_catalog ? { "catalog-buckets" = { topic = var.notification_topic_id, target = "on_object_event" } } : {},
+    { "esgf-events" = { topic = var.esgf_topic_id, target = "on_stac_event" } },
+  )
+}
+
+resource "google_eventarc_trigger" "pubsub" {
+  for_each        = local.pubsub_triggers
   project         = var.project_id
   location        = var.region
-  name            = "${var.name_prefix}-catalog-buckets"
+  name            = "${var.name_prefix}-${each.key}"
   service_account = var.events_invoker_email
   labels          = var.labels
 
@@ -59,16 +68,27 @@ resource "google_eventarc_trigger" "catalog_buckets" {
 
   transport {
     pubsub {
-      topic = var.notification_topic_id
+      topic = each.value.topic
     }
   }
 
   destination {
     cloud_run_service {
-      service = google_cloudfunctions2_function.this["on_object_event"].name
+      service = google_cloudfunctions2_function.this[each.value.target].name
       region  = var.region
     }
   }
 
   depends_on = [google_cloud_run_v2_service_iam_member.invokers]
+}
+
+# The triggers' earlier addresses, so an upgrade keeps them instead of replacing them.
+moved {
+  from = google_eventarc_trigger.catalog_buckets[0]
+  to   = google_eventarc_trigger.pubsub["catalog-buckets"]
+}
+
+moved {
+  from = google_eventarc_trigger.esgf_events
+  to   = google_eventarc_trigger.pubsub["esgf-events"]
 }
