@@ -35,6 +35,7 @@ ACTOR = "indexer"
 PAGE = 1000  # item assets read per query while grouping versions
 ATTEMPTS = 8  # read-decide-write rounds against concurrent refreshes of one item
 HISTORY_PAGE_MAX = 1000
+INACTIVE = ("missing", "deleted")  # version records that never hold ``latest``
 PUBLISH_METADATA = "publish"  # the object metadata key a publish writes: {"by": ..., "sys:*": ...}
 
 Series = dict[str, list[tuple[VersionedFile, Doc]]]
@@ -46,10 +47,17 @@ class VersionIndex:
 
     # ------------------------------------------------------------------------------ reads
 
-    def series(self, catalog_id: str, collection_id: str, item_id: str) -> Series:
-        """Every active published version of the item, by ``<name>``, newest first."""
+    def series(
+        self, catalog_id: str, collection_id: str, item_id: str, *, status: tuple[str, ...] = ("active",)
+    ) -> Series:
+        """Every published version of the item in ``status`` (default: active), by ``<name>``, newest first."""
         query = AssetQuery(
-            catalog_ids=(catalog_id,), collection_id=collection_id, item_id=item_id, level="item", limit=PAGE
+            catalog_ids=(catalog_id,),
+            collection_id=collection_id,
+            item_id=item_id,
+            level="item",
+            status=status,
+            limit=PAGE,
         )
         out: Series = {}
         while True:
@@ -154,6 +162,16 @@ class VersionIndex:
                     )
                 if index == 0 and (newest is None or _before(newest, (version, doc))):
                     newest = (version, doc)
+        # A version whose file went missing (or was soft-deleted) is no version anyone gets: it keeps its
+        # ``version`` and provenance, but never ``latest`` (that is the newest *active* one's).
+        for entries in self.series(catalog_id, collection_id, item_id, status=INACTIVE).values():
+            for version, doc in entries:
+                if doc.get("latest"):
+                    doc = {**doc, "latest": None, "updated": dtime.now_iso()}
+                    writes.append(AssetWrite(doc, expect_rev=doc.get("rev", 0)))
+                    audits.append(
+                        audit_doc(catalog_id, "asset", doc["id"], "version", actor, version=version.display, latest=False)
+                    )
         if writes:
             self.store.write_assets(writes, audits=audits)
         if newest is not None:
