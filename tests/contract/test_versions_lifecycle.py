@@ -5,6 +5,7 @@ JSON publishes move their staged upload, rapid publishes get finer stamps, per-f
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -46,3 +47,58 @@ def test_a_missing_newest_version_hands_latest_to_the_newest_active_one(services
     # AND the reconciler, run again, changes nothing of that
     assert services.lifecycle.reconcile(CAT).failed == 0
     assert not _record(services, second).get("latest") and _record(services, first)["latest"] is True
+
+
+def test_rapid_publishes_in_one_second_get_finer_stamps_never_a_conflict(services: Services, clock: Clock) -> None:
+    # GIVEN a clock that stays within one second (T0 is 11:12:30)
+    clock.at = T0.replace(microsecond=250_000)
+    # WHEN four different versions of the track are published at that very instant
+    written = [publish(services, ("track.geojson", f"v{n}".encode())).written for n in range(4)]
+    # THEN each gets its own, ever finer (then the next millisecond's) stamp, none is refused
+    assert written == [
+        ["track@2025-08-11T1112Z.geojson"],
+        ["track@2025-08-11T111230Z.geojson"],
+        ["track@2025-08-11T111230.250Z.geojson"],
+        ["track@2025-08-11T111230.251Z.geojson"],
+    ]
+    # AND the history orders them as published, the last one latest, with a display version to match
+    tracks = _versions(services, "track")
+    assert [d["version"] for d in tracks] == [
+        "2025-08-11T11:12:30.251Z",
+        "2025-08-11T11:12:30.250Z",
+        "2025-08-11T11:12:30Z",
+        "2025-08-11T11:12Z",
+    ]
+    assert tracks[0]["latest"] is True
+    assert services.versions.resolve(CAT, COL, ITEM, "track@2025-08-11T111230.250Z.geojson") == tracks[1]["id"]
+
+
+class RacingBlobs:
+    """The catalog's bucket, where a concurrent publish writes each versioned name just before we do."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+
+    def put(self, key: str, data: Any, **kwargs: Any) -> Any:
+        if "@" in key and kwargs.get("if_generation_match") == 0 and ".251Z." not in key:
+            self.real.put(key, b"the other publish", if_generation_match=0)
+        return self.real.put(key, data, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+def test_a_publish_that_loses_a_race_for_its_stamp_takes_the_next_one(
+    services: Services, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN another writer that wins the race for every stamp up to the 251st millisecond
+    clock.at = T0.replace(microsecond=249_000)
+    storage = services.publish.storage
+    monkeypatch.setattr(storage, "for_catalog", lambda catalog, real=storage.for_catalog: RacingBlobs(real(catalog)))
+    # WHEN a track and its thumbnail are published
+    result = publish(services, ("track.geojson", b"mine"), ("thumbnail.png", b"png"))
+    # THEN the publish is not refused: both files share the first stamp nobody held
+    assert sorted(result.written) == ["thumbnail@2025-08-11T111230.251Z.png", "track@2025-08-11T111230.251Z.geojson"]
+    # AND the other writer's objects were never overwritten
+    assert services.adapters.blobs.get(f"{KEY}/track@2025-08-11T111230.250Z.geojson") == b"the other publish"
+    assert services.adapters.blobs.get(f"{KEY}/track@2025-08-11T111230.251Z.geojson") == b"mine"

@@ -21,7 +21,16 @@ from typing import Any
 from dynastore.config import Settings
 from dynastore.domain.asset import key_in_catalog
 from dynastore.domain.events import StorageEvent
-from dynastore.domain.versions import MAX_PUBLISH_FILES, PROV_BUNDLE, SYS_FIELDS, bundle_id, now, split_file_name, stamp
+from dynastore.domain.versions import (
+    MAX_PUBLISH_FILES,
+    PROV_BUNDLE,
+    SYS_FIELDS,
+    bundle_id,
+    now,
+    split_file_name,
+    stamp,
+    stamp_candidates,
+)
 from dynastore.errors import Conflict, DynastoreError, Invalid, NotFound
 from dynastore.ports import BlobInfo, Doc, MetadataStore
 from dynastore.services import mediatypes
@@ -34,6 +43,7 @@ log = logging.getLogger("dynastore.versions")
 
 RECORD_ATTEMPTS = 3  # indexing rounds for the records of a publish before the reconciler takes over
 FILE_FIELDS = frozenset({"roles"})
+STAMP_ATTEMPTS = 50  # millisecond stamps a publish tries after the minute and second ones
 
 
 @dataclass
@@ -172,34 +182,19 @@ class PublishService:
         blobs = self.storage.for_catalog(catalog)
         folder = f"{self.storage.prefix_of(catalog)}{collection_id}/{item_id}/"
         when = self.clock()
-        text = stamp(when)
         taken = {v.stamp for entries in series.values() for v, _ in entries}
-        if text in taken or any(_exists(blobs, f"{folder}{n}@{text}{e}") for n, e, _ in changed):
-            text = stamp(when, seconds=True)  # a second publish within the minute
-        written: list[BlobInfo] = []
-        try:
-            for name, ext, published in changed:
-                file_name = f"{name}@{text}{ext}"
-                media_type = mediatypes.detect(file_name, published.data.head, published.content_type)
-                object_metadata = _object_metadata(actor, sys_values, per_file.get(published.filename) or {})
-                try:
-                    info = blobs.put(
-                        folder + file_name,
-                        published.data.rewind(),
-                        content_type=media_type,
-                        metadata=object_metadata,
-                        if_generation_match=0,
-                    )
-                except Conflict:
-                    raise Conflict(
-                        f"version {file_name!r} exists already and published versions are never overwritten; "
-                        "publish again in a second"
-                    ) from None
-                written.append(info)
-        except Exception:
-            for info in written:  # this publish's own new objects: leave none half-published
-                blobs.delete(info.key, missing_ok=True)
-            raise
+        written: list[BlobInfo] | None = None
+        for text in stamp_candidates(when, STAMP_ATTEMPTS):
+            if text in taken or any(_exists(blobs, f"{folder}{n}@{text}{e}") for n, e, _ in changed):
+                continue  # that stamp is another publish's: a finer (or the next) one, never an overwrite
+            written = self._write(blobs, folder, text, changed, actor, sys_values, per_file)
+            if written is not None:
+                break
+        if written is None:
+            raise Conflict(
+                f"every version stamp from {stamp(when)} on was taken by concurrent publishes to item {item_id!r}; "
+                "publish again (published versions are never overwritten)"
+            )
 
         pending = not all(self._index(info) for info in written)
         if not pending:
@@ -224,6 +219,40 @@ class PublishService:
             unchanged=unchanged,
             pending=pending,
         )
+
+    def _write(
+        self,
+        blobs: Any,
+        folder: str,
+        text: str,
+        changed: Sequence[tuple[str, str, PublishedFile]],
+        actor: str,
+        sys_values: dict[str, Any],
+        per_file: dict[str, Doc],
+    ) -> list[BlobInfo] | None:
+        """Write every changed file at stamp ``text``, create-only; None (this publish's own objects
+        removed again) when another writer holds one of the names: the caller tries the next stamp."""
+        written: list[BlobInfo] = []
+        try:
+            for name, ext, published in changed:
+                file_name = f"{name}@{text}{ext}"
+                media_type = mediatypes.detect(file_name, published.data.head, published.content_type)
+                written.append(
+                    blobs.put(
+                        folder + file_name,
+                        published.data.rewind(),
+                        content_type=media_type,
+                        metadata=_object_metadata(actor, sys_values, per_file.get(published.filename) or {}),
+                        if_generation_match=0,
+                    )
+                )
+        except Exception as exc:
+            for info in written:  # this publish's own new objects: leave none half-published
+                blobs.delete(info.key, missing_ok=True)
+            if isinstance(exc, Conflict):
+                return None
+            raise
+        return written
 
     def _index(self, info: BlobInfo) -> bool:
         """Write the records of a new version through the indexing rules, retried; False when it did not land."""
