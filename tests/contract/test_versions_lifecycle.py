@@ -12,12 +12,13 @@ import pytest
 from dynastore.bootstrap import Services
 from dynastore.domain.events import StorageEvent
 from dynastore.domain.search import AssetQuery
-from dynastore.errors import Invalid
+from dynastore.errors import NotFound
 from dynastore.ports import Doc
+from dynastore.services.versions.publish import PublishResult
 
 from .test_versions import CAT, COL, ITEM, T0, Clock, _item, _versions, publish
-from .test_versions import clock as clock  # noqa: F401  (fixtures)
-from .test_versions import services as services  # noqa: F401
+from .test_versions import clock as clock  # fixtures
+from .test_versions import services as services
 
 KEY = f"{CAT}/{COL}/{ITEM}"
 
@@ -102,3 +103,68 @@ def test_a_publish_that_loses_a_race_for_its_stamp_takes_the_next_one(
     # AND the other writer's objects were never overwritten
     assert services.adapters.blobs.get(f"{KEY}/track@2025-08-11T111230.250Z.geojson") == b"the other publish"
     assert services.adapters.blobs.get(f"{KEY}/track@2025-08-11T111230.251Z.geojson") == b"mine"
+
+
+def _staged(services: Services, key: str, data: bytes) -> StorageEvent:
+    """An uploaded object, indexed as a plain asset (what /uploads and its storage event give)."""
+    event = StorageEvent.from_blob(services.adapters.blobs.put(key, data))
+    assert services.indexing.apply(event).status == "indexed"
+    return event
+
+
+def _json_publish(services: Services, body: Doc) -> PublishResult:
+    files, metadata = services.publish.spool_keys(CAT, body)
+    try:
+        return services.publish.publish(CAT, COL, ITEM, files, metadata, actor="alice")
+    finally:
+        for published in files:
+            published.data.close()
+
+
+def _exists(services: Services, key: str) -> bool:
+    try:
+        services.adapters.blobs.stat(key)
+    except NotFound:
+        return False
+    return True
+
+
+def _active_keys(services: Services) -> list[str]:
+    page = services.adapters.store.search_assets(AssetQuery(catalog_ids=(CAT,), limit=100))
+    return sorted(d["storage"]["key"] for d in page.items)
+
+
+def test_a_json_publish_moves_the_uploaded_object_into_the_version(services: Services, clock: Clock) -> None:
+    # GIVEN an uploaded object, indexed as a plain asset of the collection
+    source = f"{CAT}/{COL}/incoming.geojson"
+    finalized = _staged(services, source, b'{"staged": 1}')
+    # WHEN a JSON publish names it
+    result = _json_publish(services, {"files": [{"key": source, "name": "track.geojson"}]})
+    # THEN the version holds its bytes, and the uploaded object is gone: no second asset of the same bytes
+    assert result.written == ["track@2025-08-11T1112Z.geojson"]
+    assert services.adapters.blobs.get(f"{KEY}/track@2025-08-11T1112Z.geojson") == b'{"staged": 1}'
+    assert not _exists(services, source)
+    assert _active_keys(services) == [f"{KEY}/track@2025-08-11T1112Z.geojson"]
+    # AND the late (or redelivered) storage event of the upload, and the reconciler, bring nothing back
+    services.indexing.apply(finalized)
+    assert services.lifecycle.reconcile(CAT).failed == 0
+    assert _active_keys(services) == [f"{KEY}/track@2025-08-11T1112Z.geojson"]
+    assert _versions(services, "track")[0]["latest"] is True
+
+
+def test_a_json_publish_of_unchanged_bytes_retires_the_upload_and_never_a_version(
+    services: Services, clock: Clock
+) -> None:
+    version = publish(services, ("track.geojson", b"same")).written[0]
+    # GIVEN the same bytes uploaded again
+    source = f"{CAT}/{COL}/again.geojson"
+    _staged(services, source, b"same")
+    # WHEN they are published by key, and then the published version itself is named as a source
+    assert _json_publish(services, {"files": [{"key": source, "name": "track.geojson"}]}).unchanged == [version]
+    clock.at = T0 + timedelta(hours=1)
+    copied = _json_publish(services, {"files": [{"key": f"{KEY}/{version}", "name": "summary.geojson"}]})
+    # THEN the upload is gone, the version it repeats stays, and a version named as a source is copied, not moved
+    assert not _exists(services, source)
+    assert copied.written == ["summary@2025-08-11T1212Z.geojson"]
+    assert services.adapters.blobs.get(f"{KEY}/{version}") == b"same"
+    assert _active_keys(services) == [f"{KEY}/summary@2025-08-11T1212Z.geojson", f"{KEY}/{version}"]

@@ -38,6 +38,7 @@ from dynastore.services.asset_files import UploadBuffer, check_file_name
 from dynastore.services.catalogs import CatalogService
 from dynastore.services.indexing import IndexingService
 from dynastore.services.versions.index import PUBLISH_METADATA, VersionIndex
+from dynastore.services.versions.staging import retire_source
 
 log = logging.getLogger("dynastore.versions")
 
@@ -53,6 +54,8 @@ class PublishedFile:
     filename: str
     data: UploadBuffer
     content_type: str | None = None
+    source_key: str | None = None  # JSON publish: the uploaded object it was read from (retired after)
+    source_generation: str | None = None
 
 
 @dataclass
@@ -107,8 +110,10 @@ class PublishService:
                     raise Invalid(f"each file names the `key` of an object under {prefix!r} (from /uploads)")
                 name = entry.get("name") or key.rsplit("/", 1)[-1]
                 buffer = UploadBuffer(self.settings.max_upload_bytes)
-                out.append(PublishedFile(check_file_name(name), buffer))
+                published = PublishedFile(check_file_name(name), buffer, source_key=key)
+                out.append(published)
                 try:
+                    published.source_generation = blobs.stat(key).generation
                     reader = blobs.open(key)
                 except NotFound:
                     raise Invalid(
@@ -161,16 +166,19 @@ class PublishService:
         series = self.index.series(catalog_id, collection_id, item_id)
         changed: list[tuple[str, str, PublishedFile]] = []
         unchanged: list[str] = []
+        moves: list[tuple[PublishedFile, str]] = []  # (file, the version that holds its bytes)
         for name, ext, published in named:
             entries = series.get(name) or []
             if entries and entries[0][1].get("file:checksum") == published.data.checksum:
                 unchanged.append(entries[0][0].file_name)
+                moves.append((published, entries[0][0].file_name))
                 continue
             changed.append((name, ext, published))
             if entries and not (per_file.get(published.filename) or {}).get("roles"):
                 # a new version keeps the roles of the one it supersedes unless the publish says otherwise
                 per_file[published.filename] = {"roles": list(entries[0][1].get("roles") or [])}
         if not changed:
+            self._retire_sources(catalog, moves, actor)
             return PublishResult(
                 created=False,
                 bundle=(item.get("properties") or {}).get(PROV_BUNDLE),
@@ -210,6 +218,9 @@ class PublishService:
                 )
                 pending = True
         names = [info.key.rsplit("/", 1)[-1] for info in written]
+        if not pending:  # the versions are stored and indexed: their staging objects may go
+            moves.extend((published, f"{name}@{text}{ext}") for name, ext, published in changed)
+            self._retire_sources(catalog, moves, actor)
         return PublishResult(
             created=True,
             bundle=bundle_id(item_id, text),
@@ -253,6 +264,21 @@ class PublishService:
                 return None
             raise
         return written
+
+    def _retire_sources(self, catalog: Doc, moves: Sequence[tuple[PublishedFile, str]], actor: str) -> None:
+        """Move semantics of a JSON publish: retire each uploaded object its version now holds (staging.py)."""
+        blobs = self.storage.for_catalog(catalog)
+        for published, version in moves:
+            if published.source_key is not None:
+                retire_source(
+                    self.store,
+                    self.indexing,
+                    blobs,
+                    published.source_key,
+                    published.source_generation,
+                    published_as=version,
+                    actor=actor,
+                )
 
     def _index(self, info: BlobInfo) -> bool:
         """Write the records of a new version through the indexing rules, retried; False when it did not land."""
