@@ -12,7 +12,7 @@ import pytest
 from dynastore.bootstrap import Services
 from dynastore.domain.events import StorageEvent
 from dynastore.domain.search import AssetQuery
-from dynastore.errors import NotFound
+from dynastore.errors import Invalid, NotFound
 from dynastore.ports import Doc
 from dynastore.services.versions.publish import PublishResult
 
@@ -168,3 +168,48 @@ def test_a_json_publish_of_unchanged_bytes_retires_the_upload_and_never_a_versio
     assert copied.written == ["summary@2025-08-11T1212Z.geojson"]
     assert services.adapters.blobs.get(f"{KEY}/{version}") == b"same"
     assert _active_keys(services) == [f"{KEY}/summary@2025-08-11T1212Z.geojson", f"{KEY}/{version}"]
+
+
+def test_a_publish_sets_asset_fields_per_file_validated_like_asset_bodies(services: Services, clock: Clock) -> None:
+    # GIVEN publish metadata with a title, description, tags, an extension field and metadata for the track
+    fields = {
+        "roles": ["data", "track"],
+        "title": "Bluefin-12 track – day 1",
+        "description": "GPS fixes, 1 Hz",
+        "tags": ["gps"],
+        "proj:epsg": 4326,
+        "metadata": {"vessel": "Bluefin"},
+    }
+    result = publish(
+        services, ("track.geojson", b"fixes"), ("thumbnail.png", b"png"), metadata={"files": {"track.geojson": fields}}
+    )
+    # THEN the track's version record carries them (the thumbnail none of them), through indexing
+    track = _record(services, "track@2025-08-11T1112Z.geojson")
+    assert {k: track[k] for k in ("roles", "title", "description", "tags", "proj:epsg")} == {
+        k: v for k, v in fields.items() if k != "metadata"
+    }
+    assert track["metadata"]["vessel"] == "Bluefin" and track["latest"] is True
+    assert _record(services, "thumbnail@2025-08-11T1112Z.png").get("title") is None
+    assert [d["title"] for d in result.versions if d["id"] == track["id"]] == [fields["title"]]
+    # AND the item document shows the title under the version's key
+    assert _item(services)["assets"]["track@2025-08-11T1112Z.geojson"]["title"] == fields["title"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "word"),
+    [
+        ({"href": "https://example.test/x"}, "href"),
+        ({"type": "text/plain"}, "type"),
+        ({"sys:state": "final"}, "sys:state"),
+        ({"title": 5}, "title"),
+        ({"tags": "gps"}, "tags"),
+        ({"colour": "red"}, "colour"),
+        ({"description": "x" * 5000}, "1800 bytes"),
+    ],
+)
+def test_per_file_fields_the_server_owns_or_that_are_invalid_are_refused(
+    services: Services, clock: Clock, fields: Doc, word: str
+) -> None:
+    with pytest.raises(Invalid, match=word):
+        publish(services, ("track.geojson", b"fixes"), metadata={"files": {"track.geojson": fields}})
+    assert _versions(services, "track") == []  # nothing was written

@@ -36,7 +36,8 @@ PAGE = 1000  # item assets read per query while grouping versions
 ATTEMPTS = 8  # read-decide-write rounds against concurrent refreshes of one item
 HISTORY_PAGE_MAX = 1000
 INACTIVE = ("missing", "deleted")  # version records that never hold ``latest``
-PUBLISH_METADATA = "publish"  # the object metadata key a publish writes: {"by": ..., "sys:*": ...}
+PUBLISH_METADATA = "publish"  # the object metadata key a publish writes: {"by": ..., "sys:*": ..., "fields": ...}
+PUBLISH_FIELDS = "fields"  # the asset fields (title, description, ...) the publish gave the file
 
 Series = dict[str, list[tuple[VersionedFile, Doc]]]
 
@@ -219,6 +220,12 @@ def version_fields(
     fields: dict[str, Any] = {"version": version.display, "latest": True if latest else None}
     for name, default in SYS_FIELDS.items():
         fields[name] = info.get(name, doc.get(name, metadata.get(name, default)))
+    given = info.get(PUBLISH_FIELDS)
+    for name, value in (given.items() if isinstance(given, dict) else ()):
+        if name == "metadata" and isinstance(value, dict):
+            metadata = {**value, **metadata}  # what the record says since wins
+        elif doc.get(name) in (None, [], {}):
+            fields[name] = value  # the publish's value, unless an editor has set one since
     prov = {
         "bundle": bundle_id(item_id, version.stamp),
         "entity": version.file_name,

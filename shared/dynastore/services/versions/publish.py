@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from dynastore.config import Settings
-from dynastore.domain.asset import key_in_catalog
+from dynastore.domain.asset import AssetFields, key_in_catalog
 from dynastore.domain.events import StorageEvent
 from dynastore.domain.versions import (
     MAX_PUBLISH_FILES,
@@ -37,13 +39,21 @@ from dynastore.services import mediatypes
 from dynastore.services.asset_files import UploadBuffer, check_file_name
 from dynastore.services.catalogs import CatalogService
 from dynastore.services.indexing import IndexingService
-from dynastore.services.versions.index import PUBLISH_METADATA, VersionIndex
+from dynastore.services.patching import validation_detail
+from dynastore.services.versions.index import PUBLISH_FIELDS, PUBLISH_METADATA, VersionIndex
 from dynastore.services.versions.staging import retire_source
 
 log = logging.getLogger("dynastore.versions")
 
 RECORD_ATTEMPTS = 3  # indexing rounds for the records of a publish before the reconciler takes over
-FILE_FIELDS = frozenset({"roles"})
+# The asset fields one file of a publish may set (``metadata.files[name]``), besides ``prefix:name``
+# extension fields; the server owns the rest of an asset record.
+FILE_FIELDS = frozenset(
+    {"roles", "title", "description", "code", "tags", "datetime", "start_datetime", "end_datetime", "metadata", "bbox"}
+)
+SERVER_FIELDS = frozenset({"id", "href", "type", "file:size", "file:checksum", "version", "latest", "alternate"})
+SERVER_PREFIXES = ("sys:", "prov:", "file:", "storage")
+OBJECT_METADATA_MAX = 1800  # bytes of custom metadata per version object (S3 allows 2 KB in all)
 STAMP_ATTEMPTS = 50  # millisecond stamps a publish tries after the minute and second ones
 
 
@@ -176,7 +186,10 @@ class PublishService:
             changed.append((name, ext, published))
             if entries and not (per_file.get(published.filename) or {}).get("roles"):
                 # a new version keeps the roles of the one it supersedes unless the publish says otherwise
-                per_file[published.filename] = {"roles": list(entries[0][1].get("roles") or [])}
+                roles = list(entries[0][1].get("roles") or [])
+                per_file[published.filename] = {**(per_file.get(published.filename) or {}), "roles": roles}
+        for _, _, published in changed:  # refused before anything is written
+            _object_metadata(actor, sys_values, per_file.get(published.filename) or {})
         if not changed:
             self._retire_sources(catalog, moves, actor)
             return PublishResult(
@@ -328,19 +341,45 @@ def _parse_metadata(metadata: Any) -> tuple[dict[str, Any], dict[str, Doc]]:
             sys_values[name] = value
     files = metadata.get("files") or {}
     if not isinstance(files, dict):
-        raise Invalid("metadata.files maps a file name to its {roles}")
-    for file_name, fields in files.items():
-        if not isinstance(fields, dict) or set(fields) - FILE_FIELDS:
-            raise Invalid(f"metadata.files[{file_name!r}] may set only {', '.join(sorted(FILE_FIELDS))}")
-        roles = fields.get("roles")
-        if roles is not None and (not isinstance(roles, list) or not all(isinstance(r, str) for r in roles)):
-            raise Invalid(f"metadata.files[{file_name!r}].roles is a list of strings")
-    return sys_values, files
+        raise Invalid("metadata.files maps a file name to its asset fields ({roles, title, description, ...})")
+    return sys_values, {name: _file_fields(name, fields) for name, fields in files.items()}
+
+
+def _file_fields(file_name: str, fields: Any) -> Doc:
+    """The asset fields one file of a publish sets, validated like an asset body (``AssetFields``);
+    the fields the server owns (href, type, size, checksum, version, latest, ``sys:*``) are refused."""
+    what = f"metadata.files[{file_name!r}]"
+    if not isinstance(fields, dict):
+        raise Invalid(f"{what} is an object of asset fields, e.g. {{\"roles\": [\"data\"], \"title\": \"...\"}}")
+    owned = sorted(k for k in fields if k in SERVER_FIELDS or k.startswith(SERVER_PREFIXES))
+    if owned:
+        raise Invalid(
+            f"{what} may not set {', '.join(owned)}: the server sets those for each version "
+            f"(give {', '.join(sorted(FILE_FIELDS))} or extension fields prefix:name)"
+        )
+    try:
+        checked = AssetFields.model_validate(fields)
+    except ValidationError as exc:
+        raise Invalid(validation_detail(exc, what)) from None
+    dumped = checked.model_dump(mode="json", by_alias=True, exclude_none=True)
+    out: Doc = {k: dumped[k] for k in fields if k in dumped and k != "extensions"}
+    out.update(dumped.get("extensions") or {})
+    return out
 
 
 def _object_metadata(actor: str, sys_values: dict[str, Any], fields: Doc) -> dict[str, str]:
-    """The custom object metadata of a version: what indexing turns into its record (ASCII-safe)."""
-    out = {PUBLISH_METADATA: json.dumps({"by": actor, **sys_values}, ensure_ascii=True, separators=(",", ":"))}
+    """The custom object metadata of a version: what indexing turns into its record (ASCII-safe JSON;
+    the asset fields other than ``roles`` ride in ``publish.fields``, applied by ``VersionIndex``)."""
+    info: Doc = {"by": actor, **sys_values}
+    extra = {k: v for k, v in fields.items() if k != "roles"}
+    if extra:
+        info[PUBLISH_FIELDS] = extra
+    out = {PUBLISH_METADATA: json.dumps(info, ensure_ascii=True, separators=(",", ":"))}
     if fields.get("roles"):
         out["roles"] = json.dumps(fields["roles"], ensure_ascii=True)
+    if sum(len(k) + len(v) for k, v in out.items()) > OBJECT_METADATA_MAX:
+        raise Invalid(
+            f"the metadata of one published file is at most {OBJECT_METADATA_MAX} bytes as JSON (it is stored with "
+            "the object, whose metadata storage keeps small): shorten its description or fields"
+        )
     return out
