@@ -213,3 +213,38 @@ def test_per_file_fields_the_server_owns_or_that_are_invalid_are_refused(
     with pytest.raises(Invalid, match=word):
         publish(services, ("track.geojson", b"fixes"), metadata={"files": {"track.geojson": fields}})
     assert _versions(services, "track") == []  # nothing was written
+
+
+def test_an_item_patch_names_versions_by_the_items_own_keys(services: Services, clock: Clock) -> None:
+    # GIVEN two versions of the track, keyed by file name in the item document
+    first = publish(services, ("track.geojson", b"one")).written[0]
+    clock.at = T0 + timedelta(days=1)
+    second = publish(services, ("track.geojson", b"two")).written[0]
+    assert set(_item(services)["assets"]) == {first, second}
+    # WHEN an editor PATCHes the older one's title by its item key
+    services.stac.patch_item(CAT, COL, ITEM, {"assets": {first: {"title": "first pass"}}}, actor="editor")
+    # THEN that version record has it, and stays a version
+    assert _record(services, first)["title"] == "first pass" and _record(services, first)["version"]
+    # WHEN the editor removes the newest version from the item with null (a soft delete)
+    services.stac.patch_item(CAT, COL, ITEM, {"assets": {second: None}}, actor="editor")
+    # THEN its record is deleted (restorable) but its file stays in storage: published versions are never removed
+    assert _record(services, second)["status"] == "deleted" and not _record(services, second).get("latest")
+    assert services.adapters.blobs.get(f"{KEY}/{second}") == b"two"
+    # AND the older version is latest again, @latest resolves to it, the item keys and mirror follow
+    assert services.versions.resolve(CAT, COL, ITEM, "track@latest") == _record(services, first)["id"]
+    assert _record(services, first)["latest"] is True
+    assert set(_item(services)["assets"]) == {first}
+    assert _item(services)["properties"]["prov:bundle"] == f"prov://{ITEM}@2025-08-11T1112Z"
+
+
+def test_an_item_patch_cannot_repoint_a_published_version(services: Services, clock: Clock) -> None:
+    version = publish(services, ("track.geojson", b"one")).written[0]
+    # WHEN an editor tries to point the version at other bytes
+    with pytest.raises(Invalid, match="immutable"):
+        services.stac.patch_item(
+            CAT, COL, ITEM, {"assets": {version: {"href": "https://example.test/other.geojson"}}}, actor="editor"
+        )
+    # THEN it is refused and the version still points at its own file
+    assert _record(services, version)["storage"]["key"] == f"{KEY}/{version}"
+    with pytest.raises(NotFound, match="track@2025-08-09T0000Z.geojson"):
+        services.stac.patch_item(CAT, COL, ITEM, {"assets": {"track@2025-08-09T0000Z.geojson": None}}, actor="e")
