@@ -26,7 +26,8 @@ KEY = f"{CAT}/{COL}/{ITEM}"
 def _record(services: Services, file_name: str) -> Doc:
     """The record of one file of the item, whatever its status."""
     query = AssetQuery(catalog_ids=(CAT,), item_id=ITEM, status=("active", "missing", "deleted"), limit=100)
-    return next(d for d in services.adapters.store.search_assets(query).items if d["storage"]["key"] == f"{KEY}/{file_name}")
+    found = services.adapters.store.search_assets(query).items
+    return next(d for d in found if d["storage"]["key"] == f"{KEY}/{file_name}")
 
 
 def test_a_missing_newest_version_hands_latest_to_the_newest_active_one(services: Services, clock: Clock) -> None:
@@ -174,7 +175,7 @@ def test_a_publish_sets_asset_fields_per_file_validated_like_asset_bodies(servic
     # GIVEN publish metadata with a title, description, tags, an extension field and metadata for the track
     fields = {
         "roles": ["data", "track"],
-        "title": "Bluefin-12 track – day 1",
+        "title": "Bluefin-12 track \u2013 day 1",  # not ASCII: object metadata must carry it safely
         "description": "GPS fixes, 1 Hz",
         "tags": ["gps"],
         "proj:epsg": 4326,
@@ -246,5 +247,5 @@ def test_an_item_patch_cannot_repoint_a_published_version(services: Services, cl
         )
     # THEN it is refused and the version still points at its own file
     assert _record(services, version)["storage"]["key"] == f"{KEY}/{version}"
-    with pytest.raises(NotFound, match="track@2025-08-09T0000Z.geojson"):
+    with pytest.raises(NotFound, match=r"track@2025-08-09T0000Z\.geojson"):
         services.stac.patch_item(CAT, COL, ITEM, {"assets": {"track@2025-08-09T0000Z.geojson": None}}, actor="e")

@@ -170,9 +170,8 @@ class VersionIndex:
                 if doc.get("latest"):
                     doc = {**doc, "latest": None, "updated": dtime.now_iso()}
                     writes.append(AssetWrite(doc, expect_rev=doc.get("rev", 0)))
-                    audits.append(
-                        audit_doc(catalog_id, "asset", doc["id"], "version", actor, version=version.display, latest=False)
-                    )
+                    shown = version.display
+                    audits.append(audit_doc(catalog_id, "asset", doc["id"], "version", actor, version=shown, latest=False))
         if writes:
             self.store.write_assets(writes, audits=audits)
         if newest is not None:
