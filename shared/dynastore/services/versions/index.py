@@ -171,7 +171,8 @@ class VersionIndex:
                     doc = {**doc, "latest": None, "updated": dtime.now_iso()}
                     writes.append(AssetWrite(doc, expect_rev=doc.get("rev", 0)))
                     shown = version.display
-                    audits.append(audit_doc(catalog_id, "asset", doc["id"], "version", actor, version=shown, latest=False))
+                    audit = audit_doc(catalog_id, "asset", doc["id"], "version", actor, version=shown, latest=False)
+                    audits.append(audit)
         if writes:
             self.store.write_assets(writes, audits=audits)
         if newest is not None:
