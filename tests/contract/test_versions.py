@@ -156,11 +156,12 @@ def test_a_published_version_is_never_overwritten(services: Services, clock: Clo
     # WHEN anyone writes that object again create-only through the blob store
     with pytest.raises(Conflict):
         services.adapters.blobs.put(key, b"tampered", if_generation_match=0)
-    # AND a publish that would land on the same stamp meets the existing version
-    services.adapters.blobs.put(f"{CAT}/{COL}/{ITEM}/track@2025-08-11T111230Z.geojson", b"squatter")
-    with pytest.raises(Conflict, match="never overwritten"):
-        publish(services, ("track.geojson", b"new"))
+    # AND a publish that would land on the same stamp leaves the existing object alone: a finer stamp
+    squatter = f"{CAT}/{COL}/{ITEM}/track@2025-08-11T111230Z.geojson"
+    services.adapters.blobs.put(squatter, b"squatter")
+    assert publish(services, ("track.geojson", b"new")).written == ["track@2025-08-11T111230.000Z.geojson"]
     assert services.adapters.blobs.get(key) == b"original"
+    assert services.adapters.blobs.get(squatter) == b"squatter"
 
 
 def test_item_embeds_at_most_history_max_versions_per_name(services: Services, clock: Clock) -> None:

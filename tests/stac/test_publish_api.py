@@ -113,6 +113,11 @@ def test_publish_of_uploaded_keys_by_json(stac_api: StacApi, track: str) -> None
     assert response.json()["written"] == ["track@2025-08-11T1212Z.geojson"]
     got = stac_api.reader.get(f"{_assets_api(track)}/track@latest/download")
     assert got.content == b'{"json":1}'
+    # AND the upload was moved into the version: it is no longer an asset of its own
+    found = stac_api.reader.get("/assets/search", params={"catalog_id": catalog}).json()["assets"]
+    assert [a["storage"]["key"].rsplit("/", 1)[1] for a in found] == ["track@2025-08-11T1212Z.geojson"]
+    upload_record = f"/assets/catalogs/{catalog}/collections/tracks/assets/{uploaded.json()['id']}"
+    assert stac_api.reader.get(upload_record).status_code == 404
 
 
 def test_publish_failures_answer_problems(stac_api: StacApi, track: str) -> None:

@@ -34,6 +34,9 @@ def test_stamps_are_compact_utc_and_parse_back() -> None:
     assert stamp(AT, seconds=True) == "2025-08-11T111205Z"
     assert parse_stamp("2025-08-11T1112Z") == AT.replace(second=0)
     assert parse_stamp("2025-08-11T11:12:05Z") == AT
+    assert stamp(AT.replace(microsecond=7000), precision="millis") == "2025-08-11T111205.007Z"
+    millis = AT.replace(microsecond=7000)
+    assert parse_stamp("2025-08-11T111205.007Z") == parse_stamp("2025-08-11T11:12:05.007Z") == millis
     assert parse_stamp("2025-13-11T1112Z") is None and parse_stamp("yesterday") is None
     assert bundle_id("Bluefin-12", "2025-08-11T1112Z") == "prov://Bluefin-12@2025-08-11T1112Z"
 
@@ -45,6 +48,8 @@ def test_versioned_file_names() -> None:
     assert parse_versioned("track@2025-08-11T1112Z.geojson").display == "2025-08-11T11:12Z"  # type: ignore[union-attr]
     # a later second of the same minute orders after the minute stamp
     assert parse_versioned("t@2025-08-11T111205Z.x") > parse_versioned("t@2025-08-11T1112Z.x")  # type: ignore[operator]
+    assert parse_versioned("t@2025-08-11T111205.001Z.x") > parse_versioned("t@2025-08-11T111205Z.x")  # type: ignore[operator]
+    assert parse_versioned("README@2025-08-11T111205.001Z").ext == ""  # type: ignore[union-attr]
     assert parse_versioned("track@latest.geojson") is None and parse_versioned("track@v2.geojson") is None
     assert parse_versioned("track.geojson") is None
     assert alias_name("track@latest") == "track" and alias_name("track@latest.geojson") == "track"

@@ -7,17 +7,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from dynastore.errors import Invalid
 
 # ``name@<timestamp>.<ext>`` (seed 004) and the ``name@latest.<ext>`` alias.
 VERSIONED_NAME = re.compile(r"^(?P<name>.+)@(?P<version>[0-9][0-9A-Za-z:\-.]*?|latest)(?P<ext>\.[A-Za-z0-9]+)?$")
 LATEST = "latest"
-# Compact stamp of a file name (``2025-08-11T1112Z``, ``2025-08-11T111205Z``) and its display form
-# (``2025-08-11T11:12Z``, ``2025-08-11T11:12:05Z``), the ``version`` of the asset record.
-_COMPACT = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2})(\d{2})(\d{2})?Z$")
-_DISPLAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?Z$")
+# Compact stamp of a file name (``2025-08-11T1112Z``, ``2025-08-11T111205Z``, ``2025-08-11T111205.123Z``)
+# and its display form (``2025-08-11T11:12Z``, ``2025-08-11T11:12:05Z``, ``2025-08-11T11:12:05.123Z``),
+# the ``version`` of the asset record.
+_COMPACT = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2})(\d{2})(?:(\d{2})(?:\.(\d{3}))?)?Z$")
+_DISPLAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{3}))?)?Z$")
+Precision = Literal["minutes", "seconds", "millis"]
+_PRECISIONS: tuple[Precision, ...] = ("minutes", "seconds", "millis")
 # What a published ``<name>`` may be (the part before ``@``): a plain, URL-safe word.
 SERIES_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_~-]{0,99}$")
 _EXT = re.compile(r"^\.[A-Za-z0-9]{1,16}$")
@@ -46,23 +50,44 @@ class VersionedFile:
         return f"{self.name}@{self.stamp}{self.ext}"
 
     @property
+    def precision(self) -> Precision:
+        return "millis" if "." in self.stamp else "seconds" if len(self.stamp) > len("2025-08-11T1112Z") else "minutes"
+
+    @property
     def display(self) -> str:
-        return display_version(self.when, seconds=len(self.stamp) > len("2025-08-11T1112Z"))
+        return display_version(self.when, precision=self.precision)
 
 
 def now() -> datetime:
     return datetime.now(UTC)
 
 
-def stamp(when: datetime, *, seconds: bool = False) -> str:
-    """The compact UTC stamp of ``when``: minutes, or seconds for a second publish in one minute."""
+def stamp(when: datetime, *, seconds: bool = False, precision: Precision | None = None) -> str:
+    """The compact UTC stamp of ``when``: minutes; seconds for a second publish within the minute;
+    milliseconds for one within the second (``precision`` wins over ``seconds``)."""
     when = when.astimezone(UTC)
-    return when.strftime("%Y-%m-%dT%H%M%SZ" if seconds else "%Y-%m-%dT%H%MZ")
+    precision = precision or ("seconds" if seconds else "minutes")
+    if precision == "millis":
+        return when.strftime("%Y-%m-%dT%H%M%S.") + f"{when.microsecond // 1000:03d}Z"
+    return when.strftime("%Y-%m-%dT%H%M%SZ" if precision == "seconds" else "%Y-%m-%dT%H%MZ")
 
 
-def display_version(when: datetime, *, seconds: bool) -> str:
+def display_version(when: datetime, *, seconds: bool = False, precision: Precision | None = None) -> str:
     when = when.astimezone(UTC)
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ" if seconds else "%Y-%m-%dT%H:%MZ")
+    precision = precision or ("seconds" if seconds else "minutes")
+    if precision == "millis":
+        return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ" if precision == "seconds" else "%Y-%m-%dT%H:%MZ")
+
+
+def stamp_candidates(when: datetime, attempts: int) -> list[str]:
+    """The stamps a publish at ``when`` tries, in order: minutes, seconds, milliseconds, then the
+    following milliseconds (each later than the one before, so versions keep publish order)."""
+    when = when.astimezone(UTC)
+    out = [stamp(when, precision=p) for p in _PRECISIONS]
+    millis = when.replace(microsecond=when.microsecond // 1000 * 1000)
+    out.extend(stamp(millis + timedelta(milliseconds=n), precision="millis") for n in range(1, attempts))
+    return out
 
 
 def parse_stamp(text: str) -> datetime | None:
@@ -70,9 +95,9 @@ def parse_stamp(text: str) -> datetime | None:
     match = _COMPACT.match(text) or _DISPLAY.match(text)
     if match is None:
         return None
-    year, month, day, hour, minute, second = (int(g) if g else 0 for g in match.groups())
+    year, month, day, hour, minute, second, millis = (int(g) if g else 0 for g in match.groups())
     try:
-        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+        return datetime(year, month, day, hour, minute, second, millis * 1000, tzinfo=UTC)
     except ValueError:
         return None
 
@@ -83,10 +108,13 @@ def parse_versioned(file_name: str) -> VersionedFile | None:
     match = VERSIONED_NAME.match(file_name)
     if match is None or match.group("version") == LATEST:
         return None
-    when = parse_stamp(match.group("version"))
-    if when is None or not _COMPACT.match(match.group("version")):
+    text, ext = match.group("version"), match.group("ext") or ""
+    if not _COMPACT.match(text) and _COMPACT.match(text + ext):
+        text, ext = text + ext, ""  # a milliseconds stamp without an extension: ``x@...05.123Z``
+    when = parse_stamp(text)
+    if when is None or not _COMPACT.match(text):
         return None
-    return VersionedFile(when, match.group("name"), match.group("version"), match.group("ext") or "")
+    return VersionedFile(when, match.group("name"), text, ext)
 
 
 def split_file_name(file_name: str) -> tuple[str, str]:

@@ -29,11 +29,13 @@ PUBLISH_DOC = (
     "Publish new immutable versions of the item's files: multipart/form-data with one or more file parts "
     "(`file`, the main file and companions such as a thumbnail) and an optional `metadata` JSON part "
     '(`{"sys:state": ..., "sys:quality:completeness": ..., "sys:security:classification": ..., '
-    '"files": {"track.geojson": {"roles": ["data", "track"]}}}`), or JSON naming objects already uploaded '
-    '(`{"files": [{"key": "...", "name": "track.geojson"}], "metadata": {...}}`). Each changed file is stored as '
-    "`<name>@<stamp><ext>` with one server UTC stamp; a file equal to the newest version of its name is not "
-    "stored again. 201: new versions; 200: nothing changed; 202: stored, records pending (the reconciler "
-    "indexes them); 409: that version exists (versions are never overwritten)."
+    '"files": {"track.geojson": {"roles": ["data", "track"], "title": "...", "description": "..."}}}`), or JSON '
+    'naming objects already uploaded (`{"files": [{"key": "...", "name": "track.geojson"}], "metadata": {...}}`; '
+    "each upload is moved into its version). Each changed file is stored as "
+    "`<name>@<stamp><ext>` with one server UTC stamp (seconds, then milliseconds for rapid publishes); a file "
+    "equal to the newest version of its name is not stored again. 201: new versions; 200: nothing changed; "
+    "202: stored, records pending (the reconciler indexes them); 409: every stamp was taken by concurrent "
+    "publishes (versions are never overwritten)."
 )
 
 

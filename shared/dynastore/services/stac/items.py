@@ -22,6 +22,8 @@ from dynastore.services.stac.embedding import EmbeddingMixin
 from dynastore.services.stac.inline_assets import InlineAssetsMixin, asset_id_candidates
 from dynastore.services.stac.rendering import ITEM_PRIVATE, client_links, client_view
 from dynastore.services.stac.validation import check_geometry, validate_stac
+from dynastore.services.versions.index import VersionIndex
+from dynastore.services.versions.item_patch import version_keys
 
 MAX_BULK_ITEMS = 10_000  # items in one POST (FeatureCollection, NDJSON, bulk_items)
 ITEM_DATETIME_FIELDS = ("datetime", "start_datetime", "end_datetime", "created", "updated")
@@ -228,7 +230,9 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
         merged = merge_patch(client_view(current), {k: v for k, v in patch.items() if k != "assets"})
         doc, _ = self._item_doc(catalog_id, collection_id, merged, current)
         writes: list[tuple[AssetWrite, Doc]] = []
+        versions, versions_touched = VersionIndex(self.store), False
         if asset_patch:
+            asset_patch, versions_touched = version_keys(versions, catalog_id, collection_id, item_id, asset_patch)
             writes = self._patched_asset_writes(
                 catalog_id, collection_id, item_id, asset_patch, actor, audit_extra=audit_extra
             )
@@ -245,6 +249,9 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
         with precondition(if_rev, f"item {item_id!r}"):
             stored = self.store.put_item(catalog_id, doc, expect_rev=expect, audit=audit)
         self._write_inline_assets(writes)
+        if versions_touched:  # a version soft-deleted or described: re-rank latest, mirror the newest
+            versions.refresh(catalog_id, collection_id, item_id, actor=actor)
+            stored = self.get_item_doc(catalog_id, collection_id, item_id)
         return stored
 
     def delete_item(

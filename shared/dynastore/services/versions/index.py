@@ -35,7 +35,9 @@ ACTOR = "indexer"
 PAGE = 1000  # item assets read per query while grouping versions
 ATTEMPTS = 8  # read-decide-write rounds against concurrent refreshes of one item
 HISTORY_PAGE_MAX = 1000
-PUBLISH_METADATA = "publish"  # the object metadata key a publish writes: {"by": ..., "sys:*": ...}
+INACTIVE = ("missing", "deleted")  # version records that never hold ``latest``
+PUBLISH_METADATA = "publish"  # the object metadata key a publish writes: {"by": ..., "sys:*": ..., "fields": ...}
+PUBLISH_FIELDS = "fields"  # the asset fields (title, description, ...) the publish gave the file
 
 Series = dict[str, list[tuple[VersionedFile, Doc]]]
 
@@ -46,10 +48,17 @@ class VersionIndex:
 
     # ------------------------------------------------------------------------------ reads
 
-    def series(self, catalog_id: str, collection_id: str, item_id: str) -> Series:
-        """Every active published version of the item, by ``<name>``, newest first."""
+    def series(
+        self, catalog_id: str, collection_id: str, item_id: str, *, status: tuple[str, ...] = ("active",)
+    ) -> Series:
+        """Every published version of the item in ``status`` (default: active), by ``<name>``, newest first."""
         query = AssetQuery(
-            catalog_ids=(catalog_id,), collection_id=collection_id, item_id=item_id, level="item", limit=PAGE
+            catalog_ids=(catalog_id,),
+            collection_id=collection_id,
+            item_id=item_id,
+            level="item",
+            status=status,
+            limit=PAGE,
         )
         out: Series = {}
         while True:
@@ -154,6 +163,16 @@ class VersionIndex:
                     )
                 if index == 0 and (newest is None or _before(newest, (version, doc))):
                     newest = (version, doc)
+        # A version whose file went missing (or was soft-deleted) is no version anyone gets: it keeps its
+        # ``version`` and provenance, but never ``latest`` (that is the newest *active* one's).
+        for entries in self.series(catalog_id, collection_id, item_id, status=INACTIVE).values():
+            for version, doc in entries:
+                if doc.get("latest"):
+                    doc = {**doc, "latest": None, "updated": dtime.now_iso()}
+                    writes.append(AssetWrite(doc, expect_rev=doc.get("rev", 0)))
+                    shown = version.display
+                    audit = audit_doc(catalog_id, "asset", doc["id"], "version", actor, version=shown, latest=False)
+                    audits.append(audit)
         if writes:
             self.store.write_assets(writes, audits=audits)
         if newest is not None:
@@ -201,6 +220,12 @@ def version_fields(
     fields: dict[str, Any] = {"version": version.display, "latest": True if latest else None}
     for name, default in SYS_FIELDS.items():
         fields[name] = info.get(name, doc.get(name, metadata.get(name, default)))
+    given = info.get(PUBLISH_FIELDS)
+    for name, value in (given.items() if isinstance(given, dict) else ()):
+        if name == "metadata" and isinstance(value, dict):
+            metadata = {**value, **metadata}  # what the record says since wins
+        elif doc.get(name) in (None, [], {}):
+            fields[name] = value  # the publish's value, unless an editor has set one since
     prov = {
         "bundle": bundle_id(item_id, version.stamp),
         "entity": version.file_name,

@@ -18,22 +18,43 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from dynastore.config import Settings
-from dynastore.domain.asset import key_in_catalog
+from dynastore.domain.asset import AssetFields, key_in_catalog
 from dynastore.domain.events import StorageEvent
-from dynastore.domain.versions import MAX_PUBLISH_FILES, PROV_BUNDLE, SYS_FIELDS, bundle_id, now, split_file_name, stamp
+from dynastore.domain.versions import (
+    MAX_PUBLISH_FILES,
+    PROV_BUNDLE,
+    SYS_FIELDS,
+    bundle_id,
+    now,
+    split_file_name,
+    stamp,
+    stamp_candidates,
+)
 from dynastore.errors import Conflict, DynastoreError, Invalid, NotFound
 from dynastore.ports import BlobInfo, Doc, MetadataStore
 from dynastore.services import mediatypes
 from dynastore.services.asset_files import UploadBuffer, check_file_name
 from dynastore.services.catalogs import CatalogService
 from dynastore.services.indexing import IndexingService
-from dynastore.services.versions.index import PUBLISH_METADATA, VersionIndex
+from dynastore.services.patching import validation_detail
+from dynastore.services.versions.index import PUBLISH_FIELDS, PUBLISH_METADATA, VersionIndex
+from dynastore.services.versions.staging import retire_source
 
 log = logging.getLogger("dynastore.versions")
 
 RECORD_ATTEMPTS = 3  # indexing rounds for the records of a publish before the reconciler takes over
-FILE_FIELDS = frozenset({"roles"})
+# The asset fields one file of a publish may set (``metadata.files[name]``), besides ``prefix:name``
+# extension fields; the server owns the rest of an asset record.
+FILE_FIELDS = frozenset(
+    {"roles", "title", "description", "code", "tags", "datetime", "start_datetime", "end_datetime", "metadata", "bbox"}
+)
+SERVER_FIELDS = frozenset({"id", "href", "type", "file:size", "file:checksum", "version", "latest", "alternate"})
+SERVER_PREFIXES = ("sys:", "prov:", "file:", "storage")
+OBJECT_METADATA_MAX = 1800  # bytes of custom metadata per version object (S3 allows 2 KB in all)
+STAMP_ATTEMPTS = 50  # millisecond stamps a publish tries after the minute and second ones
 
 
 @dataclass
@@ -43,6 +64,8 @@ class PublishedFile:
     filename: str
     data: UploadBuffer
     content_type: str | None = None
+    source_key: str | None = None  # JSON publish: the uploaded object it was read from (retired after)
+    source_generation: str | None = None
 
 
 @dataclass
@@ -97,8 +120,10 @@ class PublishService:
                     raise Invalid(f"each file names the `key` of an object under {prefix!r} (from /uploads)")
                 name = entry.get("name") or key.rsplit("/", 1)[-1]
                 buffer = UploadBuffer(self.settings.max_upload_bytes)
-                out.append(PublishedFile(check_file_name(name), buffer))
+                published = PublishedFile(check_file_name(name), buffer, source_key=key)
+                out.append(published)
                 try:
+                    published.source_generation = blobs.stat(key).generation
                     reader = blobs.open(key)
                 except NotFound:
                     raise Invalid(
@@ -151,16 +176,22 @@ class PublishService:
         series = self.index.series(catalog_id, collection_id, item_id)
         changed: list[tuple[str, str, PublishedFile]] = []
         unchanged: list[str] = []
+        moves: list[tuple[PublishedFile, str]] = []  # (file, the version that holds its bytes)
         for name, ext, published in named:
             entries = series.get(name) or []
             if entries and entries[0][1].get("file:checksum") == published.data.checksum:
                 unchanged.append(entries[0][0].file_name)
+                moves.append((published, entries[0][0].file_name))
                 continue
             changed.append((name, ext, published))
             if entries and not (per_file.get(published.filename) or {}).get("roles"):
                 # a new version keeps the roles of the one it supersedes unless the publish says otherwise
-                per_file[published.filename] = {"roles": list(entries[0][1].get("roles") or [])}
+                roles = list(entries[0][1].get("roles") or [])
+                per_file[published.filename] = {**(per_file.get(published.filename) or {}), "roles": roles}
+        for _, _, published in changed:  # refused before anything is written
+            _object_metadata(actor, sys_values, per_file.get(published.filename) or {})
         if not changed:
+            self._retire_sources(catalog, moves, actor)
             return PublishResult(
                 created=False,
                 bundle=(item.get("properties") or {}).get(PROV_BUNDLE),
@@ -172,34 +203,19 @@ class PublishService:
         blobs = self.storage.for_catalog(catalog)
         folder = f"{self.storage.prefix_of(catalog)}{collection_id}/{item_id}/"
         when = self.clock()
-        text = stamp(when)
         taken = {v.stamp for entries in series.values() for v, _ in entries}
-        if text in taken or any(_exists(blobs, f"{folder}{n}@{text}{e}") for n, e, _ in changed):
-            text = stamp(when, seconds=True)  # a second publish within the minute
-        written: list[BlobInfo] = []
-        try:
-            for name, ext, published in changed:
-                file_name = f"{name}@{text}{ext}"
-                media_type = mediatypes.detect(file_name, published.data.head, published.content_type)
-                object_metadata = _object_metadata(actor, sys_values, per_file.get(published.filename) or {})
-                try:
-                    info = blobs.put(
-                        folder + file_name,
-                        published.data.rewind(),
-                        content_type=media_type,
-                        metadata=object_metadata,
-                        if_generation_match=0,
-                    )
-                except Conflict:
-                    raise Conflict(
-                        f"version {file_name!r} exists already and published versions are never overwritten; "
-                        "publish again in a second"
-                    ) from None
-                written.append(info)
-        except Exception:
-            for info in written:  # this publish's own new objects: leave none half-published
-                blobs.delete(info.key, missing_ok=True)
-            raise
+        written: list[BlobInfo] | None = None
+        for text in stamp_candidates(when, STAMP_ATTEMPTS):
+            if text in taken or any(_exists(blobs, f"{folder}{n}@{text}{e}") for n, e, _ in changed):
+                continue  # that stamp is another publish's: a finer (or the next) one, never an overwrite
+            written = self._write(blobs, folder, text, changed, actor, sys_values, per_file)
+            if written is not None:
+                break
+        if written is None:
+            raise Conflict(
+                f"every version stamp from {stamp(when)} on was taken by concurrent publishes to item {item_id!r}; "
+                "publish again (published versions are never overwritten)"
+            )
 
         pending = not all(self._index(info) for info in written)
         if not pending:
@@ -215,6 +231,9 @@ class PublishService:
                 )
                 pending = True
         names = [info.key.rsplit("/", 1)[-1] for info in written]
+        if not pending:  # the versions are stored and indexed: their staging objects may go
+            moves.extend((published, f"{name}@{text}{ext}") for name, ext, published in changed)
+            self._retire_sources(catalog, moves, actor)
         return PublishResult(
             created=True,
             bundle=bundle_id(item_id, text),
@@ -224,6 +243,55 @@ class PublishService:
             unchanged=unchanged,
             pending=pending,
         )
+
+    def _write(
+        self,
+        blobs: Any,
+        folder: str,
+        text: str,
+        changed: Sequence[tuple[str, str, PublishedFile]],
+        actor: str,
+        sys_values: dict[str, Any],
+        per_file: dict[str, Doc],
+    ) -> list[BlobInfo] | None:
+        """Write every changed file at stamp ``text``, create-only; None (this publish's own objects
+        removed again) when another writer holds one of the names: the caller tries the next stamp."""
+        written: list[BlobInfo] = []
+        try:
+            for name, ext, published in changed:
+                file_name = f"{name}@{text}{ext}"
+                media_type = mediatypes.detect(file_name, published.data.head, published.content_type)
+                written.append(
+                    blobs.put(
+                        folder + file_name,
+                        published.data.rewind(),
+                        content_type=media_type,
+                        metadata=_object_metadata(actor, sys_values, per_file.get(published.filename) or {}),
+                        if_generation_match=0,
+                    )
+                )
+        except Exception as exc:
+            for info in written:  # this publish's own new objects: leave none half-published
+                blobs.delete(info.key, missing_ok=True)
+            if isinstance(exc, Conflict):
+                return None
+            raise
+        return written
+
+    def _retire_sources(self, catalog: Doc, moves: Sequence[tuple[PublishedFile, str]], actor: str) -> None:
+        """Move semantics of a JSON publish: retire each uploaded object its version now holds (staging.py)."""
+        blobs = self.storage.for_catalog(catalog)
+        for published, version in moves:
+            if published.source_key is not None:
+                retire_source(
+                    self.store,
+                    self.indexing,
+                    blobs,
+                    published.source_key,
+                    published.source_generation,
+                    published_as=version,
+                    actor=actor,
+                )
 
     def _index(self, info: BlobInfo) -> bool:
         """Write the records of a new version through the indexing rules, retried; False when it did not land."""
@@ -273,19 +341,45 @@ def _parse_metadata(metadata: Any) -> tuple[dict[str, Any], dict[str, Doc]]:
             sys_values[name] = value
     files = metadata.get("files") or {}
     if not isinstance(files, dict):
-        raise Invalid("metadata.files maps a file name to its {roles}")
-    for file_name, fields in files.items():
-        if not isinstance(fields, dict) or set(fields) - FILE_FIELDS:
-            raise Invalid(f"metadata.files[{file_name!r}] may set only {', '.join(sorted(FILE_FIELDS))}")
-        roles = fields.get("roles")
-        if roles is not None and (not isinstance(roles, list) or not all(isinstance(r, str) for r in roles)):
-            raise Invalid(f"metadata.files[{file_name!r}].roles is a list of strings")
-    return sys_values, files
+        raise Invalid("metadata.files maps a file name to its asset fields ({roles, title, description, ...})")
+    return sys_values, {name: _file_fields(name, fields) for name, fields in files.items()}
+
+
+def _file_fields(file_name: str, fields: Any) -> Doc:
+    """The asset fields one file of a publish sets, validated like an asset body (``AssetFields``);
+    the fields the server owns (href, type, size, checksum, version, latest, ``sys:*``) are refused."""
+    what = f"metadata.files[{file_name!r}]"
+    if not isinstance(fields, dict):
+        raise Invalid(f"{what} is an object of asset fields, e.g. {{\"roles\": [\"data\"], \"title\": \"...\"}}")
+    owned = sorted(k for k in fields if k in SERVER_FIELDS or k.startswith(SERVER_PREFIXES))
+    if owned:
+        raise Invalid(
+            f"{what} may not set {', '.join(owned)}: the server sets those for each version "
+            f"(give {', '.join(sorted(FILE_FIELDS))} or extension fields prefix:name)"
+        )
+    try:
+        checked = AssetFields.model_validate(fields)
+    except ValidationError as exc:
+        raise Invalid(validation_detail(exc, what)) from None
+    dumped = checked.model_dump(mode="json", by_alias=True, exclude_none=True)
+    out: Doc = {k: dumped[k] for k in fields if k in dumped and k != "extensions"}
+    out.update(dumped.get("extensions") or {})
+    return out
 
 
 def _object_metadata(actor: str, sys_values: dict[str, Any], fields: Doc) -> dict[str, str]:
-    """The custom object metadata of a version: what indexing turns into its record (ASCII-safe)."""
-    out = {PUBLISH_METADATA: json.dumps({"by": actor, **sys_values}, ensure_ascii=True, separators=(",", ":"))}
+    """The custom object metadata of a version: what indexing turns into its record (ASCII-safe JSON;
+    the asset fields other than ``roles`` ride in ``publish.fields``, applied by ``VersionIndex``)."""
+    info: Doc = {"by": actor, **sys_values}
+    extra = {k: v for k, v in fields.items() if k != "roles"}
+    if extra:
+        info[PUBLISH_FIELDS] = extra
+    out = {PUBLISH_METADATA: json.dumps(info, ensure_ascii=True, separators=(",", ":"))}
     if fields.get("roles"):
         out["roles"] = json.dumps(fields["roles"], ensure_ascii=True)
+    if sum(len(k) + len(v) for k, v in out.items()) > OBJECT_METADATA_MAX:
+        raise Invalid(
+            f"the metadata of one published file is at most {OBJECT_METADATA_MAX} bytes as JSON (it is stored with "
+            "the object, whose metadata storage keeps small): shorten its description or fields"
+        )
     return out
