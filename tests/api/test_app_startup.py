@@ -54,6 +54,7 @@ def test_a_fresh_process_answers_health_and_stac_without_the_other_routes_schema
         "stac",
         "stac_collections",
         "stac_items",
+        "stac_publish",
         "stac_search",
     }
     # AND no STAC schema was compiled, no cloud SDK or jsonschema imported

@@ -59,6 +59,13 @@ def test_uploading_versioned_file_names_to_an_item_ranks_them_at_once(api: Api, 
     older = api.reader.get(f"{base}/{old.json()['id']}").json()
     assert older["version"] == "2025-08-10T09:55Z" and not older.get("latest")
     assert api.reader.get(f"{base}/track@latest/download").content == b'{"v": 2}'
+    # WHEN the newest version is soft-deleted THEN the older one is latest again; restored, it is not
+    assert api.editor.delete(f"{base}/{new.json()['id']}").status_code == 200
+    assert api.reader.get(f"{base}/{old.json()['id']}").json()["latest"] is True
+    assert api.reader.get(f"{base}/track@latest/download").content == b'{"v": 1}'
+    restored = api.editor.post(f"{base}/{new.json()['id']}/restore")
+    assert restored.status_code == 200 and restored.json()["latest"] is True
+    assert not api.reader.get(f"{base}/{old.json()['id']}").json().get("latest")
 
 
 def test_upload_to_a_collection_with_an_explicit_id(api: Api, scoped: str) -> None:

@@ -9,9 +9,10 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from dynastore.config import Settings
-from dynastore.domain.asset import AssetFields, asset_level, key_in_catalog
+from dynastore.domain.asset import AssetFields, asset_level, file_name, key_in_catalog
 from dynastore.domain.ids import check_id
-from dynastore.errors import Conflict, Invalid, NotFound
+from dynastore.domain.versions import parse_versioned
+from dynastore.errors import Conflict, DynastoreError, Invalid, NotFound
 from dynastore.ports import AssetWrite, BlobStore, Doc, MetadataStore
 from dynastore.services.asset_records import AssetRecordBuilder
 from dynastore.services.catalogs import CatalogService, CatalogStorage
@@ -137,6 +138,21 @@ class AssetServiceBase:
             )
         if current.get("status") == "deleted":
             raise NotFound(f"asset {asset_id!r} was deleted; restore it before changing it")
+
+    def _rerank_versions(self, doc: Doc) -> bool:
+        """When ``doc`` is a version of an item's file (``name@stamp.ext``, seed 004), rank the item's
+        versions again (``latest``, ``@latest``, the item's ``prov:bundle``/``sys:*``) at once, as
+        indexing does on a storage event; True when that ran. A failure is left to the next event or
+        reconcile of the item (the record write itself has landed)."""
+        from dynastore.services.versions.index import VersionIndex
+
+        if not doc.get("item_id") or parse_versioned(file_name(doc)) is None:
+            return False
+        try:
+            VersionIndex(self.store).refresh(doc["catalog_id"], doc.get("collection_id") or "", doc["item_id"])
+        except DynastoreError:
+            return False
+        return True
 
     def _write_one(self, doc: Doc, expect_rev: int | None, audit: Doc, if_rev: int | None = None) -> Doc:
         """One atomic asset write; with ``if_rev`` (If-Match) a concurrent writer is a 412."""

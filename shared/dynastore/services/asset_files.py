@@ -10,12 +10,10 @@ from typing import IO, Any, BinaryIO
 
 from dynastore.domain.audit import audit_doc
 from dynastore.domain.events import asset_id_for_key
-from dynastore.domain.versions import parse_versioned
 from dynastore.errors import Conflict, Invalid, NotFound, PayloadTooLarge
 from dynastore.ports import Doc
 from dynastore.services import alternates, mediatypes
 from dynastore.services.asset_base import AssetServiceBase, Scope, opt_id, parse_fields
-from dynastore.services.versions.index import VersionIndex
 
 SHA2_256_MULTIHASH_PREFIX = "1220"
 HEAD_BYTES = 8192
@@ -135,12 +133,8 @@ class AssetFiles(AssetServiceBase):
             # The record did not land: leave no orphan blob behind.
             blobs.delete(key, missing_ok=True)
             raise
-        if scope.item_id and parse_versioned(name) is not None:
-            # ``name@stamp.ext`` into an item is a version (seed 004): rank it now, as indexing would on
-            # the upload's storage event (which repairs it if this refresh fails).
-            failed = VersionIndex(self.store).refresh_for_keys([f"{scope.catalog_id}/{relative}"])
-            if not failed:
-                written = self.store.get_asset(scope.catalog_id, asset_id)
+        if self._rerank_versions(written):
+            written = self.store.get_asset(scope.catalog_id, asset_id)
         return written
 
     def upload_target(self, catalog_id: str, body: Any, *, content_type: str | None = None) -> Doc:

@@ -158,7 +158,9 @@ class AssetService(AssetFiles, AssetBulk):
         now = dtime.now_iso()
         doc = {**current, "status": "deleted", "deleted_at": now, "updated": now}
         audit = audit_doc(scope.catalog_id, "asset", asset_id, "delete", actor, previous_status=current.get("status"))
-        return self._write_one(doc, expect, audit, if_rev)
+        written = self._write_one(doc, expect, audit, if_rev)
+        self._rerank_versions(written)
+        return written
 
     def restore(self, scope: Scope, asset_id: str, *, actor: str, if_rev: int | None = None) -> Doc:
         """Undo a soft delete; the asset's collection/item must exist (re-create a deleted item first)."""
@@ -169,7 +171,10 @@ class AssetService(AssetFiles, AssetBulk):
         self.check_scope(scope)
         doc = {**current, "status": "active", "deleted_at": None, "updated": dtime.now_iso()}
         audit = audit_doc(scope.catalog_id, "asset", asset_id, "restore", actor)
-        return self._write_one(doc, expect, audit, if_rev)
+        written = self._write_one(doc, expect, audit, if_rev)
+        if self._rerank_versions(written):
+            written = self.store.get_asset(scope.catalog_id, asset_id)
+        return written
 
     def hard_delete(self, scope: Scope, asset_id: str, *, actor: str, if_rev: int | None = None) -> Doc:
         """Remove the record for good, and its file when its catalog's bucket holds it."""
@@ -191,4 +196,5 @@ class AssetService(AssetFiles, AssetBulk):
         if location is not None:
             blobs, key = location
             blobs.delete(key, missing_ok=True)
+        self._rerank_versions(current)
         return current
