@@ -165,6 +165,11 @@ class Settings(BaseSettings):
     aios_health_interval_seconds: float = Field(
         default=60, gt=0, description="`dynastore dev`: how often the registry's health check runs"
     )
+    aios_registry_allowed_hosts: str = Field(
+        default="",
+        description="comma-separated hosts the registry's health check may call over http:// or at a private "
+        "address (default: https to public hosts only)",
+    )
     aios_health_timeout_seconds: float = Field(
         default=3, gt=0, le=60, description="how long the health check waits for a registered Assets DB"
     )

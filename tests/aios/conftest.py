@@ -16,19 +16,29 @@ from dynastore.client import AssetsDBClient
 from dynastore.config import Settings
 from support.backends import BACKENDS, gcp_adapters
 
+# The test instances of the registry's health checks listen on loopback: allow-listed, as in development.
+PROBED_HOSTS = "127.0.0.1"
 KEYS = "admin-key:admin,editor-key:editor,reader-key:reader,other-key:editor@other"
 
 
 @pytest.fixture(params=BACKENDS)
 def services(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Services]:
     if request.param == "local":
-        built = bootstrap(Settings(backend="local", data_dir=tmp_path / "data", api_keys=KEYS, watch_bucket=False))
+        built = bootstrap(
+            Settings(
+                backend="local",
+                data_dir=tmp_path / "data",
+                api_keys=KEYS,
+                watch_bucket=False,
+                aios_registry_allowed_hosts=PROBED_HOSTS,
+            )
+        )
         try:
             yield built
         finally:
             built.close()
         return
-    with gcp_adapters(api_keys=KEYS, watch_bucket=False) as gcp:
+    with gcp_adapters(api_keys=KEYS, watch_bucket=False, aios_registry_allowed_hosts=PROBED_HOSTS) as gcp:
         built = bootstrap(gcp.settings, adapters=gcp.adapters)
         yield built  # gcp_adapters closes the adapters and drops the bucket
 

@@ -107,3 +107,80 @@ def test_the_dev_timer_runs_the_check_until_stopped(services: Services) -> None:
     assert rounds.acquire(timeout=30) and rounds.acquire(timeout=30)
     timer.stop()
     assert timer._thread is not None and not timer._thread.is_alive()
+
+
+def _probed(tmp_path: Path, allowed: str = "") -> tuple[Services, list[str]]:
+    """A registry whose probe records the URLs it was asked to call (and answers them healthy)."""
+    from dynastore.services.registry import RegistryService
+
+    built = bootstrap(
+        Settings(
+            backend="local",
+            data_dir=tmp_path / "probe",
+            watch_bucket=False,
+            aios_registry_allowed_hosts=allowed,
+        )
+    )
+    called: list[str] = []
+    built.registry = RegistryService(
+        built.settings, built.adapters.store, built.catalogs, probe=lambda url, timeout: called.append(url)
+    )
+    return built, called
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data",  # the cloud metadata server
+        "https://169.254.169.254/computeMetadata/v1",
+        "https://127.0.0.1:8443/aios",
+        "https://10.0.0.7/aios",
+        "https://localhost/aios",
+        "https://[::1]/aios",
+        "http://assets.example.org/aios",  # plain http to a public name
+    ],
+)
+def test_the_health_check_never_calls_private_addresses_or_plain_http(tmp_path: Path, url: str) -> None:
+    # GIVEN an editor registered a URL pointing into the deployment's network (or over plain http)
+    built, called = _probed(tmp_path)
+    try:
+        entry = built.registry.create({"asset_registry_name": "probe", "asset_registry_public_url": url})
+        # WHEN the health check runs
+        health = built.registry.check(entry["id"])
+        # THEN nothing was called, and the entry is unhealthy with a detail naming the setting
+        assert called == []
+        assert health["status"] == "unhealthy" and health["last_seen"] is None
+        assert "DYNASTORE_AIOS_REGISTRY_ALLOWED_HOSTS" in health["detail"]
+    finally:
+        built.close()
+
+
+def test_an_allow_listed_host_is_probed(tmp_path: Path) -> None:
+    # GIVEN 127.0.0.1 allow-listed (development) WHEN an entry on it is checked THEN it is called
+    built, called = _probed(tmp_path, allowed="127.0.0.1")
+    try:
+        entry = built.registry.create(
+            {"asset_registry_name": "dev", "asset_registry_public_url": "http://127.0.0.1:9/aios"}
+        )
+        assert built.registry.check(entry["id"])["status"] == "healthy"
+        assert called == ["http://127.0.0.1:9/aios/health"]
+    finally:
+        built.close()
+
+
+def test_the_probe_does_not_follow_redirects(serve: Any) -> None:
+    # GIVEN a registered Assets DB that answers its /health with a redirect (to an internal address, say)
+    from fastapi import FastAPI
+    from fastapi.responses import RedirectResponse
+
+    from dynastore.services.registry import http_probe
+
+    redirecting = FastAPI()
+
+    @redirecting.get("/aios/health")
+    def health() -> RedirectResponse:
+        return RedirectResponse("http://169.254.169.254/latest/meta-data", status_code=302)
+
+    # WHEN it is probed THEN the redirect is an answer (unhealthy), not a hop
+    with serve(redirecting) as url, pytest.raises(OSError, match="redirects are not followed"):
+        http_probe(f"{url}/aios/health", 3)

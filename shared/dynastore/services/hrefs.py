@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from urllib.parse import unquote, urlsplit
 
 from dynastore.config import Settings, comma_list
@@ -57,13 +58,26 @@ class HrefPolicy:
             return False
         if host in self.allowed_hosts:
             return True
-        if not url.startswith("https://") or host == "localhost" or host.endswith(".localhost"):
-            return False
-        try:
-            address = ipaddress.ip_address(host)
-        except ValueError:
-            return True  # a host name: public unless allow-listing says more
-        return address.is_global
+        return url.startswith("https://") and is_public_host(host)
+
+
+def is_public_host(host: str, *, resolve: bool = False) -> bool:
+    """False for ``localhost`` and for private, loopback or link-local addresses; with ``resolve``, a
+    host name counts only when every address it resolves to is public (an outbound call the service
+    makes itself). Without ``resolve`` a host name is public unless allow-listing says more."""
+    if not host or host == "localhost" or host.endswith(".localhost"):
+        return False
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_global
+    except ValueError:
+        pass
+    if not resolve:
+        return True
+    try:
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
+    except OSError:
+        return False
+    return bool(addresses) and all(ipaddress.ip_address(a.split("%", 1)[0]).is_global for a in addresses)
 
 
 # A URL whose authority is a plain host name (and port): its host, without urlsplit (bulk loads).

@@ -20,10 +20,11 @@ import urllib.request
 import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from dynastore.config import Settings
+from dynastore.config import Settings, comma_list
 from dynastore.domain import time as dtime
 from dynastore.domain.aios import first_error
 from dynastore.domain.filters import from_mongo, matches
@@ -31,6 +32,7 @@ from dynastore.domain.ids import check_id
 from dynastore.errors import Conflict, Invalid, NotFound
 from dynastore.ports import Doc, MetadataStore
 from dynastore.services.catalogs import CatalogService
+from dynastore.services.hrefs import is_public_host
 
 log = logging.getLogger("dynastore.registry")
 
@@ -48,12 +50,38 @@ MAX_ENTRIES = 10_000
 Probe = Callable[[str, float], None]
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A registered URL is probed itself: a redirect (to an internal address, say) is an answer, not a hop."""
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> None:
+        raise OSError(f"HTTP {code}: redirects are not followed (register the URL it redirects to)")
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
 def http_probe(url: str, timeout: float) -> None:
-    """GET ``url``; any answer other than 2xx, or none within ``timeout``, raises."""
+    """GET ``url`` (no redirects); any answer other than 2xx, or none within ``timeout``, raises."""
     request = urllib.request.Request(url, headers={"Accept": "application/json"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
+    with _OPENER.open(request, timeout=timeout) as response:
         if not 200 <= response.status < 300:
             raise OSError(f"HTTP {response.status}")
+
+
+def probe_refusal(url: str, allowed_hosts: frozenset[str]) -> str | None:
+    """Why the health check will not call ``url`` (None: it may). An editor registers the URL and the
+    service calls it: only https to public addresses, unless the host is in
+    ``DYNASTORE_AIOS_REGISTRY_ALLOWED_HOSTS`` (e.g. 127.0.0.1 in development), so the registry cannot
+    be used to reach the deployment's private network or the cloud metadata server."""
+    host = urlsplit(url).hostname or ""
+    if host.lower() in allowed_hosts:
+        return None
+    if url.startswith("https://") and is_public_host(host, resolve=True):
+        return None
+    return (
+        f"{url}: not probed: the health check calls only https URLs of public hosts, or hosts listed in "
+        "DYNASTORE_AIOS_REGISTRY_ALLOWED_HOSTS"
+    )
 
 
 class EntryFields(BaseModel):
@@ -110,6 +138,7 @@ class RegistryService:
         self.store = store
         self.catalogs = catalogs
         self.probe = probe
+        self.allowed_hosts = frozenset(h.lower() for h in comma_list(settings.aios_registry_allowed_hosts))
 
     # ------------------------------------------------------------------------------ CRUD
     def create(self, body: Any) -> Doc:
@@ -200,6 +229,9 @@ class RegistryService:
                 target = f"catalog {entry['catalog_id']!r}"
             else:
                 target = f"{url}/health"
+                refusal = probe_refusal(target, self.allowed_hosts)
+                if refusal is not None:
+                    raise ValueError(refusal)
                 self.probe(target, self.settings.aios_health_timeout_seconds)
             status, detail = "healthy", f"{target} answered"
         except (OSError, NotFound, urllib.error.URLError, ValueError) as exc:
