@@ -11,7 +11,9 @@ import pytest
 
 from dynastore.domain.asset import AssetFields, asset_doc
 from dynastore.domain.geo_bounds import simple_bounds
-from dynastore.services.stac.inline_assets import plain_asset_fields
+from dynastore.domain.ids import check_id, slug
+from dynastore.errors import Invalid
+from dynastore.services.stac.inline_assets import ITEM_KEY_SEPARATORS, asset_id_candidates, plain_asset_fields
 from dynastore.services.stac.items import stored_item
 
 POLYGON = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]}
@@ -186,3 +188,38 @@ def test_other_geometries_are_left_to_shapely(geometry: Any) -> None:
     # WHEN its bounds are asked without shapely
     # THEN there is no answer, so shapely builds (or refuses) it as before
     assert simple_bounds(geometry) is None
+
+
+def _candidates_by_the_rule(item_id: str, key: str) -> tuple[str, ...]:
+    """The rule of ``asset_id_candidates`` spelled with ``check_id`` and ``slug``."""
+    try:
+        check_id(key)
+    except Invalid:
+        return (slug(f"{item_id}.{key}"),)
+    if key.startswith(item_id) and key[len(item_id) : len(item_id) + 1] in ITEM_KEY_SEPARATORS:
+        return (key,)
+    return slug(f"{item_id}.{key}"), key
+
+
+@pytest.mark.parametrize("item_id", ["S2A_1", "a", "x" * 190, "bad id"])
+@pytest.mark.parametrize(
+    "key",
+    ["visual", "B04", "S2A_1-B04", "S2A_1.visual", "S2A_1", "S2A_1x", "B04-", "B04_", "k~", "key\n", "a b", "é",
+     ".", "..", "-x", "x" * 20, ""],
+)
+def test_asset_id_candidates_follow_the_id_and_slug_rules(item_id: str, key: str) -> None:
+    # GIVEN an item id and an inline asset key (URL-safe or not, long, with a trailing separator)
+    # WHEN the asset ids it may have are derived
+    # THEN they are the ones check_id and slug give
+    assert asset_id_candidates(item_id, key) == _candidates_by_the_rule(item_id, key)
+
+
+@pytest.mark.parametrize(
+    "roles", [["data"], ["data", "visual"], [" data "], ["data", "data"], ["", "data"], ["  "], []]
+)
+def test_plain_asset_roles_are_the_models(roles: list[str]) -> None:
+    # GIVEN an inline asset's roles, tidy or not (padded, repeated, blank)
+    body = {"href": "https://example.com/a.tif", "roles": roles}
+    # WHEN its plain fields are read
+    # THEN the roles are the model's
+    assert plain_asset_fields(body)["roles"] == AssetFields.model_validate(body).roles  # type: ignore[index]
