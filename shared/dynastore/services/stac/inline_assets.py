@@ -57,6 +57,7 @@ class InlineAssetsMixin(StacBase):
         planned: list[tuple[AssetWrite, Doc]] = []
         resolved = self._asset_ids_of_keys(catalog_id, collection_id, item_id, list(inline), known)
         now = now or dtime.now_iso()
+        via = _via(audit_extra)
         for key, body in inline.items():
             if not isinstance(body, dict):
                 raise Invalid(f"assets.{key} must be a STAC Asset object")
@@ -85,7 +86,7 @@ class InlineAssetsMixin(StacBase):
             planned.append(
                 (
                     AssetWrite(new_doc, expect_rev=0 if current is None else current.get("rev")),
-                    audit_doc(catalog_id, "asset", asset_id, action, actor, at=now, **_via(audit_extra)),
+                    audit_doc(catalog_id, "asset", asset_id, action, actor, at=now, **via),
                 )
             )
         return planned
