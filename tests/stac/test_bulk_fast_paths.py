@@ -10,7 +10,10 @@ import pystac
 import pytest
 
 from dynastore.domain.asset import AssetFields, asset_doc
-from dynastore.services.stac.inline_assets import plain_asset_fields
+from dynastore.domain.geo_bounds import simple_bounds
+from dynastore.domain.ids import check_id, slug
+from dynastore.errors import Invalid
+from dynastore.services.stac.inline_assets import ITEM_KEY_SEPARATORS, asset_id_candidates, plain_asset_fields
 from dynastore.services.stac.items import stored_item
 
 POLYGON = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]}
@@ -132,3 +135,91 @@ def test_the_compiled_item_check_and_jsonschema_agree(geometry: dict[str, Any]) 
     except fastjsonschema.JsonSchemaException:
         fast_ok = False
     assert fast_ok == _validator("Item").is_valid(doc)
+
+
+_RING = [[0, 0], [2.5, 0], [2.5, 1], [0, 1], [0, 0]]
+
+
+@pytest.mark.parametrize(
+    "geometry",
+    [
+        {"type": "Point", "coordinates": [3, -4.5]},
+        {"type": "Point", "coordinates": [3, -4.5, 100]},
+        {"type": "LineString", "coordinates": [[0, 0], [-1, 7]]},
+        {"type": "Polygon", "coordinates": [_RING]},
+        {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0.5]]]},  # unclosed: shapely closes it
+        {"type": "Polygon", "coordinates": [_RING, [[-5, -5], [9, -5], [9, 9], [-5, -5]]]},  # hole outside
+        {"type": "Polygon", "coordinates": [[[0, 0, 1], [1, 0, 2], [1, 1, 3], [0, 0, 1]]]},
+        {"type": "MultiPolygon", "coordinates": [[_RING], [[[10, 10], [11, 10], [11, 12], [10, 10]]]]},
+    ],
+)
+def test_plain_geometry_bounds_are_shapelys(geometry: dict[str, Any]) -> None:
+    # GIVEN a plain GeoJSON geometry
+    from shapely.geometry import shape
+
+    # WHEN its bounds are computed without shapely
+    bounds = simple_bounds(geometry)
+
+    # THEN they are shapely's, as floats
+    assert bounds == shape(geometry).bounds
+    assert bounds is not None and all(type(v) is float for v in bounds)
+
+
+@pytest.mark.parametrize(
+    "geometry",
+    [
+        {"type": "Point", "coordinates": []},
+        {"type": "Point", "coordinates": [1]},
+        {"type": "Point", "coordinates": [1, True]},
+        {"type": "Point", "coordinates": [1, "2"]},
+        {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [0, 0]]]},  # too few positions
+        {"type": "Polygon", "coordinates": []},
+        {"type": "Polygon", "coordinates": [[[0, 0], [1, 0, 5], [1, 1], [0, 0]]]},  # mixed dimensions
+        {"type": "MultiPolygon", "coordinates": []},
+        {"type": "point", "coordinates": [1, 2]},  # shapely's lenient spelling: shapely decides
+        {"type": "GeometryCollection", "geometries": []},
+        {"type": "MultiPoint", "coordinates": [[1, 2]]},
+        {"coordinates": [1, 2]},
+        [1, 2],
+    ],
+)
+def test_other_geometries_are_left_to_shapely(geometry: Any) -> None:
+    # GIVEN a geometry that is empty, malformed or not of the plain kinds
+    # WHEN its bounds are asked without shapely
+    # THEN there is no answer, so shapely builds (or refuses) it as before
+    assert simple_bounds(geometry) is None
+
+
+def _candidates_by_the_rule(item_id: str, key: str) -> tuple[str, ...]:
+    """The rule of ``asset_id_candidates`` spelled with ``check_id`` and ``slug``."""
+    try:
+        check_id(key)
+    except Invalid:
+        return (slug(f"{item_id}.{key}"),)
+    if key.startswith(item_id) and key[len(item_id) : len(item_id) + 1] in ITEM_KEY_SEPARATORS:
+        return (key,)
+    return slug(f"{item_id}.{key}"), key
+
+
+@pytest.mark.parametrize("item_id", ["S2A_1", "a", "x" * 190, "bad id"])
+@pytest.mark.parametrize(
+    "key",
+    ["visual", "B04", "S2A_1-B04", "S2A_1.visual", "S2A_1", "S2A_1x", "B04-", "B04_", "k~", "key\n", "a b", "é",
+     ".", "..", "-x", "x" * 20, ""],
+)
+def test_asset_id_candidates_follow_the_id_and_slug_rules(item_id: str, key: str) -> None:
+    # GIVEN an item id and an inline asset key (URL-safe or not, long, with a trailing separator)
+    # WHEN the asset ids it may have are derived
+    # THEN they are the ones check_id and slug give
+    assert asset_id_candidates(item_id, key) == _candidates_by_the_rule(item_id, key)
+
+
+@pytest.mark.parametrize(
+    "roles", [["data"], ["data", "visual"], [" data "], ["data", "data"], ["", "data"], ["  "], []]
+)
+def test_plain_asset_roles_are_the_models(roles: list[str]) -> None:
+    # GIVEN an inline asset's roles, tidy or not (padded, repeated, blank)
+    body = {"href": "https://example.com/a.tif", "roles": roles}
+    # WHEN its plain fields are read
+    # THEN the roles are the model's
+    assert plain_asset_fields(body)["roles"] == AssetFields.model_validate(body).roles  # type: ignore[index]

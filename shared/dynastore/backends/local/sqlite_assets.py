@@ -59,29 +59,31 @@ _GRAMS_INSERT = (
 )
 
 
-def asset_columns(doc: Doc) -> dict[str, Any]:
-    """The indexed columns of an asset document."""
+def asset_row(doc: Doc) -> tuple[Any, ...]:
+    """``(catalog_id, id, *indexed columns)`` of an asset document: ``_COLUMNS`` without ``rev`` and ``doc``."""
     catalog_id = require_str(doc, "catalog_id", "an asset")
     asset_id = require_str(doc, "id", "an asset")
+    get = doc.get
     dt_start, dt_end = time_bounds(doc)
-    size = doc.get("file:size")
-    title = doc.get("title")
-    return {
-        "catalog_id": catalog_id,
-        "id": asset_id,
-        "collection_id": doc.get("collection_id"),
-        "item_id": doc.get("item_id"),
-        "level": asset_level(doc.get("collection_id"), doc.get("item_id")),
-        "status": doc.get("status") or "active",
-        "type": doc.get("type"),
-        "title": title if isinstance(title, str) else None,
-        "dt_start": dt_start,
-        "dt_end": dt_end,
-        "file_size": size if isinstance(size, int) and not isinstance(size, bool) else None,
-        "created": doc.get("created"),
-        "updated": doc.get("updated") or "",
-        "search_text": search_text(doc),
-    }
+    size = get("file:size")
+    title = get("title")
+    collection_id, item_id = get("collection_id"), get("item_id")
+    return (
+        catalog_id,
+        asset_id,
+        collection_id,
+        item_id,
+        asset_level(collection_id, item_id),
+        get("status") or "active",
+        get("type"),
+        title if isinstance(title, str) else None,
+        dt_start,
+        dt_end,
+        size if isinstance(size, int) and not isinstance(size, bool) else None,
+        get("created"),
+        get("updated") or "",
+        search_text(doc),
+    )
 
 
 _COLUMNS = (
@@ -146,7 +148,7 @@ class AssetRecords:
         """One transaction: revisions are checked in order (a record may appear twice), then the
         final state of every record is written with ``executemany`` and the trigram index is fed
         in bulk."""
-        prepared = [(write, asset_columns(write.doc)) for write in writes]
+        prepared = [(write, asset_row(write.doc)) for write in writes]
         if not prepared and not audits:
             return []
         stored: list[Doc] = []
@@ -154,8 +156,8 @@ class AssetRecords:
             # (catalog_id, id) -> (rev, seq, search_text) as stored before this call
             before: dict[tuple[str, str], tuple[int, int, str]] = {}
             by_catalog: dict[str, list[str]] = {}
-            for _, cols in prepared:
-                by_catalog.setdefault(cols["catalog_id"], []).append(cols["id"])
+            for _, row in prepared:
+                by_catalog.setdefault(row[0], []).append(row[1])
             for catalog_id, ids in by_catalog.items():
                 for asset_id, rev, seq, text in conn.execute(
                     "SELECT id, rev, seq, search_text FROM assets "
@@ -165,12 +167,17 @@ class AssetRecords:
                     before[(catalog_id, asset_id)] = (rev, seq, text)
             revs = {key: value[0] for key, value in before.items()}
             final: dict[tuple[str, str], list[Any]] = {}
-            for write, cols in prepared:
-                key = (cols["catalog_id"], cols["id"])
-                rev = check_rev(revs.get(key), write.expect_rev, f"asset {key[1]!r} in catalog {key[0]!r}")
+            for write, row in prepared:
+                key = row[:2]
+                known = revs.get(key)
+                if known is not None or write.expect_rev != 0:
+                    rev = check_rev(known, write.expect_rev, f"asset {key[1]!r} in catalog {key[0]!r}")
+                else:
+                    rev = 1  # a new record (check_rev's answer, without building its message)
                 revs[key] = rev
-                doc = {**write.doc, "rev": rev}
-                final[key] = [*(cols[c] for c in _COLUMNS[:-2]), rev, dumps(doc)]
+                doc = write.doc.copy()
+                doc["rev"] = rev
+                final[key] = [*row[2:], rev, dumps(doc)]
                 stored.append(doc)
             inserts = [(*key, *values) for key, values in final.items() if key not in before]
             updates = [(*values, before[key][1]) for key, values in final.items() if key in before]

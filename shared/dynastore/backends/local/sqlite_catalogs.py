@@ -24,6 +24,7 @@ from dynastore.backends.local.sqlite_common import (
     table_page,
 )
 from dynastore.domain.filters import bbox_polygon
+from dynastore.domain.geo_bounds import simple_bounds
 from dynastore.domain.revisions import check_rev
 from dynastore.domain.search import (
     ITEM_SORT_FIELDS,
@@ -45,6 +46,9 @@ def geometry_bounds(value: Any) -> tuple[float, float, float, float] | None:
             return float(value[0]), float(value[1]), float(value[3]), float(value[4])
         return float(value[0]), float(value[1]), float(value[2]), float(value[3])
     if isinstance(value, dict) and "type" in value:
+        simple = simple_bounds(value)
+        if simple is not None:
+            return simple
         from shapely.geometry import shape
 
         try:

@@ -5,13 +5,14 @@ or soft-deletes them, and deleting an item soft-deletes its assets."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 from dynastore.domain import time as dtime
 from dynastore.domain.asset import HREF_SCHEMES, AssetFields
 from dynastore.domain.audit import audit_doc
-from dynastore.domain.ids import check_id, slug
+from dynastore.domain.ids import ID_PATTERN, slug
 from dynastore.errors import Conflict, Invalid, NotFound
 from dynastore.ports import AssetWrite, BlobStore, Doc
 from dynastore.services.paging import every_asset
@@ -23,6 +24,8 @@ from dynastore.services.stac.rendering import ASSET_INTERNAL
 _ASSET_SERVER_FIELDS = frozenset({"created", "updated"})
 ITEM_DELETE_VIA = "stac-item-delete"  # the audit detail ``via`` of an asset deleted with its item
 ITEM_KEY_SEPARATORS = ("-", ".", "_", "~")  # after the item id, they make a key the asset id as it is
+_ID_RE = re.compile(ID_PATTERN)
+SLUG_MAX, SLUG_STRIPPED = 200, "-.~_"  # slug()'s default length and the characters it strips at the ends
 ITEM_DELETE_CHUNK = 200  # assets soft-deleted per atomic write (+ as many audits) when an item is deleted
 
 
@@ -52,6 +55,7 @@ class InlineAssetsMixin(StacBase):
         planned: list[tuple[AssetWrite, Doc]] = []
         resolved = self._asset_ids_of_keys(catalog_id, collection_id, item_id, list(inline), known)
         now = now or dtime.now_iso()
+        via = _via(audit_extra)
         for key, body in inline.items():
             if not isinstance(body, dict):
                 raise Invalid(f"assets.{key} must be a STAC Asset object")
@@ -80,7 +84,7 @@ class InlineAssetsMixin(StacBase):
             planned.append(
                 (
                     AssetWrite(new_doc, expect_rev=0 if current is None else current.get("rev")),
-                    audit_doc(catalog_id, "asset", asset_id, action, actor, at=now, **_via(audit_extra)),
+                    audit_doc(catalog_id, "asset", asset_id, action, actor, at=now, **via),
                 )
             )
         return planned
@@ -189,13 +193,14 @@ def asset_id_candidates(item_id: str, key: str) -> tuple[str, ...]:
     A key that starts with the item id and a separator (``S2A_1-B04``, ``S2A_1.visual``) is already
     particular to the item: it is the asset id. Any other key (``visual``, ``B04``) becomes
     ``<item>.<key>``."""
-    try:
-        check_id(key)
-    except Invalid:
+    if not _ID_RE.match(key):  # check_id's rule ("." and ".." do not match it either)
         return (slug(f"{item_id}.{key}"),)
     if key.startswith(item_id) and key[len(item_id) : len(item_id) + 1] in ITEM_KEY_SEPARATORS:
         return (key,)
-    return slug(f"{item_id}.{key}"), key
+    joined = f"{item_id}.{key}"
+    if len(joined) <= SLUG_MAX and joined[-1] not in SLUG_STRIPPED and _ID_RE.fullmatch(joined):
+        return joined, key  # what slug() gives for a string it need not change
+    return slug(joined), key
 
 
 def _as_sent_back(body: Doc) -> Doc:
@@ -245,7 +250,10 @@ def plain_asset_fields(body: Doc) -> Doc | None:
         elif key == "roles":
             if type(value) is not list or any(type(role) is not str for role in value):
                 return None
-            value = list(dict.fromkeys(role.strip() for role in value if role.strip()))
+            stripped = [role.strip() for role in value]
+            if stripped != value or "" in value or len(set(value)) < len(value):
+                stripped = list(dict.fromkeys(role for role in stripped if role))
+            value = stripped
         elif key in _DROPPED_FIELDS:
             continue
         elif key != "href" and (":" not in key or key in _MODEL_EXTENSION_NAMES):

@@ -9,6 +9,7 @@ from typing import Any
 
 from dynastore.domain import time as dtime
 from dynastore.domain.audit import audit_doc
+from dynastore.domain.geo_bounds import simple_bounds
 from dynastore.domain.ids import check_id
 from dynastore.domain.search import ItemQuery
 from dynastore.domain.stac_version import STAC_VERSION
@@ -311,9 +312,9 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
         geometry = body.get("geometry")
         bbox = body.get("bbox")
         if geometry is not None:
-            shape = check_geometry(geometry, "geometry")
+            bounds = simple_bounds(geometry) or check_geometry(geometry, "geometry").bounds
             if bbox is None:
-                bbox = list(shape.bounds)
+                bbox = list(bounds)
         elif "geometry" not in body:
             raise Invalid("an item needs `geometry` (GeoJSON, or null)")
         inline = body.get("assets") or {}
