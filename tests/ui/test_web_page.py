@@ -146,7 +146,15 @@ def test_jobs_live_status_and_dismiss(browse: Browse) -> None:
     row = page.locator(f"tr[data-job='{job['id']}']")
     expect(row.locator(".job-status")).to_have_text("accepted")
     browse.screenshot("jobs")
-    row.get_by_role("button", name="Dismiss").click()
+    # AND the 2-second refresh keeps the row's button the same node (a click never lands on a removed
+    # one): polls run one at a time, so when the second answer arrives the first one was drawn
+    button = row.get_by_role("button", name="Dismiss")
+    button.evaluate("b => { b.dataset.seen = 'before-refresh'; }")
+    for _ in range(2):
+        with page.expect_response(lambda r: "/assets/jobs?limit=" in r.url):
+            pass
+    expect(button).to_have_attribute("data-seen", "before-refresh")
+    button.click()
     # THEN the table (refreshed from the server) shows it dismissed, with no dismiss button left
     expect(row.locator(".job-status")).to_have_text("dismissed")
     expect(row.get_by_role("button", name="Dismiss")).to_have_count(0)
