@@ -271,7 +271,9 @@ HOLD_HOME_ANSWER = """() => {
   window.__held = []; window.__after = null;
   Response.prototype.text = function () {
     if (!this.url.includes('/assets/catalogs?limit=')) return text.call(this);
-    return new Promise((resolve) => window.__held.push(() => { const body = text.call(this); resolve(body); return body; }));
+    return new Promise((resolve) => window.__held.push(() => {
+      const body = text.call(this); resolve(body); return body;
+    }));
   };
   window.fetch = function (url, options) {
     if (window.__after) window.__after.push(String(url));
