@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import expect
 
 from support.backends import BACKENDS
 from support.live_api import KEYS, LiveApi, start_live_api
@@ -38,6 +39,10 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 VERSIONS = ("2025-08-11T1112Z", "2025-08-12T0900Z")
+# One default for every action, wait and ``expect`` (Playwright's own: 30 s actions, 5 s expect). The
+# gcp stack (Java emulators) on a loaded 2-core machine answers a page's dozen requests in tens of
+# seconds, so it gets 60 s; these only bound how long a failing test waits, they never pass one.
+TIMEOUT_MS = {"local": 30_000, "gcp": 60_000}
 
 
 def png(red: int, green: int, blue: int, size: int = 8) -> bytes:
@@ -164,15 +169,16 @@ class Browse:
 
     def open(self, fragment: str = "#/", role: str = "editor") -> Any:
         """Load ``/ui/<fragment>`` with the key of ``role`` entered once (sessionStorage)."""
-        self.page.goto(self.site.ui)
-        self.page.wait_for_function("() => document.getElementById('whoami').textContent !== ''")
-        self.page.get_by_label("API key").fill(KEYS[role])
-        self.page.get_by_role("button", name="Use key").click()
-        self.page.get_by_text(f": {role}").wait_for()
-        if fragment != "#/":
-            self.page.evaluate("fragment => { location.hash = fragment; }", fragment)
-        self.page.wait_for_function("() => !document.getElementById('view').hasAttribute('aria-busy')")
-        return self.page
+        page = self.page
+        page.goto(self.site.ui)
+        expect(page.locator("#whoami")).not_to_be_empty()
+        page.get_by_label("API key").fill(KEYS[role])
+        page.get_by_role("button", name="Use key").click()
+        expect(page.locator("#whoami")).to_contain_text(f": {role}")
+        # The page marks the view with the hash it finished showing (only the newest route does).
+        hash_now = page.evaluate("fragment => { location.hash = fragment; return location.hash; }", fragment)
+        expect(page.locator("#view")).to_have_attribute("data-shown", hash_now or "")
+        return page
 
     def screenshot(self, name: str, *, full_page: bool = True) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -184,6 +190,8 @@ class Browse:
 @pytest.fixture
 def browse(browser: Any, site: Site) -> Iterator[Browse]:
     context = browser.new_context(viewport={"width": 1280, "height": 860}, accept_downloads=True)
+    context.set_default_timeout(TIMEOUT_MS[site.backend])
+    expect.set_options(timeout=TIMEOUT_MS[site.backend])
     external: list[str] = []
 
     def cut(route: Any) -> None:

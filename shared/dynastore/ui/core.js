@@ -17,10 +17,15 @@ DS.api = async function (path, options = {}) {
   const headers = Object.assign({ Accept: "application/json" }, options.headers || {});
   if (DS.key()) headers.Authorization = "Bearer " + DS.key();
   const generation = DS.generation;
+  /* An answer for an older page never settles, so the view that asked stops there and cannot replace
+     the page the user went to. Checked after EVERY await (headers and body): a view resumes only in the
+     generation it started in, hence its next calls capture that same generation. */
+  const stale = () => generation !== DS.generation && !options.keep;
   const response = await fetch(DS.base + path, Object.assign({}, options, { headers }));
-  if (generation !== DS.generation && !options.keep) return new Promise(() => {}); // an older page's answer: never settles
+  if (stale()) return new Promise(() => {});
   if (options.raw) return response;
   const text = await response.text();
+  if (stale()) return new Promise(() => {});
   let body = null;
   try { body = text ? JSON.parse(text) : null; } catch (e) { body = { detail: text }; }
   if (!response.ok) {

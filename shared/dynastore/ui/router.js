@@ -12,11 +12,13 @@
   ];
 
   DS.route = async function () {
-    DS.timers.splice(0).forEach(clearInterval);
-    DS.generation += 1;
-    const [path, query] = location.hash.split("?");
+    DS.timers.splice(0).forEach(clearTimeout);
+    const generation = (DS.generation += 1);
+    const hash = location.hash;
+    const [path, query] = hash.split("?");
     const view = document.getElementById("view");
     view.setAttribute("aria-busy", "true");
+    view.removeAttribute("data-shown");
     try {
       if (path === "#/search") {
         await DS.views.search(new URLSearchParams(query || ""));
@@ -26,9 +28,13 @@
         await DS.views[found[1]](...found[0].slice(1).map(decodeURIComponent));
       }
     } catch (error) {
-      DS.fail(error);
+      if (generation === DS.generation) DS.fail(error);
     } finally {
-      view.removeAttribute("aria-busy");
+      /* Only the newest route marks the view ready; data-shown names the hash it shows (tests wait on it). */
+      if (generation === DS.generation) {
+        view.removeAttribute("aria-busy");
+        view.setAttribute("data-shown", hash);
+      }
     }
   };
 

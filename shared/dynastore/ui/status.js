@@ -86,24 +86,62 @@
     await drawJobs();
   }
 
-  async function drawJobs() {
-    const table = document.getElementById("jobs-table");
-    if (!table) return;
-    const page = await api("/assets/jobs?limit=50");
-    table.replaceChildren(DS.table(["Job", "Task", "Asset", "Status", "Progress", "Updated", ""], page.jobs.map((job) =>
-      el("tr", { "data-job": job.id },
-        el("td", {}, el("code", {}, job.id.slice(0, 8))), el("td", {}, job.task_id),
-        el("td", {}, el("a", { href: DS.assetLink({ catalog_id: job.catalog_id, collection_id: job.collection_id, item_id: job.item_id, id: job.asset_id }) }, job.asset_id)),
-        el("td", { class: "job-status" }, job.status), el("td", {}, `${job.progress ?? ""}`), el("td", {}, job.updated),
-        el("td", {}, ACTIVE.has(job.status) && DS.canWrite(job.catalog_id)
-          ? el("button", { type: "button", class: "dismiss", "aria-label": `Dismiss job ${job.id.slice(0, 8)}`,
-            onclick: (event) => dismiss(job, event.currentTarget) }, "Dismiss") : "")))));
-    if (!page.jobs.length) table.replaceChildren(el("p", {}, "No job."));
+  const HEADS = ["Job", "Task", "Asset", "Status", "Progress", "Updated", ""];
+
+  /* The cells of a job that change while it runs, and the dismiss button when the reader may use it. */
+  function liveCells(job) {
+    const button = ACTIVE.has(job.status) && DS.canWrite(job.catalog_id)
+      ? el("button", { type: "button", class: "dismiss", "aria-label": `Dismiss job ${job.id.slice(0, 8)}`,
+        onclick: (event) => dismiss(job, event.currentTarget) }, "Dismiss") : null;
+    return { status: job.status, progress: `${job.progress ?? ""}`, updated: job.updated || "", button };
   }
 
+  function jobRow(job) {
+    const live = liveCells(job);
+    return el("tr", { "data-job": job.id },
+      el("td", {}, el("code", {}, job.id.slice(0, 8))), el("td", {}, job.task_id),
+      el("td", {}, el("a", { href: DS.assetLink({ catalog_id: job.catalog_id, collection_id: job.collection_id, item_id: job.item_id, id: job.asset_id }) }, job.asset_id)),
+      el("td", { class: "job-status" }, live.status), el("td", { class: "job-progress" }, live.progress),
+      el("td", { class: "job-updated" }, live.updated), el("td", { class: "job-action" }, live.button));
+  }
+
+  /* Refresh in place: the same jobs in the same order keep their rows, and only a cell whose text
+     changed is rewritten (a button the user is about to click stays the same node); the table is
+     rebuilt only when the list of jobs changed. */
+  async function drawJobs() {
+    const holder = document.getElementById("jobs-table");
+    if (!holder) return;
+    const page = await api("/assets/jobs?limit=50");
+    if (!page.jobs.length) {
+      if (!holder.querySelector("p.empty")) holder.replaceChildren(el("p", { class: "empty" }, "No job."));
+      return;
+    }
+    const rows = [...holder.querySelectorAll("tbody tr[data-job]")];
+    if (rows.map((r) => r.dataset.job).join() !== page.jobs.map((j) => j.id).join()) {
+      holder.replaceChildren(DS.table(HEADS, page.jobs.map(jobRow)));
+      return;
+    }
+    page.jobs.forEach((job, i) => {
+      const live = liveCells(job);
+      for (const name of ["status", "progress", "updated"]) {
+        const cell = rows[i].querySelector(`.job-${name}`);
+        if (cell.textContent !== live[name]) cell.textContent = live[name];
+      }
+      const action = rows[i].querySelector(".job-action");
+      if (!!action.querySelector("button") !== !!live.button) action.replaceChildren(...(live.button ? [live.button] : []));
+    });
+  }
+
+  /* Polls while the jobs page is shown (DS.route clears DS.timers), one request at a time, and not
+     while the tab is hidden. */
   DS.views.jobs = async function () {
     DS.show(el("h2", {}, "Jobs"), el("p", { class: "muted" }, "Refreshed every 2 seconds."), el("div", { id: "jobs-table" }));
     await drawJobs();
-    DS.timers.push(setInterval(() => drawJobs().catch(() => {}), 2000));
+    const generation = DS.generation;
+    const next = () => {
+      if (generation === DS.generation) DS.timers.push(setTimeout(poll, 2000));
+    };
+    const poll = () => (document.hidden ? Promise.resolve() : drawJobs()).catch(() => {}).then(next);
+    next();
   };
 })();
