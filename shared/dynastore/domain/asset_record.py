@@ -23,7 +23,9 @@ _RECORD_SKIP = ASSET_INTERNAL | TIME_FIELDS
 def record_members(doc: Doc) -> Doc:
     """``id`` and the document's non-empty public members (time fields excluded)."""
     record: Doc = {"id": doc["id"]}
-    record.update((k, v) for k, v in doc.items() if k not in _RECORD_SKIP and v is not None and v != [] and v != {})
+    record.update(
+        (k, v) for k, v in doc.items() if v is not None and k not in _RECORD_SKIP and (v or (v != [] and v != {}))
+    )
     return record
 
 

@@ -79,7 +79,9 @@ def render_asset(doc: Doc, links: Links) -> Doc:
     Bytes the local backend stores (``file://``) are served through the asset API's download URL;
     the file URL stays under ``alternate.file``.
     """
-    out: Doc = {k: v for k, v in doc.items() if k not in ASSET_INTERNAL and v is not None and v != [] and v != {}}
+    out: Doc = {
+        k: v for k, v in doc.items() if v is not None and k not in ASSET_INTERNAL and (v or (v != [] and v != {}))
+    }
     href = doc.get("href") or ""
     if href.startswith("file://") and doc.get("catalog_id"):
         out["href"] = f"{links.asset_api(doc)}/download"
