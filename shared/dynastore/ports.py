@@ -286,6 +286,11 @@ class MetadataStore(HealthCheck, Closable, Protocol):
         (an item with none is left out): what a page of items embeds, read once per page."""
         ...
 
+    def search_asset_records(self, query: AssetQuery) -> Page[str | Doc]:
+        """``search_assets``, but an asset whose page record the store keeps pre-rendered
+        (``domain.asset_record.stored_record_json``) comes as that JSON text instead of its document."""
+        ...
+
     def count_assets(self, query: AssetQuery) -> int: ...
 
     def export_assets(
@@ -461,6 +466,11 @@ class MetadataStoreBase:
     ) -> Iterator[str]:
         for doc in self.export_assets(catalog_id, since=since, statuses=statuses):
             yield orjson.dumps(doc).decode()
+
+    def search_asset_records(self: MetadataStore, query: AssetQuery) -> Page[str | Doc]:
+        page = self.search_assets(query)
+        items: list[str | Doc] = list(page.items)
+        return Page(items=items, next_token=page.next_token, matched=page.matched, extra=page.extra)
 
     def get_items(self: MetadataStore, catalog_id: str, keys: Sequence[tuple[str, str]]) -> list[Doc]:
         found: list[Doc] = []

@@ -13,9 +13,10 @@ from dynastore.ports import Doc, MetadataStore
 from dynastore.services.catalogs import CatalogService
 
 Q = TypeVar("Q", ItemQuery, AssetQuery)
+R = TypeVar("R")
 
 
-def counted_page(query: Q, search: Callable[[Q], Page[Doc]], count: Callable[[Q], int], with_count: bool) -> Page[Doc]:
+def counted_page(query: Q, search: Callable[[Q], Page[R]], count: Callable[[Q], int], with_count: bool) -> Page[R]:
     """One page of ``query``; with ``with_count`` its ``matched`` is filled (counted only when the page
     does not say it already and there is more than this one page), else left out."""
     if not query.catalog_ids:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
+import orjson
 from fastapi import Depends, Header, Request
 from starlette.concurrency import run_in_threadpool
 
@@ -133,20 +134,25 @@ def _item_collection(
 
 
 def _asset_collection(
-    request: Request,
-    page: Page[Any],
-    body: dict[str, Any] | None,
-    extra_links: list[dict[str, Any]],
-    item: tuple[str, str, str] | None = None,
+    request: Request, page: Page[Any], body: dict[str, Any] | None, extra_links: list[dict[str, Any]]
 ) -> JSONResponse:
-    """An asset page; ``item``: the (catalog, collection, item) every record belongs to, said once on
-    the page instead of on each record."""
+    """An asset page of records with their scope references (one item's page: ``_item_asset_collection``)."""
     stac, links = _stac(request), _links(request)
-    members: dict[str, Any] = {"type": "AssetCollection"}
-    if item is not None:
-        members.update(zip(("catalog", "collection", "item"), item, strict=True))
-    members["assets"] = stac.render_asset_records(page.items, links, in_item=item is not None)
+    members: dict[str, Any] = {"type": "AssetCollection", "assets": stac.render_asset_records(page.items, links)}
     return JSONResponse(_page_document(request, page, body, JSON, members, extra_links))
+
+
+def _item_asset_collection(
+    request: Request, page: Page[Any], extra_links: list[dict[str, Any]], item: tuple[str, str, str]
+) -> JSONResponse:
+    """``_asset_collection`` of one item's assets, its records spliced as JSON text into the page
+    (``StacService.item_asset_records_json``): same members, same order."""
+    stac, links = _stac(request), _links(request)
+    head = {"type": "AssetCollection", **dict(zip(("catalog", "collection", "item"), item, strict=True))}
+    tail = _page_document(request, page, None, JSON, {}, extra_links)
+    records = stac.item_asset_records_json(page.items, links)
+    body = b"".join((orjson.dumps(head)[:-1], b',"assets":', records, b",", orjson.dumps(tail)[1:]))
+    return JSONResponse(body)  # bytes pass through
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from dynastore.api.routes._stac_common import (
     MergePatch,
     Replacement,
     Write,
-    _asset_collection,
     _call,
+    _item_asset_collection,
     _item_collection,
     _links,
     _stac,
@@ -241,6 +241,6 @@ async def item_assets(
     def work() -> JSONResponse:
         query = parse_asset_search(params, stac.settings, catalog_ids=(catalog_id,))
         page = stac.item_assets(catalog_id, collection_id, item_id, query, count=parse_count(params))
-        return _asset_collection(request, page, None, extra, (catalog_id, collection_id, item_id))
+        return _item_asset_collection(request, page, extra, (catalog_id, collection_id, item_id))
 
     return await run_search(request, work)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -24,6 +25,7 @@ from dynastore.backends.local.sqlite_common import (
     search_order,
 )
 from dynastore.domain.asset import asset_level, search_text, time_bounds
+from dynastore.domain.asset_record import stored_record_json
 from dynastore.domain.filters import bbox_polygon
 from dynastore.domain.revisions import check_rev
 from dynastore.domain.search import ASSET_SORT_FIELDS, AssetQuery, Page
@@ -60,7 +62,7 @@ _GRAMS_INSERT = (
 
 
 def asset_row(doc: Doc) -> tuple[Any, ...]:
-    """``(catalog_id, id, *indexed columns)`` of an asset document: ``_COLUMNS`` without ``rev`` and ``doc``."""
+    """``(catalog_id, id, *indexed columns)`` of an asset document: ``_COLUMNS`` up to ``search_text``."""
     catalog_id = require_str(doc, "catalog_id", "an asset")
     asset_id = require_str(doc, "id", "an asset")
     get = doc.get
@@ -101,10 +103,16 @@ _COLUMNS = (
     "search_text",
     "rev",
     "doc",
+    "record",
 )
 _INSERT = f"INSERT INTO assets (catalog_id, id, {', '.join(_COLUMNS)}) VALUES (?, ?, {', '.join('?' * len(_COLUMNS))})"
 _UPDATE = f"UPDATE assets SET {', '.join(f'{c} = ?' for c in _COLUMNS)} WHERE seq = ?"
 _TEXT = _COLUMNS.index("search_text")
+
+
+def _record(text: str) -> str | Doc:
+    """A row of ``search_asset_records``: the stored record text, or the parsed document."""
+    return text if text[0] == "{" else loads(text[1:])
 
 
 def fts_phrase(text: str) -> str:
@@ -177,7 +185,7 @@ class AssetRecords:
                 revs[key] = rev
                 doc = write.doc.copy()
                 doc["rev"] = rev
-                final[key] = [*row[2:], rev, dumps(doc)]
+                final[key] = [*row[2:], rev, dumps(doc), stored_record_json(doc)]
                 stored.append(doc)
             inserts = [(*key, *values) for key, values in final.items() if key not in before]
             updates = [(*values, before[key][1]) for key, values in final.items() if key in before]
@@ -351,6 +359,23 @@ class AssetRecords:
             return Page(items=[])
         selection = self._asset_selection(query)
         return keyset_page(self.db, selection, kind="asset-search", order=order, limit=query.limit, token=query.token)
+
+    def search_asset_records(self, query: AssetQuery) -> Page[str | Doc]:
+        """``search_assets`` reading the stored record text (``assets.record``) where there is one: a
+        row without one comes as ``'D' + doc`` (a record starts with ``{``) and is parsed. A query
+        with a filter part that runs in Python needs every document: ``search_assets``."""
+        check_limit(query.limit)
+        order = self._asset_order(query)
+        if not query.catalog_ids:
+            return Page(items=[])
+        selection = self._asset_selection(query)
+        if selection.residual is not None:
+            page = self.search_assets(query)
+            return Page(items=list[str | Doc](page.items), next_token=page.next_token)
+        selection = replace(selection, doc_sql="ifnull(a.record, 'D' || a.doc)")
+        return keyset_page(
+            self.db, selection, kind="asset-search", order=order, limit=query.limit, token=query.token, parse=_record
+        )
 
     def item_asset_heads(
         self, catalog_id: str, keys: Sequence[tuple[str, str]], limit: int

@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from dynastore.backends.local.grams import short_grams_json
+from dynastore.domain.asset_record import stored_record_json
 from dynastore.domain.filters import compile_like, geometry_intersects
 from dynastore.domain.gc_pause import gc_paused as gc_paused  # re-exported
 from dynastore.domain.limits import budget_exceeded, past_deadline
@@ -48,6 +49,11 @@ def _py_like(pattern: str, casei: int, value: Any) -> int:
     if not isinstance(value, str):
         return 0
     return 1 if compile_like(pattern, bool(casei))(value) else 0
+
+
+def _asset_record(doc: Any) -> str | None:
+    """The SQL function ``asset_record(doc)``: ``stored_record_json`` of a stored asset (migration 3)."""
+    return stored_record_json(orjson.loads(doc)) if isinstance(doc, str) else None
 
 
 def _progress() -> int:
@@ -131,6 +137,7 @@ class SqliteDatabase:
         conn.create_function("geo_intersects", 3, _geo_intersects, deterministic=True)
         conn.create_function("item_geo_intersects", 5, _item_geo_intersects, deterministic=True)
         conn.create_function("short_grams", 1, short_grams_json, deterministic=True)
+        conn.create_function("asset_record", 1, _asset_record, deterministic=True)
         conn.set_progress_handler(_progress, PROGRESS_STEPS)
         self._local.conn = conn
         with self._lock:

@@ -113,9 +113,11 @@ def keyset_page(
     token: str | None,
     residual_match: Callable[[Doc], bool] | None = None,
     doc_table: str | None = None,
-) -> Page[Doc]:
+    parse: Callable[[str], Any] = loads,
+) -> Page[Any]:
     """One page of ``selection`` in ``order`` after ``token``; rows failing its ``residual`` are
-    skipped while paging, so pages stay exact when part of a filter runs in Python.
+    skipped while paging, so pages stay exact when part of a filter runs in Python. ``parse`` turns
+    the text ``doc_sql`` reads into a page item (a document by default).
 
     With ``doc_table`` the page is read in two steps: ``doc_sql`` names the rowid (``seq``) and only
     rowids and sort keys go through the sort, then the documents of the winners are fetched by
@@ -128,7 +130,7 @@ def keyset_page(
     residual = selection.residual
     check = residual_match or (None if residual is None else (lambda doc: matches(residual, doc)))
     batch = limit + 1 if check is None else max(limit + 1, 500)
-    found: list[tuple[Doc, list[Any]]] = []
+    found: list[tuple[Any, list[Any]]] = []
     with db.read():
         while True:
             check_time_budget()  # a residual filter may read many batches
@@ -145,7 +147,7 @@ def keyset_page(
             rows = db.query(sql, [*all_params, batch])
             docs = _fetch_docs(db, doc_table, [row[0] for row in rows]) if doc_table else None
             with gc_paused():
-                _collect(rows, docs, check, found, limit)
+                _collect(rows, docs, check, found, limit, parse)
             if len(found) > limit or len(rows) < batch:
                 break
             cursor = list(rows[-1][1:])
@@ -157,15 +159,16 @@ def _collect(
     rows: list[Any],
     docs: dict[int, str] | None,
     check: Callable[[Doc], bool] | None,
-    found: list[tuple[Doc, list[Any]]],
+    found: list[tuple[Any, list[Any]]],
     limit: int,
+    parse: Callable[[str], Any],
 ) -> None:
     """Parse a batch of ``keyset_page`` rows into ``found`` (until it holds ``limit + 1``)."""
     for row in rows:
         text = docs.get(row[0]) if docs is not None else row[0]
         if text is None:
             continue
-        doc = loads(text)
+        doc = parse(text)
         if check is None or check(doc):
             found.append((doc, list(row[1:])))
             if len(found) > limit:

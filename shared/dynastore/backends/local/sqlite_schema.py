@@ -8,10 +8,11 @@ boxes (from the geometry, else
 the bbox). ``asset_grams`` is the posting list of the 2-grams of each asset's search text (plus
 its last character followed by a newline), so a 1- or 2-character ``q`` has an index too (FTS5
 trigram cannot answer fewer than 3 characters); ``sqlite_assets`` keeps it, a trigger cleans it on
-delete.
+delete. ``assets.record`` is the asset's page record as JSON text (``domain.asset_record``, NULL where
+it depends on the request), written with ``doc``: one item's assets page splices it.
 """
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS catalogs (
@@ -63,6 +64,7 @@ CREATE TABLE IF NOT EXISTS assets (
     search_text TEXT NOT NULL,
     rev INTEGER NOT NULL,
     doc TEXT NOT NULL,
+    record TEXT,
     UNIQUE (catalog_id, id)
 );
 CREATE INDEX IF NOT EXISTS assets_scope ON assets (catalog_id, collection_id, item_id, id);
@@ -144,4 +146,5 @@ CREATE INDEX IF NOT EXISTS jobs_catalog ON jobs (catalog_id, created, id);
 MIGRATIONS = {
     2: "INSERT OR IGNORE INTO asset_grams (gram, seq) "
     "SELECT g.value, a.seq FROM assets AS a, json_each(short_grams(a.search_text)) AS g;",
+    3: "ALTER TABLE assets ADD COLUMN record TEXT; UPDATE assets SET record = asset_record(doc);",
 }

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from dynastore.domain.asset import asset_path, file_name
+from dynastore.domain.asset_record import ASSET_INTERNAL as ASSET_INTERNAL  # re-exported (asset fields kept out)
 from dynastore.domain.versions import VERSIONED_NAME as VERSIONED_NAME  # re-exported
 from dynastore.errors import Invalid
 from dynastore.ports import Doc
@@ -19,8 +20,6 @@ QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 
 # Links the service renders; client links with these relations are dropped on write.
 MANAGED_RELS = frozenset({"self", "root", "parent", "collection", "items", "assets", "child", "item", QUERYABLES_REL})
-# Asset document fields that stay out of a rendered STAC Asset Object (scope, lifecycle, storage).
-ASSET_INTERNAL = frozenset({"id", "catalog_id", "collection_id", "item_id", "status", "storage", "rev", "deleted_at"})
 ITEM_PRIVATE = ("catalog_id", "rev")
 
 
@@ -80,7 +79,9 @@ def render_asset(doc: Doc, links: Links) -> Doc:
     Bytes the local backend stores (``file://``) are served through the asset API's download URL;
     the file URL stays under ``alternate.file``.
     """
-    out: Doc = {k: v for k, v in doc.items() if k not in ASSET_INTERNAL and v is not None and v != [] and v != {}}
+    out: Doc = {
+        k: v for k, v in doc.items() if v is not None and k not in ASSET_INTERNAL and (v or (v != [] and v != {}))
+    }
     href = doc.get("href") or ""
     if href.startswith("file://") and doc.get("catalog_id"):
         out["href"] = f"{links.asset_api(doc)}/download"

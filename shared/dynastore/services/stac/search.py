@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import orjson
+
+from dynastore.domain.asset_record import is_local_file, record_members, record_properties
 from dynastore.domain.gc_pause import gc_paused
 from dynastore.domain.search import AssetQuery, ItemQuery, Page, item_matches
 from dynastore.ports import Doc
 from dynastore.services.search import counted_page
 from dynastore.services.stac.items import ItemsMixin
-from dynastore.services.stac.rendering import ASSET_INTERNAL, Links, render_asset
+from dynastore.services.stac.rendering import Links, render_asset
 
 
 class SearchMixin(ItemsMixin):
@@ -48,11 +51,14 @@ class SearchMixin(ItemsMixin):
 
     def item_assets(
         self, catalog_id: str, collection_id: str, item_id: str, query: AssetQuery, *, count: bool = False
-    ) -> Page[Doc]:
-        """The paginated assets of one item (``datetime``, ``roles``, ``type``, ``q``, ``filter`` narrow it)."""
+    ) -> Page[str | Doc]:
+        """The paginated assets of one item (``datetime``, ``roles``, ``type``, ``q``, ``filter`` narrow it):
+        each the record's JSON text where the store keeps it pre-rendered, else the document
+        (``item_asset_records_json`` renders the page's records)."""
         self.get_item_doc(catalog_id, collection_id, item_id)
         scoped = replace(query, catalog_ids=(catalog_id,), collection_id=collection_id, item_id=item_id, level="item")
-        return self.search_assets(scoped, count=count)
+        resolved = replace(scoped, catalog_ids=self.catalogs.resolve_ids(scoped.catalog_ids))
+        return counted_page(resolved, self.store.search_asset_records, self.store.count_assets, count)
 
     def render_asset_records(self, docs: list[Doc], links: Links, *, in_item: bool = False) -> list[Doc]:
         """Assets as first-class records (CEDA asset spec idea): the STAC Asset Object plus its id and
@@ -63,24 +69,30 @@ class SearchMixin(ItemsMixin):
         with gc_paused():
             return [_asset_record(doc, links, in_item) for doc in docs]
 
-
-_TIME_FIELDS = frozenset({"datetime", "start_datetime", "end_datetime"})
-_RECORD_SKIP = ASSET_INTERNAL | _TIME_FIELDS
+    def item_asset_records_json(self, items: list[str | Doc], links: Links) -> bytes:
+        """The JSON array of one item's asset records (``render_asset_records(..., in_item=True)``):
+        stored record texts spliced as they are, documents rendered."""
+        dumps = orjson.dumps
+        with gc_paused():
+            parts = [
+                item.encode() if isinstance(item, str) else dumps(_asset_record(item, links, True)) for item in items
+            ]
+        return b"[" + b",".join(parts) + b"]"
 
 
 def _asset_record(doc: Doc, links: Links, in_item: bool) -> Doc:
-    """``render_asset`` in one pass over the stored document (the hot path of asset pages)."""
-    record: Doc = {"id": doc["id"]}
-    record.update((k, v) for k, v in doc.items() if k not in _RECORD_SKIP and v is not None and v != [] and v != {})
-    href = record.get("href")
-    if isinstance(href, str) and href.startswith("file://"):
+    """``render_asset`` in one pass over the stored document (the hot path of asset pages); the
+    stored record (``domain.asset_record``) is this with ``in_item`` and no ``file://`` href."""
+    record = record_members(doc)
+    if is_local_file(doc):
         record.update(render_asset(doc, links))  # the download URL, the file under alternate
     if not in_item:
         record["catalog"] = doc["catalog_id"]
         record["collection"] = doc.get("collection_id")
         record["item"] = doc.get("item_id")
-    if doc.get("datetime") or doc.get("start_datetime") or doc.get("end_datetime"):
-        record["properties"] = {k: doc[k] for k in _TIME_FIELDS if doc.get(k)}
+    properties = record_properties(doc)
+    if properties is not None:
+        record["properties"] = properties
     return record
 
 
