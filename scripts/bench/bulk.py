@@ -27,6 +27,12 @@ from dynastore.api.search_params import parse_search
 from dynastore.bootstrap import Services, bootstrap
 from dynastore.config import Settings
 
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # run as `python scripts/bench/<name>.py`
+
+from scripts.bench.served import served_client  # noqa: E402
+
 BANDS = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12", "SCL")
 COLLECTIONS = 10
 BATCH = 10_000
@@ -142,32 +148,13 @@ def main() -> int:
 
 
 def _http(services: Services, catalog_id: str, ids: list[str], runs: int) -> None:
-    import socket
-    import threading
-
-    import httpx
-    import uvicorn
-
-    from dynastore.api.app import create_app
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    headers = {"Authorization": "Bearer bench-key"}
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=120) as client:
+    with served_client(services, timeout=120) as client:
         body = {"catalog_id": catalog_id, "ids": ids}
         bulk_ms, _ = timed(lambda: client.post("/assets/bulk-get", json=body).raise_for_status(), runs)
         search_ms, _ = timed(
             lambda: client.get("/assets/search", params={"q": "b04", "limit": 100}).raise_for_status(), runs
         )
         export_ms, _ = timed(lambda: client.get(f"/assets/catalogs/{catalog_id}/export").raise_for_status(), 3)
-    server.should_exit = True
-    thread.join(timeout=10)
     print(f"  bulk-get 10,000 ids (HTTP)      : {bulk_ms:8.1f} ms")
     print(f"  search q=b04 limit=100 (HTTP)   : {search_ms:8.1f} ms")
     print(f"  export NDJSON, all (HTTP)       : {export_ms:8.1f} ms")

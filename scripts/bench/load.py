@@ -23,6 +23,12 @@ import orjson
 from dynastore.bootstrap import Services, bootstrap
 from dynastore.config import Settings
 
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # run as `python scripts/bench/<name>.py`
+
+from scripts.bench.served import served_client  # noqa: E402
+
 KEYS = ("visual", "B02", "B03", "B04", "thumbnail")
 BIG_ITEM_ASSETS = 10_000
 
@@ -101,26 +107,9 @@ def load_in_process(services: Services, count: int, size: int) -> tuple[float, f
 
 
 def load_http(services: Services, count: int, size: int, ndjson: bool) -> float:
-    import socket
-    import threading
-
-    import httpx
-    import uvicorn
-
-    from dynastore.api.app import create_app
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    headers = {"Authorization": "Bearer bench-key"}
     url = "/stac/catalogs/bench/collections/s2/items"
-    started = time.perf_counter()
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=600) as client:
+    with served_client(services, timeout=600) as client:
+        started = time.perf_counter()
         for batch in batches(count, size):
             if ndjson:
                 body = b"".join(orjson.dumps(doc) + b"\n" for doc in batch)
@@ -130,17 +119,12 @@ def load_http(services: Services, count: int, size: int, ndjson: bool) -> float:
                 response = client.post(url, content=body, headers={"Content-Type": "application/json"})
             if response.status_code != 201:
                 raise SystemExit(f"load failed: {response.status_code} {response.text[:500]}")
-    elapsed = time.perf_counter() - started
-    server.should_exit = True
-    thread.join(timeout=10)
-    return elapsed
+        return time.perf_counter() - started
 
 
 def report(label: str, seconds: float, count: int, cpu: float | None = None) -> None:
     assets = count * len(KEYS) + BIG_ITEM_ASSETS
-    print(
-        f"  {label:<32}: {seconds:7.1f} s  ({(count + 1) / seconds:,.0f} items/s, {assets / seconds:,.0f} assets/s)"
-    )
+    print(f"  {label:<32}: {seconds:7.1f} s  ({(count + 1) / seconds:,.0f} items/s, {assets / seconds:,.0f} assets/s)")
     if cpu is not None:
         rates = f"{(count + 1) / cpu:,.0f} items/s, {assets / cpu:,.0f} assets/s"
         print(f"  {'  by CPU time':<32}: {cpu:7.1f} s  ({rates})")

@@ -15,14 +15,12 @@ A report, not a test: it prints figures and never fails on them.
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +30,12 @@ from dynastore.bootstrap import Services, bootstrap
 from dynastore.config import Settings
 from dynastore.domain.audit import audit_doc
 from dynastore.ports import ItemWrite
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # run as `python scripts/bench/<name>.py`
+
+from scripts.bench.served import served_client  # noqa: E402
 
 CATALOG, COLLECTION, BIG_ITEM = "bench", "sentinel", "item-big"  # sorts after item-000000...
 KEYS = ("visual", "B04", "B08", "SCL", "thumbnail")
@@ -100,27 +104,8 @@ def load(services: Services, items: int) -> None:
         print(f"  {start + 10_000:>7,} / {len(records):,} assets", file=sys.stderr, flush=True)
 
 
-@contextmanager
-def serve(services: Services) -> Iterator[httpx.Client]:
-    import uvicorn
-
-    from dynastore.api.app import create_app
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    headers = {"Authorization": "Bearer bench-key"}
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=300) as client:
-            yield client
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+def serve(services: Services) -> AbstractContextManager[httpx.Client]:
+    return served_client(services, timeout=300)
 
 
 def measure(name: str, send: Callable[[], httpx.Response], runs: int) -> None:
