@@ -23,8 +23,11 @@ def deployment() -> Iterator[Any]:
     from infra.functions import LocalGcpDeployment
 
     stack = shared_stack(notifications=True)
-    # Retention 0: the scheduled cleanup purges what a test retired at once.
-    deployed = LocalGcpDeployment(stack, extra_env={"DYNASTORE_RETENTION_DAYS": "0"})
+    # Retention 0: the scheduled cleanup purges what a test retired at once. The /aios registry's health
+    # check may call the local functions (loopback is refused unless allow-listed, as in production).
+    deployed = LocalGcpDeployment(
+        stack, extra_env={"DYNASTORE_RETENTION_DAYS": "0", "DYNASTORE_AIOS_REGISTRY_ALLOWED_HOSTS": "127.0.0.1"}
+    )
     try:
         deployed.start()
         os.environ.update(stack.env())
