@@ -95,3 +95,39 @@ def test_asset_records_carry_no_derivable_links(stac_api: StacApi, catalog: str)
     record = searched["assets"][0]
     asset = stac_api.reader.get(f"/assets/catalogs/{catalog}/collections/s2/items/s-2/assets/{record['id']}")
     assert asset.status_code == 200 and asset.json()["href"] == record["href"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "fields"),
+    [
+        ("GET", "/stac/catalogs/{c}/collections/s2/items/s-1/assets", "-created,-updated,-roles"),
+        ("GET", "/stac/catalogs/{c}/asset-search", "-created,-updated,-roles"),
+        ("POST", "/stac/catalogs/{c}/asset-search", {"exclude": ["created", "updated", "roles"]}),
+    ],
+)
+def test_fields_drops_members_of_asset_records(
+    stac_api: StacApi, catalog: str, method: str, path: str, fields: Any
+) -> None:
+    # GIVEN an asset page asked with fields excluding members (the leanest page a client can ask for)
+    url = path.format(c=catalog)
+    params = {"items": "s-1", "limit": 10, "fields": fields} if "search" in url else {"limit": 10, "fields": fields}
+    if method == "POST":
+        params["items"] = ["s-1"]
+    answer = stac_api.reader.get(url, params=params) if method == "GET" else stac_api.reader.post(url, json=params)
+    # THEN every record keeps id and href and what was not excluded, and lacks what was
+    assert answer.status_code == 200, answer.text
+    records = answer.json()["assets"]
+    assert len(records) == 3
+    for record in records:
+        assert record["id"] and record["href"] == "https://x.org/b.tif" and record["title"].startswith("Band")
+        assert not {"created", "updated", "roles"} & set(record)
+
+
+def test_fields_include_keeps_only_id_href_and_the_named_members(stac_api: StacApi, catalog: str) -> None:
+    # GIVEN an item's asset page asked for titles only WHEN it is read
+    answer = stac_api.reader.get(
+        f"/stac/catalogs/{catalog}/collections/s2/items/s-1/assets", params={"fields": "title,-href"}
+    )
+    # THEN each record is its id, its href (always kept) and its title
+    assert answer.status_code == 200, answer.text
+    assert [sorted(r) for r in answer.json()["assets"]] == [["href", "id", "title"]] * 3

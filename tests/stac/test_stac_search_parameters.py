@@ -12,7 +12,7 @@ from .helpers import StacApi, assert_problem, item
 
 COMMON = {"ids", "datetime", "limit", "token", "filter", "filter-lang", "filter-crs", "sortby", "query", "q", "count"}
 ITEM_SEARCH = COMMON | {"collections", "bbox", "intersects", "fields"}
-ASSET_SEARCH = COMMON | {"collections", "items", "bbox", "roles", "type", "catalog_id"}
+ASSET_SEARCH = COMMON | {"collections", "items", "bbox", "roles", "type", "catalog_id", "fields"}
 ITEMS = "/stac/catalogs/{catalog_id}/collections/{collection_id}/items"
 ITEM_ASSETS = f"{ITEMS}/{{item_id}}/assets"
 DECLARED = {
@@ -21,7 +21,7 @@ DECLARED = {
     ITEMS: ITEM_SEARCH - {"collections"},
     "/stac/asset-search": ASSET_SEARCH,
     "/stac/catalogs/{catalog_id}/asset-search": ASSET_SEARCH,
-    ITEM_ASSETS: COMMON | {"roles", "type"},
+    ITEM_ASSETS: COMMON | {"roles", "type", "fields"},
     "/stac/catalogs/{catalog_id}/collections": {"limit", "token"},
 }
 

@@ -369,10 +369,13 @@ def asset_list_query(
     query: str | None = Query(
         default=None, description='JSON: MongoDB-style ({"file:size":{"$lt":10}}) or STAC-style ({"x":{"lt":10}})'
     ),
+    fields: list[str] | None = Query(
+        default=None, description="asset record members to keep or drop: title,roles or -created,-updated"
+    ),
     paging: dict[str, Any] = Depends(_paging_query),
 ) -> dict[str, Any]:
     """The GET parameters of one item's assets → ``parse_asset_search``'s input. ``types`` aliases ``type``."""
-    values = {"ids": ids, "roles": roles, "type": type, "types": types, "q": q, "query": query}
+    values = {"ids": ids, "roles": roles, "type": type, "types": types, "q": q, "query": query, "fields": fields}
     return {**declared_input(values), **paging}
 
 

@@ -30,13 +30,16 @@ from dynastore.api.params import multi_params
 from dynastore.domain.search import AssetQuery, ItemQuery, Page
 from dynastore.errors import Invalid
 from dynastore.services.auth import Principal
-from dynastore.services.stac import GEOJSON, JSON, Fields, Links, StacService, apply_fields, link
+from dynastore.services.stac import GEOJSON, JSON, Fields, Links, StacService, apply_asset_fields, apply_fields, link
 
 T = TypeVar("T")
 
 
 class GeoJSONResponse(JSONResponse):
     media_type = GEOJSON
+
+
+NO_FIELDS = Fields()
 
 
 def _stac(request: Request) -> StacService:
@@ -134,23 +137,35 @@ def _item_collection(
 
 
 def _asset_collection(
-    request: Request, page: Page[Any], body: dict[str, Any] | None, extra_links: list[dict[str, Any]]
+    request: Request,
+    page: Page[Any],
+    body: dict[str, Any] | None,
+    extra_links: list[dict[str, Any]],
+    fields: Fields = NO_FIELDS,
 ) -> JSONResponse:
     """An asset page of records with their scope references (one item's page: ``_item_asset_collection``)."""
     stac, links = _stac(request), _links(request)
-    members: dict[str, Any] = {"type": "AssetCollection", "assets": stac.render_asset_records(page.items, links)}
+    records = [apply_asset_fields(r, fields) for r in stac.render_asset_records(page.items, links)]
+    members: dict[str, Any] = {"type": "AssetCollection", "assets": records}
     return JSONResponse(_page_document(request, page, body, JSON, members, extra_links))
 
 
 def _item_asset_collection(
-    request: Request, page: Page[Any], extra_links: list[dict[str, Any]], item: tuple[str, str, str]
+    request: Request,
+    page: Page[Any],
+    extra_links: list[dict[str, Any]],
+    item: tuple[str, str, str],
+    fields: Fields = NO_FIELDS,
 ) -> JSONResponse:
     """``_asset_collection`` of one item's assets, its records spliced as JSON text into the page
-    (``StacService.item_asset_records_json``): same members, same order."""
+    (``StacService.item_asset_records_json``): same members, same order; with ``fields`` each record is
+    shaped (the slower path: the records are parsed)."""
     stac, links = _stac(request), _links(request)
     head = {"type": "AssetCollection", **dict(zip(("catalog", "collection", "item"), item, strict=True))}
     tail = _page_document(request, page, None, JSON, {}, extra_links)
     records = stac.item_asset_records_json(page.items, links)
+    if fields:
+        records = orjson.dumps([apply_asset_fields(r, fields) for r in orjson.loads(records)])
     body = b"".join((orjson.dumps(head)[:-1], b',"assets":', records, b",", orjson.dumps(tail)[1:]))
     return JSONResponse(body)  # bytes pass through
 

@@ -31,6 +31,7 @@ from dynastore.api.stac_params import (
     asset_list_query,
     item_list_query,
     parse_asset_search,
+    parse_fields,
     parse_item_search,
 )
 from dynastore.errors import Invalid, PayloadTooLarge
@@ -54,6 +55,7 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
     if not body.strip():
         raise Invalid("the request needs a body: one STAC item per line")
     return body
+
 
 router = APIRouter(tags=["stac"])
 
@@ -241,6 +243,7 @@ async def item_assets(
     def work() -> JSONResponse:
         query = parse_asset_search(params, stac.settings, catalog_ids=(catalog_id,))
         page = stac.item_assets(catalog_id, collection_id, item_id, query, count=parse_count(params))
-        return _item_asset_collection(request, page, extra, (catalog_id, collection_id, item_id))
+        fields = parse_fields(params.get("fields"))
+        return _item_asset_collection(request, page, extra, (catalog_id, collection_id, item_id), fields)
 
     return await run_search(request, work)

@@ -35,6 +35,7 @@ from dynastore.api.stac_params import (
     asset_search_query,
     item_search_query,
     parse_asset_search,
+    parse_fields,
     parse_item_search,
 )
 from dynastore.services.auth import Principal
@@ -79,7 +80,8 @@ def _assets(
     count = parse_count(params, request.query_params)
     visible = _visible(request, principal, query)
     page = _empty(count) if visible is None else stac.search_assets(visible, count=count)
-    return _asset_collection(request, page, body, _root_links(request, catalog_id))
+    fields = parse_fields(params.get("fields"))
+    return _asset_collection(request, page, body, _root_links(request, catalog_id), fields)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ Request parameters are parsed in the API (``dynastore.api.stac_params``), never 
 from __future__ import annotations
 
 from dynastore.domain.stac_version import STAC_VERSION
-from dynastore.services.stac.fields import Fields, apply_fields
+from dynastore.services.stac.fields import Fields, apply_asset_fields, apply_fields
 from dynastore.services.stac.items import ITEM_DATETIME_FIELDS
 from dynastore.services.stac.landing import CATALOG_CONFORMANCE, SEARCH_CONFORMANCE, LandingMixin
 from dynastore.services.stac.rendering import GEOJSON, JSON, OPENAPI, SCHEMA_JSON, Links, link, render_asset
@@ -46,6 +46,7 @@ __all__ = [
     "Fields",
     "Links",
     "StacService",
+    "apply_asset_fields",
     "apply_fields",
     "check_geometry",
     "link",

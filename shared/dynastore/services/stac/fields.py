@@ -1,4 +1,5 @@
-"""The Fields extension on rendered items: which members an item document keeps.
+"""The Fields extension on rendered items (which members an item document keeps) and on the asset
+records of asset pages.
 
 ``Fields`` is what the API parsed from ``fields=`` (GET) or ``{"include", "exclude"}`` (POST)."""
 
@@ -33,8 +34,13 @@ class Fields:
 _FIELDS_ALWAYS = ("type", "stac_version", "id", "links")
 # The Fields extension's default set.
 _FIELDS_DEFAULT = (
-    "collection", "geometry", "bbox", "assets",
-    "properties.datetime", "properties.start_datetime", "properties.end_datetime",
+    "collection",
+    "geometry",
+    "bbox",
+    "assets",
+    "properties.datetime",
+    "properties.start_datetime",
+    "properties.end_datetime",
 )
 
 
@@ -60,6 +66,29 @@ def apply_fields(doc: Doc, fields: Fields) -> Doc:
     for path in fields.include:
         if any(path == ex or path.startswith(f"{ex}.") for ex in fields.exclude):
             _copy_path(doc, out, path.split("."))
+    return out
+
+
+# What an asset record of an asset page keeps whatever ``fields`` says: the record's identity and bytes.
+_ASSET_FIELDS_ALWAYS = ("id", "href")
+
+
+def apply_asset_fields(record: Doc, fields: Fields) -> Doc:
+    """Shape one asset record of an asset page (``/asset-search``, an item's ``/assets``): with
+    ``include`` only ``id``, ``href`` and the included paths; ``exclude`` removes paths except those two
+    (e.g. ``fields=-created,-updated,-file:size`` for the leanest page)."""
+    if not fields:
+        return record
+    if fields.include:
+        out: Doc = {k: record[k] for k in _ASSET_FIELDS_ALWAYS if k in record}
+        for path in fields.include:
+            _copy_path(record, out, path.split("."))
+    else:
+        out = _deep_copy_dicts(record)
+    for path in fields.exclude:
+        if path in _ASSET_FIELDS_ALWAYS or path in fields.include:
+            continue
+        _drop_path(out, path.split("."))
     return out
 
 
