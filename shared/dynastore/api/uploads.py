@@ -35,22 +35,34 @@ class ParsedUpload:
     fields: dict[str, bytes] = field(default_factory=dict)
 
 
-class _PartState:
-    def __init__(self, upload: ParsedUpload, file_field: str = "file") -> None:
-        self.upload = upload
-        self.file_field = file_field
+class MultipartParts:
+    """python-multipart callbacks shared by every multipart route: part headers, form fields kept
+    (each bounded by ``MAX_METADATA_BYTES``), and file parts streamed into the buffer ``open_file``
+    returns for them (``None``: the part is a form field)."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, bytes] = {}
         self.headers: dict[bytes, bytes] = {}
         self.header_field = bytearray()
         self.header_value = bytearray()
         self.name: str | None = None
-        self.is_file = False
+        self.sink: UploadBuffer | None = None
         self.value = bytearray()
+
+    def open_file(self, name: str, raw_filename: bytes | None, content_type: str | None) -> UploadBuffer | None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Close every buffer ``open_file`` handed out (on a refused or malformed body)."""
+
+    def callbacks(self) -> Any:  # python-multipart's MultipartCallbacks (a TypedDict of these methods)
+        return {name: getattr(self, name) for name in _CALLBACKS}
 
     # python-multipart callbacks --------------------------------------------------------------
     def on_part_begin(self) -> None:
         self.headers = {}
         self.name = None
-        self.is_file = False
+        self.sink = None
         self.value = bytearray()
 
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
@@ -65,34 +77,82 @@ class _PartState:
         self.header_value = bytearray()
 
     def on_headers_finished(self) -> None:
-        disposition = self.headers.get(b"content-disposition", b"")
-        _, options = parse_options_header(disposition)
+        _, options = parse_options_header(self.headers.get(b"content-disposition", b""))
         self.name = options.get(b"name", b"").decode("latin-1")
-        if self.name == self.file_field:
-            if self.upload.saw_file:
-                raise Invalid(f"send exactly one `{self.file_field}` part")
-            self.upload.saw_file = True
-            self.is_file = True
-            raw_name = options.get(b"filename")
-            if raw_name is not None:
-                try:
-                    self.upload.filename = raw_name.decode("utf-8")
-                except UnicodeDecodeError:
-                    raise Invalid("the file name is not valid UTF-8") from None
-            part_type = self.headers.get(b"content-type")
-            self.upload.content_type = part_type.decode("latin-1").strip() if part_type else None
+        part_type = self.headers.get(b"content-type")
+        content_type = part_type.decode("latin-1").strip() if part_type else None
+        self.sink = self.open_file(self.name, options.get(b"filename"), content_type)
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
-        if self.is_file:
-            self.upload.buffer.write(data[start:end])
+        if self.sink is not None:
+            self.sink.write(data[start:end])
             return
         self.value += data[start:end]
         if len(self.value) > MAX_METADATA_BYTES:
             raise PayloadTooLarge(f"the `{self.name}` part is larger than {MAX_METADATA_BYTES} bytes")
 
     def on_part_end(self) -> None:
-        if not self.is_file and self.name:
-            self.upload.fields[self.name] = bytes(self.value)
+        if self.sink is None and self.name:
+            self.fields[self.name] = bytes(self.value)
+
+
+_CALLBACKS = (
+    "on_part_begin",
+    "on_header_field",
+    "on_header_value",
+    "on_header_end",
+    "on_headers_finished",
+    "on_part_data",
+    "on_part_end",
+)
+
+
+def decode_filename(raw: bytes, what: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Invalid(f"{what} is not valid UTF-8") from None
+
+
+async def parse_multipart(request: Request, boundary: bytes, parts: MultipartParts) -> None:
+    """Feed the body to ``parts`` while it streams in (never buffered whole); on a refusal or a malformed
+    body the buffers ``parts`` opened are closed and the error is a 400/413."""
+    parser = MultipartParser(boundary, parts.callbacks())
+    try:
+        async for chunk in request.stream():
+            if chunk:
+                parser.write(chunk)
+        parser.finalize()
+    except (Invalid, PayloadTooLarge):
+        parts.close()
+        raise
+    except Exception as exc:  # python-multipart raises its own errors for malformed bodies
+        parts.close()
+        raise Invalid(f"malformed multipart body: {exc}") from None
+
+
+class _UploadParts(MultipartParts):
+    """One file part named ``file_field`` (with or without a file name) into the upload's buffer."""
+
+    def __init__(self, upload: ParsedUpload, file_field: str) -> None:
+        super().__init__()
+        self.upload = upload
+        self.file_field = file_field
+        self.fields = upload.fields
+
+    def open_file(self, name: str, raw_filename: bytes | None, content_type: str | None) -> UploadBuffer | None:
+        if name != self.file_field:
+            return None
+        if self.upload.saw_file:
+            raise Invalid(f"send exactly one `{self.file_field}` part")
+        self.upload.saw_file = True
+        if raw_filename is not None:
+            self.upload.filename = decode_filename(raw_filename, "the file name")
+        self.upload.content_type = content_type
+        return self.upload.buffer
+
+    def close(self) -> None:
+        self.upload.buffer.close()
 
 
 async def read_upload(
@@ -111,28 +171,7 @@ async def read_upload(
     if length and length.isdigit() and int(length) > max_bytes + MULTIPART_OVERHEAD:
         raise PayloadTooLarge(f"the upload exceeds DYNASTORE_MAX_UPLOAD_BYTES ({max_bytes} bytes)")
     upload = ParsedUpload(buffer=UploadBuffer(max_bytes))
-    state = _PartState(upload, file_field)
-    callbacks: Any = {
-        "on_part_begin": state.on_part_begin,
-        "on_header_field": state.on_header_field,
-        "on_header_value": state.on_header_value,
-        "on_header_end": state.on_header_end,
-        "on_headers_finished": state.on_headers_finished,
-        "on_part_data": state.on_part_data,
-        "on_part_end": state.on_part_end,
-    }
-    parser = MultipartParser(params[b"boundary"], callbacks)
-    try:
-        async for chunk in request.stream():
-            if chunk:
-                parser.write(chunk)
-        parser.finalize()
-    except (Invalid, PayloadTooLarge):
-        upload.buffer.close()
-        raise
-    except Exception as exc:  # python-multipart raises its own errors for malformed bodies
-        upload.buffer.close()
-        raise Invalid(f"malformed multipart body: {exc}") from None
+    await parse_multipart(request, params[b"boundary"], _UploadParts(upload, file_field))
     if not upload.saw_file:
         upload.buffer.close()
         raise Invalid(f"the upload has no `{file_field}` part")

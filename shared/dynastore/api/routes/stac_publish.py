@@ -7,13 +7,12 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Query, Request
-from python_multipart import MultipartParser
 from python_multipart.multipart import parse_options_header
 from starlette.concurrency import run_in_threadpool
 
 from dynastore.api.deps import Editor, JSONResponse, Reader, get_services, item_scope, next_link, read_json
 from dynastore.api.routes._stac_common import _links
-from dynastore.api.uploads import MAX_METADATA_BYTES, MULTIPART_OVERHEAD
+from dynastore.api.uploads import MULTIPART_OVERHEAD, MultipartParts, decode_filename, parse_multipart
 from dynastore.domain.ids import check_id
 from dynastore.domain.versions import MAX_PUBLISH_FILES
 from dynastore.errors import Invalid, PayloadTooLarge
@@ -39,60 +38,24 @@ PUBLISH_DOC = (
 )
 
 
-class _Parts:
-    """python-multipart callbacks: every part with a file name is a file (spooled, hashed, bounded)."""
+class _PublishParts(MultipartParts):
+    """Every part with a file name is a file of the publish (spooled, hashed, bounded)."""
 
     def __init__(self, max_bytes: int) -> None:
+        super().__init__()
         self.max_bytes = max_bytes
         self.files: list[PublishedFile] = []
-        self.fields: dict[str, bytes] = {}
-        self.headers: dict[bytes, bytes] = {}
-        self.field, self.value, self.data = bytearray(), bytearray(), bytearray()
-        self.name: str | None = None
-        self.current: PublishedFile | None = None
 
-    def on_part_begin(self) -> None:
-        self.headers, self.name, self.current, self.data = {}, None, None, bytearray()
-
-    def on_header_field(self, data: bytes, start: int, end: int) -> None:
-        self.field += data[start:end]
-
-    def on_header_value(self, data: bytes, start: int, end: int) -> None:
-        self.value += data[start:end]
-
-    def on_header_end(self) -> None:
-        self.headers[bytes(self.field).lower()] = bytes(self.value)
-        self.field, self.value = bytearray(), bytearray()
-
-    def on_headers_finished(self) -> None:
-        _, options = parse_options_header(self.headers.get(b"content-disposition", b""))
-        self.name = options.get(b"name", b"").decode("latin-1")
-        raw_name = options.get(b"filename")
-        if raw_name is None:
-            return
+    def open_file(self, name: str, raw_filename: bytes | None, content_type: str | None) -> UploadBuffer | None:
+        if raw_filename is None:
+            return None
         if len(self.files) >= MAX_PUBLISH_FILES:
             raise Invalid(f"a publish has at most {MAX_PUBLISH_FILES} files")
-        try:
-            filename = raw_name.decode("utf-8")
-        except UnicodeDecodeError:
-            raise Invalid("a file name is not valid UTF-8") from None
-        part_type = self.headers.get(b"content-type")
-        self.current = PublishedFile(
-            filename, UploadBuffer(self.max_bytes), part_type.decode("latin-1").strip() if part_type else None
+        published = PublishedFile(
+            decode_filename(raw_filename, "a file name"), UploadBuffer(self.max_bytes), content_type
         )
-        self.files.append(self.current)
-
-    def on_part_data(self, data: bytes, start: int, end: int) -> None:
-        if self.current is not None:
-            self.current.data.write(data[start:end])
-            return
-        self.data += data[start:end]
-        if len(self.data) > MAX_METADATA_BYTES:
-            raise PayloadTooLarge(f"the `{self.name}` part is larger than {MAX_METADATA_BYTES} bytes")
-
-    def on_part_end(self) -> None:
-        if self.current is None and self.name:
-            self.fields[self.name] = bytes(self.data)
+        self.files.append(published)
+        return published.data
 
     def close(self) -> None:
         for published in self.files:
@@ -100,14 +63,9 @@ class _Parts:
 
 
 async def _read_multipart(request: Request, boundary: bytes, max_bytes: int) -> tuple[list[PublishedFile], Any]:
-    parts = _Parts(max_bytes)
-    callbacks: Any = {name: getattr(parts, name) for name in dir(parts) if name.startswith("on_")}
-    parser = MultipartParser(boundary, callbacks)
+    parts = _PublishParts(max_bytes)
+    await parse_multipart(request, boundary, parts)
     try:
-        async for chunk in request.stream():
-            if chunk:
-                parser.write(chunk)
-        parser.finalize()
         unknown = sorted(set(parts.fields) - {"metadata"})
         if unknown:
             raise Invalid(
@@ -122,12 +80,9 @@ async def _read_multipart(request: Request, boundary: bytes, max_bytes: int) -> 
                 metadata = orjson.loads(raw)
             except orjson.JSONDecodeError as exc:
                 raise Invalid(f"the `metadata` part is not valid JSON: {exc}") from None
-    except (Invalid, PayloadTooLarge):
+    except Invalid:
         parts.close()
         raise
-    except Exception as exc:  # python-multipart raises its own errors for malformed bodies
-        parts.close()
-        raise Invalid(f"malformed multipart body: {exc}") from None
     return parts.files, metadata
 
 
