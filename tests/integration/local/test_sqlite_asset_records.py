@@ -36,3 +36,25 @@ def test_a_schema_2_database_gets_its_asset_records_when_opened(tmp_path: Path) 
     assert second["href"] == "file:///data/b.tif"
     assert store.db.query_one("PRAGMA user_version")[0] == SCHEMA_VERSION
     store.close()
+
+
+def test_a_schema_3_database_gets_lean_records_when_opened(tmp_path: Path) -> None:
+    # GIVEN a database whose stored records repeat created as updated (schema 3)
+    path = tmp_path / "old.sqlite"
+    old = SqliteMetadataStore(path)
+    doc = {**_asset("a.tif", "https://h.example.com/a.tif"), "updated": "2025-01-01T00:00:00.000000Z"}
+    doc["created"] = doc["updated"]
+    old.write_assets([AssetWrite(doc, expect_rev=0)], audits=[])
+    stale = '{"id":"a.tif","href":"https://h.example.com/a.tif","created":"x","updated":"x"}'
+    old.db.executescript(f"UPDATE assets SET record = '{stale}'; PRAGMA user_version = 3;")
+    old.close()
+    # WHEN this version opens it
+    store = SqliteMetadataStore(path)
+    # THEN the stored record is rendered again by today's rule: created only, the document unchanged
+    query = AssetQuery(catalog_ids=("demo",), collection_id="c", item_id="i", level="item")
+    (record,) = store.search_asset_records(query).items
+    assert isinstance(record, str) and '"created":"2025-01-01T00:00:00.000000Z"' in record
+    assert '"updated"' not in record
+    assert store.get_asset("demo", "a.tif")["updated"] == "2025-01-01T00:00:00.000000Z"
+    assert store.db.query_one("PRAGMA user_version")[0] == SCHEMA_VERSION
+    store.close()

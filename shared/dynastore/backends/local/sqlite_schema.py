@@ -12,7 +12,7 @@ delete. ``assets.record`` is the asset's page record as JSON text (``domain.asse
 it depends on the request), written with ``doc``: one item's assets page splices it.
 """
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS catalogs (
@@ -147,4 +147,5 @@ MIGRATIONS = {
     2: "INSERT OR IGNORE INTO asset_grams (gram, seq) "
     "SELECT g.value, a.seq FROM assets AS a, json_each(short_grams(a.search_text)) AS g;",
     3: "ALTER TABLE assets ADD COLUMN record TEXT; UPDATE assets SET record = asset_record(doc);",
+    4: "UPDATE assets SET record = asset_record(doc) WHERE record IS NOT NULL;",  # lean records: no updated = created
 }

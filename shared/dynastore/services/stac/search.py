@@ -85,7 +85,8 @@ def _asset_record(doc: Doc, links: Links, in_item: bool) -> Doc:
     stored record (``domain.asset_record``) is this with ``in_item`` and no ``file://`` href."""
     record = record_members(doc)
     if is_local_file(doc):
-        record.update(render_asset(doc, links))  # the download URL, the file under alternate
+        local = render_asset(doc, links)  # the download URL, the file under alternate
+        record.update((k, local[k]) for k in ("href", "alternate") if k in local)
     if not in_item:
         record["catalog"] = doc["catalog_id"]
         record["collection"] = doc.get("collection_id")
