@@ -87,7 +87,7 @@ def test_asset_records_carry_no_derivable_links(stac_api: StacApi, catalog: str)
     # THEN no record carries links; the item's page names its item once, search records name theirs
     assert per_item["catalog"] == catalog and per_item["collection"] == "s2" and per_item["item"] == "s-2"
     for record in per_item["assets"]:
-        assert set(record) == {"id", "href", "type", "roles", "title", "created", "updated"}
+        assert set(record) == {"id", "href", "type", "roles", "title", "created"}  # never changed: no updated
     for record in searched["assets"]:
         assert "links" not in record
         assert (record["catalog"], record["collection"], record["item"]) == (catalog, "s2", "s-2")
@@ -131,3 +131,65 @@ def test_fields_include_keeps_only_id_href_and_the_named_members(stac_api: StacA
     # THEN each record is its id, its href (always kept) and its title
     assert answer.status_code == 200, answer.text
     assert [sorted(r) for r in answer.json()["assets"]] == [["href", "id", "title"]] * 3
+
+
+def test_a_changed_asset_says_when_on_its_item_page(stac_api: StacApi, catalog: str) -> None:
+    # GIVEN an item whose one asset is changed after it was loaded
+    stac_api.new_collection(catalog, "changing")
+    band = {"href": "https://x.org/b.tif", "title": "Band"}
+    stac_api.post_items(catalog, "changing", [item("c-1", assets={"c-1-a": band, "c-1-b": band})])
+    path = f"/stac/catalogs/{catalog}/collections/changing/items/c-1"
+    patched = stac_api.editor.patch(path, json={"assets": {"c-1-b": {"title": "Band, fixed"}}})
+    assert patched.status_code == 200, patched.text
+    # WHEN its assets are read
+    records = {r["id"]: r for r in stac_api.reader.get(f"{path}/assets").json()["assets"]}
+    # THEN the changed record states updated after created, the other created only
+    assert records["c-1-b"]["updated"] > records["c-1-b"]["created"] == records["c-1-a"]["created"]
+    assert "updated" not in records["c-1-a"]
+
+
+def test_an_item_page_can_leave_out_ids(stac_api: StacApi, catalog: str) -> None:
+    # GIVEN a client that wants only the files of an item (the leanest page: fields=-id,-created)
+    answer = stac_api.reader.get(
+        f"/stac/catalogs/{catalog}/collections/s2/items/s-1/assets", params={"fields": "-id,-created,-updated"}
+    )
+    # THEN each record is its href and STAC members, the page still naming its item once
+    assert answer.status_code == 200, answer.text
+    assert [sorted(r) for r in answer.json()["assets"]] == [["href", "roles", "title", "type"]] * 3
+    assert answer.json()["item"] == "s-1"
+    # AND on a search page (several items) a record keeps its id whatever fields says
+    searched = stac_api.reader.get(f"/stac/catalogs/{catalog}/asset-search", params={"fields": "-id", "items": "s-1"})
+    assert all(r["id"] for r in searched.json()["assets"])
+
+
+@pytest.fixture(scope="module")
+def many(stac_api: StacApi, catalog: str) -> str:
+    """Collection ``many``: item m-1 with 30 assets (pages over the compression threshold)."""
+    stac_api.new_collection(catalog, "many")
+    band = {"href": "https://x.org/b.tif", "type": "image/tiff", "roles": ["data"]}
+    stac_api.post_items(catalog, "many", [item("m-1", assets={f"m-1-{k}": band for k in range(30)})])
+    return catalog
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/stac/catalogs/{c}/collections/many/items/m-1/assets", {}),
+        ("/stac/catalogs/{c}/asset-search", {"collections": "many"}),
+    ],
+)
+def test_asset_pages_are_gzipped_for_clients_that_accept_it(
+    stac_api: StacApi, many: str, path: str, params: dict[str, str]
+) -> None:
+    url = path.format(c=many)
+    # GIVEN an asset page over the compression threshold, asked without and with gzip
+    plain = stac_api.reader.get(url, params=params, headers={"Accept-Encoding": "identity"})
+    packed = stac_api.reader.get(url, params=params, headers={"Accept-Encoding": "br, gzip;q=0.8"})
+    # THEN the gzip answer says so, is smaller on the wire and decodes to the same page
+    assert plain.status_code == packed.status_code == 200, packed.text
+    assert "content-encoding" not in plain.headers and packed.headers["content-encoding"] == "gzip"
+    assert all("Accept-Encoding" in answer.headers["vary"] for answer in (plain, packed))
+    assert packed.num_bytes_downloaded < len(plain.content) and packed.json() == plain.json()
+    # AND a client that refuses gzip (q=0) gets the page as it is
+    refused = stac_api.reader.get(url, params=params, headers={"Accept-Encoding": "gzip;q=0"})
+    assert "content-encoding" not in refused.headers and refused.json() == plain.json()

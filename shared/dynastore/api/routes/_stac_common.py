@@ -26,6 +26,7 @@ from dynastore.api.deps import (
     url_for_path,
     visible_catalogs,
 )
+from dynastore.api.encoding import json_page_response
 from dynastore.api.params import multi_params
 from dynastore.domain.search import AssetQuery, ItemQuery, Page
 from dynastore.errors import Invalid
@@ -143,11 +144,12 @@ def _asset_collection(
     extra_links: list[dict[str, Any]],
     fields: Fields = NO_FIELDS,
 ) -> JSONResponse:
-    """An asset page of records with their scope references (one item's page: ``_item_asset_collection``)."""
+    """An asset page of records with their scope references (one item's page: ``_item_asset_collection``);
+    gzipped for clients that accept it (``api.encoding``)."""
     stac, links = _stac(request), _links(request)
     records = [apply_asset_fields(r, fields) for r in stac.render_asset_records(page.items, links)]
     members: dict[str, Any] = {"type": "AssetCollection", "assets": records}
-    return JSONResponse(_page_document(request, page, body, JSON, members, extra_links))
+    return json_page_response(request, orjson.dumps(_page_document(request, page, body, JSON, members, extra_links)))
 
 
 def _item_asset_collection(
@@ -159,15 +161,15 @@ def _item_asset_collection(
 ) -> JSONResponse:
     """``_asset_collection`` of one item's assets, its records spliced as JSON text into the page
     (``StacService.item_asset_records_json``): same members, same order; with ``fields`` each record is
-    shaped (the slower path: the records are parsed)."""
+    shaped (the slower path: the records are parsed), and ``-id`` may drop ids (the page names its item)."""
     stac, links = _stac(request), _links(request)
     head = {"type": "AssetCollection", **dict(zip(("catalog", "collection", "item"), item, strict=True))}
     tail = _page_document(request, page, None, JSON, {}, extra_links)
     records = stac.item_asset_records_json(page.items, links)
     if fields:
-        records = orjson.dumps([apply_asset_fields(r, fields) for r in orjson.loads(records)])
+        records = orjson.dumps([apply_asset_fields(r, fields, in_item=True) for r in orjson.loads(records)])
     body = b"".join((orjson.dumps(head)[:-1], b',"assets":', records, b",", orjson.dumps(tail)[1:]))
-    return JSONResponse(body)  # bytes pass through
+    return json_page_response(request, body)
 
 
 @dataclass(frozen=True)

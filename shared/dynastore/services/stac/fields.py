@@ -69,24 +69,31 @@ def apply_fields(doc: Doc, fields: Fields) -> Doc:
     return out
 
 
-# What an asset record of an asset page keeps whatever ``fields`` says: the record's identity and bytes.
-_ASSET_FIELDS_ALWAYS = ("id", "href")
+# What an asset record of an asset page keeps unless ``fields`` excludes it, and what it keeps whatever
+# ``fields`` says: its bytes (``href``), and on a search page its identity too. On one item's page
+# ``-id`` drops the ids: the page names its item once and a client that wants only the files (the
+# peer's item with 10,000 assets is their href/type/roles/title under a key) need not read 10,000 ids.
+_ASSET_FIELDS_KEPT = ("id", "href")
+_ASSET_FIELDS_ALWAYS = _ASSET_FIELDS_KEPT
+_ITEM_ASSET_FIELDS_ALWAYS = ("href",)
 
 
-def apply_asset_fields(record: Doc, fields: Fields) -> Doc:
+def apply_asset_fields(record: Doc, fields: Fields, *, in_item: bool = False) -> Doc:
     """Shape one asset record of an asset page (``/asset-search``, an item's ``/assets``): with
-    ``include`` only ``id``, ``href`` and the included paths; ``exclude`` removes paths except those two
-    (e.g. ``fields=-created,-updated,-file:size`` for the leanest page)."""
+    ``include`` only ``id``, ``href`` and the included paths; ``exclude`` removes paths except ``href``
+    and (but on one item's page, ``in_item``) ``id`` (``fields=-id,-created,-updated`` for the
+    leanest item page)."""
     if not fields:
         return record
+    always = _ITEM_ASSET_FIELDS_ALWAYS if in_item else _ASSET_FIELDS_ALWAYS
     if fields.include:
-        out: Doc = {k: record[k] for k in _ASSET_FIELDS_ALWAYS if k in record}
+        out: Doc = {k: record[k] for k in _ASSET_FIELDS_KEPT if k in record}
         for path in fields.include:
             _copy_path(record, out, path.split("."))
     else:
         out = _deep_copy_dicts(record)
     for path in fields.exclude:
-        if path in _ASSET_FIELDS_ALWAYS or path in fields.include:
+        if path in always or path in fields.include:
             continue
         _drop_path(out, path.split("."))
     return out
