@@ -28,10 +28,12 @@ from dynastore.api.deps import (
 )
 from dynastore.api.encoding import json_page_response
 from dynastore.api.params import multi_params
+from dynastore.domain.gc_pause import gc_paused
 from dynastore.domain.search import AssetQuery, ItemQuery, Page
 from dynastore.errors import Invalid
 from dynastore.services.auth import Principal
-from dynastore.services.stac import GEOJSON, JSON, Fields, Links, StacService, apply_asset_fields, apply_fields, link
+from dynastore.services.stac import GEOJSON, JSON, Fields, Links, StacService, apply_fields, link
+from dynastore.services.stac.fields import asset_fields_shaper
 
 T = TypeVar("T")
 
@@ -147,7 +149,8 @@ def _asset_collection(
     """An asset page of records with their scope references (one item's page: ``_item_asset_collection``);
     gzipped for clients that accept it (``api.encoding``)."""
     stac, links = _stac(request), _links(request)
-    records = [apply_asset_fields(r, fields) for r in stac.render_asset_records(page.items, links)]
+    shape = asset_fields_shaper(fields)
+    records = [shape(r) for r in stac.render_asset_records(page.items, links)]
     members: dict[str, Any] = {"type": "AssetCollection", "assets": records}
     return json_page_response(request, orjson.dumps(_page_document(request, page, body, JSON, members, extra_links)))
 
@@ -167,7 +170,9 @@ def _item_asset_collection(
     tail = _page_document(request, page, None, JSON, {}, extra_links)
     records = stac.item_asset_records_json(page.items, links)
     if fields:
-        records = orjson.dumps([apply_asset_fields(r, fields, in_item=True) for r in orjson.loads(records)])
+        shape = asset_fields_shaper(fields, in_item=True)
+        with gc_paused():
+            records = orjson.dumps([shape(r) for r in orjson.loads(records)])
     body = b"".join((orjson.dumps(head)[:-1], b',"assets":', records, b",", orjson.dumps(tail)[1:]))
     return json_page_response(request, body)
 
