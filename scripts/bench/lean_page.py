@@ -37,7 +37,7 @@ if str(ROOT) not in sys.path:
 from scripts.bench.served import served_client  # noqa: E402
 
 CATALOG, COLLECTION, ITEM = "bench", "s2", "S2B_000099"
-VARIANTS = (
+VARIANTS: tuple[tuple[str, dict[str, str]], ...] = (
     ("default", {}),
     ("fields=-created,-updated", {"fields": "-created,-updated"}),
     ("fields=-id,-created,-updated", {"fields": "-id,-created,-updated"}),
