@@ -64,6 +64,7 @@ def tasks_client(settings: Settings) -> Any:
 
 
 def build_adapters(settings: Settings) -> Adapters:
+    from dynastore.backends.gcp.firestore_health import RestProbe
     from dynastore.backends.gcp.firestore_store import FirestoreMetadataStore
     from dynastore.backends.gcp.gcs import GcsBlobStore
     from dynastore.backends.gcp.provisioner import GcpProvisioner
@@ -74,7 +75,11 @@ def build_adapters(settings: Settings) -> Adapters:
     project = _project(settings)
     # The clients are made on first use: a cold start imports only the SDKs its first requests need.
     blobs = GcsBlobStore(lambda: storage_client(settings), settings.gcp_bucket, signer_email=settings.gcp_signer_email)
-    store = FirestoreMetadataStore(lambda: firestore_client(settings), prefix=settings.gcp_collection_prefix)
+    store = FirestoreMetadataStore(
+        lambda: firestore_client(settings),
+        prefix=settings.gcp_collection_prefix,
+        rest_probe=RestProbe(project, settings.gcp_firestore_database),
+    )
     queue = CloudTasksQueue(
         lambda: tasks_client(settings),
         project=project,

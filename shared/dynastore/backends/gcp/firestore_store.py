@@ -45,6 +45,7 @@ puts, the search strategy) and ``firestore_common`` (limits, native fields per r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from dynastore.backends.gcp.firestore_assets import AssetRecords
@@ -62,8 +63,18 @@ class FirestoreMetadataStore(CatalogRecords, AssetRecords, OtherRecords, Service
     ``client``: a ``firestore.Client``, or a function that makes one on first use (a cold start
     whose first requests read no records does not import the Firestore SDK)."""
 
-    def __init__(self, client: Any, *, prefix: str = "", scan_budget: int = 2000, candidate_cap: int = 2000) -> None:
+    def __init__(
+        self,
+        client: Any,
+        *,
+        prefix: str = "",
+        scan_budget: int = 2000,
+        candidate_cap: int = 2000,
+        rest_probe: Callable[[str], None] | None = None,
+    ) -> None:
         self._client = LazyClient(client)
+        # ``health`` before the client exists: a REST read (firestore_health), no SDK import
+        self._rest_probe = rest_probe
         self.prefix = prefix
         self.scan_budget = scan_budget
         self.candidate_cap = candidate_cap
@@ -76,6 +87,9 @@ class FirestoreMetadataStore(CatalogRecords, AssetRecords, OtherRecords, Service
         return self._client.get()
 
     def health(self) -> None:
+        if self._client.made is None and self._rest_probe is not None:
+            self._rest_probe(self.prefix + "catalogs/health-probe")
+            return
         self._get(self.col("catalogs").document("health-probe"), "Firestore health check")
 
     def close(self) -> None:
