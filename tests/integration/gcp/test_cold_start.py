@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from infra.emulators import free_port
 
 from dynastore.backends.gcp.firestore_health import RestProbe
 from dynastore.backends.gcp.firestore_store import FirestoreMetadataStore
 from dynastore.errors import Unavailable
-from infra.emulators import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 
