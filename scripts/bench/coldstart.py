@@ -10,11 +10,16 @@ For each functions-framework target of ``functions/gcp/main.py``, in fresh proce
    as the first call does: SDK imports and client construction included);
 2. a fresh ``functions-framework --target <t>`` process on the local emulators: time until it
    listens, and until its first request is answered (``api``: ``GET /health``; ``on_object_event``:
-   an Eventarc ``finalized`` CloudEvent; ``run_task``: a job message; ``scheduled``: a cleanup).
+   an Eventarc ``finalized`` CloudEvent; ``run_task``: a job message; ``scheduled``: a cleanup),
+   from the spawn and from the moment it listens (the import is over and the platform can route
+   the waiting request: the figure the cold-start goal names);
+3. ``api`` only: another fresh process whose first request is ``GET /stac`` (a Firestore read: what
+   a first real request costs).
 
-Goal: ``api`` imports ≤ 300 ms: ``main.py`` imports nothing of dynastore or the SDKs, so
-the platform can start serving after the framework's own imports; the first call then pays the
-rest (reported separately). Prints a table (median of ``--runs``); ``--json`` for machines.
+Goal (issue 14): ``api`` answers its first request ≤ 600 ms after the import on the emulators
+(``main.py`` imports nothing of dynastore or the SDKs, so the platform can start serving after the
+framework's own imports; the first call pays the rest). Prints a table (median of ``--runs``);
+``--json`` for machines.
 
 Target ``aws-api``: the ``api`` Lambda handler of ``functions/aws/handlers.py`` (Mangum) on the aws
 backend against moto (``infra/moto_server.py``; the catalog ``demo`` exists), in a fresh interpreter:
@@ -151,9 +156,11 @@ def _request(url: str, method: str, body: bytes | None, headers: dict[str, str])
         return int(exc.code)
 
 
-def first_request(target: str, url: str, deployment: LocalGcpDeployment, resource: dict[str, Any]) -> int:
+def first_request(
+    target: str, url: str, deployment: LocalGcpDeployment, resource: dict[str, Any], path: str = "/health"
+) -> int:
     if target == "api":
-        return _request(url + "/health", "GET", None, {"Authorization": f"Bearer {API_KEY}"})
+        return _request(url + path, "GET", None, {"Authorization": f"Bearer {API_KEY}"})
     if target == "on_object_event":
         headers = {
             "ce-specversion": "1.0",
@@ -181,7 +188,10 @@ def first_request(target: str, url: str, deployment: LocalGcpDeployment, resourc
     return _request(url + "/", "POST", b'{"action": "cleanup"}', {"content-type": "application/json"})
 
 
-def measure_process(target: str, deployment: LocalGcpDeployment, resource: dict[str, Any]) -> dict[str, float]:
+def measure_process(
+    target: str, deployment: LocalGcpDeployment, resource: dict[str, Any], path: str = "/health"
+) -> dict[str, float]:
+    """Spawn → listening → first request answered (``path`` for ``api``)."""
     port = free_port()
     env = {**os.environ, **deployment.env()}
     cmd = [sys.executable, "-m", "functions_framework", "--target", target, "--source", str(MAIN),
@@ -201,11 +211,15 @@ def measure_process(target: str, deployment: LocalGcpDeployment, resource: dict[
             except (urllib.error.URLError, OSError):
                 time.sleep(0.01)
         listening = time.perf_counter()
-        status = first_request(target, url, deployment, resource)
+        status = first_request(target, url, deployment, resource, path)
         answered = time.perf_counter()
         if status >= 500:
             raise RuntimeError(f"{target}: first request answered {status}")
-        return {"listening_ms": (listening - started) * 1000, "first_answer_ms": (answered - started) * 1000}
+        return {
+            "listening_ms": (listening - started) * 1000,
+            "first_answer_ms": (answered - started) * 1000,
+            "after_import_ms": (answered - listening) * 1000,
+        }
     finally:
         process.terminate()
         try:
@@ -312,6 +326,9 @@ def run_gcp(targets: list[str], runs: int) -> tuple[dict[str, dict[str, float]],
             for _ in range(runs):
                 sample = measure_imports(target, deployment.env())
                 sample.update(measure_process(target, deployment, resource))
+                if target == "api":  # a first real request: GET /stac reads Firestore
+                    stac = measure_process(target, deployment, resource, "/stac")
+                    sample["stac_after_import_ms"] = stac["after_import_ms"]
                 samples.append(sample)
             results[target] = {k: round(statistics.median(s[k] for s in samples), 1) for k in samples[0]}
         emulators = stack.start_times()
@@ -367,19 +384,21 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cold start, median of {args.runs} fresh processes (ms); emulators started in {emulators} s")
     header = (
         f"{'target':16} {'framework':>10} {'main.py':>8} {'1st-call setup':>15} {'listening':>10} {'1st answer':>11}"
+        f" {'after import':>13}"
     )
     print(header)
     for target, r in results.items():
         print(
             f"{target:16} {r['framework_ms']:10.0f} {r['main_ms']:8.0f} {r['first_call_ms']:15.0f} "
-            f"{r['listening_ms']:10.0f} {r['first_answer_ms']:11.0f}"
+            f"{r['listening_ms']:10.0f} {r['first_answer_ms']:11.0f} {r['after_import_ms']:13.0f}"
         )
     api = results.get("api")
     if api:
-        verdict = "meets" if api["main_ms"] <= 300 else "misses"
+        verdict = "meets" if api["after_import_ms"] <= 600 else "misses"
         print(
-            f"api: main.py imports {api['main_ms']:.0f} ms ({verdict} the 300 ms goal) after the framework's "
-            f"{api['framework_ms']:.0f} ms; the first call adds {api['first_call_ms']:.0f} ms of setup"
+            f"api: first GET /health answered {api['after_import_ms']:.0f} ms after the import, i.e. after the "
+            f"process listens ({verdict} the 600 ms goal; {api['first_call_ms']:.0f} ms of it the first call's "
+            f"setup); a first GET /stac (a Firestore read) {api['stac_after_import_ms']:.0f} ms after the import"
         )
     return 0
 

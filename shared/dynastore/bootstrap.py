@@ -102,6 +102,7 @@ def bootstrap(settings: Settings | None = None, adapters: Adapters | None = None
     from dynastore.services.stac import StacService
     from dynastore.services.stac_events import StacEventService
     from dynastore.services.versions.publish import PublishService
+    from dynastore.tasks.lazy_registry import LazyTaskRegistry
 
     settings = settings or Settings()
     adapters = adapters or build_adapters(settings)
@@ -113,7 +114,8 @@ def bootstrap(settings: Settings | None = None, adapters: Adapters | None = None
     indexing = IndexingService(adapters.store, adapters.blobs, adapters.provisioner, settings, catalogs=catalogs)
     lifecycle = LifecycleService(adapters.store, adapters.blobs, adapters.provisioner, settings, indexing=indexing)
     stac = StacService(settings, adapters.store, catalogs)
-    tasks = TaskService(settings, adapters, assets=assets, catalogs=catalogs, stac=stac)
+    # The task registry (every task module, numpy, plugins) is built when a task is first needed.
+    tasks = TaskService(settings, adapters, assets=assets, catalogs=catalogs, stac=stac, registry=LazyTaskRegistry())
     services = Services(
         settings=settings,
         adapters=adapters,

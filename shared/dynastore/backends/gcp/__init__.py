@@ -64,6 +64,7 @@ def tasks_client(settings: Settings) -> Any:
 
 
 def build_adapters(settings: Settings) -> Adapters:
+    from dynastore.backends.gcp.firestore_health import RestProbe
     from dynastore.backends.gcp.firestore_store import FirestoreMetadataStore
     from dynastore.backends.gcp.gcs import GcsBlobStore
     from dynastore.backends.gcp.provisioner import GcpProvisioner
@@ -72,10 +73,13 @@ def build_adapters(settings: Settings) -> Adapters:
     if not settings.gcp_bucket:
         raise Invalid("the gcp backend needs its landing bucket: set DYNASTORE_GCP_BUCKET")
     project = _project(settings)
-    # Storage and Cloud Tasks clients are made on first use: a cold start that only reads
-    # metadata does not import their SDKs. Firestore is needed by nearly every call.
+    # The clients are made on first use: a cold start imports only the SDKs its first requests need.
     blobs = GcsBlobStore(lambda: storage_client(settings), settings.gcp_bucket, signer_email=settings.gcp_signer_email)
-    store = FirestoreMetadataStore(firestore_client(settings), prefix=settings.gcp_collection_prefix)
+    store = FirestoreMetadataStore(
+        lambda: firestore_client(settings),
+        prefix=settings.gcp_collection_prefix,
+        rest_probe=RestProbe(project, settings.gcp_firestore_database),
+    )
     queue = CloudTasksQueue(
         lambda: tasks_client(settings),
         project=project,

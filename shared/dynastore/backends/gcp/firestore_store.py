@@ -45,6 +45,7 @@ puts, the search strategy) and ``firestore_common`` (limits, native fields per r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from dynastore.backends.gcp.firestore_assets import AssetRecords
@@ -52,14 +53,28 @@ from dynastore.backends.gcp.firestore_catalogs import CatalogRecords
 from dynastore.backends.gcp.firestore_records import OtherRecords
 from dynastore.backends.gcp.firestore_scan import ReadStats
 from dynastore.backends.gcp.firestore_service_records import ServiceRecords
+from dynastore.backends.gcp.lazy_client import LazyClient
 from dynastore.ports import MetadataStoreBase
 
 
 class FirestoreMetadataStore(CatalogRecords, AssetRecords, OtherRecords, ServiceRecords, MetadataStoreBase):
-    """``ports.MetadataStore`` on a Firestore client (see the module docstring for the layout)."""
+    """``ports.MetadataStore`` on a Firestore client (see the module docstring for the layout).
 
-    def __init__(self, client: Any, *, prefix: str = "", scan_budget: int = 2000, candidate_cap: int = 2000) -> None:
-        self.db = client
+    ``client``: a ``firestore.Client``, or a function that makes one on first use (a cold start
+    whose first requests read no records does not import the Firestore SDK)."""
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        prefix: str = "",
+        scan_budget: int = 2000,
+        candidate_cap: int = 2000,
+        rest_probe: Callable[[str], None] | None = None,
+    ) -> None:
+        self._client = LazyClient(client)
+        # ``health`` before the client exists: a REST read (firestore_health), no SDK import
+        self._rest_probe = rest_probe
         self.prefix = prefix
         self.scan_budget = scan_budget
         self.candidate_cap = candidate_cap
@@ -67,10 +82,17 @@ class FirestoreMetadataStore(CatalogRecords, AssetRecords, OtherRecords, Service
         # Tests set this to enforce production's composite indexes (the emulator needs none).
         self.index_guard = None
 
+    @property
+    def db(self) -> Any:  # type: ignore[override]
+        return self._client.get()
+
     def health(self) -> None:
+        if self._client.made is None and self._rest_probe is not None:
+            self._rest_probe(self.prefix + "catalogs/health-probe")
+            return
         self._get(self.col("catalogs").document("health-probe"), "Firestore health check")
 
     def close(self) -> None:
-        close = getattr(self.db, "close", None)
+        close = getattr(self._client.made, "close", None)
         if callable(close):
             close()
