@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -134,7 +133,10 @@ class EmbeddingMixin(StacBase):
                 return [self._render_item(d, links, None, self._asset_total(d)) for d in docs]
             if spliced:
                 texts = self._page_texts(docs, links)
-                return [self._render_item(d, links, *texts[_item_key(d)]) for d in docs]
+                return [
+                    self._render_item(d, links, *texts[d.get("catalog_id") or "", d.get("collection") or "", d["id"]])
+                    for d in docs
+                ]
             heads = self._page_embeds(docs)
             return [self.render_item(d, links, embeds=heads.get(_item_key(d))) for d in docs]
 
@@ -223,8 +225,9 @@ class EmbeddingMixin(StacBase):
                 "title": f"All {total} assets of this item (paginated)",
                 "count": total,
             },
-            *client_links(doc.get("links")),
         ]
+        if doc.get("links"):
+            out["links"].extend(client_links(doc["links"]))
         return out
 
 
@@ -245,20 +248,26 @@ def _by_catalog(docs: list[Doc]) -> dict[str, list[tuple[str, str]]]:
 # time fields (the record moves them under ``properties``), a version (its key and place in the item
 # are chosen by series), a metadata role (embedded first), ``@`` (a versioned file name, in the href or
 # the storage key). A false alarm only costs the item the rendering of its documents.
-_RECORD_SIGNS = re.compile(r'"(?:properties|version)":|"(?:thumbnail|overview|metadata)"')
+_RECORD_SIGNS = ('"properties":', '"version":', '"thumbnail"', '"overview"', '"metadata"')
 
 
 def _spliced(found: list[tuple[str, str | None, str]]) -> list[Rendered] | None:
     """An item's embedded assets as ``(asset id, its STAC Asset Object as JSON text)``, cut from the
     stored records (``{"id":"<id>",...}``: the Asset Object is the rest); None when one asset's record is
     missing or may not render like that (``_select`` and ``render_asset`` decide those)."""
+    records: list[str] = []
+    for _, record, doc in found:
+        if record is None or "@" in doc:
+            return None
+        records.append(record)
+    text = "\n".join(records)
+    for sign in _RECORD_SIGNS:
+        if sign in text:
+            return None
     pairs: list[Rendered] = []
-    for asset_id, record, doc in found:
-        if record is None or "@" in doc or _RECORD_SIGNS.search(record):
+    for (asset_id, _, _), record in zip(found, records, strict=True):
+        end = 7 + len(asset_id)  # record[:end] is '{"id":"<id>' (ids need no JSON escapes)
+        if not (record.startswith(asset_id, 7) and record[end] == '"'):
             return None
-        head = f'{{"id":"{asset_id}"'
-        if not record.startswith(head):
-            return None
-        rest = record[len(head) :]
-        pairs.append((asset_id, orjson.Fragment("{" + rest[1:] if rest[0] == "," else "{}")))
+        pairs.append((asset_id, orjson.Fragment("{" + record[end + 2 :] if record[end + 1] == "," else "{}")))
     return pairs
