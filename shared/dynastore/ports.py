@@ -39,6 +39,7 @@ from typing import Any, BinaryIO, Literal, Protocol, get_args, runtime_checkable
 
 import orjson
 
+from dynastore.domain.asset_record import stored_record_json
 from dynastore.domain.search import AssetQuery, ItemQuery, Page
 from dynastore.domain.storage import BlobInfo as BlobInfo  # defined in the domain, re-exported here
 from dynastore.errors import NotFound, Unavailable
@@ -286,6 +287,14 @@ class MetadataStore(HealthCheck, Closable, Protocol):
         (an item with none is left out): what a page of items embeds, read once per page."""
         ...
 
+    def item_asset_head_texts(
+        self, catalog_id: str, keys: Sequence[tuple[str, str]], limit: int
+    ) -> dict[tuple[str, str], list[tuple[str, str | None, str]]]:
+        """``item_asset_heads`` as JSON text: per item, ``(asset id, its stored page record or None, its
+        document)`` (``domain.asset_record.stored_record_json``), so a page of items can splice the
+        records instead of parsing and rendering every document."""
+        ...
+
     def search_asset_records(self, query: AssetQuery) -> Page[str | Doc]:
         """``search_assets``, but an asset whose page record the store keeps pre-rendered
         (``domain.asset_record.stored_record_json``) comes as that JSON text instead of its document."""
@@ -466,6 +475,14 @@ class MetadataStoreBase:
     ) -> Iterator[str]:
         for doc in self.export_assets(catalog_id, since=since, statuses=statuses):
             yield orjson.dumps(doc).decode()
+
+    def item_asset_head_texts(
+        self: MetadataStore, catalog_id: str, keys: Sequence[tuple[str, str]], limit: int
+    ) -> dict[tuple[str, str], list[tuple[str, str | None, str]]]:
+        return {
+            key: [(doc["id"], stored_record_json(doc), orjson.dumps(doc).decode()) for doc in docs]
+            for key, docs in self.item_asset_heads(catalog_id, keys, limit).items()
+        }
 
     def search_asset_records(self: MetadataStore, query: AssetQuery) -> Page[str | Doc]:
         page = self.search_assets(query)

@@ -134,7 +134,10 @@ def _item_collection(
 ) -> GeoJSONResponse:
     stac, links = _stac(request), _links(request)
     embed = not fields or fields.wants_assets()
-    features = [apply_fields(item, fields) for item in stac.render_items(page.items, links, embed=embed)]
+    # embedded assets spliced as stored JSON unless ``fields`` reaches into them (it cannot see inside)
+    spliced = not any(p.startswith("assets.") for p in (*fields.include, *fields.exclude))
+    rendered = stac.render_items(page.items, links, embed=embed, spliced=spliced)
+    features = [apply_fields(item, fields) for item in rendered]
     members = {"type": "FeatureCollection", "features": features}
     return GeoJSONResponse(_page_document(request, page, body, GEOJSON, members, extra_links))
 

@@ -202,6 +202,27 @@ class CatalogRecords:
         with gc_paused():
             return [loads(row[0]) for row in rows]
 
+    def item_asset_head_texts(
+        self, catalog_id: str, keys: Sequence[tuple[str, str]], limit: int
+    ) -> dict[tuple[str, str], list[tuple[str, str | None, str]]]:
+        """``item_asset_heads``' statement reading the stored texts (``assets.record``, ``assets.doc``)
+        unparsed."""
+        heads: dict[tuple[str, str], list[tuple[str, str | None, str]]] = {}
+        if not keys or limit < 1:
+            return heads
+        rows = self.db.query(
+            "SELECT a.collection_id, a.item_id, a.id, a.record, a.doc FROM json_each(?) AS k CROSS JOIN assets AS a "
+            "ON a.seq IN (SELECT b.seq FROM assets AS b WHERE b.catalog_id = ? "
+            "AND b.collection_id = json_extract(k.value, '$[0]') AND b.item_id = json_extract(k.value, '$[1]') "
+            "AND b.level = 'item' AND b.status = 'active' ORDER BY b.id LIMIT ?)",
+            (dumps([list(k) for k in dict.fromkeys(keys)]), catalog_id, limit),
+        )
+        for collection_id, item_id, asset_id, record, doc in rows:
+            heads.setdefault((collection_id, item_id), []).append((asset_id, record, doc))
+        for found in heads.values():
+            found.sort()  # a few per item; the statement gives them in rowid order
+        return heads
+
     def list_items(
         self, catalog_id: str, collection_id: str, *, limit: int = 100, token: str | None = None
     ) -> Page[Doc]:
@@ -319,7 +340,10 @@ class CatalogRecords:
         if filter_sql:
             where.append(filter_sql)
             params.extend(filter_params)
-        return Selection("items AS i", "i.doc", where, params, residual)
+        # ``ids`` name few rows: probe (catalog_id, id) and sort them, rather than walk the whole catalog
+        # in the search order on the unique index (the planner's choice: 20,000 rows for 1,000 ids)
+        source = "items AS i INDEXED BY items_catalog_id" if query.ids else "items AS i"
+        return Selection(source, "i.doc", where, params, residual)
 
     def search_items(self, query: ItemQuery) -> Page[Doc]:
         check_limit(query.limit)

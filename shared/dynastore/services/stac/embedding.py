@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
+
+import orjson
 
 from dynastore.domain.asset import METADATA_ROLES, file_name
 from dynastore.domain.filters import And, Exists, Expr, In, Like, Not, Or
@@ -19,7 +22,6 @@ from dynastore.services.stac.rendering import (
     JSON,
     Links,
     client_links,
-    link,
     may_be_versioned_file,
     render_asset,
     version_of,
@@ -31,6 +33,7 @@ METADATA_EMBED_MAX = 100
 VERSIONED_EMBED_MAX = 100
 VERSION_SCAN_MAX = 1000
 VERSIONED_FILTER: Expr = Or((Exists("version"), Like("href", "%@%")))
+Rendered = tuple[str, Any]  # (key in the item's assets, the rendered asset: a dict or an orjson.Fragment)
 
 
 def asset_key(doc: Doc) -> str:
@@ -118,11 +121,24 @@ class EmbeddingMixin(StacBase):
             history.extend(d for _, d in dated[:keep])
         return [*metadata[:METADATA_EMBED_MAX], *history[:VERSIONED_EMBED_MAX], *others[:others_cap]]
 
-    def render_items(self, docs: list[Doc], links: Links, *, embed: bool = True) -> list[Doc]:
-        """``render_item`` for a page of items, their embedded assets read in one batch per catalog."""
+    def render_items(self, docs: list[Doc], links: Links, *, embed: bool = True, spliced: bool = False) -> list[Doc]:
+        """``render_item`` for a page of items, their embedded assets read in one batch per catalog.
+
+        ``spliced``: an embedded asset whose stored page record is its STAC Asset Object plus its id (no
+        time fields, not a version, no metadata role, no local file) comes as that JSON text
+        (``orjson.Fragment``), not parsed and rendered: the same document once serialized, for a page
+        nothing reshapes afterwards (the Fields extension does not look into fragments)."""
         with gc_paused():
-            heads = self._page_embeds(docs) if embed else {}
-            return [self.render_item(d, links, embed=embed, embeds=heads.get(_item_key(d))) for d in docs]
+            if not embed:
+                return [self._render_item(d, links, None, self._asset_total(d)) for d in docs]
+            if spliced:
+                texts = self._page_texts(docs, links)
+                return [
+                    self._render_item(d, links, *texts[d.get("catalog_id") or "", d.get("collection") or "", d["id"]])
+                    for d in docs
+                ]
+            heads = self._page_embeds(docs)
+            return [self.render_item(d, links, embeds=heads.get(_item_key(d))) for d in docs]
 
     def _page_embeds(self, docs: list[Doc]) -> dict[tuple[str, str, str], tuple[list[Doc], int]]:
         """What each item of a page embeds and its asset total: one ``item_asset_heads`` read per
@@ -132,11 +148,7 @@ class EmbeddingMixin(StacBase):
         out: dict[tuple[str, str, str], tuple[list[Doc], int]] = {}
         if embed_max <= 0:
             return out
-        by_catalog: dict[str, list[tuple[str, str]]] = {}
-        for doc in docs:
-            catalog_id, col, item_id = _item_key(doc)
-            by_catalog.setdefault(catalog_id, []).append((col, item_id))
-        for catalog_id, keys in by_catalog.items():
+        for catalog_id, keys in _by_catalog(docs).items():
             heads = self.store.item_asset_heads(catalog_id, keys, embed_max + 1)
             for col, item_id in keys:
                 found = heads.get((col, item_id), [])
@@ -146,6 +158,33 @@ class EmbeddingMixin(StacBase):
                     out[(catalog_id, col, item_id)] = self.embedded_assets(catalog_id, col, item_id, over_max=True)
         return out
 
+    def _page_texts(self, docs: list[Doc], links: Links) -> dict[tuple[str, str, str], tuple[list[Rendered], int]]:
+        """``_page_embeds`` from the stores' texts (``item_asset_head_texts``): each item's embedded
+        assets as ``(key, rendered asset)`` pairs, spliced where every one of its assets allows it; an
+        item over ``item_embed_max`` is left out (``embedded_assets`` reads it)."""
+        embed_max = self.settings.item_embed_max
+        out: dict[tuple[str, str, str], tuple[list[Rendered], int]] = {}
+        for catalog_id, keys in _by_catalog(docs).items():
+            heads = self.store.item_asset_head_texts(catalog_id, keys, embed_max + 1) if embed_max > 0 else {}
+            for col, item_id in keys:
+                found = heads.get((col, item_id), [])
+                fits = embed_max > 0 and len(found) <= embed_max
+                pairs = _spliced(found) if fits else None
+                if pairs is not None:
+                    out[(catalog_id, col, item_id)] = pairs, len(found)
+                    continue
+                if fits:
+                    embedded = self._select([orjson.loads(d) for _, _, d in found], others_cap=embed_max)
+                    count = len(found)
+                else:
+                    embedded, count = self.embedded_assets(catalog_id, col, item_id, over_max=embed_max > 0)
+                out[(catalog_id, col, item_id)] = [(asset_key(a), render_asset(a, links)) for a in embedded], count
+        return out
+
+    def _asset_total(self, doc: Doc) -> int:
+        catalog_id, col, item_id = _item_key(doc)
+        return self.store.count_assets(self._item_scope(catalog_id, col, item_id))
+
     def render_item(
         self, doc: Doc, links: Links, *, embed: bool = True, embeds: tuple[list[Doc], int] | None = None
     ) -> Doc:
@@ -154,32 +193,81 @@ class EmbeddingMixin(StacBase):
         Without ``embed`` (``fields`` leaves the assets out) none are read, but they are still counted:
         the rel=assets link always says how many the item has. ``embeds``: the embedded assets and the
         total when the caller read them already (``render_items``)."""
+        if not embed:
+            return self._render_item(doc, links, None, self._asset_total(doc))
+        embedded, count = embeds or self.embedded_assets(*_item_key(doc))
+        return self._render_item(doc, links, [(asset_key(a), render_asset(a, links)) for a in embedded], count)
+
+    def _render_item(self, doc: Doc, links: Links, embedded: list[Rendered] | None, count: int) -> Doc:
+        """``render_item`` of rendered embedded assets (None: none embedded) and the item's asset total."""
         catalog_id = doc.get("catalog_id") or ""
         col, item_id = doc.get("collection") or "", doc["id"]
         out: Doc = {k: v for k, v in doc.items() if k not in ITEM_PRIVATE}
         out["stac_version"] = STAC_VERSION
         out.setdefault("stac_extensions", [])
         assets: Doc = dict(doc.get("assets") or {})
-        total = len(assets)
-        if embed:
-            embedded, count = embeds or self.embedded_assets(catalog_id, col, item_id)
-            for asset in embedded:
-                assets[asset_key(asset)] = render_asset(asset, links)
-            total += count
-        else:
-            total += self.store.count_assets(self._item_scope(catalog_id, col, item_id))
+        total = len(assets) + count
+        if embedded:
+            assets.update(embedded)
         out["assets"] = assets
-        assets_url = links.item_assets(catalog_id, col, item_id)
-        out["links"] = [
-            link("self", links.item(catalog_id, col, item_id), GEOJSON),
-            link("root", links.catalog(catalog_id)),
-            link("parent", links.collection(catalog_id, col)),
-            link("collection", links.collection(catalog_id, col)),
-            link("assets", assets_url, JSON, f"All {total} assets of this item (paginated)", count=total),
-            *client_links(doc.get("links")),
+        catalog_url = links.catalog(catalog_id)
+        collection_url = f"{catalog_url}/collections/{col}"
+        item_url = f"{collection_url}/items/{item_id}"
+        out["links"] = [  # link(...) spelled out: a page renders thousands
+            {"rel": "self", "href": item_url, "type": GEOJSON},
+            {"rel": "root", "href": catalog_url, "type": JSON},
+            {"rel": "parent", "href": collection_url, "type": JSON},
+            {"rel": "collection", "href": collection_url, "type": JSON},
+            {
+                "rel": "assets",
+                "href": f"{item_url}/assets",
+                "type": JSON,
+                "title": f"All {total} assets of this item (paginated)",
+                "count": total,
+            },
         ]
+        if doc.get("links"):
+            out["links"].extend(client_links(doc["links"]))
         return out
 
 
 def _item_key(doc: Doc) -> tuple[str, str, str]:
     return doc.get("catalog_id") or "", doc.get("collection") or "", doc["id"]
+
+
+def _by_catalog(docs: list[Doc]) -> dict[str, list[tuple[str, str]]]:
+    """The (collection, item) keys of a page's items, by catalog."""
+    by_catalog: dict[str, list[tuple[str, str]]] = {}
+    for doc in docs:
+        catalog_id, col, item_id = _item_key(doc)
+        by_catalog.setdefault(catalog_id, []).append((col, item_id))
+    return by_catalog
+
+
+# Texts in a stored record or document that may make an asset render otherwise than its record says:
+# time fields (the record moves them under ``properties``), a version (its key and place in the item
+# are chosen by series), a metadata role (embedded first), ``@`` (a versioned file name, in the href or
+# the storage key). A false alarm only costs the item the rendering of its documents.
+_RECORD_SIGNS = ('"properties":', '"version":', '"thumbnail"', '"overview"', '"metadata"')
+
+
+def _spliced(found: list[tuple[str, str | None, str]]) -> list[Rendered] | None:
+    """An item's embedded assets as ``(asset id, its STAC Asset Object as JSON text)``, cut from the
+    stored records (``{"id":"<id>",...}``: the Asset Object is the rest); None when one asset's record is
+    missing or may not render like that (``_select`` and ``render_asset`` decide those)."""
+    records: list[str] = []
+    for _, record, doc in found:
+        if record is None or "@" in doc:
+            return None
+        records.append(record)
+    text = "\n".join(records)
+    for sign in _RECORD_SIGNS:
+        if sign in text:
+            return None
+    pairs: list[Rendered] = []
+    for (asset_id, _, _), record in zip(found, records, strict=True):
+        end = 7 + len(asset_id)  # record[:end] is '{"id":"<id>' (ids need no JSON escapes)
+        if not (record.startswith(asset_id, 7) and record[end] == '"'):
+            return None
+        pairs.append((asset_id, orjson.Fragment("{" + record[end + 2 :] if record[end + 1] == "," else "{}")))
+    return pairs

@@ -1,0 +1,137 @@
+"""Item pages with spliced embedded assets, on every backend: ``render_items(..., spliced=True)`` (the
+embedded assets cut from the stores' page records, ``item_asset_head_texts``) serializes to the very
+bytes of the general rendering (every asset document parsed and rendered), for items with no, few
+and more than ``item_embed_max`` assets, deleted assets, assets of every shape (metadata roles,
+versions, time fields, local files, ``@`` in the storage key only), inline assets and client links,
+also through the Fields extension; a hidden (deleted) item is not found by id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+
+from dynastore.bootstrap import Adapters, Services, bootstrap
+from dynastore.config import Settings
+from dynastore.domain.search import ItemQuery
+from dynastore.ports import AssetWrite, MetadataStore
+from dynastore.services.stac import Fields, Links, apply_fields
+
+from .helpers import asset_doc, audit, collection_doc, item_doc, seed_catalog
+
+LINKS = Links("http://test.example")
+BIG = 120  # above item_embed_max (100), also without its deleted assets
+
+
+def _asset(item_id: str, n: int, shape: int) -> dict[str, Any]:
+    fields: dict[str, Any] = {"collection_id": "s2", "item_id": item_id, "roles": ["data"], "title": f"band {n}"}
+    if shape == 1:  # extension fields and an alternate
+        fields.update({"eo:bands": [{"name": "B04"}], "file:size": n, "alternate": {"s3": {"href": f"s3://m/{n}"}}})
+    elif shape == 2:  # a time range
+        fields.update({"start_datetime": "2024-01-01T00:00:00Z", "end_datetime": "2024-01-02T00:00:00Z"})
+    elif shape == 3:  # a version of a series, its file name carries the stamp
+        fields.update({"version": f"2025-08-{n % 28 + 1:02d}T1112Z", "datetime": "2024-03-01T00:00:00Z"})
+        fields["href"] = f"https://example.com/track@2025-08-{n % 28 + 1:02d}T1112Z.geojson"
+    elif shape == 4:  # a metadata role: embedded first
+        fields["roles"] = ["thumbnail"]
+    elif shape == 5:  # a local file: served through the asset API's download URL
+        fields.update({"href": f"file:///data/demo/{n}.tif", "description": "on disk"})
+    elif shape == 6:  # the stamp only in the storage key (the href names a mirror)
+        fields["storage"] = {"bucket": "b", "key": f"demo/track@2025-07-{n % 28 + 1:02d}T1112Z.tif"}
+    elif shape == 7:  # empty members only
+        fields.update({"roles": [], "title": None})
+    return asset_doc("demo", f"{item_id}.a{n:03d}", **fields)
+
+
+# item id -> (assets, how many of the 8 shapes they cycle through: 1 = plain only); shape-k: its second
+# asset of shape k among plain ones (each shape alone must keep its item from splicing what it cannot)
+ITEMS = {
+    "empty": (0, 1),
+    "plain": (5, 1),
+    "shapes": (16, 8),
+    "big": (BIG, 1),
+    "big-shapes": (BIG, 8),
+    "hidden": (3, 1),
+    **{f"shape-{k}": (3, k) for k in range(1, 8)},
+}
+
+
+def _asset_docs() -> list[dict[str, Any]]:
+    docs = [
+        _asset(item_id, n, (shapes if n == 1 else 0) if item_id.startswith("shape-") else n % shapes)
+        for item_id, (count, shapes) in ITEMS.items()
+        for n in range(count)
+    ]
+    for doc in [d for d in docs if not d["item_id"].startswith("shape-")][2::9]:  # some assets deleted
+        doc.update({"status": "deleted", "deleted_at": "2025-01-01T00:00:00Z"})
+    return docs
+
+
+@pytest.fixture
+def services(adapters: Adapters, tmp_path: Any) -> Services:
+    store: MetadataStore = adapters.store
+    seed_catalog(store, "demo")
+    store.put_collection("demo", collection_doc("s2"), expect_rev=0, audit=audit("demo", "collection", "s2"))
+    for item_id in ITEMS:
+        item = {**item_doc("s2", item_id), "catalog_id": "demo"}  # as the STAC service stores it
+        if item_id == "plain":  # an inline asset and a client link kept in the item document
+            item["assets"] = {"extra": {"href": "https://example.com/extra.txt", "roles": ["data"]}}
+            item["links"] = [{"rel": "license", "href": "https://example.com/license"}]
+        store.put_item("demo", item, expect_rev=0, audit=audit("demo", "item", item_id))
+    store.write_assets([AssetWrite(doc, 0) for doc in _asset_docs()], audits=[])
+    store.delete_item("demo", "s2", "hidden", audit=audit("demo", "item", "hidden", "hide"))
+    return bootstrap(Settings(data_dir=tmp_path / "unused"), adapters)
+
+
+def _page(services: Services) -> list[dict[str, Any]]:
+    query = ItemQuery(catalog_ids=("demo",), ids=tuple(ITEMS), limit=len(ITEMS))
+    return services.stac.search_items(query).items
+
+
+def test_spliced_item_page_is_the_general_rendering_byte_for_byte(services: Services) -> None:
+    # GIVEN a search by ids over items with 0, 5 (+ 1 inline), 16 mixed and 105 assets, some deleted,
+    # and a hidden item
+    docs = _page(services)
+    assert [d["id"] for d in docs] == sorted(set(ITEMS) - {"hidden"})
+    # WHEN the page is rendered with spliced records and the general way
+    spliced = orjson.dumps(services.stac.render_items(docs, LINKS, spliced=True))
+    general = orjson.dumps(services.stac.render_items(docs, LINKS))
+    # THEN both are the same bytes
+    assert spliced == general
+    # AND the page embeds what the rules say: deleted assets left out, at most 100 others
+    features = {f["id"]: f for f in orjson.loads(spliced)}
+    assert sorted(features["plain"]["assets"]) == ["extra", "plain.a000", "plain.a001", "plain.a003", "plain.a004"]
+    assert features["plain"]["links"][-1] == {"rel": "license", "href": "https://example.com/license"}
+    assert features["empty"]["assets"] == {}
+    assert len(features["big"]["assets"]) == 100
+    assets_link = features["big"]["links"][4]
+    active = [d for d in _asset_docs() if d["item_id"] == "big" and d["status"] == "active"]
+    assert assets_link["rel"] == "assets" and assets_link["count"] == len(active) > 100
+    shapes = features["shapes"]["assets"]
+    download = "http://test.example/assets/catalogs/demo/collections/s2/items/shapes/assets/shapes.a005/download"
+    assert shapes["shapes.a005"]["href"] == download
+    assert shapes["shapes.a010"]["start_datetime"].startswith("2024-01-01T00:00:00")
+    deleted = {d["id"] for d in _asset_docs() if d["status"] == "deleted" and d["item_id"] != "hidden"}
+    embedded = {key for f in features.values() for key in f["assets"]}
+    assert deleted and not deleted & embedded
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        Fields(include=("id", "properties.datetime")),
+        Fields(exclude=("properties", "geometry")),
+        Fields(include=("assets",), exclude=("bbox",)),
+        Fields(exclude=("links",), from_defaults=True),
+    ],
+)
+def test_fields_shape_the_spliced_page_like_the_general_one(services: Services, fields: Fields) -> None:
+    # GIVEN the page of items found by id
+    docs = _page(services)
+    embed = fields.wants_assets()
+    # WHEN the Fields extension shapes each item of both renderings
+    spliced = [apply_fields(i, fields) for i in services.stac.render_items(docs, LINKS, embed=embed, spliced=True)]
+    general = [apply_fields(i, fields) for i in services.stac.render_items(docs, LINKS, embed=embed)]
+    # THEN the pages are the same bytes
+    assert orjson.dumps(spliced) == orjson.dumps(general)
