@@ -122,18 +122,12 @@ def test_any_other_asset_body_goes_to_the_model(body: dict[str, Any]) -> None:
 )
 def test_the_compiled_item_check_and_jsonschema_agree(geometry: dict[str, Any]) -> None:
     # GIVEN an item with a valid or an invalid geometry
-    # WHEN the compiled check (oneOf of GeoJSON types read as anyOf) and jsonschema judge it
+    # WHEN the compiled check (jsonschema-rs) and jsonschema judge it
     # THEN they agree
-    import fastjsonschema
-
     from dynastore.services.stac.validation import _fast_check, _validator
 
     doc = _doc(geometry=geometry, links=[{"rel": "collection", "href": "./collection.json"}])
-    try:
-        _fast_check("Item")(doc)
-        fast_ok = True
-    except fastjsonschema.JsonSchemaException:
-        fast_ok = False
+    fast_ok = _fast_check("Item")(doc)
     assert fast_ok == _validator("Item").is_valid(doc)
 
 
