@@ -24,7 +24,7 @@ def record_members(doc: Doc) -> Doc:
     """``id`` and the document's non-empty public members (time fields excluded)."""
     record: Doc = {"id": doc["id"]}
     record.update(
-        (k, v) for k, v in doc.items() if v is not None and k not in _RECORD_SKIP and (v or (v != [] and v != {}))
+        {k: v for k, v in doc.items() if v is not None and k not in _RECORD_SKIP and (v or (v != [] and v != {}))}
     )
     return record
 
