@@ -136,15 +136,15 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
             if not page.next_token:
                 break
             query = replace(query, token=page.next_token)
-        candidates = [
+        candidates = dict.fromkeys(  # once each: the bare keys (``visual``) repeat in every item
             c
             for f in features
             if isinstance(f, dict) and isinstance(f.get("id"), str) and isinstance(f.get("assets"), dict)
             for key in f["assets"]
             if isinstance(key, str)
             for c in asset_id_candidates(f["id"], key)
-        ]
-        assets = {d["id"]: d for d in self.store.get_assets(catalog_id, candidates)} if candidates else {}
+        )
+        assets = {d["id"]: d for d in self.store.get_assets(catalog_id, list(candidates))} if candidates else {}
         return {d["id"]: d for d in found}, assets
 
     def _write_new_items(
