@@ -9,7 +9,6 @@ apply rules, and hot read paths (bulk-get, export, search pages) pass the docume
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Mapping
 from typing import Any, Literal, Protocol
 
@@ -150,28 +149,32 @@ class Asset(AssetFields):
         return asset_level(self.collection_id, self.item_id)
 
 
-# The client fields of the stored form in ``Asset.to_doc()`` order, with the default of an absent one.
-_CLIENT_SHAPE: tuple[tuple[str, type[list[Any]] | type[dict[str, Any]] | None], ...] = (
-    ("href", None),
-    ("type", None),
-    ("roles", list),
-    ("title", None),
-    ("description", None),
-    ("code", None),
-    ("tags", list),
-    ("metadata", dict),
-    ("file:size", None),
-    ("file:checksum", None),
-    ("datetime", None),
-    ("start_datetime", None),
-    ("end_datetime", None),
-    ("version", None),
-    ("latest", None),
-    ("alternate", dict),
-    ("bbox", None),
-)
-_CLIENT_KEYS = frozenset(name for name, _ in _CLIENT_SHAPE) | {"id"}
-_ABSENT = object()
+def _client_defaults(asset_id: str) -> dict[str, Any]:
+    """``id`` and the client fields of the stored form at their defaults, in ``Asset.to_doc()``
+    order (a literal: bulk loads build one per asset)."""
+    return {
+        "id": asset_id,
+        "href": None,
+        "type": None,
+        "roles": [],
+        "title": None,
+        "description": None,
+        "code": None,
+        "tags": [],
+        "metadata": {},
+        "file:size": None,
+        "file:checksum": None,
+        "datetime": None,
+        "start_datetime": None,
+        "end_datetime": None,
+        "version": None,
+        "latest": None,
+        "alternate": {},
+        "bbox": None,
+    }
+
+
+_SHAPE_NAMES = frozenset(_client_defaults("")) - {"id"}
 
 
 def asset_doc(
@@ -196,19 +199,25 @@ def asset_doc(
     STAC extension fields, kept at the top level after the system fields, as ``to_doc`` puts them).
     ``updated`` defaults to ``created``. The service-level rules (href, record size) are applied by
     the caller: ``services.asset_records``."""
+    doc = _client_defaults(asset_id)
+    extensions: Mapping[str, Any] = {}
     if isinstance(fields, AssetFields):
-        client: Mapping[str, Any] = fields.model_dump(mode="json", by_alias=True, exclude={"extensions"})
-        extensions: Mapping[str, Any] = fields.extensions
+        client = fields.model_dump(mode="json", by_alias=True, exclude={"extensions"})
+        for name in _SHAPE_NAMES:
+            if name in client:
+                doc[name] = client[name]
+        extensions = fields.extensions
     else:
-        client = fields
-        extensions = {k: v for k, v in fields.items() if k not in _CLIENT_KEYS}
-        plain = [k for k in extensions if ":" not in k]
+        extra: dict[str, Any] = {}
+        for name, value in fields.items():
+            if name in _SHAPE_NAMES:
+                doc[name] = value
+            elif name != "id":
+                extra[name] = value
+        plain = [k for k in extra if ":" not in k]
         if plain:
             raise ValueError(f"not asset fields: {', '.join(plain)}")
-    doc: dict[str, Any] = {"id": asset_id}
-    for name, empty in _CLIENT_SHAPE:
-        value = client.get(name, _ABSENT)
-        doc[name] = (empty() if empty is not None else None) if value is _ABSENT else value
+        extensions = extra
     doc["catalog_id"] = catalog_id
     doc["collection_id"] = collection_id
     doc["item_id"] = item_id
@@ -218,7 +227,8 @@ def asset_doc(
     doc["deleted_at"] = deleted_at
     doc["storage"] = storage
     doc["rev"] = rev
-    doc.update(extensions)
+    if extensions:
+        doc.update(extensions)
     return doc
 
 
@@ -255,9 +265,9 @@ def asset_path(doc: dict[str, Any]) -> str:
 
 def file_name(doc: dict[str, Any]) -> str:
     """The file name of an asset: the last segment of its storage key or href."""
-    storage = doc.get("storage") or {}
-    path = storage.get("key") or doc.get("href") or ""
-    return posixpath.basename(path.split("?", 1)[0].rstrip("/"))
+    storage = doc.get("storage")
+    path = (storage and storage.get("key")) or doc.get("href") or ""
+    return path.split("?", 1)[0].rstrip("/").rpartition("/")[2]  # posixpath.basename, inlined
 
 
 def search_text(doc: dict[str, Any]) -> str:
@@ -265,8 +275,8 @@ def search_text(doc: dict[str, Any]) -> str:
 
     One definition for every backend; fields are joined by a newline so a match never spans two.
     """
-    parts = (doc.get("id"), doc.get("code"), doc.get("title"), file_name(doc))
-    return "\n".join(p for p in parts if p).lower()
+    get = doc.get
+    return "\n".join([p for p in (get("id"), get("code"), get("title"), file_name(doc)) if p]).lower()
 
 
 def time_bounds(doc: dict[str, Any]) -> tuple[str | None, str | None]:

@@ -31,7 +31,7 @@ def record_members(doc: Doc) -> Doc:
     when it is not ``created``)."""
     record: Doc = {"id": doc["id"]}
     record.update(
-        (k, v) for k, v in doc.items() if v is not None and k not in _RECORD_SKIP and (v or (v != [] and v != {}))
+        {k: v for k, v in doc.items() if v is not None and k not in _RECORD_SKIP and (v or (v != [] and v != {}))}
     )
     if "updated" in record and record["updated"] == record.get("created"):
         del record["updated"]

@@ -174,9 +174,9 @@ class AssetRecords:
                 ):
                     before[(catalog_id, asset_id)] = (rev, seq, text)
             revs = {key: value[0] for key, value in before.items()}
-            final: dict[tuple[str, str], list[Any]] = {}
+            final: dict[tuple[str, str], tuple[Any, ...]] = {}  # (catalog_id, id) -> (catalog_id, id, *_COLUMNS)
             for write, row in prepared:
-                key = row[:2]
+                key = row[0], row[1]
                 known = revs.get(key)
                 if known is not None or write.expect_rev != 0:
                     rev = check_rev(known, write.expect_rev, f"asset {key[1]!r} in catalog {key[0]!r}")
@@ -185,15 +185,18 @@ class AssetRecords:
                 revs[key] = rev
                 doc = write.doc.copy()
                 doc["rev"] = rev
-                final[key] = [*row[2:], rev, dumps(doc), stored_record_json(doc)]
+                final[key] = (*row, rev, dumps(doc), stored_record_json(doc))
                 stored.append(doc)
-            inserts = [(*key, *values) for key, values in final.items() if key not in before]
-            updates = [(*values, before[key][1]) for key, values in final.items() if key in before]
-            reindex = [
-                (before[key][1], before[key][2], values[_TEXT])
-                for key, values in final.items()
-                if key in before and before[key][2] != values[_TEXT]
-            ]
+            if before:
+                inserts = [values for key, values in final.items() if key not in before]
+                updates = [(*values[2:], before[key][1]) for key, values in final.items() if key in before]
+                reindex = [
+                    (before[key][1], before[key][2], values[2 + _TEXT])
+                    for key, values in final.items()
+                    if key in before and before[key][2] != values[2 + _TEXT]
+                ]
+            else:  # a bulk load of new records
+                inserts, updates, reindex = list(final.values()), [], []
             last_seq = conn.execute("SELECT ifnull(max(seq), 0) FROM assets").fetchone()[0]
             if inserts:
                 conn.executemany(_INSERT, inserts)

@@ -56,6 +56,7 @@ class InlineAssetsMixin(StacBase):
         resolved = self._asset_ids_of_keys(catalog_id, collection_id, item_id, list(inline), known)
         now = now or dtime.now_iso()
         via = _via(audit_extra)
+        item_asset = self.records.item_asset
         for key, body in inline.items():
             if not isinstance(body, dict):
                 raise Invalid(f"assets.{key} must be a STAC Asset object")
@@ -63,12 +64,12 @@ class InlineAssetsMixin(StacBase):
             fields: AssetFields | Doc | None = plain_asset_fields(body)
             if fields is None:
                 fields = _asset_fields(_as_sent_back(body), f"assets.{key}")
-            if blobs is None:
-                blobs = self.records.blobs_of(catalog_id)
             if check_href is None:
+                if blobs is None:
+                    blobs = self.records.blobs_of(catalog_id)
                 check_href = self.records.href_checker(catalog_id, blobs)
             try:
-                new_doc = self.records.item_asset(
+                new_doc = item_asset(
                     asset_id,
                     fields,
                     catalog_id=catalog_id,
@@ -80,13 +81,13 @@ class InlineAssetsMixin(StacBase):
                 )
             except Invalid as exc:
                 raise type(exc)(f"assets.{key}: {exc.detail}", **exc.extra) from None
-            action = "create" if current is None else "replace"
-            planned.append(
-                (
-                    AssetWrite(new_doc, expect_rev=0 if current is None else current.get("rev")),
-                    audit_doc(catalog_id, "asset", asset_id, action, actor, at=now, **via),
-                )
-            )
+            if current is None:
+                write = AssetWrite(new_doc, expect_rev=0)
+                audit = audit_doc(catalog_id, "asset", asset_id, "create", actor, at=now, **via)
+            else:
+                write = AssetWrite(new_doc, expect_rev=current.get("rev"))
+                audit = audit_doc(catalog_id, "asset", asset_id, "replace", actor, at=now, **via)
+            planned.append((write, audit))
         return planned
 
     def _asset_ids_of_keys(
@@ -97,11 +98,12 @@ class InlineAssetsMixin(StacBase):
         an asset of this item (one registered through the asset API, say) keeps that record.
         ``Conflict`` when the id is another record's."""
         candidates = {key: asset_id_candidates(item_id, key) for key in keys}
-        wanted = [c for pair in candidates.values() for c in pair]
         if known is not None:
-            existing = {c: known[c] for c in wanted if c in known}
+            existing = known
         else:
-            existing = {d["id"]: d for d in self.store.get_assets(catalog_id, wanted)}
+            existing = {
+                d["id"]: d for d in self.store.get_assets(catalog_id, [c for pair in candidates.values() for c in pair])
+            }
 
         def ours(doc: Doc | None) -> bool:
             return doc is not None and doc.get("collection_id") == collection_id and doc.get("item_id") == item_id
@@ -109,7 +111,9 @@ class InlineAssetsMixin(StacBase):
         resolved: dict[str, tuple[str, Doc | None]] = {}
         for key, (primary, *alias) in candidates.items():
             found = existing.get(primary)
-            if ours(found):
+            if found is None and not (alias and alias[0] in existing):
+                resolved[key] = primary, None  # the common case of a bulk load: a new record
+            elif ours(found):
                 resolved[key] = primary, found
             elif alias and ours(existing.get(alias[0])):
                 resolved[key] = alias[0], existing[alias[0]]

@@ -9,6 +9,7 @@ from typing import Any
 
 from dynastore.domain import time as dtime
 from dynastore.domain.audit import audit_doc
+from dynastore.domain.gc_pause import gc_paused
 from dynastore.domain.geo_bounds import simple_bounds
 from dynastore.domain.ids import check_id
 from dynastore.domain.search import ItemQuery
@@ -68,6 +69,19 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
             raise Invalid("a FeatureCollection needs a non-empty features array")
         if len(features) > MAX_BULK_ITEMS:
             raise Invalid(f"at most {MAX_BULK_ITEMS:,} items in one request; `dynastore load` streams larger files")
+        with gc_paused():  # tens of thousands of acyclic dicts: the collector's passes would cost more
+            return self._create_items(catalog_id, collection_id, features, actor, upsert, lines, first)
+
+    def _create_items(
+        self,
+        catalog_id: str,
+        collection_id: str,
+        features: list[Any],
+        actor: str,
+        upsert: bool,
+        lines: bool,
+        first: int,
+    ) -> list[Doc]:
         current_items, known_assets = self._bulk_state(catalog_id, collection_id, features)
         planned: list[tuple[Doc, list[tuple[AssetWrite, Doc]]]] = []
         expect: list[int | None] = []
@@ -122,15 +136,15 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
             if not page.next_token:
                 break
             query = replace(query, token=page.next_token)
-        candidates = [
+        candidates = dict.fromkeys(  # once each: the bare keys (``visual``) repeat in every item
             c
             for f in features
             if isinstance(f, dict) and isinstance(f.get("id"), str) and isinstance(f.get("assets"), dict)
             for key in f["assets"]
             if isinstance(key, str)
             for c in asset_id_candidates(f["id"], key)
-        ]
-        assets = {d["id"]: d for d in self.store.get_assets(catalog_id, candidates)} if candidates else {}
+        )
+        assets = {d["id"]: d for d in self.store.get_assets(catalog_id, list(candidates))} if candidates else {}
         return {d["id"]: d for d in found}, assets
 
     def _write_new_items(

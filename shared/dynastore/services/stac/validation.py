@@ -3,6 +3,7 @@ and of GeoJSON geometries."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 from dynastore.domain.stac_version import STAC_VERSION
@@ -10,7 +11,7 @@ from dynastore.errors import Invalid
 from dynastore.ports import Doc
 
 _VALIDATORS: dict[str, Any] = {}
-_FAST: dict[str, Any] = {}
+_FAST: dict[str, Callable[[Any], bool]] = {}
 
 
 def _validator(kind: str) -> Any:
@@ -23,101 +24,45 @@ def _validator(kind: str) -> Any:
 
         cache = get_local_schema_cache()
         registry: Any = Registry().with_resources((uri, Resource.from_contents(doc)) for uri, doc in cache.items())
-        folder = {"Item": "item", "Collection": "collection", "Catalog": "catalog"}[kind]
-        uri = f"https://schemas.stacspec.org/v{STAC_VERSION}/{folder}-spec/json-schema/{folder}.json"
-        schema = cache[uri]
+        schema = cache[_schema_uri(kind)]
         _VALIDATORS[kind] = jsonschema.validators.validator_for(schema)(schema, registry=registry)
     return _VALIDATORS[kind]
 
 
-def _fast_check(kind: str) -> Any:
-    """The same schema compiled to Python code by fastjsonschema (built on first use, once per
-    process): about 20 times faster than jsonschema on a valid item. ``None`` when it cannot compile it."""
+def _schema_uri(kind: str) -> str:
+    folder = {"Item": "item", "Collection": "collection", "Catalog": "catalog"}[kind]
+    return f"https://schemas.stacspec.org/v{STAC_VERSION}/{folder}-spec/json-schema/{folder}.json"
+
+
+def _fast_check(kind: str) -> Callable[[Any], bool]:
+    """``is_valid`` of the same schema compiled by jsonschema-rs (built on first use, once per
+    process, from the same bundled schemas, offline): ~5 µs for a valid item against ~1 ms for
+    jsonschema. Formats are not asserted, as jsonschema (without a format checker) does not."""
     if kind not in _FAST:
-        import fastjsonschema
+        import jsonschema_rs
         from pystac.validation.local_validator import get_local_schema_cache
 
         cache = get_local_schema_cache()
-        schema = _any_of_when_exclusive(_validator(kind).schema)
 
-        def fetch(uri: str) -> Any:
-            return _any_of_when_exclusive(cache[uri])
+        def offline(uri: str) -> Any:
+            raise ValueError(f"{uri} is not a bundled STAC schema")  # never a network fetch
 
-        try:
-            handlers = {"https": fetch, "http": fetch}
-            _FAST[kind] = fastjsonschema.compile(schema, handlers=handlers)
-        except Exception:  # an unresolvable reference or keyword: jsonschema alone then
-            _FAST[kind] = None
+        registry = jsonschema_rs.Registry(list(cache.items()), retriever=offline)
+        schema = cache[_schema_uri(kind)]
+        _FAST[kind] = jsonschema_rs.validator_for(schema, registry=registry, validate_formats=False).is_valid
     return _FAST[kind]
-
-
-def _any_of_when_exclusive(node: Any) -> Any:
-    """A copy of a schema where each ``oneOf`` whose branches no value can match two of (they admit
-    different JSON types, or objects whose required ``type`` takes different values: GeoJSON
-    geometries) is an ``anyOf``: the same values pass, and the compiled check stops at the first
-    branch that matches instead of trying all of them."""
-    if isinstance(node, list):
-        return [_any_of_when_exclusive(v) for v in node]
-    if not isinstance(node, dict):
-        return node
-    out = {k: _any_of_when_exclusive(v) for k, v in node.items()}
-    branches = out.get("oneOf")
-    if (
-        isinstance(branches, list)
-        and "anyOf" not in out
-        and all(_disjoint(a, b) for i, a in enumerate(branches) for b in branches[i + 1 :])
-    ):
-        out["anyOf"] = out.pop("oneOf")
-    return out
-
-
-def _json_types(branch: Any) -> frozenset[str] | None:
-    """The JSON types a schema admits, when it says (``integer`` counted as ``number``)."""
-    kind = branch.get("type") if isinstance(branch, dict) else None
-    kinds = [kind] if isinstance(kind, str) else kind
-    if not isinstance(kinds, list) or not all(isinstance(k, str) for k in kinds):
-        return None
-    return frozenset("number" if k == "integer" else k for k in kinds)
-
-
-def _type_tags(branch: Any) -> frozenset[Any] | None:
-    """The values an object schema allows for its required ``type`` member (GeoJSON), when it says."""
-    if _json_types(branch) != frozenset({"object"}) or "type" not in (branch.get("required") or []):
-        return None
-    tag = (branch.get("properties") or {}).get("type")
-    if not isinstance(tag, dict):
-        return None
-    if "const" in tag:
-        return frozenset([tag["const"]])
-    enum = tag.get("enum")
-    return frozenset(enum) if isinstance(enum, list) and all(isinstance(v, str) for v in enum) else None
-
-
-def _disjoint(a: Any, b: Any) -> bool:
-    types_a, types_b = _json_types(a), _json_types(b)
-    if types_a is not None and types_b is not None and not types_a & types_b:
-        return True
-    tags_a, tags_b = _type_tags(a), _type_tags(b)
-    return tags_a is not None and tags_b is not None and not tags_a & tags_b
 
 
 def validate_stac(doc: Doc, kind: Literal["Item", "Collection", "Catalog"]) -> None:
     """Validate against the STAC core JSON schema bundled with pystac (offline); ``Invalid`` with the reason.
 
-    Fast path: the compiled check passes a valid document; only a document it rejects gets
+    Fast path: jsonschema-rs passes a valid document; only a document it rejects gets
     jsonschema's full error search, whose best match is the reason (so the 400 detail is the same,
     and jsonschema stays the judge when the two disagree)."""
+    if _fast_check(kind)(doc):
+        return
     import jsonschema
 
-    fast = _fast_check(kind)
-    if fast is not None:
-        import fastjsonschema
-
-        try:
-            fast(doc)
-            return
-        except fastjsonschema.JsonSchemaException:
-            pass
     best = jsonschema.exceptions.best_match(_validator(kind).iter_errors(doc))
     if best is not None:
         where = "/".join(str(p) for p in best.absolute_path)
