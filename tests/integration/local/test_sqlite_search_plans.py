@@ -58,12 +58,15 @@ def test_index_driven_and_scanned_searches_agree(
 
 
 def test_a_schema_1_database_gets_its_short_q_postings_when_opened(tmp_path: Path) -> None:
-    # GIVEN a database written before the short-q postings existed (schema 1: no asset_grams rows, no record column)
+    # GIVEN a database written before the short-q postings existed (schema 1: no short-q index, no record column)
     path = tmp_path / "old.sqlite"
     old = SqliteMetadataStore(path)
     doc = Asset.model_validate({"id": "t1.tif", "title": "Þór", "catalog_id": "demo", "href": "https://h.example.com/x"}).to_doc()
     old.write_assets([AssetWrite(doc, expect_rev=0)], audits=[])
-    old.db.executescript("DELETE FROM asset_grams; ALTER TABLE assets DROP COLUMN record; PRAGMA user_version = 1;")
+    old.db.executescript(
+        "DROP TRIGGER asset_short_grams_delete; DROP TABLE asset_short_grams; "
+        "ALTER TABLE assets DROP COLUMN record; PRAGMA user_version = 1;"
+    )
     old.close()
     # WHEN this version opens it  THEN a 1- or 2-character q driven by the postings finds the asset
     store = SqliteMetadataStore(path)

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from dynastore.backends.local.grams import SHORT_Q_MAX, gram_range, short_grams
+from dynastore.backends.local.grams import SHORT_Q_MAX, short_token, short_tokens
 from dynastore.backends.local.sql_filters import split_filter
 from dynastore.backends.local.sqlite_base import SqliteDatabase, gc_paused
 from dynastore.backends.local.sqlite_catalogs import item_geometry_condition, marks, time_overlap
@@ -55,10 +55,6 @@ FTS_DRIVE_MAX = 5000
 # candidates instead costs the same whatever the filters, so the index drives up to this many times
 # more candidates (measured: scripts/bench/short_q.py, "+type png").
 FILTERED_DRIVE_FACTOR = 10
-_GRAMS_INSERT = (
-    "INSERT INTO asset_grams (gram, seq) SELECT g.value, a.seq "
-    "FROM assets AS a, json_each(short_grams(a.search_text)) AS g WHERE a.seq > ?"
-)
 
 
 def asset_row(doc: Doc) -> tuple[Any, ...]:
@@ -117,6 +113,13 @@ def _record(text: str) -> str | Doc:
 
 def fts_phrase(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
+
+
+def _text_index(text: str) -> tuple[str, str] | None:
+    """The FTS5 table and phrase that find the candidates of ``q`` (lowercased), if any."""
+    if len(text) <= SHORT_Q_MAX:
+        return "asset_short_grams", fts_phrase(short_token(text))
+    return None if "\x00" in text else ("assets_fts", fts_phrase(text))
 
 
 class AssetRecords:
@@ -201,7 +204,7 @@ class AssetRecords:
                     "INSERT INTO assets_fts (rowid, search_text) SELECT seq, search_text FROM assets WHERE seq > ?",
                     (last_seq,),
                 )
-                self._insert_grams(conn, last_seq, [row[2 + _TEXT] for row in inserts])
+                self._insert_grams(conn, last_seq)
             if updates:
                 conn.executemany(_UPDATE, updates)
             if reindex:
@@ -212,28 +215,25 @@ class AssetRecords:
                 conn.executemany(
                     "INSERT INTO assets_fts (rowid, search_text) VALUES (?, ?)", [(seq, new) for seq, _, new in reindex]
                 )
-                regram = [(seq, set(short_grams(old)), set(short_grams(new))) for seq, old, new in reindex]
                 conn.executemany(
-                    "DELETE FROM asset_grams WHERE gram = ? AND seq = ?",
-                    [(gram, seq) for seq, old, new in regram for gram in old - new],
+                    "INSERT INTO asset_short_grams (asset_short_grams, rowid, grams) VALUES ('delete', ?, ?)",
+                    [(seq, short_tokens(old)) for seq, old, _ in reindex],
                 )
                 conn.executemany(
-                    "INSERT INTO asset_grams (gram, seq) VALUES (?, ?)",
-                    [(gram, seq) for seq, old, new in regram for gram in new - old],
+                    "INSERT INTO asset_short_grams (rowid, grams) VALUES (?, ?)",
+                    [(seq, short_tokens(new)) for seq, _, new in reindex],
                 )
             insert_audits(conn, audits)
         return stored
 
     @staticmethod
-    def _insert_grams(conn: Any, last_seq: int, texts: list[str]) -> None:
-        """The 2-gram postings of the rows just inserted after ``last_seq``: sorted by gram, so the
-        inserts append to each gram's range (half the cost of unsorted ones). Inside the write
-        transaction the new rows got ``last_seq + 1 ...`` in order; if not, SQL derives them."""
-        if conn.execute("SELECT max(seq) FROM assets").fetchone()[0] != last_seq + len(texts):
-            conn.execute(_GRAMS_INSERT, (last_seq,))
-            return
-        postings = sorted((gram, last_seq + n) for n, text in enumerate(texts, 1) for gram in short_grams(text))
-        conn.executemany("INSERT INTO asset_grams (gram, seq) VALUES (?, ?)", postings)
+    def _insert_grams(conn: Any, last_seq: int) -> None:
+        """The short-``q`` index rows of the assets just inserted after ``last_seq`` (one statement:
+        FTS5 tokenizes and merges in C; ``grams``)."""
+        conn.execute(
+            "INSERT INTO asset_short_grams (rowid, grams) SELECT seq, short_tokens(search_text) FROM assets WHERE seq > ?",
+            (last_seq,),
+        )
 
     def delete_asset(self, catalog_id: str, asset_id: str, *, audit: Doc, expect_rev: int | None = None) -> None:
         with self.db.write() as conn:
@@ -281,26 +281,17 @@ class AssetRecords:
             params.extend(dt_params)
         if query.q:
             text = query.q.lower()
-            # FTS5 cannot parse a NUL inside a phrase; instr() alone matches such text exactly
-            if len(text) <= SHORT_Q_MAX:
-                low, high = gram_range(text)
-                grams_sql = "gram >= ?" + (" AND gram < ?" if high is not None else "")
-                grams_params = [low] if high is None else [low, high]
-                if count or self._grams_are_selective(grams_sql, grams_params, self._drive_max(query)):
-                    # the 2-gram postings drive, as the trigram index does for longer text
-                    from_sql = (
-                        f"(SELECT DISTINCT seq AS fts_seq FROM asset_grams WHERE {grams_sql}) AS f "
-                        "CROSS JOIN assets AS a ON a.seq = f.fts_seq"
-                    )
-                    from_params = grams_params
-            elif "\x00" not in text and (count or self._fts_is_selective(text, self._drive_max(query))):
-                # few candidates: the trigram index drives (CROSS JOIN keeps it the outer loop) and
-                # instr() keeps the exact semantics
+            # a 1-2 character q is one token of the short-q index, longer text a trigram phrase;
+            # FTS5 cannot parse a NUL inside a phrase: instr() alone matches such text exactly
+            index = _text_index(text)
+            if index is not None and (count or self._fts_is_selective(*index, self._drive_max(query))):
+                # few candidates: the index drives (CROSS JOIN keeps it the outer loop) and instr()
+                # keeps the exact semantics
                 from_sql = (
-                    "(SELECT rowid AS fts_seq FROM assets_fts WHERE assets_fts MATCH ?) AS f "
+                    f"(SELECT rowid AS fts_seq FROM {index[0]} WHERE {index[0]} MATCH ?) AS f "
                     "CROSS JOIN assets AS a ON a.seq = f.fts_seq"
                 )
-                from_params = [fts_phrase(text)]
+                from_params = [index[1]]
             where.append("instr(a.search_text, ?) > 0")
             params.append(text)
         if query.bbox is not None:
@@ -326,20 +317,11 @@ class AssetRecords:
         )  # fmt: skip
         return self.fts_drive_max * (FILTERED_DRIVE_FACTOR if any(f is not None and f != () for f in filtered) else 1)
 
-    def _fts_is_selective(self, text: str, drive_max: int) -> bool:
-        """Does ``text`` occur in few enough assets that the trigram index should drive the
+    def _fts_is_selective(self, table: str, phrase: str, drive_max: int) -> bool:
+        """Does the text occur in few enough assets that its index (``table``) should drive the
         search? When it occurs in many, scanning in sort order with ``instr`` finds a page sooner."""
         row = self.db.query_one(
-            "SELECT count(*) FROM (SELECT 1 FROM assets_fts WHERE assets_fts MATCH ? LIMIT ?)",
-            (fts_phrase(text), drive_max + 1),
-        )
-        return bool(row[0] <= drive_max)
-
-    def _grams_are_selective(self, grams_sql: str, grams_params: list[str], drive_max: int) -> bool:
-        """``_fts_is_selective`` for a 1-2 character ``q`` (counts postings: an upper bound of rows)."""
-        row = self.db.query_one(
-            f"SELECT count(*) FROM (SELECT 1 FROM asset_grams WHERE {grams_sql} LIMIT ?)",
-            (*grams_params, drive_max + 1),
+            f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {table} MATCH ? LIMIT ?)", (phrase, drive_max + 1)
         )
         return bool(row[0] <= drive_max)
 
