@@ -20,6 +20,8 @@ the doclists is stored; a row is removed with FTS5's ``'delete'`` command and th
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 SHORT_Q_MAX = 2
 
 
@@ -32,7 +34,7 @@ def short_tokens(text: object) -> str:
     if len(data) == len(text):  # ASCII: one byte per character, so bytes.hex groups them in C
         return f"{data.hex(' ')} {data.hex(' ', 2)} {data[:-1].hex(' ', 2)}"
     chars = [c.encode("utf-8", "surrogatepass").hex() for c in text]
-    return " ".join(chars) + " " + " ".join([a + b for a, b in zip(chars, chars[1:], strict=False)])
+    return " ".join(chars) + " " + " ".join([a + b for a, b in pairwise(chars)])
 
 
 def short_token(q: str) -> str:
