@@ -1,4 +1,5 @@
-"""Both ways the SQLite store runs a `q` search (trigram-driven, ordered scan) give the same pages."""
+"""The three ways the SQLite store runs a `q` search (index-driven, ordered scan testing the index's
+candidates, ordered scan) give the same pages."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 from dynastore.backends.local.metadata import SqliteMetadataStore
 from dynastore.domain.asset import Asset, search_text
+from dynastore.domain.filters import Compare, CompareOp
 from dynastore.domain.search import AssetQuery, SortKey
 from dynastore.ports import AssetWrite
 from support import paging
@@ -46,24 +48,51 @@ def test_index_driven_and_scanned_searches_agree(
     store: SqliteMetadataStore, q: str, sortby: tuple[SortKey, ...]
 ) -> None:
     query = AssetQuery(catalog_ids=("demo",), q=q, sortby=sortby, limit=37)
-    store.fts_drive_max = 1_000_000  # the trigram index always drives
+    store.fts_drive_max = 1_000_000  # the text index always drives
     driven = pages(store, query)
     count_driven = store.count_assets(query)
-    store.fts_drive_max = 0  # never: ordered scan with instr()
+    store.fts_drive_max, store.fts_filter_max = 0, 1_000_000  # ordered scan testing the candidates' seqs
+    filtered = pages(store, query)
+    store.fts_filter_max = 0  # ordered scan with instr() alone
     scanned = pages(store, query)
-    store.fts_drive_max = 5000
-    assert driven == scanned
+    store.fts_drive_max, store.fts_filter_max = 5000, 30_000
+    assert driven == filtered == scanned
     expected = sum(1 for d in store.export_assets("demo") if q in search_text(d))
     assert count_driven == expected == sum(len(p) for p in driven)
 
 
+@pytest.mark.parametrize(("q", "size_op", "plan"), [("tif", "gte", "+a.seq IN"), ("tif", "lt", "MATCH ?) AS f")])
+def test_a_filtered_search_scans_in_order_only_when_the_filters_keep_its_candidates(
+    store: SqliteMetadataStore, q: str, size_op: CompareOp, plan: str
+) -> None:
+    # GIVEN a text in every asset and a filter that keeps all of them ("gte" 0) or none ("lt" 0)
+    query = AssetQuery(catalog_ids=("demo",), q=q, filter=Compare(size_op, "file:size", 0), limit=37)
+    modes = {"drive": (1_000_000, 1_000_000), "sampled": (0, 1_000_000), "scan": (0, 0)}
+    found = {}
+    for mode, (drive_max, filtered_drive_max) in modes.items():
+        store.fts_drive_max, store.fts_filtered_drive_max = drive_max, filtered_drive_max
+        found[mode] = pages(store, query)
+        if mode == "sampled":
+            # WHEN the store samples the candidates  THEN it scans in order testing them when the filter
+            # keeps them, else the index drives
+            selection = store._asset_selection(query)
+            assert plan in selection.from_sql + " ".join(selection.where)
+    store.fts_drive_max, store.fts_filtered_drive_max = 5000, 50_000
+    # AND every plan gives the same pages
+    assert found["drive"] == found["sampled"] == found["scan"]
+    assert sum(len(p) for p in found["drive"]) == (3000 if size_op == "gte" else 0)
+
+
 def test_a_schema_1_database_gets_its_short_q_postings_when_opened(tmp_path: Path) -> None:
-    # GIVEN a database written before the short-q postings existed (schema 1: no asset_grams rows, no record column)
+    # GIVEN a database written before the short-q postings existed (schema 1: no short-q index, no record column)
     path = tmp_path / "old.sqlite"
     old = SqliteMetadataStore(path)
     doc = Asset.model_validate({"id": "t1.tif", "title": "Þór", "catalog_id": "demo", "href": "https://h.example.com/x"}).to_doc()
     old.write_assets([AssetWrite(doc, expect_rev=0)], audits=[])
-    old.db.executescript("DELETE FROM asset_grams; ALTER TABLE assets DROP COLUMN record; PRAGMA user_version = 1;")
+    old.db.executescript(
+        "DROP TRIGGER asset_short_grams_delete; DROP TABLE asset_short_grams; "
+        "ALTER TABLE assets DROP COLUMN record; PRAGMA user_version = 1;"
+    )
     old.close()
     # WHEN this version opens it  THEN a 1- or 2-character q driven by the postings finds the asset
     store = SqliteMetadataStore(path)

@@ -1,50 +1,42 @@
-"""The short-``q`` index of the local store: 2-gram postings (``asset_grams``, one row per gram).
+"""The short-``q`` index of the local store: an FTS5 table (``asset_short_grams``) whose tokens are
+the 1- and 2-grams of each asset's search text, hex-encoded.
 
 FTS5's trigram tokenizer answers a ``q`` of 3 or more characters; for 1 and 2 characters it can
-only scan. So each asset also stores the distinct 2-grams of its search text with a newline
-appended (``"ab\\ncd"`` -> ``ab``, ``b\\n``, ``\\nc``, ``cd``, ``d\\n``): every character of the
-text starts one, so
+only scan. So each asset's row in ``asset_short_grams`` lists, as tokens, the UTF-8 hex of every
+character of its text and of every pair of adjacent characters (``"ab"`` -> ``61 62 6162``): a 1-
+or 2-character ``q`` is then exactly the rows of one token (``short_token(q)``). Hex keeps the
+``ascii`` tokenizer from splitting or folding anything, and UTF-8 decodes one way only, so the token
+of a 1-character ``q`` never equals that of a 2-character one. The index is exact (a row holds the
+token iff its text holds ``q``); the store still checks ``instr`` on every candidate.
 
-- a 2-character ``q`` is the rows of the gram ``q`` (``= ?``, one index range);
-- a 1-character ``q`` is the rows of the grams starting with it (``>= q AND < next(q)``, one index
-  range: UTF-8 byte order is code point order).
-
-The newline is the line separator of ``domain.asset.search_text``, so the appended one adds no
-gram that a field end does not already produce; ``instr`` still checks every candidate (a ``q``
-ending in a newline may hit the appended one). 2-grams only, not 1-grams too: they cover both
-lengths with one row per distinct pair. The cost is about 38 rows per asset of the benchmark and
-roughly twice the load time (``scripts/bench/short_q.py``, README "Short q"); what it buys is a
-rare or absent 1-2 character ``q`` in under 1 ms at 1M assets instead of a scan of every row
-(~3 s). The alternative, a minimum ``q`` length with a 400, would change the API on every backend.
+Why FTS5 and not a table of (gram, seq) rows (schema 3, ``asset_grams``): with ``detail=none`` an
+FTS5 table keeps only compressed doclists of rowids, built in C from one string per asset, where the
+table was ~38 rows per asset built, sorted and inserted from Python. For 100,000 benchmark texts
+(``scripts/bench/short_q.py``'s) the postings cost 11.7 s CPU, this index 0.7 s (duplicate tokens
+included: FTS5 drops them faster than Python can). ``content=''`` and ``columnsize=0``: nothing but
+the doclists is stored; a row is removed with FTS5's ``'delete'`` command and the same tokens, which
+``short_tokens`` recomputes from the old search text (the delete trigger, ``write_assets``).
 """
 
 from __future__ import annotations
 
-import orjson
+from itertools import pairwise
 
 SHORT_Q_MAX = 2
-_SURROGATES = range(0xD800, 0xE000)
 
 
-def short_grams(text: str) -> list[str]:
-    """The distinct 2-grams of ``text + "\\n"`` (none for an empty text)."""
-    if not text:
-        return []
-    padded = text + "\n"
-    return list({padded[i : i + 2] for i in range(len(text))})
+def short_tokens(text: object) -> str:
+    """The tokens of ``text`` in ``asset_short_grams``: its 1- and 2-grams in UTF-8 hex, space
+    separated, duplicates kept (also the SQL function ``short_tokens``: triggers, migration)."""
+    if not isinstance(text, str):
+        return ""
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) == len(text):  # ASCII: one byte per character, so bytes.hex groups them in C
+        return f"{data.hex(' ')} {data.hex(' ', 2)} {data[:-1].hex(' ', 2)}"
+    chars = [c.encode("utf-8", "surrogatepass").hex() for c in text]
+    return " ".join(chars) + " " + " ".join([a + b for a, b in pairwise(chars)])
 
 
-def short_grams_json(text: object) -> str:
-    """``short_grams`` as a JSON array: the SQL function ``short_grams`` (triggers, migration)."""
-    return orjson.dumps(short_grams(text) if isinstance(text, str) else []).decode()
-
-
-def gram_range(q: str) -> tuple[str, str | None]:
-    """The ``[low, high)`` range of grams whose rows hold the 1- or 2-character ``q``
-    (``high`` None: no upper bound)."""
-    if len(q) == SHORT_Q_MAX:
-        return q, q + "\x00"
-    after = ord(q) + 1
-    if after in _SURROGATES:
-        after = _SURROGATES.stop
-    return q, chr(after) if after <= 0x10FFFF else None
+def short_token(q: str) -> str:
+    """The token of a 1- or 2-character ``q`` (an FTS5 phrase: hex digits need no quoting)."""
+    return q.encode("utf-8", "surrogatepass").hex()

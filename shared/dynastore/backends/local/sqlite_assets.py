@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from dynastore.backends.local.grams import SHORT_Q_MAX, gram_range, short_grams
+from dynastore.backends.local.grams import SHORT_Q_MAX, short_token, short_tokens
 from dynastore.backends.local.sql_filters import split_filter
 from dynastore.backends.local.sqlite_base import SqliteDatabase, gc_paused
 from dynastore.backends.local.sqlite_catalogs import item_geometry_condition, marks, time_overlap
@@ -55,10 +55,16 @@ FTS_DRIVE_MAX = 5000
 # candidates instead costs the same whatever the filters, so the index drives up to this many times
 # more candidates (measured: scripts/bench/short_q.py, "+type png").
 FILTERED_DRIVE_FACTOR = 10
-_GRAMS_INSERT = (
-    "INSERT INTO asset_grams (gram, seq) SELECT g.value, a.seq "
-    "FROM assets AS a, json_each(short_grams(a.search_text)) AS g WHERE a.seq > ?"
-)
+# Beyond FTS_DRIVE_MAX and up to this many candidates (estimated), a q-only search still scans in
+# sort order but tests each row's seq against the candidates first: the set is built once and the
+# sort index holds seq, so only the rows that hold q are read from the table. A text in ~1 asset in
+# 100 at 1M then takes a few ms instead of ~30 (its page needs ~10,000 rows either way; measured:
+# scripts/bench/short_q.py "mid"). Beyond, the text is frequent and the plain scan meets a page soon.
+FTS_FILTER_MAX = 30_000
+# With other filters, that scan pays only when they keep enough of the candidates (else it reads
+# the whole sort index): a sample of this many candidates decides (``_filters_keep_enough``).
+FILTER_SAMPLE = 200
+ENTRY_COST = 0.1  # reading an index entry, relative to reading a row (measured: ~0.4 vs ~4 µs)
 
 
 def asset_row(doc: Doc) -> tuple[Any, ...]:
@@ -119,9 +125,27 @@ def fts_phrase(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
+def _has_filters(query: AssetQuery) -> bool:
+    """Does ``query`` select by more than catalog, status and text (the text index then drives more)?"""
+    filters = (
+        query.collection_id, query.item_id, query.level, query.ids, query.types, query.roles, query.tags,
+        query.datetime, query.bbox, query.filter,
+    )  # fmt: skip
+    return any(f is not None and f != () for f in filters)
+
+
+def _text_index(text: str) -> tuple[str, str] | None:
+    """The FTS5 table and phrase that find the candidates of ``q`` (lowercased), if any."""
+    if len(text) <= SHORT_Q_MAX:
+        return "asset_short_grams", fts_phrase(short_token(text))
+    return None if "\x00" in text else ("assets_fts", fts_phrase(text))
+
+
 class AssetRecords:
     db: SqliteDatabase
     fts_drive_max: int = FTS_DRIVE_MAX
+    fts_filtered_drive_max: int = FTS_DRIVE_MAX * FILTERED_DRIVE_FACTOR
+    fts_filter_max: int = FTS_FILTER_MAX
 
     # ------------------------------------------------------------------ reads
     def get_asset(self, catalog_id: str, asset_id: str) -> Doc:
@@ -204,7 +228,7 @@ class AssetRecords:
                     "INSERT INTO assets_fts (rowid, search_text) SELECT seq, search_text FROM assets WHERE seq > ?",
                     (last_seq,),
                 )
-                self._insert_grams(conn, last_seq, [row[2 + _TEXT] for row in inserts])
+                self._insert_grams(conn, last_seq)
             if updates:
                 conn.executemany(_UPDATE, updates)
             if reindex:
@@ -215,28 +239,26 @@ class AssetRecords:
                 conn.executemany(
                     "INSERT INTO assets_fts (rowid, search_text) VALUES (?, ?)", [(seq, new) for seq, _, new in reindex]
                 )
-                regram = [(seq, set(short_grams(old)), set(short_grams(new))) for seq, old, new in reindex]
                 conn.executemany(
-                    "DELETE FROM asset_grams WHERE gram = ? AND seq = ?",
-                    [(gram, seq) for seq, old, new in regram for gram in old - new],
+                    "INSERT INTO asset_short_grams (asset_short_grams, rowid, grams) VALUES ('delete', ?, ?)",
+                    [(seq, short_tokens(old)) for seq, old, _ in reindex],
                 )
                 conn.executemany(
-                    "INSERT INTO asset_grams (gram, seq) VALUES (?, ?)",
-                    [(gram, seq) for seq, old, new in regram for gram in new - old],
+                    "INSERT INTO asset_short_grams (rowid, grams) VALUES (?, ?)",
+                    [(seq, short_tokens(new)) for seq, _, new in reindex],
                 )
             insert_audits(conn, audits)
         return stored
 
     @staticmethod
-    def _insert_grams(conn: Any, last_seq: int, texts: list[str]) -> None:
-        """The 2-gram postings of the rows just inserted after ``last_seq``: sorted by gram, so the
-        inserts append to each gram's range (half the cost of unsorted ones). Inside the write
-        transaction the new rows got ``last_seq + 1 ...`` in order; if not, SQL derives them."""
-        if conn.execute("SELECT max(seq) FROM assets").fetchone()[0] != last_seq + len(texts):
-            conn.execute(_GRAMS_INSERT, (last_seq,))
-            return
-        postings = sorted((gram, last_seq + n) for n, text in enumerate(texts, 1) for gram in short_grams(text))
-        conn.executemany("INSERT INTO asset_grams (gram, seq) VALUES (?, ?)", postings)
+    def _insert_grams(conn: Any, last_seq: int) -> None:
+        """The short-``q`` index rows of the assets just inserted after ``last_seq`` (one statement:
+        FTS5 tokenizes and merges in C; ``grams``)."""
+        conn.execute(
+            "INSERT INTO asset_short_grams (rowid, grams) "
+            "SELECT seq, short_tokens(search_text) FROM assets WHERE seq > ?",
+            (last_seq,),
+        )
 
     def delete_asset(self, catalog_id: str, asset_id: str, *, audit: Doc, expect_rev: int | None = None) -> None:
         with self.db.write() as conn:
@@ -250,8 +272,8 @@ class AssetRecords:
 
     # ------------------------------------------------------------------ search
     def _asset_selection(self, query: AssetQuery, *, count: bool = False) -> Selection:
-        """The assets ``query`` asks for (the trigram index drives when the text is selective)."""
-        from_sql, from_params = "assets AS a", []
+        """The assets ``query`` asks for (``_text_plan``: how a ``q`` is found)."""
+        from_sql, from_params = "assets AS a", list[Any]()
         where = [f"a.catalog_id IN ({marks(query.catalog_ids)})"]
         params: list[Any] = list(query.catalog_ids)
         if query.collection_id is not None:
@@ -282,30 +304,6 @@ class AssetRecords:
             sql, dt_params = time_overlap(query.datetime[0], query.datetime[1], "a")
             where.append(sql)
             params.extend(dt_params)
-        if query.q:
-            text = query.q.lower()
-            # FTS5 cannot parse a NUL inside a phrase; instr() alone matches such text exactly
-            if len(text) <= SHORT_Q_MAX:
-                low, high = gram_range(text)
-                grams_sql = "gram >= ?" + (" AND gram < ?" if high is not None else "")
-                grams_params = [low] if high is None else [low, high]
-                if count or self._grams_are_selective(grams_sql, grams_params, self._drive_max(query)):
-                    # the 2-gram postings drive, as the trigram index does for longer text
-                    from_sql = (
-                        f"(SELECT DISTINCT seq AS fts_seq FROM asset_grams WHERE {grams_sql}) AS f "
-                        "CROSS JOIN assets AS a ON a.seq = f.fts_seq"
-                    )
-                    from_params = grams_params
-            elif "\x00" not in text and (count or self._fts_is_selective(text, self._drive_max(query))):
-                # few candidates: the trigram index drives (CROSS JOIN keeps it the outer loop) and
-                # instr() keeps the exact semantics
-                from_sql = (
-                    "(SELECT rowid AS fts_seq FROM assets_fts WHERE assets_fts MATCH ?) AS f "
-                    "CROSS JOIN assets AS a ON a.seq = f.fts_seq"
-                )
-                from_params = [fts_phrase(text)]
-            where.append("instr(a.search_text, ?) > 0")
-            params.append(text)
         if query.bbox is not None:
             if len(query.bbox) not in (4, 6):
                 raise Invalid("bbox must have 4 or 6 numbers")
@@ -319,32 +317,81 @@ class AssetRecords:
         if filter_sql:
             where.append(filter_sql)
             params.extend(filter_params)
+        if query.q:  # last: its plan depends on the other conditions
+            from_sql, from_params = self._text_plan(query, query.q.lower(), where, params, count=count)
         return Selection(from_sql, "a.doc", where, params, residual, from_params)
 
-    def _drive_max(self, query: AssetQuery) -> int:
-        """Up to how many candidates the text index drives ``query`` (more when it has other filters)."""
-        filtered = (
-            query.collection_id, query.item_id, query.level, query.ids, query.types, query.roles, query.tags,
-            query.datetime, query.bbox, query.filter,
-        )  # fmt: skip
-        return self.fts_drive_max * (FILTERED_DRIVE_FACTOR if any(f is not None and f != () for f in filtered) else 1)
+    def _text_plan(
+        self, query: AssetQuery, text: str, where: list[str], params: list[Any], *, count: bool
+    ) -> tuple[str, list[Any]]:
+        """The FROM clause and parameters of a ``q`` search; adds its conditions to ``where`` and
+        ``params``, which hold every other condition. A 1-2 character ``text`` is one token of the
+        short-q index, a longer one a trigram phrase (none with a NUL: FTS5 cannot parse it, instr()
+        alone matches it exactly). By the number of candidates the index lists:
 
-    def _fts_is_selective(self, text: str, drive_max: int) -> bool:
-        """Does ``text`` occur in few enough assets that the trigram index should drive the
-        search? When it occurs in many, scanning in sort order with ``instr`` finds a page sooner."""
-        row = self.db.query_one(
-            "SELECT count(*) FROM (SELECT 1 FROM assets_fts WHERE assets_fts MATCH ? LIMIT ?)",
-            (fts_phrase(text), drive_max + 1),
-        )
-        return bool(row[0] <= drive_max)
+        - few: the index drives (CROSS JOIN keeps it the outer loop);
+        - more: the ordered scan tests each row's seq against them first (``FTS_FILTER_MAX``), when
+          the query has no other filters or a sample shows they keep enough candidates;
+        - many (a frequent text): the ordered scan with instr() alone meets a page soon.
 
-    def _grams_are_selective(self, grams_sql: str, grams_params: list[str], drive_max: int) -> bool:
-        """``_fts_is_selective`` for a 1-2 character ``q`` (counts postings: an upper bound of rows)."""
-        row = self.db.query_one(
-            f"SELECT count(*) FROM (SELECT 1 FROM asset_grams WHERE {grams_sql} LIMIT ?)",
-            (*grams_params, drive_max + 1),
+        instr() keeps the exact semantics on every plan."""
+        index = _text_index(text)
+        from_sql, from_params = "assets AS a", []
+        if index is not None:
+            table, phrase = index
+            filtered = _has_filters(query)
+            drive_max = self.fts_filtered_drive_max if filtered else self.fts_drive_max
+            candidates, rows = (0, 0) if count else self._fts_candidates(table, phrase, drive_max)
+            if filtered and self.fts_drive_max < candidates <= drive_max:
+                plan = (
+                    "seq"
+                    if self._filters_keep_enough(table, phrase, candidates, rows, query.limit, where, params)
+                    else "drive"
+                )
+            elif candidates <= self.fts_drive_max:
+                plan = "drive"
+            else:
+                plan = "seq" if not filtered and candidates <= self.fts_filter_max else "scan"
+            if plan == "drive":
+                from_sql = f"(SELECT rowid AS fts_seq FROM {table} WHERE {table} MATCH ?) AS f "
+                from_sql += "CROSS JOIN assets AS a ON a.seq = f.fts_seq"
+                from_params = [phrase]
+            elif plan == "seq":  # "+": a test on each row, not an index lookup
+                where.append(f"+a.seq IN (SELECT rowid FROM {table} WHERE {table} MATCH ?)")
+                params.append(phrase)
+        where.append("instr(a.search_text, ?) > 0")
+        params.append(text)
+        return from_sql, from_params
+
+    def _fts_candidates(self, table: str, phrase: str, drive_max: int) -> tuple[int, int]:
+        """How many assets the text index ``table`` lists for the text, and the span of seqs:
+        exact up to ``drive_max``; beyond, an estimate from how far into the seqs the first
+        ``drive_max + 1`` reach (FTS5 lists rowids in order), which reads no more of the index."""
+        found, last, low, high = self.db.query_one(
+            f"SELECT count(*), max(r), (SELECT min(seq) FROM assets), (SELECT max(seq) FROM assets) "
+            f"FROM (SELECT rowid AS r FROM {table} WHERE {table} MATCH ? LIMIT ?)",
+            (phrase, drive_max + 1),
         )
-        return bool(row[0] <= drive_max)
+        rows = 0 if high is None else high - low + 1
+        if found <= drive_max:
+            return int(found), rows
+        return int(found * rows // max(last - low + 1, 1)), rows
+
+    def _filters_keep_enough(
+        self, table: str, phrase: str, candidates: int, rows: int, limit: int, where: list[str], params: list[Any]
+    ) -> bool:
+        """Should a filtered search scan in order testing seqs rather than read every candidate?
+        The first ``FILTER_SAMPLE`` candidates tell the share ``p`` that meets the other conditions;
+        the scan then reads ~``limit * rows / (p * candidates)`` index entries (each ~1/10 of a row
+        read: ``ENTRY_COST``) and ~``limit / p`` rows, driving ``candidates`` rows."""
+        sample = min(FILTER_SAMPLE, candidates)
+        kept = self.db.query_one(
+            f"SELECT count(*) FROM (SELECT rowid AS fts_seq FROM {table} WHERE {table} MATCH ? LIMIT ?) AS f "
+            f"CROSS JOIN assets AS a ON a.seq = f.fts_seq WHERE {' AND '.join(where)}",
+            (phrase, sample, *params),
+        )[0]
+        share = kept / sample
+        return bool(share * candidates * candidates >= ENTRY_COST * limit * rows + limit * candidates)
 
     def _asset_order(self, query: AssetQuery) -> list[OrderKey]:
         return search_order(

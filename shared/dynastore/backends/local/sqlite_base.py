@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from dynastore.backends.local.grams import short_grams_json
+from dynastore.backends.local.grams import short_tokens
 from dynastore.domain.asset_record import stored_record_json
 from dynastore.domain.filters import compile_like, geometry_intersects
 from dynastore.domain.gc_pause import gc_paused as gc_paused  # re-exported
@@ -136,7 +136,7 @@ class SqliteDatabase:
         conn.create_function("py_like", 3, _py_like, deterministic=True)
         conn.create_function("geo_intersects", 3, _geo_intersects, deterministic=True)
         conn.create_function("item_geo_intersects", 5, _item_geo_intersects, deterministic=True)
-        conn.create_function("short_grams", 1, short_grams_json, deterministic=True)
+        conn.create_function("short_tokens", 1, short_tokens, deterministic=True)
         conn.create_function("asset_record", 1, _asset_record, deterministic=True)
         conn.set_progress_handler(_progress, PROGRESS_STEPS)
         self._local.conn = conn

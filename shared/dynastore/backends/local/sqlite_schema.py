@@ -5,14 +5,15 @@ columns the store filters, sorts and pages on. ``assets_fts`` is an external-con
 with the ``trigram`` tokenizer over ``assets.search_text`` (``domain.asset.search_text``), kept in
 sync by ``write_assets`` and a delete trigger; ``item_bounds`` is an R*Tree of item bounding
 boxes (from the geometry, else
-the bbox). ``asset_grams`` is the posting list of the 2-grams of each asset's search text (plus
-its last character followed by a newline), so a 1- or 2-character ``q`` has an index too (FTS5
-trigram cannot answer fewer than 3 characters); ``sqlite_assets`` keeps it, a trigger cleans it on
-delete. ``assets.record`` is the asset's page record as JSON text (``domain.asset_record``, NULL where
-it depends on the request), written with ``doc``: one item's assets page splices it.
+the bbox). ``asset_short_grams`` is the short-``q`` index (``grams``): a contentless FTS5 table of
+the hex-encoded 1- and 2-grams of each asset's search text, so a 1- or 2-character ``q`` has an
+index too (FTS5 trigram cannot answer fewer than 3 characters); ``sqlite_assets`` feeds it, a
+trigger cleans it on delete. ``assets.record`` is the asset's page record as JSON text
+(``domain.asset_record``, NULL where it depends on the request), written with ``doc``: one item's
+assets page splices it.
 """
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS catalogs (
@@ -86,15 +87,16 @@ CREATE TRIGGER IF NOT EXISTS assets_fts_delete AFTER DELETE ON assets BEGIN
     INSERT INTO assets_fts (assets_fts, rowid, search_text) VALUES ('delete', old.seq, old.search_text);
 END;
 
--- Short-q postings (sqlite_assets.short_grams); kept by write_assets, cleaned by this trigger.
-CREATE TABLE IF NOT EXISTS asset_grams (
-    gram TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    PRIMARY KEY (gram, seq)
-) WITHOUT ROWID;
-CREATE TRIGGER IF NOT EXISTS asset_grams_delete AFTER DELETE ON assets BEGIN
-    DELETE FROM asset_grams WHERE gram IN (SELECT value FROM json_each(short_grams(old.search_text)))
-        AND seq = old.seq;
+-- Short-q index (grams.py): fed by write_assets, cleaned by this trigger (the 'delete' command of a
+-- contentless table needs the tokens the row was inserted with). Schema 3's postings table goes.
+DROP TRIGGER IF EXISTS asset_grams_delete;
+DROP TABLE IF EXISTS asset_grams;
+CREATE VIRTUAL TABLE IF NOT EXISTS asset_short_grams USING fts5(
+    grams, content='', detail='none', columnsize=0, tokenize='ascii'
+);
+CREATE TRIGGER IF NOT EXISTS asset_short_grams_delete AFTER DELETE ON assets BEGIN
+    INSERT INTO asset_short_grams (asset_short_grams, rowid, grams)
+        VALUES ('delete', old.seq, short_tokens(old.search_text));
 END;
 
 CREATE TABLE IF NOT EXISTS audit (
@@ -144,8 +146,8 @@ CREATE INDEX IF NOT EXISTS jobs_catalog ON jobs (catalog_id, created, id);
 # Run once, in the schema transaction, when a database of an older schema version is opened:
 # {version it brings the database to: script}.
 MIGRATIONS = {
-    2: "INSERT OR IGNORE INTO asset_grams (gram, seq) "
-    "SELECT g.value, a.seq FROM assets AS a, json_each(short_grams(a.search_text)) AS g;",
     3: "ALTER TABLE assets ADD COLUMN record TEXT; UPDATE assets SET record = asset_record(doc);",
     4: "UPDATE assets SET record = asset_record(doc) WHERE record IS NOT NULL;",  # lean records: no updated = created
+    # schema 2's short-q postings (asset_grams) are replaced: the schema script dropped them
+    5: "INSERT INTO asset_short_grams (rowid, grams) SELECT seq, short_tokens(search_text) FROM assets;",
 }
