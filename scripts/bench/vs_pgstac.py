@@ -56,7 +56,7 @@ LOAD_BATCH = 500
 # CASEI on both sides: pgstac 0.10 answers no match for `CASEI(platform) LIKE '%sat-9%'` (we answer 1 item in 20).
 CQL2 = "CASEI(platform) LIKE CASEI('%sat-9%')"
 
-Call = Callable[[], int]  # one request; returns the body's byte count
+Call = Callable[[], tuple[int, int]]  # one request; returns (body bytes, bytes received: compressed if it was)
 
 
 # ------------------------------------------------------------------------------ pure parts (unit-tested)
@@ -81,10 +81,15 @@ def fmt_ms(value: float | None) -> str:
     return f"{value / 1000:.2f} s" if value >= 1_000 else f"{value:.1f} ms"
 
 
-def fmt_bytes(value: int | None) -> str:
+def fmt_bytes(value: int | None, wire: int | None = None) -> str:
+    """The body's size, and what crossed the wire when the server compressed it."""
     if value is None:
         return ""
-    return f"{value / 1e6:.2f} MB" if value >= 100_000 else f"{value / 1e3:.1f} kB"
+
+    def size(n: int) -> str:
+        return f"{n / 1e6:.2f} MB" if n >= 100_000 else f"{n / 1e3:.1f} kB"
+
+    return size(value) + (f" ({size(wire)} sent)" if wire is not None and wire < value else "")
 
 
 @dataclass
@@ -94,6 +99,8 @@ class Row:
     us: list[float] = field(default_factory=list)
     peer_bytes: int | None = None
     us_bytes: int | None = None
+    peer_wire: int | None = None
+    us_wire: int | None = None
 
 
 def table(rows: Sequence[Row]) -> str:
@@ -112,8 +119,8 @@ def table(rows: Sequence[Row]) -> str:
             fmt_ms(us[0]),
             fmt_ms(us[1]),
             ratio(peer[0], us[0]),
-            fmt_bytes(row.peer_bytes),
-            fmt_bytes(row.us_bytes),
+            fmt_bytes(row.peer_bytes, row.peer_wire),
+            fmt_bytes(row.us_bytes, row.us_wire),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -239,19 +246,19 @@ class Ours:
 
 
 def get(client: Any, path: str, **params: Any) -> Call:
-    def call() -> int:
+    def call() -> tuple[int, int]:
         response = client.get(path, params=params)
         response.raise_for_status()
-        return len(response.content)
+        return len(response.content), response.num_bytes_downloaded
 
     return call
 
 
 def post(client: Any, path: str, body: dict[str, Any]) -> Call:
-    def call() -> int:
+    def call() -> tuple[int, int]:
         response = client.post(path, json=body)
         response.raise_for_status()
-        return len(response.content)
+        return len(response.content), response.num_bytes_downloaded
 
     return call
 
@@ -264,10 +271,11 @@ def interleave(name_calls: list[tuple[Row, str, Call]], runs: int, warmup: int =
     for _ in range(runs):
         for row, side, call in name_calls:
             started = time.perf_counter()
-            size = call()
+            size, wire = call()
             elapsed = (time.perf_counter() - started) * 1000
             getattr(row, side).append(elapsed)
             setattr(row, f"{side}_bytes", size)
+            setattr(row, f"{side}_wire", wire)
 
 
 def reads(peer: Any, us: Any, items: int, big_assets: int, seed: int, runs: int) -> list[Row]:

@@ -66,6 +66,14 @@ def test_table_has_one_markdown_row_per_workload() -> None:
     assert lines[3] == "| bulk-get | — | — | 2.00 s | 2.00 s | — |  |  |"
 
 
+def test_table_names_the_bytes_sent_when_a_side_compressed() -> None:
+    # GIVEN our page of 2.21 MB sent gzipped as 91 kB, the peer's sent as it is
+    peer = {"peer": [300.0], "peer_bytes": 2_030_000, "peer_wire": 2_030_000}
+    rows = [Row("page", us=[25.0], us_bytes=2_210_000, us_wire=91_000, **peer)]  # type: ignore[arg-type]
+    # THEN the bytes columns give the body, and what was sent only where it was smaller
+    assert table(rows).splitlines()[2].endswith("| 2.03 MB | 2.21 MB (91.0 kB sent) |")
+
+
 def test_batches_splice_ndjson_lines_into_feature_collections() -> None:
     # GIVEN 5 NDJSON lines (and a blank one) WHEN cut into batches of 2
     lines = [orjson.dumps({"id": str(i)}) + b"\n" for i in range(5)] + [b"\n"]
