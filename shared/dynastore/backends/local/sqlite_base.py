@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from dynastore.backends.local.grams import short_tokens
+from dynastore.backends.local.sqlite_schema import PAGE_SIZE
 from dynastore.domain.asset_record import stored_record_json
 from dynastore.domain.filters import compile_like, geometry_intersects
 from dynastore.domain.gc_pause import gc_paused as gc_paused  # re-exported
@@ -125,6 +126,7 @@ class SqliteDatabase:
                 self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
             )
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # a new file only: before WAL writes its header
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = OFF")
