@@ -39,6 +39,7 @@ from typing import Any, BinaryIO, Literal, Protocol, get_args, runtime_checkable
 
 import orjson
 
+from dynastore.domain.asset_members import asset_members_json
 from dynastore.domain.asset_record import stored_record_json
 from dynastore.domain.search import AssetQuery, ItemQuery, Page
 from dynastore.domain.storage import BlobInfo as BlobInfo  # defined in the domain, re-exported here
@@ -295,6 +296,14 @@ class MetadataStore(HealthCheck, Closable, Protocol):
         records instead of parsing and rendering every document."""
         ...
 
+    def item_asset_members(
+        self, catalog_id: str, keys: Sequence[tuple[str, str]], limit: int
+    ) -> dict[tuple[str, str], tuple[int, str | None]]:
+        """Per item with assets: how many of the first ``limit`` (as ``item_asset_heads``) it has, and
+        their ``"<id>":<Asset Object>`` members cut from the stored records
+        (``domain.asset_members.asset_members_json``; None: render the documents)."""
+        ...
+
     def search_asset_records(self, query: AssetQuery) -> Page[str | Doc]:
         """``search_assets``, but an asset whose page record the store keeps pre-rendered
         (``domain.asset_record.stored_record_json``) comes as that JSON text instead of its document."""
@@ -482,6 +491,14 @@ class MetadataStoreBase:
         return {
             key: [(doc["id"], stored_record_json(doc), orjson.dumps(doc).decode()) for doc in docs]
             for key, docs in self.item_asset_heads(catalog_id, keys, limit).items()
+        }
+
+    def item_asset_members(
+        self: MetadataStore, catalog_id: str, keys: Sequence[tuple[str, str]], limit: int
+    ) -> dict[tuple[str, str], tuple[int, str | None]]:
+        return {
+            key: (len(found), asset_members_json(found))
+            for key, found in self.item_asset_head_texts(catalog_id, keys, limit).items()
         }
 
     def search_asset_records(self: MetadataStore, query: AssetQuery) -> Page[str | Doc]:

@@ -1,8 +1,9 @@
 """Item pages with spliced embedded assets, on every backend: ``render_items(..., spliced=True)`` (the
-embedded assets cut from the stores' page records, ``item_asset_head_texts``) serializes to the very
+embedded assets cut from the stores' page records, ``item_asset_members``) serializes to the very
 bytes of the general rendering (every asset document parsed and rendered), for items with no, few
 and more than ``item_embed_max`` assets, deleted assets, assets of every shape (metadata roles,
-versions, time fields, local files, ``@`` in the storage key only), inline assets and client links,
+versions, time fields, local files, ``@`` in the storage key only, never changed: ``updated`` left out of
+the record), inline assets and client links,
 also through the Fields extension; a hidden (deleted) item is not found by id."""
 
 from __future__ import annotations
@@ -21,11 +22,14 @@ from dynastore.services.stac import Fields, Links, apply_fields
 from .helpers import asset_doc, audit, collection_doc, item_doc, seed_catalog
 
 LINKS = Links("http://test.example")
+WRITTEN, CHANGED = "2025-01-01T00:00:00.000000Z", "2025-02-01T00:00:00.000000Z"
 BIG = 120  # above item_embed_max (100), also without its deleted assets
 
 
 def _asset(item_id: str, n: int, shape: int) -> dict[str, Any]:
     fields: dict[str, Any] = {"collection_id": "s2", "item_id": item_id, "roles": ["data"], "title": f"band {n}"}
+    # written once (the record leaves ``updated`` out, the Asset Object states it) or changed since
+    fields.update({"created": WRITTEN, "updated": CHANGED if n % 5 == 4 else WRITTEN})
     if shape == 1:  # extension fields and an alternate
         fields.update({"eo:bands": [{"name": "B04"}], "file:size": n, "alternate": {"s3": {"href": f"s3://m/{n}"}}})
     elif shape == 2:  # a time range
@@ -41,19 +45,21 @@ def _asset(item_id: str, n: int, shape: int) -> dict[str, Any]:
         fields["storage"] = {"bucket": "b", "key": f"demo/track@2025-07-{n % 28 + 1:02d}T1112Z.tif"}
     elif shape == 7:  # empty members only
         fields.update({"roles": [], "title": None})
+    elif shape == 8:  # the creation stamp also inside a member, before the asset's own
+        fields["alternate"] = {"mirror": {"href": f"https://mirror.example.com/{n}", "created": WRITTEN}}
     return asset_doc("demo", f"{item_id}.a{n:03d}", **fields)
 
 
-# item id -> (assets, how many of the 8 shapes they cycle through: 1 = plain only); shape-k: its second
+# item id -> (assets, how many of the 9 shapes they cycle through: 1 = plain only); shape-k: its second
 # asset of shape k among plain ones (each shape alone must keep its item from splicing what it cannot)
 ITEMS = {
     "empty": (0, 1),
     "plain": (5, 1),
-    "shapes": (16, 8),
+    "shapes": (18, 9),
     "big": (BIG, 1),
     "big-shapes": (BIG, 8),
     "hidden": (3, 1),
-    **{f"shape-{k}": (3, k) for k in range(1, 8)},
+    **{f"shape-{k}": (3, k) for k in range(1, 9)},
 }
 
 
@@ -90,8 +96,8 @@ def _page(services: Services) -> list[dict[str, Any]]:
 
 
 def test_spliced_item_page_is_the_general_rendering_byte_for_byte(services: Services) -> None:
-    # GIVEN a search by ids over items with 0, 5 (+ 1 inline), 16 mixed and 105 assets, some deleted,
-    # and a hidden item
+    # GIVEN a search by ids over items with 0, 5 (+ 1 inline), 18 mixed and 120 assets, some deleted, most
+    # never changed (their records leave ``updated`` out), and a hidden item
     docs = _page(services)
     assert [d["id"] for d in docs] == sorted(set(ITEMS) - {"hidden"})
     # WHEN the page is rendered with spliced records and the general way
@@ -111,7 +117,8 @@ def test_spliced_item_page_is_the_general_rendering_byte_for_byte(services: Serv
     shapes = features["shapes"]["assets"]
     download = "http://test.example/assets/catalogs/demo/collections/s2/items/shapes/assets/shapes.a005/download"
     assert shapes["shapes.a005"]["href"] == download
-    assert shapes["shapes.a010"]["start_datetime"].startswith("2024-01-01T00:00:00")
+    assert shapes["shapes.a011"]["start_datetime"].startswith("2024-01-01T00:00:00")
+    assert features["plain"]["assets"]["plain.a000"]["updated"] == WRITTEN  # as the Asset Object states it
     deleted = {d["id"] for d in _asset_docs() if d["status"] == "deleted" and d["item_id"] != "hidden"}
     embedded = {key for f in features.values() for key in f["assets"]}
     assert deleted and not deleted & embedded

@@ -223,6 +223,21 @@ class CatalogRecords:
             found.sort()  # a few per item; the statement gives them in rowid order
         return heads
 
+    def item_asset_members(
+        self, catalog_id: str, keys: Sequence[tuple[str, str]], limit: int
+    ) -> dict[tuple[str, str], tuple[int, str | None]]:
+        """``domain.asset_members.asset_members_json`` in SQL: one row per item with its count and
+        members text (``_ITEM_MEMBERS_SQL``), no per-asset row or object in Python."""
+        out: dict[tuple[str, str], tuple[int, str | None]] = {}
+        if not keys or limit < 1:
+            return out
+        rows = self.db.query(_ITEM_MEMBERS_SQL, (catalog_id, limit, dumps([list(k) for k in dict.fromkeys(keys)])))
+        for collection_id, item_id, text in rows:
+            if text is not None:  # None: no assets
+                count, bad, members = text.split(" ", 2)
+                out[(collection_id, item_id)] = int(count), None if bad != "0" else members
+        return out
+
     def list_items(
         self, catalog_id: str, collection_id: str, *, limit: int = 100, token: str | None = None
     ) -> Page[Doc]:
@@ -442,3 +457,29 @@ def _set_bounds(conn: sqlite3.Connection, seq: int | None, bounds: tuple[float, 
             "INSERT INTO item_bounds (seq, minx, maxx, miny, maxy) VALUES (?, ?, ?, ?, ?)",
             (seq, minx, maxx, miny, maxy),
         )
+
+
+# ``asset_members_json`` of each (collection, item) key of ``json_each(?)``, over its first ``limit``
+# active item-level assets in id order: "<count> <how many cannot be cut> <members>" (NULL: no assets).
+_STAMP = """('"created":' || json_quote(b.created))"""
+_NEEDS_UPDATED = """(ifnull(b.updated = b.created, 0) AND b.updated <> '' AND instr(b.record, '"updated":') = 0)"""
+_REST = "(CASE substr(b.record, 9 + length(b.id), 1) WHEN ',' THEN substr(b.record, 10 + length(b.id)) ELSE '}' END)"
+_CUT = (
+    """b.record IS NOT NULL AND instr(b.doc, '@') = 0 AND substr(b.record, 1, 7) = '{"id":"' """
+    "AND substr(b.record, 8, length(b.id)) = b.id AND substr(b.record, 8 + length(b.id), 1) = '\"' "
+    "AND substr(b.record, 9 + length(b.id), 1) IN (',', '}') "
+    f"AND (NOT {_NEEDS_UPDATED} OR (length(b.record) - length(replace(b.record, {_STAMP}, '')) = length({_STAMP}) "
+    f"""AND instr(b.doc, {_STAMP} || ',"updated":') > 0))"""
+)
+_ITEM_MEMBERS_SQL = (
+    "SELECT json_extract(k.value, '$[0]'), json_extract(k.value, '$[1]'), "
+    "(SELECT count(*) || ' ' || sum(h.bad) || ' ' || ifnull(group_concat(h.member, ','), '') FROM "
+    f"(SELECT CASE WHEN {_CUT} THEN 0 ELSE 1 END AS bad, "
+    """'"' || b.id || '":{' || CASE WHEN """
+    f"""{_NEEDS_UPDATED} THEN replace({_REST}, {_STAMP}, {_STAMP} || ',"updated":' || json_quote(b.updated)) """
+    f"ELSE {_REST} END AS member "
+    "FROM assets AS b WHERE b.catalog_id = ?1 AND b.collection_id = json_extract(k.value, '$[0]') "
+    "AND b.item_id = json_extract(k.value, '$[1]') AND b.level = 'item' AND b.status = 'active' "
+    "ORDER BY b.id LIMIT ?2) AS h) "
+    "FROM json_each(?3) AS k"
+)

@@ -33,7 +33,8 @@ METADATA_EMBED_MAX = 100
 VERSIONED_EMBED_MAX = 100
 VERSION_SCAN_MAX = 1000
 VERSIONED_FILTER: Expr = Or((Exists("version"), Like("href", "%@%")))
-Rendered = tuple[str, Any]  # (key in the item's assets, the rendered asset: a dict or an orjson.Fragment)
+Rendered = tuple[str, Any]  # (key in the item's assets, the rendered asset)
+Embedded = list[Rendered] | str  # rendered pairs, or the members text of the item's ``assets`` object
 
 
 def asset_key(doc: Doc) -> str:
@@ -124,10 +125,10 @@ class EmbeddingMixin(StacBase):
     def render_items(self, docs: list[Doc], links: Links, *, embed: bool = True, spliced: bool = False) -> list[Doc]:
         """``render_item`` for a page of items, their embedded assets read in one batch per catalog.
 
-        ``spliced``: an embedded asset whose stored page record is its STAC Asset Object plus its id (no
-        time fields, not a version, no metadata role, no local file) comes as that JSON text
-        (``orjson.Fragment``), not parsed and rendered: the same document once serialized, for a page
-        nothing reshapes afterwards (the Fields extension does not look into fragments)."""
+        ``spliced``: an item whose embedded assets can all be cut from their stored page records (no
+        time fields, not a version, no metadata role, no local file: ``item_asset_members``) gets its
+        ``assets`` as one JSON text (``orjson.Fragment``), not parsed and rendered: the same document
+        once serialized, for a page nothing reshapes inside ``assets`` afterwards."""
         with gc_paused():
             if not embed:
                 return [self._render_item(d, links, None, self._asset_total(d)) for d in docs]
@@ -158,27 +159,26 @@ class EmbeddingMixin(StacBase):
                     out[(catalog_id, col, item_id)] = self.embedded_assets(catalog_id, col, item_id, over_max=True)
         return out
 
-    def _page_texts(self, docs: list[Doc], links: Links) -> dict[tuple[str, str, str], tuple[list[Rendered], int]]:
-        """``_page_embeds`` from the stores' texts (``item_asset_head_texts``): each item's embedded
-        assets as ``(key, rendered asset)`` pairs, spliced where every one of its assets allows it; an
-        item over ``item_embed_max`` is left out (``embedded_assets`` reads it)."""
+    def _page_texts(self, docs: list[Doc], links: Links) -> dict[tuple[str, str, str], tuple[Embedded, int]]:
+        """``_page_embeds`` from the stores' texts: each item's embedded assets as one members text
+        (``item_asset_members``) where every one of its assets allows it and none may render otherwise
+        (``_RECORD_SIGNS``), else as ``(key, rendered asset)`` pairs of its documents."""
         embed_max = self.settings.item_embed_max
-        out: dict[tuple[str, str, str], tuple[list[Rendered], int]] = {}
-        for catalog_id, keys in _by_catalog(docs).items():
-            heads = self.store.item_asset_head_texts(catalog_id, keys, embed_max + 1) if embed_max > 0 else {}
-            for col, item_id in keys:
-                found = heads.get((col, item_id), [])
-                fits = embed_max > 0 and len(found) <= embed_max
-                pairs = _spliced(found) if fits else None
-                if pairs is not None:
-                    out[(catalog_id, col, item_id)] = pairs, len(found)
-                    continue
-                if fits:
-                    embedded = self._select([orjson.loads(d) for _, _, d in found], others_cap=embed_max)
-                    count = len(found)
-                else:
-                    embedded, count = self.embedded_assets(catalog_id, col, item_id, over_max=embed_max > 0)
-                out[(catalog_id, col, item_id)] = [(asset_key(a), render_asset(a, links)) for a in embedded], count
+        out: dict[tuple[str, str, str], tuple[Embedded, int]] = {}
+        if embed_max > 0:  # else only metadata and versions are embedded: ``embedded_assets`` picks them
+            for catalog_id, keys in _by_catalog(docs).items():
+                members = self.store.item_asset_members(catalog_id, keys, embed_max + 1)
+                for col, item_id in keys:
+                    count, text = members.get((col, item_id), (0, ""))
+                    if text is not None and count <= embed_max and not any(s in text for s in _RECORD_SIGNS):
+                        out[(catalog_id, col, item_id)] = text, count
+        rest = [d for d in docs if _item_key(d) not in out]
+        if rest:
+            embeds = self._page_embeds(rest)
+            for doc in rest:
+                key = _item_key(doc)
+                embedded, count = embeds.get(key) or self.embedded_assets(*key)
+                out[key] = [(asset_key(a), render_asset(a, links)) for a in embedded], count
         return out
 
     def _asset_total(self, doc: Doc) -> int:
@@ -198,8 +198,9 @@ class EmbeddingMixin(StacBase):
         embedded, count = embeds or self.embedded_assets(*_item_key(doc))
         return self._render_item(doc, links, [(asset_key(a), render_asset(a, links)) for a in embedded], count)
 
-    def _render_item(self, doc: Doc, links: Links, embedded: list[Rendered] | None, count: int) -> Doc:
-        """``render_item`` of rendered embedded assets (None: none embedded) and the item's asset total."""
+    def _render_item(self, doc: Doc, links: Links, embedded: Embedded | None, count: int) -> Doc:
+        """``render_item`` of rendered embedded assets (None: none embedded; a text: their members,
+        ``item_asset_members``) and the item's asset total."""
         catalog_id = doc.get("catalog_id") or ""
         col, item_id = doc.get("collection") or "", doc["id"]
         out: Doc = {k: v for k, v in doc.items() if k not in ITEM_PRIVATE}
@@ -207,9 +208,12 @@ class EmbeddingMixin(StacBase):
         out.setdefault("stac_extensions", [])
         assets: Doc = dict(doc.get("assets") or {})
         total = len(assets) + count
-        if embedded:
-            assets.update(embedded)
-        out["assets"] = assets
+        if isinstance(embedded, str):  # the members as they would serialize: spliced, or merged with inline ones
+            out["assets"] = assets | orjson.loads(f"{{{embedded}}}") if assets else orjson.Fragment(f"{{{embedded}}}")
+        else:
+            if embedded:
+                assets.update(embedded)
+            out["assets"] = assets
         catalog_url = links.catalog(catalog_id)
         collection_url = f"{catalog_url}/collections/{col}"
         item_url = f"{collection_url}/items/{item_id}"
@@ -244,30 +248,8 @@ def _by_catalog(docs: list[Doc]) -> dict[str, list[tuple[str, str]]]:
     return by_catalog
 
 
-# Texts in a stored record or document that may make an asset render otherwise than its record says:
-# time fields (the record moves them under ``properties``), a version (its key and place in the item
-# are chosen by series), a metadata role (embedded first), ``@`` (a versioned file name, in the href or
-# the storage key). A false alarm only costs the item the rendering of its documents.
+# Texts in an item's members text that may make an asset render otherwise than its record says: time
+# fields (the record moves them under ``properties``), a version (its key and place in the item are
+# chosen by series), a metadata role (embedded first); ``@`` (a versioned file name) the store checks
+# (``asset_members_json``). A false alarm only costs the item the rendering of its documents.
 _RECORD_SIGNS = ('"properties":', '"version":', '"thumbnail"', '"overview"', '"metadata"')
-
-
-def _spliced(found: list[tuple[str, str | None, str]]) -> list[Rendered] | None:
-    """An item's embedded assets as ``(asset id, its STAC Asset Object as JSON text)``, cut from the
-    stored records (``{"id":"<id>",...}``: the Asset Object is the rest); None when one asset's record is
-    missing or may not render like that (``_select`` and ``render_asset`` decide those)."""
-    records: list[str] = []
-    for _, record, doc in found:
-        if record is None or "@" in doc:
-            return None
-        records.append(record)
-    text = "\n".join(records)
-    for sign in _RECORD_SIGNS:
-        if sign in text:
-            return None
-    pairs: list[Rendered] = []
-    for (asset_id, _, _), record in zip(found, records, strict=True):
-        end = 7 + len(asset_id)  # record[:end] is '{"id":"<id>' (ids need no JSON escapes)
-        if not (record.startswith(asset_id, 7) and record[end] == '"'):
-            return None
-        pairs.append((asset_id, orjson.Fragment("{" + record[end + 2 :] if record[end + 1] == "," else "{}")))
-    return pairs
