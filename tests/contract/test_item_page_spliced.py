@@ -2,8 +2,8 @@
 embedded assets cut from the stores' page records, ``item_asset_members``) serializes to the very
 bytes of the general rendering (every asset document parsed and rendered), for items with no, few
 and more than ``item_embed_max`` assets, deleted assets, assets of every shape (metadata roles,
-versions, time fields, local files, ``@`` in the storage key only, never changed: ``updated`` left out of
-the record), inline assets and client links,
+versions, time fields, local files, ``@`` in the storage key only, never changed or changed since),
+inline assets and client links,
 also through the Fields extension; a hidden (deleted) item is not found by id."""
 
 from __future__ import annotations
@@ -45,8 +45,8 @@ def _asset(item_id: str, n: int, shape: int) -> dict[str, Any]:
         fields["storage"] = {"bucket": "b", "key": f"demo/track@2025-07-{n % 28 + 1:02d}T1112Z.tif"}
     elif shape == 7:  # empty members only
         fields.update({"roles": [], "title": None})
-    elif shape == 8:  # the creation stamp also inside a member, before the asset's own
-        fields["alternate"] = {"mirror": {"href": f"https://mirror.example.com/{n}", "created": WRITTEN}}
+    elif shape == 8:  # an @ in the title only (not a versioned file name) and an extension field
+        fields.update({"title": f"band {n} @ 10 m", "eo:bands": [{"name": "B08"}]})
     return asset_doc("demo", f"{item_id}.a{n:03d}", **fields)
 
 
@@ -118,7 +118,9 @@ def test_spliced_item_page_is_the_general_rendering_byte_for_byte(services: Serv
     download = "http://test.example/assets/catalogs/demo/collections/s2/items/shapes/assets/shapes.a005/download"
     assert shapes["shapes.a005"]["href"] == download
     assert shapes["shapes.a011"]["start_datetime"].startswith("2024-01-01T00:00:00")
-    assert features["plain"]["assets"]["plain.a000"]["updated"] == WRITTEN  # as the Asset Object states it
+    # AND an embedded asset states ``updated`` only when it changed after it was written (as its record)
+    assert "updated" not in features["plain"]["assets"]["plain.a000"]
+    assert features["plain"]["assets"]["plain.a004"]["updated"] == CHANGED
     deleted = {d["id"] for d in _asset_docs() if d["status"] == "deleted" and d["item_id"] != "hidden"}
     embedded = {key for f in features.values() for key in f["assets"]}
     assert deleted and not deleted & embedded

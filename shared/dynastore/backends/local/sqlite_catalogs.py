@@ -459,25 +459,16 @@ def _set_bounds(conn: sqlite3.Connection, seq: int | None, bounds: tuple[float, 
         )
 
 
-# ``asset_members_json`` of each (collection, item) key of ``json_each(?)``, over its first ``limit``
-# active item-level assets in id order: "<count> <how many cannot be cut> <members>" (NULL: no assets).
-_STAMP = """('"created":' || json_quote(b.created))"""
-_NEEDS_UPDATED = """(ifnull(b.updated = b.created, 0) AND b.updated <> '' AND instr(b.record, '"updated":') = 0)"""
-_REST = "(CASE substr(b.record, 9 + length(b.id), 1) WHEN ',' THEN substr(b.record, 10 + length(b.id)) ELSE '}' END)"
-_CUT = (
-    """b.record IS NOT NULL AND instr(b.doc, '@') = 0 AND substr(b.record, 1, 7) = '{"id":"' """
-    "AND substr(b.record, 8, length(b.id)) = b.id AND substr(b.record, 8 + length(b.id), 1) = '\"' "
-    "AND substr(b.record, 9 + length(b.id), 1) IN (',', '}') "
-    f"AND (NOT {_NEEDS_UPDATED} OR (length(b.record) - length(replace(b.record, {_STAMP}, '')) = length({_STAMP}) "
-    f"""AND instr(b.doc, {_STAMP} || ',"updated":') > 0))"""
-)
+# ``asset_members_json`` of each (collection, item) key of ``json_each(?3)``, over its first ``?2`` active
+# item-level assets in id order: "<count> <how many cannot be cut> <members>" (NULL: no assets).
 _ITEM_MEMBERS_SQL = (
     "SELECT json_extract(k.value, '$[0]'), json_extract(k.value, '$[1]'), "
     "(SELECT count(*) || ' ' || sum(h.bad) || ' ' || ifnull(group_concat(h.member, ','), '') FROM "
-    f"(SELECT CASE WHEN {_CUT} THEN 0 ELSE 1 END AS bad, "
-    """'"' || b.id || '":{' || CASE WHEN """
-    f"""{_NEEDS_UPDATED} THEN replace({_REST}, {_STAMP}, {_STAMP} || ',"updated":' || json_quote(b.updated)) """
-    f"ELSE {_REST} END AS member "
+    "(SELECT CASE WHEN b.record IS NOT NULL AND instr(b.search_text, '@') = 0 "
+    """AND substr(b.record, 1, 8 + length(b.id)) = '{"id":"' || b.id || '"' """
+    "AND substr(b.record, 9 + length(b.id), 1) IN (',', '}') THEN 0 ELSE 1 END AS bad, "
+    """'"' || b.id || '":{' || CASE substr(b.record, 9 + length(b.id), 1) """
+    "WHEN ',' THEN substr(b.record, 10 + length(b.id)) ELSE '}' END AS member "
     "FROM assets AS b WHERE b.catalog_id = ?1 AND b.collection_id = json_extract(k.value, '$[0]') "
     "AND b.item_id = json_extract(k.value, '$[1]') AND b.level = 'item' AND b.status = 'active' "
     "ORDER BY b.id LIMIT ?2) AS h) "

@@ -178,7 +178,7 @@ class EmbeddingMixin(StacBase):
             for doc in rest:
                 key = _item_key(doc)
                 embedded, count = embeds.get(key) or self.embedded_assets(*key)
-                out[key] = [(asset_key(a), render_asset(a, links)) for a in embedded], count
+                out[key] = [(asset_key(a), embedded_asset(a, links)) for a in embedded], count
         return out
 
     def _asset_total(self, doc: Doc) -> int:
@@ -196,7 +196,7 @@ class EmbeddingMixin(StacBase):
         if not embed:
             return self._render_item(doc, links, None, self._asset_total(doc))
         embedded, count = embeds or self.embedded_assets(*_item_key(doc))
-        return self._render_item(doc, links, [(asset_key(a), render_asset(a, links)) for a in embedded], count)
+        return self._render_item(doc, links, [(asset_key(a), embedded_asset(a, links)) for a in embedded], count)
 
     def _render_item(self, doc: Doc, links: Links, embedded: Embedded | None, count: int) -> Doc:
         """``render_item`` of rendered embedded assets (None: none embedded; a text: their members,
@@ -233,6 +233,15 @@ class EmbeddingMixin(StacBase):
         if doc.get("links"):
             out["links"].extend(client_links(doc["links"]))
         return out
+
+
+def embedded_asset(doc: Doc, links: Links) -> Doc:
+    """An asset as its item embeds it: ``render_asset``, stating ``updated`` only when it differs from
+    ``created`` (the asset changed after it was written), as asset records do (``domain.asset_record``)."""
+    out = render_asset(doc, links)
+    if "updated" in out and out["updated"] == out.get("created"):
+        del out["updated"]
+    return out
 
 
 def _item_key(doc: Doc) -> tuple[str, str, str]:
