@@ -7,6 +7,8 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import orjson
+
 from dynastore.backends.local.sql_filters import json_path, split_filter
 from dynastore.backends.local.sqlite_base import SqliteDatabase, gc_paused
 from dynastore.backends.local.sqlite_common import (
@@ -364,6 +366,10 @@ class CatalogRecords:
         check_limit(query.limit)
         if not query.catalog_ids:
             return Page(items=[])
+        if query == ItemQuery(catalog_ids=query.catalog_ids, ids=query.ids, limit=query.limit) and query.ids:
+            page = self._items_by_ids(query)
+            if page is not None:
+                return page
         selection = self._item_selection(query)
         order = search_order(
             query.sortby,
@@ -373,6 +379,20 @@ class CatalogRecords:
             refusal="cannot sort items by",
         )
         return keyset_page(self.db, selection, kind="item-search", order=order, limit=query.limit, token=query.token)
+
+    def _items_by_ids(self, query: ItemQuery) -> Page[Doc] | None:
+        """A search by ``ids`` alone whose every match fits on the first page: one statement probing
+        (catalog_id, id) in the search's order, no keyset bookkeeping; None: more match (paged)."""
+        rows = self.db.query(
+            f"SELECT i.doc FROM items AS i INDEXED BY items_catalog_id WHERE i.catalog_id IN ({marks(query.catalog_ids)}) "
+            "AND i.id IN (SELECT value FROM json_each(?)) ORDER BY i.catalog_id, i.collection_id, i.id LIMIT ?",
+            (*query.catalog_ids, dumps(list(query.ids)), query.limit + 1),
+        )
+        if len(rows) > query.limit:
+            return None
+        parse = orjson.loads
+        with gc_paused():
+            return Page(items=[parse(row[0]) for row in rows], next_token=None)
 
     def count_items(self, query: ItemQuery) -> int:
         if not query.catalog_ids:

@@ -170,7 +170,7 @@ class EmbeddingMixin(StacBase):
                 members = self.store.item_asset_members(catalog_id, keys, embed_max + 1)
                 for col, item_id in keys:
                     count, text = members.get((col, item_id), (0, ""))
-                    if text is not None and count <= embed_max and not any(s in text for s in _RECORD_SIGNS):
+                    if text is not None and count <= embed_max and not _may_render_otherwise(text):
                         out[(catalog_id, col, item_id)] = text, count
         rest = [d for d in docs if _item_key(d) not in out]
         if rest:
@@ -262,3 +262,14 @@ def _by_catalog(docs: list[Doc]) -> dict[str, list[tuple[str, str]]]:
 # chosen by series), a metadata role (embedded first); ``@`` (a versioned file name) the store checks
 # (``asset_members_json``). A false alarm only costs the item the rendering of its documents.
 _RECORD_SIGNS = ('"properties":', '"version":', '"thumbnail"', '"overview"', '"metadata"')
+
+
+def _may_render_otherwise(text: str) -> bool:
+    """Does an item's members text hold one of ``_RECORD_SIGNS``? (Spelled out: 1,000 items a page.)"""
+    return (
+        '"properties":' in text
+        or '"version":' in text
+        or '"thumbnail"' in text
+        or '"overview"' in text
+        or '"metadata"' in text
+    )
