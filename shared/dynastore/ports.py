@@ -182,6 +182,19 @@ INGEST_STATUSES: tuple[str, ...] = get_args(IngestStatusName)
 
 
 @dataclass(frozen=True)
+class ItemText:
+    """A stored item as its JSON text (``search_item_texts``): its key, its revision, the text, and
+    whether the document's top-level ``links`` is an empty array and it has no ``assets`` member."""
+
+    catalog_id: str
+    collection_id: str
+    item_id: str
+    rev: int
+    text: str
+    plain: bool
+
+
+@dataclass(frozen=True)
 class IngestRecord:
     """What indexing did with one object key (for ``GET`` ingest status)."""
 
@@ -256,6 +269,11 @@ class MetadataStore(HealthCheck, Closable, Protocol):
 
     def search_items(self, query: ItemQuery) -> Page[Doc]:
         """STAC item search (semantics: ``domain.search.item_matches``); exact keyset paging."""
+        ...
+
+    def search_item_texts(self, query: ItemQuery) -> list[ItemText] | None:
+        """``search_items`` as the stored texts, where the store can answer ``query`` on one page without
+        parsing (None: ask ``search_items``); the local store answers a search by ``ids`` alone."""
         ...
 
     def count_items(self, query: ItemQuery) -> int:
@@ -492,6 +510,9 @@ class MetadataStoreBase:
             key: [(doc["id"], stored_record_json(doc), orjson.dumps(doc).decode()) for doc in docs]
             for key, docs in self.item_asset_heads(catalog_id, keys, limit).items()
         }
+
+    def search_item_texts(self: MetadataStore, query: ItemQuery) -> list[ItemText] | None:
+        return None
 
     def item_asset_members(
         self: MetadataStore, catalog_id: str, keys: Sequence[tuple[str, str]], limit: int

@@ -38,7 +38,7 @@ from dynastore.domain.search import (
 )
 from dynastore.domain.search import item_time_bounds as _item_time_bounds
 from dynastore.errors import Invalid, NotFound
-from dynastore.ports import AssetWrite, Doc, ItemWrite
+from dynastore.ports import AssetWrite, Doc, ItemText, ItemWrite
 
 
 def geometry_bounds(value: Any) -> tuple[float, float, float, float] | None:
@@ -366,7 +366,7 @@ class CatalogRecords:
         check_limit(query.limit)
         if not query.catalog_ids:
             return Page(items=[])
-        if query == ItemQuery(catalog_ids=query.catalog_ids, ids=query.ids, limit=query.limit) and query.ids:
+        if _ids_only(query):
             page = self._items_by_ids(query)
             if page is not None:
                 return page
@@ -383,21 +383,48 @@ class CatalogRecords:
     def _items_by_ids(self, query: ItemQuery) -> Page[Doc] | None:
         """A search by ``ids`` alone whose every match fits on the first page: one statement probing
         (catalog_id, id) in the search's order, no keyset bookkeeping; None: more match (paged)."""
+        rows = self._rows_by_ids(query)
+        if rows is None:
+            return None
+        parse = orjson.loads
+        with gc_paused():
+            return Page(items=[parse(row[4]) for row in rows], next_token=None)
+
+    def search_item_texts(self, query: ItemQuery) -> list[ItemText] | None:
+        if not _ids_only(query) or not query.catalog_ids:
+            return None
+        check_limit(query.limit)
+        rows = self._rows_by_ids(
+            query, "ifnull(json_array_length(i.doc, '$.links') = 0 AND json_type(i.doc, '$.assets') IS NULL, 0)"
+        )
+        if rows is None:
+            return None
+        return [ItemText(c, col, i, rev, doc, bool(plain)) for c, col, i, rev, doc, plain in rows]
+
+    def _rows_by_ids(self, query: ItemQuery, *columns: str) -> list[Any] | None:
+        """``(catalog_id, collection_id, id, rev, doc, *columns)`` of the items of ``query`` (ids alone) in
+        the search's order, None when more than its limit match. Sorted here: SQLite would sort the
+        documents along (and text order is the same: UTF-8 bytes sort as code points)."""
         rows = self.db.query(
-            f"SELECT i.doc FROM items AS i INDEXED BY items_catalog_id WHERE i.catalog_id IN ({marks(query.catalog_ids)}) "
-            "AND i.id IN (SELECT value FROM json_each(?)) ORDER BY i.catalog_id, i.collection_id, i.id LIMIT ?",
+            f"SELECT i.catalog_id, i.collection_id, i.id, i.rev, i.doc{''.join(f', {c}' for c in columns)} "
+            f"FROM items AS i INDEXED BY items_catalog_id WHERE i.catalog_id IN ({marks(query.catalog_ids)}) "
+            "AND i.id IN (SELECT value FROM json_each(?)) LIMIT ?",
             (*query.catalog_ids, dumps(list(query.ids)), query.limit + 1),
         )
         if len(rows) > query.limit:
             return None
-        parse = orjson.loads
-        with gc_paused():
-            return Page(items=[parse(row[0]) for row in rows], next_token=None)
+        rows.sort(key=lambda row: (row[0], row[1], row[2]))
+        return rows
 
     def count_items(self, query: ItemQuery) -> int:
         if not query.catalog_ids:
             return 0
         return count_matching(self.db, self._item_selection(query))
+
+
+def _ids_only(query: ItemQuery) -> bool:
+    """Does ``query`` name ``ids`` and nothing else but its catalogs and limit (first page, default order)?"""
+    return bool(query.ids) and query == ItemQuery(catalog_ids=query.catalog_ids, ids=query.ids, limit=query.limit)
 
 
 def _item_sort_sql(name: str) -> str:

@@ -14,7 +14,7 @@ from dynastore.domain.filters import And, Exists, Expr, In, Like, Not, Or
 from dynastore.domain.gc_pause import gc_paused
 from dynastore.domain.stac_version import STAC_VERSION
 from dynastore.domain.versions import parse_stamp, parse_versioned
-from dynastore.ports import Doc
+from dynastore.ports import Doc, ItemText
 from dynastore.services.stac.base import StacBase
 from dynastore.services.stac.rendering import (
     GEOJSON,
@@ -35,6 +35,7 @@ VERSION_SCAN_MAX = 1000
 VERSIONED_FILTER: Expr = Or((Exists("version"), Like("href", "%@%")))
 Rendered = tuple[str, Any]  # (key in the item's assets, the rendered asset)
 Embedded = list[Rendered] | str  # rendered pairs, or the members text of the item's ``assets`` object
+ItemKey = tuple[str, str, str]  # (catalog, collection, item)
 
 
 def asset_key(doc: Doc) -> str:
@@ -132,26 +133,44 @@ class EmbeddingMixin(StacBase):
         with gc_paused():
             if not embed:
                 return [self._render_item(d, links, None, self._asset_total(d)) for d in docs]
+            keys = [_item_key(d) for d in docs]
             if spliced:
-                texts = self._page_texts(docs, links)
-                return [
-                    self._render_item(d, links, *texts[d.get("catalog_id") or "", d.get("collection") or "", d["id"]])
-                    for d in docs
-                ]
-            heads = self._page_embeds(docs)
-            return [self.render_item(d, links, embeds=heads.get(_item_key(d))) for d in docs]
+                texts = self._page_texts(keys, links)
+                return [self._render_item(d, links, *texts[key]) for d, key in zip(docs, keys, strict=True)]
+            heads = self._page_embeds(keys)
+            return [self.render_item(d, links, embeds=heads.get(key)) for d, key in zip(docs, keys, strict=True)]
 
-    def _page_embeds(self, docs: list[Doc]) -> dict[tuple[str, str, str], tuple[list[Doc], int]]:
+    def render_item_texts(self, items: list[ItemText], links: Links) -> list[Any]:
+        """``render_items(..., spliced=True)`` of stored item texts: an item in the service's stored form
+        (``stored_item``: ``type``, ``stac_version``, ``stac_extensions`` first, ``catalog_id`` and
+        ``rev`` last, ``links`` empty, no inline assets) whose assets splice is rendered as text
+        (``orjson.Fragment``: its text with the managed links and the members spliced in, nothing
+        parsed); any other is parsed and rendered. The same bytes once serialized."""
+        with gc_paused():
+            keys = [(i.catalog_id, i.collection_id, i.item_id) for i in items]
+            texts = self._page_texts(keys, links)
+            out: list[Any] = []
+            for item, key in zip(items, keys, strict=True):
+                embedded, count = texts[key]
+                text = _item_json(item, embedded, count, links) if isinstance(embedded, str) else None
+                out.append(
+                    orjson.Fragment(text)
+                    if text is not None
+                    else self._render_item(orjson.loads(item.text), links, embedded, count)
+                )
+            return out
+
+    def _page_embeds(self, keys: list[ItemKey]) -> dict[ItemKey, tuple[list[Doc], int]]:
         """What each item of a page embeds and its asset total: one ``item_asset_heads`` read per
         catalog answers every item whose assets all fit in ``item_embed_max``; the others take
         ``embedded_assets``' own path."""
         embed_max = self.settings.item_embed_max
-        out: dict[tuple[str, str, str], tuple[list[Doc], int]] = {}
+        out: dict[ItemKey, tuple[list[Doc], int]] = {}
         if embed_max <= 0:
             return out
-        for catalog_id, keys in _by_catalog(docs).items():
-            heads = self.store.item_asset_heads(catalog_id, keys, embed_max + 1)
-            for col, item_id in keys:
+        for catalog_id, scoped in _by_catalog(keys).items():
+            heads = self.store.item_asset_heads(catalog_id, scoped, embed_max + 1)
+            for col, item_id in scoped:
                 found = heads.get((col, item_id), [])
                 if len(found) <= embed_max:
                     out[(catalog_id, col, item_id)] = (self._select(found, others_cap=embed_max), len(found))
@@ -159,24 +178,23 @@ class EmbeddingMixin(StacBase):
                     out[(catalog_id, col, item_id)] = self.embedded_assets(catalog_id, col, item_id, over_max=True)
         return out
 
-    def _page_texts(self, docs: list[Doc], links: Links) -> dict[tuple[str, str, str], tuple[Embedded, int]]:
+    def _page_texts(self, keys: list[ItemKey], links: Links) -> dict[ItemKey, tuple[Embedded, int]]:
         """``_page_embeds`` from the stores' texts: each item's embedded assets as one members text
         (``item_asset_members``) where every one of its assets allows it and none may render otherwise
         (``_RECORD_SIGNS``), else as ``(key, rendered asset)`` pairs of its documents."""
         embed_max = self.settings.item_embed_max
-        out: dict[tuple[str, str, str], tuple[Embedded, int]] = {}
+        out: dict[ItemKey, tuple[Embedded, int]] = {}
         if embed_max > 0:  # else only metadata and versions are embedded: ``embedded_assets`` picks them
-            for catalog_id, keys in _by_catalog(docs).items():
-                members = self.store.item_asset_members(catalog_id, keys, embed_max + 1)
-                for col, item_id in keys:
+            for catalog_id, scoped in _by_catalog(keys).items():
+                members = self.store.item_asset_members(catalog_id, scoped, embed_max + 1)
+                for col, item_id in scoped:
                     count, text = members.get((col, item_id), (0, ""))
                     if text is not None and count <= embed_max and not _may_render_otherwise(text):
                         out[(catalog_id, col, item_id)] = text, count
-        rest = [d for d in docs if _item_key(d) not in out]
+        rest = [key for key in keys if key not in out]
         if rest:
             embeds = self._page_embeds(rest)
-            for doc in rest:
-                key = _item_key(doc)
+            for key in rest:
                 embedded, count = embeds.get(key) or self.embedded_assets(*key)
                 out[key] = [(asset_key(a), embedded_asset(a, links)) for a in embedded], count
         return out
@@ -214,22 +232,7 @@ class EmbeddingMixin(StacBase):
             if embedded:
                 assets.update(embedded)
             out["assets"] = assets
-        catalog_url = links.catalog(catalog_id)
-        collection_url = f"{catalog_url}/collections/{col}"
-        item_url = f"{collection_url}/items/{item_id}"
-        out["links"] = [  # link(...) spelled out: a page renders thousands
-            {"rel": "self", "href": item_url, "type": GEOJSON},
-            {"rel": "root", "href": catalog_url, "type": JSON},
-            {"rel": "parent", "href": collection_url, "type": JSON},
-            {"rel": "collection", "href": collection_url, "type": JSON},
-            {
-                "rel": "assets",
-                "href": f"{item_url}/assets",
-                "type": JSON,
-                "title": f"All {total} assets of this item (paginated)",
-                "count": total,
-            },
-        ]
+        out["links"] = _managed_links(links, catalog_id, col, item_id, total)
         if doc.get("links"):
             out["links"].extend(client_links(doc["links"]))
         return out
@@ -244,15 +247,73 @@ def embedded_asset(doc: Doc, links: Links) -> Doc:
     return out
 
 
-def _item_key(doc: Doc) -> tuple[str, str, str]:
+def _managed_links(links: Links, catalog_id: str, col: str, item_id: str, total: int) -> list[Doc]:
+    """An item's managed links: self, root, parent, collection, and assets (all ``total`` of them)."""
+    catalog_url = links.catalog(catalog_id)
+    collection_url = f"{catalog_url}/collections/{col}"
+    item_url = f"{collection_url}/items/{item_id}"
+    return [  # link(...) spelled out: a page renders thousands
+        {"rel": "self", "href": item_url, "type": GEOJSON},
+        {"rel": "root", "href": catalog_url, "type": JSON},
+        {"rel": "parent", "href": collection_url, "type": JSON},
+        {"rel": "collection", "href": collection_url, "type": JSON},
+        {
+            "rel": "assets",
+            "href": f"{item_url}/assets",
+            "type": JSON,
+            "title": f"All {total} assets of this item (paginated)",
+            "count": total,
+        },
+    ]
+
+
+_STORED_HEAD = f'{{"type":"Feature","stac_version":"{STAC_VERSION}","stac_extensions":'
+_EMPTY_LINKS = '"links":[]'
+
+
+def _item_json(item: ItemText, members: str, count: int, links: Links) -> str | None:
+    """``_render_item`` of an item's stored text and its members text, serialized, done on the text:
+    ``stac_version`` and ``stac_extensions`` already as rendered (the head), ``catalog_id`` and ``rev``
+    the last members (cut off), top-level ``links`` empty (the one ``"links":[]`` of the text: the
+    managed links go there) and no ``assets`` (appended last, as ``_render_item`` adds it); None when
+    the text is not in that form."""
+    text = item.text
+    tail = f',"catalog_id":{orjson.dumps(item.catalog_id).decode()},"rev":{item.rev}}}'
+    if not (item.plain and text.startswith(_STORED_HEAD) and text.endswith(tail) and text.count(_EMPTY_LINKS) == 1):
+        return None
+    body = text[: -len(tail)].replace(_EMPTY_LINKS, _managed_links_json(links, item, count), 1)
+    return f'{body},"assets":{{{members}}}}}'
+
+
+def _managed_links_json(links: Links, item: ItemText, total: int) -> str:
+    """``"links":`` and the JSON of ``_managed_links`` (what orjson writes: strings escaped, no spaces),
+    written out: a page writes thousands."""
+    catalog_url = _json_chars(links.catalog(item.catalog_id))
+    collection_url = f"{catalog_url}/collections/{_json_chars(item.collection_id)}"
+    item_url = f"{collection_url}/items/{_json_chars(item.item_id)}"
+    return (
+        f'"links":[{{"rel":"self","href":"{item_url}","type":"{GEOJSON}"}},'
+        f'{{"rel":"root","href":"{catalog_url}","type":"{JSON}"}},'
+        f'{{"rel":"parent","href":"{collection_url}","type":"{JSON}"}},'
+        f'{{"rel":"collection","href":"{collection_url}","type":"{JSON}"}},'
+        f'{{"rel":"assets","href":"{item_url}/assets","type":"{JSON}",'
+        f'"title":"All {total} assets of this item (paginated)","count":{total}}}]'
+    )
+
+
+def _json_chars(text: str) -> str:
+    """``text`` as the characters of a JSON string (escaped as orjson escapes it, no quotes)."""
+    return orjson.dumps(text).decode()[1:-1]
+
+
+def _item_key(doc: Doc) -> ItemKey:
     return doc.get("catalog_id") or "", doc.get("collection") or "", doc["id"]
 
 
-def _by_catalog(docs: list[Doc]) -> dict[str, list[tuple[str, str]]]:
+def _by_catalog(keys: list[ItemKey]) -> dict[str, list[tuple[str, str]]]:
     """The (collection, item) keys of a page's items, by catalog."""
     by_catalog: dict[str, list[tuple[str, str]]] = {}
-    for doc in docs:
-        catalog_id, col, item_id = _item_key(doc)
+    for catalog_id, col, item_id in keys:
         by_catalog.setdefault(catalog_id, []).append((col, item_id))
     return by_catalog
 
