@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -149,10 +149,14 @@ class EmbeddingMixin(StacBase):
         with gc_paused():
             keys = [(i.catalog_id, i.collection_id, i.item_id) for i in items]
             texts = self._page_texts(keys, links)
+            scopes: dict[tuple[str, str], _Scope] = {}
             out: list[Any] = []
             for item, key in zip(items, keys, strict=True):
                 embedded, count = texts[key]
-                text = _item_json(item, embedded, count, links) if isinstance(embedded, str) else None
+                text = None
+                if isinstance(embedded, str):
+                    scope = scopes.get(key[:2]) or scopes.setdefault(key[:2], _scope(links, *key[:2]))
+                    text = _item_json(item, scope, embedded, count)
                 out.append(
                     orjson.Fragment(text)
                     if text is not None
@@ -271,26 +275,43 @@ _STORED_HEAD = f'{{"type":"Feature","stac_version":"{STAC_VERSION}","stac_extens
 _EMPTY_LINKS = '"links":[]'
 
 
-def _item_json(item: ItemText, members: str, count: int, links: Links) -> str | None:
+class _Scope(NamedTuple):
+    """What the texts of a collection's items share: the start of their stored tail (``catalog_id``,
+    then ``rev``) and their catalog's and collection's URLs as JSON string characters."""
+
+    tail: str
+    catalog_url: str
+    collection_url: str
+
+
+def _scope(links: Links, catalog_id: str, collection_id: str) -> _Scope:
+    catalog_url = _json_chars(links.catalog(catalog_id))
+    return _Scope(
+        f',"catalog_id":{orjson.dumps(catalog_id).decode()},"rev":',
+        catalog_url,
+        f"{catalog_url}/collections/{_json_chars(collection_id)}",
+    )
+
+
+def _item_json(item: ItemText, scope: _Scope, members: str, count: int) -> str | None:
     """``_render_item`` of an item's stored text and its members text, serialized, done on the text:
     ``stac_version`` and ``stac_extensions`` already as rendered (the head), ``catalog_id`` and ``rev``
     the last members (cut off), top-level ``links`` empty (the one ``"links":[]`` of the text: the
     managed links go there) and no ``assets`` (appended last, as ``_render_item`` adds it); None when
     the text is not in that form."""
     text = item.text
-    tail = f',"catalog_id":{orjson.dumps(item.catalog_id).decode()},"rev":{item.rev}}}'
+    tail = f"{scope.tail}{item.rev}}}"
     if not (item.plain and text.startswith(_STORED_HEAD) and text.endswith(tail) and text.count(_EMPTY_LINKS) == 1):
         return None
-    body = text[: -len(tail)].replace(_EMPTY_LINKS, _managed_links_json(links, item, count), 1)
+    body = text[: -len(tail)].replace(_EMPTY_LINKS, _managed_links_json(scope, item.item_id, count), 1)
     return f'{body},"assets":{{{members}}}}}'
 
 
-def _managed_links_json(links: Links, item: ItemText, total: int) -> str:
+def _managed_links_json(scope: _Scope, item_id: str, total: int) -> str:
     """``"links":`` and the JSON of ``_managed_links`` (what orjson writes: strings escaped, no spaces),
     written out: a page writes thousands."""
-    catalog_url = _json_chars(links.catalog(item.catalog_id))
-    collection_url = f"{catalog_url}/collections/{_json_chars(item.collection_id)}"
-    item_url = f"{collection_url}/items/{_json_chars(item.item_id)}"
+    catalog_url, collection_url = scope.catalog_url, scope.collection_url
+    item_url = f"{collection_url}/items/{_json_chars(item_id)}"
     return (
         f'"links":[{{"rel":"self","href":"{item_url}","type":"{GEOJSON}"}},'
         f'{{"rel":"root","href":"{catalog_url}","type":"{JSON}"}},'
