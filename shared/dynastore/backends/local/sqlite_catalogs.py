@@ -204,27 +204,6 @@ class CatalogRecords:
         with gc_paused():
             return [loads(row[0]) for row in rows]
 
-    def item_asset_head_texts(
-        self, catalog_id: str, keys: Sequence[tuple[str, str]], limit: int
-    ) -> dict[tuple[str, str], list[tuple[str, str | None, str]]]:
-        """``item_asset_heads``' statement reading the stored texts (``assets.record``, ``assets.doc``)
-        unparsed."""
-        heads: dict[tuple[str, str], list[tuple[str, str | None, str]]] = {}
-        if not keys or limit < 1:
-            return heads
-        rows = self.db.query(
-            "SELECT a.collection_id, a.item_id, a.id, a.record, a.doc FROM json_each(?) AS k CROSS JOIN assets AS a "
-            "ON a.seq IN (SELECT b.seq FROM assets AS b WHERE b.catalog_id = ? "
-            "AND b.collection_id = json_extract(k.value, '$[0]') AND b.item_id = json_extract(k.value, '$[1]') "
-            "AND b.level = 'item' AND b.status = 'active' ORDER BY b.id LIMIT ?)",
-            (dumps([list(k) for k in dict.fromkeys(keys)]), catalog_id, limit),
-        )
-        for collection_id, item_id, asset_id, record, doc in rows:
-            heads.setdefault((collection_id, item_id), []).append((asset_id, record, doc))
-        for found in heads.values():
-            found.sort()  # a few per item; the statement gives them in rowid order
-        return heads
-
     def item_asset_members(
         self, catalog_id: str, keys: Sequence[tuple[str, str]], limit: int
     ) -> dict[tuple[str, str], tuple[int, str | None]]:
