@@ -39,6 +39,7 @@ from typing import Any, BinaryIO, Literal, Protocol, get_args, runtime_checkable
 
 import orjson
 
+from dynastore.domain.asset_members import asset_members_json
 from dynastore.domain.asset_record import stored_record_json
 from dynastore.domain.search import AssetQuery, ItemQuery, Page
 from dynastore.domain.storage import BlobInfo as BlobInfo  # defined in the domain, re-exported here
@@ -181,6 +182,19 @@ INGEST_STATUSES: tuple[str, ...] = get_args(IngestStatusName)
 
 
 @dataclass(frozen=True)
+class ItemText:
+    """A stored item as its JSON text (``search_item_texts``): its key, its revision, the text, and
+    whether the document's top-level ``links`` is an empty array and it has no ``assets`` member."""
+
+    catalog_id: str
+    collection_id: str
+    item_id: str
+    rev: int
+    text: str
+    plain: bool
+
+
+@dataclass(frozen=True)
 class IngestRecord:
     """What indexing did with one object key (for ``GET`` ingest status)."""
 
@@ -257,6 +271,11 @@ class MetadataStore(HealthCheck, Closable, Protocol):
         """STAC item search (semantics: ``domain.search.item_matches``); exact keyset paging."""
         ...
 
+    def search_item_texts(self, query: ItemQuery) -> list[ItemText] | None:
+        """``search_items`` as the stored texts, where the store can answer ``query`` on one page without
+        parsing (None: ask ``search_items``); the local store answers a search by ``ids`` alone."""
+        ...
+
     def count_items(self, query: ItemQuery) -> int:
         """How many items ``search_items`` would visit in all (for ``numberMatched``)."""
         ...
@@ -293,6 +312,14 @@ class MetadataStore(HealthCheck, Closable, Protocol):
         """``item_asset_heads`` as JSON text: per item, ``(asset id, its stored page record or None, its
         document)`` (``domain.asset_record.stored_record_json``), so a page of items can splice the
         records instead of parsing and rendering every document."""
+        ...
+
+    def item_asset_members(
+        self, catalog_id: str, keys: Sequence[tuple[str, str]], limit: int
+    ) -> dict[tuple[str, str], tuple[int, str | None]]:
+        """Per item with assets: how many of the first ``limit`` (as ``item_asset_heads``) it has, and
+        their ``"<id>":<Asset Object>`` members cut from the stored records
+        (``domain.asset_members.asset_members_json``; None: render the documents)."""
         ...
 
     def search_asset_records(self, query: AssetQuery) -> Page[str | Doc]:
@@ -482,6 +509,17 @@ class MetadataStoreBase:
         return {
             key: [(doc["id"], stored_record_json(doc), orjson.dumps(doc).decode()) for doc in docs]
             for key, docs in self.item_asset_heads(catalog_id, keys, limit).items()
+        }
+
+    def search_item_texts(self: MetadataStore, query: ItemQuery) -> list[ItemText] | None:
+        return None
+
+    def item_asset_members(
+        self: MetadataStore, catalog_id: str, keys: Sequence[tuple[str, str]], limit: int
+    ) -> dict[tuple[str, str], tuple[int, str | None]]:
+        return {
+            key: (len(found), asset_members_json(found))
+            for key, found in self.item_asset_head_texts(catalog_id, keys, limit).items()
         }
 
     def search_asset_records(self: MetadataStore, query: AssetQuery) -> Page[str | Doc]:

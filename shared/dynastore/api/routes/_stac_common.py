@@ -138,7 +138,14 @@ def _item_collection(
     spliced = not any(p.startswith("assets.") for p in (*fields.include, *fields.exclude))
     rendered = stac.render_items(page.items, links, embed=embed, spliced=spliced)
     features = [apply_fields(item, fields) for item in rendered]
-    members = {"type": "FeatureCollection", "features": features}
+    return _feature_collection(request, replace(page, items=features), body, extra_links)
+
+
+def _feature_collection(
+    request: Request, page: Page[Any], body: dict[str, Any] | None, extra_links: list[dict[str, Any]]
+) -> GeoJSONResponse:
+    """The item collection of a page of rendered items."""
+    members = {"type": "FeatureCollection", "features": page.items}
     return GeoJSONResponse(_page_document(request, page, body, GEOJSON, members, extra_links))
 
 

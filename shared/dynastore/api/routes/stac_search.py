@@ -20,6 +20,7 @@ from dynastore.api.routes._stac_common import (
     GeoJSONResponse,
     _asset_collection,
     _empty,
+    _feature_collection,
     _item_collection,
     _links,
     _scope,
@@ -68,6 +69,10 @@ def _items(
     query, fields = parse_item_search(params, stac.settings, catalog_ids=_scope(catalog_id), json_body=json_body)
     count = parse_count(params, request.query_params)
     visible = _visible(request, principal, query)
+    if visible is not None and not fields:  # rendered from the stored texts where the store can
+        features = stac.search_item_features(visible, _links(request), count=count)
+        if features is not None:
+            return _feature_collection(request, features, body, _root_links(request, catalog_id))
     page = _empty(count) if visible is None else stac.search_items(visible, count=count)
     return _item_collection(request, page, fields, body, _root_links(request, catalog_id))
 

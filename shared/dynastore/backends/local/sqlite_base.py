@@ -34,6 +34,10 @@ BUSY_TIMEOUT_MS = 15_000
 # where 64 MiB each grew to gigabytes under sustained search load. Hot pages not in it come from
 # the OS page cache, which all connections share.
 CACHE_SIZE_KIB = 8 * 1024
+# Bytes of the database file read through a memory map: pages come straight from the OS page cache
+# (shared by every connection) instead of being copied into each connection's cache (a page of
+# 1,000 items by id reads 10-30 % faster). Virtual address space only; the WAL is read as before.
+MMAP_SIZE = 1 << 30
 # How many SQLite VM steps run between two checks of the search time budget (a check costs ~1 us;
 # 10,000 steps take ~0.1 ms).
 PROGRESS_STEPS = 10_000
@@ -132,6 +136,7 @@ class SqliteDatabase:
             conn.execute("PRAGMA foreign_keys = OFF")
             conn.execute("PRAGMA temp_store = MEMORY")
             conn.execute(f"PRAGMA cache_size = -{CACHE_SIZE_KIB}")
+            conn.execute(f"PRAGMA mmap_size = {MMAP_SIZE}")
         except sqlite3.Error as exc:
             raise Unavailable(f"cannot open the SQLite database {self.path}: {exc}") from exc
         conn.create_function("py_lower", 1, _py_lower, deterministic=True)

@@ -7,6 +7,8 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import orjson
+
 from dynastore.backends.local.sql_filters import json_path, split_filter
 from dynastore.backends.local.sqlite_base import SqliteDatabase, gc_paused
 from dynastore.backends.local.sqlite_common import (
@@ -36,7 +38,7 @@ from dynastore.domain.search import (
 )
 from dynastore.domain.search import item_time_bounds as _item_time_bounds
 from dynastore.errors import Invalid, NotFound
-from dynastore.ports import AssetWrite, Doc, ItemWrite
+from dynastore.ports import AssetWrite, Doc, ItemText, ItemWrite
 
 
 def geometry_bounds(value: Any) -> tuple[float, float, float, float] | None:
@@ -202,26 +204,20 @@ class CatalogRecords:
         with gc_paused():
             return [loads(row[0]) for row in rows]
 
-    def item_asset_head_texts(
+    def item_asset_members(
         self, catalog_id: str, keys: Sequence[tuple[str, str]], limit: int
-    ) -> dict[tuple[str, str], list[tuple[str, str | None, str]]]:
-        """``item_asset_heads``' statement reading the stored texts (``assets.record``, ``assets.doc``)
-        unparsed."""
-        heads: dict[tuple[str, str], list[tuple[str, str | None, str]]] = {}
+    ) -> dict[tuple[str, str], tuple[int, str | None]]:
+        """``domain.asset_members.asset_members_json`` in SQL: one row per item with its count and
+        members text (``_ITEM_MEMBERS_SQL``), no per-asset row or object in Python."""
+        out: dict[tuple[str, str], tuple[int, str | None]] = {}
         if not keys or limit < 1:
-            return heads
-        rows = self.db.query(
-            "SELECT a.collection_id, a.item_id, a.id, a.record, a.doc FROM json_each(?) AS k CROSS JOIN assets AS a "
-            "ON a.seq IN (SELECT b.seq FROM assets AS b WHERE b.catalog_id = ? "
-            "AND b.collection_id = json_extract(k.value, '$[0]') AND b.item_id = json_extract(k.value, '$[1]') "
-            "AND b.level = 'item' AND b.status = 'active' ORDER BY b.id LIMIT ?)",
-            (dumps([list(k) for k in dict.fromkeys(keys)]), catalog_id, limit),
-        )
-        for collection_id, item_id, asset_id, record, doc in rows:
-            heads.setdefault((collection_id, item_id), []).append((asset_id, record, doc))
-        for found in heads.values():
-            found.sort()  # a few per item; the statement gives them in rowid order
-        return heads
+            return out
+        rows = self.db.query(_ITEM_MEMBERS_SQL, (catalog_id, limit, dumps([list(k) for k in dict.fromkeys(keys)])))
+        for collection_id, item_id, text in rows:
+            if text is not None:  # None: no assets
+                count, bad, members = text.split(" ", 2)
+                out[(collection_id, item_id)] = int(count), None if bad != "0" else members
+        return out
 
     def list_items(
         self, catalog_id: str, collection_id: str, *, limit: int = 100, token: str | None = None
@@ -349,6 +345,10 @@ class CatalogRecords:
         check_limit(query.limit)
         if not query.catalog_ids:
             return Page(items=[])
+        if _ids_only(query):
+            page = self._items_by_ids(query)
+            if page is not None:
+                return page
         selection = self._item_selection(query)
         order = search_order(
             query.sortby,
@@ -359,10 +359,51 @@ class CatalogRecords:
         )
         return keyset_page(self.db, selection, kind="item-search", order=order, limit=query.limit, token=query.token)
 
+    def _items_by_ids(self, query: ItemQuery) -> Page[Doc] | None:
+        """A search by ``ids`` alone whose every match fits on the first page: one statement probing
+        (catalog_id, id) in the search's order, no keyset bookkeeping; None: more match (paged)."""
+        rows = self._rows_by_ids(query)
+        if rows is None:
+            return None
+        parse = orjson.loads
+        with gc_paused():
+            return Page(items=[parse(row[4]) for row in rows], next_token=None)
+
+    def search_item_texts(self, query: ItemQuery) -> list[ItemText] | None:
+        if not _ids_only(query) or not query.catalog_ids:
+            return None
+        check_limit(query.limit)
+        rows = self._rows_by_ids(
+            query, "ifnull(json_array_length(i.doc, '$.links') = 0 AND json_type(i.doc, '$.assets') IS NULL, 0)"
+        )
+        if rows is None:
+            return None
+        return [ItemText(c, col, i, rev, doc, bool(plain)) for c, col, i, rev, doc, plain in rows]
+
+    def _rows_by_ids(self, query: ItemQuery, *columns: str) -> list[Any] | None:
+        """``(catalog_id, collection_id, id, rev, doc, *columns)`` of the items of ``query`` (ids alone) in
+        the search's order, None when more than its limit match. Sorted here: SQLite would sort the
+        documents along (and text order is the same: UTF-8 bytes sort as code points)."""
+        rows = self.db.query(
+            f"SELECT i.catalog_id, i.collection_id, i.id, i.rev, i.doc{''.join(f', {c}' for c in columns)} "
+            f"FROM items AS i INDEXED BY items_catalog_id WHERE i.catalog_id IN ({marks(query.catalog_ids)}) "
+            "AND i.id IN (SELECT value FROM json_each(?)) LIMIT ?",
+            (*query.catalog_ids, dumps(list(query.ids)), query.limit + 1),
+        )
+        if len(rows) > query.limit:
+            return None
+        rows.sort(key=lambda row: (row[0], row[1], row[2]))
+        return rows
+
     def count_items(self, query: ItemQuery) -> int:
         if not query.catalog_ids:
             return 0
         return count_matching(self.db, self._item_selection(query))
+
+
+def _ids_only(query: ItemQuery) -> bool:
+    """Does ``query`` name ``ids`` and nothing else but its catalogs and limit (first page, default order)?"""
+    return bool(query.ids) and query == ItemQuery(catalog_ids=query.catalog_ids, ids=query.ids, limit=query.limit)
 
 
 def _item_sort_sql(name: str) -> str:
@@ -442,3 +483,20 @@ def _set_bounds(conn: sqlite3.Connection, seq: int | None, bounds: tuple[float, 
             "INSERT INTO item_bounds (seq, minx, maxx, miny, maxy) VALUES (?, ?, ?, ?, ?)",
             (seq, minx, maxx, miny, maxy),
         )
+
+
+# ``asset_members_json`` of each (collection, item) key of ``json_each(?3)``, over its first ``?2`` active
+# item-level assets in id order: "<count> <how many cannot be cut> <members>" (NULL: no assets).
+_ITEM_MEMBERS_SQL = (
+    "SELECT json_extract(k.value, '$[0]'), json_extract(k.value, '$[1]'), "
+    "(SELECT count(*) || ' ' || sum(h.bad) || ' ' || ifnull(group_concat(h.member, ','), '') FROM "
+    "(SELECT CASE WHEN b.record IS NOT NULL AND instr(b.search_text, '@') = 0 "
+    """AND substr(b.record, 1, 8 + length(b.id)) = '{"id":"' || b.id || '"' """
+    "AND substr(b.record, 9 + length(b.id), 1) IN (',', '}') THEN 0 ELSE 1 END AS bad, "
+    """'"' || b.id || '":{' || CASE substr(b.record, 9 + length(b.id), 1) """
+    "WHEN ',' THEN substr(b.record, 10 + length(b.id)) ELSE '}' END AS member "
+    "FROM assets AS b WHERE b.catalog_id = ?1 AND b.collection_id = json_extract(k.value, '$[0]') "
+    "AND b.item_id = json_extract(k.value, '$[1]') AND b.level = 'item' AND b.status = 'active' "
+    "ORDER BY b.id LIMIT ?2) AS h) "
+    "FROM json_each(?3) AS k"
+)

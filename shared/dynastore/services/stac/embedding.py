@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -14,7 +14,7 @@ from dynastore.domain.filters import And, Exists, Expr, In, Like, Not, Or
 from dynastore.domain.gc_pause import gc_paused
 from dynastore.domain.stac_version import STAC_VERSION
 from dynastore.domain.versions import parse_stamp, parse_versioned
-from dynastore.ports import Doc
+from dynastore.ports import Doc, ItemText
 from dynastore.services.stac.base import StacBase
 from dynastore.services.stac.rendering import (
     GEOJSON,
@@ -33,7 +33,9 @@ METADATA_EMBED_MAX = 100
 VERSIONED_EMBED_MAX = 100
 VERSION_SCAN_MAX = 1000
 VERSIONED_FILTER: Expr = Or((Exists("version"), Like("href", "%@%")))
-Rendered = tuple[str, Any]  # (key in the item's assets, the rendered asset: a dict or an orjson.Fragment)
+Rendered = tuple[str, Any]  # (key in the item's assets, the rendered asset)
+Embedded = list[Rendered] | str  # rendered pairs, or the members text of the item's ``assets`` object
+ItemKey = tuple[str, str, str]  # (catalog, collection, item)
 
 
 def asset_key(doc: Doc) -> str:
@@ -124,33 +126,55 @@ class EmbeddingMixin(StacBase):
     def render_items(self, docs: list[Doc], links: Links, *, embed: bool = True, spliced: bool = False) -> list[Doc]:
         """``render_item`` for a page of items, their embedded assets read in one batch per catalog.
 
-        ``spliced``: an embedded asset whose stored page record is its STAC Asset Object plus its id (no
-        time fields, not a version, no metadata role, no local file) comes as that JSON text
-        (``orjson.Fragment``), not parsed and rendered: the same document once serialized, for a page
-        nothing reshapes afterwards (the Fields extension does not look into fragments)."""
+        ``spliced``: an item whose embedded assets can all be cut from their stored page records (no
+        time fields, not a version, no metadata role, no local file: ``item_asset_members``) gets its
+        ``assets`` as one JSON text (``orjson.Fragment``), not parsed and rendered: the same document
+        once serialized, for a page nothing reshapes inside ``assets`` afterwards."""
         with gc_paused():
             if not embed:
                 return [self._render_item(d, links, None, self._asset_total(d)) for d in docs]
+            keys = [_item_key(d) for d in docs]
             if spliced:
-                texts = self._page_texts(docs, links)
-                return [
-                    self._render_item(d, links, *texts[d.get("catalog_id") or "", d.get("collection") or "", d["id"]])
-                    for d in docs
-                ]
-            heads = self._page_embeds(docs)
-            return [self.render_item(d, links, embeds=heads.get(_item_key(d))) for d in docs]
+                texts = self._page_texts(keys, links)
+                return [self._render_item(d, links, *texts[key]) for d, key in zip(docs, keys, strict=True)]
+            heads = self._page_embeds(keys)
+            return [self.render_item(d, links, embeds=heads.get(key)) for d, key in zip(docs, keys, strict=True)]
 
-    def _page_embeds(self, docs: list[Doc]) -> dict[tuple[str, str, str], tuple[list[Doc], int]]:
+    def render_item_texts(self, items: list[ItemText], links: Links) -> list[Any]:
+        """``render_items(..., spliced=True)`` of stored item texts: an item in the service's stored form
+        (``stored_item``: ``type``, ``stac_version``, ``stac_extensions`` first, ``catalog_id`` and
+        ``rev`` last, ``links`` empty, no inline assets) whose assets splice is rendered as text
+        (``orjson.Fragment``: its text with the managed links and the members spliced in, nothing
+        parsed); any other is parsed and rendered. The same bytes once serialized."""
+        with gc_paused():
+            keys = [(i.catalog_id, i.collection_id, i.item_id) for i in items]
+            texts = self._page_texts(keys, links)
+            scopes: dict[tuple[str, str], _Scope] = {}
+            out: list[Any] = []
+            for item, key in zip(items, keys, strict=True):
+                embedded, count = texts[key]
+                text = None
+                if isinstance(embedded, str):
+                    scope = scopes.get(key[:2]) or scopes.setdefault(key[:2], _scope(links, *key[:2]))
+                    text = _item_json(item, scope, embedded, count)
+                out.append(
+                    orjson.Fragment(text)
+                    if text is not None
+                    else self._render_item(orjson.loads(item.text), links, embedded, count)
+                )
+            return out
+
+    def _page_embeds(self, keys: list[ItemKey]) -> dict[ItemKey, tuple[list[Doc], int]]:
         """What each item of a page embeds and its asset total: one ``item_asset_heads`` read per
         catalog answers every item whose assets all fit in ``item_embed_max``; the others take
         ``embedded_assets``' own path."""
         embed_max = self.settings.item_embed_max
-        out: dict[tuple[str, str, str], tuple[list[Doc], int]] = {}
+        out: dict[ItemKey, tuple[list[Doc], int]] = {}
         if embed_max <= 0:
             return out
-        for catalog_id, keys in _by_catalog(docs).items():
-            heads = self.store.item_asset_heads(catalog_id, keys, embed_max + 1)
-            for col, item_id in keys:
+        for catalog_id, scoped in _by_catalog(keys).items():
+            heads = self.store.item_asset_heads(catalog_id, scoped, embed_max + 1)
+            for col, item_id in scoped:
                 found = heads.get((col, item_id), [])
                 if len(found) <= embed_max:
                     out[(catalog_id, col, item_id)] = (self._select(found, others_cap=embed_max), len(found))
@@ -158,27 +182,25 @@ class EmbeddingMixin(StacBase):
                     out[(catalog_id, col, item_id)] = self.embedded_assets(catalog_id, col, item_id, over_max=True)
         return out
 
-    def _page_texts(self, docs: list[Doc], links: Links) -> dict[tuple[str, str, str], tuple[list[Rendered], int]]:
-        """``_page_embeds`` from the stores' texts (``item_asset_head_texts``): each item's embedded
-        assets as ``(key, rendered asset)`` pairs, spliced where every one of its assets allows it; an
-        item over ``item_embed_max`` is left out (``embedded_assets`` reads it)."""
+    def _page_texts(self, keys: list[ItemKey], links: Links) -> dict[ItemKey, tuple[Embedded, int]]:
+        """``_page_embeds`` from the stores' texts: each item's embedded assets as one members text
+        (``item_asset_members``) where every one of its assets allows it and none may render otherwise
+        (``_RECORD_SIGNS``), else as ``(key, rendered asset)`` pairs of its documents."""
         embed_max = self.settings.item_embed_max
-        out: dict[tuple[str, str, str], tuple[list[Rendered], int]] = {}
-        for catalog_id, keys in _by_catalog(docs).items():
-            heads = self.store.item_asset_head_texts(catalog_id, keys, embed_max + 1) if embed_max > 0 else {}
-            for col, item_id in keys:
-                found = heads.get((col, item_id), [])
-                fits = embed_max > 0 and len(found) <= embed_max
-                pairs = _spliced(found) if fits else None
-                if pairs is not None:
-                    out[(catalog_id, col, item_id)] = pairs, len(found)
-                    continue
-                if fits:
-                    embedded = self._select([orjson.loads(d) for _, _, d in found], others_cap=embed_max)
-                    count = len(found)
-                else:
-                    embedded, count = self.embedded_assets(catalog_id, col, item_id, over_max=embed_max > 0)
-                out[(catalog_id, col, item_id)] = [(asset_key(a), render_asset(a, links)) for a in embedded], count
+        out: dict[ItemKey, tuple[Embedded, int]] = {}
+        if embed_max > 0:  # else only metadata and versions are embedded: ``embedded_assets`` picks them
+            for catalog_id, scoped in _by_catalog(keys).items():
+                members = self.store.item_asset_members(catalog_id, scoped, embed_max + 1)
+                for col, item_id in scoped:
+                    count, text = members.get((col, item_id), (0, ""))
+                    if text is not None and count <= embed_max and not _may_render_otherwise(text):
+                        out[(catalog_id, col, item_id)] = text, count
+        rest = [key for key in keys if key not in out]
+        if rest:
+            embeds = self._page_embeds(rest)
+            for key in rest:
+                embedded, count = embeds.get(key) or self.embedded_assets(*key)
+                out[key] = [(asset_key(a), embedded_asset(a, links)) for a in embedded], count
         return out
 
     def _asset_total(self, doc: Doc) -> int:
@@ -196,10 +218,11 @@ class EmbeddingMixin(StacBase):
         if not embed:
             return self._render_item(doc, links, None, self._asset_total(doc))
         embedded, count = embeds or self.embedded_assets(*_item_key(doc))
-        return self._render_item(doc, links, [(asset_key(a), render_asset(a, links)) for a in embedded], count)
+        return self._render_item(doc, links, [(asset_key(a), embedded_asset(a, links)) for a in embedded], count)
 
-    def _render_item(self, doc: Doc, links: Links, embedded: list[Rendered] | None, count: int) -> Doc:
-        """``render_item`` of rendered embedded assets (None: none embedded) and the item's asset total."""
+    def _render_item(self, doc: Doc, links: Links, embedded: Embedded | None, count: int) -> Doc:
+        """``render_item`` of rendered embedded assets (None: none embedded; a text: their members,
+        ``item_asset_members``) and the item's asset total."""
         catalog_id = doc.get("catalog_id") or ""
         col, item_id = doc.get("collection") or "", doc["id"]
         out: Doc = {k: v for k, v in doc.items() if k not in ITEM_PRIVATE}
@@ -207,67 +230,128 @@ class EmbeddingMixin(StacBase):
         out.setdefault("stac_extensions", [])
         assets: Doc = dict(doc.get("assets") or {})
         total = len(assets) + count
-        if embedded:
-            assets.update(embedded)
-        out["assets"] = assets
-        catalog_url = links.catalog(catalog_id)
-        collection_url = f"{catalog_url}/collections/{col}"
-        item_url = f"{collection_url}/items/{item_id}"
-        out["links"] = [  # link(...) spelled out: a page renders thousands
-            {"rel": "self", "href": item_url, "type": GEOJSON},
-            {"rel": "root", "href": catalog_url, "type": JSON},
-            {"rel": "parent", "href": collection_url, "type": JSON},
-            {"rel": "collection", "href": collection_url, "type": JSON},
-            {
-                "rel": "assets",
-                "href": f"{item_url}/assets",
-                "type": JSON,
-                "title": f"All {total} assets of this item (paginated)",
-                "count": total,
-            },
-        ]
+        if isinstance(embedded, str):  # the members as they would serialize: spliced, or merged with inline ones
+            out["assets"] = assets | orjson.loads(f"{{{embedded}}}") if assets else orjson.Fragment(f"{{{embedded}}}")
+        else:
+            if embedded:
+                assets.update(embedded)
+            out["assets"] = assets
+        out["links"] = _managed_links(links, catalog_id, col, item_id, total)
         if doc.get("links"):
             out["links"].extend(client_links(doc["links"]))
         return out
 
 
-def _item_key(doc: Doc) -> tuple[str, str, str]:
+def embedded_asset(doc: Doc, links: Links) -> Doc:
+    """An asset as its item embeds it: ``render_asset``, stating ``updated`` only when it differs from
+    ``created`` (the asset changed after it was written), as asset records do (``domain.asset_record``)."""
+    out = render_asset(doc, links)
+    if "updated" in out and out["updated"] == out.get("created"):
+        del out["updated"]
+    return out
+
+
+def _managed_links(links: Links, catalog_id: str, col: str, item_id: str, total: int) -> list[Doc]:
+    """An item's managed links: self, root, parent, collection, and assets (all ``total`` of them)."""
+    catalog_url = links.catalog(catalog_id)
+    collection_url = f"{catalog_url}/collections/{col}"
+    item_url = f"{collection_url}/items/{item_id}"
+    return [  # link(...) spelled out: a page renders thousands
+        {"rel": "self", "href": item_url, "type": GEOJSON},
+        {"rel": "root", "href": catalog_url, "type": JSON},
+        {"rel": "parent", "href": collection_url, "type": JSON},
+        {"rel": "collection", "href": collection_url, "type": JSON},
+        {
+            "rel": "assets",
+            "href": f"{item_url}/assets",
+            "type": JSON,
+            "title": f"All {total} assets of this item (paginated)",
+            "count": total,
+        },
+    ]
+
+
+_STORED_HEAD = f'{{"type":"Feature","stac_version":"{STAC_VERSION}","stac_extensions":'
+_EMPTY_LINKS = '"links":[]'
+
+
+class _Scope(NamedTuple):
+    """What the texts of a collection's items share: the start of their stored tail (``catalog_id``,
+    then ``rev``) and their catalog's and collection's URLs as JSON string characters."""
+
+    tail: str
+    catalog_url: str
+    collection_url: str
+
+
+def _scope(links: Links, catalog_id: str, collection_id: str) -> _Scope:
+    catalog_url = _json_chars(links.catalog(catalog_id))
+    return _Scope(
+        f',"catalog_id":{orjson.dumps(catalog_id).decode()},"rev":',
+        catalog_url,
+        f"{catalog_url}/collections/{_json_chars(collection_id)}",
+    )
+
+
+def _item_json(item: ItemText, scope: _Scope, members: str, count: int) -> str | None:
+    """``_render_item`` of an item's stored text and its members text, serialized, done on the text:
+    ``stac_version`` and ``stac_extensions`` already as rendered (the head), ``catalog_id`` and ``rev``
+    the last members (cut off), top-level ``links`` empty (the one ``"links":[]`` of the text: the
+    managed links go there) and no ``assets`` (appended last, as ``_render_item`` adds it); None when
+    the text is not in that form."""
+    text = item.text
+    tail = f"{scope.tail}{item.rev}}}"
+    if not (item.plain and text.startswith(_STORED_HEAD) and text.endswith(tail) and text.count(_EMPTY_LINKS) == 1):
+        return None
+    body = text[: -len(tail)].replace(_EMPTY_LINKS, _managed_links_json(scope, item.item_id, count), 1)
+    return f'{body},"assets":{{{members}}}}}'
+
+
+def _managed_links_json(scope: _Scope, item_id: str, total: int) -> str:
+    """``"links":`` and the JSON of ``_managed_links`` (what orjson writes: strings escaped, no spaces),
+    written out: a page writes thousands."""
+    catalog_url, collection_url = scope.catalog_url, scope.collection_url
+    item_url = f"{collection_url}/items/{_json_chars(item_id)}"
+    return (
+        f'"links":[{{"rel":"self","href":"{item_url}","type":"{GEOJSON}"}},'
+        f'{{"rel":"root","href":"{catalog_url}","type":"{JSON}"}},'
+        f'{{"rel":"parent","href":"{collection_url}","type":"{JSON}"}},'
+        f'{{"rel":"collection","href":"{collection_url}","type":"{JSON}"}},'
+        f'{{"rel":"assets","href":"{item_url}/assets","type":"{JSON}",'
+        f'"title":"All {total} assets of this item (paginated)","count":{total}}}]'
+    )
+
+
+def _json_chars(text: str) -> str:
+    """``text`` as the characters of a JSON string (escaped as orjson escapes it, no quotes)."""
+    return orjson.dumps(text).decode()[1:-1]
+
+
+def _item_key(doc: Doc) -> ItemKey:
     return doc.get("catalog_id") or "", doc.get("collection") or "", doc["id"]
 
 
-def _by_catalog(docs: list[Doc]) -> dict[str, list[tuple[str, str]]]:
+def _by_catalog(keys: list[ItemKey]) -> dict[str, list[tuple[str, str]]]:
     """The (collection, item) keys of a page's items, by catalog."""
     by_catalog: dict[str, list[tuple[str, str]]] = {}
-    for doc in docs:
-        catalog_id, col, item_id = _item_key(doc)
+    for catalog_id, col, item_id in keys:
         by_catalog.setdefault(catalog_id, []).append((col, item_id))
     return by_catalog
 
 
-# Texts in a stored record or document that may make an asset render otherwise than its record says:
-# time fields (the record moves them under ``properties``), a version (its key and place in the item
-# are chosen by series), a metadata role (embedded first), ``@`` (a versioned file name, in the href or
-# the storage key). A false alarm only costs the item the rendering of its documents.
+# Texts in an item's members text that may make an asset render otherwise than its record says: time
+# fields (the record moves them under ``properties``), a version (its key and place in the item are
+# chosen by series), a metadata role (embedded first); ``@`` (a versioned file name) the store checks
+# (``asset_members_json``). A false alarm only costs the item the rendering of its documents.
 _RECORD_SIGNS = ('"properties":', '"version":', '"thumbnail"', '"overview"', '"metadata"')
 
 
-def _spliced(found: list[tuple[str, str | None, str]]) -> list[Rendered] | None:
-    """An item's embedded assets as ``(asset id, its STAC Asset Object as JSON text)``, cut from the
-    stored records (``{"id":"<id>",...}``: the Asset Object is the rest); None when one asset's record is
-    missing or may not render like that (``_select`` and ``render_asset`` decide those)."""
-    records: list[str] = []
-    for _, record, doc in found:
-        if record is None or "@" in doc:
-            return None
-        records.append(record)
-    text = "\n".join(records)
-    for sign in _RECORD_SIGNS:
-        if sign in text:
-            return None
-    pairs: list[Rendered] = []
-    for (asset_id, _, _), record in zip(found, records, strict=True):
-        end = 7 + len(asset_id)  # record[:end] is '{"id":"<id>' (ids need no JSON escapes)
-        if not (record.startswith(asset_id, 7) and record[end] == '"'):
-            return None
-        pairs.append((asset_id, orjson.Fragment("{" + record[end + 2 :] if record[end + 1] == "," else "{}")))
-    return pairs
+def _may_render_otherwise(text: str) -> bool:
+    """Does an item's members text hold one of ``_RECORD_SIGNS``? (Spelled out: 1,000 items a page.)"""
+    return (
+        '"properties":' in text
+        or '"version":' in text
+        or '"thumbnail"' in text
+        or '"overview"' in text
+        or '"metadata"' in text
+    )

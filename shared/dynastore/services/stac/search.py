@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import orjson
 
@@ -23,6 +24,18 @@ class SearchMixin(ItemsMixin):
         resolved = replace(query, catalog_ids=self.catalogs.resolve_ids(query.catalog_ids))
         search = self._items_by_key if _keyed(resolved) else self.store.search_items
         return counted_page(resolved, search, self.store.count_items, count)
+
+    def search_item_features(self, query: ItemQuery, links: Links, *, count: bool = False) -> Page[Any] | None:
+        """``search_items`` with its items rendered (``render_items(..., spliced=True)``), straight from
+        the stored texts where the store answers the query so (``search_item_texts``: the local store, a
+        search by ``ids`` alone); None: search and render the usual way."""
+        if not query.ids or query.token is not None or query.sortby:
+            return None
+        resolved = replace(query, catalog_ids=self.catalogs.resolve_ids(query.catalog_ids))
+        texts = self.store.search_item_texts(resolved) if resolved.catalog_ids else None
+        if texts is None:
+            return None
+        return Page(items=self.render_item_texts(texts, links), next_token=None, matched=len(texts) if count else None)
 
     def _items_by_key(self, query: ItemQuery) -> Page[Doc]:
         """``ids`` with ``collections``, all on one page: one batched read of every (collection, id) key
