@@ -70,8 +70,9 @@ def load(data_dir: Path, paths: dict[str, Path], workers: str) -> tuple[float, f
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     for name, collection in (("items", datagen.COLLECTION), ("big", datagen.BIG_COLLECTION)):
-        subprocess.run([sys.executable, "-m", "dynastore.cli", "load", str(paths[name]), "--catalog", CATALOG, "--collection", collection,
-                        "--quiet", *extra], check=True, env=env(data_dir), stdout=subprocess.DEVNULL)
+        command = [sys.executable, "-m", "dynastore.cli", "load", str(paths[name]),
+                   "--catalog", CATALOG, "--collection", collection, "--quiet", *extra]
+        subprocess.run(command, check=True, env=env(data_dir), stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -130,7 +131,8 @@ def main() -> int:
                 shutil.rmtree(data_dir)
                 total = args.items + 1
                 print(f"run {run} --workers {workers:>7}: {wall:6.2f} s wall, {cpu:6.2f} s CPU, "
-                      f"{total / wall:7,.0f} items/s; stored {check[0]:,} items, {check[1]:,} assets, digest {check[2]}")
+                      f"{total / wall:7,.0f} items/s; stored {check[0]:,} items, {check[1]:,} assets, "
+                      f"digest {check[2]}", flush=True)
         same = len(set(seen.values())) == 1
         print("every run stored the same records" if same else f"RUNS DIFFER: {seen}")
     finally:

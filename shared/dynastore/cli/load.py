@@ -15,7 +15,7 @@ from typing import Any
 
 from dynastore.cli.common import settings_from
 from dynastore.cli.indexing import _services
-from dynastore.cli.load_pool import Outcome, load_pooled, load_serial
+from dynastore.cli.load_pool import CtrlC, Interrupted, Outcome, load_pooled, load_serial
 from dynastore.errors import DynastoreError
 from dynastore.services.stac.bulk_load import NDJSON_SUFFIXES, file_chunks
 from dynastore.services.stac.items import MAX_BULK_ITEMS
@@ -57,23 +57,25 @@ def run_load(args: argparse.Namespace) -> int:
     outcomes: list[Outcome] = []
     started = time.perf_counter()
     try:
-        chunks = file_chunks(path, args.batch_size)
-        services = _services(args)
-        try:
-            services.stac.get_collection_doc(args.catalog, args.collection)
-            if workers == 1:
+        with CtrlC() as stop:
+            chunks = file_chunks(path, args.batch_size)
+            services = _services(args)
+            try:
+                services.stac.get_collection_doc(args.catalog, args.collection)
+                if workers == 1:
+                    with _progress(args, total) as advance:
+                        load_serial(services, args, chunks, lines, _recorder(outcomes, advance), stop)
+            finally:
+                services.close()  # before forking: the workers open their own connections
+            if workers > 1:
                 with _progress(args, total) as advance:
-                    load_serial(services, args, chunks, lines, _recorder(outcomes, advance))
-        finally:
-            services.close()  # before forking: the workers open their own connections
-        if workers > 1:
-            with _progress(args, total) as advance:
-                load_pooled(args, chunks, lines, workers, _recorder(outcomes, advance))
+                    load_pooled(args, chunks, lines, workers, _recorder(outcomes, advance), stop)
     except DynastoreError as exc:
         print(f"dynastore load: {exc.detail}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"dynastore load: interrupted; {_written(outcomes, lines)}; "
+    except Interrupted as exc:
+        unsure = f"; {_spans(exc.unsure, lines)} were being written (each batch all or nothing)" if exc.unsure else ""
+        print(f"dynastore load: interrupted; {_written(outcomes, lines)}{unsure}; "
               "run the command again to load the rest", file=sys.stderr)
         return 130
     failed = sorted((o for o in outcomes if o.error is not None), key=lambda o: o.first)
@@ -120,18 +122,26 @@ def _span(first: int, last: int, lines: bool) -> str:
     return f"features[{first}]" if first == last else f"features[{first}..{last}]"
 
 
-def _written(outcomes: list[Outcome], lines: bool) -> str:
-    """Which batches are written, as merged record ranges: ``written: lines 1-2000, 3001-4000 (3,000 items)``."""
-    ranges: list[list[int]] = []
-    for outcome in sorted((o for o in outcomes if o.error is None), key=lambda o: o.first):
-        if ranges and ranges[-1][1] + 1 == outcome.first:
-            ranges[-1][1] = outcome.last
+def _spans(ranges: list[tuple[int, int]], lines: bool) -> str:
+    """Record ranges, the adjacent ones merged: ``lines 1-2000, 3001-4000``."""
+    merged: list[list[int]] = []
+    for first, last in sorted(ranges):
+        if merged and merged[-1][1] + 1 == first:
+            merged[-1][1] = last
         else:
-            ranges.append([outcome.first, outcome.last])
-    if not ranges:
+            merged.append([first, last])
+    spans = [_span(a, b, lines) for a, b in merged]
+    if lines:
+        spans = [spans[0], *(s.split(" ", 1)[1] for s in spans[1:])]
+    return ", ".join(spans)
+
+
+def _written(outcomes: list[Outcome], lines: bool) -> str:
+    """Which batches are written: ``written: lines 1-2000, 3001-4000 (3,000 items), nothing else``."""
+    done = [(o.first, o.last) for o in outcomes if o.error is None]
+    if not done:
         return "nothing is written"
-    spans = ", ".join(_span(a, b, lines) for a, b in ranges)
-    return f"written: {spans} ({sum(o.loaded for o in outcomes):,} items), nothing else"
+    return f"written: {_spans(done, lines)} ({sum(o.loaded for o in outcomes):,} items), nothing else"
 
 
 def _count_lines(path: Path) -> int:

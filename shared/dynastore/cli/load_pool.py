@@ -11,6 +11,7 @@ import argparse
 import multiprocessing
 import queue
 import signal
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from multiprocessing.util import Finalize
@@ -64,52 +65,96 @@ def load_chunk(services: Services, args: argparse.Namespace, first: int, chunk: 
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def load_serial(services: Services, args: argparse.Namespace, chunks: Chunks, lines: bool, done: Done) -> None:
+class Interrupted(Exception):
+    """Ctrl-C: the load stopped. ``unsure``: the ``(first, last)`` records of batches that were being
+    written when it stopped (each is written whole or not at all; a re-run settles it)."""
+
+    def __init__(self, unsure: list[tuple[int, int]]) -> None:
+        super().__init__("interrupted")
+        self.unsure = unsure
+
+
+class CtrlC:
+    """While entered, the first Ctrl-C only sets ``requested`` (the load sends no more batches and
+    finishes those being written, so what it reports is exact); the second raises KeyboardInterrupt."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __enter__(self) -> CtrlC:
+        self._previous = signal.signal(signal.SIGINT, self._first)
+        return self
+
+    def _first(self, *_: object) -> None:
+        self.requested = True
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        print("\ndynastore load: stopping after the batches being written (Ctrl-C again: at once)", file=sys.stderr)
+
+    def __exit__(self, *exc: object) -> None:
+        signal.signal(signal.SIGINT, self._previous)
+
+
+def load_serial(services: Services, args: argparse.Namespace, chunks: Chunks, lines: bool, done: Done,
+                stop: CtrlC) -> None:
     """The batches one after the other, in this process; stops at the first failing one."""
     for first, chunk in chunks:
-        outcome = load_chunk(services, args, first, chunk, lines)
+        if stop.requested:
+            raise Interrupted([])
+        try:
+            outcome = load_chunk(services, args, first, chunk, lines)
+        except BaseException:
+            if stop.requested:  # the second Ctrl-C, inside the write (sqlite3 turns it into its own error)
+                raise Interrupted([(first, first + len(chunk) - 1)]) from None
+            raise
         done(outcome)
         if outcome.error is not None:
             return
+    if stop.requested:
+        raise Interrupted([])
 
 
-def load_pooled(args: argparse.Namespace, chunks: Chunks, lines: bool, workers: int, done: Done) -> None:
+def load_pooled(args: argparse.Namespace, chunks: Chunks, lines: bool, workers: int, done: Done,
+                stop: CtrlC) -> None:
     """The batches on ``workers`` forked processes, at most two per worker in flight (the file is read
-    as they go). After a failing batch nothing more is sent; the batches in flight finish (each
-    reported). On any exception here (Ctrl-C included) the workers are terminated: a batch being
-    written then is rolled back by SQLite, so every batch reported as written is, and no other."""
+    as they go). After a failing batch, or Ctrl-C, nothing more is sent and the batches in flight
+    finish (each reported). A second Ctrl-C terminates the workers at once (a batch being written is
+    rolled back by SQLite, or was committed just before: ``unsure``)."""
     results: queue.Queue[Outcome | BaseException] = queue.Queue()
     # fork: the workers start at once with everything imported; the caller opens no connection
     # and starts no thread before this (the progress bar starts after).
     pool = multiprocessing.get_context("fork").Pool(workers, initializer=_start_worker, initargs=(args,))
-    in_flight = 0
+    in_flight: dict[int, int] = {}  # first record -> last record of each batch sent and not reported
     failed = False
 
     def collect() -> None:
-        nonlocal in_flight, failed
+        nonlocal failed
         got = results.get()
-        in_flight -= 1
         if isinstance(got, BaseException):
             raise got
+        del in_flight[got.first]
         failed = failed or got.error is not None
         done(got)
 
     try:
         for first, chunk in chunks:
-            while in_flight >= 2 * workers:
+            while len(in_flight) >= 2 * workers:
                 collect()
-            if failed:
+            if failed or stop.requested:
                 break
+            in_flight[first] = first + len(chunk) - 1
             pool.apply_async(
                 _load_in_worker, (first, chunk, lines), callback=results.put, error_callback=results.put
             )
-            in_flight += 1
         while in_flight:
             collect()
         pool.close()
         pool.join()
+    except KeyboardInterrupt:
+        raise Interrupted(sorted(in_flight.items())) from None
     finally:
         pool.terminate()
+    if stop.requested:
+        raise Interrupted([])
 
 
 _worker: tuple[Services, argparse.Namespace] | None = None
