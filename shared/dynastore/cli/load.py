@@ -94,8 +94,8 @@ def run_load(args: argparse.Namespace) -> int:
 
 
 def _workers(args: argparse.Namespace, total: int | None) -> int:
-    """The worker processes: 1 on gcp/aws (their clients are made per process, and their writes
-    wait on the network, not on a local lock), and for a file of one batch."""
+    """The worker processes: 1 on gcp/aws (their batched commits wait on the network, not on a
+    local lock, and their SDK clients are not fork-safe), and for a file of one batch."""
     if settings_from(args).backend != "local":
         if args.workers not in (None, 1):
             print("dynastore load: --workers applies to the local backend; loading in one process", file=sys.stderr)
