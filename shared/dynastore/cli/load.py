@@ -1,22 +1,27 @@
 """``dynastore load``: bulk-load STAC items from an NDJSON file (or a FeatureCollection JSON file)
 into a collection, in batches through the STAC service (not HTTP). Each batch is one all-or-nothing
 upsert, so a re-run after a failure or an interruption loads the rest and leaves the loaded items
-as they were sent (idempotent)."""
+as they were sent (idempotent). On the local backend ``--workers N`` processes run the batches side
+by side (``load_pool``); the gcp and aws backends load in this process."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from dynastore.cli.common import settings_from
 from dynastore.cli.indexing import _services
+from dynastore.cli.load_pool import CtrlC, Interrupted, Outcome, load_pooled, load_serial
 from dynastore.errors import DynastoreError
-from dynastore.services.stac.bulk_load import NDJSON_SUFFIXES, file_batches
+from dynastore.services.stac.bulk_load import NDJSON_SUFFIXES, file_chunks
 from dynastore.services.stac.items import MAX_BULK_ITEMS
 
 DEFAULT_BATCH = 1000
+MAX_DEFAULT_WORKERS = 4  # past that the single SQLite writer is the bottleneck
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -27,6 +32,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     load.add_argument("--collection", required=True, help="collection id (it must exist)")
     load.add_argument("--batch-size", type=int, default=DEFAULT_BATCH,
                       help=f"items per atomic write (default {DEFAULT_BATCH}, at most {MAX_BULK_ITEMS})")
+    load.add_argument("--workers", type=int, default=None,
+                      help="local backend: processes loading batches side by side (default: the CPU count, "
+                      f"at most {MAX_DEFAULT_WORKERS}; 1 = in this process); gcp and aws: always 1")
     load.add_argument("--data-dir", default=None, help="local backend: blobs and SQLite (default ./.dynastore)")
     load.add_argument("--quiet", action="store_true", help="no progress bar")
     load.set_defaults(run=run_load)
@@ -40,28 +48,100 @@ def run_load(args: argparse.Namespace) -> int:
     if not 1 <= args.batch_size <= MAX_BULK_ITEMS:
         print(f"dynastore load: --batch-size is between 1 and {MAX_BULK_ITEMS}", file=sys.stderr)
         return 2
+    if args.workers is not None and args.workers < 1:
+        print("dynastore load: --workers is at least 1", file=sys.stderr)
+        return 2
     lines = path.suffix.lower() in NDJSON_SUFFIXES
     total = _count_lines(path) if lines else None
-    services = _services(args)
-    loaded = 0
+    workers = _workers(args, total)
+    outcomes: list[Outcome] = []
     started = time.perf_counter()
     try:
-        with _progress(args, total) as advance:
-            for first, batch in file_batches(path, args.batch_size):
-                services.stac.create_items(
-                    args.catalog, args.collection, batch, actor="cli", upsert=True, lines=lines, first=first
-                )
-                loaded += len(batch)
-                advance(len(batch))
+        with CtrlC() as stop:
+            chunks = file_chunks(path, args.batch_size)
+            services = _services(args)
+            try:
+                services.stac.get_collection_doc(args.catalog, args.collection)
+                if workers == 1:
+                    with _progress(args, total) as advance:
+                        load_serial(services, args, chunks, lines, _recorder(outcomes, advance), stop)
+            finally:
+                services.close()  # before forking: the workers open their own connections
+            if workers > 1:
+                with _progress(args, total) as advance:
+                    load_pooled(args, chunks, lines, workers, _recorder(outcomes, advance), stop)
     except DynastoreError as exc:
-        print(f"dynastore load: {exc.detail} (the {loaded:,} items before this batch are loaded; "
-              "fix the file and run the command again)", file=sys.stderr)
+        print(f"dynastore load: {exc.detail}", file=sys.stderr)
         return 1
-    finally:
-        services.close()
+    except Interrupted as exc:
+        unsure = f"; {_spans(exc.unsure, lines)} were being written (each batch all or nothing)" if exc.unsure else ""
+        print(f"dynastore load: interrupted; {_written(outcomes, lines)}{unsure}; "
+              "run the command again to load the rest", file=sys.stderr)
+        return 130
+    failed = sorted((o for o in outcomes if o.error is not None), key=lambda o: o.first)
+    if failed:
+        for outcome in failed:
+            print(f"dynastore load: {_span(outcome.first, outcome.last, lines)} not loaded: {outcome.error}",
+                  file=sys.stderr)
+        print(f"dynastore load: {_written(outcomes, lines)}; fix the file and run the command again "
+              "(it upserts: the written items are rewritten as they are)", file=sys.stderr)
+        return 1
+    loaded = sum(o.loaded for o in outcomes)
     elapsed = time.perf_counter() - started
-    print(f"loaded {loaded:,} items in {elapsed:.1f} s ({loaded / max(elapsed, 1e-9):,.0f} items/s)")
+    on = f", {workers} workers" if workers > 1 else ""
+    print(f"loaded {loaded:,} items in {elapsed:.1f} s ({loaded / max(elapsed, 1e-9):,.0f} items/s{on})")
     return 0
+
+
+def _workers(args: argparse.Namespace, total: int | None) -> int:
+    """The worker processes: 1 on gcp/aws (their batched commits wait on the network, not on a
+    local lock, and their SDK clients are not fork-safe), and for a file of one batch."""
+    if settings_from(args).backend != "local":
+        if args.workers not in (None, 1):
+            print("dynastore load: --workers applies to the local backend; loading in one process", file=sys.stderr)
+        return 1
+    if total is not None and total <= args.batch_size:
+        return 1
+    if args.workers is not None:
+        return int(args.workers)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(cpus, MAX_DEFAULT_WORKERS))
+
+
+def _recorder(outcomes: list[Outcome], advance: Any) -> Any:
+    def done(outcome: Outcome) -> None:
+        outcomes.append(outcome)
+        advance(outcome.loaded)
+
+    return done
+
+
+def _span(first: int, last: int, lines: bool) -> str:
+    if lines:
+        return f"line {first}" if first == last else f"lines {first}-{last}"
+    return f"features[{first}]" if first == last else f"features[{first}..{last}]"
+
+
+def _spans(ranges: list[tuple[int, int]], lines: bool) -> str:
+    """Record ranges, the adjacent ones merged: ``lines 1-2000, 3001-4000``."""
+    merged: list[list[int]] = []
+    for first, last in sorted(ranges):
+        if merged and merged[-1][1] + 1 == first:
+            merged[-1][1] = last
+        else:
+            merged.append([first, last])
+    spans = [_span(a, b, lines) for a, b in merged]
+    if lines:
+        spans = [spans[0], *(s.split(" ", 1)[1] for s in spans[1:])]
+    return ", ".join(spans)
+
+
+def _written(outcomes: list[Outcome], lines: bool) -> str:
+    """Which batches are written: ``written: lines 1-2000, 3001-4000 (3,000 items), nothing else``."""
+    done = [(o.first, o.last) for o in outcomes if o.error is None]
+    if not done:
+        return "nothing is written"
+    return f"written: {_spans(done, lines)} ({sum(o.loaded for o in outcomes):,} items), nothing else"
 
 
 def _count_lines(path: Path) -> int:

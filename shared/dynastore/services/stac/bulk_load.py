@@ -80,6 +80,14 @@ def file_batches(path: Path, size: int) -> Iterator[tuple[int, list[Any]]]:
     """``(number of the first record, items)`` batches of ``size`` items from a file: NDJSON
     (``.ndjson``, ``.jsonl``, ``.geojsonl``: one item per line, streamed; numbers are 1-based lines),
     else one FeatureCollection JSON document, read whole (numbers are 0-based ``features`` indexes)."""
+    lines = path.suffix.lower() in NDJSON_SUFFIXES
+    for first, chunk in file_chunks(path, size):
+        yield first, parse_chunk(chunk, first, lines=lines)
+
+
+def file_chunks(path: Path, size: int) -> Iterator[tuple[int, list[Any]]]:
+    """``file_batches`` with NDJSON lines left unparsed (``bytes``; ``parse_chunk`` reads them), so
+    that a reader can hand them to the process that validates them."""
     if path.suffix.lower() not in NDJSON_SUFFIXES:
         try:
             doc = orjson.loads(path.read_bytes())
@@ -99,7 +107,12 @@ def file_batches(path: Path, size: int) -> Iterator[tuple[int, list[Any]]]:
                 first = number
             batch.append(line)
             if len(batch) >= size:
-                yield first, parse_ndjson(batch, first)
+                yield first, batch
                 batch = []
         if batch:
-            yield first, parse_ndjson(batch, first)
+            yield first, batch
+
+
+def parse_chunk(chunk: list[Any], first: int, *, lines: bool) -> list[Any]:
+    """The items of a ``file_chunks`` chunk: NDJSON lines parsed (``Invalid`` naming each bad line)."""
+    return parse_ndjson(chunk, first) if lines else chunk
