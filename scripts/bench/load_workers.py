@@ -1,11 +1,11 @@
-"""``dynastore load`` with ``--workers 1`` against the default worker count (issue 14), on the data
+"""``dynastore load`` with ``--workers 1`` against ``--workers auto`` (issue 14), on the data
 ``vs_pgstac.py`` loads: ``datagen`` NDJSON written once (20,000 items x 5 assets, one item with
 10,000 assets), each run on a fresh local data dir with the catalog and both collections, runs
 interleaved. Prints wall and CPU seconds (the CLI and its workers) per run, and checks that every
 run stored the same items and assets (counts, and a digest of all records without their times).
 
     .venv/bin/python scripts/bench/load_workers.py [--items 20000] [--big-assets 10000] [--repeat 3]
-                                                   [--workers 1,default]
+                                                   [--workers 1,auto]
 
 A report, not a test: it never fails on the figures (the peer's ``pypgstac load``: 1.90 s here).
 """
@@ -66,7 +66,7 @@ def prepare(data_dir: Path) -> None:
 
 def load(data_dir: Path, paths: dict[str, Path], workers: str) -> tuple[float, float]:
     """Wall and CPU seconds of the two ``dynastore load`` runs (items, then the big item)."""
-    extra = [] if workers == "default" else ["--workers", workers]
+    extra = ["--workers", workers]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     for name, collection in (("items", datagen.COLLECTION), ("big", datagen.BIG_COLLECTION)):
@@ -114,7 +114,7 @@ def main() -> int:
     parser.add_argument("--items", type=int, default=20_000)
     parser.add_argument("--big-assets", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--workers", default="1,default", help="comma-separated --workers values (default: 1,default)")
+    parser.add_argument("--workers", default="1,auto", help="comma-separated --workers values (default: 1,auto)")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="dynastore-load-workers-"))

@@ -210,10 +210,10 @@ class Ours:
         files = [(paths["items"], datagen.COLLECTION), (paths["big"], datagen.BIG_COLLECTION)]
         started = time.perf_counter()
         if cli:
-            self.load_method = "dynastore load (CLI)"
+            self.load_method = "dynastore load --workers auto (CLI)"
             for path, collection in files:
                 subprocess.run(
-                    [*cli, str(path), "--catalog", CATALOG, "--collection", collection],
+                    [*cli, str(path), "--catalog", CATALOG, "--collection", collection, "--workers", "auto"],
                     check=True,
                     env=our_env(self.data_dir),
                     stdout=subprocess.DEVNULL,

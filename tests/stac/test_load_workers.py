@@ -91,3 +91,22 @@ def test_load_with_workers_reports_exactly_which_batches_are_written(
     lines = [n for a, b in re.findall(r"(\d+)-(\d+)", written.group(1)) for n in range(int(a), int(b) + 1)]
     assert sorted(f"w{n - 1:03d}" for n in lines) == stored
     assert int(written.group(2).replace(",", "")) == len(stored)
+
+
+def test_by_default_the_last_line_of_a_repeated_id_wins(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN a file of 40 items (4 batches of 10) whose last line repeats the first item with a new title
+    data_dir = tmp_path / "data"
+    _collection_in(data_dir)
+    scenes = _scenes(39)
+    scenes.append({**scenes[0], "properties": {**scenes[0]["properties"], "title": "the last line"}})
+    path = tmp_path / "items.ndjson"
+    path.write_bytes(b"".join(orjson.dumps(i) + b"\n" for i in scenes))
+    # WHEN it is loaded without --workers
+    assert _load(path, data_dir, "--batch-size", "10") == 0
+    # THEN it ran in one process, and the stored item is the one of the file's last line
+    assert "workers" not in capsys.readouterr().out
+    services = bootstrap(Settings(data_dir=data_dir, backend="local", watch_bucket=False))
+    try:
+        assert services.adapters.store.get_item("cli", "s2", "w000")["properties"]["title"] == "the last line"
+    finally:
+        services.close()

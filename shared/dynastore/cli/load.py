@@ -21,7 +21,7 @@ from dynastore.services.stac.bulk_load import NDJSON_SUFFIXES, file_chunks
 from dynastore.services.stac.items import MAX_BULK_ITEMS
 
 DEFAULT_BATCH = 1000
-MAX_DEFAULT_WORKERS = 4  # past that the single SQLite writer is the bottleneck
+MAX_AUTO_WORKERS = 4  # past that the single SQLite writer is the bottleneck
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -32,9 +32,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     load.add_argument("--collection", required=True, help="collection id (it must exist)")
     load.add_argument("--batch-size", type=int, default=DEFAULT_BATCH,
                       help=f"items per atomic write (default {DEFAULT_BATCH}, at most {MAX_BULK_ITEMS})")
-    load.add_argument("--workers", type=int, default=None,
-                      help="local backend: processes loading batches side by side (default: the CPU count, "
-                      f"at most {MAX_DEFAULT_WORKERS}; 1 = in this process); gcp and aws: always 1")
+    load.add_argument("--workers", type=_worker_count, default=1,
+                      help="local backend: processes loading batches side by side (default 1: in this process, "
+                      f"the last line of a repeated id wins; auto: the CPU count, at most {MAX_AUTO_WORKERS}); "
+                      "gcp and aws: always 1")
     load.add_argument("--data-dir", default=None, help="local backend: blobs and SQLite (default ./.dynastore)")
     load.add_argument("--quiet", action="store_true", help="no progress bar")
     load.set_defaults(run=run_load)
@@ -48,8 +49,8 @@ def run_load(args: argparse.Namespace) -> int:
     if not 1 <= args.batch_size <= MAX_BULK_ITEMS:
         print(f"dynastore load: --batch-size is between 1 and {MAX_BULK_ITEMS}", file=sys.stderr)
         return 2
-    if args.workers is not None and args.workers < 1:
-        print("dynastore load: --workers is at least 1", file=sys.stderr)
+    if args.workers < 1:
+        print("dynastore load: --workers is at least 1 (or auto)", file=sys.stderr)
         return 2
     lines = path.suffix.lower() in NDJSON_SUFFIXES
     total = _count_lines(path) if lines else None
@@ -97,15 +98,26 @@ def _workers(args: argparse.Namespace, total: int | None) -> int:
     """The worker processes: 1 on gcp/aws (their batched commits wait on the network, not on a
     local lock, and their SDK clients are not fork-safe), and for a file of one batch."""
     if settings_from(args).backend != "local":
-        if args.workers not in (None, 1):
+        if args.workers != 1:
             print("dynastore load: --workers applies to the local backend; loading in one process", file=sys.stderr)
         return 1
     if total is not None and total <= args.batch_size:
         return 1
-    if args.workers is not None:
-        return int(args.workers)
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(cpus, MAX_DEFAULT_WORKERS))
+    return int(args.workers)
+
+
+def _worker_count(value: str) -> int:
+    """``--workers``: a number, or ``auto`` for the CPU count (at most ``MAX_AUTO_WORKERS``).
+
+    Not the default: batches written side by side finish in any order, so an item id repeated in
+    two batches would end as whichever was written last, not as the file's last line says."""
+    if value == "auto":
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        return max(1, min(cpus, MAX_AUTO_WORKERS))
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a number of processes or auto, not {value!r}") from None
 
 
 def _recorder(outcomes: list[Outcome], advance: Any) -> Any:
