@@ -11,7 +11,7 @@ import orjson
 from dynastore.backends.local.grams import SHORT_Q_MAX, short_token, short_tokens
 from dynastore.backends.local.sql_filters import split_filter
 from dynastore.backends.local.sqlite_base import SqliteDatabase, gc_paused
-from dynastore.backends.local.sqlite_catalogs import item_geometry_condition, marks, time_overlap
+from dynastore.backends.local.sqlite_catalogs import item_geometry_condition, marks, refill_members, time_overlap
 from dynastore.backends.local.sqlite_common import (
     OrderKey,
     Selection,
@@ -248,6 +248,7 @@ class AssetRecords:
                     [(seq, short_tokens(new)) for seq, _, new in reindex],
                 )
             insert_audits(conn, audits)
+            refill_members(conn, [(v[0], v[2], v[3]) for v in final.values() if v[4] == "item"])
         return stored
 
     @staticmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -25,6 +25,7 @@ from dynastore.backends.local.sqlite_common import (
     search_order,
     table_page,
 )
+from dynastore.config import Settings
 from dynastore.domain.filters import bbox_polygon
 from dynastore.domain.geo_bounds import simple_bounds
 from dynastore.domain.revisions import check_rev
@@ -98,6 +99,11 @@ def time_overlap(lo: str | None, hi: str | None, alias: str) -> tuple[str, list[
         parts.append(f"({alias}.dt_end IS NULL OR {alias}.dt_end >= ?)")
         params.append(lo)
     return "(" + " AND ".join(parts) + ")", params
+
+
+# The limit ``item_members`` rows are computed at: what the service asks with the default
+# ``item_embed_max`` (embedded, plus one to tell when there are more).
+MEMBERS_LIMIT = Settings.model_fields["item_embed_max"].default + 1
 
 
 def marks(values: Any) -> str:
@@ -208,13 +214,16 @@ class CatalogRecords:
         self, catalog_id: str, keys: Sequence[tuple[str, str]], limit: int
     ) -> dict[tuple[str, str], tuple[int, str | None]]:
         """``domain.asset_members.asset_members_json`` in SQL: one row per item with its count and
-        members text (``_ITEM_MEMBERS_SQL``), no per-asset row or object in Python."""
+        members text (``_ITEM_MEMBERS_SQL``: stored in ``item_members`` or computed), no per-asset row or
+        object in Python."""
         out: dict[tuple[str, str], tuple[int, str | None]] = {}
         if not keys or limit < 1:
             return out
-        rows = self.db.query(_ITEM_MEMBERS_SQL, (catalog_id, limit, dumps([list(k) for k in dict.fromkeys(keys)])))
+        rows = self.db.query(
+            _ITEM_MEMBERS_SQL, (catalog_id, limit, dumps([list(k) for k in dict.fromkeys(keys)]), MEMBERS_LIMIT)
+        )
         for collection_id, item_id, text in rows:
-            if text is not None:  # None: no assets
+            if text:  # None or '': no assets
                 count, bad, members = text.split(" ", 2)
                 out[(collection_id, item_id)] = int(count), None if bad != "0" else members
         return out
@@ -286,6 +295,7 @@ class CatalogRecords:
                 stored = _put_items(conn, catalog_id, items)
             if assets or audits:
                 self.write_assets(assets, audits=audits)
+            refill_members(conn, ((catalog_id, d["collection"], d["id"]) for d in stored))
         return stored
 
     def delete_item(
@@ -485,10 +495,9 @@ def _set_bounds(conn: sqlite3.Connection, seq: int | None, bounds: tuple[float, 
         )
 
 
-# ``asset_members_json`` of each (collection, item) key of ``json_each(?3)``, over its first ``?2`` active
-# item-level assets in id order: "<count> <how many cannot be cut> <members>" (NULL: no assets).
-_ITEM_MEMBERS_SQL = (
-    "SELECT json_extract(k.value, '$[0]'), json_extract(k.value, '$[1]'), "
+# ``asset_members_json`` of the (collection, item) key ``k.value`` over its first ``?2`` active item-level
+# assets in id order (catalog ``?1``): "<count> <how many cannot be cut> <members>" (NULL: no assets).
+_MEMBERS_OF_KEY = (
     "(SELECT count(*) || ' ' || sum(h.bad) || ' ' || ifnull(group_concat(h.member, ','), '') FROM "
     "(SELECT CASE WHEN b.record IS NOT NULL AND instr(b.search_text, '@') = 0 "
     """AND substr(b.record, 1, 8 + length(b.id)) = '{"id":"' || b.id || '"' """
@@ -497,6 +506,33 @@ _ITEM_MEMBERS_SQL = (
     "WHEN ',' THEN substr(b.record, 10 + length(b.id)) ELSE '}' END AS member "
     "FROM assets AS b WHERE b.catalog_id = ?1 AND b.collection_id = json_extract(k.value, '$[0]') "
     "AND b.item_id = json_extract(k.value, '$[1]') AND b.level = 'item' AND b.status = 'active' "
-    "ORDER BY b.id LIMIT ?2) AS h) "
-    "FROM json_each(?3) AS k"
+    "ORDER BY b.id LIMIT ?2) AS h)"
 )
+_STORED_MEMBERS = (
+    "FROM item_members AS m WHERE m.catalog_id = ?1 AND m.collection_id = json_extract(k.value, '$[0]') "
+    "AND m.item_id = json_extract(k.value, '$[1]')"
+)
+# ``_MEMBERS_OF_KEY`` of each key of ``json_each(?3)``: the stored row (``item_members``, ``''``: no assets)
+# where it answers limit ``?2`` (computed at ``?4`` = ``MEMBERS_LIMIT``; a count below ``?4`` is the
+# item's whole count, which answers any limit it fits), else computed.
+_ITEM_MEMBERS_SQL = (
+    "SELECT json_extract(k.value, '$[0]'), json_extract(k.value, '$[1]'), "
+    f"ifnull((SELECT m.members {_STORED_MEMBERS} AND (?2 = ?4 OR "
+    "(CAST(m.members AS INTEGER) < ?4 AND CAST(m.members AS INTEGER) <= ?2))), "
+    f"{_MEMBERS_OF_KEY}) FROM json_each(?3) AS k"
+)
+_REFILL_MEMBERS_SQL = (
+    "INSERT INTO item_members (catalog_id, collection_id, item_id, members) "
+    "SELECT ?1, json_extract(k.value, '$[0]'), json_extract(k.value, '$[1]'), "
+    f"ifnull({_MEMBERS_OF_KEY}, '') FROM json_each(?3) AS k WHERE NOT EXISTS (SELECT 1 {_STORED_MEMBERS})"
+)
+
+
+def refill_members(conn: sqlite3.Connection, keys: Iterable[tuple[str, str, str]]) -> None:
+    """Stores the ``item_members`` rows of the ``(catalog, collection, item)`` scopes that have none (a
+    write path's last step: the assets it just wrote are in the page cache)."""
+    by_catalog: dict[str, dict[tuple[str, str], None]] = {}
+    for catalog_id, collection_id, item_id in keys:
+        by_catalog.setdefault(catalog_id, {})[(collection_id, item_id)] = None
+    for catalog_id, scoped in by_catalog.items():
+        conn.execute(_REFILL_MEMBERS_SQL, (catalog_id, MEMBERS_LIMIT, dumps([list(k) for k in scoped])))

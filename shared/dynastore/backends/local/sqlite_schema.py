@@ -17,9 +17,17 @@ test suites run): ``created`` and ``datetime`` sort on ``ifnull(...)`` expressio
 filter is an ``IS NULL OR`` range, which no column index serves, so schema 6 dropped
 ``assets_created``, ``assets_dt_start`` and ``assets_dt_end`` (each was written on every asset
 write for nothing).
+
+``item_members`` keeps what ``item_asset_members`` answers for an item's assets scope (catalog,
+collection, item id) at ``MEMBERS_LIMIT``: ``"<count> <bad> <members>"``, ``''`` for none. A row is
+valid while it exists: triggers on ``assets`` delete the row of every item scope an item-level asset
+enters or leaves (whatever writes it), the write paths refill the scopes they touched at the end of
+their transaction (``sqlite_catalogs.refill_members``), a read computes what has no row. A separate
+table, not a column of ``items``: the item rows are large (a column after ``doc`` may sit on overflow
+pages), and deleting a small row costs less than rewriting an item row.
 """
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 # Page size of a new database file (an existing file keeps its own): 16 KiB pages cut the CPU of a
 # bulk load's writes by ~20 % against 4 KiB (fewer page splits and WAL frames per row; the assets
 # rows are ~1 KB), measured by replaying a load (scripts/bench/load.py) against both.
@@ -106,6 +114,34 @@ CREATE TRIGGER IF NOT EXISTS asset_short_grams_delete AFTER DELETE ON assets BEG
         VALUES ('delete', old.seq, short_tokens(old.search_text));
 END;
 
+CREATE TABLE IF NOT EXISTS item_members (
+    catalog_id TEXT NOT NULL,
+    collection_id TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    members TEXT NOT NULL,
+    PRIMARY KEY (catalog_id, collection_id, item_id)
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS item_members_asset_insert AFTER INSERT ON assets WHEN new.level = 'item' BEGIN
+    DELETE FROM item_members
+        WHERE catalog_id = new.catalog_id AND collection_id = new.collection_id AND item_id = new.item_id;
+END;
+CREATE TRIGGER IF NOT EXISTS item_members_asset_update AFTER UPDATE ON assets
+WHEN old.level = 'item' OR new.level = 'item' BEGIN
+    DELETE FROM item_members
+        WHERE catalog_id = old.catalog_id AND collection_id = old.collection_id AND item_id = old.item_id;
+    DELETE FROM item_members
+        WHERE catalog_id = new.catalog_id AND collection_id = new.collection_id AND item_id = new.item_id;
+END;
+CREATE TRIGGER IF NOT EXISTS item_members_asset_delete AFTER DELETE ON assets WHEN old.level = 'item' BEGIN
+    DELETE FROM item_members
+        WHERE catalog_id = old.catalog_id AND collection_id = old.collection_id AND item_id = old.item_id;
+END;
+-- not needed for correctness (a row describes assets, not the item): no row outlives its item
+CREATE TRIGGER IF NOT EXISTS item_members_item_delete AFTER DELETE ON items BEGIN
+    DELETE FROM item_members
+        WHERE catalog_id = old.catalog_id AND collection_id = old.collection_id AND item_id = old.id;
+END;
+
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY,
     catalog_id TEXT NOT NULL,
@@ -159,4 +195,6 @@ MIGRATIONS = {
     5: "INSERT INTO asset_short_grams (rowid, grams) SELECT seq, short_tokens(search_text) FROM assets;",
     # indexes no query plan uses (see the module docstring)
     6: "DROP INDEX IF EXISTS assets_created; DROP INDEX IF EXISTS assets_dt_start; DROP INDEX IF EXISTS assets_dt_end;",
+    # item_members and its triggers come from the schema script, empty: computed at read until written
+    7: "",
 }
