@@ -111,8 +111,8 @@ _COLUMNS = (
     "doc",
     "record",
 )
-_INSERT = f"INSERT INTO assets (catalog_id, id, {', '.join(_COLUMNS)}) VALUES (?, ?, {', '.join('?' * len(_COLUMNS))})"
-_UPDATE = f"UPDATE assets SET {', '.join(f'{c} = ?' for c in _COLUMNS)} WHERE seq = ?"
+_INSERT = f"INSERT OR FAIL INTO assets (catalog_id, id, {', '.join(_COLUMNS)}) VALUES (?, ?, {', '.join('?' * len(_COLUMNS))})"
+_UPDATE = f"UPDATE OR FAIL assets SET {', '.join(f'{c} = ?' for c in _COLUMNS)} WHERE seq = ?"
 _TEXT = _COLUMNS.index("search_text")
 
 
