@@ -37,7 +37,13 @@ def _store(path: Path) -> SqliteMetadataStore:
         "INSERT INTO collections (catalog_id, id, rev, doc) VALUES ('demo', 's2', 1, '{\"id\":\"s2\"}');"
     )
     for item_id in SIZES:
-        doc = {"type": "Feature", "id": item_id, "collection": "s2", "geometry": None, "properties": {}}
+        doc: dict[str, object] = {
+            "type": "Feature",
+            "id": item_id,
+            "collection": "s2",
+            "geometry": None,
+            "properties": {},
+        }
         store.put_item("demo", doc, expect_rev=0, audit={"catalog_id": "demo"})
     writes = [AssetWrite(_asset(i, n), expect_rev=0) for i, size in SIZES.items() for n in range(size)]
     store.write_assets(writes, audits=[])

@@ -111,7 +111,14 @@ _COLUMNS = (
     "doc",
     "record",
 )
-_INSERT = f"INSERT OR FAIL INTO assets (catalog_id, id, {', '.join(_COLUMNS)}) VALUES (?, ?, {', '.join('?' * len(_COLUMNS))})"
+# OR FAIL, not the default ABORT: a one-row statement on a table with triggers (``item_members``) that
+# may abort opens a statement journal, which copies every page the row touches (8x the CPU of a bulk
+# insert); FAIL keeps what the statement changed before the error, nothing for one row (its constraints
+# are checked before it is written), and the caller's transaction rolls back anyway.
+_INSERT = (
+    f"INSERT OR FAIL INTO assets (catalog_id, id, {', '.join(_COLUMNS)}) "
+    f"VALUES (?, ?, {', '.join('?' * len(_COLUMNS))})"
+)
 _UPDATE = f"UPDATE OR FAIL assets SET {', '.join(f'{c} = ?' for c in _COLUMNS)} WHERE seq = ?"
 _TEXT = _COLUMNS.index("search_text")
 
