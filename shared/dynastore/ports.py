@@ -319,7 +319,8 @@ class MetadataStore(HealthCheck, Closable, Protocol):
     ) -> dict[tuple[str, str], tuple[int, str | None]]:
         """Per item with assets: how many of the first ``limit`` (as ``item_asset_heads``) it has, and
         their ``"<id>":<Asset Object>`` members cut from the stored records
-        (``domain.asset_members.asset_members_json``; None: render the documents)."""
+        (``domain.asset_members.asset_members_json``: None where a record cannot be cut or holds one of
+        its ``RECORD_SIGNS``; the caller renders the documents)."""
         ...
 
     def search_asset_records(self, query: AssetQuery) -> Page[str | Doc]:

@@ -94,7 +94,7 @@ def test_a_schema_6_database_computes_until_an_items_assets_are_written(tmp_path
     # WHEN this version opens it
     store = SqliteMetadataStore(path)
     # THEN it is schema 7 with nothing kept, and answers the same by computing
-    assert store.db.query_one("PRAGMA user_version")[0] == SCHEMA_VERSION == 7
+    assert store.db.query_one("PRAGMA user_version")[0] == SCHEMA_VERSION >= 7
     assert _kept(store) == 0
     assert store.item_asset_members("demo", KEYS, MEMBERS_LIMIT) == expected
     # AND a write to an item's assets keeps that item's row, with the change in it

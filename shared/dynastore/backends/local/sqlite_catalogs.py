@@ -26,6 +26,7 @@ from dynastore.backends.local.sqlite_common import (
     table_page,
 )
 from dynastore.config import Settings
+from dynastore.domain.asset_members import RECORD_SIGNS
 from dynastore.domain.filters import bbox_polygon
 from dynastore.domain.geo_bounds import simple_bounds
 from dynastore.domain.revisions import check_rev
@@ -496,11 +497,13 @@ def _set_bounds(conn: sqlite3.Connection, seq: int | None, bounds: tuple[float, 
 
 
 # ``asset_members_json`` of the (collection, item) key ``k.value`` over its first ``?2`` active item-level
-# assets in id order (catalog ``?1``): "<count> <how many cannot be cut> <members>" (NULL: no assets).
+# assets in id order (catalog ``?1``): "<count> <how many cannot be cut> <members>" (NULL: no assets);
+# ``RECORD_SIGNS`` are checked here, so a stored row needs no check on read.
 _MEMBERS_OF_KEY = (
     "(SELECT count(*) || ' ' || sum(h.bad) || ' ' || ifnull(group_concat(h.member, ','), '') FROM "
     "(SELECT CASE WHEN b.record IS NOT NULL AND instr(b.search_text, '@') = 0 "
-    """AND substr(b.record, 1, 8 + length(b.id)) = '{"id":"' || b.id || '"' """
+    + "".join(f"AND instr(b.record, '{sign}') = 0 " for sign in RECORD_SIGNS)
+    + """AND substr(b.record, 1, 8 + length(b.id)) = '{"id":"' || b.id || '"' """
     "AND substr(b.record, 9 + length(b.id), 1) IN (',', '}') THEN 0 ELSE 1 END AS bad, "
     """'"' || b.id || '":{' || CASE substr(b.record, 9 + length(b.id), 1) """
     "WHEN ',' THEN substr(b.record, 10 + length(b.id)) ELSE '}' END AS member "

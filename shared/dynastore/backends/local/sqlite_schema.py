@@ -27,7 +27,7 @@ table, not a column of ``items``: the item rows are large (a column after ``doc`
 pages), and deleting a small row costs less than rewriting an item row.
 """
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 # Page size of a new database file (an existing file keeps its own): 16 KiB pages cut the CPU of a
 # bulk load's writes by ~20 % against 4 KiB (fewer page splits and WAL frames per row; the assets
 # rows are ~1 KB), measured by replaying a load (scripts/bench/load.py) against both.
@@ -197,4 +197,6 @@ MIGRATIONS = {
     6: "DROP INDEX IF EXISTS assets_created; DROP INDEX IF EXISTS assets_dt_start; DROP INDEX IF EXISTS assets_dt_end;",
     # item_members and its triggers come from the schema script, empty: computed at read until written
     7: "",
+    # stored members are cut with the record signs checked (domain.asset_members.RECORD_SIGNS): recomputed
+    8: "DELETE FROM item_members;",
 }

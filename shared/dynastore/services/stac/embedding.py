@@ -185,7 +185,7 @@ class EmbeddingMixin(StacBase):
     def _page_texts(self, keys: list[ItemKey], links: Links) -> dict[ItemKey, tuple[Embedded, int]]:
         """``_page_embeds`` from the stores' texts: each item's embedded assets as one members text
         (``item_asset_members``) where every one of its assets allows it and none may render otherwise
-        (``_RECORD_SIGNS``), else as ``(key, rendered asset)`` pairs of its documents."""
+        (``domain.asset_members.RECORD_SIGNS``, checked by the store), else as ``(key, rendered asset)`` pairs of its documents."""
         embed_max = self.settings.item_embed_max
         out: dict[ItemKey, tuple[Embedded, int]] = {}
         if embed_max > 0:  # else only metadata and versions are embedded: ``embedded_assets`` picks them
@@ -193,7 +193,7 @@ class EmbeddingMixin(StacBase):
                 members = self.store.item_asset_members(catalog_id, scoped, embed_max + 1)
                 for col, item_id in scoped:
                     count, text = members.get((col, item_id), (0, ""))
-                    if text is not None and count <= embed_max and not _may_render_otherwise(text):
+                    if text is not None and count <= embed_max:
                         out[(catalog_id, col, item_id)] = text, count
         rest = [key for key in keys if key not in out]
         if rest:
@@ -323,7 +323,11 @@ def _managed_links_json(scope: _Scope, item_id: str, total: int) -> str:
 
 
 def _json_chars(text: str) -> str:
-    """``text`` as the characters of a JSON string (escaped as orjson escapes it, no quotes)."""
+    """``text`` as the characters of a JSON string (escaped as orjson escapes it, no quotes): as it is
+    when it has nothing to escape (orjson escapes only ``"``, ``\\`` and control characters; printable
+    ASCII is the common case of ids, checked without a call into orjson per item of a page)."""
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return text
     return orjson.dumps(text).decode()[1:-1]
 
 
@@ -337,21 +341,3 @@ def _by_catalog(keys: list[ItemKey]) -> dict[str, list[tuple[str, str]]]:
     for catalog_id, col, item_id in keys:
         by_catalog.setdefault(catalog_id, []).append((col, item_id))
     return by_catalog
-
-
-# Texts in an item's members text that may make an asset render otherwise than its record says: time
-# fields (the record moves them under ``properties``), a version (its key and place in the item are
-# chosen by series), a metadata role (embedded first); ``@`` (a versioned file name) the store checks
-# (``asset_members_json``). A false alarm only costs the item the rendering of its documents.
-_RECORD_SIGNS = ('"properties":', '"version":', '"thumbnail"', '"overview"', '"metadata"')
-
-
-def _may_render_otherwise(text: str) -> bool:
-    """Does an item's members text hold one of ``_RECORD_SIGNS``? (Spelled out: 1,000 items a page.)"""
-    return (
-        '"properties":' in text
-        or '"version":' in text
-        or '"thumbnail"' in text
-        or '"overview"' in text
-        or '"metadata"' in text
-    )
