@@ -185,7 +185,8 @@ class EmbeddingMixin(StacBase):
     def _page_texts(self, keys: list[ItemKey], links: Links) -> dict[ItemKey, tuple[Embedded, int]]:
         """``_page_embeds`` from the stores' texts: each item's embedded assets as one members text
         (``item_asset_members``) where every one of its assets allows it and none may render otherwise
-        (``domain.asset_members.RECORD_SIGNS``, checked by the store), else as ``(key, rendered asset)`` pairs of its documents."""
+        (``domain.asset_members.RECORD_SIGNS``, checked by the store), else as ``(key, rendered asset)``
+        pairs of its documents."""
         embed_max = self.settings.item_embed_max
         out: dict[ItemKey, tuple[Embedded, int]] = {}
         if embed_max > 0:  # else only metadata and versions are embedded: ``embedded_assets`` picks them
