@@ -66,7 +66,7 @@ class InlineAssetsMixin(StacBase):
             fields: AssetFields | Doc | None = plain_asset_fields(body)
             if fields is None:
                 fields = _asset_fields(_as_sent_back(body), f"assets.{key}")
-            if check_href is None:
+            if check_href is None:  # the first asset (its fields are checked before the catalog's bucket is read)
                 if blobs is None:
                     blobs = self.records.blobs_of(catalog_id)
                 check_href = self.records.href_checker(catalog_id, blobs)
