@@ -260,10 +260,13 @@ def plain_asset_fields(body: Doc) -> Doc | None:
             if value is not None and type(value) is not str:
                 return None
         elif key == "roles":
-            if type(value) is not list or any(type(role) is not str for role in value):
+            if type(value) is not list:
                 return None
+            for role in value:
+                if type(role) is not str:
+                    return None
             stripped = [role.strip() for role in value]
-            if stripped != value or "" in value or len(set(value)) < len(value):
+            if stripped != value or "" in value or (len(value) > 1 and len(set(value)) < len(value)):
                 stripped = list(dict.fromkeys(role for role in stripped if role))
             value = stripped
         elif key in _DROPPED_FIELDS:
