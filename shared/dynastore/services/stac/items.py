@@ -29,6 +29,7 @@ from dynastore.services.versions.item_patch import version_keys
 
 MAX_BULK_ITEMS = 10_000  # items in one POST (FeatureCollection, NDJSON, bulk_items)
 ITEM_DATETIME_FIELDS = ("datetime", "start_datetime", "end_datetime", "created", "updated")
+_NOT_FOREIGN = frozenset({"assets", *ITEM_PRIVATE})  # body members an item does not keep as foreign members
 
 
 class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
@@ -180,11 +181,10 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
             )
             for (doc, writes), rev in zip(planned, revs, strict=True)
         ]
-        assets = [w for _, writes in planned for w in writes]
+        assets = [w for _, writes in planned for w, _ in writes]
+        audits = [a for _, writes in planned for _, a in writes]
         try:
-            return self.store.write_items(
-                catalog_id, items, assets=[w for w, _ in assets], audits=[a for _, a in assets]
-            )
+            return self.store.write_items(catalog_id, items, assets=assets, audits=audits)
         except Conflict:
             ids = ", ".join(repr(doc["id"]) for doc, _ in planned[:5]) + (", ..." if len(planned) > 5 else "")
             raise Conflict(
@@ -353,7 +353,7 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
         if bbox is not None:
             doc["bbox"] = bbox
         for key, value in body.items():
-            if key not in doc and key not in ("assets", *ITEM_PRIVATE):
+            if key not in doc and key not in _NOT_FOREIGN:
                 doc[key] = value  # foreign members are kept
         # the managed links are rendered per request; a collection link stands in for them here
         validate_stac({**doc, "links": [{"rel": "collection", "href": "./collection.json"}]}, "Item")
