@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from dynastore.domain.audit import AuditEvent, audit_doc
+from dynastore.domain.audit import AuditEvent, audit_doc, audit_docs
 
 
 @pytest.mark.parametrize(
@@ -52,3 +52,21 @@ def test_details_without_a_value_are_left_out() -> None:
     doc = audit_doc("demo", "asset", "a", "missing", "indexer", key="demo/a", generation=None)
     assert doc["details"] == {"key": "demo/a"}
     assert AuditEvent.model_validate(doc).to_doc() == doc
+
+
+def test_a_batch_builder_gives_audit_docs_documents() -> None:
+    # GIVEN the per-batch builder of a bulk write's audit entries
+    audit = audit_docs("demo", "asset", "bob", at="2024-01-01T00:00:00.000000Z", via="stac-item", publisher=None)
+    # WHEN it builds several entries
+    docs = [audit(f"a{i}", "create" if i % 2 else "replace") for i in range(600)]
+    # THEN each is what audit_doc gives for the same values, fields in the same order, ids aside
+    for i, doc in enumerate(docs):
+        expected = audit_doc(
+            "demo", "asset", f"a{i}", doc["action"], "bob", at="2024-01-01T00:00:00.000000Z", via="stac-item"
+        )
+        assert {**doc, "id": ""} == {**expected, "id": ""} and list(doc) == list(expected)
+    # AND every entry has its own 32-hex-digit id and its own details object
+    assert len({d["id"] for d in docs}) == len(docs) and all(len(d["id"]) == 32 for d in docs)
+    assert all(int(d["id"], 16) >= 0 for d in docs)
+    docs[0]["details"]["via"] = "changed"
+    assert docs[1]["details"] == {"via": "stac-item"}

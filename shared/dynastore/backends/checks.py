@@ -22,6 +22,10 @@ def check_limit(limit: int) -> int:
 
 def require_str(doc: Any, field: str, what: str) -> str:
     """``doc[field]`` when it is a non-empty string; ``Invalid`` naming ``what`` otherwise."""
+    if type(doc) is dict:  # the common case first (a bulk write checks two fields per record)
+        value = doc.get(field)
+        if type(value) is str and value:
+            return value
     value = doc.get(field) if isinstance(doc, dict) else None
     if not isinstance(value, str) or not value:
         raise Invalid(f"{what} needs a string {field!r}")

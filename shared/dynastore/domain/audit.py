@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -42,7 +43,7 @@ def audit_doc(
 
     ``at`` defaults to now; a detail whose value is None is left out (absent and null say the same)."""
     return {
-        "id": os.urandom(16).hex(),
+        "id": new_audit_id(),
         "catalog_id": catalog_id,
         "record_type": record_type,
         "record_id": record_id,
@@ -51,3 +52,39 @@ def audit_doc(
         "at": at or dtime.now_iso(),
         "details": {k: v for k, v in details.items() if v is not None},
     }
+
+
+def audit_docs(
+    catalog_id: str, record_type: RecordType, actor: str = "system", *, at: str | None = None, **details: Any
+) -> Callable[[str, str], dict[str, Any]]:
+    """``audit_doc`` with all but the record id and action fixed, as a function of those two (the
+    thousands of entries of one bulk write share the rest): the same documents, built faster."""
+    kept = {k: v for k, v in details.items() if v is not None}
+
+    def audit(record_id: str, action: str) -> dict[str, Any]:
+        return {
+            "id": new_audit_id(),
+            "catalog_id": catalog_id,
+            "record_type": record_type,
+            "record_id": record_id,
+            "action": action,
+            "actor": actor,
+            "at": at or dtime.now_iso(),
+            "details": kept.copy(),
+        }
+
+    return audit
+
+
+_ID_POOL: list[str] = []  # random audit ids drawn ahead, 256 per read of os.urandom
+os.register_at_fork(after_in_child=_ID_POOL.clear)  # a forked worker draws its own
+
+
+def new_audit_id() -> str:
+    """32 random hex digits (an audit event id); ``list.pop`` hands each one out once across threads."""
+    try:
+        return _ID_POOL.pop()
+    except IndexError:
+        text = os.urandom(16 * 256).hex()
+        _ID_POOL.extend([text[i : i + 32] for i in range(0, len(text), 32)])
+        return _ID_POOL.pop()

@@ -116,20 +116,24 @@ class AssetRecordBuilder:
         changed href, the size cap always. ``fields``: ``AssetFields``, or the same fields in their
         stored form (``stac.inline_assets.plain_asset_fields``)."""
         href = fields.href if isinstance(fields, AssetFields) else fields.get("href")
-        if current is None or href != current.get("href"):
-            check_href(href or "")
         now = now or dtime.now_iso()
-        current = current or {}
+        if current is None:  # a new record (a bulk load's every asset)
+            check_href(href or "")
+            created, storage, rev = now, None, 0
+        else:
+            if href != current.get("href"):
+                check_href(href or "")
+            created, storage, rev = current.get("created") or now, current.get("storage") or None, current.get("rev", 0)
         doc = asset_doc(
             asset_id,
             fields,
             catalog_id=catalog_id,
             collection_id=collection_id,
             item_id=item_id,
-            created=current.get("created") or now,
+            created=created,
             updated=now,
-            storage=current.get("storage") or None,
-            rev=current.get("rev", 0),
+            storage=storage,
+            rev=rev,
         )
         return self.sized(doc)
 

@@ -245,11 +245,11 @@ def next_rev(conn: sqlite3.Connection, table: str, key: Mapping[str, Any], expec
 
 def insert_audits(conn: sqlite3.Connection, audits: Sequence[Doc]) -> None:
     rows = []
+    encode = orjson.dumps
     for audit in audits:
         if not isinstance(audit, dict) or not isinstance(audit.get("catalog_id"), str):
             raise Invalid("an audit event needs a catalog_id")
-        rows.append(
-            (audit["catalog_id"], audit.get("record_type"), audit.get("record_id"), audit.get("at"), dumps(audit))
-        )
+        get = audit.get
+        rows.append((audit["catalog_id"], get("record_type"), get("record_id"), get("at"), encode(audit).decode()))
     if rows:
         conn.executemany("INSERT INTO audit (catalog_id, record_type, record_id, at, doc) VALUES (?, ?, ?, ?, ?)", rows)

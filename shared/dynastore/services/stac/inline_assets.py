@@ -11,7 +11,7 @@ from typing import Any
 
 from dynastore.domain import time as dtime
 from dynastore.domain.asset import HREF_SCHEMES, AssetFields
-from dynastore.domain.audit import audit_doc
+from dynastore.domain.audit import audit_doc, audit_docs
 from dynastore.domain.ids import ID_PATTERN, slug
 from dynastore.errors import Conflict, Invalid, NotFound
 from dynastore.ports import AssetWrite, BlobStore, Doc
@@ -43,19 +43,21 @@ class InlineAssetsMixin(StacBase):
         audit_extra: Doc | None = None,
         now: str | None = None,
         check_href: Callable[[str], None] | None = None,
+        candidates: dict[str, tuple[str, ...]] | None = None,
     ) -> list[tuple[AssetWrite, Doc]]:
         """Validate an item's inline assets and plan their upserts as asset records of the item.
         ``known``: the asset records by id, read beforehand for a whole batch (absent = no record);
         ``blobs``: the catalog's bucket, when the caller has it already; ``now``: the time of the
-        write; ``check_href``: the catalog's href rule (``AssetRecordBuilder.href_checker``)."""
+        write; ``check_href``: the catalog's href rule (``AssetRecordBuilder.href_checker``);
+        ``candidates``: ``asset_id_candidates`` of (some of) the keys, worked out for the batch."""
         if not inline:
             return []
         if len(inline) > 10_000:
             raise Invalid("an item body carries at most 10,000 assets; add more through the asset API")
         planned: list[tuple[AssetWrite, Doc]] = []
-        resolved = self._asset_ids_of_keys(catalog_id, collection_id, item_id, list(inline), known)
+        resolved = self._asset_ids_of_keys(catalog_id, collection_id, item_id, list(inline), known, candidates)
         now = now or dtime.now_iso()
-        via = _via(audit_extra)
+        audit_of = audit_docs(catalog_id, "asset", actor, at=now, **_via(audit_extra))
         item_asset = self.records.item_asset
         for key, body in inline.items():
             if not isinstance(body, dict):
@@ -64,7 +66,7 @@ class InlineAssetsMixin(StacBase):
             fields: AssetFields | Doc | None = plain_asset_fields(body)
             if fields is None:
                 fields = _asset_fields(_as_sent_back(body), f"assets.{key}")
-            if check_href is None:
+            if check_href is None:  # the first asset (its fields are checked before the catalog's bucket is read)
                 if blobs is None:
                     blobs = self.records.blobs_of(catalog_id)
                 check_href = self.records.href_checker(catalog_id, blobs)
@@ -82,22 +84,28 @@ class InlineAssetsMixin(StacBase):
             except Invalid as exc:
                 raise type(exc)(f"assets.{key}: {exc.detail}", **exc.extra) from None
             if current is None:
-                write = AssetWrite(new_doc, expect_rev=0)
-                audit = audit_doc(catalog_id, "asset", asset_id, "create", actor, at=now, **via)
+                planned.append((AssetWrite(new_doc, expect_rev=0), audit_of(asset_id, "create")))
             else:
-                write = AssetWrite(new_doc, expect_rev=current.get("rev"))
-                audit = audit_doc(catalog_id, "asset", asset_id, "replace", actor, at=now, **via)
-            planned.append((write, audit))
+                planned.append((AssetWrite(new_doc, expect_rev=current.get("rev")), audit_of(asset_id, "replace")))
         return planned
 
     def _asset_ids_of_keys(
-        self, catalog_id: str, collection_id: str, item_id: str, keys: list[str], known: Doc | None = None
+        self,
+        catalog_id: str,
+        collection_id: str,
+        item_id: str,
+        keys: list[str],
+        known: Doc | None = None,
+        worked_out: dict[str, tuple[str, ...]] | None = None,
     ) -> dict[str, tuple[str, Doc | None]]:
         """The asset id (and current record) of each inline asset key of an item, by one rule that
         does not depend on what other items hold (``asset_id_candidates``); a key that already names
         an asset of this item (one registered through the asset API, say) keeps that record.
         ``Conflict`` when the id is another record's."""
-        candidates = {key: asset_id_candidates(item_id, key) for key in keys}
+        if worked_out is None:
+            candidates = {key: asset_id_candidates(item_id, key) for key in keys}
+        else:
+            candidates = {key: worked_out.get(key) or asset_id_candidates(item_id, key) for key in keys}
         if known is not None:
             existing = known
         else:
@@ -252,10 +260,13 @@ def plain_asset_fields(body: Doc) -> Doc | None:
             if value is not None and type(value) is not str:
                 return None
         elif key == "roles":
-            if type(value) is not list or any(type(role) is not str for role in value):
+            if type(value) is not list:
                 return None
+            for role in value:
+                if type(role) is not str:
+                    return None
             stripped = [role.strip() for role in value]
-            if stripped != value or "" in value or len(set(value)) < len(value):
+            if stripped != value or "" in value or (len(value) > 1 and len(set(value)) < len(value)):
                 stripped = list(dict.fromkeys(role for role in stripped if role))
             value = stripped
         elif key in _DROPPED_FIELDS:

@@ -29,6 +29,7 @@ from dynastore.services.versions.item_patch import version_keys
 
 MAX_BULK_ITEMS = 10_000  # items in one POST (FeatureCollection, NDJSON, bulk_items)
 ITEM_DATETIME_FIELDS = ("datetime", "start_datetime", "end_datetime", "created", "updated")
+_NOT_FOREIGN = frozenset({"assets", *ITEM_PRIVATE})  # body members an item does not keep as foreign members
 
 
 class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
@@ -82,7 +83,7 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
         lines: bool,
         first: int,
     ) -> list[Doc]:
-        current_items, known_assets = self._bulk_state(catalog_id, collection_id, features)
+        current_items, known_assets, candidates = self._bulk_state(catalog_id, collection_id, features)
         planned: list[tuple[Doc, list[tuple[AssetWrite, Doc]]]] = []
         expect: list[int | None] = []
         failures: list[tuple[int, DynastoreError]] = []
@@ -115,6 +116,7 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
                     blobs=blobs,
                     now=now,
                     check_href=check_href,
+                    candidates=candidates.get(doc["id"]),
                 )
             except (Invalid, Conflict) as exc:
                 failures.append((index, exc))
@@ -125,8 +127,11 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
             raise record_errors(failures, lines=lines, first=first)
         return self._write_new_items(catalog_id, collection_id, planned, actor, expect, now)
 
-    def _bulk_state(self, catalog_id: str, collection_id: str, features: list[Any]) -> tuple[dict[str, Doc], Doc]:
-        """The stored items a batch names, and the asset records its inline asset keys may name (by id)."""
+    def _bulk_state(
+        self, catalog_id: str, collection_id: str, features: list[Any]
+    ) -> tuple[dict[str, Doc], Doc, dict[str, dict[str, tuple[str, ...]]]]:
+        """The stored items a batch names, the asset records its inline asset keys may name (by id),
+        and those keys' id candidates by item id (``asset_id_candidates``, worked out once)."""
         ids = tuple(dict.fromkeys(f["id"] for f in features if isinstance(f, dict) and isinstance(f.get("id"), str)))
         found: list[Doc] = []
         query = ItemQuery(catalog_ids=(catalog_id,), collections=(collection_id,), ids=ids, limit=1000)
@@ -136,16 +141,17 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
             if not page.next_token:
                 break
             query = replace(query, token=page.next_token)
-        candidates = dict.fromkeys(  # once each: the bare keys (``visual``) repeat in every item
-            c
-            for f in features
-            if isinstance(f, dict) and isinstance(f.get("id"), str) and isinstance(f.get("assets"), dict)
-            for key in f["assets"]
-            if isinstance(key, str)
-            for c in asset_id_candidates(f["id"], key)
-        )
+        by_item: dict[str, dict[str, tuple[str, ...]]] = {}  # item id -> asset key -> its id candidates
+        for f in features:
+            if isinstance(f, dict) and isinstance(f.get("id"), str) and isinstance(f.get("assets"), dict):
+                item_id, keys = f["id"], by_item.setdefault(f["id"], {})
+                for key in f["assets"]:
+                    if isinstance(key, str) and key not in keys:
+                        keys[key] = asset_id_candidates(item_id, key)
+        # once each: the bare keys (``visual``) repeat in every item
+        candidates = dict.fromkeys(c for keys in by_item.values() for pair in keys.values() for c in pair)
         assets = {d["id"]: d for d in self.store.get_assets(catalog_id, list(candidates))} if candidates else {}
-        return {d["id"]: d for d in found}, assets
+        return {d["id"]: d for d in found}, assets, by_item
 
     def _write_new_items(
         self,
@@ -175,11 +181,10 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
             )
             for (doc, writes), rev in zip(planned, revs, strict=True)
         ]
-        assets = [w for _, writes in planned for w in writes]
+        assets = [w for _, writes in planned for w, _ in writes]
+        audits = [a for _, writes in planned for _, a in writes]
         try:
-            return self.store.write_items(
-                catalog_id, items, assets=[w for w, _ in assets], audits=[a for _, a in assets]
-            )
+            return self.store.write_items(catalog_id, items, assets=assets, audits=audits)
         except Conflict:
             ids = ", ".join(repr(doc["id"]) for doc, _ in planned[:5]) + (", ..." if len(planned) > 5 else "")
             raise Conflict(
@@ -348,7 +353,7 @@ class ItemsMixin(CollectionsMixin, InlineAssetsMixin, EmbeddingMixin):
         if bbox is not None:
             doc["bbox"] = bbox
         for key, value in body.items():
-            if key not in doc and key not in ("assets", *ITEM_PRIVATE):
+            if key not in doc and key not in _NOT_FOREIGN:
                 doc[key] = value  # foreign members are kept
         # the managed links are rendered per request; a collection link stands in for them here
         validate_stac({**doc, "links": [{"rel": "collection", "href": "./collection.json"}]}, "Item")
