@@ -42,16 +42,7 @@ def audit_doc(
     built without a validation pass (every write leaves one, bulk writes thousands).
 
     ``at`` defaults to now; a detail whose value is None is left out (absent and null say the same)."""
-    return {
-        "id": new_audit_id(),
-        "catalog_id": catalog_id,
-        "record_type": record_type,
-        "record_id": record_id,
-        "action": action,
-        "actor": actor,
-        "at": at or dtime.now_iso(),
-        "details": {k: v for k, v in details.items() if v is not None},
-    }
+    return audit_docs(catalog_id, record_type, actor, at=at, **details)(record_id, action)
 
 
 def audit_docs(
