@@ -15,9 +15,11 @@ from dynastore.backends.local.sqlite_catalogs import item_geometry_condition, ma
 from dynastore.backends.local.sqlite_common import (
     OrderKey,
     Selection,
+    audit_rows,
     check_limit,
     count_matching,
     dumps,
+    insert_audit_rows,
     insert_audits,
     keyset_page,
     loads,
@@ -65,6 +67,13 @@ FTS_FILTER_MAX = 30_000
 # the whole sort index): a sample of this many candidates decides (``_filters_keep_enough``).
 FILTER_SAMPLE = 200
 ENTRY_COST = 0.1  # reading an index entry, relative to reading a row (measured: ~0.4 vs ~4 µs)
+
+
+def _with_rev(doc: Doc, rev: int) -> tuple[Doc, str, str | None]:
+    """The stored document at ``rev``, its JSON text and its page record (``stored_record_json``)."""
+    out = doc.copy()
+    out["rev"] = rev
+    return out, dumps(out), stored_record_json(out)
 
 
 def asset_row(doc: Doc) -> tuple[Any, ...]:
@@ -148,6 +157,9 @@ def _text_index(text: str) -> tuple[str, str] | None:
     return None if "\x00" in text else ("assets_fts", fts_phrase(text))
 
 
+PreparedAsset = tuple[AssetWrite, tuple[Any, ...], tuple[Doc, str, str | None]]  # prepare_asset_writes
+
+
 class AssetRecords:
     db: SqliteDatabase
     fts_drive_max: int = FTS_DRIVE_MAX
@@ -187,7 +199,18 @@ class AssetRecords:
         """One transaction: revisions are checked in order (a record may appear twice), then the
         final state of every record is written with ``executemany`` and the trigram index is fed
         in bulk."""
-        prepared = [(write, asset_row(write.doc)) for write in writes]
+        return self.write_prepared_assets(self.prepare_asset_writes(writes), audit_rows(audits))
+
+    @staticmethod
+    def prepare_asset_writes(writes: Sequence[AssetWrite]) -> list[PreparedAsset]:
+        """Each write with its row (``asset_row``) and its rendering as a new record (rev 1), built
+        before the write lock: other writers (``dynastore load --workers``) wait for the lock, not for
+        this; a record found stored is rendered again, at its revision, inside."""
+        return [(write, asset_row(write.doc), _with_rev(write.doc, 1)) for write in writes]
+
+    def write_prepared_assets(self, prepared: list[PreparedAsset], audits: list[tuple[Any, ...]]) -> list[Doc]:
+        """``write_assets`` of ``prepare_asset_writes`` and ``audit_rows`` (``write_items`` prepares its
+        assets before it takes the lock, then calls this inside its transaction: a savepoint)."""
         if not prepared and not audits:
             return []
         stored: list[Doc] = []
@@ -195,7 +218,7 @@ class AssetRecords:
             # (catalog_id, id) -> (rev, seq, search_text) as stored before this call
             before: dict[tuple[str, str], tuple[int, int, str]] = {}
             by_catalog: dict[str, list[str]] = {}
-            for _, row in prepared:
+            for _, row, _ in prepared:
                 by_catalog.setdefault(row[0], []).append(row[1])
             for catalog_id, ids in by_catalog.items():
                 for asset_id, rev, seq, text in conn.execute(
@@ -206,7 +229,7 @@ class AssetRecords:
                     before[(catalog_id, asset_id)] = (rev, seq, text)
             revs = {key: value[0] for key, value in before.items()}
             final: dict[tuple[str, str], tuple[Any, ...]] = {}  # (catalog_id, id) -> (catalog_id, id, *_COLUMNS)
-            for write, row in prepared:
+            for write, row, as_new in prepared:
                 key = row[0], row[1]
                 known = revs.get(key)
                 if known is not None or write.expect_rev != 0:
@@ -214,9 +237,8 @@ class AssetRecords:
                 else:
                     rev = 1  # a new record (check_rev's answer, without building its message)
                 revs[key] = rev
-                doc = write.doc.copy()
-                doc["rev"] = rev
-                final[key] = (*row, rev, dumps(doc), stored_record_json(doc))
+                doc, doc_json, record_json = as_new if rev == 1 else _with_rev(write.doc, rev)
+                final[key] = (*row, rev, doc_json, record_json)
                 stored.append(doc)
             if before:
                 inserts = [values for key, values in final.items() if key not in before]
@@ -254,7 +276,7 @@ class AssetRecords:
                     "INSERT INTO asset_short_grams (rowid, grams) VALUES (?, ?)",
                     [(seq, short_tokens(new)) for seq, _, new in reindex],
                 )
-            insert_audits(conn, audits)
+            insert_audit_rows(conn, audits)
             refill_members(conn, [(v[0], v[2], v[3]) for v in final.values() if v[4] == "item"])
         return stored
 

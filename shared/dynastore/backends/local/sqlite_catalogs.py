@@ -14,6 +14,7 @@ from dynastore.backends.local.sqlite_base import SqliteDatabase, gc_paused
 from dynastore.backends.local.sqlite_common import (
     OrderKey,
     Selection,
+    audit_rows,
     check_limit,
     count_matching,
     dumps,
@@ -113,7 +114,9 @@ def marks(values: Any) -> str:
 
 class CatalogRecords:
     db: SqliteDatabase
-    write_assets: Callable[..., list[Doc]]  # ``AssetRecords``'s (the store class combines the mixins)
+    # ``AssetRecords``'s (the store class combines the mixins)
+    prepare_asset_writes: Callable[[Sequence[AssetWrite]], list[Any]]
+    write_prepared_assets: Callable[..., list[Doc]]
 
     # ------------------------------------------------------------------ catalogs
     def get_catalog(self, catalog_id: str) -> Doc:
@@ -287,15 +290,16 @@ class CatalogRecords:
         audits: Sequence[Doc] = (),
     ) -> list[Doc]:
         """One transaction: the collections and current revisions of every item read in one query
-        each, the items written, then the assets (``write_assets`` nests as a savepoint). An item
-        named twice is written in order, one ``put_item`` at a time."""
+        each, the items written, then the assets (their rows and audit rows prepared before the write
+        lock). An item named twice is written in order, one ``put_item`` at a time."""
+        prepared, audit_rows_ = self.prepare_asset_writes(assets), audit_rows(audits)  # before the lock
         with self.db.write() as conn:
             if len({(w.doc.get("collection"), w.doc.get("id")) for w in items}) < len(items):
                 stored = [self.put_item(catalog_id, w.doc, expect_rev=w.expect_rev, audit=w.audit) for w in items]
             else:
                 stored = _put_items(conn, catalog_id, items)
-            if assets or audits:
-                self.write_assets(assets, audits=audits)
+            if prepared or audit_rows_:
+                self.write_prepared_assets(prepared, audit_rows_)
             refill_members(conn, ((catalog_id, d["collection"], d["id"]) for d in stored))
         return stored
 

@@ -244,6 +244,11 @@ def next_rev(conn: sqlite3.Connection, table: str, key: Mapping[str, Any], expec
 
 
 def insert_audits(conn: sqlite3.Connection, audits: Sequence[Doc]) -> None:
+    insert_audit_rows(conn, audit_rows(audits))
+
+
+def audit_rows(audits: Sequence[Doc]) -> list[tuple[Any, ...]]:
+    """The ``audit`` table rows of audit documents (built before a write takes the lock)."""
     rows = []
     encode = orjson.dumps
     for audit in audits:
@@ -251,5 +256,9 @@ def insert_audits(conn: sqlite3.Connection, audits: Sequence[Doc]) -> None:
             raise Invalid("an audit event needs a catalog_id")
         get = audit.get
         rows.append((audit["catalog_id"], get("record_type"), get("record_id"), get("at"), encode(audit).decode()))
+    return rows
+
+
+def insert_audit_rows(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     if rows:
         conn.executemany("INSERT INTO audit (catalog_id, record_type, record_id, at, doc) VALUES (?, ?, ?, ?, ?)", rows)
