@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -18,6 +18,7 @@ from dynastore.backends.local.sqlite_common import (
     check_limit,
     count_matching,
     dumps,
+    insert_audit_rows,
     insert_audits,
     keyset_page,
     loads,
@@ -292,12 +293,14 @@ class CatalogRecords:
         """One transaction: the collections and current revisions of every item read in one query
         each, the items written, then the assets (their rows and audit rows prepared before the write
         lock). An item named twice is written in order, one ``put_item`` at a time."""
-        prepared, audit_rows_ = self.prepare_asset_writes(assets), audit_rows(audits)  # before the lock
+        named_twice = len({(w.doc.get("collection"), w.doc.get("id")) for w in items}) < len(items)
+        prepared_items = None if named_twice else _prepare_items(items)  # these three before the lock
+        prepared, audit_rows_ = self.prepare_asset_writes(assets), audit_rows(audits)
         with self.db.write() as conn:
-            if len({(w.doc.get("collection"), w.doc.get("id")) for w in items}) < len(items):
+            if prepared_items is None:
                 stored = [self.put_item(catalog_id, w.doc, expect_rev=w.expect_rev, audit=w.audit) for w in items]
             else:
-                stored = _put_items(conn, catalog_id, items)
+                stored = _put_items(conn, catalog_id, *prepared_items)
             if prepared or audit_rows_:
                 self.write_prepared_assets(prepared, audit_rows_)
             refill_members(conn, ((catalog_id, d["collection"], d["id"]) for d in stored))
@@ -429,12 +432,52 @@ def _item_sort_sql(name: str) -> str:
     return f"ifnull(json_extract(i.doc, {json_path(item_field_path(name))}), '')"
 
 
-def _put_items(conn: sqlite3.Connection, catalog_id: str, items: Sequence[ItemWrite]) -> list[Doc]:
-    """``put_item`` of distinct items inside the caller's transaction, with batched reads and audits."""
-    keyed = [(w, require_str(w.doc, "collection", "an item"), require_str(w.doc, "id", "an item")) for w in items]
+class _PreparedItem(NamedTuple):
+    """What ``_put_items`` writes of an item that does not depend on its stored revision, and its
+    stored document and JSON as a new item (rev 1)."""
+
+    write: ItemWrite
+    collection_id: str
+    item_id: str
+    dt_start: str | None
+    dt_end: str | None
+    search_text: str
+    bounds: tuple[float, float, float, float] | None
+    as_new: Doc
+    as_new_json: str
+
+
+def _prepare_items(items: Sequence[ItemWrite]) -> tuple[list[_PreparedItem], list[tuple[Any, ...]]]:
+    """The items' rows and audit rows, built before the write lock (``dynastore load --workers``: the
+    other writers wait for the lock, not for this)."""
+    prepared = []
+    for w in items:
+        doc = {**w.doc, "rev": 1}
+        dt_start, dt_end = _item_time_bounds(doc)
+        prepared.append(
+            _PreparedItem(
+                w,
+                require_str(doc, "collection", "an item"),
+                require_str(doc, "id", "an item"),
+                dt_start,
+                dt_end,
+                item_search_text(doc),
+                geometry_bounds(doc.get("geometry") or doc.get("bbox")),
+                doc,
+                dumps(doc),
+            )
+        )
+    return prepared, audit_rows([w.audit for w in items])
+
+
+def _put_items(
+    conn: sqlite3.Connection, catalog_id: str, keyed: list[_PreparedItem], audits: list[tuple[Any, ...]]
+) -> list[Doc]:
+    """``put_item`` of distinct items (``_prepare_items``) inside the caller's transaction, with batched
+    reads and audits."""
     by_collection: dict[str, list[str]] = {}
-    for _, collection_id, item_id in keyed:
-        by_collection.setdefault(collection_id, []).append(item_id)
+    for item in keyed:
+        by_collection.setdefault(item.collection_id, []).append(item.item_id)
     current: dict[tuple[str, str], tuple[int, int]] = {}
     for collection_id, ids in by_collection.items():
         if conn.execute(
@@ -452,13 +495,12 @@ def _put_items(conn: sqlite3.Connection, catalog_id: str, items: Sequence[ItemWr
     inserts: list[tuple[Any, ...]] = []
     new_bounds: dict[tuple[str, str], tuple[float, float, float, float] | None] = {}
     bounds: list[tuple[int, tuple[float, float, float, float] | None]] = []
-    for write, collection_id, item_id in keyed:
+    for item in keyed:
+        collection_id, item_id, box = item.collection_id, item.item_id, item.bounds
         row = current.get((collection_id, item_id))
-        rev = check_rev(row[1] if row else None, write.expect_rev, f"item {item_id!r}")
-        doc = {**write.doc, "rev": rev}
-        dt_start, dt_end = _item_time_bounds(doc)
-        values = (dt_start, dt_end, item_search_text(doc), rev, dumps(doc))
-        box = geometry_bounds(doc.get("geometry") or doc.get("bbox"))
+        rev = check_rev(row[1] if row else None, item.write.expect_rev, f"item {item_id!r}")
+        doc, doc_json = (item.as_new, item.as_new_json) if rev == 1 else _at_rev(item.write.doc, rev)
+        values = (item.dt_start, item.dt_end, item.search_text, rev, doc_json)
         if row:
             updates.append((*values, row[0]))
             bounds.append((row[0], box))
@@ -486,8 +528,13 @@ def _put_items(conn: sqlite3.Connection, catalog_id: str, items: Sequence[ItemWr
         "INSERT INTO item_bounds (seq, minx, maxx, miny, maxy) VALUES (?, ?, ?, ?, ?)",
         [(seq, b[0], b[2], b[1], b[3]) for seq, b in bounds if b is not None],
     )
-    insert_audits(conn, [w.audit for w in items])
+    insert_audit_rows(conn, audits)
     return stored
+
+
+def _at_rev(doc: Doc, rev: int) -> tuple[Doc, str]:
+    out = {**doc, "rev": rev}
+    return out, dumps(out)
 
 
 def _set_bounds(conn: sqlite3.Connection, seq: int | None, bounds: tuple[float, float, float, float] | None) -> None:
