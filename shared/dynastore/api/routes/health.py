@@ -15,6 +15,7 @@ from dynastore.errors import DynastoreError
 from dynastore.ports import HealthCheck
 
 router = APIRouter(tags=["service"])
+HEALTH_THREADS = 30  # 10 probes' checks at once
 
 
 @router.get("/health", summary="Service and backend health", response_class=JSONResponse)
@@ -41,8 +42,10 @@ def health(request: Request) -> JSONResponse:
 def _checker() -> ThreadPoolExecutor:
     """The checks run side by side: each waits on its own service (and, on a cold start, imports its
     SDK), so the answer takes the slowest one, not their sum. Kept threads: a local store's per-thread
-    connection is opened once, not per probe."""
-    return ThreadPoolExecutor(max_workers=3, thread_name_prefix="health")
+    connection is opened once, not per probe. Idle threads are reused, so a few exist in practice; the
+    bound is for probes that arrive while a dependency hangs (each waits only for its own checks, not
+    queued behind the hung ones of earlier probes)."""
+    return ThreadPoolExecutor(max_workers=HEALTH_THREADS, thread_name_prefix="health")
 
 
 def _check(adapter: HealthCheck) -> dict[str, Any]:

@@ -157,7 +157,8 @@ def _text_index(text: str) -> tuple[str, str] | None:
     return None if "\x00" in text else ("assets_fts", fts_phrase(text))
 
 
-PreparedAsset = tuple[AssetWrite, tuple[Any, ...], tuple[Doc, str, str | None]]  # prepare_asset_writes
+# prepare_asset_writes: the write, its row, its rendering as a new record (None: an update, expect_rev > 0)
+PreparedAsset = tuple[AssetWrite, tuple[Any, ...], tuple[Doc, str, str | None] | None]
 
 
 class AssetRecords:
@@ -203,10 +204,14 @@ class AssetRecords:
 
     @staticmethod
     def prepare_asset_writes(writes: Sequence[AssetWrite]) -> list[PreparedAsset]:
-        """Each write with its row (``asset_row``) and its rendering as a new record (rev 1), built
-        before the write lock: other writers (``dynastore load --workers``) wait for the lock, not for
-        this; a record found stored is rendered again, at its revision, inside."""
-        return [(write, asset_row(write.doc), _with_rev(write.doc, 1)) for write in writes]
+        """Each write with its row (``asset_row``) and, unless it names a revision to update, its
+        rendering as a new record (rev 1), built before the write lock: other writers (``dynastore
+        load --workers``) wait for the lock, not for this; a record found stored is rendered again,
+        at its revision, inside."""
+        return [
+            (write, asset_row(write.doc), _with_rev(write.doc, 1) if write.expect_rev in (0, None) else None)
+            for write in writes
+        ]
 
     def write_prepared_assets(self, prepared: list[PreparedAsset], audits: list[tuple[Any, ...]]) -> list[Doc]:
         """``write_assets`` of ``prepare_asset_writes`` and ``audit_rows`` (``write_items`` prepares its
@@ -237,7 +242,7 @@ class AssetRecords:
                 else:
                     rev = 1  # a new record (check_rev's answer, without building its message)
                 revs[key] = rev
-                doc, doc_json, record_json = as_new if rev == 1 else _with_rev(write.doc, rev)
+                doc, doc_json, record_json = as_new if rev == 1 and as_new else _with_rev(write.doc, rev)
                 final[key] = (*row, rev, doc_json, record_json)
                 stored.append(doc)
             if before:

@@ -444,7 +444,7 @@ class _PreparedItem(NamedTuple):
     search_text: str
     bounds: tuple[float, float, float, float] | None
     as_new: Doc
-    as_new_json: str
+    as_new_json: str | None  # None: the write names a revision to update (expect_rev > 0)
 
 
 def _prepare_items(items: Sequence[ItemWrite]) -> tuple[list[_PreparedItem], list[tuple[Any, ...]]]:
@@ -464,7 +464,7 @@ def _prepare_items(items: Sequence[ItemWrite]) -> tuple[list[_PreparedItem], lis
                 item_search_text(doc),
                 geometry_bounds(doc.get("geometry") or doc.get("bbox")),
                 doc,
-                dumps(doc),
+                dumps(doc) if w.expect_rev in (0, None) else None,
             )
         )
     return prepared, audit_rows([w.audit for w in items])
@@ -499,7 +499,10 @@ def _put_items(
         collection_id, item_id, box = item.collection_id, item.item_id, item.bounds
         row = current.get((collection_id, item_id))
         rev = check_rev(row[1] if row else None, item.write.expect_rev, f"item {item_id!r}")
-        doc, doc_json = (item.as_new, item.as_new_json) if rev == 1 else _at_rev(item.write.doc, rev)
+        if rev == 1 and item.as_new_json is not None:
+            doc, doc_json = item.as_new, item.as_new_json
+        else:
+            doc, doc_json = _at_rev(item.write.doc, rev)
         values = (item.dt_start, item.dt_end, item.search_text, rev, doc_json)
         if row:
             updates.append((*values, row[0]))
