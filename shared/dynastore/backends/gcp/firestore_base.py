@@ -244,12 +244,24 @@ class FirestoreBase:
                 stored = {**doc, "rev": rev}
                 return stored, {ref.path: fields(stored)}, extras
 
-            return cast(Doc, self._compare_and_set(what, [ref], plan))
+            try:
+                return cast(Doc, self._compare_and_set(what, [ref], plan))
+            except Conflict:
+                written = self._written_already(doc, expect_rev, audit, what)
+                if written is None:
+                    raise
+                return written
 
         def write(transaction: Any) -> Doc:  # a check of another record must hold at commit: a transaction
             precheck(transaction)
             current = self._get(ref, what, transaction)
-            rev = check_rev(current.get("rev") if current else None, expect_rev, what)
+            try:
+                rev = check_rev(current.get("rev") if current else None, expect_rev, what)
+            except Conflict:
+                written = self._written_already(doc, expect_rev, audit, what, transaction)
+                if written is None:
+                    raise
+                return written
             stored = {**doc, "rev": rev}
             transaction.set(ref, fields(stored))
             if audit_row is not None:
@@ -257,6 +269,19 @@ class FirestoreBase:
             return stored
 
         return cast(Doc, self._transaction(what, write))
+
+    def _written_already(
+        self, doc: Doc, expect_rev: int | None, audit: Doc | None, what: str, transaction: Any = None
+    ) -> Doc | None:
+        """A conditional write that finds its revision gone may be a retry of itself: an attempt whose
+        commit went through but whose answer was lost (the SDK then runs the transaction again, or the
+        commit is re-sent). Its audit entry, written in the same commit under this request's own id,
+        tells: then the write's own result, not a lost race (``Conflict``); else None."""
+        if audit is None or expect_rev is None:  # an unconditional write cannot find its revision gone
+            return None
+        if self._get(self._audit_ref(audit), what, transaction) is None:
+            return None
+        return {**doc, "rev": expect_rev + 1}
 
     def _page(self, scan: Scan, limit: int, token: str | None, budget: int | None = None) -> Page[Doc]:
         page = scan.page(check_limit(limit), token, budget or max(self.scan_budget, 2 * (limit + 1)))
