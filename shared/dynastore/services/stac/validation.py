@@ -3,8 +3,12 @@ and of GeoJSON geometries."""
 
 from __future__ import annotations
 
+import functools
+import importlib.resources
 from collections.abc import Callable
 from typing import Any, Literal
+
+import orjson
 
 from dynastore.domain.stac_version import STAC_VERSION
 from dynastore.errors import Invalid
@@ -19,14 +23,35 @@ def _validator(kind: str) -> Any:
     (pystac's own validator re-checks the schema and rebuilds its registry on every call)."""
     if kind not in _VALIDATORS:
         import jsonschema
-        from pystac.validation.local_validator import get_local_schema_cache
         from referencing import Registry, Resource
 
-        cache = get_local_schema_cache()
+        cache = bundled_schemas()
         registry: Any = Registry().with_resources((uri, Resource.from_contents(doc)) for uri, doc in cache.items())
         schema = cache[_schema_uri(kind)]
         _VALIDATORS[kind] = jsonschema.validators.validator_for(schema)(schema, registry=registry)
     return _VALIDATORS[kind]
+
+
+@functools.cache
+def bundled_schemas() -> dict[str, Any]:
+    """The STAC core and GeoJSON schemas pystac bundles, by the URI they are referenced by, read from
+    pystac's package data. Not through ``pystac.validation``: importing it imports jsonschema (~0.1 s
+    of every process that validates, ``dynastore load`` workers and cold starts included), which
+    only a document jsonschema-rs rejects needs."""
+    folder = importlib.resources.files("pystac") / "validation" / "jsonschemas"
+    schemas: dict[str, Any] = {}
+    for path in (folder / "stac-spec" / f"v{STAC_VERSION}").iterdir():
+        if not path.name.endswith(".json"):
+            continue
+        name = path.name.removesuffix(".json")
+        spec = name if name in ("item", "catalog", "collection") else "item"  # the others sit beside item.json
+        schemas[f"https://schemas.stacspec.org/v{STAC_VERSION}/{spec}-spec/json-schema/{path.name}"] = orjson.loads(
+            path.read_bytes()
+        )
+    for path in (folder / "geojson").iterdir():
+        if path.name.endswith(".json"):
+            schemas[f"https://geojson.org/schema/{path.name}"] = orjson.loads(path.read_bytes())
+    return schemas
 
 
 def _schema_uri(kind: str) -> str:
@@ -40,9 +65,8 @@ def _fast_check(kind: str) -> Callable[[Any], bool]:
     jsonschema. Formats are not asserted, as jsonschema (without a format checker) does not."""
     if kind not in _FAST:
         import jsonschema_rs
-        from pystac.validation.local_validator import get_local_schema_cache
 
-        cache = get_local_schema_cache()
+        cache = bundled_schemas()
 
         def offline(uri: str) -> Any:
             raise ValueError(f"{uri} is not a bundled STAC schema")  # never a network fetch
