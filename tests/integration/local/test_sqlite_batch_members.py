@@ -4,6 +4,7 @@ computes from the stored assets, and a scope the batch cannot answer alone is le
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,7 @@ def _load(
     items: dict[str, list[dict[str, Any]]],
     *,
     expect_rev: int | None = 0,
-    extra: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    extra: Sequence[dict[str, Any]] = (),
 ) -> None:
     writes = [ItemWrite(_item(item_id), expect_rev, {"catalog_id": CAT}) for item_id in items]
     assets = [AssetWrite(doc, expect_rev) for docs in items.values() for doc in docs]
