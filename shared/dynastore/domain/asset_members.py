@@ -23,20 +23,42 @@ ID_PREFIX = '{"id":"'
 RECORD_SIGNS = ('"properties":', '"version":', '"thumbnail"', '"overview"', '"metadata"')
 
 
+def cut_member(asset_id: str, record: str | None, named: str) -> tuple[bool, str]:
+    """Can the asset be cut from its record (``named``: a text holding its file name, for ``@``), and
+    its member text. The text of one that cannot be cut is what the local store's SQL makes of it
+    (``'"<id>":{'`` and the record after the id's comma, else ``'}'``): kept, never read."""
+    end = len(ID_PREFIX) + len(asset_id)  # record[:end] is '{"id":"<id>' when the id needs no escapes
+    mark = record[end + 1 : end + 2] if record is not None else ""
+    member = f'"{asset_id}":{{{record[end + 2 :]}' if record is not None and mark == "," else f'"{asset_id}":{{}}'
+    ok = (
+        record is not None
+        and "@" not in named
+        and not any(sign in record for sign in RECORD_SIGNS)
+        and record.startswith(ID_PREFIX)
+        and record.startswith(asset_id, len(ID_PREFIX))
+        and record[end : end + 1] == '"'
+        and mark in (",", "}")
+    )
+    return ok, member
+
+
 def asset_members_json(found: Sequence[tuple[str, str | None, str]]) -> str | None:
     """The members text of ``(asset id, stored record or None, document JSON)`` triples (in id order),
     or None when one of them cannot be cut from its record."""
     members: list[str] = []
     for asset_id, record, doc in found:
-        if record is None or "@" in doc or any(sign in record for sign in RECORD_SIGNS):
+        ok, member = cut_member(asset_id, record, doc)
+        if not ok:
             return None
-        end = len(ID_PREFIX) + len(asset_id)  # record[:end] is '{"id":"<id>' when the id needs no escapes
-        if not (record.startswith(ID_PREFIX) and record.startswith(asset_id, len(ID_PREFIX)) and record[end] == '"'):
-            return None
-        if record[end + 1] == ",":
-            members.append(f'"{asset_id}":{{{record[end + 2 :]}')
-        elif record[end + 1] == "}":
-            members.append(f'"{asset_id}":{{}}')
-        else:
-            return None
+        members.append(member)
     return ",".join(members)
+
+
+def stored_members(found: Sequence[tuple[str, str | None, str]]) -> str:
+    """What the local store keeps of an item's first assets (``item_members``, the triples as in
+    ``asset_members_json`` with the search text for the document): ``"<count> <how many cannot be
+    cut> <members>"``, ``''`` for none."""
+    if not found:
+        return ""
+    cuts = [cut_member(*triple) for triple in found]
+    return f"{len(cuts)} {sum(not ok for ok, _ in cuts)} {','.join(member for _, member in cuts)}"

@@ -213,9 +213,12 @@ class AssetRecords:
             for write in writes
         ]
 
-    def write_prepared_assets(self, prepared: list[PreparedAsset], audits: list[tuple[Any, ...]]) -> list[Doc]:
+    def write_prepared_assets(
+        self, prepared: list[PreparedAsset], audits: list[tuple[Any, ...]], *, refill: bool = True
+    ) -> list[Doc]:
         """``write_assets`` of ``prepare_asset_writes`` and ``audit_rows`` (``write_items`` prepares its
-        assets before it takes the lock, then calls this inside its transaction: a savepoint)."""
+        assets before it takes the lock, then calls this inside its transaction: a savepoint; ``refill``
+        False: the caller stores the ``item_members`` rows of the scopes written)."""
         if not prepared and not audits:
             return []
         stored: list[Doc] = []
@@ -282,7 +285,8 @@ class AssetRecords:
                     [(seq, short_tokens(new)) for seq, _, new in reindex],
                 )
             insert_audit_rows(conn, audits)
-            refill_members(conn, [(v[0], v[2], v[3]) for v in final.values() if v[4] == "item"])
+            if refill:
+                refill_members(conn, [(v[0], v[2], v[3]) for v in final.values() if v[4] == "item"])
         return stored
 
     @staticmethod

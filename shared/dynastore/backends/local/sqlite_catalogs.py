@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
+from itertools import chain
 from typing import Any, NamedTuple
 
 import orjson
@@ -27,6 +28,7 @@ from dynastore.backends.local.sqlite_common import (
     search_order,
     table_page,
 )
+from dynastore.backends.local.sqlite_members import batch_members, item_scopes, store_batch_members
 from dynastore.config import Settings
 from dynastore.domain.asset_members import RECORD_SIGNS
 from dynastore.domain.filters import bbox_polygon
@@ -294,16 +296,22 @@ class CatalogRecords:
         each, the items written, then the assets (their rows and audit rows prepared before the write
         lock). An item named twice is written in order, one ``put_item`` at a time."""
         named_twice = len({(w.doc.get("collection"), w.doc.get("id")) for w in items}) < len(items)
-        prepared_items = None if named_twice else _prepare_items(items)  # these three before the lock
+        prepared_items = None if named_twice else _prepare_items(items)  # these four before the lock
         prepared, audit_rows_ = self.prepare_asset_writes(assets), audit_rows(audits)
+        members = batch_members(prepared, item_scopes(catalog_id, items), MEMBERS_LIMIT)
         with self.db.write() as conn:
             if prepared_items is None:
                 stored = [self.put_item(catalog_id, w.doc, expect_rev=w.expect_rev, audit=w.audit) for w in items]
             else:
                 stored = _put_items(conn, catalog_id, *prepared_items)
             if prepared or audit_rows_:
-                self.write_prepared_assets(prepared, audit_rows_)
-            refill_members(conn, ((catalog_id, d["collection"], d["id"]) for d in stored))
+                self.write_prepared_assets(prepared, audit_rows_, refill=False)
+            done = store_batch_members(conn, members)
+            touched = chain(
+                ((catalog_id, d["collection"], d["id"]) for d in stored),
+                ((row[0], row[2], row[3]) for _, row, _ in prepared if row[4] == "item"),
+            )
+            refill_members(conn, (scope for scope in touched if scope not in done))
         return stored
 
     def delete_item(
