@@ -10,6 +10,7 @@ A transaction the database keeps aborting is contention (503: retry), never a st
 
 from __future__ import annotations
 
+import contextlib
 from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier, BrokenBarrierError
 from typing import Any
@@ -47,10 +48,8 @@ def _commits_released_together(monkeypatch: pytest.MonkeyPatch, parties: int) ->
     real = transaction_module.Transaction._commit
 
     def commit(self: Any) -> Any:
-        try:
+        with contextlib.suppress(BrokenBarrierError):
             barrier.wait()
-        except BrokenBarrierError:
-            pass
         try:
             return real(self)
         except gexc.Aborted as exc:
@@ -103,9 +102,8 @@ def test_a_write_the_database_keeps_aborting_is_unavailable_not_a_stale_revision
 
     monkeypatch.setattr(transaction_module.Transaction, "_commit", aborted)
     # WHEN the item is replaced at its current revision
-    with pytest.raises(Unavailable) as raised:
-        with precondition(1, "item 'i1'"):
-            store.put_item("c", _item("new"), expect_rev=1, audit=audit_doc("c", "item", "i1", "update"))
+    with pytest.raises(Unavailable) as raised, precondition(1, "item 'i1'"):
+        store.put_item("c", _item("new"), expect_rev=1, audit=audit_doc("c", "item", "i1", "update"))
     # THEN the answer is 503 (retry), not a Conflict/412 claiming someone changed it; nothing was written
     assert not isinstance(raised.value, Conflict) and raised.value.status == 503
     assert "retry" in str(raised.value)
