@@ -300,20 +300,30 @@ class DynamoBase:
     ) -> Doc:
         """Write ``doc`` over revision ``expect_rev`` with its audit event, in one transaction
         (``extra``: more actions that must hold, e.g. a ConditionCheck of the parent)."""
-        if audit is not None:
-            self._audit_item(audit)  # refuse a malformed audit before anything is written
+        # Built once (a malformed audit is refused before anything is written): every attempt writes it
+        # under the same key, so a write that finds its revision gone can tell whether it was its own.
+        audit_item = self._audit_item(audit) if audit is not None else None
 
         def attempt() -> Doc:
             current = self._get_item(pk, sk, what)
             rev = check_rev(int(attr(current, "rev") or 0) if current else None, expect_rev, what)
             stored = {**doc, "rev": rev}
             actions = [self._put_action(build(stored, current), current), *extra]
-            if audit is not None:
-                actions.append(self._audit_action(audit))
+            if audit_item is not None:
+                actions.append({"Put": {"TableName": self.table, "Item": audit_item}})
             self._transact(what, actions)
             return stored
 
-        return cast(Doc, self._cas(what, attempt))
+        try:
+            return cast(Doc, self._cas(what, attempt))
+        except Conflict:
+            # botocore re-sends a request whose answer it lost; a conditional transaction applied by the
+            # first send then fails its own condition. Its audit entry tells: then it is its own success.
+            if audit_item is None or expect_rev is None:
+                raise
+            if self._get_item(audit_item["pk"]["S"], audit_item["sk"]["S"], what) is None:
+                raise
+            return {**doc, "rev": expect_rev + 1}
 
     def _batch_write(self, requests: Sequence[dict[str, Any]], what: str) -> None:
         """Unconditional puts/deletes, 25 per BatchWriteItem, unprocessed ones retried."""

@@ -18,10 +18,10 @@ def translate(exc: BaseException, what: str) -> DynastoreError:
     detail = getattr(exc, "message", None) or str(exc)
     if isinstance(exc, gexc.NotFound):
         return NotFound(f"{what}: not found")
+    if isinstance(exc, gexc.Aborted):  # a subclass of gexc.Conflict: contention, not a stale revision
+        return Unavailable(f"{what}: the database aborted it under contention with other writers; retry")
     if isinstance(exc, gexc.AlreadyExists | gexc.Conflict):
         return Conflict(f"{what}: already exists")
-    if isinstance(exc, gexc.Aborted):
-        return Conflict(f"{what}: changed concurrently (the transaction was aborted); read it again and retry")
     if isinstance(exc, gexc.PreconditionFailed):
         return PreconditionFailed(f"{what}: precondition failed")
     if isinstance(exc, gexc.FailedPrecondition):

@@ -14,6 +14,7 @@ from dynastore.backends.gcp.firestore_common import (
     DELETE_BATCH,
     MAX_IN,
     SEP,
+    TXN_ATTEMPTS,
     TXN_WRITES,
     audit_fields,
     check_limit,
@@ -24,7 +25,7 @@ from dynastore.backends.gcp.firestore_scan import Filter, Order, ReadStats, Row,
 from dynastore.domain.retry import retry_on_conflict
 from dynastore.domain.revisions import check_rev
 from dynastore.domain.search import ASSET_SORT_FIELDS, ITEM_SORT_FIELDS, AssetQuery, Page
-from dynastore.errors import Conflict, Invalid, NotFound
+from dynastore.errors import Conflict, Invalid, NotFound, Unavailable
 from dynastore.ports import Doc
 
 
@@ -70,22 +71,35 @@ class FirestoreBase:
                     found[snapshot.reference.path] = snapshot.to_dict()
         return found
 
-    def _transaction(self, what: str, fn: Callable[[Any], Any]) -> Any:
+    def _transaction(self, what: str, fn: Callable[[Any], Any], *, conditional: bool = False) -> Any:
+        """Run ``fn(transaction)`` in a transaction (the SDK re-runs it when the commit is ABORTED).
+        ``conditional``: its writes carry preconditions; one that fails (the document changed since
+        it was read) raises ``_Changed``. Still ABORTED after every attempt is contention, a transient
+        state (``Unavailable``, 503: retry), never a stale revision."""
+        from google.api_core import exceptions as gexc
         from google.cloud import firestore
 
         @firestore.transactional
         def run(transaction: Any) -> Any:
             return fn(transaction)
 
+        changed = (gexc.FailedPrecondition, gexc.AlreadyExists, gexc.NotFound) if conditional else ()
         with sdk_errors(what):
             try:
-                return run(self.db.transaction(max_attempts=10))
+                return run(self.db.transaction(max_attempts=TXN_ATTEMPTS))
+            except changed:
+                pass  # a precondition failed: raised below, outside the translation of SDK errors
             except ValueError as exc:
-                # The SDK gives up on a contended transaction with a ValueError whose cause is the last
-                # ABORTED: that is a lost race (Conflict), not a crash.
+                # The SDK gives up on a contended transaction: a ValueError caused by the last ABORTED.
+                if isinstance(exc.__cause__, gexc.Aborted):
+                    raise Unavailable(
+                        f"{what}: the database aborted the write {TXN_ATTEMPTS} times under contention "
+                        "(other writers of the same records); retry"
+                    ) from exc
                 if exc.__cause__ is not None:
                     raise translate(exc.__cause__, what) from exc
                 raise
+        raise _Changed(what)
 
     def _snapshots(self, refs: Sequence[Any], what: str) -> dict[str, Any]:
         """Current snapshots (existing or not) of ``refs`` by path, with their update times."""
@@ -106,6 +120,7 @@ class FirestoreBase:
         refs: Sequence[Any],
         plan: Callable[[dict[str, dict[str, Any] | None]], tuple[Any, dict[str, dict[str, Any] | None], list[Any]]],
         snapshots: dict[str, Any] | None = None,
+        precheck: Callable[[Any], None] | None = None,
     ) -> Any:
         """Read ``refs``, let ``plan`` decide (it raises ``Conflict`` on a stale ``rev``), then commit
         one batch whose every write is conditional on what was read: ``create`` where nothing was,
@@ -113,7 +128,11 @@ class FirestoreBase:
         makes the commit fail as a whole; it is then re-read and re-planned (optimistic concurrency,
         no locks: the Firestore emulator's pessimistic transactions serialise racing writers for
         seconds). ``plan`` returns (result, {path: fields or None to delete}, [(ref, fields) to set
-        unconditionally]). ``snapshots``: use these for the first round (a caller that read them)."""
+        unconditionally]). ``snapshots``: use these for the first round (a caller that read them).
+        ``precheck(transaction)``: a read of another record that must still hold at commit; the
+        writes are then committed in a transaction that reads only what ``precheck`` reads. ``refs``
+        stay unread (unlocked) in it: racing writers that each read-locked the record they all
+        write would deadlock until the emulator's lock timeout aborts every one of them."""
         by_path = {ref.path: ref for ref in refs}
         first_read = snapshots
 
@@ -123,21 +142,33 @@ class FirestoreBase:
             first_read = None
             state = {p: (s.to_dict() if s is not None and s.exists else None) for p, s in current.items()}
             result, writes, extras = plan(state)
-            batch = self.db.batch()
-            for path, fields in writes.items():
-                snapshot = current.get(path)
-                if snapshot is not None and snapshot.exists:
-                    option = self.db.write_option(last_update_time=snapshot.update_time)
-                    if fields is None:
-                        batch.delete(by_path[path], option=option)
-                    else:
-                        batch.update(by_path[path], fields, option=option)
-                elif fields is not None:
-                    batch.create(by_path[path], fields)
-            for ref, fields in extras:
-                batch.set(ref, fields)
-            if not self._commit_unless_changed(batch, what):
-                raise _Changed(what)  # changed since it was read: read again
+
+            def stage(batch: Any) -> None:
+                for path, fields in writes.items():
+                    snapshot = current.get(path)
+                    if snapshot is not None and snapshot.exists:
+                        option = self.db.write_option(last_update_time=snapshot.update_time)
+                        if fields is None:
+                            batch.delete(by_path[path], option=option)
+                        else:
+                            batch.update(by_path[path], fields, option=option)
+                    elif fields is not None:
+                        batch.create(by_path[path], fields)
+                for ref, fields in extras:
+                    batch.set(ref, fields)
+
+            if precheck is None:
+                batch = self.db.batch()
+                stage(batch)
+                if not self._commit_unless_changed(batch, what):
+                    raise _Changed(what)  # changed since it was read: read again
+                return result
+
+            def checked(transaction: Any) -> None:
+                precheck(transaction)
+                stage(transaction)
+
+            self._transaction(what, checked, conditional=True)  # _Changed: read again
             return result
 
         exhausted = f"{what} kept changing under {CAS_ATTEMPTS} attempts to write it; retry"
@@ -235,51 +266,30 @@ class FirestoreBase:
         precheck: Callable[[Any], None] | None = None,
     ) -> Doc:
         audit_row = audit_fields(audit) if audit is not None else None
-        if precheck is None:
-            extras = [(self._audit_ref(cast(Doc, audit)), audit_row)] if audit_row is not None else []
+        extras = [(self._audit_ref(cast(Doc, audit)), audit_row)] if audit_row is not None else []
 
-            def plan(state: dict[str, dict[str, Any] | None]) -> tuple[Doc, dict[str, Any], list[Any]]:
-                current = state[ref.path]
-                rev = check_rev(current.get("rev") if current else None, expect_rev, what)
-                stored = {**doc, "rev": rev}
-                return stored, {ref.path: fields(stored)}, extras
-
-            try:
-                return cast(Doc, self._compare_and_set(what, [ref], plan))
-            except Conflict:
-                written = self._written_already(doc, expect_rev, audit, what)
-                if written is None:
-                    raise
-                return written
-
-        def write(transaction: Any) -> Doc:  # a check of another record must hold at commit: a transaction
-            precheck(transaction)
-            current = self._get(ref, what, transaction)
-            try:
-                rev = check_rev(current.get("rev") if current else None, expect_rev, what)
-            except Conflict:
-                written = self._written_already(doc, expect_rev, audit, what, transaction)
-                if written is None:
-                    raise
-                return written
+        def plan(state: dict[str, dict[str, Any] | None]) -> tuple[Doc, dict[str, Any], list[Any]]:
+            current = state[ref.path]
+            rev = check_rev(current.get("rev") if current else None, expect_rev, what)
             stored = {**doc, "rev": rev}
-            transaction.set(ref, fields(stored))
-            if audit_row is not None:
-                transaction.set(self._audit_ref(cast(Doc, audit)), audit_row)
-            return stored
+            return stored, {ref.path: fields(stored)}, extras
 
-        return cast(Doc, self._transaction(what, write))
+        try:
+            return cast(Doc, self._compare_and_set(what, [ref], plan, precheck=precheck))
+        except Conflict:
+            written = self._written_already(doc, expect_rev, audit, what)
+            if written is None:
+                raise
+            return written
 
-    def _written_already(
-        self, doc: Doc, expect_rev: int | None, audit: Doc | None, what: str, transaction: Any = None
-    ) -> Doc | None:
+    def _written_already(self, doc: Doc, expect_rev: int | None, audit: Doc | None, what: str) -> Doc | None:
         """A conditional write that finds its revision gone may be a retry of itself: an attempt whose
         commit went through but whose answer was lost (the SDK then runs the transaction again, or the
         commit is re-sent). Its audit entry, written in the same commit under this request's own id,
         tells: then the write's own result, not a lost race (``Conflict``); else None."""
         if audit is None or expect_rev is None:  # an unconditional write cannot find its revision gone
             return None
-        if self._get(self._audit_ref(audit), what, transaction) is None:
+        if self._get(self._audit_ref(audit), what) is None:
             return None
         return {**doc, "rev": expect_rev + 1}
 

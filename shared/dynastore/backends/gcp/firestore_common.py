@@ -22,6 +22,7 @@ SEP = "!"
 MAX_IN = 30  # values of one `in` / `array-contains-any` filter, and disjunctions per query
 TXN_WRITES = 400  # documents per commit (Firestore takes 500 writes and 10 MiB per commit)
 CAS_ATTEMPTS = 50
+TXN_ATTEMPTS = 10  # commits of one transaction the SDK tries while the database answers ABORTED
 DELETE_BATCH = 400
 EXPORT_BATCH = 2000
 JOB_FILTERS = ("status", "task_id", "catalog_id", "asset_id")
