@@ -149,32 +149,13 @@ class Asset(AssetFields):
         return asset_level(self.collection_id, self.item_id)
 
 
-def _client_defaults(asset_id: str) -> dict[str, Any]:
-    """``id`` and the client fields of the stored form at their defaults, in ``Asset.to_doc()``
-    order (a literal: bulk loads build one per asset)."""
-    return {
-        "id": asset_id,
-        "href": None,
-        "type": None,
-        "roles": [],
-        "title": None,
-        "description": None,
-        "code": None,
-        "tags": [],
-        "metadata": {},
-        "file:size": None,
-        "file:checksum": None,
-        "datetime": None,
-        "start_datetime": None,
-        "end_datetime": None,
-        "version": None,
-        "latest": None,
-        "alternate": {},
-        "bbox": None,
+_SHAPE_NAMES = frozenset(
+    {
+        "href", "type", "roles", "title", "description", "code", "tags", "metadata", "file:size",
+        "file:checksum", "datetime", "start_datetime", "end_datetime", "version", "latest", "alternate", "bbox",
     }
-
-
-_SHAPE_NAMES = frozenset(_client_defaults("")) - {"id"}
+)  # fmt: skip
+_CLIENT_NAMES = _SHAPE_NAMES | {"id"}  # what ``fields`` may hold besides ``prefix:name`` extension fields
 
 
 def asset_doc(
@@ -199,34 +180,48 @@ def asset_doc(
     STAC extension fields, kept at the top level after the system fields, as ``to_doc`` puts them).
     ``updated`` defaults to ``created``. The service-level rules (href, record size) are applied by
     the caller: ``services.asset_records``."""
-    doc = _client_defaults(asset_id)
     extensions: Mapping[str, Any] = {}
+    client: Mapping[str, Any]
     if isinstance(fields, AssetFields):
         client = fields.model_dump(mode="json", by_alias=True, exclude={"extensions"})
-        for name in _SHAPE_NAMES:
-            if name in client:
-                doc[name] = client[name]
         extensions = fields.extensions
     else:
-        extra: dict[str, Any] = {}
-        for name, value in fields.items():
-            if name in _SHAPE_NAMES:
-                doc[name] = value
-            elif name != "id":
-                extra[name] = value
-        plain = [k for k in extra if ":" not in k]
-        if plain:
-            raise ValueError(f"not asset fields: {', '.join(plain)}")
-        extensions = extra
-    doc["catalog_id"] = catalog_id
-    doc["collection_id"] = collection_id
-    doc["item_id"] = item_id
-    doc["status"] = status
-    doc["created"] = created
-    doc["updated"] = updated or created
-    doc["deleted_at"] = deleted_at
-    doc["storage"] = storage
-    doc["rev"] = rev
+        client = fields
+        if not _CLIENT_NAMES.issuperset(fields):
+            extensions = {name: value for name, value in fields.items() if name not in _CLIENT_NAMES}
+            plain = [k for k in extensions if ":" not in k]
+            if plain:
+                raise ValueError(f"not asset fields: {', '.join(plain)}")
+    get = client.get
+    doc = {  # in ``Asset.to_doc()`` order; one literal: bulk loads build one per asset
+        "id": asset_id,
+        "href": get("href"),
+        "type": get("type"),
+        "roles": get("roles", []),
+        "title": get("title"),
+        "description": get("description"),
+        "code": get("code"),
+        "tags": get("tags", []),
+        "metadata": get("metadata", {}),
+        "file:size": get("file:size"),
+        "file:checksum": get("file:checksum"),
+        "datetime": get("datetime"),
+        "start_datetime": get("start_datetime"),
+        "end_datetime": get("end_datetime"),
+        "version": get("version"),
+        "latest": get("latest"),
+        "alternate": get("alternate", {}),
+        "bbox": get("bbox"),
+        "catalog_id": catalog_id,
+        "collection_id": collection_id,
+        "item_id": item_id,
+        "status": status,
+        "created": created,
+        "updated": updated or created,
+        "deleted_at": deleted_at,
+        "storage": storage,
+        "rev": rev,
+    }
     if extensions:
         doc.update(extensions)
     return doc
