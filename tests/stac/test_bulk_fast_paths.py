@@ -9,12 +9,11 @@ from typing import Any
 import pystac
 import pytest
 
-from dynastore.domain.asset import AssetFields, asset_doc
+from dynastore.domain.asset import AssetFields, asset_doc, search_text
+from dynastore.domain.asset_record import stored_record_json
 from dynastore.domain.geo_bounds import simple_bounds
 from dynastore.domain.ids import check_id, slug
 from dynastore.errors import Invalid
-from dynastore.domain.asset import search_text
-from dynastore.domain.asset_record import stored_record_json
 from dynastore.services.stac.inline_assets import (
     ITEM_KEY_SEPARATORS,
     _as_sent_back,
