@@ -9,11 +9,18 @@ from typing import Any
 import pystac
 import pytest
 
-from dynastore.domain.asset import AssetFields, asset_doc
+from dynastore.domain.asset import AssetFields, asset_doc, search_text
+from dynastore.domain.asset_record import stored_record_json
 from dynastore.domain.geo_bounds import simple_bounds
 from dynastore.domain.ids import check_id, slug
 from dynastore.errors import Invalid
-from dynastore.services.stac.inline_assets import ITEM_KEY_SEPARATORS, asset_id_candidates, plain_asset_fields
+from dynastore.services.stac.inline_assets import (
+    ITEM_KEY_SEPARATORS,
+    _as_sent_back,
+    _asset_fields,
+    asset_id_candidates,
+    plain_asset_fields,
+)
 from dynastore.services.stac.items import stored_item
 
 POLYGON = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]}
@@ -99,7 +106,10 @@ def test_plain_asset_fields_are_the_models_fields(body: dict[str, Any]) -> None:
         {"href": 3},
         {"href": "https://h/a", "roles": "data"},
         {"href": "https://h/a", "title": 5},
-        {"href": "https://h/a", "file:size": 10},
+        {"href": "https://h/a", "file:size": 10.0},  # the model turns it into 10
+        {"href": "https://h/a", "file:size": True},
+        {"href": "https://h/a", "file:size": -1},
+        {"href": "https://h/a", "file:checksum": "abc"},
         {"href": "https://h/a", "alternate": {"file": {"href": "file:///x"}}},
         {"href": "https://h/a", "unknown": 1},
     ],
@@ -242,3 +252,71 @@ def test_plain_asset_roles_are_the_models(roles: list[str]) -> None:
     # WHEN its plain fields are read
     # THEN the roles are the model's
     assert plain_asset_fields(body)["roles"] == AssetFields.model_validate(body).roles  # type: ignore[index]
+
+
+_HREF = "https://data.example.com/s2/B04.tif"
+_FAST, _MODEL = True, False  # which path a body takes
+
+
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        ({"href": _HREF}, _FAST),
+        ({"href": "s3://b/k", "type": "image/tiff", "title": "B04", "roles": ["data"], "file:size": 1000}, _FAST),
+        ({"href": _HREF, "file:size": 0, "file:checksum": "1220" + "aB" * 32, "description": "d"}, _FAST),
+        ({"href": _HREF, "file:size": None, "file:checksum": None, "type": None, "title": None}, _FAST),
+        ({"href": _HREF, "file:size": 2**63}, _FAST),
+        ({"href": _HREF, "roles": [" data ", "data", "", "visual", "  "]}, _FAST),
+        ({"href": _HREF, "roles": []}, _FAST),
+        ({"href": _HREF, "eo:bands": [{"name": "B04"}], "proj:epsg": None, "x:y": {}, "raster:z": [0, ""]}, _FAST),
+        ({"href": _HREF, "created": "2020-01-01", "updated": "x", "id": "a", "status": "deleted", "rev": 9}, _FAST),
+        ({"href": "file:///data/c/a.tif", "storage": {"bucket": "b", "key": "k"}, "catalog_id": "o"}, _FAST),
+        ({"type": "image/png", "href": "http://h.example/a.png", "title": "Ä", "file:size": 5}, _FAST),
+        ({"href": _HREF, "file:size": 10.0}, _MODEL),
+        ({"href": _HREF, "file:size": True}, _MODEL),
+        ({"href": _HREF, "file:size": "12"}, _MODEL),
+        ({"href": _HREF, "alternate": {"s3": {"href": "s3://b/k"}}, "roles": ["data"]}, _MODEL),
+        ({"href": "https://h.example/c/a/download", "alternate": {"file": {"href": "file:///x/a.tif"}}}, _MODEL),
+        ({"href": _HREF, "tags": ["t", "t"], "metadata": {"k": 1}, "code": "C1", "version": "2"}, _MODEL),
+        ({"href": _HREF, "datetime": "2024-01-01T00:00:00Z", "bbox": [0, 0, 1, 1], "latest": True}, _MODEL),
+        ({"href": _HREF, "extensions": {"eo:x": 1}}, _MODEL),
+    ],
+)
+def test_the_fast_path_and_the_model_store_the_same_record(body: dict[str, Any], path: bool) -> None:
+    # GIVEN an inline asset of the common shape or of another (odd types, alternate, model-only fields)
+    kwargs: dict[str, Any] = {"catalog_id": "c", "collection_id": "s2", "item_id": "i", "created": "t", "rev": 1}
+    via_model = asset_doc("i.a", _asset_fields(_as_sent_back(body), "assets.a"), **kwargs)
+
+    # WHEN the fast path reads it
+    fast = plain_asset_fields(body)
+
+    # THEN it takes the common shapes (only), and the stored record, page record and search text are the model's
+    assert (fast is not None) is path
+    if fast is not None:
+        via_fast = asset_doc("i.a", fast, **kwargs)
+        assert via_fast == via_model and list(via_fast) == list(via_model)
+        assert stored_record_json(via_fast) == stored_record_json(via_model)
+        assert search_text(via_fast) == search_text(via_model)
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        ({"href": _HREF, "file:size": -1}, "assets.a.file:size: Input should be greater than or equal to 0"),
+        ({"href": _HREF, "file:checksum": "abc"}, "assets.a.file:checksum: String should match pattern"),
+        ({"href": _HREF, "file:checksum": "abcd\n"}, "assets.a.file:checksum: String should match pattern"),
+        ({"href": _HREF, "file:checksum": 1234}, "assets.a.file:checksum: Input should be a valid string"),
+        ({"href": _HREF, "file:size": "big"}, "assets.a.file:size: Input should be a valid integer"),
+        ({"href": _HREF, "roles": "data"}, "assets.a.roles: Input should be a valid list"),
+        ({"href": "ftp://h/a"}, "assets.a.href: href must start with one of"),
+        ({"href": _HREF, "colour": "red"}, "assets.a.colour: Extra inputs are not permitted"),
+        ({"title": "no href"}, "assets.a needs an href"),
+    ],
+)
+def test_a_bad_asset_is_left_to_the_model_which_names_the_field(body: dict[str, Any], detail: str) -> None:
+    # GIVEN an inline asset the model refuses
+    # WHEN it is read  THEN the fast path declines it and the model's message names the field
+    assert plain_asset_fields(body) is None
+    with pytest.raises(Invalid) as caught:
+        _asset_fields(_as_sent_back(body), "assets.a")
+    assert caught.value.detail.startswith(detail)

@@ -30,9 +30,11 @@ def record_members(doc: Doc) -> Doc:
     """``id`` and the document's non-empty public members (time fields excluded; ``updated`` only
     when it is not ``created``)."""
     record: Doc = {"id": doc["id"]}
-    record.update(
-        {k: v for k, v in doc.items() if v is not None and k not in _RECORD_SKIP and (v or (v != [] and v != {}))}
-    )
+    for k, v in doc.items():  # a loop, not a comprehension fed to update: one dict built, not two
+        if v is None or k in _RECORD_SKIP:
+            continue
+        if v or (v != [] and v != {}):
+            record[k] = v
     if "updated" in record and record["updated"] == record.get("created"):
         del record["updated"]
     return record

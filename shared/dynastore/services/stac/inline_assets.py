@@ -242,14 +242,14 @@ def _as_sent_back(body: Doc) -> Doc:
 
 _PLAIN_TEXT_FIELDS = frozenset({"type", "title", "description"})
 _DROPPED_FIELDS = _ASSET_SERVER_FIELDS | ASSET_INTERNAL  # what ``_as_sent_back`` and ``_asset_fields`` drop
-_MODEL_EXTENSION_NAMES = frozenset({"file:size", "file:checksum"})
+_CHECKSUM_RE = re.compile(r"[0-9a-fA-F]{4,}")  # AssetFields.file_checksum's pattern (anchored at both ends)
 
 
 def plain_asset_fields(body: Doc) -> Doc | None:
     """The client fields of a common inline asset (``href``, ``type``, ``title``, ``description``,
-    ``roles``, ``prefix:name`` extension fields) in the form ``AssetFields`` gives them, checked
-    without building the model (bulk loads); None for any other body, which ``_asset_fields``
-    then validates and explains."""
+    ``roles``, ``file:size``, ``file:checksum``, ``prefix:name`` extension fields) in the form
+    ``AssetFields`` gives them, checked without building the model (bulk loads); None for any other
+    body (or value the model would convert or refuse), which ``_asset_fields`` then validates and explains."""
     href = body.get("href")
     if type(href) is not str or not href.startswith(HREF_SCHEMES):
         return None
@@ -269,9 +269,15 @@ def plain_asset_fields(body: Doc) -> Doc | None:
             if stripped != value or "" in value or (len(value) > 1 and len(set(value)) < len(value)):
                 stripped = list(dict.fromkeys(role for role in stripped if role))
             value = stripped
+        elif key == "file:size":
+            if value is not None and (type(value) is not int or value < 0):
+                return None
+        elif key == "file:checksum":
+            if value is not None and (type(value) is not str or not _CHECKSUM_RE.fullmatch(value)):
+                return None
         elif key in _DROPPED_FIELDS:
             continue
-        elif key != "href" and (":" not in key or key in _MODEL_EXTENSION_NAMES):
+        elif key != "href" and ":" not in key:
             return None
         out[key] = value
     return out
