@@ -280,7 +280,8 @@ class AssetRecords:
                     [(seq, old) for seq, old, _, _ in reindex],
                 )
                 conn.executemany(
-                    "INSERT INTO assets_fts (rowid, search_text) VALUES (?, ?)", [(seq, new) for seq, _, new, _ in reindex]
+                    "INSERT INTO assets_fts (rowid, search_text) VALUES (?, ?)",
+                    [(seq, new) for seq, _, new, _ in reindex],
                 )
                 conn.executemany(
                     "INSERT INTO asset_short_grams (asset_short_grams, rowid, grams) VALUES ('delete', ?, ?)",

@@ -2,10 +2,10 @@
 
 Every record keeps its JSON document in ``doc`` (text, as ``orjson`` wrote it) next to the
 columns the store filters, sorts and pages on. ``assets_fts`` is an external-content FTS5 table
-with the ``trigram`` tokenizer over ``assets.search_text`` (``domain.asset.search_text``), kept in
-sync by ``write_assets`` and a delete trigger; ``item_bounds`` is an R*Tree of item bounding
-boxes (from the geometry, else
-the bbox). ``asset_short_grams`` is the short-``q`` index (``grams``): a contentless FTS5 table of
+with the ``trigram`` tokenizer over ``assets.search_text`` (``domain.asset.search_text``), without
+positions (``ASSETS_FTS``), kept in sync by ``write_assets`` and a delete trigger; ``item_bounds``
+is an R*Tree of item bounding boxes (from the geometry, else the bbox).
+``asset_short_grams`` is the short-``q`` index (``grams``): a contentless FTS5 table of
 the hex-encoded 1- and 2-grams of each asset's search text, so a 1- or 2-character ``q`` has an
 index too (FTS5 trigram cannot answer fewer than 3 characters); ``sqlite_assets`` feeds it, a
 trigger cleans it on delete. ``assets.record`` is the asset's page record as JSON text
@@ -43,7 +43,8 @@ ASSETS_FTS = (
     "detail='none', columnsize=0)"
 )
 
-SCHEMA = """
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS catalogs (
     id TEXT PRIMARY KEY,
     status TEXT,
@@ -101,7 +102,9 @@ CREATE INDEX IF NOT EXISTS assets_updated ON assets (catalog_id, updated, id);
 CREATE INDEX IF NOT EXISTS assets_type ON assets (catalog_id, type);
 CREATE INDEX IF NOT EXISTS assets_status ON assets (status, catalog_id);
 
-CREATE VIRTUAL TABLE IF NOT EXISTS """ + ASSETS_FTS + """;
+CREATE VIRTUAL TABLE IF NOT EXISTS """
+    + ASSETS_FTS
+    + """;
 -- Inserts and updates feed the index in bulk from write_assets (3-4x faster than a per-row
 -- trigger); deletes, which happen in many places, go through this trigger.
 DROP TRIGGER IF EXISTS assets_fts_insert;
@@ -193,6 +196,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created, id);
 CREATE INDEX IF NOT EXISTS jobs_catalog ON jobs (catalog_id, created, id);
 """
+)
 
 # Run once, in the schema transaction, when a database of an older schema version is opened:
 # {version it brings the database to: script}.
@@ -208,5 +212,6 @@ MIGRATIONS = {
     # stored members are cut with the record signs checked (domain.asset_members.RECORD_SIGNS): recomputed
     8: "DELETE FROM item_members;",
     # the trigram index without positions (ASSETS_FTS): built again from the assets' texts
-    9: f"DROP TABLE assets_fts; CREATE VIRTUAL TABLE {ASSETS_FTS}; INSERT INTO assets_fts (assets_fts) VALUES ('rebuild');",
+    9: f"DROP TABLE assets_fts; CREATE VIRTUAL TABLE {ASSETS_FTS}; "
+    "INSERT INTO assets_fts (assets_fts) VALUES ('rebuild');",
 }
