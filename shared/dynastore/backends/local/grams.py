@@ -15,7 +15,9 @@ table was ~38 rows per asset built, sorted and inserted from Python. For 100,000
 (``scripts/bench/short_q.py``'s) the postings cost 11.7 s CPU, this index 0.7 s (duplicate tokens
 included: FTS5 drops them faster than Python can). ``content=''`` and ``columnsize=0``: nothing but
 the doclists is stored; a row is removed with FTS5's ``'delete'`` command and the same tokens, which
-``short_tokens`` recomputes from the old search text (the delete trigger, ``write_assets``).
+``short_tokens`` recomputes from the old search text (the delete trigger, ``write_assets``). A write
+builds the new rows' tokens before it takes the write lock (``prepare_asset_writes``) and only binds
+them inside: calling ``short_tokens`` from SQL there cost twice the CPU under the lock.
 """
 
 from __future__ import annotations

@@ -151,14 +151,20 @@ def _has_filters(query: AssetQuery) -> bool:
 
 
 def _text_index(text: str) -> tuple[str, str] | None:
-    """The FTS5 table and phrase that find the candidates of ``q`` (lowercased), if any."""
+    """The FTS5 table and query that find the candidates of ``q`` (lowercased), if any. The trigram
+    index keeps no positions (``sqlite_schema.ASSETS_FTS``), so a longer ``q`` is the rows holding
+    each of its trigrams (a superset of those holding ``q``: ``instr()`` narrows it)."""
     if len(text) <= SHORT_Q_MAX:
         return "asset_short_grams", fts_phrase(short_token(text))
-    return None if "\x00" in text else ("assets_fts", fts_phrase(text))
+    if "\x00" in text:
+        return None
+    trigrams = dict.fromkeys(text[i : i + TRIGRAM] for i in range(len(text) - TRIGRAM + 1))
+    return "assets_fts", " AND ".join(map(fts_phrase, trigrams))
 
 
 # prepare_asset_writes: the write, its row, its rendering as a new record (None: an update, expect_rev > 0)
-PreparedAsset = tuple[AssetWrite, tuple[Any, ...], tuple[Doc, str, str | None] | None]
+# and its short-q tokens (``short_tokens`` of the row's search text, also built before the lock)
+PreparedAsset = tuple[AssetWrite, tuple[Any, ...], tuple[Doc, str, str | None] | None, str]
 
 
 class AssetRecords:
@@ -209,8 +215,9 @@ class AssetRecords:
         load --workers``) wait for the lock, not for this; a record found stored is rendered again,
         at its revision, inside."""
         return [
-            (write, asset_row(write.doc), _with_rev(write.doc, 1) if write.expect_rev in (0, None) else None)
+            (write, row, _with_rev(write.doc, 1) if write.expect_rev in (0, None) else None, short_tokens(row[-1]))
             for write in writes
+            for row in (asset_row(write.doc),)
         ]
 
     def write_prepared_assets(
@@ -226,7 +233,7 @@ class AssetRecords:
             # (catalog_id, id) -> (rev, seq, search_text) as stored before this call
             before: dict[tuple[str, str], tuple[int, int, str]] = {}
             by_catalog: dict[str, list[str]] = {}
-            for _, row, _ in prepared:
+            for _, row, _, _ in prepared:
                 by_catalog.setdefault(row[0], []).append(row[1])
             for catalog_id, ids in by_catalog.items():
                 for asset_id, rev, seq, text in conn.execute(
@@ -237,7 +244,8 @@ class AssetRecords:
                     before[(catalog_id, asset_id)] = (rev, seq, text)
             revs = {key: value[0] for key, value in before.items()}
             final: dict[tuple[str, str], tuple[Any, ...]] = {}  # (catalog_id, id) -> (catalog_id, id, *_COLUMNS)
-            for write, row, as_new in prepared:
+            grams: dict[tuple[str, str], str] = {}  # (catalog_id, id) -> short-q tokens of its final text
+            for write, row, as_new, tokens in prepared:
                 key = row[0], row[1]
                 known = revs.get(key)
                 if known is not None or write.expect_rev != 0:
@@ -247,12 +255,13 @@ class AssetRecords:
                 revs[key] = rev
                 doc, doc_json, record_json = as_new if rev == 1 and as_new else _with_rev(write.doc, rev)
                 final[key] = (*row, rev, doc_json, record_json)
+                grams[key] = tokens
                 stored.append(doc)
             if before:
                 inserts = [values for key, values in final.items() if key not in before]
                 updates = [(*values[2:], before[key][1]) for key, values in final.items() if key in before]
                 reindex = [
-                    (before[key][1], before[key][2], values[2 + _TEXT])
+                    (before[key][1], before[key][2], values[2 + _TEXT], grams[key])
                     for key, values in final.items()
                     if key in before and before[key][2] != values[2 + _TEXT]
                 ]
@@ -265,24 +274,25 @@ class AssetRecords:
                     "INSERT INTO assets_fts (rowid, search_text) SELECT seq, search_text FROM assets WHERE seq > ?",
                     (last_seq,),
                 )
-                self._insert_grams(conn, last_seq)
+                self._insert_grams(conn, last_seq, [grams[(v[0], v[1])] for v in inserts])
             if updates:
                 conn.executemany(_UPDATE, updates)
             if reindex:
                 conn.executemany(
                     "INSERT INTO assets_fts (assets_fts, rowid, search_text) VALUES ('delete', ?, ?)",
-                    [(seq, old) for seq, old, _ in reindex],
+                    [(seq, old) for seq, old, _, _ in reindex],
                 )
                 conn.executemany(
-                    "INSERT INTO assets_fts (rowid, search_text) VALUES (?, ?)", [(seq, new) for seq, _, new in reindex]
+                    "INSERT INTO assets_fts (rowid, search_text) VALUES (?, ?)",
+                    [(seq, new) for seq, _, new, _ in reindex],
                 )
                 conn.executemany(
                     "INSERT INTO asset_short_grams (asset_short_grams, rowid, grams) VALUES ('delete', ?, ?)",
-                    [(seq, short_tokens(old)) for seq, old, _ in reindex],
+                    [(seq, short_tokens(old)) for seq, old, _, _ in reindex],
                 )
                 conn.executemany(
                     "INSERT INTO asset_short_grams (rowid, grams) VALUES (?, ?)",
-                    [(seq, short_tokens(new)) for seq, _, new in reindex],
+                    [(seq, tokens) for seq, _, _, tokens in reindex],
                 )
             insert_audit_rows(conn, audits)
             if refill:
@@ -290,14 +300,23 @@ class AssetRecords:
         return stored
 
     @staticmethod
-    def _insert_grams(conn: Any, last_seq: int) -> None:
-        """The short-``q`` index rows of the assets just inserted after ``last_seq`` (one statement:
-        FTS5 tokenizes and merges in C; ``grams``)."""
-        conn.execute(
-            "INSERT INTO asset_short_grams (rowid, grams) "
-            "SELECT seq, short_tokens(search_text) FROM assets WHERE seq > ?",
-            (last_seq,),
-        )
+    def _insert_grams(conn: Any, last_seq: int, tokens: list[str]) -> None:
+        """The short-``q`` index rows of the assets just inserted after ``last_seq``, ``tokens`` in
+        their order (``grams``). Built before the lock: inside it is only bound (calling
+        ``short_tokens`` from SQL took twice the CPU). The rows took seqs ``last_seq + 1``, ... (SQLite
+        gives a row without one the largest rowid + 1); were it otherwise, SQL computes them."""
+        high = conn.execute("SELECT max(seq) FROM assets").fetchone()[0]
+        if high == last_seq + len(tokens):  # the rows inserted after last_seq: each took max + 1
+            conn.executemany(
+                "INSERT INTO asset_short_grams (rowid, grams) VALUES (?, ?)",
+                zip(range(last_seq + 1, high + 1), tokens, strict=True),
+            )
+        else:
+            conn.execute(
+                "INSERT INTO asset_short_grams (rowid, grams) "
+                "SELECT seq, short_tokens(search_text) FROM assets WHERE seq > ?",
+                (last_seq,),
+            )
 
     def delete_asset(self, catalog_id: str, asset_id: str, *, audit: Doc, expect_rev: int | None = None) -> None:
         with self.db.write() as conn:

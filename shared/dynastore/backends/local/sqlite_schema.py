@@ -2,10 +2,10 @@
 
 Every record keeps its JSON document in ``doc`` (text, as ``orjson`` wrote it) next to the
 columns the store filters, sorts and pages on. ``assets_fts`` is an external-content FTS5 table
-with the ``trigram`` tokenizer over ``assets.search_text`` (``domain.asset.search_text``), kept in
-sync by ``write_assets`` and a delete trigger; ``item_bounds`` is an R*Tree of item bounding
-boxes (from the geometry, else
-the bbox). ``asset_short_grams`` is the short-``q`` index (``grams``): a contentless FTS5 table of
+with the ``trigram`` tokenizer over ``assets.search_text`` (``domain.asset.search_text``), without
+positions (``ASSETS_FTS``), kept in sync by ``write_assets`` and a delete trigger; ``item_bounds``
+is an R*Tree of item bounding boxes (from the geometry, else the bbox).
+``asset_short_grams`` is the short-``q`` index (``grams``): a contentless FTS5 table of
 the hex-encoded 1- and 2-grams of each asset's search text, so a 1- or 2-character ``q`` has an
 index too (FTS5 trigram cannot answer fewer than 3 characters); ``sqlite_assets`` feeds it, a
 trigger cleans it on delete. ``assets.record`` is the asset's page record as JSON text
@@ -27,13 +27,24 @@ table, not a column of ``items``: the item rows are large (a column after ``doc`
 pages), and deleting a small row costs less than rewriting an item row.
 """
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 # Page size of a new database file (an existing file keeps its own): 16 KiB pages cut the CPU of a
 # bulk load's writes by ~20 % against 4 KiB (fewer page splits and WAL frames per row; the assets
 # rows are ~1 KB), measured by replaying a load (scripts/bench/load.py) against both.
 PAGE_SIZE = 16 * 1024
 
-SCHEMA = """
+# The trigram index of asset texts (schema 9): ``detail='none'`` keeps no positions, only which rows
+# hold each trigram, and ``columnsize=0`` no per-row token counts (nothing ranks): a third of the
+# size and half the CPU to write of the default ``detail=full`` (which stored every trigram's
+# positions). A q of 4+ characters is then "every trigram of q in the row", a superset that the
+# ``instr()`` every search plan applies narrows to the exact rows (``sqlite_assets._text_index``).
+ASSETS_FTS = (
+    "assets_fts USING fts5(search_text, content='assets', content_rowid='seq', tokenize='trigram', "
+    "detail='none', columnsize=0)"
+)
+
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS catalogs (
     id TEXT PRIMARY KEY,
     status TEXT,
@@ -91,9 +102,9 @@ CREATE INDEX IF NOT EXISTS assets_updated ON assets (catalog_id, updated, id);
 CREATE INDEX IF NOT EXISTS assets_type ON assets (catalog_id, type);
 CREATE INDEX IF NOT EXISTS assets_status ON assets (status, catalog_id);
 
-CREATE VIRTUAL TABLE IF NOT EXISTS assets_fts USING fts5(
-    search_text, content='assets', content_rowid='seq', tokenize='trigram'
-);
+CREATE VIRTUAL TABLE IF NOT EXISTS """
+    + ASSETS_FTS
+    + """;
 -- Inserts and updates feed the index in bulk from write_assets (3-4x faster than a per-row
 -- trigger); deletes, which happen in many places, go through this trigger.
 DROP TRIGGER IF EXISTS assets_fts_insert;
@@ -185,6 +196,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created, id);
 CREATE INDEX IF NOT EXISTS jobs_catalog ON jobs (catalog_id, created, id);
 """
+)
 
 # Run once, in the schema transaction, when a database of an older schema version is opened:
 # {version it brings the database to: script}.
@@ -199,4 +211,7 @@ MIGRATIONS = {
     7: "",
     # stored members are cut with the record signs checked (domain.asset_members.RECORD_SIGNS): recomputed
     8: "DELETE FROM item_members;",
+    # the trigram index without positions (ASSETS_FTS): built again from the assets' texts
+    9: f"DROP TABLE assets_fts; CREATE VIRTUAL TABLE {ASSETS_FTS}; "
+    "INSERT INTO assets_fts (assets_fts) VALUES ('rebuild');",
 }
