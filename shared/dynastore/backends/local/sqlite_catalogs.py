@@ -309,7 +309,7 @@ class CatalogRecords:
             done = store_batch_members(conn, members)
             touched = chain(
                 ((catalog_id, d["collection"], d["id"]) for d in stored),
-                ((row[0], row[2], row[3]) for _, row, _ in prepared if row[4] == "item"),
+                ((row[0], row[2], row[3]) for _, row, _, _ in prepared if row[4] == "item"),
             )
             refill_members(conn, (scope for scope in touched if scope not in done))
         return stored

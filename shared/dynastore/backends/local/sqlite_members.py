@@ -50,7 +50,7 @@ def batch_members(prepared: Sequence[PreparedAsset], items: Iterable[Scope], lim
     the scope held only what the batch writes into it (``limit``: ``MEMBERS_LIMIT``). None for a scope
     the batch cannot answer alone: a write naming a revision (rendered inside the lock), a NUL."""
     final: dict[tuple[str, str], tuple[tuple[Any, ...], str | None, bool]] = {}
-    for _, row, as_new in prepared:  # the last write of a record is the one stored
+    for _, row, as_new, _ in prepared:  # the last write of a record is the one stored
         final[(row[_CATALOG], row[_ID])] = (row, as_new[2] if as_new else None, as_new is not None)
     counts: dict[Scope, int] = {scope: 0 for scope in items}
     heads: dict[Scope, list[tuple[str, str | None, str]]] = {}
