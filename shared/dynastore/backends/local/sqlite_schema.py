@@ -22,7 +22,9 @@ write for nothing).
 collection, item id) at ``MEMBERS_LIMIT``: ``"<count> <bad> <members>"``, ``''`` for none. A row is
 valid while it exists: triggers on ``assets`` delete the row of every item scope an item-level asset
 enters or leaves (whatever writes it), the write paths refill the scopes they touched at the end of
-their transaction (``sqlite_catalogs.refill_members``), a read computes what has no row. A separate
+their transaction (``sqlite_catalogs.refill_members`` in SQL; ``write_items`` first stores the rows it
+cut in Python before the lock, for the scopes that hold only its own assets: ``sqlite_members``), a
+read computes what has no row. A separate
 table, not a column of ``items``: the item rows are large (a column after ``doc`` may sit on overflow
 pages), and deleting a small row costs less than rewriting an item row.
 """
