@@ -24,7 +24,7 @@ from dynastore.backends.gcp.firestore_common import (
 from dynastore.backends.gcp.firestore_scan import Filter, Order, Scan
 from dynastore.domain.revisions import check_rev
 from dynastore.domain.search import Page
-from dynastore.errors import Conflict, Invalid, NotFound
+from dynastore.errors import Invalid, NotFound
 from dynastore.ports import INGEST_STATUSES, Doc, IngestRecord
 
 
