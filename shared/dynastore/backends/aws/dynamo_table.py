@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from dynastore.backends.aws._errors import sdk_errors
+from dynastore.backends.claims import Held, claim_once, new_token
 from dynastore.backends.gcp.lazy_client import LazyClient
 from dynastore.errors import Conflict, Invalid
 
@@ -55,8 +56,10 @@ def ensure_table(client: Any, name: str) -> None:
 
 class DynamoClaims:
     """``claim(key, ttl)`` is True for the first claimer of a key while its claim lives (a
-    conditional put: the key is absent or its claim expired), False for a duplicate.
-    DynamoDB's TTL removes expired claims eventually; the condition does not wait for it."""
+    conditional put: the key is absent or its claim expired), False for a duplicate; each call
+    writes its own ``claimant`` token, so a put botocore re-sent after it was applied is still
+    this call's win (the rule: ``backends.claims``). DynamoDB's TTL removes expired claims
+    eventually; the condition does not wait for it."""
 
     def __init__(self, client: Any, table: str) -> None:
         self._client = LazyClient(client)
@@ -69,23 +72,44 @@ class DynamoClaims:
         if not isinstance(key, str) or not key:
             raise Invalid("a claim key must be a non-empty string")
         now = time.time()
+        token = new_token()
         item = {
             **self._key(key),
             "until": {"N": f"{now + ttl_seconds:.3f}"},  # the claim's end, to the millisecond
             TTL_ATTRIBUTE: {"N": str(int(now + ttl_seconds) + 1)},  # DynamoDB's TTL: whole seconds
+            "claimant": {"S": token},
         }
-        try:
+
+        def put(condition: str, values: dict[str, Any]) -> bool:
+            try:
+                with sdk_errors("claim"):
+                    self._client.get().put_item(
+                        TableName=self.table,
+                        Item=item,
+                        ConditionExpression=condition,
+                        ExpressionAttributeNames={"#u": "until"},
+                        ExpressionAttributeValues=values,
+                    )
+            except Conflict:
+                return False
+            return True
+
+        def read() -> Held | None:
             with sdk_errors("claim"):
-                self._client.get().put_item(
-                    TableName=self.table,
-                    Item=item,
-                    ConditionExpression="attribute_not_exists(pk) OR #u < :now",
-                    ExpressionAttributeNames={"#u": "until"},
-                    ExpressionAttributeValues={":now": {"N": f"{now:.3f}"}},
-                )
-        except Conflict:
-            return False
-        return True
+                found = self._client.get().get_item(TableName=self.table, Key=self._key(key), ConsistentRead=True)
+            held = found.get("Item")
+            if held is None:
+                return None
+            until = held["until"]["N"]
+            return Held(held.get("claimant", {}).get("S"), float(until), until)
+
+        return claim_once(
+            token,
+            now,
+            create=lambda: put("attribute_not_exists(pk) OR #u < :now", {":now": {"N": f"{now:.3f}"}}),
+            read=read,
+            take_over=lambda held: put("#u = :read", {":read": {"N": held.version}}),
+        )
 
     def release(self, key: str) -> None:
         with sdk_errors("claim release"):

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
+from dynastore.backends.claims import Held, claim_once, new_token
 from dynastore.backends.gcp._errors import sdk_errors
 from dynastore.backends.gcp.firestore_base import FirestoreBase
 from dynastore.backends.gcp.firestore_common import (
@@ -23,7 +24,7 @@ from dynastore.backends.gcp.firestore_common import (
 from dynastore.backends.gcp.firestore_scan import Filter, Order, Scan
 from dynastore.domain.revisions import check_rev
 from dynastore.domain.search import Page
-from dynastore.errors import Conflict, Invalid, NotFound
+from dynastore.errors import Invalid, NotFound
 from dynastore.ports import INGEST_STATUSES, Doc, IngestRecord
 
 
@@ -47,6 +48,7 @@ class OtherRecords(FirestoreBase):
 
     # ------------------------------------------------------------------ ingest state
     def claim_event(self, event_id: str, *, ttl_seconds: float) -> bool:
+        """The rule (and why each attempt carries its own token): ``backends.claims``."""
         if not isinstance(event_id, str) or not event_id:
             raise Invalid("an event id must be a non-empty string")
         ref = self.col("events").document(hashlib.sha256(event_id.encode()).hexdigest())
@@ -54,27 +56,39 @@ class OtherRecords(FirestoreBase):
         from google.api_core import exceptions as gexc
 
         now = datetime.now(UTC)
-        claim = {"event_id": event_id, "claimed_at": now, "expires_at": now + timedelta(seconds=ttl_seconds)}
-        try:
+        token = new_token()
+        claim = {
+            "event_id": event_id,
+            "claimed_at": now,
+            "expires_at": now + timedelta(seconds=ttl_seconds),
+            "claimant": token,
+        }
+
+        def create() -> bool:
             with sdk_errors("event claim"):
-                ref.create(claim)  # the first claimer wins, atomically
+                try:
+                    ref.create(claim)
+                except gexc.AlreadyExists:
+                    return False
             return True
-        except Conflict:
-            pass
-        snapshot = self._snapshots([ref], "event claim")[ref.path]
-        if snapshot is None or not snapshot.exists:
-            return self.claim_event(event_id, ttl_seconds=ttl_seconds)  # expired and removed meanwhile
-        expires = (snapshot.to_dict() or {}).get("expires_at")
-        if expires is not None and expires > now:
-            return False
-        try:  # an expired claim: take it over, unless another claimer just did
+
+        def read() -> Held | None:
+            snapshot = self._snapshots([ref], "event claim")[ref.path]
+            if snapshot is None or not snapshot.exists:
+                return None
+            data = snapshot.to_dict() or {}
+            expires = data.get("expires_at")
+            return Held(data.get("claimant"), expires.timestamp() if expires else 0.0, snapshot.update_time)
+
+        def take_over(held: Held) -> bool:
             with sdk_errors("event claim"):
-                ref.update(claim, option=self.db.write_option(last_update_time=snapshot.update_time))
+                try:
+                    ref.update(claim, option=self.db.write_option(last_update_time=held.version))
+                except (gexc.FailedPrecondition, gexc.NotFound):
+                    return False
             return True
-        except (Invalid, NotFound):
-            return False
-        except gexc.GoogleAPIError:  # pragma: no cover
-            raise
+
+        return claim_once(token, now.timestamp(), create=create, read=read, take_over=take_over)
 
     def _ingest_ref(self, bucket: str, key: str) -> Any:
         return self.col("ingest").document(hashlib.sha256(f"{bucket}/{key}".encode()).hexdigest())
