@@ -11,7 +11,7 @@ Item layout (``pk`` / ``sk``; ``gsi1`` and ``gsi2`` are sparse, overloaded index
 | audit event | ``U#{catalog}`` | ``{at}!{seq}!{id}`` | ``U#{catalog}#{type}#{id}`` / same (history) | |
 | job | ``J#{job}`` | ``-`` | ``JOBS`` / ``{created}!{id}`` (newest first) | ``JC#{catalog}`` / same |
 | ingest record | ``N#{bucket}`` | key | ``NR#{catalog}`` / ``{r}!{at}!{b}/{k}`` | ``NC#{catalog}`` / ``{b}/{k}`` |
-| claim | ``claim#{key}`` | ``-`` (``expires_at``: TTL) | | |
+| claim | ``claim#{key}`` | ``-`` (``expires_at``: TTL; ``claimant``: ``backends.claims`` token) | | |
 
 An ingest record (bucket ``b``, key ``k``) in ``gsi1`` lists a catalog's recent records, failures
 first: ``r`` is 1 for a failure and 0 otherwise, read in descending order (records written before
