@@ -24,7 +24,7 @@ from test_contended_writes import _commits_released_together
 
 from dynastore.domain.audit import audit_doc
 from dynastore.errors import Conflict, NotFound
-from dynastore.ports import ItemWrite
+from dynastore.ports import AssetWrite, ItemWrite
 
 pytestmark = pytest.mark.gcp
 
@@ -210,3 +210,34 @@ def test_racing_deleters_of_one_item_one_deletes_it_the_others_find_it_gone(
     # AND only the winner's audit entry exists; b and c are untouched
     assert _audit_ids(store) & {a["id"] for a in audits} == {audits[outcomes.index(None)]["id"]}
     assert [d["id"] for d in store.get_items("c", [("s2", i) for i in IDS])] == ["b", "c"]
+
+
+def test_a_bulk_write_failing_in_a_later_part_puts_back_the_parts_it_committed(
+    gcp: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN 250 assets at revision 1, and a bulk write too big for one commit (250 replaced, 200 new)
+    # whose second part fails after another writer changed one record of its first part
+    store = gcp.adapters.store
+    store.put_catalog({"id": "c", "title": "c"}, expect_rev=0, audit=audit_doc("c", "catalog", "c", "create"))
+    old = [f"old-{n:03d}" for n in range(250)]
+    new = [f"new-{n:03d}" for n in range(200)]
+    store.write_assets([AssetWrite(_asset(i, "v0"), 0) for i in old], audits=[])
+    real = store._commit_part
+
+    def commit_part(batch: Any, what: str) -> None:
+        if what.endswith("part 2"):
+            store.write_assets([AssetWrite(_asset(old[7], "other"), 2)], audits=[])
+            raise Conflict(f"{what}: a record changed during a bulk write; retry")
+        real(batch, what)
+
+    monkeypatch.setattr(store, "_commit_part", commit_part)
+    # WHEN the bulk write runs
+    with pytest.raises(Conflict):
+        store.write_assets([AssetWrite(_asset(i, "bulk"), None) for i in old + new], audits=[])
+    # THEN what its first part wrote is put back, but the other writer's later version is left alone
+    found = {d["id"]: (d["title"], d["rev"]) for d in store.get_assets("c", old + new)}
+    assert found == {i: ("other", 3) if i == old[7] else ("v0", 1) for i in old}
+
+
+def _asset(asset_id: str, title: str) -> dict[str, Any]:
+    return {"id": asset_id, "catalog_id": "c", "href": f"https://example.com/{asset_id}", "title": title}
