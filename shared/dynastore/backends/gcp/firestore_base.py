@@ -127,8 +127,8 @@ class FirestoreBase:
         an update precondition on the read ``update_time`` elsewhere. Another writer in between
         makes the commit fail as a whole; it is then re-read and re-planned (optimistic concurrency,
         no locks: the Firestore emulator's pessimistic transactions serialise racing writers for
-        seconds). ``plan`` returns (result, {path: fields or None to delete}, [(ref, fields) to set
-        unconditionally]). ``snapshots``: use these for the first round (a caller that read them).
+        seconds). ``plan`` returns (result, {path: fields or None to delete}, [(ref, fields to set or
+        None to delete) unconditionally]). ``snapshots``: use these for the first round (a caller that read them).
         ``precheck(transaction)``: a read of another record that must still hold at commit; the
         writes are then committed in a transaction that reads only what ``precheck`` reads. ``refs``
         stay unread (unlocked) in it: racing writers that each read-locked the record they all
@@ -155,7 +155,10 @@ class FirestoreBase:
                     elif fields is not None:
                         batch.create(by_path[path], fields)
                 for ref, fields in extras:
-                    batch.set(ref, fields)
+                    if fields is None:
+                        batch.delete(ref)
+                    else:
+                        batch.set(ref, fields)
 
             if precheck is None:
                 batch = self.db.batch()
@@ -231,21 +234,18 @@ class FirestoreBase:
                 raise Conflict(f"{what}: a record changed during a bulk write; retry") from exc
 
     def _compensate(self, refs: list[Any], before: dict[str, dict[str, Any]], ours: dict[str, int]) -> None:
-        """Undo the committed part of a failed write in parts (restore the previous documents)."""
+        """Undo the committed part of a failed write in parts (restore the previous documents), each
+        part a compare-and-set over what it reads (no transaction read-locking what it restores)."""
+
+        def plan(state: dict[str, dict[str, Any] | None]) -> tuple[None, dict[str, dict[str, Any] | None], list[Any]]:
+            undo: dict[str, dict[str, Any] | None] = {}
+            for path, now in state.items():
+                if now is not None and now.get("rev") == ours.get(path):  # else someone wrote it since
+                    undo[path] = before.get(path)
+            return None, undo, []
+
         for chunk in chunks(refs, DELETE_BATCH):
-
-            def undo(transaction: Any, chunk: list[Any] = chunk) -> None:
-                current = self._get_all(chunk, "undo", transaction)
-                for ref in chunk:
-                    now = current.get(ref.path)
-                    if now is None or now.get("rev") != ours.get(ref.path):
-                        continue  # someone wrote it since: leave their version
-                    if ref.path in before:
-                        transaction.set(ref, before[ref.path])
-                    else:
-                        transaction.delete(ref)
-
-            self._transaction("undo a partial write", undo)
+            self._compare_and_set("undo a partial write", chunk, plan)
 
     def _audit_ref(self, audit: Doc) -> Any:
         audit_id = audit.get("id") if isinstance(audit, dict) else None
@@ -289,9 +289,12 @@ class FirestoreBase:
         tells: then the write's own result, not a lost race (``Conflict``); else None."""
         if audit is None or expect_rev is None:  # an unconditional write cannot find its revision gone
             return None
-        if self._get(self._audit_ref(audit), what) is None:
-            return None
-        return {**doc, "rev": expect_rev + 1}
+        return {**doc, "rev": expect_rev + 1} if self._committed(self._audit_ref(audit), what) else None
+
+    def _committed(self, audit_ref: Any, what: str) -> bool:
+        """Whether the commit that carried the audit entry at ``audit_ref`` (this request's own id)
+        went through."""
+        return self._get(audit_ref, what) is not None
 
     def _page(self, scan: Scan, limit: int, token: str | None, budget: int | None = None) -> Page[Doc]:
         page = scan.page(check_limit(limit), token, budget or max(self.scan_budget, 2 * (limit + 1)))

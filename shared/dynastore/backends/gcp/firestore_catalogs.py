@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from typing import Any, cast
 
 from dynastore.backends.gcp._errors import sdk_errors
@@ -25,7 +25,7 @@ from dynastore.backends.gcp.firestore_scan import Filter, Scan
 from dynastore.backends.gcp.grams import gram_key, query_grams
 from dynastore.domain.revisions import check_rev
 from dynastore.domain.search import ItemQuery, Page, free_text_terms, item_matches
-from dynastore.errors import NotFound
+from dynastore.errors import Conflict, NotFound
 from dynastore.ports import AssetWrite, Doc, ItemWrite
 
 
@@ -101,17 +101,19 @@ class CatalogRecords(FirestoreBase):
             with sdk_errors(what):
                 batch.commit()
 
-        def finish(transaction: Any) -> None:
-            current = self._get(target, what, transaction)
+        # The last commit is conditional on the version of ``target`` read (not a transaction that
+        # read-locks it: racing deleters of one record would deadlock until the lock timeout).
+        extras: list[tuple[Any, dict[str, Any] | None]] = [(ref, None) for ref in tail]
+        extras.append((self._audit_ref(audit), audit_row))
+
+        def finish(state: dict[str, dict[str, Any] | None]) -> tuple[None, dict[str, Any], list[Any]]:
+            current = state[target.path]
             if current is None:
                 raise NotFound(f"{what} does not exist")
             check_rev(current.get("rev"), expect_rev, what)
-            for ref in tail:
-                transaction.delete(ref)
-            transaction.delete(target)
-            transaction.set(self._audit_ref(audit), audit_row)
+            return None, {target.path: None}, extras
 
-        self._transaction(what, finish)
+        self._compare_and_set(what, [target], finish)
 
     def delete_collection(
         self, catalog_id: str, collection_id: str, *, audit: Doc, expect_rev: int | None = None
@@ -166,7 +168,9 @@ class CatalogRecords(FirestoreBase):
         assets: Sequence[AssetWrite] = (),
         audits: Sequence[Doc] = (),
     ) -> list[Doc]:
-        """One transaction when it fits in one commit (``TXN_WRITES`` documents and audits), else every
+        """One commit when it fits (``TXN_WRITES`` documents and audits): read outside any transaction,
+        every write conditional on the version read, the collections checked in the commit's transaction
+        (``_compare_and_set``: racing batches re-read and re-plan, none read-locks the items). Else every
         collection and revision is checked first and ``_commit_in_parts`` writes (and undoes on failure)."""
         what = f"item write in catalog {catalog_id!r}"
         for write in assets:
@@ -195,10 +199,13 @@ class CatalogRecords(FirestoreBase):
         extras += [(self._audit_ref(a), audit_fields(a)) for a in audits]
         refs = {entry[0].path: entry[0] for entry in planned}
 
-        def plan(state: dict[str, dict[str, Any]]) -> tuple[list[Doc], dict[str, dict[str, Any]]]:
+        def check_collections(found: Container[str]) -> None:
             for path, (_, collection_id) in collections.items():
-                if path not in state:
+                if path not in found:
                     raise NotFound(f"collection {collection_id!r} does not exist in catalog {catalog_id!r}")
+
+        def plan(state: dict[str, dict[str, Any]]) -> tuple[list[Doc], dict[str, dict[str, Any]]]:
+            check_collections(state)
             revs = {path: state[path].get("rev") if path in state else None for path in refs}
             stored: list[Doc] = []
             final: dict[str, dict[str, Any]] = {}
@@ -211,16 +218,25 @@ class CatalogRecords(FirestoreBase):
 
         reads = [*refs.values(), *(ref for ref, _ in collections.values())]
         if len(refs) + len(extras) <= TXN_WRITES:
+            tried: list[list[Doc]] = []  # what each round planned to store
 
-            def commit(transaction: Any) -> list[Doc]:
-                stored, final = plan(self._get_all(reads, what, transaction))
-                for path, fields in final.items():
-                    transaction.set(refs[path], fields)
-                for ref, row in extras:
-                    transaction.set(ref, row)
-                return stored
+            def decide(state: dict[str, dict[str, Any] | None]) -> tuple[list[Doc], dict[str, Any], list[Any]]:
+                stored, final = plan({path: data for path, data in state.items() if data is not None})
+                tried.append(stored)
+                return stored, final, extras
 
-            return cast(list[Doc], self._transaction(what, commit))
+            def collections_exist(transaction: Any) -> None:  # must still hold at commit
+                check_collections(self._get_all([ref for ref, _ in collections.values()], what, transaction))
+
+            try:
+                precheck = collections_exist if collections else None
+                return cast(list[Doc], self._compare_and_set(what, reads, decide, precheck=precheck))
+            except Conflict:
+                # A stale revision found after a commit whose answer was lost: the batch's own write
+                # when its audit entries exist (then what it planned for that commit).
+                if not tried or not extras or not self._committed(extras[0][0], what):
+                    raise
+                return tried[-1]
         read = self._snapshots(reads, what)
         stored, final = plan({p: snap.to_dict() for p, snap in read.items() if snap is not None and snap.exists})
         self._commit_in_parts(refs, read, final, extras, what)
