@@ -31,11 +31,15 @@ page. Composite indexes the queries need are declared in ``firestore_indexes.jso
 Multi-record writes are one atomic batch commit whose every write is conditional on the version
 read (``create`` where nothing was, an ``update_time`` precondition elsewhere): read, check
 ``rev``, write, audit, and re-read and re-plan if another writer got in between (optimistic
-concurrency; ``put_item``, which must also see its collection, and collection/item deletes use
-transactions). ``write_assets`` above ``TXN_WRITES`` documents is split into conditional commits
-after checking every revision first; if a later commit fails the earlier ones are rolled back by compensating
-writes (restore what was there), so a conflict leaves no partial bulk behind; ``write_items``
-(items with their assets) is one transaction when it fits, else the same checked parts.
+concurrency). Nothing is read inside a transaction only to check its revision: racing writers that
+each read-locked the record they all write deadlock until the emulator's lock timeout aborts every
+one of them. A write that must also see another record (``put_item`` and ``write_items`` their
+collection) commits in a transaction that reads only that record. ``write_assets`` above
+``TXN_WRITES`` documents is split into conditional commits after checking every revision first; if
+a later commit fails the earlier ones are rolled back by compensating writes (restore what was
+there, compare-and-set too), so a conflict leaves no partial bulk behind; ``write_items`` (items
+with their assets) is one commit when it fits, else the same checked parts. A commit that went
+through but whose answer was lost is recognised by its audit entry (``_committed``).
 
 Code, by record kind as in the local store: ``firestore_catalogs`` (catalogs, collections, items,
 item search), ``firestore_assets`` (assets, search, export), ``firestore_records`` (audit, event
