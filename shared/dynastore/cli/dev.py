@@ -14,14 +14,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
-import signal
-import subprocess
 import sys
 from pathlib import Path
-from types import FrameType
+from typing import TYPE_CHECKING
 
-from dynastore.cli.common import settings_from
+if TYPE_CHECKING:
+    from types import FrameType
 
 ORCHESTRATION = Path("infra") / "functions.py"
 # --backend -> the checkout's module that runs it
@@ -48,10 +46,13 @@ def run_dev(args: argparse.Namespace) -> int:
     backend = getattr(args, "backend", "local")
     if backend in MODULES:
         return run_checkout_dev(backend, args.port)
+    import logging
+
     import uvicorn
 
     from dynastore.api.app import create_app
     from dynastore.bootstrap import bootstrap
+    from dynastore.cli.common import settings_from
     from dynastore.services.auth import ensure_dev_key
 
     settings = settings_from(args, backend="local")
@@ -100,6 +101,9 @@ def checkout(orchestration: Path = ORCHESTRATION) -> Path | None:
 def run_checkout_dev(backend: str, port: int) -> int:
     """``python -m infra.functions|infra.aws_dev --port PORT`` in the checkout, until it ends; SIGINT
     and SIGTERM are passed on so it stops its emulators and functions before this returns."""
+    import signal
+    import subprocess
+
     module = MODULES[backend]
     orchestration = Path(*module.split(".")).with_suffix(".py")
     root = checkout(orchestration)

@@ -24,6 +24,7 @@ from dynastore.cli.common import settings_from
 
 if TYPE_CHECKING:
     from dynastore.bootstrap import Services
+    from dynastore.config import Settings
     from dynastore.ports import BlobStore
     from dynastore.services.indexing import IngestOutcome
 
@@ -51,10 +52,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def _services(args: argparse.Namespace) -> Services:
+def _services(args: argparse.Namespace, settings: Settings | None = None) -> Services:
+    """The services for a command (``settings``: the command's ``settings_from(args)``, when it has them)."""
     from dynastore.bootstrap import bootstrap
 
-    settings = settings_from(args)
+    settings = settings or settings_from(args)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return bootstrap(settings.model_copy(update={"watch_bucket": False}))
 

@@ -11,27 +11,28 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dynastore.cli.common import settings_from
 from dynastore.cli.indexing import _services
-from dynastore.cli.load_pool import CtrlC, Interrupted, Outcome, load_pooled, load_serial
 from dynastore.errors import DynastoreError
-from dynastore.services.stac.bulk_load import NDJSON_SUFFIXES, file_chunks
-from dynastore.services.stac.items import MAX_BULK_ITEMS
+
+if TYPE_CHECKING:
+    from dynastore.cli.load_pool import Outcome
 
 DEFAULT_BATCH = 1000
 MAX_AUTO_WORKERS = 4  # past that the single SQLite writer is the bottleneck
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    load = sub.add_parser("load", help="bulk-load STAC items (NDJSON or a FeatureCollection file) into a collection")
-    load.add_argument("path", metavar="FILE", help=f"items, one per line ({', '.join(NDJSON_SUFFIXES)}), "
+    load = sub.add_parser("load", help="bulk-load STAC items (NDJSON or a FeatureCollection file) into a collection",
+                          formatter_class=_LimitsHelp)
+    load.add_argument("path", metavar="FILE", help="items, one per line ({ndjson}), "
                       "or a FeatureCollection (.json, .geojson)")
     load.add_argument("--catalog", required=True, help="catalog id (it must exist)")
     load.add_argument("--collection", required=True, help="collection id (it must exist)")
     load.add_argument("--batch-size", type=int, default=DEFAULT_BATCH,
-                      help=f"items per atomic write (default {DEFAULT_BATCH}, at most {MAX_BULK_ITEMS})")
+                      help=f"items per atomic write (default {DEFAULT_BATCH}, at most {{max_items}})")
     load.add_argument("--workers", type=_worker_count, default=1,
                       help="local backend: processes loading batches side by side (default 1: in this process, "
                       f"the last line of a repeated id wins; auto: the CPU count, at most {MAX_AUTO_WORKERS}); "
@@ -41,7 +42,23 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     load.set_defaults(run=run_load)
 
 
+class _LimitsHelp(argparse.HelpFormatter):
+    """Fills the STAC service's limits (``{ndjson}``, ``{max_items}``) into ``load --help``, so that
+    building the parser (for every command) does not import the STAC service."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        from dynastore.services.stac.bulk_load import NDJSON_SUFFIXES
+        from dynastore.services.stac.items import MAX_BULK_ITEMS
+
+        text = super()._get_help_string(action)
+        return text and text.format(ndjson=", ".join(NDJSON_SUFFIXES), max_items=MAX_BULK_ITEMS)
+
+
 def run_load(args: argparse.Namespace) -> int:
+    from dynastore.cli.load_pool import CtrlC, Interrupted, load_pooled, load_serial
+    from dynastore.services.stac.bulk_load import NDJSON_SUFFIXES, file_chunks
+    from dynastore.services.stac.items import MAX_BULK_ITEMS
+
     path = Path(args.path)
     if not path.is_file():
         print(f"dynastore load: {path} is not a file", file=sys.stderr)
@@ -54,13 +71,14 @@ def run_load(args: argparse.Namespace) -> int:
         return 2
     lines = path.suffix.lower() in NDJSON_SUFFIXES
     total = _count_lines(path) if lines else None
-    workers = _workers(args, total)
+    settings = settings_from(args)
+    workers = _workers(args, total, settings.backend)
     outcomes: list[Outcome] = []
     started = time.perf_counter()
     try:
         with CtrlC() as stop:
             chunks = file_chunks(path, args.batch_size)
-            services = _services(args)
+            services = _services(args, settings)
             try:
                 services.stac.get_collection_doc(args.catalog, args.collection)
                 if workers == 1:
@@ -94,10 +112,10 @@ def run_load(args: argparse.Namespace) -> int:
     return 0
 
 
-def _workers(args: argparse.Namespace, total: int | None) -> int:
+def _workers(args: argparse.Namespace, total: int | None, backend: str) -> int:
     """The worker processes: 1 on gcp/aws (their batched commits wait on the network, not on a
     local lock, and their SDK clients are not fork-safe), and for a file of one batch."""
-    if settings_from(args).backend != "local":
+    if backend != "local":
         if args.workers != 1:
             print("dynastore load: --workers applies to the local backend; loading in one process", file=sys.stderr)
         return 1

@@ -8,13 +8,11 @@ and writing overlap. Every batch stays one all-or-nothing upsert; what was writt
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import queue
 import signal
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from multiprocessing.util import Finalize
 from typing import TYPE_CHECKING, Any
 
 from dynastore.errors import Conflict, DynastoreError
@@ -119,6 +117,8 @@ def load_pooled(args: argparse.Namespace, chunks: Chunks, lines: bool, workers: 
     as they go). After a failing batch, or Ctrl-C, nothing more is sent and the batches in flight
     finish (each reported). A second Ctrl-C terminates the workers at once (a batch being written is
     rolled back by SQLite, or was committed just before: ``unsure``)."""
+    import multiprocessing
+
     results: queue.Queue[Outcome | BaseException] = queue.Queue()
     # fork: the workers start at once with everything imported; the caller opens no connection
     # and starts no thread before this (the progress bar starts after).
@@ -161,6 +161,8 @@ _worker: tuple[Services, argparse.Namespace] | None = None
 
 
 def _start_worker(args: argparse.Namespace) -> None:
+    from multiprocessing.util import Finalize
+
     from dynastore.cli.indexing import _services
 
     global _worker
