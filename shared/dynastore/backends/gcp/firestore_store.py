@@ -10,7 +10,7 @@ Collection layout (every collection name starts with ``settings.gcp_collection_p
 | ``{p}assets`` | ``{catalog}!{asset}`` | assets |
 | ``{p}audit`` | the audit event id | audit trail |
 | ``{p}jobs`` | the job id | jobs |
-| ``{p}events`` | sha256 of the event id | claimed storage events (``expires_at``: TTL policy; ``claimant``: the claiming call's token, ``backends.claims``) |
+| ``{p}events`` | sha256 of the event id | claimed events (``expires_at``: TTL; ``claimant``: ``backends.claims``) |
 | ``{p}ingest`` | sha256 of ``bucket/key`` | what indexing did with an object |
 
 Every document keeps the record exactly as the port received it in ``doc`` (orjson bytes,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pystac
+
 from dynastore.domain import time as dtime
 from dynastore.domain.audit import audit_doc
 from dynastore.domain.ids import check_id
@@ -116,8 +118,6 @@ class CollectionsMixin(StacBase):
         doc["created"] = (current or {}).get("created") or now
         doc["updated"] = now
         validate_stac({**doc, "links": []}, "Collection")
-        import pystac
-
         try:
             collection = pystac.Collection.from_dict(doc, migrate=False, preserve_dict=True)
             rendered = collection.to_dict(include_self_link=False, transform_hrefs=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pystac
+
 from dynastore.domain.stac_version import STAC_VERSION
 from dynastore.ports import Doc
 from dynastore.services.stac.collections import CollectionsMixin
@@ -149,8 +151,6 @@ class LandingMixin(CollectionsMixin):
 
     @staticmethod
     def _render_catalog(doc: Doc) -> Doc:
-        import pystac
-
         catalog = pystac.Catalog(id=doc["id"], description=doc["description"], title=doc.get("title"))
         out = catalog.to_dict(include_self_link=False, transform_hrefs=False)
         out.update({k: v for k, v in doc.items() if k not in ("stac_version", "type")})

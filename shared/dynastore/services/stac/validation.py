@@ -4,12 +4,13 @@ and of GeoJSON geometries."""
 from __future__ import annotations
 
 import functools
+import importlib.resources
 from collections.abc import Callable
 from typing import Any, Literal
 
 import orjson
 
-from dynastore.domain.stac_version import STAC_VERSION, pystac_folder
+from dynastore.domain.stac_version import STAC_VERSION
 from dynastore.errors import Invalid
 from dynastore.ports import Doc
 
@@ -37,7 +38,7 @@ def bundled_schemas() -> dict[str, Any]:
     pystac's package data. Not through ``pystac.validation``: importing it imports jsonschema (~0.1 s
     of every process that validates, ``dynastore load`` workers and cold starts included), which
     only a document jsonschema-rs rejects needs."""
-    folder = pystac_folder() / "validation" / "jsonschemas"
+    folder = importlib.resources.files("pystac") / "validation" / "jsonschemas"
     schemas: dict[str, Any] = {}
     for path in (folder / "stac-spec" / f"v{STAC_VERSION}").iterdir():
         if not path.name.endswith(".json"):
