@@ -63,5 +63,11 @@ def stored_members(found: Sequence[tuple[str, str | None, str]]) -> str:
     cut> <members>"``, ``''`` for none."""
     if not found:
         return ""
-    cuts = [cut_member(*triple) for triple in found]
-    return f"{len(cuts)} {sum(not ok for ok, _ in cuts)} {','.join(member for _, member in cuts)}"
+    members: list[str] = []
+    uncut = 0
+    for asset_id, record, named in found:
+        ok, member = cut_member(asset_id, record, named)
+        members.append(member)
+        if not ok:
+            uncut += 1
+    return f"{len(members)} {uncut} {','.join(members)}"
