@@ -12,6 +12,7 @@ file name)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 ID_PREFIX = '{"id":"'
@@ -21,23 +22,25 @@ ID_PREFIX = '{"id":"'
 # chosen by series), a metadata role (embedded first). A false alarm only costs the item the rendering
 # of its documents. The local store checks the same texts in SQL (``sqlite_catalogs._MEMBERS_OF_KEY``).
 RECORD_SIGNS = ('"properties":', '"version":', '"thumbnail"', '"overview"', '"metadata"')
+_SIGNS = re.compile("|".join(map(re.escape, RECORD_SIGNS)))  # one scan of a record for any of them
 
 
 def cut_member(asset_id: str, record: str | None, named: str) -> tuple[bool, str]:
     """Can the asset be cut from its record (``named``: a text holding its file name, for ``@``), and
     its member text. The text of one that cannot be cut is what the local store's SQL makes of it
     (``'"<id>":{'`` and the record after the id's comma, else ``'}'``): kept, never read."""
+    if record is None:
+        return False, f'"{asset_id}":{{}}'
     end = len(ID_PREFIX) + len(asset_id)  # record[:end] is '{"id":"<id>' when the id needs no escapes
-    mark = record[end + 1 : end + 2] if record is not None else ""
-    member = f'"{asset_id}":{{{record[end + 2 :]}' if record is not None and mark == "," else f'"{asset_id}":{{}}'
+    mark = record[end + 1 : end + 2]
+    member = f'"{asset_id}":{{{record[end + 2 :]}' if mark == "," else f'"{asset_id}":{{}}'
     ok = (
-        record is not None
-        and "@" not in named
-        and not any(sign in record for sign in RECORD_SIGNS)
-        and record.startswith(ID_PREFIX)
+        record.startswith(ID_PREFIX)
         and record.startswith(asset_id, len(ID_PREFIX))
         and record[end : end + 1] == '"'
-        and mark in (",", "}")
+        and (mark == "," or mark == "}")
+        and "@" not in named
+        and _SIGNS.search(record) is None
     )
     return ok, member
 
@@ -60,5 +63,11 @@ def stored_members(found: Sequence[tuple[str, str | None, str]]) -> str:
     cut> <members>"``, ``''`` for none."""
     if not found:
         return ""
-    cuts = [cut_member(*triple) for triple in found]
-    return f"{len(cuts)} {sum(not ok for ok, _ in cuts)} {','.join(member for _, member in cuts)}"
+    members: list[str] = []
+    uncut = 0
+    for asset_id, record, named in found:
+        ok, member = cut_member(asset_id, record, named)
+        members.append(member)
+        if not ok:
+            uncut += 1
+    return f"{len(members)} {uncut} {','.join(members)}"

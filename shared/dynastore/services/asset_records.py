@@ -22,6 +22,7 @@ from dynastore.services.catalogs import CatalogService, CatalogStorage
 from dynastore.services.hrefs import WEB_SCHEMES, HrefPolicy
 
 MAX_REMEMBERED_PREFIXES = 4096
+MAX_PASSED_HOSTS = 1024  # http(s) href heads one ``href_checker`` remembers as passed
 
 
 class AssetScope(Protocol):
@@ -156,11 +157,25 @@ class AssetRecordBuilder:
         prefix = self._prefix(catalog_id)
         storage_href = blobs.href(prefix + "_")[:-1]
         check = self.hrefs.check
+        # The http(s) rule reads only an href's authority (its host), which ends at the first "/",
+        # "?" or "#" after the scheme: an href whose text up to its first "/" after "https://" is
+        # that of one that passed passes too (bulk loads name a few hosts, thousands of times).
+        passed: set[str] = set()
 
         def checked(href: str) -> None:
-            if href:
-                key = None if href.startswith(WEB_SCHEMES) else key_in_catalog(blobs.key_for_href(href), prefix)
-                check(href, own_key=key, catalog_id=catalog_id, storage_href=storage_href)
+            if not href:
+                return
+            if href.startswith(WEB_SCHEMES):
+                end = href.find("/", 8)  # after "https://" (and after "http://" plus one character)
+                head = href[: end + 1] if end > 0 else None
+                if head in passed:
+                    return
+                check(href, own_key=None, catalog_id=catalog_id, storage_href=storage_href)
+                if head is not None and len(passed) < MAX_PASSED_HOSTS:
+                    passed.add(head)
+                return
+            key = key_in_catalog(blobs.key_for_href(href), prefix)
+            check(href, own_key=key, catalog_id=catalog_id, storage_href=storage_href)
 
         return checked
 

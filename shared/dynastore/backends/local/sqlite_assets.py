@@ -73,13 +73,17 @@ def _with_rev(doc: Doc, rev: int) -> tuple[Doc, str, str | None]:
     """The stored document at ``rev``, its JSON text and its page record (``stored_record_json``)."""
     out = doc.copy()
     out["rev"] = rev
-    return out, dumps(out), stored_record_json(out)
+    return out, orjson.dumps(out).decode(), stored_record_json(out)
 
 
 def asset_row(doc: Doc) -> tuple[Any, ...]:
     """``(catalog_id, id, *indexed columns)`` of an asset document: ``_COLUMNS`` up to ``search_text``."""
-    catalog_id = require_str(doc, "catalog_id", "an asset")
-    asset_id = require_str(doc, "id", "an asset")
+    get = doc.get if type(doc) is dict else None
+    catalog_id, asset_id = (get("catalog_id"), get("id")) if get is not None else (None, None)
+    if type(catalog_id) is not str or not catalog_id:  # require_str's common case first (bulk writes)
+        catalog_id = require_str(doc, "catalog_id", "an asset")
+    if type(asset_id) is not str or not asset_id:
+        asset_id = require_str(doc, "id", "an asset")
     get = doc.get
     dt_start, dt_end = time_bounds(doc)
     size = get("file:size")
@@ -96,7 +100,7 @@ def asset_row(doc: Doc) -> tuple[Any, ...]:
         title if isinstance(title, str) else None,
         dt_start,
         dt_end,
-        size if isinstance(size, int) and not isinstance(size, bool) else None,
+        size if type(size) is int or (isinstance(size, int) and not isinstance(size, bool)) else None,
         get("created"),
         get("updated") or "",
         search_text(doc),

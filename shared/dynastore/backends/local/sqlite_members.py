@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from dynastore.backends.local.sqlite_common import dumps
 from dynastore.domain.asset_members import stored_members
-from dynastore.ports import ItemWrite
+from dynastore.ports import Doc, ItemWrite
 
 if TYPE_CHECKING:
     from dynastore.backends.local.sqlite_assets import PreparedAsset
@@ -49,29 +49,39 @@ def batch_members(prepared: Sequence[PreparedAsset], items: Iterable[Scope], lim
     """The members row of every item scope of ``items`` and of the batch's item-level assets, as if
     the scope held only what the batch writes into it (``limit``: ``MEMBERS_LIMIT``). None for a scope
     the batch cannot answer alone: a write naming a revision (rendered inside the lock), a NUL."""
-    final: dict[tuple[str, str], tuple[tuple[Any, ...], str | None, bool]] = {}
+    final: dict[tuple[str, str], tuple[tuple[Any, ...], tuple[Doc, str, str | None] | None]] = {}
     for _, row, as_new, _ in prepared:  # the last write of a record is the one stored
-        final[(row[_CATALOG], row[_ID])] = (row, as_new[2] if as_new else None, as_new is not None)
-    counts: dict[Scope, int] = {scope: 0 for scope in items}
+        final[(row[_CATALOG], row[_ID])] = (row, as_new)
+    counts: dict[Scope, int] = dict.fromkeys(items, 0)
     heads: dict[Scope, list[tuple[str, str | None, str]]] = {}
     unsure: set[Scope] = set()
-    for row, record, rendered in final.values():
+    for row, as_new in final.values():
         collection_id, item_id = row[_COLLECTION], row[_ITEM]
         if not isinstance(collection_id, str) or not isinstance(item_id, str):
             continue  # in no item scope the SQL can key (a level above, or refused by the store)
         scope = (row[_CATALOG], collection_id, item_id)
         counts[scope] = counts.get(scope, 0) + 1
-        if not rendered or "\x00" in row[_ID] or "\x00" in row[_TEXT]:
+        text = row[_TEXT]
+        if as_new is None or "\x00" in row[_ID] or "\x00" in text:
             unsure.add(scope)  # SQLite's length() stops at a NUL
         if row[_LEVEL] == "item" and row[_STATUS] == "active":
-            heads.setdefault(scope, []).append((row[_ID], record, row[_TEXT]))
+            head = (row[_ID], as_new[2] if as_new is not None else None, text)
+            found = heads.get(scope)
+            if found is None:
+                heads[scope] = [head]
+            else:
+                found.append(head)
     out: BatchMembers = {}
     for scope, count in counts.items():
         if scope in unsure:
             out[scope] = None
         else:
-            found = sorted(heads.get(scope, ()), key=lambda head: head[0])[:limit]
-            out[scope] = count, stored_members(found)
+            found = heads.get(scope)
+            if found is None:
+                out[scope] = count, ""
+            else:
+                found.sort()  # by id: the ids of a scope are distinct, so nothing else is compared
+                out[scope] = count, stored_members(found[:limit])
     return out
 
 

@@ -84,9 +84,9 @@ class InlineAssetsMixin(StacBase):
             except Invalid as exc:
                 raise type(exc)(f"assets.{key}: {exc.detail}", **exc.extra) from None
             if current is None:
-                planned.append((AssetWrite(new_doc, expect_rev=0), audit_of(asset_id, "create")))
+                planned.append((AssetWrite(new_doc, 0), audit_of(asset_id, "create")))
             else:
-                planned.append((AssetWrite(new_doc, expect_rev=current.get("rev")), audit_of(asset_id, "replace")))
+                planned.append((AssetWrite(new_doc, current.get("rev")), audit_of(asset_id, "replace")))
         return planned
 
     def _asset_ids_of_keys(
@@ -117,14 +117,16 @@ class InlineAssetsMixin(StacBase):
             return doc is not None and doc.get("collection_id") == collection_id and doc.get("item_id") == item_id
 
         resolved: dict[str, tuple[str, Doc | None]] = {}
-        for key, (primary, *alias) in candidates.items():
+        for key, pair in candidates.items():
+            primary = pair[0]
+            alias = pair[1] if len(pair) > 1 else None
             found = existing.get(primary)
-            if found is None and not (alias and alias[0] in existing):
+            if found is None and (alias is None or alias not in existing):
                 resolved[key] = primary, None  # the common case of a bulk load: a new record
             elif ours(found):
                 resolved[key] = primary, found
-            elif alias and ours(existing.get(alias[0])):
-                resolved[key] = alias[0], existing[alias[0]]
+            elif alias is not None and ours(existing.get(alias)):
+                resolved[key] = alias, existing[alias]
             elif found is None:
                 resolved[key] = primary, None
             else:
