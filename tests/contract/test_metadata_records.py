@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import replace
 
@@ -10,6 +9,7 @@ import pytest
 
 from dynastore.errors import Conflict, Invalid, NotFound
 from dynastore.ports import IngestRecord, MetadataStore
+from support.concurrency import at_once
 from support.paging import all_items
 
 from .helpers import asset_doc, audit, collection_doc, item_doc, job_doc, seed_catalog, write_new
@@ -32,18 +32,7 @@ def test_claim_event_again_after_the_ttl(store: MetadataStore) -> None:
 
 
 def test_concurrent_claims_of_one_event_have_one_winner(store: MetadataStore) -> None:
-    results: list[bool] = []
-    barrier = threading.Barrier(6)
-
-    def claim() -> None:
-        barrier.wait()
-        results.append(store.claim_event("evt-race", ttl_seconds=60))
-
-    threads = [threading.Thread(target=claim) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = at_once(6, lambda _: store.claim_event("evt-race", ttl_seconds=60))
     assert sorted(results) == [False] * 5 + [True]
 
 

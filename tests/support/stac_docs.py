@@ -49,3 +49,15 @@ def item_doc(
         "assets": {},
         **fields,
     }
+
+
+def store_catalog_with_item(store: Any, item: dict[str, Any] | None = None) -> None:
+    """Through a MetadataStore: catalog ``c``, collection ``s2`` and ``item`` (default: a bare ``i1``),
+    each at revision 1."""
+    from dynastore.domain.audit import audit_doc
+
+    store.put_catalog({"id": "c", "title": "c"}, expect_rev=0, audit=audit_doc("c", "catalog", "c", "create"))
+    collection = {"type": "Collection", "id": "s2", "catalog_id": "c", "description": "d", "license": "l"}
+    store.put_collection("c", collection, expect_rev=0, audit=audit_doc("c", "collection", "s2", "create"))
+    item = item or {"type": "Feature", "id": "i1", "collection": "s2", "catalog_id": "c", "properties": {}}
+    store.put_item("c", item, expect_rev=0, audit=audit_doc("c", "item", item["id"], "create"))

@@ -12,6 +12,7 @@ import pytest
 
 from dynastore.domain.audit import audit_doc
 from dynastore.errors import Conflict
+from support.stac_docs import store_catalog_with_item
 
 pytestmark = pytest.mark.aws
 
@@ -28,19 +29,11 @@ def _resend_first_transaction(client: Any) -> list[int]:
     return sent
 
 
-def _catalog_with_item(store: Any) -> None:
-    store.put_catalog({"id": "c", "title": "c"}, expect_rev=0, audit=audit_doc("c", "catalog", "c", "create"))
-    collection = {"type": "Collection", "id": "s2", "catalog_id": "c", "description": "d", "license": "l"}
-    store.put_collection("c", collection, expect_rev=0, audit=audit_doc("c", "collection", "s2", "create"))
-    item = {"type": "Feature", "id": "i1", "collection": "s2", "catalog_id": "c", "properties": {}}
-    store.put_item("c", item, expect_rev=0, audit=audit_doc("c", "item", "i1", "create"))
-
-
 def test_an_item_write_botocore_sends_twice_answers_its_own_success(aws: Any) -> None:
     # GIVEN an item at revision 1, and a client that sends the next transaction a second time after
     # the first was applied
     store = aws.adapters.store
-    _catalog_with_item(store)
+    store_catalog_with_item(store)
     sent = _resend_first_transaction(store.client)
     # WHEN the item is replaced at revision 1 (If-Match)
     doc = {"type": "Feature", "id": "i1", "collection": "s2", "catalog_id": "c", "properties": {"title": "new"}}

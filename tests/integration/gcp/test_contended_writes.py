@@ -22,17 +22,11 @@ from google.cloud.firestore_v1 import transaction as transaction_module
 from dynastore.domain.audit import audit_doc
 from dynastore.errors import Conflict, PreconditionFailed, Unavailable
 from dynastore.services.revisions import precondition
+from support.stac_docs import store_catalog_with_item
 
 pytestmark = pytest.mark.gcp
 
 WRITERS = 5
-
-
-def _catalog_with_item(store: Any) -> None:
-    store.put_catalog({"id": "c", "title": "c"}, expect_rev=0, audit=audit_doc("c", "catalog", "c", "create"))
-    collection = {"type": "Collection", "id": "s2", "catalog_id": "c", "description": "d", "license": "l"}
-    store.put_collection("c", collection, expect_rev=0, audit=audit_doc("c", "collection", "s2", "create"))
-    store.put_item("c", _item("v0"), expect_rev=0, audit=audit_doc("c", "item", "i1", "create"))
 
 
 def _item(title: str) -> dict[str, Any]:
@@ -65,7 +59,7 @@ def test_racing_item_writers_at_one_revision_one_wins_the_others_find_it_changed
 ) -> None:
     # GIVEN an item at revision 1, and writers whose commits all go to the database at the same moment
     store = gcp.adapters.store
-    _catalog_with_item(store)
+    store_catalog_with_item(store, _item("v0"))
     barrier, aborted = _commits_released_together(monkeypatch, WRITERS)
 
     def write(i: int) -> str:
@@ -95,7 +89,7 @@ def test_a_write_the_database_keeps_aborting_is_unavailable_not_a_stale_revision
 ) -> None:
     # GIVEN an item at revision 1, and a Firestore that aborts every transaction commit (contention)
     store = gcp.adapters.store
-    _catalog_with_item(store)
+    store_catalog_with_item(store, _item("v0"))
 
     def aborted(self: Any) -> Any:
         raise gexc.Aborted("Transaction lock timeout.")

@@ -13,6 +13,7 @@ from google.cloud.firestore_v1 import transaction as transaction_module
 
 from dynastore.domain.audit import audit_doc
 from dynastore.errors import Conflict
+from support.stac_docs import store_catalog_with_item
 
 pytestmark = pytest.mark.gcp
 
@@ -33,21 +34,13 @@ def _lose_first_answer(monkeypatch: pytest.MonkeyPatch, owner: Any, method: str)
     return calls
 
 
-def _catalog_with_item(store: Any) -> None:
-    store.put_catalog({"id": "c", "title": "c"}, expect_rev=0, audit=audit_doc("c", "catalog", "c", "create"))
-    collection = {"type": "Collection", "id": "s2", "catalog_id": "c", "description": "d", "license": "l"}
-    store.put_collection("c", collection, expect_rev=0, audit=audit_doc("c", "collection", "s2", "create"))
-    item = {"type": "Feature", "id": "i1", "collection": "s2", "catalog_id": "c", "properties": {}}
-    store.put_item("c", item, expect_rev=0, audit=audit_doc("c", "item", "i1", "create"))
-
-
 def test_an_item_write_whose_commit_answer_is_lost_answers_its_own_success(
     gcp: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN an item at revision 1, and a Firestore whose first transaction commit answers ABORTED
     # after it went through
     store = gcp.adapters.store
-    _catalog_with_item(store)
+    store_catalog_with_item(store)
     calls = _lose_first_answer(monkeypatch, transaction_module.Transaction, "_commit")
     # WHEN the item is replaced at revision 1 (If-Match)
     doc = {"type": "Feature", "id": "i1", "collection": "s2", "catalog_id": "c", "properties": {"title": "new"}}
@@ -66,7 +59,7 @@ def test_a_compare_and_set_write_whose_commit_answer_is_lost_answers_its_own_suc
     # GIVEN a catalog at revision 1, and a Firestore whose first batch commit answers ABORTED after it
     # went through (the catalog is written by compare-and-set, not in a transaction)
     store = gcp.adapters.store
-    _catalog_with_item(store)
+    store_catalog_with_item(store)
     calls = _lose_first_answer(monkeypatch, batch_module.WriteBatch, "commit")
     # WHEN the catalog is replaced at revision 1
     written = store.put_catalog(
