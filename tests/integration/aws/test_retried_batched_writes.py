@@ -8,9 +8,11 @@ parts written before it. A batch that is genuinely stale still gets its conflict
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from botocore.awsrequest import AWSResponse
 
 from dynastore.domain.audit import audit_doc
 from dynastore.errors import Conflict
@@ -39,6 +41,47 @@ def _resend_applied_transaction(client: Any, nth: int = 1) -> list[int]:
 
     client.meta.events.register_first("needs-retry.dynamodb.TransactWriteItems", needs_retry)
     return resent
+
+
+class _Body:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self.data
+
+
+def _answer_5xx_after_applied(client: Any, nth: int) -> list[int]:
+    """The ``nth`` applied TransactWriteItems answers InternalServerError instead, and so do its re-sends
+    until botocore gives up (its answer lost for good); returns a list that gets an entry when it did."""
+    applied: list[int] = []
+    failing: list[int] = []
+    body = b'{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"answer lost"}'
+
+    def needs_retry(response: Any = None, attempts: int = 1, **_: Any) -> int | None:
+        if failing:
+            return 0 if attempts < 5 else None  # at once, up to the client's 5 attempts
+        if response is not None and response[0].status_code == 200:
+            applied.append(1)
+            if len(applied) == nth:
+                failing.append(nth)
+                return 0
+        return None
+
+    def before_send(request: Any, **_: Any) -> AWSResponse | None:
+        if not failing or len(failing) > 1:
+            return None
+        headers = {"Content-Type": "application/x-amz-json-1.0"}
+        return AWSResponse(request.url, 500, headers, _Body(body))
+
+    def after_call(**_: Any) -> None:
+        if failing:
+            failing.append(0)  # this call is over: later calls are sent for real
+
+    client.meta.events.register_first("needs-retry.dynamodb.TransactWriteItems", needs_retry)
+    client.meta.events.register_first("before-send.dynamodb.TransactWriteItems", before_send)
+    client.meta.events.register_first("after-call.dynamodb.TransactWriteItems", after_call)
+    return failing
 
 
 def _write_before_first_transaction(store: Any, write: Any) -> None:
@@ -165,6 +208,24 @@ def test_an_item_upsert_in_parts_with_a_part_sent_twice_is_one_revision(aws: Any
     assert sorted((d["id"], d["rev"], d["properties"]["title"]) for d in stored) == [(i, 2, "v2") for i in ids]
     ours = {w.audit["id"] for w in batch}
     assert sorted(i for i in _audit_ids(store, "item") if i in ours) == sorted(ours)
+
+
+@pytest.mark.parametrize("count,part", [(2, 1), (BULK, 2)], ids=["one-transaction", "second-part"])
+def test_a_batch_whose_answer_is_a_5xx_after_it_was_applied_answers_its_write(aws: Any, count: int, part: int) -> None:
+    # GIVEN a catalog, and a client whose applied transaction (of one part) answers 500, re-sent until
+    # botocore gives up
+    store = aws.adapters.store
+    store_catalog_with_item(store)
+    failing = _answer_5xx_after_applied(store.client, part)
+    # WHEN assets are created with their audit entries
+    writes = [AssetWrite(_asset(f"a{n:03}", "v1"), 0) for n in range(count)]
+    audits = [audit_doc("c", "asset", f"a{n:03}", "create") for n in range(count)]
+    written = store.write_assets(writes, audits=audits)
+    # THEN it answers its own write (not 503), and all of it is stored once with every audit entry
+    assert failing[:1] == [part] and [d["rev"] for d in written] == [1] * count
+    stored = store.get_assets("c", [w.doc["id"] for w in writes])
+    assert sorted((d["id"], d["rev"]) for d in stored) == [(w.doc["id"], 1) for w in writes]
+    assert sorted(_audit_ids(store, "asset")) == sorted(a["id"] for a in audits)
 
 
 def test_a_batch_that_loses_a_race_still_conflicts_and_writes_nothing(aws: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -17,12 +18,13 @@ from dynastore.backends.gcp.lazy_client import LazyClient
 from dynastore.domain.retry import retry_on_conflict
 from dynastore.domain.revisions import check_rev
 from dynastore.domain.search import Page
-from dynastore.errors import Conflict, Invalid, NotFound
+from dynastore.errors import Conflict, Invalid, NotFound, Unavailable
 from dynastore.ports import Doc
 
 SEP = "!"  # sorts before every character an id may hold: "col!item" orders as (col, item)
 TXN_ITEMS = 100  # DynamoDB's limit of items per TransactWriteItems
 CAS_ATTEMPTS = 50
+SENT_BY = "txn"  # the attribute each Put of a transaction carries: that transaction's own random token
 Item = dict[str, Any]  # a DynamoDB item in the low-level client's typed form
 
 def S(value: str) -> dict[str, str]:
@@ -75,6 +77,14 @@ def decode_token(token: str | None, signature: str) -> dict[str, Any] | None:
     if not isinstance(data, dict) or data.get("o") != signature:
         raise Invalid("the page token belongs to another listing or sort order: start again without a token")
     return data
+
+
+def _stamped(action: dict[str, Any], token: dict[str, str]) -> dict[str, Any]:
+    """``action`` with its Put's item carrying ``token`` (a copy: callers reuse their items)."""
+    if "Put" not in action:
+        return action
+    put = action["Put"]
+    return {**action, "Put": {**put, "Item": {**put["Item"], SENT_BY: token}}}
 
 
 class _Changed(Exception):
@@ -223,15 +233,26 @@ class DynamoBase:
 
     # ------------------------------------------------------------------ writes
     def _transact(self, what: str, actions: Sequence[dict[str, Any]]) -> None:
-        """One TransactWriteItems; ``_Changed`` when a condition found its item changed."""
+        """One TransactWriteItems; ``_Changed`` when a condition found its item changed.
+
+        botocore re-sends a request whose answer it lost (reset, 5xx, throttling) and moto ignores its
+        idempotency token: a re-send of an applied transaction fails its own conditions, or the answer
+        is an error although it was applied. Every Put carries this transaction's own token, so such a
+        failure that finds one of its Puts stored with it is the success it was (``_applied``)."""
         if not actions:
             return
         if len(actions) > TXN_ITEMS:
             raise Invalid(f"{what}: more than {TXN_ITEMS} records in one transaction")
+        token = S(os.urandom(12).hex())
+        sent = [_stamped(action, token) for action in actions]
         try:
             with sdk_errors(what):
-                self.client.transact_write_items(TransactItems=list(actions))
-        except Conflict as exc:
+                self.client.transact_write_items(TransactItems=sent)
+        except (Conflict, Unavailable) as exc:
+            if self._applied(sent, token, what):
+                return
+            if isinstance(exc, Unavailable):
+                raise
             cause = exc.__cause__
             if cause is not None and error_code(cause) in (
                 "TransactionCanceledException",
@@ -242,6 +263,13 @@ class DynamoBase:
                     raise translate(cause, what) from cause
                 raise _Changed(what) from exc
             raise
+
+    def _applied(self, sent: Sequence[dict[str, Any]], token: dict[str, str], what: str) -> bool:
+        """Whether the transaction ``sent`` (stamped with ``token``) is in the table: one of its Puts
+        is stored with its token (its audit entry's key is the request's own, never overwritten; a record
+        may have been written over since). A deletes-only transaction cannot tell (False)."""
+        keys = [key(a["Put"]["Item"]["pk"]["S"], a["Put"]["Item"]["sk"]["S"]) for a in sent if "Put" in a]
+        return bool(keys) and any(item.get(SENT_BY) == token for item in self._batch_get(keys, what))
 
     def _put_action(self, item: Item, current: Item | None) -> dict[str, Any]:
         """A Put of ``item`` that holds only if the stored item is still ``current``."""
@@ -300,8 +328,8 @@ class DynamoBase:
     ) -> Doc:
         """Write ``doc`` over revision ``expect_rev`` with its audit event, in one transaction
         (``extra``: more actions that must hold, e.g. a ConditionCheck of the parent)."""
-        # Built once (a malformed audit is refused before anything is written): every attempt writes it
-        # under the same key, so a write that finds its revision gone can tell whether it was its own.
+        # Built once: a malformed audit is refused before anything is written (a transaction whose answer
+        # was lost is told from a lost race by ``_transact``).
         audit_item = self._audit_item(audit) if audit is not None else None
 
         def attempt() -> Doc:
@@ -314,16 +342,7 @@ class DynamoBase:
             self._transact(what, actions)
             return stored
 
-        try:
-            return cast(Doc, self._cas(what, attempt))
-        except Conflict:
-            # botocore re-sends a request whose answer it lost; a conditional transaction applied by the
-            # first send then fails its own condition. Its audit entry tells: then it is its own success.
-            if audit_item is None or expect_rev is None:
-                raise
-            if self._get_item(audit_item["pk"]["S"], audit_item["sk"]["S"], what) is None:
-                raise
-            return {**doc, "rev": expect_rev + 1}
+        return cast(Doc, self._cas(what, attempt))
 
     def _batch_write(self, requests: Sequence[dict[str, Any]], what: str) -> None:
         """Unconditional puts/deletes, 25 per BatchWriteItem, unprocessed ones retried."""
