@@ -21,7 +21,9 @@ Each item keeps the record exactly as the port received it in ``doc`` (JSON text
 drift, no empty-set rules) and its ``rev`` as a number, on which every write is conditional
 (``attribute_not_exists(pk)`` to create, ``rev = :read`` to replace): read, check ``rev``, write
 with the audit event in one ``TransactWriteItems``, and re-read and re-plan if another writer got
-in between. A transaction holds at most 100 items: ``write_assets`` splits larger bulks and
+in between. Each Put also stores ``txn``, its transaction's random token: a transaction whose
+answer was lost (botocore re-sends it; moto ignores the idempotency token) is told from a lost race
+by it (``DynamoBase._transact``). A transaction holds at most 100 items: ``write_assets`` splits larger bulks and
 undoes the committed parts if a later one fails; collection/item deletes remove the records past
 the first 98 in batches first and the target last, so a retried delete finishes the job.
 
