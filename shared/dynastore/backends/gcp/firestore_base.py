@@ -33,6 +33,19 @@ class _Changed(Exception):
     """A conditional commit failed: a document changed since it was read."""
 
 
+def _replacing(fields: dict[str, Any], stored: dict[str, Any] | None) -> dict[str, Any]:
+    """The update that makes a stored document hold exactly ``fields``: an update (the only write
+    that takes an ``update_time`` precondition) keeps the fields it does not name, so the stored
+    ones ``fields`` lacks (written by an older version, say a native field since dropped, which a
+    query could still match) are deleted in it."""
+    gone = [name for name in stored or () if name not in fields]
+    if not gone:
+        return fields
+    from google.cloud import firestore
+
+    return {**fields, **dict.fromkeys(gone, firestore.DELETE_FIELD)}
+
+
 class FirestoreBase:
     """What the record mixins of ``FirestoreMetadataStore`` build on (it sets these attributes)."""
 
@@ -151,7 +164,7 @@ class FirestoreBase:
                         if fields is None:
                             batch.delete(by_path[path], option=option)
                         else:
-                            batch.update(by_path[path], fields, option=option)
+                            batch.update(by_path[path], _replacing(fields, state[path]), option=option)
                     elif fields is not None:
                         batch.create(by_path[path], fields)
                 for ref, fields in extras:
