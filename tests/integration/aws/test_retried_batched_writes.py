@@ -267,3 +267,31 @@ def test_a_bulk_write_whose_second_part_loses_a_race_conflicts_and_leaves_nothin
     stored = {d["id"]: (d["rev"], d["title"]) for d in store.get_assets("c", ids)}
     assert stored == {**{i: (1, "v1") for i in ids[:-1]}, last: (2, "theirs")}
     assert _audit_ids(store, "asset") == []
+
+
+def test_a_bulk_write_failing_in_a_later_part_puts_back_only_what_is_still_its_own(
+    aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN 150 assets at revision 1, and a bulk write too big for one transaction (150 replaced) whose
+    # second part fails after another writer changed one record of its first part
+    store = aws.adapters.store
+    store_catalog_with_item(store)
+    ids = [f"a{n:03}" for n in range(150)]
+    store.write_assets([AssetWrite(_asset(i, "v0"), 0) for i in ids], audits=[])
+    real = store._transact
+    parts: list[int] = []
+
+    def transact(what: str, actions: Any) -> Any:
+        parts.append(1)
+        if len(parts) == 2:
+            store.write_assets([AssetWrite(_asset(ids[7], "other"), 2)], audits=[])
+            raise Conflict(f"{what}: failed")
+        return real(what, actions)
+
+    monkeypatch.setattr(store, "_transact", transact)
+    # WHEN the bulk write runs
+    with pytest.raises(Conflict):
+        store.write_assets([AssetWrite(_asset(i, "bulk"), None) for i in ids], audits=[])
+    # THEN what its first part wrote is put back, but the other writer's later version is left alone
+    found = {d["id"]: (d["title"], d["rev"]) for d in store.get_assets("c", ids)}
+    assert found == {i: ("other", 3) if i == ids[7] else ("v0", 1) for i in ids}

@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from dynastore.backends.aws._errors import sdk_errors
 from dynastore.backends.aws.dynamo_base import (
+    SENT_BY,
     SEP,
     TXN_ITEMS,
     DynamoBase,
@@ -23,7 +25,7 @@ from dynastore.backends.checks import require_str
 from dynastore.domain.asset import time_bounds
 from dynastore.domain.revisions import check_rev
 from dynastore.domain.search import AssetQuery, Page, asset_matches
-from dynastore.errors import Invalid, NotFound
+from dynastore.errors import Conflict, Invalid, NotFound
 from dynastore.ports import AssetWrite, Doc, ItemWrite
 
 
@@ -31,6 +33,9 @@ def asset_item(doc: Doc) -> Item:
     catalog_id, asset_id = doc["catalog_id"], doc["id"]
     updated = f"{doc.get('updated') or ''}{SEP}{asset_id}"
     return record(f"A#{catalog_id}", asset_id, doc, gsi1pk=f"AU#{catalog_id}", gsi1sk=updated)
+
+
+_Part = tuple[list[dict[str, Any]], dict[str, str] | None]  # a committed part's actions and its token
 
 
 class AssetRecords(DynamoBase):
@@ -141,29 +146,39 @@ class AssetRecords(DynamoBase):
     def _transact_in_parts(
         self, what: str, actions: list[dict[str, Any]], before: Callable[[str, str], Item | None]
     ) -> None:
-        done: list[dict[str, Any]] = []
+        done: list[_Part] = []
         for part in chunks(actions, TXN_ITEMS):
             try:
-                self._transact(what, part)
+                token = self._transact(what, part)
             except BaseException:
                 self._undo(done, before)
                 raise
-            done.extend(part)
+            done.append((part, token))
 
-    def _undo(self, done: list[dict[str, Any]], before_of: Callable[[str, str], Item | None]) -> None:
-        """Put back what was there before the ``done`` puts (compensating writes)."""
-        requests: list[dict[str, Any]] = []
-        for action in done:
-            if "Put" not in action:
-                continue  # a ConditionCheck wrote nothing
-            item = action["Put"]["Item"]
-            pk, sk = item["pk"]["S"], item["sk"]["S"]
-            before = before_of(pk, sk)
-            if before is not None:
-                requests.append({"PutRequest": {"Item": before}})
-            else:
-                requests.append({"DeleteRequest": {"Key": key(pk, sk)}})
-        self._batch_write(requests, "undo of a partial asset write")
+    def _undo(self, done: list[_Part], before_of: Callable[[str, str], Item | None]) -> None:
+        """Put back what was there before the ``done`` parts' puts (compensating writes), each only while
+        the record still holds what its part wrote (its token, ``SENT_BY``): a record another writer
+        changed since is theirs now and stays."""
+        for part, token in done:
+            for action in part:
+                if "Put" not in action or token is None:
+                    continue  # a ConditionCheck wrote nothing
+                item = action["Put"]["Item"]
+                pk, sk = item["pk"]["S"], item["sk"]["S"]
+                ours = {
+                    "ConditionExpression": "#sent = :token",
+                    "ExpressionAttributeNames": {"#sent": SENT_BY},
+                    "ExpressionAttributeValues": {":token": token},
+                }
+                before = before_of(pk, sk)
+                try:
+                    with sdk_errors("undo of a partial asset write"):
+                        if before is not None:
+                            self.client.put_item(TableName=self.table, Item=before, **ours)
+                        else:
+                            self.client.delete_item(TableName=self.table, Key=key(pk, sk), **ours)
+                except Conflict:
+                    continue  # changed by another writer since: left as they wrote it
 
     def delete_asset(self, catalog_id: str, asset_id: str, *, audit: Doc, expect_rev: int | None = None) -> None:
         what = f"asset {asset_id!r}"

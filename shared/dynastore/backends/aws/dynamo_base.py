@@ -232,15 +232,16 @@ class DynamoBase:
         return Page(items, encode_token({"o": signature, "s": index, "t": None}) if more else None)
 
     # ------------------------------------------------------------------ writes
-    def _transact(self, what: str, actions: Sequence[dict[str, Any]]) -> None:
-        """One TransactWriteItems; ``_Changed`` when a condition found its item changed.
+    def _transact(self, what: str, actions: Sequence[dict[str, Any]]) -> dict[str, str] | None:
+        """One TransactWriteItems; ``_Changed`` when a condition found its item changed. Answers the
+        token its Puts were stamped with (None: nothing to write).
 
         botocore re-sends a request whose answer it lost (reset, 5xx, throttling) and moto ignores its
         idempotency token: a re-send of an applied transaction fails its own conditions, or the answer
         is an error although it was applied. Every Put carries this transaction's own token, so such a
         failure that finds one of its Puts stored with it is the success it was (``_applied``)."""
         if not actions:
-            return
+            return None
         if len(actions) > TXN_ITEMS:
             raise Invalid(f"{what}: more than {TXN_ITEMS} records in one transaction")
         token = S(os.urandom(12).hex())
@@ -250,7 +251,7 @@ class DynamoBase:
                 self.client.transact_write_items(TransactItems=sent)
         except (Conflict, Unavailable) as exc:
             if self._applied(sent, token, what):
-                return
+                return token
             if isinstance(exc, Unavailable):
                 raise
             cause = exc.__cause__
@@ -263,6 +264,7 @@ class DynamoBase:
                     raise translate(cause, what) from cause
                 raise _Changed(what) from exc
             raise
+        return token
 
     def _applied(self, sent: Sequence[dict[str, Any]], token: dict[str, str], what: str) -> bool:
         """Whether the transaction ``sent`` (stamped with ``token``) is in the table: one of its Puts
