@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from dynastore.backends.local.metadata import SqliteMetadataStore
+from dynastore.backends.local.sqlite_assets import QUERY_TRIGRAMS_MAX, _text_index
 from dynastore.backends.local.sqlite_schema import SCHEMA_VERSION
 from dynastore.domain.asset import Asset, search_text
 from dynastore.domain.search import AssetQuery
@@ -98,3 +99,24 @@ def test_a_schema_8_database_gets_the_index_without_positions_and_answers_the_sa
     store.delete_asset("demo", "a0.tif", audit={"catalog_id": "demo", "action": "delete"})
     assert _found(store, "scene") == ["a30.tif", "a5.tif"]
     store.close()
+
+
+def test_a_very_long_q_is_looked_up_with_a_bounded_query_and_still_answers_exactly(
+    store: SqliteMetadataStore,
+) -> None:
+    # GIVEN an asset whose title is a long text, and one holding all but its last characters
+    long_title = "".join(f"{word} " for word in ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot")) * 8
+    store.write_assets(
+        [AssetWrite(_asset(40, long_title), expect_rev=0), AssetWrite(_asset(41, long_title[:-20]), expect_rev=0)],
+        audits=[],
+    )
+    # WHEN q is that whole text (hundreds of distinct trigrams), or thousands of characters found nowhere
+    q = long_title.strip().lower()
+    absent = "qzxw" * 2500
+    # THEN the index is asked with at most QUERY_TRIGRAMS_MAX of its trigrams
+    for text in (q, absent):
+        found = _text_index(text)
+        assert found is not None and found[1].count(" AND ") + 1 <= QUERY_TRIGRAMS_MAX
+    # AND the answers are exact: the asset holding the whole text, and nothing for the absent text
+    assert _found(store, q) == _expected(store, q) == ["a40.tif"]
+    assert _found(store, absent) == []

@@ -48,6 +48,9 @@ ASSET_SORT_SQL = {
 }
 EXPORT_BATCH = 1000
 TRIGRAM = 3
+# At most this many of a q's trigrams go into the FTS query (a q of thousands of characters would be an
+# AND of thousands of terms); a few already select rows rare enough for instr() to check.
+QUERY_TRIGRAMS_MAX = 16
 # Up to this many trigram (or, for a 1-2 character q, 2-gram) candidates, the index drives a q
 # search; beyond, an ordered scan does: q then occurs in more than 1 row in 200 at 1M assets, so
 # the scan meets a page of 100 within ~20,000 rows (measured: scripts/bench/short_q.py).
@@ -162,7 +165,10 @@ def _text_index(text: str) -> tuple[str, str] | None:
         return "asset_short_grams", fts_phrase(short_token(text))
     if "\x00" in text:
         return None
-    trigrams = dict.fromkeys(text[i : i + TRIGRAM] for i in range(len(text) - TRIGRAM + 1))
+    trigrams = list(dict.fromkeys(text[i : i + TRIGRAM] for i in range(len(text) - TRIGRAM + 1)))
+    if len(trigrams) > QUERY_TRIGRAMS_MAX:  # any of them finds a superset; spread over q, first and last kept
+        step = (len(trigrams) - 1) / (QUERY_TRIGRAMS_MAX - 1)
+        trigrams = [trigrams[round(i * step)] for i in range(QUERY_TRIGRAMS_MAX)]
     return "assets_fts", " AND ".join(map(fts_phrase, trigrams))
 
 
