@@ -74,6 +74,7 @@ def test_unknown_catalog_collection_and_item_are_404(api: Api, scoped: str) -> N
         ({"id": "x", "href": HREF, "roles": "data"}, ["roles"]),
         ({"id": "x", "href": HREF, "file:size": "big"}, ["file:size"]),
         ({"id": "x", "href": HREF, "file:size": -1}, ["file:size"]),
+        ({"id": "x", "href": HREF, "file:size": 2**63}, ["file:size", "9223372036854775807"]),  # was a 500
         ({"id": "x", "href": HREF, "datetime": "not a date"}, ["RFC 3339"]),
         (
             {"id": "x", "href": HREF, "start_datetime": "2024-02-01T00:00:00Z", "end_datetime": "2024-01-01T00:00:00Z"},

@@ -38,6 +38,11 @@ class StorageLocation(BaseModel):
     md5: str | None = Field(default=None, description="hex md5 storage reported for these bytes, if any")
 
 
+# The largest ``file:size``: a signed 64-bit integer, what every store keeps a number as (SQLite INTEGER,
+# Firestore); beyond it a write would fail in the store instead of answering 400.
+FILE_SIZE_MAX = 2**63 - 1
+
+
 class AssetFields(BaseModel):
     """What a client may set on an asset (POST/PUT body, PATCH after merge, upload metadata)."""
 
@@ -52,7 +57,7 @@ class AssetFields(BaseModel):
     code: str | None = Field(default=None, description="a short unique code users search by")
     tags: list[str] = Field(default_factory=list)
     metadata: dict[str, Any] = Field(default_factory=dict)
-    file_size: int | None = Field(default=None, alias="file:size", ge=0)
+    file_size: int | None = Field(default=None, alias="file:size", ge=0, le=FILE_SIZE_MAX)
     file_checksum: str | None = Field(default=None, alias="file:checksum", pattern=r"^[0-9a-fA-F]{4,}$")
     datetime: str | None = None
     start_datetime: str | None = None

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dynastore.domain import time as dtime
-from dynastore.domain.asset import HREF_SCHEMES, AssetFields
+from dynastore.domain.asset import FILE_SIZE_MAX, HREF_SCHEMES, AssetFields
 from dynastore.domain.audit import audit_doc, audit_docs
 from dynastore.domain.ids import ID_PATTERN, slug
 from dynastore.errors import Conflict, Invalid, NotFound
@@ -272,7 +272,7 @@ def plain_asset_fields(body: Doc) -> Doc | None:
                 stripped = list(dict.fromkeys(role for role in stripped if role))
             value = stripped
         elif key == "file:size":
-            if value is not None and (type(value) is not int or value < 0):
+            if value is not None and (type(value) is not int or not 0 <= value <= FILE_SIZE_MAX):
                 return None
         elif key == "file:checksum":
             if value is not None and (type(value) is not str or not _CHECKSUM_RE.fullmatch(value)):
