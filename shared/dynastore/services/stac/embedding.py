@@ -254,9 +254,8 @@ def embedded_asset(doc: Doc, links: Links) -> Doc:
 
 def _managed_links(links: Links, catalog_id: str, col: str, item_id: str, total: int) -> list[Doc]:
     """An item's managed links: self, root, parent, collection, and assets (all ``total`` of them)."""
-    catalog_url = links.catalog(catalog_id)
-    collection_url = f"{catalog_url}/collections/{col}"
-    item_url = f"{collection_url}/items/{item_id}"
+    catalog_url, collection_url = links.catalog(catalog_id), links.collection(catalog_id, col)
+    item_url = links.item(catalog_id, col, item_id)
     return [  # link(...) spelled out: a page renders thousands
         {"rel": "self", "href": item_url, "type": GEOJSON},
         {"rel": "root", "href": catalog_url, "type": JSON},
@@ -264,7 +263,7 @@ def _managed_links(links: Links, catalog_id: str, col: str, item_id: str, total:
         {"rel": "collection", "href": collection_url, "type": JSON},
         {
             "rel": "assets",
-            "href": f"{item_url}/assets",
+            "href": links.item_assets(catalog_id, col, item_id),
             "type": JSON,
             "title": f"All {total} assets of this item (paginated)",
             "count": total,
@@ -278,19 +277,20 @@ _EMPTY_LINKS = '"links":[]'
 
 class _Scope(NamedTuple):
     """What the texts of a collection's items share: the start of their stored tail (``catalog_id``,
-    then ``rev``) and their catalog's and collection's URLs as JSON string characters."""
+    then ``rev``) and their catalog's, collection's and items' URLs (``Links``) as JSON string characters."""
 
     tail: str
     catalog_url: str
     collection_url: str
+    items_url: str
 
 
 def _scope(links: Links, catalog_id: str, collection_id: str) -> _Scope:
-    catalog_url = _json_chars(links.catalog(catalog_id))
     return _Scope(
         f',"catalog_id":{orjson.dumps(catalog_id).decode()},"rev":',
-        catalog_url,
-        f"{catalog_url}/collections/{_json_chars(collection_id)}",
+        _json_chars(links.catalog(catalog_id)),
+        _json_chars(links.collection(catalog_id, collection_id)),
+        _json_chars(links.items(catalog_id, collection_id)),
     )
 
 
@@ -312,7 +312,7 @@ def _managed_links_json(scope: _Scope, item_id: str, total: int) -> str:
     """``"links":`` and the JSON of ``_managed_links`` (what orjson writes: strings escaped, no spaces),
     written out: a page writes thousands."""
     catalog_url, collection_url = scope.catalog_url, scope.collection_url
-    item_url = f"{collection_url}/items/{_json_chars(item_id)}"
+    item_url = f"{scope.items_url}/{_json_chars(item_id)}"  # ``Links.item``
     return (
         f'"links":[{{"rel":"self","href":"{item_url}","type":"{GEOJSON}"}},'
         f'{{"rel":"root","href":"{catalog_url}","type":"{JSON}"}},'
