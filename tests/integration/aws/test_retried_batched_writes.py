@@ -108,6 +108,12 @@ def _audit_ids(store: Any, record_type: str) -> list[str]:
     return [entry["id"] for entry in store.list_audit("c", record_type=record_type, limit=1000).items]
 
 
+def _assert_audited_once(store: Any, record_type: str, audit_ids: list[str]) -> None:
+    """Each of ``audit_ids`` is in catalog c's audit trail exactly once."""
+    ours = set(audit_ids)
+    assert sorted(i for i in _audit_ids(store, record_type) if i in ours) == sorted(audit_ids)
+
+
 def _with_asset(store: Any) -> None:
     """Catalog ``c``, collection ``s2``, item ``i1`` and asset ``a1``, each at revision 1."""
     store_catalog_with_item(store)
@@ -137,11 +143,8 @@ def test_an_item_batch_sent_twice_answers_its_own_write_stored_once(aws: Any) ->
     # AND it is stored once: one revision each, each audit entry once
     assert [store.get_item("c", "s2", i)["rev"] for i in ("i1", "i2")] == [2, 1]
     assert [store.get_asset("c", a)["rev"] for a in ("a1", "a2")] == [2, 1]
-    ours = [w.audit["id"] for w in items]
-    assert sorted(i for i in _audit_ids(store, "item") if i in ours) == sorted(ours)
-    assert sorted(i for i in _audit_ids(store, "asset") if i in [a["id"] for a in audits]) == sorted(
-        a["id"] for a in audits
-    )
+    _assert_audited_once(store, "item", [w.audit["id"] for w in items])
+    _assert_audited_once(store, "asset", [a["id"] for a in audits])
 
 
 def test_an_asset_batch_sent_twice_answers_its_own_write(aws: Any) -> None:
@@ -155,9 +158,7 @@ def test_an_asset_batch_sent_twice_answers_its_own_write(aws: Any) -> None:
     # THEN it answers its own write, stored once with its audit entries once
     assert resent and [(d["id"], d["rev"]) for d in written] == [("a1", 2), ("a2", 1)]
     assert [store.get_asset("c", a)["rev"] for a in ("a1", "a2")] == [2, 1]
-    assert sorted(i for i in _audit_ids(store, "asset") if i in [a["id"] for a in audits]) == sorted(
-        a["id"] for a in audits
-    )
+    _assert_audited_once(store, "asset", [a["id"] for a in audits])
 
 
 def test_an_upsert_batch_sent_twice_is_one_revision(aws: Any) -> None:
@@ -206,8 +207,7 @@ def test_an_item_upsert_in_parts_with_a_part_sent_twice_is_one_revision(aws: Any
     assert resent and [d["rev"] for d in written] == [2] * MANY
     stored = store.get_items("c", [("s2", i) for i in ids])
     assert sorted((d["id"], d["rev"], d["properties"]["title"]) for d in stored) == [(i, 2, "v2") for i in ids]
-    ours = {w.audit["id"] for w in batch}
-    assert sorted(i for i in _audit_ids(store, "item") if i in ours) == sorted(ours)
+    _assert_audited_once(store, "item", [w.audit["id"] for w in batch])
 
 
 @pytest.mark.parametrize("count,part", [(2, 1), (BULK, 2)], ids=["one-transaction", "second-part"])
