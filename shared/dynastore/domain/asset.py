@@ -154,16 +154,14 @@ class Asset(AssetFields):
         return asset_level(self.collection_id, self.item_id)
 
 
-# The keys of ``Asset.to_doc()`` in its order: ``asset_doc`` copies this dict and sets each value
-# (the list and dict defaults afresh for every record), faster than a literal of 27 values.
-_DEFAULT_DOC: dict[str, Any] = {
-    "id": None, "href": None, "type": None, "roles": None, "title": None, "description": None, "code": None,
-    "tags": None, "metadata": None, "file:size": None, "file:checksum": None, "datetime": None,
-    "start_datetime": None, "end_datetime": None, "version": None, "latest": None, "alternate": None, "bbox": None,
-    "catalog_id": None, "collection_id": None, "item_id": None, "status": None, "created": None, "updated": None,
-    "deleted_at": None, "storage": None, "rev": None,
-}  # fmt: skip
-_CLIENT_NAMES = frozenset(list(_DEFAULT_DOC)[: list(_DEFAULT_DOC).index("catalog_id")])  # id and client fields
+# The keys of ``Asset.to_doc()`` in its order (its fields by alias, as ``model_dump`` writes them):
+# ``asset_doc`` copies this dict and sets each value, faster than building the model.
+_DEFAULT_DOC: dict[str, Any] = dict.fromkeys(
+    field.alias or name for name, field in Asset.model_fields.items() if name != "extensions"
+)
+_CLIENT_NAMES = frozenset(  # id and the client fields (``AssetFields``)
+    field.alias or name for name, field in AssetFields.model_fields.items() if name != "extensions"
+)
 
 
 def asset_doc(
