@@ -81,12 +81,8 @@ def _with_rev(doc: Doc, rev: int) -> tuple[Doc, str, str | None]:
 
 def asset_row(doc: Doc) -> tuple[Any, ...]:
     """``(catalog_id, id, *indexed columns)`` of an asset document: ``_COLUMNS`` up to ``search_text``."""
-    get = doc.get if type(doc) is dict else None
-    catalog_id, asset_id = (get("catalog_id"), get("id")) if get is not None else (None, None)
-    if type(catalog_id) is not str or not catalog_id:  # require_str's common case first (bulk writes)
-        catalog_id = require_str(doc, "catalog_id", "an asset")
-    if type(asset_id) is not str or not asset_id:
-        asset_id = require_str(doc, "id", "an asset")
+    catalog_id = require_str(doc, "catalog_id", "an asset")
+    asset_id = require_str(doc, "id", "an asset")
     get = doc.get
     dt_start, dt_end = time_bounds(doc)
     size = get("file:size")
